@@ -1,0 +1,94 @@
+"""Local terminal chat: numbered choices and free text, for trying Abdi without any platform."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.dispatcher import Dispatcher
+from bot.i18n import Translator
+from bot.messages import Channel, Inbound, Reply, SharedContact
+
+ReadLine = Callable[[str], Awaitable[str | None]]
+Write = Callable[[str], None]
+
+
+async def _stdin_line(prompt: str) -> str | None:
+    try:
+        return await asyncio.to_thread(input, prompt)
+    except EOFError:
+        return None
+
+
+class ConsoleChat:
+    """Turns typed lines into Inbound events and prints the replies with numbered options."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        user_ref: str,
+        *,
+        language_hint: str | None = None,
+        read_line: ReadLine = _stdin_line,
+        write: Write = print,
+        attachments_dir: Path | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.user_ref = user_ref
+        self.language_hint = language_hint
+        self.read_line = read_line
+        self.write = write
+        self.attachments_dir = attachments_dir or Path("var/console")
+        self._choices: list[str] = []
+        self._ids = itertools.count(1)
+
+    def inbound(self, line: str) -> Inbound:
+        base = {
+            "channel": Channel.CONSOLE,
+            "chat_ref": self.user_ref,
+            "user_ref": self.user_ref,
+            "event_id": f"{self.user_ref}:{next(self._ids)}",
+            "language_hint": self.language_hint,
+        }
+        stripped = line.strip()
+        if stripped.isdigit() and 1 <= int(stripped) <= len(self._choices):
+            return Inbound(**base, action=self._choices[int(stripped) - 1])
+        if stripped.lower().startswith("/kontak "):
+            return Inbound(**base, contact=SharedContact(stripped[8:].strip(), self.user_ref))
+        return Inbound(**base, text=line)
+
+    def render(self, replies: list[Reply], t: Translator) -> None:
+        for reply in replies:
+            self.write("")
+            self.write(reply.text)
+            if reply.attachment is not None:
+                self.attachments_dir.mkdir(parents=True, exist_ok=True)
+                path = self.attachments_dir / reply.attachment.filename
+                path.write_bytes(reply.attachment.content)
+                self.write(t("console.attachment", name=str(path)))
+            if reply.request_phone:
+                self.write(t("console.phone_hint", label=reply.request_phone))
+            for number, choice in enumerate(reply.choices, start=1):
+                self.write(f"  {number}. {choice.label}")
+        # Numbers refer to the options last shown; a reply without options keeps the old ones.
+        shown = [c.id for r in replies for c in r.choices]
+        if shown:
+            self._choices = shown
+
+    async def send(self, line: str, t: Translator) -> list[Reply]:
+        replies = await self.dispatcher.handle(self.inbound(line))
+        self.render(replies, t)
+        return replies
+
+    async def run(self, t: Translator, banner: str) -> None:
+        self.write(banner)
+        await self.send("/start", t)
+        while True:
+            line = await self.read_line("> ")
+            if line is None:
+                self.write("\n" + t("console.bye"))
+                return
+            if line.strip():
+                await self.send(line, t)

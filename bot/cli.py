@@ -1,0 +1,267 @@
+"""The `abdi` command: chat locally, serve Telegram, migrate, manage the roster, roles and links."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from bot import logs
+from bot.app import App, StartupError, create_app, open_database
+from bot.config import ROOT, Settings
+from bot.i18n import Translator, translator
+from bot.services import identity, roster
+from bot.services.agencies import agency_by_code, ensure_default_agency
+from storage import db
+from storage.models import Account, Agency, Employee
+
+DEMO_ROSTER = Path(__file__).resolve().parent / "demo" / "roster.csv"
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in some containers
+        return "cli"
+
+
+class CliError(Exception):
+    def __init__(self, key: str, code: int = 1, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.code, self.params = key, code, params
+
+
+async def _agency(app: App, session, code: str | None) -> Agency:  # type: ignore[no-untyped-def]
+    if code:
+        agency = await agency_by_code(session, code)
+        if agency is None:
+            raise CliError("cli.bad_config", detail=f"agency {code!r}")
+        return agency
+    return await ensure_default_agency(session, app.settings)
+
+
+async def _employee(app: App, session, nip: str) -> Employee:  # type: ignore[no-untyped-def]
+    agency = await _agency(app, session, None)
+    employee = await identity.employee_by_nip(session, agency.id, nip)
+    if employee is None:
+        raise CliError("cli.not_found_nip", nip=nip)
+    return employee
+
+
+async def _import(app: App, path: Path, agency_code: str | None, t: Translator) -> int:
+    try:
+        rows = roster.read_rows(path)
+    except roster.RosterFileError as exc:
+        raise CliError(exc.reason, **exc.params) from exc
+    except OSError as exc:
+        raise CliError("cli.bad_config", detail=str(exc)) from exc
+    async with app.sessions() as session, session.begin():
+        agency = await _agency(app, session, agency_code)
+        report = await roster.import_roster(session, agency, rows, _actor())
+    for error in report.errors:
+        reason = t(error.reason, **error.params)
+        print(t("cli.roster.row_error", row=error.row, nip=error.nip or "-", reason=reason))
+    print(t("cli.roster.summary", created=report.created, updated=report.updated,
+            unchanged=report.unchanged, rejected=len(report.errors)))
+    if report.not_in_file:
+        print(t("cli.roster.not_in_file", count=report.not_in_file))
+    return 3 if report.errors else 0
+
+
+async def cmd_roster_import(app: App, args: argparse.Namespace, t: Translator) -> int:
+    return await _import(app, Path(args.file), args.agency, t)
+
+
+async def cmd_roster_export(app: App, args: argparse.Namespace, t: Translator) -> int:
+    async with app.sessions() as session:
+        rows = await roster.export_rows(session, await _agency(app, session, args.agency))
+    roster.write_rows(Path(args.file), rows)
+    print(t("cli.roster.exported", count=len(rows), path=args.file))
+    return 0
+
+
+async def cmd_link_code(app: App, args: argparse.Namespace, t: Translator) -> int:
+    async with app.sessions() as session, session.begin():
+        employee = await _employee(app, session, args.nip)
+        ttl = timedelta(minutes=args.minutes or app.settings.link_code_ttl_minutes)
+        code, expires = await identity.create_link_code(session, employee, ttl, _actor())
+    local = expires.astimezone(ZoneInfo(app.settings.agency_timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    print(t("cli.link_code", name=employee.name, code=code, expires=local))
+    return 0
+
+
+async def cmd_role(app: App, args: argparse.Namespace, t: Translator) -> int:
+    grant = args.action == "grant"
+    async with app.sessions() as session, session.begin():
+        employee = await _employee(app, session, args.nip)
+        changed = await identity.set_role(session, employee, args.role, grant=grant, actor=_actor())
+    if changed:
+        print(t("cli.role.granted" if grant else "cli.role.revoked", role=args.role, name=employee.name))
+    else:
+        state = t("cli.role.has" if grant else "cli.role.lacks")
+        print(t("cli.role.unchanged", name=employee.name, state=state, role=args.role))
+    return 0
+
+
+async def cmd_unlink(app: App, args: argparse.Namespace, t: Translator) -> int:
+    async with app.sessions() as session, session.begin():
+        employee = await _employee(app, session, args.nip)
+        count = await identity.unlink(session, employee, _actor(), channel=args.channel)
+    print(t("cli.unlinked", count=count, name=employee.name))
+    return 0
+
+
+async def cmd_demo(app: App, args: argparse.Namespace, t: Translator) -> int:
+    await _load_demo(app, t)
+    return 0
+
+
+async def _load_demo(app: App, t: Translator) -> None:
+    rows = roster.read_rows(DEMO_ROSTER)
+    async with app.sessions() as session, session.begin():
+        agency = await ensure_default_agency(session, app.settings)
+        report = await roster.import_roster(session, agency, rows, "demo")
+    print(t("cli.demo_loaded", created=report.created, unchanged=report.unchanged + report.updated))
+
+
+async def _console_account(app: App, nip: str | None) -> str:
+    """The console user's platform ref; with --as, the account is linked to that employee."""
+    if not nip:
+        return "local"
+    user_ref = f"as-{nip}"
+    async with app.sessions() as session, session.begin():
+        employee = await _employee(app, session, nip)
+        account = await session.scalar(
+            select(Account).where(Account.channel == "console", Account.employee_id == employee.id)
+        )
+        if account is None:
+            account = await session.scalar(
+                select(Account).where(Account.channel == "console", Account.user_ref == user_ref)
+            )
+        if account is None:
+            account = Account(agency_id=employee.agency_id, channel="console", user_ref=user_ref,
+                              chat_ref=user_ref)
+            session.add(account)
+        account.employee_id = employee.id
+        return account.user_ref
+
+
+async def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
+    from bot.channels.console import ConsoleChat
+
+    if args.demo:
+        await _load_demo(app, t)
+    user_ref = await _console_account(app, args.as_nip)
+    chat = ConsoleChat(app.dispatcher, user_ref, language_hint=args.lang,
+                       attachments_dir=ROOT / "var" / "console")
+    who = args.as_nip or t("console.guest")
+    await chat.run(translator(args.lang or app.settings.default_locale), t("console.banner", who=who))
+    return 0
+
+
+async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
+    from bot.channels import telegram
+
+    if not app.settings.telegram_bot_token:
+        raise CliError("cli.no_token", code=2)
+    webhook = args.webhook or bool(app.settings.telegram_webhook_url)
+    await telegram.serve(app, webhook=webhook, t=t)
+    return 0
+
+
+async def cmd_db_upgrade(app: App, args: argparse.Namespace, t: Translator) -> int:
+    print(t("cli.db.upgraded"))
+    return 0
+
+
+Command = Callable[[App, argparse.Namespace, Translator], Awaitable[int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="abdi", description="Abdi — asisten ASN")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="chat with Abdi in this terminal")
+    chat.add_argument("--demo", action="store_true", help="load the fictional demo office first")
+    chat.add_argument("--as", dest="as_nip", metavar="NIP", help="chat as this employee")
+    chat.add_argument("--lang", choices=["id", "en"], help="language of the chat")
+    chat.set_defaults(func=cmd_chat)
+
+    run = sub.add_parser("run", help="serve Telegram (polling, or webhook when configured)")
+    run.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
+    run.set_defaults(func=cmd_run)
+
+    dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    dbp.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade, migrate=True)
+
+    rp = sub.add_parser("roster", help="staff roster").add_subparsers(dest="roster_command", required=True)
+    imp = rp.add_parser("import", help="import CSV or XLSX (idempotent upsert)")
+    imp.add_argument("file")
+    imp.add_argument("--agency", help="agency code (default: the configured one)")
+    imp.set_defaults(func=cmd_roster_import)
+    exp = rp.add_parser("export", help="export to CSV or XLSX")
+    exp.add_argument("file")
+    exp.add_argument("--agency")
+    exp.set_defaults(func=cmd_roster_export)
+
+    code = sub.add_parser("link-code", help="one-time code to link an employee's chat account")
+    code.add_argument("nip")
+    code.add_argument("--minutes", type=int, help="validity (default LINK_CODE_TTL_MINUTES)")
+    code.set_defaults(func=cmd_link_code)
+
+    role = sub.add_parser("role", help="grant or revoke hr / officer")
+    role.add_argument("action", choices=["grant", "revoke"])
+    role.add_argument("nip")
+    role.add_argument("role", choices=list(identity.ROLES))
+    role.set_defaults(func=cmd_role)
+
+    acc = sub.add_parser("account", help="chat accounts").add_subparsers(dest="account_command", required=True)
+    un = acc.add_parser("unlink", help="unlink an employee's chat accounts")
+    un.add_argument("nip")
+    un.add_argument("--channel", choices=["telegram", "whatsapp", "console"])
+    un.set_defaults(func=cmd_unlink)
+
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
+    demo.add_parser("load", help="load the fictional demo office").set_defaults(func=cmd_demo)
+    return parser
+
+
+async def _main(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    migrate = True if getattr(args, "migrate", False) else None
+    app = await create_app(settings, migrate=migrate)
+    try:
+        return await args.func(app, args, t)
+    finally:
+        await app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    t = translator("id")
+    try:
+        settings = Settings()
+        t = translator(settings.default_locale)
+        # The terminal chat shares the screen with the logs: keep them to problems only.
+        logs.setup("WARNING" if args.command == "chat" else settings.log_level)
+        return asyncio.run(_main(args, settings, t))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        detail = f"{'.'.join(str(p) for p in first['loc']).upper()}: {first['msg']}"
+        print(t("cli.error", message=t("cli.bad_config", detail=detail)), file=sys.stderr)
+        return 2
+    except (StartupError, CliError) as exc:
+        print(t("cli.error", message=t(exc.key, **exc.params)), file=sys.stderr)
+        return getattr(exc, "code", 2)
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["main", "open_database", "db"]

@@ -1,0 +1,80 @@
+"""Every knob of Abdi, read from the environment (or a .env file) with documented defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "var" / "abdi.db"
+
+
+class Settings(BaseSettings):
+    """Configuration. Secrets (tokens) come only from the environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_DB}",
+        description="SQLAlchemy async URL; SQLite file by default, postgresql+asyncpg:// in production",
+    )
+    auto_migrate: bool | None = Field(
+        default=None,
+        description="Apply pending migrations on start; default: on for SQLite, off otherwise",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for shared state and dedup; in-memory when unset"
+    )
+    state_ttl_seconds: int = Field(default=24 * 3600, description="Life of a conversation state")
+    dedup_ttl_seconds: int = Field(default=48 * 3600, description="How long update ids are kept")
+
+    telegram_bot_token: str | None = Field(default=None, description="Bot token from @BotFather")
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org", description="Bot API server (self-hosted possible)"
+    )
+    telegram_webhook_url: str | None = Field(
+        default=None, description="Public HTTPS URL; when set `abdi run` serves a webhook"
+    )
+    telegram_webhook_secret: str | None = Field(
+        default=None, description="Secret checked in X-Telegram-Bot-Api-Secret-Token"
+    )
+    webhook_host: str = Field(default="0.0.0.0", description="Webhook listen address")
+    webhook_port: int = Field(default=8080, description="Webhook listen port")
+    webhook_path: str = Field(default="/telegram/webhook", description="Webhook path")
+    polling_concurrency: int = Field(default=32, description="Updates handled at once in polling")
+
+    agency_code: str = Field(default="kota-contoh", description="Default agency (instansi) code")
+    agency_name: str = Field(default="Pemerintah Kota Contoh", description="Default agency name")
+    agency_timezone: str = Field(default="Asia/Jakarta", description="WIB/WITA/WIT zone name")
+
+    default_locale: str = Field(default="id", description="Language when nothing else is known")
+    link_code_ttl_minutes: int = Field(default=60 * 24, description="Life of an HR link code")
+    link_code_attempts: int = Field(default=5, description="Wrong codes allowed per hour")
+    max_text_length: int = Field(default=4096, description="Longer inbound text is cut")
+    log_level: str = Field(default="INFO", description="Logging level")
+
+    @field_validator("agency_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

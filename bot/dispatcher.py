@@ -1,0 +1,184 @@
+"""Routes one neutral Inbound to a handler: dedup, identity, locale, state, roles, then the route.
+
+Everything runs in one unit of work per event. Bad input gets an answer, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.i18n import resolve_locale, translator
+from bot.messages import Inbound, Reply
+from bot.routing import ASN, GUEST, Context, MenuEntry, Router
+from storage.models import Account, Agency
+from storage.state import StateStore
+
+log = logging.getLogger("abdi.dispatcher")
+
+
+def _clean_text(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    # NUL and other C0 controls break databases and terminals; keep newlines and tabs.
+    cleaned = "".join(ch for ch in text if ch >= " " or ch in "\n\t")
+    return cleaned[:limit].strip()
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        store: StateStore,
+        settings: Settings,
+        routers: Sequence[Router],
+        home: Router,
+        services: dict[str, object] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.settings = settings
+        self.home = home
+        self.routers = {r.name: r for r in routers}
+        self.routers[home.name] = home
+        self.commands = {}
+        for router in [*routers, home]:  # home last: the core commands win every clash
+            self.commands.update(router.commands)
+        self.menu: list[MenuEntry] = sorted(
+            (e for r in self.routers.values() for e in r.menu), key=lambda e: e.order
+        )
+        self.services = services or {}
+        self._default_agency_id: int | None = None
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        if inbound.event_id is not None:
+            key = f"{inbound.channel}:{inbound.event_id}"
+            if not await self.store.first_seen(key, self.settings.dedup_ttl_seconds):
+                log.info("duplicate event skipped", extra={"channel": inbound.channel})
+                return []
+        try:
+            return await self._handle_once(inbound)
+        except IntegrityError:
+            # Two first messages of a new user raced to create the account: the retry sees it.
+            return await self._handle_once(inbound)
+
+    async def _handle_once(self, inbound: Inbound) -> list[Reply]:
+        text = _clean_text(inbound.text, self.settings.max_text_length)
+        try:
+            async with self.sessions() as session, session.begin():
+                ctx = await self._context(session, inbound, text)
+                return await self._route(ctx, text)
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError, OSError, ConnectionError):
+            log.exception("storage unavailable")
+            return [Reply(translator(resolve_locale(None, inbound.language_hint)).__call__("error.unavailable"))]
+        except Exception:
+            log.exception("handler failed")
+            return [Reply(translator(resolve_locale(None, inbound.language_hint))("error.internal"))]
+
+    async def _context(self, session: AsyncSession, inbound: Inbound, text: str | None) -> Context:
+        account = await session.scalar(
+            select(Account).where(
+                Account.channel == inbound.channel.value, Account.user_ref == inbound.user_ref
+            )
+        )
+        now = datetime.now(UTC)
+        if account is None:
+            account = Account(
+                agency_id=await self._default_agency(session),
+                channel=inbound.channel.value,
+                user_ref=inbound.user_ref,
+                chat_ref=inbound.chat_ref,
+            )
+            session.add(account)
+            await session.flush()
+        account.chat_ref = inbound.chat_ref
+        account.last_inbound_at = now
+        account.reachable = True
+        agency = await session.get(Agency, account.agency_id)
+        assert agency is not None
+        locale = resolve_locale(account.locale, inbound.language_hint, self.settings.default_locale)
+        ctx = Context(
+            inbound=inbound,
+            session=session,
+            account=account,
+            agency=agency,
+            t=translator(locale),
+            store=self.store,
+            settings=self.settings,
+            state=await self.store.get(f"{account.channel}:{account.user_ref}"),
+            menu_entries=self.menu,
+            services=self.services,
+        )
+        ctx.roles = await self._roles(ctx)
+        return ctx
+
+    async def _default_agency(self, session: AsyncSession) -> int:
+        if self._default_agency_id is None:
+            from bot.services.agencies import ensure_default_agency
+
+            self._default_agency_id = (await ensure_default_agency(session, self.settings)).id
+        return self._default_agency_id
+
+    async def _roles(self, ctx: Context) -> set[str]:
+        employee = ctx.employee
+        roles = {GUEST}
+        if employee is not None and employee.status == "active":
+            roles = {ASN, *employee.role_names}
+        for router in self.routers.values():
+            for provider in router.role_providers:
+                roles |= await provider(ctx)
+        return roles
+
+    async def _route(self, ctx: Context, text: str | None) -> list[Reply]:
+        inbound = ctx.inbound
+        if inbound.contact is not None:
+            for router in self.routers.values():
+                if router.contact_handler is not None:
+                    return await router.contact_handler(ctx)
+        if inbound.action is not None:
+            return await self._route_action(ctx, inbound.action)
+        command = inbound.command
+        if command is not None:
+            found = self.commands.get(command)
+            if found is None:
+                return [ctx.main_menu(ctx.t("error.unknown_command", command=command[:32]))]
+            handler, roles = found
+            if roles is not None and not (roles & ctx.roles):
+                return [ctx.main_menu(ctx.t("error.not_allowed"))]
+            return await handler(ctx, [inbound.argument] if inbound.argument else [])
+        if ctx.state is not None:
+            state_handler = self._state_handler(ctx.state.name)
+            if state_handler is None:
+                await ctx.clear_state()
+                return [ctx.main_menu(ctx.t("error.expired"))]
+            if not text:
+                return [Reply(ctx.t("error.need_text"), [ctx.back_to_menu()])]
+            return await state_handler(ctx, text)
+        if not text:
+            return [ctx.main_menu(ctx.t("error.unsupported"))]
+        return [ctx.main_menu(ctx.t("error.unknown_text"))]
+
+    def _state_handler(self, name: str):  # type: ignore[no-untyped-def]
+        router = self.routers.get(name.split(":", 1)[0])
+        return router.states.get(name) if router else None
+
+    async def _route_action(self, ctx: Context, payload: str) -> list[Reply]:
+        parts = payload.split(":")
+        router = self.routers.get(parts[0])
+        spec = router.actions.get(parts[1]) if router and len(parts) > 1 else None
+        if spec is None:
+            log.warning("unknown action payload", extra={"router": parts[0][:16]})
+            return [ctx.main_menu(ctx.t("error.stale_button"))]
+        if spec.roles is not None and not (spec.roles & ctx.roles):
+            return [ctx.main_menu(ctx.t("error.not_allowed"))]
+        if spec.state is not None and (ctx.state is None or ctx.state.name != spec.state):
+            return [ctx.main_menu(ctx.t("error.stale_button"))]
+        return await spec.handler(ctx, parts[2:])

@@ -1,0 +1,87 @@
+"""Channel-neutral message types: what adapters turn platform updates into, and back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+MAX_CHOICES = 10
+MAX_LABEL = 24
+MAX_PAYLOAD_BYTES = 64
+
+
+class Channel(StrEnum):
+    CONSOLE = "console"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    """A phone contact the user shared; user_ref is whose contact it is, if the platform says."""
+
+    phone: str
+    user_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    channel: Channel
+    chat_ref: str
+    user_ref: str
+    event_id: str | None = None
+    text: str | None = None
+    action: str | None = None
+    contact: SharedContact | None = None
+    language_hint: str | None = None
+    display_name: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def command(self) -> str | None:
+        """The bot command without slash and @botname, lower-cased, if the text is one."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        head = self.text.split(maxsplit=1)[0][1:]
+        return head.split("@", 1)[0].lower() or None
+
+    @property
+    def argument(self) -> str:
+        if not self.text:
+            return ""
+        parts = self.text.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: str
+    label: str
+
+    def __post_init__(self) -> None:
+        if len(self.id.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"choice payload over {MAX_PAYLOAD_BYTES} bytes: {self.id!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(slots=True)
+class Reply:
+    text: str
+    choices: list[Choice] = field(default_factory=list)
+    attachment: Attachment | None = None
+    request_phone: str | None = None  # label of a "share my phone" button, where supported
+
+    def __post_init__(self) -> None:
+        if len(self.choices) > MAX_CHOICES:
+            raise ValueError(f"at most {MAX_CHOICES} choices per reply; paginate")
+        self.choices = [
+            Choice(c.id, c.label if len(c.label) <= MAX_LABEL else c.label[: MAX_LABEL - 1] + "…")
+            for c in self.choices
+        ]

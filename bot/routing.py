@@ -1,0 +1,149 @@
+"""What handler modules plug into: a Router of actions, states, commands and menu entries.
+
+Payloads are "<router>:<verb>[:<arg>...]"; states are "<router>:<name>". The dispatcher owns the
+routing; handlers only declare what they answer and who may ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.i18n import Translator
+from bot.messages import MAX_CHOICES, Choice, Inbound, Reply
+from storage.models import Account, Agency, Employee
+from storage.state import ConversationState, StateStore
+
+# Roles a user can hold in a conversation. "guest" = not linked to the roster.
+GUEST, ASN, HR, OFFICER, FAMILY = "guest", "asn", "hr", "officer", "family"
+
+Replies = list[Reply]
+ActionHandler = Callable[["Context", list[str]], Awaitable[Replies]]
+TextHandler = Callable[["Context", str], Awaitable[Replies]]
+RoleProvider = Callable[["Context"], Awaitable[set[str]]]
+
+
+@dataclass
+class Context:
+    """Everything one inbound event's handling may touch; one unit of work."""
+
+    inbound: Inbound
+    session: AsyncSession
+    account: Account
+    agency: Agency
+    t: Translator
+    store: StateStore
+    settings: Settings
+    state: ConversationState | None
+    roles: set[str] = field(default_factory=set)
+    menu_entries: list[MenuEntry] = field(default_factory=list)
+    services: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def employee(self) -> Employee | None:
+        return self.account.employee
+
+    @property
+    def state_key(self) -> str:
+        return f"{self.account.channel}:{self.account.user_ref}"
+
+    async def set_state(self, name: str, **data: Any) -> None:
+        self.state = ConversationState(name, data)
+        await self.store.set(self.state_key, self.state, self.settings.state_ttl_seconds)
+
+    async def clear_state(self) -> None:
+        self.state = None
+        await self.store.clear(self.state_key)
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return bool(self.roles & set(roles))
+
+    def main_menu(self, lead: str | None = None) -> Reply:
+        """The main menu as this user's roles allow, optionally after a line of text."""
+        entries = [e for e in self.menu_entries if e.roles & self.roles][:MAX_CHOICES]
+        title = self.t("menu.title")
+        return Reply(
+            f"{lead}\n\n{title}" if lead else title,
+            [Choice(e.action, self.t(e.label)) for e in entries],
+        )
+
+    def back_to_menu(self) -> Choice:
+        return Choice("home:menu", self.t("button.menu"))
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    action: str
+    label: str  # message id
+    roles: frozenset[str]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    handler: ActionHandler
+    roles: frozenset[str] | None  # None: anyone
+    state: str | None  # the action is only valid while in this state (stale otherwise)
+
+
+class Router:
+    def __init__(self, name: str) -> None:
+        if ":" in name:
+            raise ValueError("router names cannot contain ':'")
+        self.name = name
+        self.actions: dict[str, ActionSpec] = {}
+        self.states: dict[str, TextHandler] = {}
+        self.commands: dict[str, tuple[ActionHandler, frozenset[str] | None]] = {}
+        self.menu: list[MenuEntry] = []
+        self.role_providers: list[RoleProvider] = []
+        self.contact_handler: Callable[[Context], Awaitable[Replies]] | None = None
+
+    def payload(self, verb: str, *args: object) -> str:
+        return ":".join([self.name, verb, *(str(a) for a in args)])
+
+    def state_name(self, name: str) -> str:
+        return f"{self.name}:{name}"
+
+    def action(
+        self, verb: str, *, roles: Iterable[str] | None = None, state: str | None = None
+    ) -> Callable[[ActionHandler], ActionHandler]:
+        def register(fn: ActionHandler) -> ActionHandler:
+            self.actions[verb] = ActionSpec(
+                fn, frozenset(roles) if roles is not None else None,
+                self.state_name(state) if state else None,
+            )
+            return fn
+
+        return register
+
+    def on_state(self, name: str) -> Callable[[TextHandler], TextHandler]:
+        def register(fn: TextHandler) -> TextHandler:
+            self.states[self.state_name(name)] = fn
+            return fn
+
+        return register
+
+    def command(
+        self, *names: str, roles: Iterable[str] | None = None
+    ) -> Callable[[ActionHandler], ActionHandler]:
+        def register(fn: ActionHandler) -> ActionHandler:
+            for name in names:
+                self.commands[name] = (fn, frozenset(roles) if roles is not None else None)
+            return fn
+
+        return register
+
+    def menu_entry(self, verb: str, label: str, roles: Iterable[str], order: int = 100) -> None:
+        self.menu.append(MenuEntry(self.payload(verb), label, frozenset(roles), order))
+
+    def roles_provider(self, fn: RoleProvider) -> RoleProvider:
+        self.role_providers.append(fn)
+        return fn
+
+    def on_contact(self, fn: Callable[[Context], Awaitable[Replies]]) -> Callable[[Context], Awaitable[Replies]]:
+        self.contact_handler = fn
+        return fn

@@ -1,0 +1,169 @@
+"""Who a chat account is: linking to the roster by shared contact or HR code, roles, unlinking."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import audit
+from bot.services.people import normalize_phone
+from storage.models import Account, Employee, EmployeeRole, LinkCode
+
+ROLES = ("hr", "officer")
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
+CODE_LENGTH = 8
+
+
+class LinkResult(StrEnum):
+    LINKED = "linked"
+    ALREADY = "already"  # this account is already linked to that employee
+    NOT_OWN = "not_own"  # a contact that is not the sender's own
+    NO_MATCH = "no_match"  # phone not in the roster
+    TAKEN = "taken"  # the employee already has another account on this channel
+    INVALID = "invalid"  # code unknown, used or expired
+
+
+def _hash_code(code: str) -> str:
+    cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(cleaned.encode()).hexdigest()
+
+
+async def _link(
+    session: AsyncSession, account: Account, employee: Employee, how: str
+) -> LinkResult:
+    if account.employee_id == employee.id:
+        return LinkResult.ALREADY
+    other = await session.scalar(
+        select(Account).where(
+            Account.employee_id == employee.id,
+            Account.channel == account.channel,
+            Account.id != account.id,
+        )
+    )
+    if other is not None:
+        return LinkResult.TAKEN
+    account.employee_id = employee.id
+    account.employee = employee
+    account.agency_id = employee.agency_id
+    account.linked_at = datetime.now(UTC)
+    audit.record(
+        session,
+        actor=f"account:{account.id}",
+        action="account.link",
+        agency_id=employee.agency_id,
+        target=f"employee:{employee.id}",
+        how=how,
+        channel=account.channel,
+    )
+    await session.flush()
+    return LinkResult.LINKED
+
+
+async def link_by_contact(
+    session: AsyncSession, account: Account, phone: str, contact_user_ref: str | None
+) -> LinkResult:
+    """Telegram contact sharing: only one's own contact counts, and its phone must be on the roster."""
+    if contact_user_ref is None or contact_user_ref != account.user_ref:
+        return LinkResult.NOT_OWN
+    normalized = normalize_phone(phone)
+    if normalized is None:
+        return LinkResult.NO_MATCH
+    employee = await session.scalar(
+        select(Employee).where(Employee.phone == normalized, Employee.status == "active")
+    )
+    if employee is None:
+        return LinkResult.NO_MATCH
+    return await _link(session, account, employee, "contact")
+
+
+async def create_link_code(
+    session: AsyncSession, employee: Employee, ttl: timedelta, actor: str
+) -> tuple[str, datetime]:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    expires = datetime.now(UTC) + ttl
+    session.add(LinkCode(employee_id=employee.id, code_hash=_hash_code(raw), expires_at=expires))
+    audit.record(
+        session,
+        actor=actor,
+        action="link_code.create",
+        agency_id=employee.agency_id,
+        target=f"employee:{employee.id}",
+    )
+    await session.flush()
+    return f"{raw[:4]}-{raw[4:]}", expires
+
+
+async def redeem_link_code(session: AsyncSession, account: Account, code: str) -> LinkResult:
+    now = datetime.now(UTC)
+    row = await session.scalar(
+        select(LinkCode).where(LinkCode.code_hash == _hash_code(code)).with_for_update()
+    )
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return LinkResult.INVALID
+    employee = await session.get(Employee, row.employee_id)
+    if employee is None or employee.status != "active":
+        return LinkResult.INVALID
+    result = await _link(session, account, employee, "code")
+    if result in (LinkResult.LINKED, LinkResult.ALREADY):
+        row.used_at = now
+    return result
+
+
+async def unlink(
+    session: AsyncSession, employee: Employee, actor: str, channel: str | None = None
+) -> int:
+    query = select(Account).where(Account.employee_id == employee.id)
+    if channel:
+        query = query.where(Account.channel == channel)
+    accounts = list(await session.scalars(query))
+    for account in accounts:
+        account.employee_id = None
+        account.employee = None
+        account.linked_at = None
+    audit.record(
+        session,
+        actor=actor,
+        action="account.unlink",
+        agency_id=employee.agency_id,
+        target=f"employee:{employee.id}",
+        channel=channel,
+        accounts=len(accounts),
+    )
+    await session.flush()
+    return len(accounts)
+
+
+async def set_role(
+    session: AsyncSession, employee: Employee, role: str, *, grant: bool, actor: str
+) -> bool:
+    """Grant or revoke a role; True if anything changed. Audited either way."""
+    if role not in ROLES:
+        raise ValueError(role)
+    existing = await session.get(EmployeeRole, (employee.id, role))
+    changed = (existing is None) if grant else (existing is not None)
+    if grant and existing is None:
+        session.add(EmployeeRole(employee_id=employee.id, role=role))
+    elif not grant and existing is not None:
+        await session.delete(existing)
+    audit.record(
+        session,
+        actor=actor,
+        action="role.grant" if grant else "role.revoke",
+        agency_id=employee.agency_id,
+        target=f"employee:{employee.id}",
+        role=role,
+        changed=changed,
+    )
+    await session.flush()
+    return changed
+
+
+async def employee_by_nip(session: AsyncSession, agency_id: int, nip: str) -> Employee | None:
+    return await session.scalar(
+        select(Employee).where(Employee.agency_id == agency_id, Employee.nip == nip.strip())
+    )

@@ -1,0 +1,351 @@
+"""The staff roster: read CSV/XLSX, validate every row, upsert the good ones in one transaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import audit
+from bot.services.identity import ROLES
+from bot.services.people import nip_problem, normalize_phone
+from storage.models import Agency, Employee, EmployeeRole, Unit
+
+COLUMNS = ("nip", "name", "position", "unit", "supervisor_nip", "kind", "phone", "role")
+REQUIRED = ("nip", "name", "unit", "kind")
+KINDS = ("PNS", "PPPK")
+
+
+@dataclass(slots=True)
+class RosterRow:
+    row: int
+    nip: str
+    name: str
+    position: str
+    unit: str
+    supervisor_nip: str
+    kind: str
+    phone: str | None
+    roles: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class RowError:
+    row: int
+    nip: str
+    reason: str  # a message id in locales/
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    not_in_file: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+class RosterFileError(ValueError):
+    """The file as a whole cannot be read (format, missing columns)."""
+
+    def __init__(self, reason: str, **params: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.params = params
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """(row number as a spreadsheet shows it, lower-cased column -> text) for each data row."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        sheet = load_workbook(path, read_only=True, data_only=True).active
+        if sheet is None:
+            raise RosterFileError("roster.file.empty")
+        raw = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    elif suffix in (".csv", ".txt"):
+        text = path.read_bytes().decode("utf-8-sig")
+        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t") if text.strip() else csv.excel
+        raw = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), dialect)]
+    else:
+        raise RosterFileError("roster.file.format", name=path.name)
+    if not raw:
+        raise RosterFileError("roster.file.empty")
+    header = [h.strip().lower() for h in raw[0]]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise RosterFileError("roster.file.columns", columns=", ".join(missing))
+    rows = []
+    for number, values in enumerate(raw[1:], start=2):
+        if not any(values):
+            continue
+        rows.append(
+            (number, {h: (values[i] if i < len(values) else "") for i, h in enumerate(header)})
+        )
+    return rows
+
+
+def _parse(number: int, data: dict[str, str]) -> RosterRow | RowError:
+    nip = data.get("nip", "").replace(" ", "")
+    kind = data.get("kind", "").upper()
+    for column in REQUIRED:
+        if not data.get(column):
+            return RowError(number, nip, "roster.error.missing", {"column": column})
+    if kind not in KINDS:
+        return RowError(number, nip, "roster.error.kind", {"value": data.get("kind", "")})
+    problem = nip_problem(nip, kind)
+    if problem:
+        return RowError(number, nip, problem)
+    supervisor = data.get("supervisor_nip", "").replace(" ", "")
+    if supervisor == nip:
+        return RowError(number, nip, "roster.error.self_supervisor")
+    phone = None
+    if data.get("phone"):
+        phone = normalize_phone(data["phone"])
+        if phone is None:
+            return RowError(number, nip, "roster.error.phone", {"value": data["phone"]})
+    roles = tuple(
+        sorted(
+            {
+                r.strip().lower()
+                for r in data.get("role", "").replace(";", ",").split(",")
+                if r.strip()
+            }
+        )
+    )
+    unknown_roles = [r for r in roles if r not in ROLES]
+    if unknown_roles:
+        return RowError(number, nip, "roster.error.role", {"value": ", ".join(unknown_roles)})
+    return RosterRow(
+        number,
+        nip,
+        data["name"],
+        data.get("position", ""),
+        data["unit"],
+        supervisor,
+        kind,
+        phone,
+        roles,
+    )
+
+
+@dataclass(slots=True)
+class _Existing:
+    phone: str | None
+    supervisor_nip: str
+
+
+def validate(
+    raw_rows: list[tuple[int, dict[str, str]]], existing: dict[str, _Existing]
+) -> tuple[list[RosterRow], list[RowError]]:
+    """Split rows into importable ones and errors, against what the database already holds."""
+    errors: list[RowError] = []
+    parsed: list[RosterRow] = []
+    for number, data in raw_rows:
+        result = _parse(number, data)
+        (errors if isinstance(result, RowError) else parsed).append(result)  # type: ignore[arg-type]
+
+    # A NIP twice in one file is ambiguous: reject every copy rather than guess which is right.
+    rows_by_nip: dict[str, list[RosterRow]] = defaultdict(list)
+    for row in parsed:
+        rows_by_nip[row.nip].append(row)
+    good: dict[str, RosterRow] = {}
+    for nip, rows in rows_by_nip.items():
+        if len(rows) == 1:
+            good[nip] = rows[0]
+            continue
+        numbers = ", ".join(str(r.row) for r in rows)
+        errors += [
+            RowError(r.row, nip, "roster.error.duplicate_nip", {"rows": numbers}) for r in rows
+        ]
+
+    # Phones must stay unique across the final roster: file rows plus employees the file omits.
+    owners: dict[str, set[str]] = defaultdict(set)
+    for nip, held in existing.items():
+        if nip not in good and held.phone:
+            owners[held.phone].add(nip)
+    for row in good.values():
+        if row.phone:
+            owners[row.phone].add(row.nip)
+    for nip in [n for n, r in good.items() if r.phone and len(owners[r.phone]) > 1]:
+        row = good.pop(nip)
+        others = ", ".join(sorted(owners[row.phone] - {nip}))  # type: ignore[index]
+        errors.append(RowError(row.row, nip, "roster.error.duplicate_phone", {"nips": others}))
+
+    # Supervisors must exist and chains must end; rejecting a row can orphan others, so repeat.
+    while True:
+        supervisor_of = {nip: held.supervisor_nip for nip, held in existing.items()}
+        supervisor_of.update({nip: row.supervisor_nip for nip, row in good.items()})
+        rejected = False
+        for nip, row in list(good.items()):
+            if (
+                row.supervisor_nip
+                and row.supervisor_nip not in good
+                and row.supervisor_nip not in existing
+            ):
+                errors.append(
+                    RowError(
+                        row.row, nip, "roster.error.unknown_supervisor", {"nip": row.supervisor_nip}
+                    )
+                )
+                del good[nip]
+                rejected = True
+        if rejected:
+            continue
+        for nip in list(good):
+            chain, current = [nip], supervisor_of.get(nip, "")
+            while current and current not in chain:
+                chain.append(current)
+                current = supervisor_of.get(current, "")
+            if current == nip:
+                errors.append(
+                    RowError(
+                        good[nip].row,
+                        nip,
+                        "roster.error.cycle",
+                        {"chain": " → ".join([*chain, nip])},
+                    )
+                )
+                del good[nip]
+                rejected = True
+        if not rejected:
+            break
+    errors.sort(key=lambda e: e.row)
+    return sorted(good.values(), key=lambda r: r.row), errors
+
+
+async def import_roster(
+    session: AsyncSession, agency: Agency, raw_rows: list[tuple[int, dict[str, str]]], actor: str
+) -> ImportReport:
+    """Idempotent upsert of the good rows, inside the caller's transaction; roles are only added."""
+    current = {
+        e.nip: e
+        for e in await session.scalars(select(Employee).where(Employee.agency_id == agency.id))
+    }
+    supervisor_nips = {e.id: e.nip for e in current.values()}
+    existing = {
+        nip: _Existing(e.phone, supervisor_nips.get(e.supervisor_id or -1, ""))
+        for nip, e in current.items()
+    }
+    good, errors = validate(raw_rows, existing)
+    report = ImportReport(errors=errors)
+    units = {
+        u.name: u for u in await session.scalars(select(Unit).where(Unit.agency_id == agency.id))
+    }
+    for name in {r.unit for r in good} - units.keys():
+        units[name] = Unit(agency_id=agency.id, name=name)
+        session.add(units[name])
+    await session.flush()
+
+    # Phones move between people on re-import; clear the movers first so no unique clash mid-way.
+    touched: dict[str, tuple[Employee, bool]] = {}
+    for row in good:
+        employee = current.get(row.nip)
+        before = None
+        if employee is None:
+            employee = Employee(agency_id=agency.id, nip=row.nip)
+            session.add(employee)
+            current[row.nip] = employee
+        else:
+            before = (
+                employee.name,
+                employee.position,
+                employee.unit_id,
+                employee.kind,
+                employee.phone,
+                existing[row.nip].supervisor_nip,
+            )
+        employee.name, employee.position, employee.kind = row.name, row.position, row.kind
+        employee.unit_id, employee.phone = units[row.unit].id, row.phone
+        after = (
+            row.name,
+            row.position,
+            units[row.unit].id,
+            row.kind,
+            row.phone,
+            row.supervisor_nip,
+        )
+        touched[row.nip] = (employee, before is None)
+        if before is None:
+            report.created += 1
+        elif before != after:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    await session.flush()
+    for row in good:
+        employee, _ = touched[row.nip]
+        employee.supervisor_id = current[row.supervisor_nip].id if row.supervisor_nip else None
+        held = {
+            r.role
+            for r in await session.scalars(
+                select(EmployeeRole).where(EmployeeRole.employee_id == employee.id)
+            )
+        }
+        for role in set(row.roles) - held:
+            session.add(EmployeeRole(employee_id=employee.id, role=role))
+    report.not_in_file = len(set(current) - {r.nip for r in good} - {e.nip for e in errors})
+    audit.record(
+        session,
+        actor=actor,
+        action="roster.import",
+        agency_id=agency.id,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejected=len(errors),
+    )
+    await session.flush()
+    return report
+
+
+async def export_rows(session: AsyncSession, agency: Agency) -> list[list[str]]:
+    employees = list(
+        await session.scalars(
+            select(Employee).where(Employee.agency_id == agency.id).order_by(Employee.nip)
+        )
+    )
+    nips = {e.id: e.nip for e in employees}
+    return [
+        [
+            e.nip,
+            e.name,
+            e.position,
+            e.unit.name,
+            nips.get(e.supervisor_id or -1, ""),
+            e.kind,
+            e.phone or "",
+            ",".join(sorted(e.role_names)),
+        ]
+        for e in employees
+    ]
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    if path.suffix.lower() == ".xlsx":
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(list(COLUMNS))
+        for row in rows:
+            sheet.append(row)
+        book.save(path)
+        return
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)

@@ -1,0 +1,6 @@
+"""Conversation handlers, one module per capability; ROUTERS is what the dispatcher serves."""
+
+from handlers import admin, home, linking
+
+HOME = home.router
+ROUTERS = [linking.router, admin.router]

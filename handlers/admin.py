@@ -1,0 +1,110 @@
+"""HR account desk in chat: find an employee, issue a link code, unlink a chat account."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+
+from bot.messages import Choice, Reply
+from bot.routing import HR, Context, Router
+from bot.services import audit
+from bot.services.identity import create_link_code, unlink
+from storage.models import Account, Employee
+
+router = Router("admin")
+router.menu_entry("accounts", "menu.accounts", roles={HR}, order=500)
+MAX_MATCHES = 8
+
+
+def _actor(ctx: Context) -> str:
+    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
+
+
+async def _employee(ctx: Context, raw_id: str) -> Employee | None:
+    """The employee a payload names, only if it is in the HR user's own agency."""
+    if not raw_id.isdigit():
+        return None
+    employee = await ctx.session.get(Employee, int(raw_id))
+    if employee is None or employee.agency_id != ctx.agency.id:
+        return None
+    return employee
+
+
+@router.action("accounts", roles={HR})
+async def ask(ctx: Context, args: list[str]) -> list[Reply]:
+    await ctx.set_state("await_query")
+    return [Reply(ctx.t("admin.ask_employee"), [ctx.back_to_menu()])]
+
+
+@router.on_state("await_query")
+async def search(ctx: Context, text: str) -> list[Reply]:
+    if HR not in ctx.roles:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    query = text.strip()[:100]
+    digits = query.replace(" ", "")
+    like = "%" + query.replace("%", "").replace("_", "").lower() + "%"
+    matches = list(
+        await ctx.session.scalars(
+            select(Employee)
+            .where(
+                Employee.agency_id == ctx.agency.id,
+                or_(Employee.nip == digits, func.lower(Employee.name).like(like)),
+            )
+            .order_by(Employee.name)
+            .limit(MAX_MATCHES + 1)
+        )
+    )
+    if not matches:
+        return [Reply(ctx.t("admin.not_found"), [ctx.back_to_menu()])]
+    if len(matches) == 1:
+        return await _card(ctx, matches[0])
+    lead = ctx.t("admin.many_found") if len(matches) > MAX_MATCHES else ctx.t("admin.pick")
+    choices = [Choice(router.payload("show", e.id), e.name) for e in matches[:MAX_MATCHES]]
+    return [Reply(lead, [*choices, ctx.back_to_menu()])]
+
+
+@router.action("show", roles={HR})
+async def show(ctx: Context, args: list[str]) -> list[Reply]:
+    employee = await _employee(ctx, args[0] if args else "")
+    if employee is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _card(ctx, employee)
+
+
+async def _card(ctx: Context, employee: Employee) -> list[Reply]:
+    await ctx.clear_state()
+    accounts = list(await ctx.session.scalars(select(Account).where(Account.employee_id == employee.id)))
+    audit.record(ctx.session, actor=_actor(ctx), action="employee.view", agency_id=ctx.agency.id,
+                 target=f"employee:{employee.id}")
+    channels = ", ".join(sorted(a.channel for a in accounts)) or ctx.t("admin.no_accounts")
+    text = ctx.t("admin.card", name=employee.name, nip=employee.nip, unit=employee.unit.name,
+                 channels=channels)
+    choices = [Choice(router.payload("code", employee.id), ctx.t("admin.make_code"))]
+    choices += [
+        Choice(router.payload("unlink", employee.id, a.channel), ctx.t("admin.unlink", channel=a.channel))
+        for a in accounts
+    ]
+    return [Reply(text, [*choices, ctx.back_to_menu()])]
+
+
+@router.action("code", roles={HR})
+async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
+    employee = await _employee(ctx, args[0] if args else "")
+    if employee is None or employee.status != "active":
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    ttl = timedelta(minutes=ctx.settings.link_code_ttl_minutes)
+    code, expires = await create_link_code(ctx.session, employee, ttl, _actor(ctx))
+    hours = max(1, ctx.settings.link_code_ttl_minutes // 60)
+    return [Reply(ctx.t("admin.code", name=employee.name, code=code, hours=hours), [ctx.back_to_menu()])]
+
+
+@router.action("unlink", roles={HR})
+async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
+    employee = await _employee(ctx, args[0] if args else "")
+    if employee is None or len(args) != 2:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    count = await unlink(ctx.session, employee, _actor(ctx), channel=args[1])
+    key = "admin.unlinked" if count else "admin.nothing_unlinked"
+    return [ctx.main_menu(ctx.t(key, name=employee.name, channel=args[1]))]

@@ -1,0 +1,62 @@
+"""The core screens every user has at every step: start, menu, cancel, language and help."""
+
+from __future__ import annotations
+
+from bot.i18n import LOCALES
+from bot.messages import Choice, Reply
+from bot.routing import GUEST, Context, Router
+
+router = Router("home")
+
+
+@router.command("start")
+async def start(ctx: Context, args: list[str]) -> list[Reply]:
+    await ctx.clear_state()
+    employee = ctx.employee
+    if employee is not None and GUEST not in ctx.roles:
+        lead = ctx.t("home.welcome_back", name=employee.name, agency=ctx.agency.name)
+    else:
+        lead = ctx.t("home.welcome", agency=ctx.agency.name)
+    return [ctx.main_menu(lead)]
+
+
+@router.command("menu")
+@router.action("menu")
+async def menu(ctx: Context, args: list[str]) -> list[Reply]:
+    await ctx.clear_state()
+    return [ctx.main_menu()]
+
+
+@router.command("batal", "cancel")
+async def cancel(ctx: Context, args: list[str]) -> list[Reply]:
+    had_state = ctx.state is not None
+    await ctx.clear_state()
+    return [ctx.main_menu(ctx.t("home.cancelled" if had_state else "home.nothing_to_cancel"))]
+
+
+@router.command("bahasa", "language")
+@router.action("language")
+async def language(ctx: Context, args: list[str]) -> list[Reply]:
+    choices = [Choice(router.payload("lang", code), ctx.t(f"language.{code}")) for code in LOCALES]
+    return [Reply(ctx.t("language.prompt"), [*choices, ctx.back_to_menu()])]
+
+
+@router.action("lang")
+async def set_language(ctx: Context, args: list[str]) -> list[Reply]:
+    if len(args) != 1 or args[0] not in LOCALES:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    ctx.account.locale = args[0]
+    from bot.i18n import translator
+
+    ctx.t = translator(args[0])
+    return [ctx.main_menu(ctx.t("language.changed"))]
+
+
+@router.command("bantuan", "help")
+@router.action("help")
+async def help_(ctx: Context, args: list[str]) -> list[Reply]:
+    return [ctx.main_menu(ctx.t("home.help"))]
+
+
+router.menu_entry("help", "menu.help", roles={"guest", "asn", "family", "hr", "officer"}, order=900)
+router.menu_entry("language", "menu.language", roles={"guest", "asn", "family", "hr", "officer"}, order=910)

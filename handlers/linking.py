@@ -1,0 +1,91 @@
+"""Linking a chat account to the roster (shared contact or HR code) and the user's own profile."""
+
+from __future__ import annotations
+
+from bot.messages import Choice, Reply
+from bot.routing import ASN, GUEST, Context, Router
+from bot.services.identity import LinkResult, link_by_contact, redeem_link_code
+
+router = Router("link")
+router.menu_entry("start", "menu.link", roles={GUEST}, order=10)
+router.menu_entry("profile", "menu.profile", roles={ASN}, order=800)
+
+RESULT_KEYS = {
+    LinkResult.LINKED: "link.done",
+    LinkResult.ALREADY: "link.already",
+    LinkResult.NOT_OWN: "link.not_own",
+    LinkResult.NO_MATCH: "link.no_match",
+    LinkResult.TAKEN: "link.taken",
+    LinkResult.INVALID: "link.code_invalid",
+}
+
+
+@router.command("hubungkan", "link")
+@router.action("start")
+async def start(ctx: Context, args: list[str]) -> list[Reply]:
+    if ASN in ctx.roles:
+        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
+    await ctx.set_state("choose")
+    return [
+        Reply(
+            ctx.t("link.intro"),
+            [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()],
+            request_phone=ctx.t("link.share_phone"),
+        )
+    ]
+
+
+@router.action("code")
+async def ask_code(ctx: Context, args: list[str]) -> list[Reply]:
+    if ASN in ctx.roles:
+        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
+    await ctx.set_state("await_code")
+    return [Reply(ctx.t("link.ask_code"), [ctx.back_to_menu()])]
+
+
+async def _finish(ctx: Context, result: LinkResult) -> list[Reply]:
+    if result in (LinkResult.LINKED, LinkResult.ALREADY):
+        await ctx.clear_state()
+        employee = ctx.employee
+        assert employee is not None
+        ctx.roles = {ASN, *employee.role_names}
+        return [ctx.main_menu(ctx.t(RESULT_KEYS[result], name=employee.name))]
+    return [Reply(ctx.t(RESULT_KEYS[result]), [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()])]
+
+
+@router.on_state("await_code")
+async def receive_code(ctx: Context, text: str) -> list[Reply]:
+    attempts = await ctx.store.hit(f"link-code:{ctx.state_key}", 3600)
+    if attempts > ctx.settings.link_code_attempts:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("link.too_many"))]
+    return await _finish(ctx, await redeem_link_code(ctx.session, ctx.account, text[:64]))
+
+
+@router.on_contact
+async def contact(ctx: Context) -> list[Reply]:
+    shared = ctx.inbound.contact
+    assert shared is not None
+    return await _finish(ctx, await link_by_contact(ctx.session, ctx.account, shared.phone, shared.user_ref))
+
+
+@router.action("profile", roles={ASN})
+async def profile(ctx: Context, args: list[str]) -> list[Reply]:
+    employee = ctx.employee
+    assert employee is not None
+    supervisor = None
+    if employee.supervisor_id:
+        from storage.models import Employee
+
+        boss = await ctx.session.get(Employee, employee.supervisor_id)
+        supervisor = boss.name if boss else None
+    text = ctx.t(
+        "profile.text",
+        name=employee.name,
+        nip=employee.nip,
+        position=employee.position or "-",
+        unit=employee.unit.name,
+        supervisor=supervisor or "-",
+        kind=employee.kind,
+    )
+    return [Reply(text, [ctx.back_to_menu()])]
