@@ -69,8 +69,15 @@ async def _import(app: App, path: Path, agency_code: str | None, t: Translator) 
     for error in report.errors:
         reason = t(error.reason, **error.params)
         print(t("cli.roster.row_error", row=error.row, nip=error.nip or "-", reason=reason))
-    print(t("cli.roster.summary", created=report.created, updated=report.updated,
-            unchanged=report.unchanged, rejected=len(report.errors)))
+    print(
+        t(
+            "cli.roster.summary",
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=len(report.errors),
+        )
+    )
     if report.not_in_file:
         print(t("cli.roster.not_in_file", count=report.not_in_file))
     return 3 if report.errors else 0
@@ -104,7 +111,13 @@ async def cmd_role(app: App, args: argparse.Namespace, t: Translator) -> int:
         employee = await _employee(app, session, args.nip)
         changed = await identity.set_role(session, employee, args.role, grant=grant, actor=_actor())
     if changed:
-        print(t("cli.role.granted" if grant else "cli.role.revoked", role=args.role, name=employee.name))
+        print(
+            t(
+                "cli.role.granted" if grant else "cli.role.revoked",
+                role=args.role,
+                name=employee.name,
+            )
+        )
     else:
         state = t("cli.role.has" if grant else "cli.role.lacks")
         print(t("cli.role.unchanged", name=employee.name, state=state, role=args.role))
@@ -147,8 +160,12 @@ async def _console_account(app: App, nip: str | None) -> str:
                 select(Account).where(Account.channel == "console", Account.user_ref == user_ref)
             )
         if account is None:
-            account = Account(agency_id=employee.agency_id, channel="console", user_ref=user_ref,
-                              chat_ref=user_ref)
+            account = Account(
+                agency_id=employee.agency_id,
+                channel="console",
+                user_ref=user_ref,
+                chat_ref=user_ref,
+            )
             session.add(account)
         account.employee_id = employee.id
         return account.user_ref
@@ -160,10 +177,13 @@ async def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
     if args.demo:
         await _load_demo(app, t)
     user_ref = await _console_account(app, args.as_nip)
-    chat = ConsoleChat(app.dispatcher, user_ref, language_hint=args.lang,
-                       attachments_dir=ROOT / "var" / "console")
+    chat = ConsoleChat(
+        app.dispatcher, user_ref, language_hint=args.lang, attachments_dir=ROOT / "var" / "console"
+    )
     who = args.as_nip or t("console.guest")
-    await chat.run(translator(args.lang or app.settings.default_locale), t("console.banner", who=who))
+    await chat.run(
+        translator(args.lang or app.settings.default_locale), t("console.banner", who=who)
+    )
     return 0
 
 
@@ -199,10 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
     run.set_defaults(func=cmd_run)
 
-    dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
-    dbp.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade, migrate=True)
+    dbp = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    dbp.add_parser("upgrade", help="apply pending migrations").set_defaults(
+        func=cmd_db_upgrade, migrate=True
+    )
 
-    rp = sub.add_parser("roster", help="staff roster").add_subparsers(dest="roster_command", required=True)
+    rp = sub.add_parser("roster", help="staff roster").add_subparsers(
+        dest="roster_command", required=True
+    )
     imp = rp.add_parser("import", help="import CSV or XLSX (idempotent upsert)")
     imp.add_argument("file")
     imp.add_argument("--agency", help="agency code (default: the configured one)")
@@ -223,13 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("role", choices=list(identity.ROLES))
     role.set_defaults(func=cmd_role)
 
-    acc = sub.add_parser("account", help="chat accounts").add_subparsers(dest="account_command", required=True)
+    acc = sub.add_parser("account", help="chat accounts").add_subparsers(
+        dest="account_command", required=True
+    )
     un = acc.add_parser("unlink", help="unlink an employee's chat accounts")
     un.add_argument("nip")
     un.add_argument("--channel", choices=["telegram", "whatsapp", "console"])
     un.set_defaults(func=cmd_unlink)
 
-    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(
+        dest="demo_command", required=True
+    )
     demo.add_parser("load", help="load the fictional demo office").set_defaults(func=cmd_demo)
     return parser
 
@@ -264,4 +294,4 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["main", "open_database", "db"]
+__all__ = ["db", "main", "open_database"]

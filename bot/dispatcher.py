@@ -78,10 +78,18 @@ class Dispatcher:
             raise
         except (OperationalError, DBAPIError, OSError, ConnectionError):
             log.exception("storage unavailable")
-            return [Reply(translator(resolve_locale(None, inbound.language_hint)).__call__("error.unavailable"))]
+            return [
+                Reply(
+                    translator(resolve_locale(None, inbound.language_hint)).__call__(
+                        "error.unavailable"
+                    )
+                )
+            ]
         except Exception:
             log.exception("handler failed")
-            return [Reply(translator(resolve_locale(None, inbound.language_hint))("error.internal"))]
+            return [
+                Reply(translator(resolve_locale(None, inbound.language_hint))("error.internal"))
+            ]
 
     async def _context(self, session: AsyncSession, inbound: Inbound, text: str | None) -> Context:
         account = await session.scalar(
@@ -174,7 +182,7 @@ class Dispatcher:
         parts = payload.split(":")
         router = self.routers.get(parts[0])
         spec = router.actions.get(parts[1]) if router and len(parts) > 1 else None
-        if spec is None:
+        if spec is None or len(parts) - 2 != spec.arity:
             log.warning("unknown action payload", extra={"router": parts[0][:16]})
             return [ctx.main_menu(ctx.t("error.stale_button"))]
         if spec.roles is not None and not (spec.roles & ctx.roles):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gettext
 import io
 from functools import cache
+
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 

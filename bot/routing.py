@@ -88,6 +88,7 @@ class ActionSpec:
     handler: ActionHandler
     roles: frozenset[str] | None  # None: anyone
     state: str | None  # the action is only valid while in this state (stale otherwise)
+    arity: int  # how many ":"-separated arguments the payload carries
 
 
 class Router:
@@ -108,13 +109,24 @@ class Router:
     def state_name(self, name: str) -> str:
         return f"{self.name}:{name}"
 
+    async def enter(self, ctx: Context, name: str, **data: Any) -> None:
+        """Put the user in one of this router's states, where their next text comes here."""
+        await ctx.set_state(self.state_name(name), **data)
+
     def action(
-        self, verb: str, *, roles: Iterable[str] | None = None, state: str | None = None
+        self,
+        verb: str,
+        *,
+        roles: Iterable[str] | None = None,
+        state: str | None = None,
+        args: int = 0,
     ) -> Callable[[ActionHandler], ActionHandler]:
         def register(fn: ActionHandler) -> ActionHandler:
             self.actions[verb] = ActionSpec(
-                fn, frozenset(roles) if roles is not None else None,
+                fn,
+                frozenset(roles) if roles is not None else None,
                 self.state_name(state) if state else None,
+                args,
             )
             return fn
 
@@ -144,6 +156,8 @@ class Router:
         self.role_providers.append(fn)
         return fn
 
-    def on_contact(self, fn: Callable[[Context], Awaitable[Replies]]) -> Callable[[Context], Awaitable[Replies]]:
+    def on_contact(
+        self, fn: Callable[[Context], Awaitable[Replies]]
+    ) -> Callable[[Context], Awaitable[Replies]]:
         self.contact_handler = fn
         return fn

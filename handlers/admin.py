@@ -33,7 +33,7 @@ async def _employee(ctx: Context, raw_id: str) -> Employee | None:
 
 @router.action("accounts", roles={HR})
 async def ask(ctx: Context, args: list[str]) -> list[Reply]:
-    await ctx.set_state("await_query")
+    await router.enter(ctx, "await_query")
     return [Reply(ctx.t("admin.ask_employee"), [ctx.back_to_menu()])]
 
 
@@ -65,9 +65,9 @@ async def search(ctx: Context, text: str) -> list[Reply]:
     return [Reply(lead, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("show", roles={HR})
+@router.action("show", roles={HR}, args=1)
 async def show(ctx: Context, args: list[str]) -> list[Reply]:
-    employee = await _employee(ctx, args[0] if args else "")
+    employee = await _employee(ctx, args[0])
     if employee is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     return await _card(ctx, employee)
@@ -75,35 +75,52 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
 
 async def _card(ctx: Context, employee: Employee) -> list[Reply]:
     await ctx.clear_state()
-    accounts = list(await ctx.session.scalars(select(Account).where(Account.employee_id == employee.id)))
-    audit.record(ctx.session, actor=_actor(ctx), action="employee.view", agency_id=ctx.agency.id,
-                 target=f"employee:{employee.id}")
+    accounts = list(
+        await ctx.session.scalars(select(Account).where(Account.employee_id == employee.id))
+    )
+    audit.record(
+        ctx.session,
+        actor=_actor(ctx),
+        action="employee.view",
+        agency_id=ctx.agency.id,
+        target=f"employee:{employee.id}",
+    )
     channels = ", ".join(sorted(a.channel for a in accounts)) or ctx.t("admin.no_accounts")
-    text = ctx.t("admin.card", name=employee.name, nip=employee.nip, unit=employee.unit.name,
-                 channels=channels)
+    text = ctx.t(
+        "admin.card",
+        name=employee.name,
+        nip=employee.nip,
+        unit=employee.unit.name,
+        channels=channels,
+    )
     choices = [Choice(router.payload("code", employee.id), ctx.t("admin.make_code"))]
     choices += [
-        Choice(router.payload("unlink", employee.id, a.channel), ctx.t("admin.unlink", channel=a.channel))
+        Choice(
+            router.payload("unlink", employee.id, a.channel),
+            ctx.t("admin.unlink", channel=a.channel),
+        )
         for a in accounts
     ]
     return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("code", roles={HR})
+@router.action("code", roles={HR}, args=1)
 async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
-    employee = await _employee(ctx, args[0] if args else "")
+    employee = await _employee(ctx, args[0])
     if employee is None or employee.status != "active":
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     ttl = timedelta(minutes=ctx.settings.link_code_ttl_minutes)
-    code, expires = await create_link_code(ctx.session, employee, ttl, _actor(ctx))
+    code, _expires = await create_link_code(ctx.session, employee, ttl, _actor(ctx))
     hours = max(1, ctx.settings.link_code_ttl_minutes // 60)
-    return [Reply(ctx.t("admin.code", name=employee.name, code=code, hours=hours), [ctx.back_to_menu()])]
+    return [
+        Reply(ctx.t("admin.code", name=employee.name, code=code, hours=hours), [ctx.back_to_menu()])
+    ]
 
 
-@router.action("unlink", roles={HR})
+@router.action("unlink", roles={HR}, args=2)
 async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
-    employee = await _employee(ctx, args[0] if args else "")
-    if employee is None or len(args) != 2:
+    employee = await _employee(ctx, args[0])
+    if employee is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     count = await unlink(ctx.session, employee, _actor(ctx), channel=args[1])
     key = "admin.unlinked" if count else "admin.nothing_unlinked"

@@ -41,9 +41,9 @@ async def language(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("language.prompt"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("lang")
+@router.action("lang", args=1)
 async def set_language(ctx: Context, args: list[str]) -> list[Reply]:
-    if len(args) != 1 or args[0] not in LOCALES:
+    if args[0] not in LOCALES:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     ctx.account.locale = args[0]
     from bot.i18n import translator
@@ -59,4 +59,6 @@ async def help_(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 router.menu_entry("help", "menu.help", roles={"guest", "asn", "family", "hr", "officer"}, order=900)
-router.menu_entry("language", "menu.language", roles={"guest", "asn", "family", "hr", "officer"}, order=910)
+router.menu_entry(
+    "language", "menu.language", roles={"guest", "asn", "family", "hr", "officer"}, order=910
+)

@@ -25,7 +25,6 @@ RESULT_KEYS = {
 async def start(ctx: Context, args: list[str]) -> list[Reply]:
     if ASN in ctx.roles:
         return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
-    await ctx.set_state("choose")
     return [
         Reply(
             ctx.t("link.intro"),
@@ -39,7 +38,7 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
 async def ask_code(ctx: Context, args: list[str]) -> list[Reply]:
     if ASN in ctx.roles:
         return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
-    await ctx.set_state("await_code")
+    await router.enter(ctx, "await_code")
     return [Reply(ctx.t("link.ask_code"), [ctx.back_to_menu()])]
 
 
@@ -50,7 +49,12 @@ async def _finish(ctx: Context, result: LinkResult) -> list[Reply]:
         assert employee is not None
         ctx.roles = {ASN, *employee.role_names}
         return [ctx.main_menu(ctx.t(RESULT_KEYS[result], name=employee.name))]
-    return [Reply(ctx.t(RESULT_KEYS[result]), [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()])]
+    return [
+        Reply(
+            ctx.t(RESULT_KEYS[result]),
+            [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()],
+        )
+    ]
 
 
 @router.on_state("await_code")
@@ -66,7 +70,9 @@ async def receive_code(ctx: Context, text: str) -> list[Reply]:
 async def contact(ctx: Context) -> list[Reply]:
     shared = ctx.inbound.contact
     assert shared is not None
-    return await _finish(ctx, await link_by_contact(ctx.session, ctx.account, shared.phone, shared.user_ref))
+    return await _finish(
+        ctx, await link_by_contact(ctx.session, ctx.account, shared.phone, shared.user_ref)
+    )
 
 
 @router.action("profile", roles={ASN})

@@ -1,0 +1,164 @@
+"""Fixtures: a real database per test (SQLite file or PostgreSQL), real state stores, the app.
+
+PostgreSQL and Redis tests run against 127.0.0.1 by default. Outside CI they are skipped when the
+server is down; with ABDI_REQUIRE_SERVICES=1 (set by .ci/run) a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from bot.app import App, create_app
+from bot.config import Settings
+from storage import db
+from storage.state import MemoryStore, RedisStore, StateStore
+from tests.chat import Chat
+
+PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("ABDI_TEST_REDIS", "redis://127.0.0.1:6379/15")
+REQUIRE = os.environ.get("ABDI_REQUIRE_SERVICES") == "1"
+TEMPLATE_PG = f"abdi_tpl_{os.getpid()}"
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    message = f"{what} unavailable: {exc}"
+    if REQUIRE:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _async_url(dsn: str, database: str) -> str:
+    base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+
+    async def build() -> None:
+        engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
+        await db.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    async def build() -> None:
+        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_PG}"')
+            await conn.execute(f'CREATE DATABASE "{TEMPLATE_PG}"')
+        finally:
+            await conn.close()
+        engine = db.create_engine(_async_url(PG_ADMIN, TEMPLATE_PG))
+        await db.upgrade(engine)
+        await engine.dispose()
+
+    try:
+        asyncio.run(build())
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        yield None
+        return
+    yield TEMPLATE_PG
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_PG}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_template: str | None
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "abdi.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template = pg_template
+    if template is None:
+        _unavailable("PostgreSQL", ConnectionError(PG_ADMIN))
+    name = f"abdi_t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+    yield _async_url(PG_ADMIN, name)
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, redis_url=None, auto_migrate=False)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    application = await create_app(settings)
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+async def demo_app(app: App) -> App:
+    from bot.cli import DEMO_ROSTER
+    from bot.services import roster
+    from bot.services.agencies import ensure_default_agency
+
+    async with app.sessions() as session, session.begin():
+        agency = await ensure_default_agency(session, app.settings)
+        report = await roster.import_roster(session, agency, roster.read_rows(DEMO_ROSTER), "test")
+    assert report.created == 50 and not report.errors
+    return app
+
+
+@pytest.fixture
+def chat(demo_app: App):  # type: ignore[no-untyped-def]
+    """A factory of conversations with the demo office: chat(user_ref, lang=None)."""
+
+    def make(user_ref: str = "1001", **kwargs: object) -> Chat:
+        return Chat(demo_app, user_ref, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
+    if request.param == "memory":
+        memory = MemoryStore()
+        yield memory
+        return
+    client = Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        _unavailable("Redis", exc)
+    prefix = f"abdi-test:{uuid.uuid4().hex[:8]}:"
+    redis_store = RedisStore(client, prefix)
+    yield redis_store
+    keys = [k async for k in client.scan_iter(f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
