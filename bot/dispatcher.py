@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -21,6 +21,7 @@ from storage.models import Account, Agency
 from storage.state import StateStore
 
 log = logging.getLogger("abdi.dispatcher")
+INBOUND_RESOLUTION = timedelta(minutes=1)  # last_inbound_at precision (WhatsApp's 24 h window)
 
 
 def _clean_text(text: str | None, limit: int) -> str | None:
@@ -55,6 +56,7 @@ class Dispatcher:
         )
         self.services = services or {}
         self._default_agency_id: int | None = None
+        self._agencies: dict[int, Agency] = {}
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         if inbound.event_id is not None:
@@ -107,11 +109,14 @@ class Dispatcher:
             )
             session.add(account)
             await session.flush()
-        account.chat_ref = inbound.chat_ref
-        account.last_inbound_at = now
-        account.reachable = True
-        agency = await session.get(Agency, account.agency_id)
-        assert agency is not None
+        # Write only what changed: a row update per message would cost more than the rest.
+        if account.chat_ref != inbound.chat_ref:
+            account.chat_ref = inbound.chat_ref
+        if account.last_inbound_at is None or now - account.last_inbound_at > INBOUND_RESOLUTION:
+            account.last_inbound_at = now
+        if not account.reachable:
+            account.reachable = True
+        agency = await self._agency(session, account.agency_id)
         locale = resolve_locale(account.locale, inbound.language_hint, self.settings.default_locale)
         ctx = Context(
             inbound=inbound,
@@ -127,6 +132,16 @@ class Dispatcher:
         )
         ctx.roles = await self._roles(ctx)
         return ctx
+
+    async def _agency(self, session: AsyncSession, agency_id: int) -> Agency:
+        """Agencies change rarely (a restart picks up edits); read each once per process."""
+        agency = self._agencies.get(agency_id)
+        if agency is None:
+            agency = await session.get(Agency, agency_id)
+            assert agency is not None
+            session.expunge(agency)
+            self._agencies[agency_id] = agency
+        return agency
 
     async def _default_agency(self, session: AsyncSession) -> int:
         if self._default_agency_id is None:

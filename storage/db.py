@@ -20,12 +20,16 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 40) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # SQLite has one writer at a time: queueing for one connection in the pool is cheaper
+        # than many connections (one thread each) sleeping in SQLite's busy handler.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -33,11 +37,13 @@ def create_engine(url: str) -> AsyncEngine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable across crashes in WAL mode
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Overflow connections are closed on return; size the pool for the usual concurrency instead.
+    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,6 +11,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ class FakeBotAPI:
         self.updates: list[dict[str, Any]] = []
         self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
         self.delays: dict[str, float] = {}
+        self.listeners: list[Callable[[Call], None]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Condition()
@@ -84,8 +86,11 @@ class FakeBotAPI:
             )
         params = await self._params(request)
         if method != "getUpdates":
+            call = Call(method, params)
+            for listener in self.listeners:
+                listener(call)
             async with self._new_call:
-                self.calls.append(Call(method, params))
+                self.calls.append(call)
                 self._new_call.notify_all()
         if self.failures[method]:
             status, body = self.failures[method].pop(0)

@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make chat` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: chat test lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/pybabel compile -q -d locales -D messages
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Chat with Abdi in this terminal: SQLite, in-memory state, the fictional demo office.
+chat: $(STAMP)
+	$(BIN)/pybabel compile -q -d locales -D messages
+	$(BIN)/abdi chat --demo $(ARGS)
+
+## Lint, then every test (PostgreSQL and Redis on 127.0.0.1 are used when they run).
+test: $(STAMP)
+	$(BIN)/pybabel compile -q -d locales -D messages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+## Benchmarks (not part of the test run).
+bench: $(STAMP)
+	$(BIN)/python -m bench.telegram_throughput $(ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	find locales -name '*.mo' -delete

@@ -1,0 +1,173 @@
+"""Updates through the Telegram adapter vs a bare aiogram echo bot, same fake Bot API, same run.
+
+500 users in closed loop (send, wait for the answer, send again) push N updates, a mix of /menu
+and button presses, through real aiogram polling against the fake Bot API on loopback, with a real
+database. Prints updates/s and p50/p99 latency (update queued -> answer received) per variant.
+
+    python -m bench.telegram_throughput [--updates 5000] [--users 500] [--db sqlite|postgres|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+from aiogram import Bot
+from aiogram import Dispatcher as AiogramDispatcher
+from aiogram.types import CallbackQuery, Message
+
+from bot.app import App, create_app
+from bot.channels.telegram import TelegramAdapter, make_bot, run_polling
+from bot.config import Settings
+from tests.fake_bot_api import TOKEN, Call, FakeBotAPI, callback_update, message_update
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BUTTONS = ("home:help", "home:language")
+ANSWERS = {"sendMessage", "editMessageText"}
+
+
+async def drive(api: FakeBotAPI, users: int, total: int) -> tuple[float, list[float]]:
+    """Closed-loop users; returns (elapsed seconds, latencies in ms)."""
+    waiting: dict[int, asyncio.Future[float]] = {}
+
+    def listen(call: Call) -> None:
+        if call.method in ANSWERS:
+            future = waiting.get(int(call.params.get("chat_id", 0)))
+            if future is not None and not future.done():
+                future.set_result(call.at)
+
+    api.listeners.append(listen)
+    latencies: list[float] = []
+    per_user = total // users
+    loop = asyncio.get_running_loop()
+
+    async def user(uid: int) -> None:
+        for step in range(per_user):
+            update = message_update(uid, "/menu") if step % 2 == 0 else callback_update(
+                uid, BUTTONS[(uid + step) % 2]
+            )
+            waiting[uid] = loop.create_future()
+            sent = time.monotonic()
+            await api.push(update)
+            answered = await asyncio.wait_for(waiting[uid], 60)
+            latencies.append((answered - sent) * 1000)
+
+    started = time.monotonic()
+    await asyncio.gather(*(user(100_000 + i) for i in range(users)))
+    elapsed = time.monotonic() - started
+    api.listeners.remove(listen)
+    return elapsed, latencies
+
+
+async def measure(
+    name: str, serve: Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]],
+    users: int, total: int,
+) -> float:
+    api = FakeBotAPI()
+    await api.start()
+    stop = await serve(api)
+    await drive(api, users, min(total, users * 2) // 5 * 1 or users)  # warm-up: connections, caches
+    elapsed, latencies = await drive(api, users, total)
+    await stop()
+    await api.stop()
+    rate = len(latencies) / elapsed
+    q = statistics.quantiles(latencies, n=100)
+    print(f"{name:<22} updates={len(latencies)} users={users} rate={rate:,.0f} upd/s "
+          f"p50={q[49]:.1f} ms p99={q[98]:.1f} ms", flush=True)
+    return rate
+
+
+def echo_server(concurrency: int) -> Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]]:
+    async def serve(api: FakeBotAPI) -> Callable[[], Awaitable[None]]:
+        settings = Settings(_env_file=None, telegram_bot_token=TOKEN, telegram_api_base=api.base)
+        bot = make_bot(settings)
+        dp = AiogramDispatcher()
+
+        @dp.message()
+        async def echo(message: Message, bot: Bot) -> None:
+            await bot.send_message(message.chat.id, message.text or "")
+
+        @dp.callback_query()
+        async def press(query: CallbackQuery, bot: Bot) -> None:
+            await bot.answer_callback_query(query.id)
+            assert query.message is not None
+            await bot.edit_message_text(query.data or "", chat_id=query.message.chat.id,
+                                        message_id=query.message.message_id)
+
+        task = asyncio.create_task(dp.start_polling(
+            bot, polling_timeout=1, handle_signals=False, tasks_concurrency_limit=concurrency))
+
+        async def stop() -> None:
+            await dp.stop_polling()
+            await task
+
+        return stop
+
+    return serve
+
+
+def abdi_server(app: App) -> Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]]:
+    async def serve(api: FakeBotAPI) -> Callable[[], Awaitable[None]]:
+        bot = make_bot(app.settings.model_copy(
+            update={"telegram_bot_token": TOKEN, "telegram_api_base": api.base}))
+        adapter = TelegramAdapter(app.dispatcher, bot)
+        task = asyncio.create_task(run_polling(app, bot, adapter=adapter, polling_timeout=1,
+                                               handle_signals=False))
+
+        async def stop() -> None:
+            await adapter.aiogram.stop_polling()
+            await task
+
+        return stop
+
+    return serve
+
+
+async def with_database(kind: str, run: Callable[[str], Awaitable[None]]) -> None:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            await run(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        return
+    name = f"abdi_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(PG_ADMIN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        await run(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    finally:
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=5000)
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    concurrency = Settings(_env_file=None).polling_concurrency
+    echo = await measure("aiogram echo (bare)", echo_server(concurrency), args.users, args.updates)
+    for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+        async def run(url: str, kind: str = kind) -> None:
+            app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
+            try:
+                rate = await measure(f"abdi on {kind}", abdi_server(app), args.users, args.updates)
+            finally:
+                await app.close()
+            print(f"{'':<22} ratio abdi/echo = {rate / echo:.2f}", flush=True)
+
+        await with_database(kind, run)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
