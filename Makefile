@@ -10,19 +10,19 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
-	$(BIN)/pybabel compile -q -d locales -D messages
+	$(BIN)/python -m bot.i18n >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## Chat with Abdi in this terminal: SQLite, in-memory state, the fictional demo office.
 chat: $(STAMP)
-	$(BIN)/pybabel compile -q -d locales -D messages
+	$(BIN)/python -m bot.i18n >/dev/null
 	$(BIN)/abdi chat --demo $(ARGS)
 
 ## Lint, then every test (PostgreSQL and Redis on 127.0.0.1 are used when they run).
 test: $(STAMP)
-	$(BIN)/pybabel compile -q -d locales -D messages
+	$(BIN)/python -m bot.i18n >/dev/null
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(ARGS)

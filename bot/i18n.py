@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from pathlib import Path
 from functools import cache
 
 from babel.messages.mofile import write_mo
@@ -16,23 +17,44 @@ from babel.messages.pofile import read_po
 from bot.config import ROOT
 
 LOCALES_DIR = ROOT / "locales"
-DOMAIN = "messages"
 LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
 
 
-def _load(locale: str) -> gettext.GNUTranslations:
-    base = LOCALES_DIR / locale / "LC_MESSAGES"
-    po, mo = base / f"{DOMAIN}.po", base / f"{DOMAIN}.mo"
-    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
-        with mo.open("rb") as fh:
-            return gettext.GNUTranslations(fh)
+def _compile(po: Path, locale: str) -> bytes:
     with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
+        catalog = read_po(fh, locale=locale, domain=po.stem)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    return buffer.getvalue()
+
+
+def _load(locale: str) -> gettext.NullTranslations:
+    """Every catalog of a locale (one .po per capability) chained into one lookup."""
+    merged: gettext.NullTranslations = gettext.NullTranslations()
+    first: gettext.NullTranslations | None = None
+    for po in sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            data = mo.read_bytes()
+        else:
+            data = _compile(po, locale)
+        part = gettext.GNUTranslations(io.BytesIO(data))
+        if first is None:
+            first = merged = part
+        else:
+            merged.add_fallback(part)
+    return merged
+
+
+def compile_all() -> list[Path]:
+    """Write a .mo beside every .po (what `make` runs at install time)."""
+    written = []
+    for locale in LOCALES:
+        for po in sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po")):
+            po.with_suffix(".mo").write_bytes(_compile(po, locale))
+            written.append(po)
+    return written
 
 
 class Translator:
@@ -55,7 +77,7 @@ class Translator:
 
 
 @cache
-def _catalog(locale: str) -> gettext.GNUTranslations:
+def _catalog(locale: str) -> gettext.NullTranslations:
     return _load(locale)
 
 
@@ -65,8 +87,11 @@ def translator(locale: str) -> Translator:
 
 
 def catalog_keys(locale: str) -> set[str]:
-    with (LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as fh:
-        return {m.id for m in read_po(fh) if m.id and isinstance(m.id, str)}
+    keys: set[str] = set()
+    for po in (LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"):
+        with po.open("rb") as fh:
+            keys |= {m.id for m in read_po(fh) if m.id and isinstance(m.id, str)}
+    return keys
 
 
 def resolve_locale(chosen: str | None, hint: str | None, default: str = DEFAULT_LOCALE) -> str:
@@ -88,3 +113,8 @@ def reload() -> None:
 
 
 __all__ = ["LOCALES", "Translator", "catalog_keys", "reload", "resolve_locale", "translator"]
+
+
+if __name__ == "__main__":
+    for path in compile_all():
+        print(f"compiled {path.relative_to(LOCALES_DIR)}")
