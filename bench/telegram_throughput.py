@@ -51,8 +51,10 @@ async def drive(api: FakeBotAPI, users: int, total: int) -> tuple[float, list[fl
 
     async def user(uid: int) -> None:
         for step in range(per_user):
-            update = message_update(uid, "/menu") if step % 2 == 0 else callback_update(
-                uid, BUTTONS[(uid + step) % 2]
+            update = (
+                message_update(uid, "/menu")
+                if step % 2 == 0
+                else callback_update(uid, BUTTONS[(uid + step) % 2])
             )
             waiting[uid] = loop.create_future()
             sent = time.monotonic()
@@ -68,8 +70,10 @@ async def drive(api: FakeBotAPI, users: int, total: int) -> tuple[float, list[fl
 
 
 async def measure(
-    name: str, serve: Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]],
-    users: int, total: int,
+    name: str,
+    serve: Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]],
+    users: int,
+    total: int,
 ) -> float:
     api = FakeBotAPI()
     await api.start()
@@ -80,12 +84,17 @@ async def measure(
     await api.stop()
     rate = len(latencies) / elapsed
     q = statistics.quantiles(latencies, n=100)
-    print(f"{name:<22} updates={len(latencies)} users={users} rate={rate:,.0f} upd/s "
-          f"p50={q[49]:.1f} ms p99={q[98]:.1f} ms", flush=True)
+    print(
+        f"{name:<22} updates={len(latencies)} users={users} rate={rate:,.0f} upd/s "
+        f"p50={q[49]:.1f} ms p99={q[98]:.1f} ms",
+        flush=True,
+    )
     return rate
 
 
-def echo_server(concurrency: int) -> Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]]:
+def echo_server(
+    concurrency: int,
+) -> Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]]:
     async def serve(api: FakeBotAPI) -> Callable[[], Awaitable[None]]:
         settings = Settings(_env_file=None, telegram_bot_token=TOKEN, telegram_api_base=api.base)
         bot = make_bot(settings)
@@ -99,11 +108,15 @@ def echo_server(concurrency: int) -> Callable[[FakeBotAPI], Awaitable[Callable[[
         async def press(query: CallbackQuery, bot: Bot) -> None:
             await bot.answer_callback_query(query.id)
             assert query.message is not None
-            await bot.edit_message_text(query.data or "", chat_id=query.message.chat.id,
-                                        message_id=query.message.message_id)
+            await bot.edit_message_text(
+                query.data or "", chat_id=query.message.chat.id, message_id=query.message.message_id
+            )
 
-        task = asyncio.create_task(dp.start_polling(
-            bot, polling_timeout=1, handle_signals=False, tasks_concurrency_limit=concurrency))
+        task = asyncio.create_task(
+            dp.start_polling(
+                bot, polling_timeout=1, handle_signals=False, tasks_concurrency_limit=concurrency
+            )
+        )
 
         async def stop() -> None:
             await dp.stop_polling()
@@ -116,11 +129,15 @@ def echo_server(concurrency: int) -> Callable[[FakeBotAPI], Awaitable[Callable[[
 
 def abdi_server(app: App) -> Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]]:
     async def serve(api: FakeBotAPI) -> Callable[[], Awaitable[None]]:
-        bot = make_bot(app.settings.model_copy(
-            update={"telegram_bot_token": TOKEN, "telegram_api_base": api.base}))
+        bot = make_bot(
+            app.settings.model_copy(
+                update={"telegram_bot_token": TOKEN, "telegram_api_base": api.base}
+            )
+        )
         adapter = TelegramAdapter(app.dispatcher, bot)
-        task = asyncio.create_task(run_polling(app, bot, adapter=adapter, polling_timeout=1,
-                                               handle_signals=False))
+        task = asyncio.create_task(
+            run_polling(app, bot, adapter=adapter, polling_timeout=1, handle_signals=False)
+        )
 
         async def stop() -> None:
             await adapter.aiogram.stop_polling()
@@ -157,7 +174,8 @@ async def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     concurrency = Settings(_env_file=None).polling_concurrency
     echo = await measure("aiogram echo (bare)", echo_server(concurrency), args.users, args.updates)
-    for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+    for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+
         async def run(url: str, kind: str = kind) -> None:
             app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
             try:

@@ -1,4 +1,4 @@
-"""Wiring: settings -> engine, sessions, state store, dispatcher. Start-up checks fail in one line."""
+"""Wiring: settings -> engine, sessions, state store, dispatcher. Bad config fails in one line."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ async def open_database(settings: Settings, migrate: bool | None = None) -> Asyn
     try:
         make_url(settings.database_url)
         engine = db.create_engine(settings.database_url)
-    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+    except (ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
         raise StartupError("cli.bad_database", detail=_short(exc)) from exc
     try:
         async with engine.connect() as conn:

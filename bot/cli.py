@@ -90,7 +90,12 @@ async def cmd_roster_import(app: App, args: argparse.Namespace, t: Translator) -
 async def cmd_roster_export(app: App, args: argparse.Namespace, t: Translator) -> int:
     async with app.sessions() as session:
         rows = await roster.export_rows(session, await _agency(app, session, args.agency))
-    roster.write_rows(Path(args.file), rows)
+    try:
+        roster.write_rows(Path(args.file), rows)
+    except roster.RosterFileError as exc:
+        raise CliError(exc.reason, **exc.params) from exc
+    except OSError as exc:
+        raise CliError("cli.bad_config", detail=str(exc)) from exc
     print(t("cli.roster.exported", count=len(rows), path=args.file))
     return 0
 

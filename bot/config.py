@@ -20,7 +20,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{DEFAULT_DB}",
-        description="SQLAlchemy async URL; SQLite file by default, postgresql+asyncpg:// in production",
+        description="SQLAlchemy async URL: SQLite file by default, postgresql+asyncpg:// at scale",
     )
     auto_migrate: bool | None = Field(
         default=None,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import gettext
 import io
-from pathlib import Path
 from functools import cache
+from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po

@@ -128,7 +128,9 @@ class FakeBotAPI:
             if "text" in params:
                 message["text"] = str(params["text"])
             if method == "sendPhoto":
-                message["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+                message["photo"] = [
+                    {"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}
+                ]
             if method == "sendDocument":
                 message["document"] = {"file_id": "d", "file_unique_id": "d"}
             return message
@@ -155,16 +157,18 @@ class FakeBotAPI:
 
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
         return [
-            c for c in self.calls
-            if c.method == method and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)
+            c
+            for c in self.calls
+            if c.method == method
+            and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)
         ]
 
-    async def wait_calls(self, method: str, count: int, timeout: float = 10.0) -> list[Call]:
+    async def wait_calls(self, method: str, count: int, within: float = 10.0) -> list[Call]:
         async def enough() -> None:
             async with self._new_call:
                 await self._new_call.wait_for(lambda: len(self.sent(method)) >= count)
 
-        await asyncio.wait_for(enough(), timeout)
+        await asyncio.wait_for(enough(), within)
         return self.sent(method)
 
 

@@ -51,13 +51,19 @@ async def test_database_gone_gets_a_clear_answer_not_a_crash(chat, demo_app) -> 
 
 async def test_racing_first_messages_make_one_account(demo_app) -> None:  # type: ignore[no-untyped-def]
     inbounds = [
-        Inbound(channel=Channel.TELEGRAM, chat_ref="7003", user_ref="7003", event_id=f"race-{i}",
-                text="/start")
+        Inbound(
+            channel=Channel.TELEGRAM,
+            chat_ref="7003",
+            user_ref="7003",
+            event_id=f"race-{i}",
+            text="/start",
+        )
         for i in range(8)
     ]
     results = await asyncio.gather(*(demo_app.dispatcher.handle(i) for i in inbounds))
     assert all(r and "Selamat datang" in r[0].text for r in results)
     async with demo_app.sessions() as session:
         count = await session.scalar(
-            select(func.count()).select_from(Account).where(Account.user_ref == "7003"))
+            select(func.count()).select_from(Account).where(Account.user_ref == "7003")
+        )
     assert count == 1

@@ -16,7 +16,14 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app import App, StartupError
-from bot.channels.telegram import TelegramAdapter, check_token, make_bot, run_polling, split_text, webhook_app
+from bot.channels.telegram import (
+    TelegramAdapter,
+    check_token,
+    make_bot,
+    run_polling,
+    split_text,
+    webhook_app,
+)
 from storage.models import Account
 from tests.fake_bot_api import TOKEN, FakeBotAPI, callback_update, contact_update, message_update
 
@@ -35,8 +42,11 @@ async def fake_api() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture
 def tg_settings(demo_app: App, fake_api: FakeBotAPI):  # type: ignore[no-untyped-def]
     return demo_app.settings.model_copy(
-        update={"telegram_bot_token": TOKEN, "telegram_api_base": fake_api.base,
-                "telegram_webhook_secret": SECRET}
+        update={
+            "telegram_bot_token": TOKEN,
+            "telegram_api_base": fake_api.base,
+            "telegram_webhook_secret": SECRET,
+        }
     )
 
 
@@ -54,7 +64,11 @@ async def polling(demo_app: App, tg_settings) -> AsyncIterator[TelegramAdapter]:
 
 def keyboard_of(call) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     markup = call.params.get("reply_markup") or {}
-    return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+    return [
+        (b["text"], b.get("callback_data", ""))
+        for row in markup.get("inline_keyboard", [])
+        for b in row
+    ]
 
 
 async def test_polling_start_menu_button_and_commands(fake_api: FakeBotAPI, polling) -> None:  # type: ignore[no-untyped-def]
@@ -65,13 +79,23 @@ async def test_polling_start_menu_button_and_commands(fake_api: FakeBotAPI, poll
     buttons = keyboard_of(reply)
     assert any("Hubungkan" in text for text, _ in buttons)
     registered = fake_api.sent("setMyCommands")
-    assert len(registered) == 2 and {c.params.get("language_code") for c in registered} == {None, "en"}
+    assert len(registered) == 2 and {c.params.get("language_code") for c in registered} == {
+        None,
+        "en",
+    }
     assert [c["command"] for c in registered[0].params["commands"]] == [
-        "start", "menu", "batal", "bahasa", "bantuan"]
+        "start",
+        "menu",
+        "batal",
+        "bahasa",
+        "bantuan",
+    ]
     assert fake_api.sent("deleteWebhook")
 
     language = next(data for text, data in buttons if "Bahasa" in text)
-    await fake_api.push(callback_update(42, language, message_id=int(reply.params.get("message_id", 1000))))
+    await fake_api.push(
+        callback_update(42, language, message_id=int(reply.params.get("message_id", 1000)))
+    )
     [answer] = await fake_api.wait_calls("answerCallbackQuery", 1)
     [edited] = await fake_api.wait_calls("editMessageText", 1)
     assert "Pilih bahasa" in edited.params["text"]
@@ -79,7 +103,9 @@ async def test_polling_start_menu_button_and_commands(fake_api: FakeBotAPI, poll
     assert answer.at <= edited.at  # the button is answered before the work is done
 
 
-async def test_polling_links_own_contact_and_refuses_anothers(fake_api: FakeBotAPI, polling, demo_app: App) -> None:  # type: ignore[no-untyped-def]
+async def test_polling_links_own_contact_and_refuses_anothers(
+    fake_api: FakeBotAPI, polling, demo_app: App
+) -> None:  # type: ignore[no-untyped-def]
     await fake_api.push(message_update(51, "/hubungkan"))
     sent = await fake_api.wait_calls("sendMessage", 2)
     contact_prompt = sent[1].params["reply_markup"]["keyboard"][0][0]
@@ -133,7 +159,9 @@ async def webhook(demo_app: App, tg_settings) -> AsyncIterator[tuple[ClientSessi
     await bot.session.close()
 
 
-async def test_webhook_checks_secret_and_answers_4xx_never_5xx(webhook, fake_api: FakeBotAPI) -> None:  # type: ignore[no-untyped-def]
+async def test_webhook_checks_secret_and_answers_4xx_never_5xx(
+    webhook, fake_api: FakeBotAPI
+) -> None:  # type: ignore[no-untyped-def]
     client, url = webhook
     good = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     update = {"update_id": 900, **message_update(60, "/start")}
@@ -172,18 +200,28 @@ def test_split_text_respects_telegram_limit() -> None:
 async def test_abdi_run_serves_polling_and_stops_cleanly_on_sigterm(
     fake_api: FakeBotAPI, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake_api.base,
-           "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}", "REDIS_URL": ""}
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE": fake_api.base,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        "REDIS_URL": "",
+    }
     env.pop("TELEGRAM_WEBHOOK_URL", None)
     fake_api.delays["sendMessage"] = 1.0  # the reply is in flight when SIGTERM arrives
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await fake_api.wait_calls("setMyCommands", 2, timeout=30)
+        await fake_api.wait_calls("setMyCommands", 2, within=30)
         await fake_api.push(message_update(70, "/start"))
-        await fake_api.wait_calls("sendMessage", 1, timeout=30)
+        await fake_api.wait_calls("sendMessage", 1, within=30)
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 30)
     finally:

@@ -1,6 +1,6 @@
 """Developer tool: autogenerate an Alembic revision from the models.
 
-    python tools/new_migration.py "add rating tables" 0002
+python tools/new_migration.py "add rating tables" 0002
 """
 
 import asyncio

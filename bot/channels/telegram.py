@@ -209,7 +209,12 @@ class TelegramAdapter:
             except TelegramForbiddenError:
                 log.info("user blocked the bot")
                 return
-            except (TelegramBadRequest, TelegramRetryAfter, TelegramServerError, TelegramNetworkError):
+            except (
+                TelegramBadRequest,
+                TelegramRetryAfter,
+                TelegramServerError,
+                TelegramNetworkError,
+            ):
                 log.exception("reply not delivered")
                 return
 
@@ -242,10 +247,10 @@ class TelegramAdapter:
             else:
                 await with_retry(lambda: self.bot.send_document(chat_id, upload))
 
-    async def wait_inflight(self, timeout: float = SHUTDOWN_GRACE) -> None:
+    async def wait_inflight(self) -> None:
         pending = [t for t in self.inflight if t is not asyncio.current_task()]
         if pending:
-            await asyncio.wait(pending, timeout=timeout)
+            await asyncio.wait(pending, timeout=SHUTDOWN_GRACE)
 
 
 async def register_commands(bot: Bot) -> None:
@@ -253,8 +258,11 @@ async def register_commands(bot: Bot) -> None:
         t: Translator = translator(locale)
         commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
         language = None if locale == "id" else locale
-        await with_retry(lambda commands=commands, language=language: bot.set_my_commands(
-            commands, language_code=language))
+        await with_retry(
+            lambda commands=commands, language=language: bot.set_my_commands(
+                commands, language_code=language
+            )
+        )
 
 
 async def check_token(bot: Bot) -> None:
@@ -349,7 +357,9 @@ def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> w
 async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> None:
     settings = app.settings
     if not settings.telegram_webhook_secret:
-        raise StartupError("cli.bad_config", detail="TELEGRAM_WEBHOOK_SECRET is required for webhooks")
+        raise StartupError(
+            "cli.bad_config", detail="TELEGRAM_WEBHOOK_SECRET is required for webhooks"
+        )
     await check_token(bot)
     await register_commands(bot)
     if settings.telegram_webhook_url:

@@ -67,7 +67,7 @@ async def _link(
 async def link_by_contact(
     session: AsyncSession, account: Account, phone: str, contact_user_ref: str | None
 ) -> LinkResult:
-    """Telegram contact sharing: only one's own contact counts, and its phone must be on the roster."""
+    """Only the sender's own shared contact counts, and its phone must be in the roster."""
     if contact_user_ref is None or contact_user_ref != account.user_ref:
         return LinkResult.NOT_OWN
     normalized = normalize_phone(phone)

@@ -64,23 +64,48 @@ class RosterFileError(ValueError):
 def _cell(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
+    # Spreadsheets hold numbers as doubles: past 2**53 (an 18-digit NIP typed as a number) the
+    # last digits are already lost, so keep the float's text and let validation reject it.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         value = int(value)
     return str(value).strip()
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:  # what Excel's plain "CSV" writes on Windows
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise RosterFileError("roster.file.format", name=path.name) from exc
+    # The header names the columns and holds no quoted text: its most frequent separator wins.
+    # (csv.Sniffer guesses from the data rows and fails on ordinary files.)
+    header = text.lstrip().split("\n", 1)[0]
+    delimiter = max(",;\t", key=header.count) if any(c in header for c in ",;\t") else ","
+    return [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(row number as a spreadsheet shows it, lower-cased column -> text) for each data row."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        sheet = load_workbook(path, read_only=True, data_only=True).active
-        if sheet is None:
-            raise RosterFileError("roster.file.empty")
-        raw = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except OSError:
+            raise
+        except Exception as exc:  # not a zip, not a workbook: openpyxl raises several types
+            raise RosterFileError("roster.file.format", name=path.name) from exc
+        try:
+            sheet = book.active
+            if sheet is None:
+                raise RosterFileError("roster.file.empty")
+            raw = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        finally:
+            book.close()
     elif suffix in (".csv", ".txt"):
-        text = path.read_bytes().decode("utf-8-sig")
-        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t") if text.strip() else csv.excel
-        raw = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), dialect)]
+        raw = _read_csv(path)
     else:
         raise RosterFileError("roster.file.format", name=path.name)
     if not raw:
@@ -173,21 +198,22 @@ def validate(
             RowError(r.row, nip, "roster.error.duplicate_nip", {"rows": numbers}) for r in rows
         ]
 
-    # Phones must stay unique across the final roster: file rows plus employees the file omits.
-    owners: dict[str, set[str]] = defaultdict(set)
-    for nip, held in existing.items():
-        if nip not in good and held.phone:
-            owners[held.phone].add(nip)
-    for row in good.values():
-        if row.phone:
-            owners[row.phone].add(row.nip)
-    for nip in [n for n, r in good.items() if r.phone and len(owners[r.phone]) > 1]:
-        row = good.pop(nip)
-        others = ", ".join(sorted(owners[row.phone] - {nip}))  # type: ignore[index]
-        errors.append(RowError(row.row, nip, "roster.error.duplicate_phone", {"nips": others}))
-
-    # Supervisors must exist and chains must end; rejecting a row can orphan others, so repeat.
+    # Phones must stay unique across the final roster (good rows plus every employee who keeps
+    # their stored data), supervisors must exist and chains must end. Rejecting a row can orphan
+    # others or leave its old phone in place, so repeat until nothing changes.
     while True:
+        owners: dict[str, set[str]] = defaultdict(set)
+        for nip, held in existing.items():
+            if nip not in good and held.phone:
+                owners[held.phone].add(nip)
+        for row in good.values():
+            if row.phone:
+                owners[row.phone].add(row.nip)
+        clashes = [n for n, r in good.items() if r.phone and len(owners[r.phone]) > 1]
+        for nip in clashes:
+            row = good.pop(nip)
+            others = ", ".join(sorted(owners[row.phone] - {nip}))  # type: ignore[index]
+            errors.append(RowError(row.row, nip, "roster.error.duplicate_phone", {"nips": others}))
         supervisor_of = {nip: held.supervisor_nip for nip, held in existing.items()}
         supervisor_of.update({nip: row.supervisor_nip for nip, row in good.items()})
         rejected = False
@@ -204,7 +230,7 @@ def validate(
                 )
                 del good[nip]
                 rejected = True
-        if rejected:
+        if rejected or clashes:
             continue
         for nip in list(good):
             chain, current = [nip], supervisor_of.get(nip, "")
@@ -282,7 +308,7 @@ async def import_roster(
         touched[row.nip] = (employee, before is None)
         if before is None:
             report.created += 1
-        elif before != after:
+        elif before != after or set(row.roles) - employee.role_names:
             report.updated += 1
         else:
             report.unchanged += 1
@@ -336,7 +362,10 @@ async def export_rows(session: AsyncSession, agency: Agency) -> list[list[str]]:
 
 
 def write_rows(path: Path, rows: list[list[str]]) -> None:
-    if path.suffix.lower() == ".xlsx":
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv", ".txt"):  # what read_rows can read back
+        raise RosterFileError("roster.file.format", name=path.name)
+    if suffix == ".xlsx":
         book = Workbook()
         sheet = book.active
         assert sheet is not None
