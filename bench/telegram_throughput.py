@@ -3,6 +3,7 @@
 500 users in closed loop (send, wait for the answer, send again) push N updates, a mix of /menu
 and button presses, through real aiogram polling against the fake Bot API on loopback, with a real
 database. Prints updates/s and p50/p99 latency (update queued -> answer received) per variant.
+The fake Bot API and the simulated users run in a child process, as Telegram is not in ours.
 
     python -m bench.telegram_throughput [--updates 5000] [--users 500] [--db sqlite|postgres|both]
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -32,6 +35,7 @@ from tests.fake_bot_api import TOKEN, Call, FakeBotAPI, callback_update, message
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BUTTONS = ("home:help", "home:language")
 ANSWERS = {"sendMessage", "editMessageText"}
+Serve = Callable[[str], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 async def drive(api: FakeBotAPI, users: int, total: int) -> tuple[float, list[float]]:
@@ -69,20 +73,46 @@ async def drive(api: FakeBotAPI, users: int, total: int) -> tuple[float, list[fl
     return elapsed, latencies
 
 
-async def measure(
-    name: str,
-    serve: Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]],
-    users: int,
-    total: int,
-) -> float:
+async def drive_process(users: int, total: int) -> None:
+    """Child process: serve the fake API, wait for the bot's first poll, warm up, measure."""
     api = FakeBotAPI()
     await api.start()
-    stop = await serve(api)
-    await drive(api, users, min(total, users * 2) // 5 * 1 or users)  # warm-up: connections, caches
+    polled = asyncio.Event()
+    api.listeners.append(lambda call: polled.set() if call.method == "deleteWebhook" else None)
+    print(api.base, flush=True)
+    await polled.wait()
+    await drive(api, users, max(users, total // 5))  # warm-up: connections, caches, accounts
     elapsed, latencies = await drive(api, users, total)
-    await stop()
+    print(json.dumps({"elapsed": elapsed, "latencies": latencies}), flush=True)
+    # Keep serving until the parent has stopped its bot (it closes our stdin then).
+    await asyncio.to_thread(sys.stdin.read)
     await api.stop()
-    rate = len(latencies) / elapsed
+
+
+async def measure(name: str, serve: Serve, users: int, total: int) -> float:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.telegram_throughput",
+        "--drive",
+        "--users",
+        str(users),
+        "--updates",
+        str(total),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=64 * 1024 * 1024,  # the result line carries every latency
+    )
+    assert child.stdout is not None
+    base = (await child.stdout.readline()).decode().strip()
+    stop = await serve(base)
+    result = json.loads(await child.stdout.readline())
+    await stop()
+    assert child.stdin is not None
+    child.stdin.close()
+    await child.wait()
+    latencies: list[float] = result["latencies"]
+    rate = len(latencies) / result["elapsed"]
     q = statistics.quantiles(latencies, n=100)
     print(
         f"{name:<22} updates={len(latencies)} users={users} rate={rate:,.0f} upd/s "
@@ -92,11 +122,9 @@ async def measure(
     return rate
 
 
-def echo_server(
-    concurrency: int,
-) -> Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]]:
-    async def serve(api: FakeBotAPI) -> Callable[[], Awaitable[None]]:
-        settings = Settings(_env_file=None, telegram_bot_token=TOKEN, telegram_api_base=api.base)
+def echo_server(concurrency: int) -> Serve:
+    async def serve(base: str) -> Callable[[], Awaitable[None]]:
+        settings = Settings(_env_file=None, telegram_bot_token=TOKEN, telegram_api_base=base)
         bot = make_bot(settings)
         dp = AiogramDispatcher()
 
@@ -112,6 +140,7 @@ def echo_server(
                 query.data or "", chat_id=query.message.chat.id, message_id=query.message.message_id
             )
 
+        await bot.delete_webhook()  # as run_polling does; the driver starts on it
         task = asyncio.create_task(
             dp.start_polling(
                 bot, polling_timeout=1, handle_signals=False, tasks_concurrency_limit=concurrency
@@ -127,12 +156,10 @@ def echo_server(
     return serve
 
 
-def abdi_server(app: App) -> Callable[[FakeBotAPI], Awaitable[Callable[[], Awaitable[None]]]]:
-    async def serve(api: FakeBotAPI) -> Callable[[], Awaitable[None]]:
+def abdi_server(app: App) -> Serve:
+    async def serve(base: str) -> Callable[[], Awaitable[None]]:
         bot = make_bot(
-            app.settings.model_copy(
-                update={"telegram_bot_token": TOKEN, "telegram_api_base": api.base}
-            )
+            app.settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_base": base})
         )
         adapter = TelegramAdapter(app.dispatcher, bot)
         task = asyncio.create_task(
@@ -170,7 +197,11 @@ async def main() -> None:
     parser.add_argument("--updates", type=int, default=5000)
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.drive:
+        await drive_process(args.users, args.updates)
+        return
     logging.basicConfig(level=logging.ERROR)
     concurrency = Settings(_env_file=None).polling_concurrency
     echo = await measure("aiogram echo (bare)", echo_server(concurrency), args.users, args.updates)
