@@ -214,3 +214,25 @@ async def test_menu_labels_and_payloads_fit_platform_limits(chat) -> None:  # ty
         assert all(len(label) <= MAX_LABEL for label in lang_user.labels)
     content = guidance.library().content()
     assert len(content.ordered("id")) + 3 <= 10  # topics + ask + check + HR fit one keyboard
+
+
+async def test_cli_require_status_and_validate(demo_app, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", demo_app.settings.database_url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert await asyncio.to_thread(main, ["guidance", "validate"]) == 0
+    assert await asyncio.to_thread(main, ["guidance", "require", "sanksi"]) == 0
+    assert "sekarang wajib dikonfirmasi" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["guidance", "status", "sanksi"]) == 0
+    out = capsys.readouterr().out
+    assert "sanksi v1 (wajib dikonfirmasi): 0/50" in out and "BKPSDM: 0/10 (0%)" in out
+    assert await asyncio.to_thread(main, ["guidance", "require", "nope"]) == 1
+    async with demo_app.sessions() as session:
+        rows = list(
+            await session.scalars(select(AuditLog).where(AuditLog.action.like("guidance%")))
+        )
+    assert [(r.action, r.target) for r in rows] == [("guidance.require", "guidance:sanksi")]
+    assert rows[0].actor.startswith("cli")
