@@ -154,32 +154,35 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _passage(ctx: Context, topic: svc.Topic, key: str) -> str:
+    """A passage as the reader sees it on its page: do's and don'ts keep their headings."""
+    if key == "dos":
+        return ctx.t("guidance.dos") + "\n" + "\n".join(f"✅ {line}" for line in topic.dos)
+    if key == "donts":
+        return ctx.t("guidance.donts") + "\n" + "\n".join(f"❌ {line}" for line in topic.donts)
+    return topic.passage(key)
+
+
 async def _answer(ctx: Context, question: str) -> list[Reply]:
-    hits = svc.library().index().search(question[:500], limit=3)
+    hits = svc.library().index().search(question[:500], limit=MAX_ANSWER_HITS)
     if not hits:
         return [_topics_menu(ctx, ctx.t("guidance.no_answer"), await _pending(ctx))]
     parts = [ctx.t("guidance.answer_intro")]
-    opened: list[Choice] = []
-    for hit in hits[:MAX_ANSWER_HITS]:
+    opened: dict[str, Choice] = {}
+    for hit in hits:
         topic = _topic(ctx, hit.topic)
         if topic is None:
             continue
-        parts.append(f"📘 {topic.title}\n{_clip(topic.passage(hit.key), MAX_PASSAGE)}")
-    for hit in hits:
-        topic = _topic(ctx, hit.topic)
-        payload = router.payload("page", hit.topic, topic.page_of(hit.key) if topic else 0)
-        if topic is not None and all(c.id.split(":")[2] != hit.topic for c in opened):
-            opened.append(Choice(payload, ctx.t("guidance.open", label=topic.label)))
+        parts.append(f"📘 {topic.title}\n{_clip(_passage(ctx, topic, hit.key), MAX_PASSAGE)}")
+        if topic.id not in opened:  # open the topic at the page the passage is on
+            payload = router.payload("page", topic.id, topic.page_of(hit.key))
+            opened[topic.id] = Choice(payload, ctx.t("guidance.open", label=topic.label))
     parts.append(ctx.t("guidance.ask_more"))
-    text = _clip("\n\n".join(parts), MAX_REPLY)
+    topics_button = Choice(router.payload("menu"), ctx.t("guidance.button_topics"))
     return [
         Reply(
-            text,
-            [
-                *opened,
-                Choice(router.payload("menu"), ctx.t("guidance.button_topics")),
-                ctx.back_to_menu(),
-            ],
+            _clip("\n\n".join(parts), MAX_REPLY),
+            [*opened.values(), topics_button, ctx.back_to_menu()],
         )
     ]
 

@@ -97,10 +97,10 @@ async def test_question_answered_from_guidance_with_topic_to_open(chat) -> None:
     await user.press("Tanya")
     await user.send("boleh like postingan caleg?")
     assert "Menurut pedoman" in user.text and "Netralitas" in user.text
-    assert any("Buka: Netralitas" in label for label in user.labels)
+    assert any("📖 Netralitas" in label for label in user.labels)
     await user.send("berapa persen potongan tunjangan kinerja untuk hukuman sedang?")
     assert "25%" in user.text  # still in the question state: a second question is answered
-    await user.press("Buka: Sanksi")
+    await user.press("📖 Sanksi")
     assert "Sanksi pelanggaran" in user.text
     await user.send("/tanya resep rendang padang yang enak")
     assert "tidak menemukan jawaban" in user.text
@@ -111,7 +111,7 @@ async def test_english_question_answered_in_english(chat) -> None:  # type: igno
     user = chat("7005", lang="en")
     await user.send("/ask Who must approve posts on an official agency account?")
     assert "According to the guidance" in user.text and "superior" in user.text
-    assert any("Open: Official accounts" in label for label in user.labels)
+    assert any("📖 Official accounts" in label for label in user.labels)
 
 
 async def test_acknowledgement_asked_once_and_again_after_version_change(  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ still reads the answer in their own language.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -18,6 +19,9 @@ import bm25s
 import numpy as np
 
 from bot.services.guidance import Content
+
+# bm25s logs every index build at DEBUG/INFO; the terminal chat shares its screen with the logs.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 WORD = re.compile(r"[0-9a-z]+(?:-[0-9a-z]+)*%?")
 MAX_NGRAM = 4
