@@ -207,6 +207,65 @@ async def cmd_db_upgrade(app: App, args: argparse.Namespace, t: Translator) -> i
     return 0
 
 
+async def cmd_guidance(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """`abdi guidance require|unrequire|status|validate`: the HR side of the guidance."""
+    from bot.services import guidance
+
+    try:
+        content = guidance.library().reload()
+    except guidance.ContentError as exc:
+        print(t("cli.guidance.invalid"))
+        for problem in exc.problems:
+            print(f"  - {problem}")
+        return 1
+    versions = content.versions()
+    if args.guidance_command == "validate":
+        print(t("cli.guidance.valid", count=len(versions), langs=len(content.topics)))
+        return 0
+    topics = [args.topic] if args.topic else list(versions)
+    for topic in topics:
+        if topic not in versions:
+            raise CliError("cli.guidance.unknown_topic", topic=topic, topics=", ".join(versions))
+    async with app.sessions() as session, session.begin():
+        agency = await _agency(app, session, None)
+        if args.guidance_command in ("require", "unrequire"):
+            required = args.guidance_command == "require"
+            changed = await guidance.set_required(
+                session, agency.id, args.topic, required=required, actor=_actor()
+            )
+            key = "cli.guidance.required" if required else "cli.guidance.unrequired"
+            key = key if changed else "cli.guidance.unchanged"
+            print(t(key, topic=args.topic, version=versions[args.topic]))
+            return 0
+        required_now = set(await guidance.required_topics(session, agency.id))
+        for topic in topics:
+            rates = await guidance.ack_rates(session, agency.id, topic, versions[topic])
+            state = t(
+                "guidance.hr_required" if topic in required_now else "guidance.hr_not_required"
+            )
+            print(
+                t(
+                    "cli.guidance.status_topic",
+                    topic=topic,
+                    version=versions[topic],
+                    state=state,
+                    confirmed=sum(r.confirmed for r in rates),
+                    total=sum(r.total for r in rates),
+                )
+            )
+            for r in rates:
+                print(
+                    t(
+                        "cli.guidance.status_unit",
+                        unit=r.unit,
+                        confirmed=r.confirmed,
+                        total=r.total,
+                        pct=r.percent,
+                    )
+                )
+    return 0
+
+
 Command = Callable[[App, argparse.Namespace, Translator], Awaitable[int]]
 
 
@@ -266,6 +325,23 @@ def build_parser() -> argparse.ArgumentParser:
         dest="demo_command", required=True
     )
     demo.add_parser("load", help="load the fictional demo office").set_defaults(func=cmd_demo)
+
+    gp = sub.add_parser("guidance", help="media-ethics guidance").add_subparsers(
+        dest="guidance_command", required=True
+    )
+    for name, help_ in (
+        ("require", "ASN must confirm they have read TOPIC (its current version)"),
+        ("unrequire", "stop requiring confirmation of TOPIC"),
+    ):
+        cmd = gp.add_parser(name, help=help_)
+        cmd.add_argument("topic")
+        cmd.set_defaults(func=cmd_guidance)
+    st = gp.add_parser("status", help="confirmation rate per unit")
+    st.add_argument("topic", nargs="?")
+    st.set_defaults(func=cmd_guidance)
+    gp.add_parser("validate", help="check the content files under locales/").set_defaults(
+        func=cmd_guidance, topic=None
+    )
     return parser
 
 

@@ -169,3 +169,39 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(String(100), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GuidanceRequirement(Base):
+    """HR asks the agency's ASN to confirm a guidance topic; whichever version is current counts."""
+
+    __tablename__ = "guidance_requirement"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "topic", name="uq_guidance_requirement_agency_topic"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(default=True)
+    changed_by: Mapped[str] = mapped_column(String(100), default="")
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GuidanceAck(Base):
+    """One employee confirmed having read one version of a guidance topic, at a time."""
+
+    __tablename__ = "guidance_ack"
+    __table_args__ = (
+        UniqueConstraint(
+            "employee_id", "topic", "version", name="uq_guidance_ack_employee_topic_version"
+        ),
+        Index("ix_guidance_ack_agency_topic_version", "agency_id", "topic", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int]
+    channel: Mapped[str] = mapped_column(String(16))
+    acked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,547 @@
+"""Media-ethics guidance: content files (topics, search and checker word lists) and acks.
+
+The content lives in locales/<lang>/guidance/ as TOML so that HR can edit it without touching
+code: topics/<id>.toml (one per topic per language), search.toml (synonyms, stop words,
+relevance threshold) and checker.toml (the self-check rules). The running bot notices edited
+files by their modification time and reloads them; a broken edit is logged and the last good
+content stays in service, so a typo never takes the guidance offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import LOCALES, LOCALES_DIR, Translator
+from bot.services import audit
+from storage.models import Employee, GuidanceAck, GuidanceRequirement, Unit, utcnow
+
+if TYPE_CHECKING:
+    from bot.services.guidance_search import GuidanceIndex
+
+log = logging.getLogger("abdi.guidance")
+
+# A phone screen shows roughly 900 characters of chat text; Telegram and WhatsApp cut at 4096.
+MAX_PAGE_CHARS = 900
+MAX_LABEL_CHARS = 24
+TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+CATEGORIES = ("flexing", "partisan", "sara", "hoax", "official")
+RELOAD_CHECK_SECONDS = 2.0  # how often at most the files' modification times are looked at
+
+
+class ContentError(Exception):
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Page:
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    version: int
+    order: int
+    title: str
+    label: str
+    source: str
+    pages: tuple[Page, ...]
+    dos: tuple[str, ...]
+    donts: tuple[str, ...]
+    example: str
+
+    def passages(self) -> list[tuple[str, str]]:
+        """Retrievable pieces keyed so that the same key names the same piece in every language."""
+        out = [(f"p{i}", f"{p.heading}\n{p.text}") for i, p in enumerate(self.pages)]
+        out.append(("dos", "\n".join(self.dos)))
+        out.append(("donts", "\n".join(self.donts)))
+        out.append(("example", self.example))
+        return out
+
+    def passage(self, key: str) -> str:
+        return dict(self.passages()).get(key, "")
+
+    def page_of(self, key: str) -> int:
+        """The page a passage is shown on (pages first, then do's/don'ts, then the example)."""
+        if key.startswith("p") and key[1:].isdigit():
+            return int(key[1:])
+        return len(self.pages) + (1 if key == "example" else 0)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    label: str
+    topic: str
+    name: str
+    rule: str
+    safer: str
+    terms: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    official_only: bool = False
+    safer_for: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckerConfig:
+    official_reminder: str
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    min_score: float
+    strong_score: float
+    synonyms: tuple[tuple[str, ...], ...]
+    stopwords: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Content:
+    topics: dict[str, dict[str, Topic]]  # lang -> id -> topic
+    search: dict[str, SearchConfig]
+    checker: dict[str, CheckerConfig]
+
+    def ordered(self, lang: str) -> list[Topic]:
+        return sorted(self._topics(lang).values(), key=lambda t: (t.order, t.id))
+
+    def topic(self, lang: str, topic_id: str) -> Topic | None:
+        return self._topics(lang).get(topic_id)
+
+    def version(self, topic_id: str) -> int | None:
+        topic = self.topic(LOCALES[0], topic_id)
+        return topic.version if topic else None
+
+    def versions(self) -> dict[str, int]:
+        return {t.id: t.version for t in self.ordered(LOCALES[0])}
+
+    def _topics(self, lang: str) -> dict[str, Topic]:
+        return self.topics.get(lang) or self.topics[LOCALES[0]]
+
+
+# --- loading and validation -------------------------------------------------------------------
+
+
+def _read(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"{path.name}: {exc}")
+        return None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _topic(data: dict[str, Any], where: str, problems: list[str]) -> Topic | None:
+    missing = [k for k in ("id", "version", "title", "label", "source", "example") if k not in data]
+    if missing:
+        problems.append(f"{where}: missing {', '.join(missing)}")
+        return None
+    version = data["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        problems.append(f"{where}: version must be a whole number from 1")
+        return None
+    pages = tuple(
+        Page(str(p.get("heading", "")), str(p.get("text", "")).strip())
+        for p in data.get("pages", [])
+        if isinstance(p, dict)
+    )
+    return Topic(
+        id=str(data["id"]),
+        version=version,
+        order=int(data.get("order", 100)),
+        title=str(data["title"]),
+        label=str(data["label"]),
+        source=str(data["source"]).strip(),
+        pages=pages,
+        dos=_strings(data.get("dos")),
+        donts=_strings(data.get("donts")),
+        example=str(data["example"]).strip(),
+    )
+
+
+def _rules(data: dict[str, Any], where: str, problems: list[str]) -> CheckerConfig:
+    rules = []
+    for i, raw in enumerate(data.get("rules", [])):
+        here = f"{where} rule {i + 1}"
+        missing = [k for k in ("id", "label", "topic", "name", "rule", "safer") if k not in raw]
+        if missing:
+            problems.append(f"{here}: missing {', '.join(missing)}")
+            continue
+        patterns = []
+        for source in _strings(raw.get("patterns")):
+            try:
+                patterns.append(re.compile(source, re.IGNORECASE))
+            except re.error as exc:
+                problems.append(f"{here}: bad pattern {source!r}: {exc}")
+        if raw["label"] not in CATEGORIES:
+            problems.append(f"{here}: label must be one of {', '.join(CATEGORIES)}")
+        rules.append(
+            Rule(
+                id=str(raw["id"]),
+                label=str(raw["label"]),
+                topic=str(raw["topic"]),
+                name=str(raw["name"]),
+                rule=str(raw["rule"]),
+                safer=str(raw["safer"]),
+                terms=_strings(raw.get("terms")),
+                patterns=tuple(patterns),
+                official_only=bool(raw.get("official_only", False)),
+                safer_for={str(k).lower(): str(v) for k, v in raw.get("safer_for", {}).items()},
+            )
+        )
+    return CheckerConfig(str(data.get("official_reminder", "")), tuple(rules))
+
+
+def load(root: Path = LOCALES_DIR) -> Content:
+    """Read and validate every guidance file under root; ContentError lists all problems."""
+    problems: list[str] = []
+    topics: dict[str, dict[str, Topic]] = {}
+    search: dict[str, SearchConfig] = {}
+    checker: dict[str, CheckerConfig] = {}
+    for lang in LOCALES:
+        base = root / lang / "guidance"
+        topics[lang] = {}
+        for path in sorted((base / "topics").glob("*.toml")):
+            data = _read(path, problems)
+            topic = _topic(data, f"{lang}/{path.name}", problems) if data is not None else None
+            if topic is None:
+                continue
+            if topic.id != path.stem:
+                problems.append(f"{lang}/{path.name}: id {topic.id!r} differs from the file name")
+            topics[lang][topic.id] = topic
+        data = _read(base / "search.toml", problems) or {}
+        search[lang] = SearchConfig(
+            min_score=float(data.get("min_score", 0.8)),
+            strong_score=float(data.get("strong_score", 5.0)),
+            synonyms=tuple(_strings(g) for g in data.get("synonyms", []) if isinstance(g, list)),
+            stopwords=frozenset(_strings(data.get("stopwords"))),
+        )
+        data = _read(base / "checker.toml", problems) or {}
+        checker[lang] = _rules(data, f"{lang}/checker.toml", problems)
+    content = Content(topics, search, checker)
+    problems += validate(content)
+    if problems:
+        raise ContentError(problems)
+    return content
+
+
+def validate(content: Content) -> list[str]:
+    """Structural checks that a file-by-file read cannot make: languages agree, pages fit."""
+    from bot.i18n import translator
+
+    problems: list[str] = []
+    base = LOCALES[0]
+    ids = set(content.topics[base])
+    if not ids:
+        problems.append(f"{base}: no topics")
+    for lang in LOCALES:
+        here = set(content.topics[lang])
+        for missing in sorted(ids - here):
+            problems.append(f"{lang}: topic {missing!r} missing")
+        for extra in sorted(here - ids):
+            problems.append(f"{lang}: topic {extra!r} has no {base} version")
+        t = translator(lang)
+        for topic in content.topics[lang].values():
+            where = f"{lang}/{topic.id}"
+            if not TOPIC_ID.match(topic.id):
+                problems.append(f"{where}: id must be lower-case letters, digits or _")
+            if len(topic.label) > MAX_LABEL_CHARS:
+                problems.append(f"{where}: label longer than {MAX_LABEL_CHARS} characters")
+            if not topic.pages or not topic.dos or not topic.donts:
+                problems.append(f"{where}: needs pages, dos and donts")
+            if not topic.source.lower().startswith(("sumber", "source")):
+                problems.append(f"{where}: source must start with 'Sumber:' / 'Source:'")
+            for number, page in enumerate(render_pages(topic, t), 1):
+                if len(page) > MAX_PAGE_CHARS:
+                    problems.append(
+                        f"{where}: page {number} has {len(page)} characters (max {MAX_PAGE_CHARS})"
+                    )
+            other = content.topics[base].get(topic.id)
+            if lang != base and other is not None:
+                if topic.version != other.version:
+                    problems.append(
+                        f"{where}: version {topic.version} but {base} has {other.version}"
+                    )
+                if [k for k, _ in topic.passages()] != [k for k, _ in other.passages()]:
+                    problems.append(f"{where}: pages differ in number from the {base} version")
+    rule_ids = {r.id for r in content.checker[base].rules}
+    for lang in LOCALES:
+        for rule in content.checker[lang].rules:
+            if rule.topic not in ids:
+                problems.append(f"{lang}/checker.toml: rule {rule.id!r} names unknown topic")
+        if {r.id for r in content.checker[lang].rules} != rule_ids:
+            problems.append(f"{lang}/checker.toml: rule ids differ from the {base} file")
+    return problems
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def render_pages(topic: Topic, t: Translator) -> list[str]:
+    """The topic as phone-sized pages: its own pages, then do's and don'ts, then the example."""
+    bodies = [f"{p.heading}\n\n{p.text}" if p.heading else p.text for p in topic.pages]
+    dos = "\n".join(f"✅ {line}" for line in topic.dos)
+    donts = "\n".join(f"❌ {line}" for line in topic.donts)
+    bodies.append(f"{t('guidance.dos')}\n{dos}\n\n{t('guidance.donts')}\n{donts}")
+    bodies.append(f"{t('guidance.example')}\n{topic.example}\n\n{topic.source}")
+    total = len(bodies)
+    return [
+        t("guidance.page_header", title=topic.title, page=n, total=total) + "\n\n" + body
+        for n, body in enumerate(bodies, 1)
+    ]
+
+
+# --- the live library -------------------------------------------------------------------------
+
+
+class Library:
+    """The current content and its search index, reloaded when the files change on disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._content: Content | None = None
+        self._index: GuidanceIndex | None = None
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    def _files(self) -> Iterable[Path]:
+        for lang in LOCALES:
+            yield from sorted((self.root / lang / "guidance").rglob("*.toml"))
+
+    def _current_signature(self) -> tuple[tuple[str, int, int], ...]:
+        sig = []
+        for path in self._files():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            sig.append((str(path), st.st_mtime_ns, st.st_size))
+        return tuple(sig)
+
+    def content(self) -> Content:
+        now = time.monotonic()
+        if self._content is not None and now - self._checked_at < RELOAD_CHECK_SECONDS:
+            return self._content
+        self._checked_at = now
+        signature = self._current_signature()
+        if self._content is not None and signature == self._signature:
+            return self._content
+        try:
+            self._swap(load(self.root), signature)
+        except ContentError as exc:
+            if self._content is None:
+                raise
+            # Keep serving the last good content; HR sees the problems on `abdi guidance validate`.
+            log.error("guidance content not reloaded", extra={"problems": exc.problems[:10]})
+            self._signature = signature
+        assert self._content is not None
+        return self._content
+
+    def reload(self) -> Content:
+        """Load now (an HR action); ContentError when the files on disk are broken."""
+        self._swap(load(self.root), self._current_signature())
+        assert self._content is not None
+        return self._content
+
+    def _swap(self, content: Content, signature: tuple[tuple[str, int, int], ...]) -> None:
+        with self._lock:
+            self._content, self._signature, self._index = content, signature, None
+            self._checked_at = time.monotonic()
+
+    def index(self) -> GuidanceIndex:
+        content = self.content()
+        index = self._index
+        if index is None or index.content is not content:
+            from bot.services.guidance_search import GuidanceIndex
+
+            index = GuidanceIndex(content)
+            self._index = index
+        return index
+
+
+_library = Library(LOCALES_DIR)
+
+
+def library() -> Library:
+    return _library
+
+
+def use_root(root: Path) -> Library:
+    """Serve the guidance from another directory (tests; a deployment's own content)."""
+    global _library
+    _library = Library(root)
+    return _library
+
+
+# --- requirements and acknowledgements --------------------------------------------------------
+
+
+async def required_topics(session: AsyncSession, agency_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(GuidanceRequirement.topic).where(
+            GuidanceRequirement.agency_id == agency_id, GuidanceRequirement.active.is_(True)
+        )
+    )
+    return sorted(rows)
+
+
+async def set_required(
+    session: AsyncSession, agency_id: int, topic: str, *, required: bool, actor: str
+) -> bool:
+    """Require (or stop requiring) acknowledgement of a topic; True when something changed."""
+    row = await session.scalar(
+        select(GuidanceRequirement).where(
+            GuidanceRequirement.agency_id == agency_id, GuidanceRequirement.topic == topic
+        )
+    )
+    if row is not None and row.active == required:
+        return False
+    if row is None:
+        if not required:
+            return False
+        row = GuidanceRequirement(agency_id=agency_id, topic=topic)
+        session.add(row)
+    row.active = required
+    row.changed_by = actor
+    row.changed_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="guidance.require" if required else "guidance.unrequire",
+        agency_id=agency_id,
+        target=f"guidance:{topic}",
+    )
+    return True
+
+
+def _acked_current(versions: dict[str, int]) -> Any:
+    """SQL condition: an ack row is for the topic's current version (older versions don't count)."""
+    if not versions:
+        return GuidanceAck.id.is_(None)
+    return or_(
+        *(and_(GuidanceAck.topic == t, GuidanceAck.version == v) for t, v in versions.items())
+    )
+
+
+async def pending_topics(
+    session: AsyncSession, employee: Employee, versions: dict[str, int]
+) -> list[str]:
+    """Required topics this employee has not confirmed in their current version (one query)."""
+    acked = (
+        select(GuidanceAck.id)
+        .where(
+            GuidanceAck.employee_id == employee.id,
+            GuidanceAck.topic == GuidanceRequirement.topic,
+            _acked_current(versions),
+        )
+        .exists()
+    )
+    rows = await session.scalars(
+        select(GuidanceRequirement.topic).where(
+            GuidanceRequirement.agency_id == employee.agency_id,
+            GuidanceRequirement.active.is_(True),
+            GuidanceRequirement.topic.in_(list(versions)),
+            ~acked,
+        )
+    )
+    order = list(versions)
+    return sorted(rows, key=order.index)
+
+
+async def acknowledge(
+    session: AsyncSession, employee: Employee, topic: str, version: int, channel: str
+) -> GuidanceAck:
+    """Record that the employee confirmed this topic version; a second confirmation is a no-op."""
+    existing = await session.scalar(
+        select(GuidanceAck).where(
+            GuidanceAck.employee_id == employee.id,
+            GuidanceAck.topic == topic,
+            GuidanceAck.version == version,
+        )
+    )
+    if existing is not None:
+        return existing
+    ack = GuidanceAck(
+        agency_id=employee.agency_id,
+        employee_id=employee.id,
+        topic=topic,
+        version=version,
+        channel=channel,
+    )
+    async with session.begin_nested():  # a double tap racing itself meets the unique constraint
+        session.add(ack)
+    return ack
+
+
+@dataclass(frozen=True)
+class UnitRate:
+    unit: str
+    confirmed: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.confirmed / self.total) if self.total else 0
+
+
+async def ack_rates(
+    session: AsyncSession, agency_id: int, topic: str, version: int
+) -> list[UnitRate]:
+    """Per unit: active employees who confirmed this topic version, out of all active employees."""
+    confirmed = func.count(GuidanceAck.id)
+    rows = await session.execute(
+        select(Unit.name, confirmed, func.count(Employee.id))
+        .join(Employee, Employee.unit_id == Unit.id)
+        .outerjoin(
+            GuidanceAck,
+            and_(
+                GuidanceAck.employee_id == Employee.id,
+                GuidanceAck.topic == topic,
+                GuidanceAck.version == version,
+            ),
+        )
+        .where(Unit.agency_id == agency_id, Employee.status == "active")
+        .group_by(Unit.name)
+        .order_by(Unit.name)
+    )
+    return [UnitRate(name, int(done), int(total)) for name, done, total in rows]
+
+
+async def unconfirmed_employee_ids(
+    session: AsyncSession, agency_id: int, topic: str, version: int
+) -> list[int]:
+    """Active employees yet to confirm a topic version: the audience of a reminder broadcast."""
+    acked = (
+        select(GuidanceAck.id)
+        .where(
+            GuidanceAck.employee_id == Employee.id,
+            GuidanceAck.topic == topic,
+            GuidanceAck.version == version,
+        )
+        .exists()
+    )
+    rows = await session.scalars(
+        select(Employee.id).where(
+            Employee.agency_id == agency_id, Employee.status == "active", ~acked
+        )
+    )
+    return list(rows)
