@@ -36,7 +36,8 @@ async def employee_ids(app: App) -> dict[int, int]:
         return {int(p[-2:]): i for p, i in rows.all() if p}
 
 
-async def open_quarter(app: App, ref: QuarterRef = QuarterRef(2025, 1)) -> int:
+async def open_quarter(app: App, ref: QuarterRef | None = None) -> int:
+    ref = ref or QuarterRef(2025, 1)
     async with app.sessions() as session, session.begin():
         agency = await session.scalar(select(Agency))
         assert agency is not None
