@@ -234,7 +234,9 @@ class Standing(Base):
     __table_args__ = (
         UniqueConstraint("period_id", "employee_id", name="uq_standing_period_employee"),
         Index("ix_standing_employee", "employee_id"),
+        # "rank N of M": M is an index-only max() over each of these.
         Index("ix_standing_period_rank", "period_id", "rank_agency"),
+        Index("ix_standing_period_unit_rank", "period_id", "unit_id", "rank_unit"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

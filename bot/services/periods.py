@@ -180,12 +180,15 @@ async def close_period(
 async def publish_period(
     session: AsyncSession, period: RatingPeriod, scheme: Scheme, actor: str
 ) -> None:
-    """Publish: standings become visible to ASN; winners, shortlist and yearly awards recorded."""
-    from bot.services.standings import compute_standings, record_awards
+    """Publish: standings become visible to ASN; winners, shortlist and yearly awards recorded.
+
+    The standings are the ones computed at close (ratings cannot change since): what HR reviewed
+    is exactly what is published.
+    """
+    from bot.services.standings import record_awards
 
     if period.state != CLOSED:
         raise PeriodRefused(PeriodError.NOT_CLOSED)
-    await compute_standings(session, period, scheme)
     period.state = PUBLISHED
     period.published_at = datetime.now(UTC)
     await session.flush()
