@@ -7,12 +7,12 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import logs
 from bot.app import App, StartupError, create_app, open_database
@@ -269,6 +269,112 @@ async def cmd_guidance(app: App, args: argparse.Namespace, t: Translator) -> int
 Command = Callable[[App, argparse.Namespace, Translator], Awaitable[int]]
 
 
+# --- Rating periods and standings (issue 3) ---------------------------------------------------
+
+
+async def _period(app: App, session, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from bot.services import periods
+
+    agency = await _agency(app, session, args.agency)
+    try:
+        ref = periods.parse_label(args.period)
+    except periods.PeriodRefused as exc:
+        raise CliError(exc.reason.value) from exc
+    return agency, ref, await periods.get_period(session, agency.id, ref)
+
+
+async def cmd_period(app: App, args: argparse.Namespace, t: Translator) -> int:
+    from bot.services import periods
+    from bot.services.rating_scheme import load_scheme
+
+    async with app.sessions() as session, session.begin():
+        agency, ref, period = await _period(app, session, args)
+        scheme = await load_scheme(session, agency.id)
+        zone = ZoneInfo(agency.timezone)
+        try:
+            if args.action == "open":
+                closes = None
+                if args.until:
+                    day = datetime.strptime(args.until, "%Y-%m-%d")
+                    # The whole named day counts: close at the next local midnight.
+                    closes = (day + timedelta(days=1)).replace(tzinfo=zone)
+                period = await periods.open_quarter(
+                    session, agency, ref, scheme, _actor(), closes_at=closes
+                )
+                local = period.closes_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+                print(t("cli.period.opened", label=ref.label, closes=local))
+                return 0
+            if period is None:
+                raise CliError(periods.PeriodError.NOT_FOUND.value)
+            if args.action == "close":
+                await periods.close_period(session, period, scheme, _actor())
+                from storage.models import Standing
+
+                count = await session.scalar(
+                    select(func.count()).where(Standing.period_id == period.id)
+                )
+                print(t("cli.period.closed", label=ref.label, count=count))
+            else:
+                await periods.publish_period(session, period, scheme, _actor())
+                print(t("cli.period.published", label=ref.label))
+        except periods.PeriodRefused as exc:
+            raise CliError(exc.reason.value) from exc
+    return 0
+
+
+async def cmd_standings_export(app: App, args: argparse.Namespace, t: Translator) -> int:
+    from bot.services import periods, standings
+    from bot.services.rating_scheme import load_scheme
+
+    async with app.sessions() as session:
+        agency, ref, period = await _period(app, session, args)
+        if period is None or period.state == periods.OPEN:
+            raise CliError(periods.PeriodError.NOT_CLOSED.value)
+        scheme = await load_scheme(session, agency.id)
+        records = standings.export_records(await standings.ranking(session, period, scheme))
+    csv_path, xlsx_path = _write_exports(Path(args.out), ref.label, records)
+    print(
+        t(
+            "cli.standings.exported",
+            label=ref.label,
+            count=len(records),
+            csv=csv_path,
+            xlsx=xlsx_path,
+        )
+    )
+    return 0
+
+
+def _write_exports(out: Path, label: str, records: list[dict[str, object]]) -> tuple[Path, Path]:
+    from bot.services import standings
+
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, xlsx_path = out / f"standings-{label}.csv", out / f"standings-{label}.xlsx"
+    csv_path.write_bytes(standings.write_csv(records))
+    xlsx_path.write_bytes(standings.write_xlsx(records, label))
+    return csv_path, xlsx_path
+
+
+def _add_rating_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    period = sub.add_parser("period", help="assessment quarters: open, close, publish")
+    period.add_argument("action", choices=["open", "close", "publish"])
+    period.add_argument("period", help="quarter, e.g. 2025-Q1")
+    period.add_argument("--until", help="open: last day for ratings, YYYY-MM-DD (local)")
+    period.add_argument("--agency", help="agency code (default: the configured one)")
+    period.set_defaults(func=cmd_period)
+    st = sub.add_parser("standings", help="quarter standings").add_subparsers(
+        dest="standings_command", required=True
+    )
+    exp = st.add_parser("export", help="write CSV and XLSX (aggregates only)")
+    exp.add_argument("period", help="quarter, e.g. 2025-Q1")
+    exp.add_argument("--out", default=".", help="directory (default: here)")
+    exp.add_argument("--agency")
+    exp.set_defaults(func=cmd_standings_export)
+
+
+Command = Callable[[App, argparse.Namespace, Translator], Awaitable[int]]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="abdi", description="Abdi — asisten ASN")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -342,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     gp.add_parser("validate", help="check the content files under locales/").set_defaults(
         func=cmd_guidance, topic=None
     )
+    _add_rating_commands(sub)
     return parser
 
 

@@ -205,3 +205,111 @@ class GuidanceAck(Base):
     version: Mapped[int]
     channel: Mapped[str] = mapped_column(String(16))
     acked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Peer rating and standings (issue 3) -------------------------------------------------------
+
+
+class RatingScheme(Base):
+    """Per-agency overrides of the reward scheme; missing keys fall back to the shipped defaults."""
+
+    __tablename__ = "rating_scheme"
+
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True
+    )
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RatingPeriod(Base):
+    """An assessment quarter; semesters and the year are derived from quarters."""
+
+    __tablename__ = "rating_period"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "year", "quarter", name="uq_rating_period_agency_quarter"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    year: Mapped[int]
+    quarter: Mapped[int]  # 1..4
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | closed | published
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]  # planned close; ratings stop at this time even if HR forgets
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Rating(Base):
+    """One rater's rating of one colleague in one quarter (revisable until the quarter closes)."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        UniqueConstraint("period_id", "rater_id", "ratee_id", name="uq_rating_once"),
+        Index("ix_rating_period_ratee", "period_id", "ratee_id"),
+        Index("ix_rating_period_rater", "period_id", "rater_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("rating_period.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"))
+    ratee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"))
+    relation: Mapped[str] = mapped_column(String(16))  # the rater is the ratee's: superior|peer|...
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)  # criterion -> 1..5
+    score: Mapped[float]  # mean over criteria, kept so standings aggregate one column in SQL
+    comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Standing(Base):
+    """A ratee's aggregate for one quarter, written by SQL when the quarter closes or publishes."""
+
+    __tablename__ = "standing"
+    __table_args__ = (
+        UniqueConstraint("period_id", "employee_id", name="uq_standing_period_employee"),
+        Index("ix_standing_employee", "employee_id"),
+        # "rank N of M": M is an index-only max() over each of these.
+        Index("ix_standing_period_rank", "period_id", "rank_agency"),
+        Index("ix_standing_period_unit_rank", "period_id", "unit_id", "rank_unit"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("rating_period.id", ondelete="CASCADE"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    score: Mapped[float | None] = mapped_column(nullable=True)
+    rater_count: Mapped[int]
+    superior_mean: Mapped[float | None] = mapped_column(nullable=True)
+    superior_count: Mapped[int] = mapped_column(default=0)
+    peer_mean: Mapped[float | None] = mapped_column(nullable=True)
+    peer_count: Mapped[int] = mapped_column(default=0)
+    subordinate_mean: Mapped[float | None] = mapped_column(nullable=True)
+    subordinate_count: Mapped[int] = mapped_column(default=0)
+    eligible: Mapped[bool]
+    rank_agency: Mapped[int | None] = mapped_column(nullable=True)
+    rank_unit: Mapped[int | None] = mapped_column(nullable=True)
+    last_rated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Award(Base):
+    """Quarter winners, semester shortlists and yearly winners, recorded on publish."""
+
+    __tablename__ = "award"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "kind", "year", "part", "employee_id", name="uq_award_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # quarter | shortlist | year
+    year: Mapped[int]
+    part: Mapped[int]  # quarter 1..4, semester 1..2, or 0 for the year
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"))
+    rank: Mapped[int]
+    score: Mapped[float]
+    rater_count: Mapped[int]
+    prize: Mapped[str] = mapped_column(String(100), default="")
+    prize_amount: Mapped[int] = mapped_column(default=0)  # rupiah; 0 for non-cash prizes
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import string
+import tomllib
 from functools import cache
 from pathlib import Path
 
@@ -33,6 +34,25 @@ def texts(locale: str) -> dict[str, str]:
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def dynamic_families() -> dict[str, list[str]]:
+    """Ids built from configuration, with every member the shipped configuration can produce.
+    The rating criteria, relations and score range come from the scheme file; the integrity
+    flag and award kinds are the ones the standings service records."""
+    with (ROOT / "bot" / "services" / "rating_scheme.toml").open("rb") as fh:
+        scheme = tomllib.load(fh)
+    scores = [str(n) for n in range(scheme["score_min"], scheme["score_max"] + 1)]
+    return {
+        "rating.criterion.{}": scheme["criteria"],
+        "rating.criterion.{}.hint": scheme["criteria"],
+        "rating.relation.{}": list(scheme["weights"]),
+        "standing.relation.{}": list(scheme["weights"]),
+        "period.state.{}": ["open", "closed", "published"],
+        "rating.score.{}": scores,
+        "rating.flag.{}": ["mutual", "ring", "same_score", "burst"],
+        "award.{}": ["quarter", "shortlist", "year"],
+    }
 
 
 def _string_tuples(tree: ast.Module) -> dict[str, list[str]]:
@@ -75,6 +95,11 @@ def _strings(node: ast.AST, loops: dict[str, list[str]] | None = None) -> list[s
             if loops is None:
                 return []
             values = loops.get(holes[0].value.id)
+            head = "".join(
+                str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values
+            )
+            if values is None:
+                values = next((m for f, m in dynamic_families().items() if head == f), None)
             if values is None:
                 raise AssertionError(f"cannot tell which ids f-string {ast.unparse(node)} makes")
             head = "".join(

@@ -1,0 +1,206 @@
+"""Assessment quarters: open, close and publish; semesters and years are derived from quarters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import audit
+from bot.services.rating_scheme import Scheme
+from storage.models import Agency, RatingPeriod
+
+OPEN, CLOSED, PUBLISHED = "open", "closed", "published"
+_LABEL = re.compile(r"^\s*(\d{4})\s*[-/ ]?\s*[QqTt](?:W)?\s*([1-4])\s*$")
+
+
+class PeriodError(StrEnum):
+    """Why a period change was refused; each value is a message id in locales/."""
+
+    EXISTS = "period.error.exists"
+    ANOTHER_OPEN = "period.error.another_open"
+    NOT_FOUND = "period.error.not_found"
+    NOT_OPEN = "period.error.not_open"
+    NOT_CLOSED = "period.error.not_closed"
+    BAD_LABEL = "period.error.bad_label"
+
+
+class PeriodRefused(Exception):
+    def __init__(self, reason: PeriodError) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class QuarterRef:
+    year: int
+    quarter: int
+
+    @property
+    def semester(self) -> int:
+        return 1 if self.quarter <= 2 else 2
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-Q{self.quarter}"
+
+
+def parse_label(text: str) -> QuarterRef:
+    """'2025-Q1', '2025Q1', '2025 T1' (triwulan) -> QuarterRef."""
+    match = _LABEL.match(text)
+    if not match:
+        raise PeriodRefused(PeriodError.BAD_LABEL)
+    return QuarterRef(int(match.group(1)), int(match.group(2)))
+
+
+def quarter_of(moment: datetime, tz: ZoneInfo) -> QuarterRef:
+    local = moment.astimezone(tz)
+    return QuarterRef(local.year, (local.month - 1) // 3 + 1)
+
+
+def quarter_bounds(ref: QuarterRef, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Start and end of a quarter as UTC instants: local midnight to local midnight."""
+    start = datetime(ref.year, 3 * ref.quarter - 2, 1, tzinfo=tz)
+    end_year, end_month = (ref.year + 1, 1) if ref.quarter == 4 else (ref.year, 3 * ref.quarter + 1)
+    end = datetime(end_year, end_month, 1, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def is_accepting(period: RatingPeriod, now: datetime | None = None) -> bool:
+    """Ratings are taken only while open and before the planned close, whatever HR forgets."""
+    now = now or datetime.now(UTC)
+    return period.state == OPEN and period.opens_at <= now < period.closes_at
+
+
+async def get_period(session: AsyncSession, agency_id: int, ref: QuarterRef) -> RatingPeriod | None:
+    return await session.scalar(
+        select(RatingPeriod).where(
+            RatingPeriod.agency_id == agency_id,
+            RatingPeriod.year == ref.year,
+            RatingPeriod.quarter == ref.quarter,
+        )
+    )
+
+
+async def period_by_id(session: AsyncSession, agency_id: int, raw: str) -> RatingPeriod | None:
+    """The period a payload names, only within the caller's agency."""
+    if not raw.isdigit():
+        return None
+    period = await session.get(RatingPeriod, int(raw))
+    return period if period is not None and period.agency_id == agency_id else None
+
+
+async def current_open(session: AsyncSession, agency_id: int) -> RatingPeriod | None:
+    return await session.scalar(
+        select(RatingPeriod).where(RatingPeriod.agency_id == agency_id, RatingPeriod.state == OPEN)
+    )
+
+
+async def recent(session: AsyncSession, agency_id: int, limit: int = 8) -> list[RatingPeriod]:
+    return list(
+        await session.scalars(
+            select(RatingPeriod)
+            .where(RatingPeriod.agency_id == agency_id)
+            .order_by(RatingPeriod.year.desc(), RatingPeriod.quarter.desc())
+            .limit(limit)
+        )
+    )
+
+
+async def open_quarter(
+    session: AsyncSession,
+    agency: Agency,
+    ref: QuarterRef,
+    scheme: Scheme,
+    actor: str,
+    *,
+    closes_at: datetime | None = None,
+    now: datetime | None = None,
+) -> RatingPeriod:
+    """Open a quarter for rating. One quarter at a time is open; a quarter opens only once."""
+    now = now or datetime.now(UTC)
+    if await get_period(session, agency.id, ref) is not None:
+        raise PeriodRefused(PeriodError.EXISTS)
+    if await current_open(session, agency.id) is not None:
+        raise PeriodRefused(PeriodError.ANOTHER_OPEN)
+    _start, end = quarter_bounds(ref, ZoneInfo(agency.timezone))
+    if closes_at is None:
+        # Opening a quarter that has already ended (catching up): give raters a fair window.
+        late = now + timedelta(days=int(scheme.rule("late_open_days")))
+        closes_at = end if end > now else late
+    period = RatingPeriod(
+        agency_id=agency.id,
+        year=ref.year,
+        quarter=ref.quarter,
+        state=OPEN,
+        opens_at=now,
+        closes_at=closes_at,
+    )
+    session.add(period)
+    await session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="period.open",
+        agency_id=agency.id,
+        target=f"period:{period.id}",
+        label=ref.label,
+    )
+    return period
+
+
+async def close_period(
+    session: AsyncSession, period: RatingPeriod, scheme: Scheme, actor: str
+) -> None:
+    """Close for raters (final) and compute the standings HR reviews before publishing."""
+    from bot.services.standings import compute_standings
+
+    if period.state != OPEN:
+        raise PeriodRefused(PeriodError.NOT_OPEN)
+    now = datetime.now(UTC)
+    period.state = CLOSED
+    period.closed_at = now
+    period.closes_at = min(period.closes_at, now)
+    await session.flush()
+    await compute_standings(session, period, scheme)
+    audit.record(
+        session,
+        actor=actor,
+        action="period.close",
+        agency_id=period.agency_id,
+        target=f"period:{period.id}",
+    )
+
+
+async def publish_period(
+    session: AsyncSession, period: RatingPeriod, scheme: Scheme, actor: str
+) -> None:
+    """Publish: standings become visible to ASN; winners, shortlist and yearly awards recorded.
+
+    The standings are the ones computed at close (ratings cannot change since): what HR reviewed
+    is exactly what is published.
+    """
+    from bot.services.standings import record_awards
+
+    if period.state != CLOSED:
+        raise PeriodRefused(PeriodError.NOT_CLOSED)
+    period.state = PUBLISHED
+    period.published_at = datetime.now(UTC)
+    await session.flush()
+    await record_awards(session, period, scheme)
+    audit.record(
+        session,
+        actor=actor,
+        action="period.publish",
+        agency_id=period.agency_id,
+        target=f"period:{period.id}",
+    )
+
+
+def label(period: RatingPeriod) -> str:
+    return QuarterRef(period.year, period.quarter).label

@@ -1,0 +1,413 @@
+"""Rating colleagues (pick from one's circle, score each criterion, comment, confirm) and, for HR,
+opening, closing and publishing quarters. Every step re-checks period and circle in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages import Choice, Reply
+from bot.routing import ASN, HR, Context, Router
+from bot.services import periods, rating
+from bot.services.periods import PeriodRefused, QuarterRef
+from bot.services.rating import RatingRefused
+from bot.services.rating_scheme import Scheme, load_scheme
+from bot.services.standings import awards
+from storage.models import Employee, RatingPeriod
+
+router = Router("rating")
+router.menu_entry("start", "menu.rate", roles={ASN}, order=200)
+router.menu_entry("periods", "menu.periods", roles={HR}, order=520)
+
+
+def _local(ctx: Context, moment: Any) -> str:
+    return moment.astimezone(ZoneInfo(ctx.agency.timezone)).strftime("%d-%m-%Y %H:%M %Z")
+
+
+def _actor(ctx: Context) -> str:
+    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
+
+
+async def _refused(ctx: Context, reason: str) -> list[Reply]:
+    await ctx.clear_state()
+    return [
+        Reply(
+            ctx.t(reason),
+            [Choice(router.payload("start"), ctx.t("rating.back_to_list")), ctx.back_to_menu()],
+        )
+    ]
+
+
+# --- The rater's side -------------------------------------------------------------------------
+
+
+async def _list(
+    ctx: Context, lead: str | None = None, page: int = 0, query: str | None = None
+) -> list[Reply]:
+    employee = ctx.employee
+    assert employee is not None
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    period = await periods.current_open(ctx.session, ctx.agency.id)
+    if period is None or not periods.is_accepting(period):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("rating.error.no_period"))]
+    done, total = await rating.progress(ctx.session, employee, period, scheme)
+    if total == 0:
+        return [ctx.main_menu(ctx.t("rating.empty_circle"))]
+    members, more = await rating.circle_page(
+        ctx.session, employee, period, scheme, page=page, query=query
+    )
+    head = ctx.t(
+        "rating.intro",
+        period=periods.label(period),
+        closes=_local(ctx, period.closes_at),
+        progress=ctx.t("rating.progress", done=done, total=total),
+    )
+    if query is not None and not members:
+        head = ctx.t("rating.search_none", query=query[:50])
+    choices = [
+        Choice(
+            router.payload("pick", m.id),
+            ctx.t("rating.member_rated" if m.rated else "rating.member", name=m.name),
+        )
+        for m in members
+    ]
+    if query is None:
+        if page > 0:
+            choices.append(Choice(router.payload("page", page - 1), ctx.t("rating.page_prev")))
+        if more:
+            choices.append(Choice(router.payload("page", page + 1), ctx.t("rating.page_next")))
+    choices.append(Choice(router.payload("search"), ctx.t("rating.search")))
+    choices.append(ctx.back_to_menu())
+    return [Reply(f"{lead}\n\n{head}" if lead else head, choices)]
+
+
+@router.command("nilai", "rate")
+@router.action("start", roles={ASN})
+async def start(ctx: Context, args: list[str]) -> list[Reply]:
+    if ASN not in ctx.roles:
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    await ctx.clear_state()
+    return await _list(ctx)
+
+
+@router.action("page", roles={ASN}, args=1)
+async def page(ctx: Context, args: list[str]) -> list[Reply]:
+    number = int(args[0]) if args[0].isdigit() else 0
+    return await _list(ctx, page=min(number, 10_000))
+
+
+@router.action("search", roles={ASN})
+async def search(ctx: Context, args: list[str]) -> list[Reply]:
+    await router.enter(ctx, "search")
+    return [Reply(ctx.t("rating.ask_name"), [ctx.back_to_menu()])]
+
+
+@router.on_state("search")
+async def search_text(ctx: Context, text: str) -> list[Reply]:
+    if ASN not in ctx.roles:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    await ctx.clear_state()
+    return await _list(ctx, query=text.strip()[:50])
+
+
+async def _target(ctx: Context, raw_id: str) -> tuple[RatingPeriod, Employee, str, Scheme]:
+    """Period open, ratee in the circle, not oneself: raises RatingRefused otherwise."""
+    employee = ctx.employee
+    assert employee is not None
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    period = await periods.current_open(ctx.session, ctx.agency.id)
+    ratee, relation = await rating.check_target(ctx.session, employee, raw_id, period, scheme)
+    assert period is not None
+    return period, ratee, relation, scheme
+
+
+def _scale(ctx: Context, scheme: Scheme) -> str:
+    return "\n".join(
+        ctx.t("rating.scale_line", score=s, meaning=ctx.t(f"rating.score.{s}"))
+        for s in range(scheme.score_min, scheme.score_max + 1)
+    )
+
+
+def _ask_score(ctx: Context, ratee: Employee, relation: str, scheme: Scheme, index: int) -> Reply:
+    criterion = scheme.criteria[index]
+    text = ctx.t(
+        "rating.ask_score",
+        name=ratee.name,
+        relation=ctx.t(f"rating.relation.{relation}"),
+        index=index + 1,
+        count=len(scheme.criteria),
+        criterion=ctx.t(f"rating.criterion.{criterion}"),
+        hint=ctx.t(f"rating.criterion.{criterion}.hint"),
+        scale=_scale(ctx, scheme),
+    )
+    choices = [
+        Choice(router.payload("score", ratee.id, index, s), str(s))
+        for s in range(scheme.score_min, scheme.score_max + 1)
+    ]
+    return Reply(text, [*choices, Choice(router.payload("start"), ctx.t("rating.back_to_list"))])
+
+
+@router.action("pick", roles={ASN}, args=1)
+async def pick(ctx: Context, args: list[str]) -> list[Reply]:
+    try:
+        period, ratee, relation, scheme = await _target(ctx, args[0])
+    except RatingRefused as exc:
+        return await _refused(ctx, exc.reason.value)
+    assert ctx.employee is not None
+    await router.enter(ctx, "rate", period=period.id, ratee=ratee.id, scores={}, step="score")
+    replies = [_ask_score(ctx, ratee, relation, scheme, 0)]
+    if await rating.existing(ctx.session, period, ctx.employee, ratee) is not None:
+        replies[0].text = ctx.t("rating.revising", name=ratee.name) + "\n\n" + replies[0].text
+    return replies
+
+
+def _data(ctx: Context) -> dict[str, Any]:
+    assert ctx.state is not None
+    return dict(ctx.state.data)
+
+
+@router.action("score", roles={ASN}, state="rate", args=3)
+async def score(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    try:
+        period, ratee, relation, scheme = await _target(ctx, args[0])
+        value = rating.valid_score(args[2], scheme)
+    except RatingRefused as exc:
+        return await _refused(ctx, exc.reason.value)
+    scores: dict[str, int] = dict(data.get("scores") or {})
+    index = int(args[1]) if args[1].isdigit() else -1
+    # The button must belong to this conversation: same colleague, same quarter, current step.
+    if ratee.id != data.get("ratee") or period.id != data.get("period") or index != len(scores):
+        return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
+    if index >= len(scheme.criteria):
+        return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
+    scores[scheme.criteria[index]] = value
+    if len(scores) < len(scheme.criteria):
+        await router.enter(ctx, "rate", **{**data, "scores": scores})
+        return [_ask_score(ctx, ratee, relation, scheme, len(scores))]
+    await router.enter(ctx, "rate", **{**data, "scores": scores, "step": "comment"})
+    return [
+        Reply(
+            ctx.t("rating.ask_comment", max=scheme.comment_max_chars),
+            [Choice(router.payload("skip", ratee.id), ctx.t("rating.skip")), ctx.back_to_menu()],
+        )
+    ]
+
+
+@router.on_state("rate")
+async def comment_text(ctx: Context, text: str) -> list[Reply]:
+    data = _data(ctx)
+    if data.get("step") != "comment":
+        return [Reply(ctx.t("rating.press_buttons"), [ctx.back_to_menu()])]
+    return await _summary(ctx, data, text)
+
+
+@router.action("skip", roles={ASN}, state="rate", args=1)
+async def skip(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    if data.get("step") != "comment" or args[0] != str(data.get("ratee")):
+        return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
+    return await _summary(ctx, data, None)
+
+
+async def _summary(ctx: Context, data: dict[str, Any], comment: str | None) -> list[Reply]:
+    try:
+        period, ratee, _relation, scheme = await _target(ctx, str(data.get("ratee")))
+    except RatingRefused as exc:
+        return await _refused(ctx, exc.reason.value)
+    note = (comment or "").strip()[: scheme.comment_max_chars] or None
+    await router.enter(ctx, "rate", **{**data, "comment": note, "step": "confirm"})
+    lines = "\n".join(
+        ctx.t(
+            "rating.summary_line",
+            criterion=ctx.t(f"rating.criterion.{c}"),
+            score=v,
+            meaning=ctx.t(f"rating.score.{v}"),
+        )
+        for c, v in data["scores"].items()
+    )
+    text = ctx.t(
+        "rating.summary",
+        name=ratee.name,
+        period=periods.label(period),
+        lines=lines,
+        comment=note or ctx.t("rating.no_comment"),
+    )
+    return [
+        Reply(
+            text,
+            [
+                Choice(router.payload("save", ratee.id), ctx.t("rating.save")),
+                Choice(router.payload("pick", ratee.id), ctx.t("rating.change")),
+                Choice(router.payload("start"), ctx.t("rating.back_to_list")),
+                ctx.back_to_menu(),
+            ],
+        )
+    ]
+
+
+@router.action("save", roles={ASN}, state="rate", args=1)
+async def save(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    if data.get("step") != "confirm" or args[0] != str(data.get("ratee")):
+        return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
+    employee = ctx.employee
+    assert employee is not None
+    try:
+        period, ratee, _relation, scheme = await _target(ctx, args[0])
+        if period.id != data.get("period"):
+            raise RatingRefused(rating.RatingError.NO_PERIOD)
+        await rating.save_rating(
+            ctx.session, period, employee, ratee.id, data["scores"], data.get("comment"), scheme
+        )
+    except RatingRefused as exc:
+        return await _refused(ctx, exc.reason.value)
+    await ctx.clear_state()
+    return await _list(ctx, lead=ctx.t("rating.saved", name=ratee.name))
+
+
+# --- HR: quarters ----------------------------------------------------------------------------
+
+
+@router.action("periods", roles={HR})
+async def period_list(ctx: Context, args: list[str], lead: str | None = None) -> list[Reply]:
+    await ctx.clear_state()
+    recent = await periods.recent(ctx.session, ctx.agency.id, limit=4)
+    lines = [
+        ctx.t(
+            "period.line",
+            label=periods.label(p),
+            state=ctx.t(f"period.state.{p.state}"),
+            opens=_local(ctx, p.opens_at),
+            closes=_local(ctx, p.closed_at or p.closes_at),
+        )
+        for p in recent
+    ]
+    text = ctx.t("period.title") + "\n" + ("\n".join(lines) or ctx.t("period.none"))
+    choices: list[Choice] = []
+    now_ref = periods.quarter_of(ctx.inbound.received_at, ZoneInfo(ctx.agency.timezone))
+    if await periods.current_open(ctx.session, ctx.agency.id) is None:
+        ref = now_ref
+        # After this quarter is done, the next one is what HR opens.
+        while await periods.get_period(ctx.session, ctx.agency.id, ref) is not None:
+            ref = QuarterRef(ref.year + ref.quarter // 4, ref.quarter % 4 + 1)
+        choices.append(
+            Choice(
+                router.payload("open", ref.year, ref.quarter),
+                ctx.t("period.open_button", label=ref.label),
+            )
+        )
+    for p in recent:
+        if p.state == periods.OPEN:
+            choices.append(
+                Choice(
+                    router.payload("close", p.id),
+                    ctx.t("period.close_button", label=periods.label(p)),
+                )
+            )
+        elif p.state == periods.CLOSED:
+            choices.append(
+                Choice(
+                    router.payload("publish", p.id),
+                    ctx.t("period.publish_button", label=periods.label(p)),
+                )
+            )
+    return [Reply(f"{lead}\n\n{text}" if lead else text, [*choices, ctx.back_to_menu()])]
+
+
+@router.action("open", roles={HR}, args=2)
+async def open_quarter(ctx: Context, args: list[str]) -> list[Reply]:
+    try:
+        year, quarter = int(args[0]), int(args[1])
+        if not 1 <= quarter <= 4 or not 2000 <= year <= 2100:
+            raise ValueError
+    except ValueError:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    try:
+        period = await periods.open_quarter(
+            ctx.session, ctx.agency, QuarterRef(year, quarter), scheme, _actor(ctx)
+        )
+    except PeriodRefused as exc:
+        return await period_list(ctx, [], lead=ctx.t(exc.reason.value))
+    lead = ctx.t("period.opened", label=periods.label(period), closes=_local(ctx, period.closes_at))
+    return await period_list(ctx, [], lead=lead)
+
+
+async def _confirm(ctx: Context, verb: str, raw_id: str, key: str) -> list[Reply]:
+    period = await periods.period_by_id(ctx.session, ctx.agency.id, raw_id)
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return [
+        Reply(
+            ctx.t(key, label=periods.label(period)),
+            [
+                Choice(router.payload(verb, period.id), ctx.t("period.yes")),
+                Choice(router.payload("periods"), ctx.t("button.back")),
+            ],
+        )
+    ]
+
+
+@router.action("close", roles={HR}, args=1)
+async def ask_close(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _confirm(ctx, "closeok", args[0], "period.confirm_close")
+
+
+@router.action("publish", roles={HR}, args=1)
+async def ask_publish(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _confirm(ctx, "publishok", args[0], "period.confirm_publish")
+
+
+@router.action("closeok", roles={HR}, args=1)
+async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
+    period = await periods.period_by_id(ctx.session, ctx.agency.id, args[0])
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    try:
+        await periods.close_period(ctx.session, period, scheme, _actor(ctx))
+    except PeriodRefused as exc:
+        return await period_list(ctx, [], lead=ctx.t(exc.reason.value))
+    return await period_list(ctx, [], lead=ctx.t("period.closed", label=periods.label(period)))
+
+
+@router.action("publishok", roles={HR}, args=1)
+async def do_publish(ctx: Context, args: list[str]) -> list[Reply]:
+    period = await periods.period_by_id(ctx.session, ctx.agency.id, args[0])
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    try:
+        await periods.publish_period(ctx.session, period, scheme, _actor(ctx))
+    except PeriodRefused as exc:
+        return await period_list(ctx, [], lead=ctx.t(exc.reason.value))
+    return await period_list(ctx, [], lead=await winners_text(ctx, period))
+
+
+async def winners_text(ctx: Context, period: RatingPeriod) -> str:
+    """The awards recorded for this quarter (and its semester and year when they closed)."""
+    lines = [ctx.t("period.published", label=periods.label(period))]
+    parts = [("quarter", period.quarter)]
+    if period.quarter % 2 == 0:
+        parts.append(("shortlist", period.quarter // 2))
+    if period.quarter == 4:
+        parts.append(("year", 0))
+    for kind, part in parts:
+        rows = await awards(ctx.session, ctx.agency.id, kind, period.year, part)
+        lines.append(ctx.t(f"award.{kind}", year=period.year, part=part))
+        lines += [
+            ctx.t(
+                "award.line",
+                rank=a.rank,
+                name=e.name,
+                score=f"{a.score:.2f}",
+                count=a.rater_count,
+                prize=a.prize,
+            )
+            for a, e in rows
+        ] or [ctx.t("award.none")]
+    return "\n".join(lines)

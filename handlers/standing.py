@@ -1,0 +1,251 @@
+"""My standing (any ASN, published quarters only) and HR's rankings, shortlist, coaching list,
+integrity flags and export. Nothing here can tell anyone who rated them or what one rater gave.
+"""
+
+from __future__ import annotations
+
+from bot.messages import Attachment, Choice, Reply
+from bot.routing import ASN, HR, Context, Router
+from bot.services import periods, rating, standings
+from bot.services.rating_scheme import RELATIONS, load_scheme
+from handlers.rating import winners_text
+from storage.models import Employee, RatingPeriod
+
+router = Router("standing")
+router.menu_entry("mine", "menu.standing", roles={ASN}, order=210)
+router.menu_entry("hr", "menu.ranking", roles={HR}, order=530)
+PERIOD_BUTTONS = 6
+
+
+async def _published(ctx: Context, raw_id: str) -> RatingPeriod | None:
+    period = await periods.period_by_id(ctx.session, ctx.agency.id, raw_id)
+    return period if period is not None and period.state == periods.PUBLISHED else None
+
+
+@router.command("posisi", "standing")
+@router.action("mine", roles={ASN})
+async def mine(ctx: Context, args: list[str]) -> list[Reply]:
+    if ASN not in ctx.roles:
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    published = await standings.published_periods(ctx.session, ctx.agency.id, PERIOD_BUTTONS)
+    if not published:
+        return [ctx.main_menu(ctx.t("standing.none_published"))]
+    return await _show(ctx, published[0], published)
+
+
+@router.action("of", roles={ASN}, args=1)
+async def of_period(ctx: Context, args: list[str]) -> list[Reply]:
+    period = await _published(ctx, args[0])
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    published = await standings.published_periods(ctx.session, ctx.agency.id, PERIOD_BUTTONS)
+    return await _show(ctx, period, published)
+
+
+async def standing_text(ctx: Context, employee: Employee, period: RatingPeriod) -> str:
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    found = await standings.my_standing(ctx.session, employee, period)
+    row = found.standing
+    label = periods.label(period)
+    count = row.rater_count if row else 0
+    if row is None or not row.eligible:
+        reason = ctx.t("standing.reason.few", count=count, min=scheme.rule("min_raters"))
+        return ctx.t("standing.not_eligible", period=label, reason=reason, count=count)
+    lines = [
+        ctx.t(
+            "standing.text",
+            period=label,
+            score=f"{row.score:.2f}",
+            rank_unit=row.rank_unit,
+            unit_total=found.unit_total,
+            rank_agency=row.rank_agency,
+            agency_total=found.agency_total,
+            count=count,
+        )
+    ]
+    shown = standings.visible_breakdown(row, scheme)
+    if shown:
+        lines.append(ctx.t("standing.breakdown_title"))
+        lines += [
+            ctx.t(
+                "standing.breakdown_line",
+                relation=ctx.t(f"standing.relation.{r}"),
+                score=f"{shown[r]:.2f}",
+                count=getattr(row, f"{r}_count"),
+            )
+            for r in RELATIONS
+            if r in shown
+        ]
+    if len(shown) < sum(1 for r in RELATIONS if getattr(row, f"{r}_count")):
+        lines.append(ctx.t("standing.breakdown_hidden", min=scheme.rule("breakdown_min_raters")))
+    lines.append(ctx.t("standing.anonymous"))
+    return "\n".join(lines)
+
+
+async def _show(ctx: Context, period: RatingPeriod, published: list[RatingPeriod]) -> list[Reply]:
+    employee = ctx.employee
+    assert employee is not None
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    text = await standing_text(ctx, employee, period)
+    points = await standings.history(ctx.session, employee)
+    chart = None
+    if any(v is not None for _, v in points):
+        png = standings.history_chart(points, ctx.t("standing.chart_title"), scheme)
+        chart = Attachment("posisi.png", png, "image/png")
+    choices = [
+        Choice(router.payload("of", p.id), periods.label(p)) for p in published if p.id != period.id
+    ]
+    return [Reply(text, [*choices, ctx.back_to_menu()], attachment=chart)]
+
+
+# --- HR ---------------------------------------------------------------------------------------
+
+
+@router.action("hr", roles={HR})
+async def hr_periods(ctx: Context, args: list[str]) -> list[Reply]:
+    recent = [
+        p for p in await periods.recent(ctx.session, ctx.agency.id, 8) if p.state != periods.OPEN
+    ]
+    if not recent:
+        return [ctx.main_menu(ctx.t("ranking.none"))]
+    choices = [
+        Choice(
+            router.payload("rank", p.id),
+            ctx.t(
+                "ranking.period_button",
+                label=periods.label(p),
+                state=ctx.t(f"period.state.{p.state}"),
+            ),
+        )
+        for p in recent[:PERIOD_BUTTONS]
+    ]
+    return [Reply(ctx.t("ranking.pick"), [*choices, ctx.back_to_menu()])]
+
+
+async def _hr_period(ctx: Context, raw_id: str) -> RatingPeriod | None:
+    period = await periods.period_by_id(ctx.session, ctx.agency.id, raw_id)
+    return period if period is not None and period.state != periods.OPEN else None
+
+
+def _hr_choices(ctx: Context, period: RatingPeriod) -> list[Choice]:
+    return [
+        Choice(router.payload("rank", period.id), ctx.t("ranking.button.top")),
+        Choice(router.payload("awards", period.id), ctx.t("ranking.button.awards")),
+        Choice(router.payload("coach", period.id), ctx.t("ranking.button.coaching")),
+        Choice(router.payload("flags", period.id), ctx.t("ranking.button.flags")),
+        Choice(router.payload("export", period.id), ctx.t("ranking.button.export")),
+        Choice(router.payload("hr"), ctx.t("button.back")),
+        ctx.back_to_menu(),
+    ]
+
+
+def _line(ctx: Context, row: standings.Row) -> str:
+    return ctx.t(
+        "ranking.line",
+        rank=row.rank_agency,
+        name=row.name,
+        unit=row.unit,
+        score=f"{row.score:.2f}" if row.score is not None else "-",
+        count=row.rater_count,
+    )
+
+
+@router.action("rank", roles={HR}, args=1)
+async def rank(ctx: Context, args: list[str]) -> list[Reply]:
+    period = await _hr_period(ctx, args[0])
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    size = int(scheme.rule("shortlist_size"))
+    rows = [
+        r for r in await standings.ranking(ctx.session, period, scheme, limit=size) if r.eligible
+    ]
+    text = ctx.t(
+        "ranking.title",
+        period=periods.label(period),
+        state=ctx.t(f"period.state.{period.state}"),
+        count=size,
+    )
+    body = "\n".join(_line(ctx, r) for r in rows) or ctx.t("ranking.empty")
+    return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
+
+
+@router.action("awards", roles={HR}, args=1)
+async def show_awards(ctx: Context, args: list[str]) -> list[Reply]:
+    period = await _hr_period(ctx, args[0])
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    if period.state != periods.PUBLISHED:
+        return [Reply(ctx.t("ranking.not_published"), _hr_choices(ctx, period))]
+    return [Reply(await winners_text(ctx, period), _hr_choices(ctx, period))]
+
+
+@router.action("coach", roles={HR}, args=1)
+async def coaching(ctx: Context, args: list[str]) -> list[Reply]:
+    period = await _hr_period(ctx, args[0])
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    rows = await standings.ranking(
+        ctx.session, period, scheme, limit=int(scheme.rule("coaching_size")), lowest=True
+    )
+    body = "\n".join(_line(ctx, r) for r in rows) or ctx.t("ranking.empty")
+    text = ctx.t("ranking.coaching", period=periods.label(period))
+    return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
+
+
+@router.action("flags", roles={HR}, args=1)
+async def flags(ctx: Context, args: list[str]) -> list[Reply]:
+    period = await _hr_period(ctx, args[0])
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    found = await rating.integrity_flags(ctx.session, period, scheme)
+    names = await _names(ctx, {i for f in found for i in f.employee_ids})
+    lines = [
+        ctx.t(
+            f"rating.flag.{f.kind}",
+            names=", ".join(names.get(i, "?") for i in f.employee_ids),
+            **f.detail,
+        )
+        for f in found[:30]
+    ]
+    text = ctx.t("ranking.flags", period=periods.label(period), count=len(found))
+    body = "\n".join(lines) or ctx.t("ranking.no_flags")
+    return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
+
+
+async def _names(ctx: Context, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    from sqlalchemy import select
+
+    rows = await ctx.session.execute(
+        select(Employee.id, Employee.name, Employee.nip).where(
+            Employee.id.in_(ids), Employee.agency_id == ctx.agency.id
+        )
+    )
+    return {i: f"{n} ({nip})" for i, n, nip in rows.all()}
+
+
+@router.action("export", roles={HR}, args=1)
+async def export(ctx: Context, args: list[str]) -> list[Reply]:
+    period = await _hr_period(ctx, args[0])
+    if period is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    records = standings.export_records(await standings.ranking(ctx.session, period, scheme))
+    label = periods.label(period)
+    content = standings.write_xlsx(records, label)
+    attachment = Attachment(
+        f"standings-{label}.xlsx",
+        content,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    return [
+        Reply(
+            ctx.t("ranking.exported", period=label, count=len(records)),
+            _hr_choices(ctx, period),
+            attachment=attachment,
+        )
+    ]

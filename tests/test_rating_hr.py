@@ -1,0 +1,66 @@
+"""HR views: rankings, coaching list, integrity flags with evidence, XLSX in chat."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.services import periods
+from bot.services.periods import QuarterRef
+from bot.services.rating_scheme import scheme_from
+from storage.models import RatingPeriod, Standing
+from tests.rating_helpers import FAJAR_HR, JOKO_S, linked
+from tests.test_standings import T0, _rate, _setup_quarter
+
+
+async def test_hr_sees_flags_with_evidence_rankings_and_coaching(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
+    async with demo_app.sessions() as session, session.begin():
+        await _rate(session, period_id, 11, 12, 5, T0)  # a mutual pair of top scores
+        await _rate(session, period_id, 12, 11, 5, T0 + timedelta(days=1))
+        await _rate(session, period_id, 21, 22, 5, T0)  # a ring 21 -> 22 -> 23 -> 21
+        await _rate(session, period_id, 22, 23, 5, T0 + timedelta(days=1))
+        await _rate(session, period_id, 23, 21, 5, T0 + timedelta(days=2))
+        for i, ratee in enumerate((1, 2, 3, 4)):  # one score for everyone, over days
+            await _rate(session, period_id, 41, ratee, 3, T0 + timedelta(days=i))
+        for i, ratee in enumerate((1, 2, 3, 4, 5)):  # five ratings in under a minute
+            await _rate(session, period_id, 42, ratee, 2 + i % 3, T0 + timedelta(seconds=10 * i))
+        await _rate(session, period_id, 43, 1, 5, T0)
+        period = await session.get(RatingPeriod, period_id)
+        assert period is not None
+        await periods.close_period(session, period, scheme_from(), "test")
+
+    hr = await linked(chat, FAJAR_HR)
+    await hr.press("Peringkat")
+    await hr.press("2025-Q1")
+    assert "Peringkat triwulan 2025-Q1 (ditutup)" in hr.text
+    assert "1. Mega Hidayat" in hr.text
+    await hr.press("Tanda kejanggalan")
+    text = hr.text
+    assert "Tanda kejanggalan triwulan 2025-Q1: 4" in text
+    assert "Saling memberi nilai sempurna: Fitri Lubis (" in text and "Rani Saputra" in text
+    assert "Lingkaran nilai sempurna" in text and "Rahmat Lubis" in text
+    assert "Nilai sama (3.00) untuk semua 4 rekan" in text
+    assert "5 penilaian dalam 40 detik" in text
+    await hr.press("Butuh pembinaan")
+    assert "khusus HR" in hr.text
+    await hr.press("Unduh XLSX")
+    assert hr.replies[0].attachment is not None
+    assert hr.replies[0].attachment.filename == "standings-2025-Q1.xlsx"
+    # Flags never block: every rating still counts.
+    async with demo_app.sessions() as session:
+        counts = dict(
+            (await session.execute(select(Standing.employee_id, Standing.rater_count))).all()
+        )
+    assert counts[1] == 3 and counts[2] == 2  # raters 41, 42, 43 and 41, 42
+
+    # Winners are not recorded before publishing, and an ordinary ASN never sees these screens.
+    await hr.press("Pemenang")
+    assert "saat triwulan diumumkan" in hr.text
+    joko = await linked(chat, JOKO_S)
+    for payload in (f"standing:flags:{period_id}", f"standing:coach:{period_id}"):
+        await joko.action(payload)
+        assert "bukan untuk akun Anda" in joko.text
+    await joko.action(f"standing:of:{period_id}")  # closed, not yet published
+    assert "tidak berlaku" in joko.text
