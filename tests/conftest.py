@@ -7,10 +7,12 @@ server is down; with ABDI_REQUIRE_SERVICES=1 (set by .ci/run) a missing server f
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app import App, create_app
+from bot.cli import main as cli_main
 from bot.config import Settings
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
@@ -162,3 +165,35 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
     if keys:
         await client.delete(*keys)
     await client.aclose()
+
+
+@dataclass
+class Result:
+    """What one in-process `abdi` call returned and printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+async def cli(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> AsyncIterator[Callable[..., Awaitable[Result]]]:  # type: ignore[no-untyped-def]
+    """`abdi ARGS...` in-process, in a thread (it runs its own event loop), on the test database."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+
+    async def run(*argv: str) -> Result:
+        capsys.readouterr()
+        code = await asyncio.to_thread(cli_main, list(argv))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    yield run
+    root.handlers[:] = handlers
+    root.setLevel(level)

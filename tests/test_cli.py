@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main as cli_main
 from bot.config import Settings
 from bot.messages import Channel
 from storage.models import Account, AuditLog, Employee, LinkCode
 from tests.chat import Chat
+from tests.conftest import Result
 
 HR_NIP = "198412052009031034"
 STAFF_NIP = "199803132020012001"  # Mega Hidayat, no roles in the demo roster
@@ -28,36 +24,6 @@ STAFF_PHONE = "081200000001"
 UNKNOWN_NIP = "199001012015011999"
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 ABDI = Path(sys.executable).with_name("abdi")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-async def cli(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
-) -> AsyncIterator[Callable[..., Awaitable[Result]]]:  # type: ignore[no-untyped-def]
-    """`abdi ARGS...` in-process, in a thread (it runs its own event loop), on the test database."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-
-    async def run(*argv: str) -> Result:
-        capsys.readouterr()
-        code = await asyncio.to_thread(cli_main, list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    yield run
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def cli_audit(app, action: str) -> list[AuditLog]:  # type: ignore[no-untyped-def]

@@ -6,15 +6,11 @@ does, and then looks at what the database holds.
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,7 +19,6 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.cli import DEMO_ROSTER
-from bot.cli import main as cli_main
 from bot.config import Settings
 from bot.services import roster
 from bot.services.agencies import ensure_default_agency
@@ -592,36 +587,6 @@ async def test_export_then_import_round_trip(app, tmp_path, suffix: str) -> None
 
 
 # ---------------------------------------------------------------- through the real CLI
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-async def cli(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
-) -> AsyncIterator[Callable[..., Awaitable[Result]]]:  # type: ignore[no-untyped-def]
-    """`abdi ARGS...` in-process, in a thread (it runs its own event loop), on the test database."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-
-    async def run(*argv: str) -> Result:
-        capsys.readouterr()
-        code = await asyncio.to_thread(cli_main, list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    yield run
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def test_cli_import_exits_3_with_rejected_rows_and_0_when_all_good(
