@@ -375,6 +375,13 @@ def _add_rating_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
 Command = Callable[[App, argparse.Namespace, Translator], Awaitable[int]]
 
 
+def _positive(raw: str) -> int:
+    value = int(raw) if raw.isdigit() else 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a positive whole number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="abdi", description="Abdi — asisten ASN")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -410,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     code = sub.add_parser("link-code", help="one-time code to link an employee's chat account")
     code.add_argument("nip")
-    code.add_argument("--minutes", type=int, help="validity (default LINK_CODE_TTL_MINUTES)")
+    code.add_argument("--minutes", type=_positive, help="validity (default LINK_CODE_TTL_MINUTES)")
     code.set_defaults(func=cmd_link_code)
 
     role = sub.add_parser("role", help="grant or revoke hr / officer")

@@ -118,6 +118,16 @@ async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 @router.action("unlink", roles={HR}, args=2)
+async def ask_unlink(ctx: Context, args: list[str]) -> list[Reply]:
+    employee = await _employee(ctx, args[0])
+    if employee is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    text = ctx.t("admin.confirm_unlink", name=employee.name, channel=args[1])
+    yes = Choice(router.payload("unlinkok", employee.id, args[1]), ctx.t("admin.yes_unlink"))
+    return [Reply(text, [yes, Choice(router.payload("show", employee.id), ctx.t("button.back"))])]
+
+
+@router.action("unlinkok", roles={HR}, args=2)
 async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:

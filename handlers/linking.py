@@ -25,6 +25,8 @@ RESULT_KEYS = {
 async def start(ctx: Context, args: list[str]) -> list[Reply]:
     if ASN in ctx.roles:
         return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
+    # The screen offers "enter a code": a code typed right here is taken as one.
+    await router.enter(ctx, "await_code")
     return [
         Reply(
             ctx.t("link.intro"),

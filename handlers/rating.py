@@ -200,9 +200,25 @@ async def score(ctx: Context, args: list[str]) -> list[Reply]:
 @router.on_state("rate")
 async def comment_text(ctx: Context, text: str) -> list[Reply]:
     data = _data(ctx)
-    if data.get("step") != "comment":
-        return [Reply(ctx.t("rating.press_buttons"), [ctx.back_to_menu()])]
-    return await _summary(ctx, data, text)
+    step = data.get("step")
+    if step == "comment":
+        return await _summary(ctx, data, text)
+    try:
+        _period, ratee, relation, scheme = await _target(ctx, str(data.get("ratee")))
+    except RatingRefused as exc:
+        return await _refused(ctx, exc.reason.value)
+    if step == "confirm":
+        replies = await _summary(ctx, data, data.get("comment"))
+    else:
+        index = len(data.get("scores") or {})
+        typed = text.strip()
+        # A typed score is as good as a pressed one; the button path re-checks everything.
+        if typed.isdigit() and scheme.score_min <= int(typed) <= scheme.score_max:
+            return await score(ctx, [str(ratee.id), str(index), typed])
+        replies = [_ask_score(ctx, ratee, relation, scheme, index)]
+    # Anything else keeps the user on the same step, with its buttons, instead of a dead end.
+    replies[0].text = ctx.t("rating.use_buttons") + "\n\n" + replies[0].text
+    return replies
 
 
 @router.action("skip", roles={ASN}, state="rate", args=1)
@@ -318,14 +334,36 @@ async def period_list(ctx: Context, args: list[str], lead: str | None = None) ->
     return [Reply(f"{lead}\n\n{text}" if lead else text, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("open", roles={HR}, args=2)
-async def open_quarter(ctx: Context, args: list[str]) -> list[Reply]:
+def _quarter_args(args: list[str]) -> QuarterRef | None:
     try:
         year, quarter = int(args[0]), int(args[1])
-        if not 1 <= quarter <= 4 or not 2000 <= year <= 2100:
-            raise ValueError
     except ValueError:
+        return None
+    return QuarterRef(year, quarter) if 1 <= quarter <= 4 and 2000 <= year <= 2100 else None
+
+
+@router.action("open", roles={HR}, args=2)
+async def ask_open(ctx: Context, args: list[str]) -> list[Reply]:
+    ref = _quarter_args(args)
+    if ref is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return [
+        Reply(
+            ctx.t("period.confirm_open", label=ref.label),
+            [
+                Choice(router.payload("openok", ref.year, ref.quarter), ctx.t("period.yes")),
+                Choice(router.payload("periods"), ctx.t("button.back")),
+            ],
+        )
+    ]
+
+
+@router.action("openok", roles={HR}, args=2)
+async def open_quarter(ctx: Context, args: list[str]) -> list[Reply]:
+    ref = _quarter_args(args)
+    if ref is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    year, quarter = ref.year, ref.quarter
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     try:
         period = await periods.open_quarter(

@@ -163,6 +163,8 @@ async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> 
     await hr.send(STAFF_NIP)
     assert "telegram" in hr.text
     await hr.press("Putuskan telegram")
+    assert "Ia harus menghubungkan akunnya lagi" in hr.text
+    await hr.press("Ya, putuskan")
     assert "sudah diputus" in hr.text
     await staff.send("/menu")
     assert any("Hubungkan" in label for label in staff.labels)

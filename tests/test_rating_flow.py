@@ -42,6 +42,7 @@ async def test_whole_flow_open_rate_revise_close_publish_standing(chat, demo_app
     await hr.press("Periode penilaian")
     assert "Belum ada triwulan" in hr.text
     await hr.press("Buka")
+    await hr.press("Ya, lanjutkan")
     assert "dibuka" in hr.text
 
     joko = await linked(chat, JOKO_S)
@@ -229,3 +230,25 @@ async def test_large_circle_paginates_and_english(chat, demo_app) -> None:  # ty
     assert not any("Next" in label for label in joko.labels)
     await joko.press("Previous")
     assert len([p for p in joko.payloads if p.startswith("rating:pick:")]) == 4
+
+
+async def test_typed_scores_and_stray_text_keep_the_step(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await open_quarter(demo_app)
+    joko = await linked(chat, JOKO_S)
+    await joko.press("Nilai rekan")
+    await joko.press("Rina Harahap")
+    await joko.send("4")  # a typed score counts like a pressed one
+    assert "Kriteria 2 dari 4" in joko.text
+    for stray in ("lima", "9", "0", "😀" * 50):
+        await joko.send(stray)
+        assert "Kriteria 2 dari 4" in joko.text and "5" in joko.labels, stray
+    for value in ("5", "3", "4"):
+        await joko.send(value)
+    await joko.press("Lewati")
+    await joko.send("ok saja")  # text on the summary: the summary again, with its buttons
+    assert "Ringkasan penilaian" in joko.text and any("Simpan" in x for x in joko.labels)
+    await joko.press("Simpan")
+    assert "1 dari 4 rekan sudah dinilai" in joko.text
+    async with demo_app.sessions() as session:
+        saved = await session.scalar(select(func.count()).select_from(Rating))
+    assert saved == 1
