@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
 from bot.services.rating_scheme import Scheme
+from bot.services.refusal import Refused
 from storage.models import Agency, RatingPeriod
 
 OPEN, CLOSED, PUBLISHED = "open", "closed", "published"
@@ -30,10 +31,8 @@ class PeriodError(StrEnum):
     BAD_LABEL = "period.error.bad_label"
 
 
-class PeriodRefused(Exception):
-    def __init__(self, reason: PeriodError) -> None:
-        super().__init__(reason.value)
-        self.reason = reason
+class PeriodRefused(Refused):
+    reason: PeriodError
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.services.periods import is_accepting
 from bot.services.rating_scheme import Scheme
+from bot.services.refusal import Refused
 from storage.models import Employee, Rating, RatingPeriod, UTCDateTime
 
 SUPERIOR, PEER, SUBORDINATE = "superior", "peer", "subordinate"
@@ -32,10 +33,8 @@ class RatingError(StrEnum):
     INCOMPLETE = "rating.error.incomplete"
 
 
-class RatingRefused(Exception):
-    def __init__(self, reason: RatingError) -> None:
-        super().__init__(reason.value)
-        self.reason = reason
+class RatingRefused(Refused):
+    reason: RatingError
 
 
 def relation_between(rater: Employee, ratee: Employee, scheme: Scheme) -> str | None:
