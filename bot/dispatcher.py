@@ -75,7 +75,13 @@ class Dispatcher:
         try:
             async with self.sessions() as session, session.begin():
                 ctx = await self._context(session, inbound, text)
-                return await self._route(ctx, text)
+                replies = await self._route(ctx, text)
+                limit = self.settings.max_text_length
+                if replies and inbound.text and len(inbound.text) > limit:
+                    # Say what was read, so a long draft is not judged on a silent cut.
+                    notice = ctx.t("error.truncated", limit=limit)
+                    replies[0].text = f"{notice}\n\n{replies[0].text}"
+                return replies
         except IntegrityError:
             raise
         except (OperationalError, DBAPIError, OSError, ConnectionError):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 from bot.config import ROOT
 
@@ -70,6 +71,10 @@ class Translator:
         if text == key:
             text = self._fallback.gettext(key)
         return text.format(**params) if params else text
+
+    def decimal(self, value: float, places: int = 2) -> str:
+        """A number as the user's language writes it: 4,50 in Indonesian, 4.50 in English."""
+        return format_decimal(value, format="0." + "0" * places, locale=self.locale)
 
     def plural(self, key: str, count: int, /, **params: object) -> str:
         text = self._primary.ngettext(key, key + ".plural", count)

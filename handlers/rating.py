@@ -442,7 +442,7 @@ async def winners_text(ctx: Context, period: RatingPeriod) -> str:
                 "award.line",
                 rank=a.rank,
                 name=e.name,
-                score=f"{a.score:.2f}",
+                score=ctx.t.decimal(a.score),
                 count=a.rater_count,
                 prize=a.prize,
             )

@@ -55,7 +55,7 @@ async def standing_text(ctx: Context, employee: Employee, period: RatingPeriod) 
         ctx.t(
             "standing.text",
             period=label,
-            score=f"{row.score:.2f}",
+            score=ctx.t.decimal(row.score),
             rank_unit=row.rank_unit,
             unit_total=found.unit_total,
             rank_agency=row.rank_agency,
@@ -70,7 +70,7 @@ async def standing_text(ctx: Context, employee: Employee, period: RatingPeriod) 
             ctx.t(
                 "standing.breakdown_line",
                 relation=ctx.t(f"standing.relation.{r}"),
-                score=f"{shown[r]:.2f}",
+                score=ctx.t.decimal(shown[r]),
                 count=getattr(row, f"{r}_count"),
             )
             for r in RELATIONS
@@ -145,7 +145,7 @@ def _line(ctx: Context, row: standings.Row) -> str:
         rank=row.rank_agency,
         name=row.name,
         unit=row.unit,
-        score=f"{row.score:.2f}" if row.score is not None else "-",
+        score=ctx.t.decimal(row.score) if row.score is not None else "-",
         count=row.rater_count,
     )
 

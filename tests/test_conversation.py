@@ -204,6 +204,8 @@ async def test_huge_and_odd_unicode_messages_answered(chat) -> None:  # type: ig
     ]:
         await user.send(text)
         assert user.replies and user.replies[0].text, text[:10]
+    await user.send("y" * 5000)
+    assert "hanya 4096 karakter pertama yang dibaca" in user.text
     await user.send("/hubungkan")
     await user.press("kode")
     await user.send("Ж" * 4000)

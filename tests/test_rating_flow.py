@@ -116,10 +116,10 @@ async def test_whole_flow_open_rate_revise_close_publish_standing(chat, demo_app
     reply = rina.replies[0]
     # superior 4.5 (1), peer 4.0 (1), subordinates (3 + 5 + 4 + 4) / 4 = 4.0 (4)
     expected = (0.4 * 4.5 + 0.3 * 4.0 + 0.3 * 4.0) / 1.0
-    assert f"Nilai: {expected:.2f}" in reply.text
+    assert f"Nilai: {expected:.2f}".replace(".", ",") in reply.text  # Indonesian decimal comma
     assert "Peringkat di unit: 1 dari 1" in reply.text and "Jumlah penilai: 6" in reply.text
     # Two small groups hidden; the subordinates (4 raters) may be shown.
-    assert "Bawahan: 4.00 (4 penilai)" in reply.text and "Atasan:" not in reply.text
+    assert "Bawahan: 4,00 (4 penilai)" in reply.text and "Atasan:" not in reply.text
     for rater in ("Joko", "Mega", "Dewi", "Wulan", "Sri"):
         assert rater not in reply.text
     assert reply.attachment is not None and reply.attachment.content[:4] == b"\x89PNG"

@@ -305,7 +305,7 @@ async def test_anonymity_outputs_invariant_under_rater_permutation(
     after = await outputs()
     assert before == after
     text = before[0]
-    assert "Bawahan: 3.50 (4 penilai)" not in text  # one superior would be derivable: hidden
+    assert "Bawahan: 3,50 (4 penilai)" not in text  # one superior would be derivable: hidden
     assert "Jumlah penilai: 5" in text
     for name in ("Joko", "Wulan", "Sri", "Mega"):
         assert name not in text
