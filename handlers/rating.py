@@ -4,6 +4,7 @@ opening, closing and publishing quarters. Every step re-checks period and circle
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -400,30 +401,37 @@ async def ask_publish(ctx: Context, args: list[str]) -> list[Reply]:
     return await _confirm(ctx, "publishok", args[0], "period.confirm_publish")
 
 
-@router.action("closeok", roles={HR}, args=1)
-async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
-    period = await periods.period_by_id(ctx.session, ctx.agency.id, args[0])
+async def _transition(
+    ctx: Context,
+    raw_id: str,
+    step: Callable[..., Awaitable[None]],
+    lead: Callable[[RatingPeriod], Awaitable[str]],
+) -> list[Reply]:
+    """Close or publish a quarter of this agency, then show the periods with the outcome."""
+    period = await periods.period_by_id(ctx.session, ctx.agency.id, raw_id)
     if period is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     try:
-        await periods.close_period(ctx.session, period, scheme, _actor(ctx))
+        await step(ctx.session, period, scheme, _actor(ctx))
     except PeriodRefused as exc:
         return await period_list(ctx, [], lead=ctx.t(exc.reason.value))
-    return await period_list(ctx, [], lead=ctx.t("period.closed", label=periods.label(period)))
+    return await period_list(ctx, [], lead=await lead(period))
+
+
+@router.action("closeok", roles={HR}, args=1)
+async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
+    async def closed(period: RatingPeriod) -> str:
+        return ctx.t("period.closed", label=periods.label(period))
+
+    return await _transition(ctx, args[0], periods.close_period, closed)
 
 
 @router.action("publishok", roles={HR}, args=1)
 async def do_publish(ctx: Context, args: list[str]) -> list[Reply]:
-    period = await periods.period_by_id(ctx.session, ctx.agency.id, args[0])
-    if period is None:
-        return [ctx.main_menu(ctx.t("error.stale_button"))]
-    scheme = await load_scheme(ctx.session, ctx.agency.id)
-    try:
-        await periods.publish_period(ctx.session, period, scheme, _actor(ctx))
-    except PeriodRefused as exc:
-        return await period_list(ctx, [], lead=ctx.t(exc.reason.value))
-    return await period_list(ctx, [], lead=await winners_text(ctx, period))
+    return await _transition(
+        ctx, args[0], periods.publish_period, lambda period: winners_text(ctx, period)
+    )
 
 
 async def winners_text(ctx: Context, period: RatingPeriod) -> str:
