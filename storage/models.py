@@ -313,3 +313,37 @@ class Award(Base):
     prize: Mapped[str] = mapped_column(String(100), default="")
     prize_amount: Mapped[int] = mapped_column(default=0)  # rupiah; 0 for non-cash prizes
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """One outbound message to one account that is not a direct reply.
+
+    Written before anything is sent (broadcasts, reminders, notifications); the text is rendered
+    at send time from `message_key` and `params` in the recipient's language.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_delivery_dedup_key"),
+        Index("ix_delivery_status_due", "status", "not_before"),
+        Index("ix_delivery_source", "source"),
+        Index("ix_delivery_platform_id", "platform_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # broadcast | notification | reminder
+    source: Mapped[str] = mapped_column(String(64))  # e.g. "broadcast:12", "case:7"
+    message_key: Mapped[str] = mapped_column(String(96))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedup_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    platform_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
