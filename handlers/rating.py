@@ -235,7 +235,8 @@ async def _summary(ctx: Context, data: dict[str, Any], comment: str | None) -> l
         period, ratee, _relation, scheme = await _target(ctx, str(data.get("ratee")))
     except RatingRefused as exc:
         return await _refused(ctx, exc.reason.value)
-    note = (comment or "").strip()[: scheme.comment_max_chars] or None
+    given = (comment or "").strip()
+    note = given[: scheme.comment_max_chars] or None
     await router.enter(ctx, "rate", **{**data, "comment": note, "step": "confirm"})
     lines = "\n".join(
         ctx.t(
@@ -253,6 +254,9 @@ async def _summary(ctx: Context, data: dict[str, Any], comment: str | None) -> l
         lines=lines,
         comment=note or ctx.t("rating.no_comment"),
     )
+    if len(given) > scheme.comment_max_chars:
+        # Say so: a silently shortened comment would be saved without the writer knowing.
+        text = ctx.t("rating.comment_cut", max=scheme.comment_max_chars) + "\n\n" + text
     return [
         Reply(
             text,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.messages import Channel, Inbound
@@ -72,6 +73,15 @@ async def test_someone_elses_contact_is_refused(chat, demo_app) -> None:  # type
     async with demo_app.sessions() as session:
         account = await session.scalar(select(Account).where(Account.user_ref == "5005"))
     assert account is not None and account.employee_id is None
+
+
+@pytest.mark.parametrize(
+    "spelling", ["+62 (0)812-0000-0001", "0062 812 0000 0001", "+62 812 0000 0001"]
+)
+async def test_contact_in_any_usual_spelling_links(chat, spelling: str) -> None:  # type: ignore[no-untyped-def]
+    user = chat("5011")
+    await link(user, spelling)
+    assert "berhasil terhubung" in user.text
 
 
 async def test_unknown_phone_and_second_account_refused(chat) -> None:  # type: ignore[no-untyped-def]

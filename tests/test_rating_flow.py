@@ -252,3 +252,20 @@ async def test_typed_scores_and_stray_text_keep_the_step(chat, demo_app) -> None
     async with demo_app.sessions() as session:
         saved = await session.scalar(select(func.count()).select_from(Rating))
     assert saved == 1
+
+
+async def test_a_long_comment_is_cut_and_the_writer_is_told(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await open_quarter(demo_app)
+    joko = await linked(chat, JOKO_S)
+    await joko.press("Nilai rekan")
+    await joko.press("Rina Harahap")
+    for value in (4, 4, 4, 4):
+        await joko.press(str(value))
+    await joko.send("x" * 500)
+    summary = joko.text
+    assert "dipotong menjadi" in summary and "Ringkasan penilaian" in summary
+    await joko.press("Simpan")
+    async with demo_app.sessions() as session:
+        saved = await session.scalar(select(Rating.comment))
+    assert saved is not None and 0 < len(saved) < 500
+    assert f"dipotong menjadi {len(saved)} karakter" in summary

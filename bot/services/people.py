@@ -44,8 +44,15 @@ def nip_problem(nip: str, kind: str, today: date | None = None) -> str | None:
 
 
 def normalize_phone(raw: str) -> str | None:
-    """Indonesian numbers in any usual spelling (0812-…, +62 812…, 62812…) to 62812…; else None."""
+    """Indonesian numbers in any usual spelling to 62812…; else None.
+
+    Accepted: 0812-…, +62 812…, 62812…, +62 (0)812…, 0062 812….
+    """
     digits = _NON_DIGIT.sub("", raw or "")
+    if digits.startswith("00"):  # international prefix: 0062 812…
+        digits = digits[2:]
+    if digits.startswith("620"):  # trunk zero kept after the country code: +62 (0)812…
+        digits = "62" + digits[3:]
     if digits.startswith("0"):
         digits = "62" + digits[1:]
     elif digits.startswith("8"):
