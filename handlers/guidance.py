@@ -74,7 +74,8 @@ def _topics_menu(ctx: Context, lead: str, pending: list[str]) -> Reply:
 @router.command("pedoman", "guidance")
 @router.action("menu", roles=READERS)
 async def menu(ctx: Context, args: list[str]) -> list[Reply]:
-    await ctx.clear_state()
+    # Reading and asking go together: text typed beside a topic list or page is a question.
+    await router.enter(ctx, "await_question")
     return [_topics_menu(ctx, ctx.t("guidance.intro"), await _pending(ctx))]
 
 
@@ -103,7 +104,7 @@ async def page(ctx: Context, args: list[str]) -> list[Reply]:
     topic = _topic(ctx, args[0])
     if topic is None or not args[1].isdigit():
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    await ctx.clear_state()
+    await router.enter(ctx, "await_question")
     return [_page_reply(ctx, topic, int(args[1]), await _pending(ctx))]
 
 
@@ -116,7 +117,7 @@ async def due(ctx: Context, args: list[str]) -> list[Reply]:
     topic = _topic(ctx, pending[0]) if pending else None
     if topic is None:
         return [ctx.main_menu(ctx.t("guidance.nothing_due"))]
-    await ctx.clear_state()
+    await router.enter(ctx, "await_question")
     lead = Reply(ctx.t("guidance.due_lead", title=topic.title, count=len(pending)))
     return [lead, _page_reply(ctx, topic, 0, pending)]
 

@@ -107,6 +107,16 @@ async def test_question_answered_from_guidance_with_topic_to_open(chat) -> None:
     assert any("Netralitas" in label for label in user.labels)  # the topic menu is offered
 
 
+async def test_a_question_typed_on_a_topic_page_is_answered(chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat("7014")
+    await user.send("/pedoman")
+    await user.send("boleh like postingan caleg?")
+    assert "Menurut pedoman" in user.text and "Netralitas" in user.text
+    await user.press("📖 Netralitas")
+    await user.send("apa sanksi untuk ASN yang tidak netral?")
+    assert "Menurut pedoman" in user.text
+
+
 async def test_english_question_answered_in_english(chat) -> None:  # type: ignore[no-untyped-def]
     user = chat("7005", lang="en")
     await user.send("/ask Who must approve posts on an official agency account?")
