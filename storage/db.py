@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -58,8 +62,36 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+MIGRATION_LOCK_KEY = 0x0ABD1  # any constant shared by every Abdi process
+
+
+@asynccontextmanager
+async def _file_lock(path: Path) -> AsyncIterator[None]:
+    with path.open("a") as handle:
+        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Migrate; processes starting together (run, worker) take turns instead of racing."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        async with _file_lock(Path(database + ".migrate.lock")):
+            await _upgrade(engine, revision)
+        return
+    await _upgrade(engine, revision)
+
+
+async def _upgrade(engine: AsyncEngine, revision: str) -> None:
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Held until commit: a second process then finds the schema already at head.
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         await conn.run_sync(lambda c: command.upgrade(alembic_config(c), revision))
 
 

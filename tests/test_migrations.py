@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -125,3 +128,26 @@ async def test_drift_check_can_fail(empty_engine: AsyncEngine) -> None:
     async with empty_engine.connect() as conn:
         diffs = await conn.run_sync(drift)
     assert diffs
+
+
+async def test_processes_starting_together_on_a_fresh_database_all_succeed(
+    empty_engine: AsyncEngine,
+) -> None:
+    """`abdi run` and `abdi worker` started at once must not both create the schema."""
+    env = {**os.environ, "DATABASE_URL": empty_engine.url.render_as_string(hide_password=False)}
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "db",
+            "upgrade",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = [(await p.communicate())[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    assert await db.pending_revision(empty_engine) is None
