@@ -62,17 +62,47 @@ class Context:
     def has_any(self, roles: Iterable[str]) -> bool:
         return bool(self.roles & set(roles))
 
-    def main_menu(self, lead: str | None = None) -> Reply:
-        """The main menu as this user's roles allow, optionally after a line of text."""
-        entries = [e for e in self.menu_entries if e.roles & self.roles][:MAX_CHOICES]
+    def main_menu(self, lead: str | None = None, page: int = 0) -> Reply:
+        """The main menu as this user's roles allow, optionally after a line of text.
+
+        Entries of a section (e.g. the HR desk) collapse into one entry that opens them, so the
+        menu stays short on a small screen; a menu that still overflows gets a "more" page.
+        """
+        visible = [e for e in self.menu_entries if e.roles & self.roles]
+        top: list[tuple[int, Choice]] = []
+        sections: dict[str, int] = {}
+        for entry in visible:
+            if entry.section is None:
+                top.append((entry.order, Choice(entry.action, self.t(entry.label))))
+            else:
+                sections[entry.section] = min(sections.get(entry.section, entry.order), entry.order)
+        for name, order in sections.items():
+            top.append((order, Choice(f"home:section:{name}", self.t(f"menu.section.{name}"))))
+        choices = [choice for _, choice in sorted(top, key=lambda item: item[0])]
         title = self.t("menu.title")
-        return Reply(
-            f"{lead}\n\n{title}" if lead else title,
-            [Choice(e.action, self.t(e.label)) for e in entries],
-        )
+        return Reply(f"{lead}\n\n{title}" if lead else title, _page(self, choices, page))
+
+    def section_menu(self, name: str, page: int = 0) -> Reply | None:
+        """One section's entries (None if the user may see none of them), then back to the menu."""
+        entries = [e for e in self.menu_entries if e.section == name and e.roles & self.roles]
+        if not entries:
+            return None
+        choices = [Choice(e.action, self.t(e.label)) for e in entries]
+        return Reply(self.t(f"menu.section.{name}.title"), [*choices, self.back_to_menu()])
 
     def back_to_menu(self) -> Choice:
         return Choice("home:menu", self.t("button.menu"))
+
+
+def _page(ctx: Context, choices: list[Choice], page: int) -> list[Choice]:
+    if len(choices) <= MAX_CHOICES:
+        return choices
+    size = MAX_CHOICES - 1
+    pages = (len(choices) + size - 1) // size
+    page = max(0, min(page, pages - 1))
+    shown = choices[page * size : (page + 1) * size]
+    following = (page + 1) % pages
+    return [*shown, Choice(f"home:more:{following}", ctx.t("menu.more"))]
 
 
 @dataclass(frozen=True)
@@ -81,6 +111,7 @@ class MenuEntry:
     label: str  # message id
     roles: frozenset[str]
     order: int = 100
+    section: str | None = None  # shown inside that section's sub-menu, not on the main menu
 
 
 @dataclass(frozen=True)
@@ -149,8 +180,15 @@ class Router:
 
         return register
 
-    def menu_entry(self, verb: str, label: str, roles: Iterable[str], order: int = 100) -> None:
-        self.menu.append(MenuEntry(self.payload(verb), label, frozenset(roles), order))
+    def menu_entry(
+        self,
+        verb: str,
+        label: str,
+        roles: Iterable[str],
+        order: int = 100,
+        section: str | None = None,
+    ) -> None:
+        self.menu.append(MenuEntry(self.payload(verb), label, frozenset(roles), order, section))
 
     def roles_provider(self, fn: RoleProvider) -> RoleProvider:
         self.role_providers.append(fn)

@@ -13,7 +13,7 @@ from bot.services.identity import create_link_code, unlink
 from storage.models import Account, Employee
 
 router = Router("admin")
-router.menu_entry("accounts", "menu.accounts", roles={HR}, order=500)
+router.menu_entry("accounts", "menu.accounts", roles={HR}, order=500, section="hr")
 MAX_MATCHES = 8
 
 

@@ -27,6 +27,20 @@ async def menu(ctx: Context, args: list[str]) -> list[Reply]:
     return [ctx.main_menu()]
 
 
+@router.action("more", args=1)
+async def more(ctx: Context, args: list[str]) -> list[Reply]:
+    page = int(args[0]) if args[0].isdigit() else 0
+    return [ctx.main_menu(page=page)]
+
+
+@router.action("section", args=1)
+async def section(ctx: Context, args: list[str]) -> list[Reply]:
+    await ctx.clear_state()
+    reply = ctx.section_menu(args[0])
+    # A forged or stale section, or one this user may no longer open: the main menu instead.
+    return [reply] if reply is not None else [ctx.main_menu(ctx.t("error.stale_button"))]
+
+
 @router.command("batal", "cancel")
 async def cancel(ctx: Context, args: list[str]) -> list[Reply]:
     had_state = ctx.state is not None

@@ -19,7 +19,7 @@ from storage.models import Employee, RatingPeriod
 
 router = Router("rating")
 router.menu_entry("start", "menu.rate", roles={ASN}, order=200)
-router.menu_entry("periods", "menu.periods", roles={HR}, order=520)
+router.menu_entry("periods", "menu.periods", roles={HR}, order=520, section="hr")
 
 
 def _local(ctx: Context, moment: Any) -> str:

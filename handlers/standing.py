@@ -13,7 +13,7 @@ from storage.models import Employee, RatingPeriod
 
 router = Router("standing")
 router.menu_entry("mine", "menu.standing", roles={ASN}, order=210)
-router.menu_entry("hr", "menu.ranking", roles={HR}, order=530)
+router.menu_entry("hr", "menu.ranking", roles={HR}, order=530, section="hr")
 PERIOD_BUTTONS = 6
 
 

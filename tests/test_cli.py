@@ -106,13 +106,13 @@ async def test_link_code_needs_a_positive_validity(cli, demo_app) -> None:  # ty
 async def test_role_grant_and_revoke_change_the_menu(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
     user = Chat(demo_app, "7010")
     await link_by_contact(user)
-    assert not any("Kelola akun" in label for label in user.labels)
+    assert not any("Meja HR" in label for label in user.labels)
 
     result = await cli("role", "grant", STAFF_NIP, "hr")
     assert result.code == 0, result
     assert "Peran hr diberikan kepada Mega Hidayat." in result.out
     await user.send("/menu")
-    assert any("Kelola akun" in label for label in user.labels)
+    await user.press("Meja HR")
     await user.press("Kelola akun")
     assert "Ketik NIP atau nama pegawai" in user.text
 
@@ -123,7 +123,9 @@ async def test_role_grant_and_revoke_change_the_menu(cli, demo_app) -> None:  # 
     assert result.code == 0, result
     assert "Peran hr dicabut dari Mega Hidayat." in result.out
     await user.send("/menu")
-    assert not any("Kelola akun" in label for label in user.labels)
+    assert not any("Meja HR" in label for label in user.labels)
+    await user.action("home:section:hr")
+    assert "Kelola akun" not in user.text and not any("Kelola" in x for x in user.labels)
     await user.action("admin:accounts")
     assert "bukan untuk akun Anda" in user.text
 
@@ -281,10 +283,11 @@ def test_chat_demo_runs_a_conversation_and_exits_on_eof(tmp_path: Path) -> None:
 
 
 def test_chat_demo_as_hr_shows_the_hr_entry(tmp_path: Path) -> None:
-    done = run_abdi(tmp_path, "chat", "--demo", "--as", HR_NIP, stdin="/menu\n")
+    done = run_abdi(tmp_path, "chat", "--demo", "--as", HR_NIP, stdin="/menu\n4\n")
     assert done.returncode == 0, done
     assert "Traceback" not in done.stderr, done.stderr
     assert "Halo, Fajar Santoso!" in done.stdout
+    assert re.search(r"^\s+4\. 🗂 Meja HR$", done.stdout, re.MULTILINE), done.stdout
     assert re.search(r"^\s+\d+\. 🛠 Kelola akun ASN$", done.stdout, re.MULTILINE), done.stdout
     assert "Hubungkan akun ASN" not in done.stdout
 

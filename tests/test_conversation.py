@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
+import handlers
+from bot.dispatcher import Dispatcher
 from bot.messages import Channel, Inbound
+from bot.routing import GUEST, Router
 from bot.services import identity
 from storage.models import Account, AuditLog, Employee
+from tests.chat import Chat
 
 HR_NIP = "198412052009031034"
 HR_PHONE = "081200000034"
@@ -28,7 +33,7 @@ async def test_start_shows_guest_menu_in_indonesian(chat) -> None:  # type: igno
     await user.send("/start")
     assert "Selamat datang di Abdi" in user.text
     assert any("Hubungkan akun" in label for label in user.labels)
-    assert not any("Kelola akun" in label for label in user.labels)
+    assert not any("Meja HR" in label for label in user.labels)
 
 
 async def test_language_from_platform_hint_then_user_choice(chat) -> None:  # type: ignore[no-untyped-def]
@@ -166,7 +171,8 @@ async def test_forged_and_stale_payloads_refused(chat, demo_app) -> None:  # typ
 async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     hr = chat("5014")
     await link(hr, HR_PHONE)
-    assert any("Kelola akun" in label for label in hr.labels)
+    await hr.press("Meja HR")
+    assert "Meja HR" in hr.text
     staff = chat("5015")
     await link(staff, STAFF_PHONE)
     await hr.press("Kelola akun")
@@ -178,6 +184,8 @@ async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> 
     assert "sudah diputus" in hr.text
     await staff.send("/menu")
     assert any("Hubungkan" in label for label in staff.labels)
+    await hr.send("/menu")
+    await hr.press("Meja HR")
     await hr.press("Kelola akun")
     await hr.send("mega")
     await hr.press("Mega Hidayat")
@@ -229,3 +237,26 @@ async def test_deceased_employee_cannot_link(chat, demo_app) -> None:  # type: i
     user = chat("5018")
     await link(user, STAFF_PHONE)
     assert "tidak ada di data kepegawaian" in user.text
+
+
+async def test_a_menu_longer_than_ten_entries_pages_instead_of_hiding_entries(demo_app) -> None:  # type: ignore[no-untyped-def]
+    """A deployment that plugs in many capabilities still reaches every entry, help included."""
+    extra = Router("extra")
+    for n in range(12):
+        extra.menu_entry(f"e{n}", "menu.help", roles={GUEST}, order=100 + n)
+    dispatcher = Dispatcher(
+        demo_app.sessions,
+        demo_app.store,
+        demo_app.settings,
+        [*handlers.ROUTERS, extra],
+        handlers.HOME,
+    )
+    user = Chat(SimpleNamespace(dispatcher=dispatcher), "5090")  # type: ignore[arg-type]
+    await user.send("/menu")
+    seen: list[str] = []
+    for _ in range(3):
+        assert len(user.payloads) <= 10
+        seen += [p for p in user.payloads if not p.startswith("home:more")]
+        await user.press("Lainnya")
+    assert {f"extra:e{n}" for n in range(12)} <= set(seen)
+    assert {"link:start", "home:help", "home:language"} <= set(seen)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+import handlers
 from bot.config import ROOT
 from bot.i18n import LOCALES, LOCALES_DIR, catalog_keys, resolve_locale, translator
 
@@ -36,6 +37,10 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+def menu_sections() -> list[str]:
+    return sorted({e.section for r in handlers.ROUTERS for e in r.menu if e.section})
+
+
 def dynamic_families() -> dict[str, list[str]]:
     """Ids built from configuration, with every member the shipped configuration can produce.
     The rating criteria, relations and score range come from the scheme file; the integrity
@@ -52,6 +57,8 @@ def dynamic_families() -> dict[str, list[str]]:
         "rating.score.{}": scores,
         "rating.flag.{}": ["mutual", "ring", "same_score", "burst"],
         "award.{}": ["quarter", "shortlist", "year"],
+        "menu.section.{}": menu_sections(),
+        "menu.section.{}.title": menu_sections(),
     }
 
 

@@ -39,6 +39,7 @@ async def _rate(user, name: str, scores: list[int], comment: str | None = None) 
 
 async def test_whole_flow_open_rate_revise_close_publish_standing(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     hr = await linked(chat, FAJAR_HR)
+    await hr.press("Meja HR")
     await hr.press("Periode penilaian")
     assert "Belum ada triwulan" in hr.text
     await hr.press("Buka")
@@ -100,6 +101,7 @@ async def test_whole_flow_open_rate_revise_close_publish_standing(chat, demo_app
     assert "Belum ada hasil" in joko.text  # nothing shows while the quarter is open
 
     await hr.send("/menu")
+    await hr.press("Meja HR")
     await hr.press("Periode penilaian")
     await hr.press("Tutup")
     assert "tidak bisa ditambah" in hr.text

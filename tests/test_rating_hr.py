@@ -32,6 +32,7 @@ async def test_hr_sees_flags_with_evidence_rankings_and_coaching(chat, demo_app)
         await periods.close_period(session, period, scheme_from(), "test")
 
     hr = await linked(chat, FAJAR_HR)
+    await hr.press("Meja HR")
     await hr.press("Peringkat")
     await hr.press("2025-Q1")
     assert "Peringkat triwulan 2025-Q1 (ditutup)" in hr.text
