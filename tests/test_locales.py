@@ -12,6 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.config import ROOT
+from bot.services import four_in_one
 from bot.i18n import LOCALES, LOCALES_DIR, catalog_keys, resolve_locale, translator
 
 SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
@@ -52,6 +53,13 @@ def dynamic_families() -> dict[str, list[str]]:
         "rating.score.{}": scores,
         "rating.flag.{}": ["mutual", "ring", "same_score", "burst"],
         "award.{}": ["quarter", "shortlist", "year"],
+        "four_in_one.doc.{}": list(four_in_one.DOCUMENTS),
+        "four_in_one.doc_short.{}": list(four_in_one.DOCUMENTS),
+        "four_in_one.status.{}": list(four_in_one.STATUSES),
+        "four_in_one.relation.{}": list(four_in_one.RELATIONS),
+        "four_in_one.stage.{}": ["open", "ready", "closed", "merged"],
+        "four_in_one.part.{}": ["morning", "midday", "afternoon", "evening"],
+        "four_in_one.days_ago.{}": ["0", "1"],
     }
 
 

@@ -194,6 +194,37 @@ def family_view(t: Translator, case: FourInOneCase, zone: str) -> str:
     return "\n\n".join(parts)
 
 
+def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
+    """The full case for staff (personal data: callers audit-log the read)."""
+    contacts = "\n".join(
+        t(
+            "four_in_one.contact_line",
+            name=c.name or "-",
+            relation=t(f"four_in_one.relation.{c.relation}") if c.relation else "-",
+            phone=c.phone or "-",
+        )
+        for c in case.contacts
+        if c.name or c.phone
+    )
+    match_key = "four_in_one.match.none"
+    if case.employee_id is not None:
+        confirmed = case.match_confirmed_at is not None
+        match_key = "four_in_one.match.confirmed" if confirmed else "four_in_one.match.candidate"
+    return t(
+        "four_in_one.card",
+        number=case.id,
+        name=case.deceased_name,
+        nip=case.deceased_nip or "-",
+        unit=case.deceased_unit or case.pensioner_number or "-",
+        died=when_text(t, case.died_at, zone),
+        target=when_text(t, case.deadline_at, zone),
+        match=t(match_key),
+        contacts=contacts or "-",
+        docs=status_lines(t, case),
+        stage=t(f"four_in_one.stage.{case.status}"),
+    )
+
+
 # --- Reading cases ------------------------------------------------------------------------------
 
 
@@ -399,6 +430,7 @@ async def open_case(
         opened_month=now.astimezone(ZoneInfo(agency.timezone)).strftime("%Y-%m"),
         opened_by=actor,
         opened_via=via,
+        handover_place=settings.four_in_one_place,
         created_at=now,
     )
     survivor = await _live_by_identity(session, agency.id, key)

@@ -1,0 +1,247 @@
+"""4-in-1 conversations: a family reports and follows, officers work the queue (SQLite and PG)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.services import four_in_one as cases
+from storage.models import AuditLog, CaseEvent, Delivery, Employee, FourInOneCase
+from tests.four_in_one_helpers import (
+    DECEASED_NIP,
+    DUKCAPIL_PHONE,
+    OFFICER_PHONE,
+    TASPEN_PHONE,
+    code_in,
+    inbox,
+    link,
+    press_exact,
+    report_by_nip,
+)
+
+
+async def _case(app) -> FourInOneCase:  # type: ignore[no-untyped-def]
+    async with app.sessions() as session:
+        return await session.scalar(
+            select(FourInOneCase).where(FourInOneCase.status != "merged").order_by(FourInOneCase.id)
+        )
+
+
+async def _set(officer, case_id: int, doc: str, status: str, note: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    await officer.action(f"case:show:{case_id}")
+    await officer.press(doc)
+    await press_exact(officer, status)
+    if note:
+        await officer.send(note)
+    else:
+        await officer.press("Tanpa catatan")
+
+
+async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7001")
+    await family.send("/start")
+    assert any("Lapor duka" in label for label in family.labels)  # guests see it
+    await family.press("Lapor duka")
+    assert "turut berduka" in family.text
+    await family.send(DECEASED_NIP)
+    assert "sudah ada di kantor kami" in family.text  # no unit or name asked
+    assert "Joko" not in family.text  # a typed NIP does not reveal who it belongs to
+    await family.press("Kemarin")
+    await family.send("14.30")
+    await family.send("Sari Siregar")
+    await family.press("Suami/istri")
+    await family.send("0812 9999 1234")
+    assert "Sari Siregar" in family.text and "NIP " + DECEASED_NIP in family.text
+    await family.press("Kirim")
+    code = code_in(family.text)
+    assert "Buku tabungan TASPEN: belum diproses" in family.text
+    assert "Target:" in family.text and "malam" in family.text and "pukul 19.00 WIB" in family.text
+    case = await _case(demo_app)
+    assert case.deceased_name == "Joko Siregar" and case.deceased_unit == "Sekretariat Daerah"
+    assert case.status == "open" and case.match_confirmed_at is None
+    assert case.tracking_hash != code and code.replace("-", "") not in case.tracking_hash
+    async with demo_app.sessions() as session:
+        joko = await session.scalar(select(Employee).where(Employee.nip == DECEASED_NIP))
+        assert joko.status == "active"  # never on the family's word alone
+    await family.send("/menu")
+    assert any("Lacak dokumen" in label for label in family.labels)
+
+
+async def test_family_without_nip_gives_name_unit_and_garbage_gets_clear_answers(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7002")
+    await family.send("/start")
+    await family.press("Lapor duka")
+    await family.send("12345")
+    assert "18 angka" in family.text
+    await family.send("Alm. Joko  Siregar")
+    assert "unit kerja" in family.text
+    await family.send("Sekretariat Daerah")
+    await family.send("31-02-2026")
+    assert "belum bisa kami baca" in family.text and any("Kemarin" in x for x in family.labels)
+    await family.send("01-01-2099")
+    assert "belum bisa kami baca" in family.text
+    await family.press("Kemarin")
+    await family.send("jam 25")
+    assert "Jam belum bisa kami baca" in family.text
+    await family.press("Tidak ingat")
+    await family.send("Budi")
+    await family.action("case:rel:cousin")  # forged relation
+    assert "tidak berlaku" in family.text.lower() or family.labels
+    await family.send("/menu")
+    assert await _case(demo_app) is None  # nothing half-made was stored
+
+
+async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7003")
+    await report_by_nip(family)
+    case = await _case(demo_app)
+    officer = chat("7004")
+    await link(officer, OFFICER_PHONE)
+    await officer.press("Kasus 4-in-1")
+    assert any(f"#{case.id}" in label for label in officer.labels)
+    await officer.press(f"#{case.id}")
+    assert "Joko Siregar" in officer.text and "Sari Siregar" in officer.text
+    assert "menunggu konfirmasi" in officer.text
+    await officer.press("Konfirmasi wafat")
+    assert "ditandai wafat" in officer.text
+    await _set(officer, case.id, "Akta kematian", "diproses", "Sedang dicetak di Dukcapil")
+    assert "Tersimpan" in officer.text and "Akta kematian: diproses" in officer.text
+    got = await inbox(demo_app, "7003")
+    assert got == [
+        f"Kabar dokumen keluarga (kasus #{case.id}): Akta kematian kini diproses.\n"
+        "📝 Sedang dicetak di Dukcapil"
+    ]
+    for doc in ("TASPEN", "Akta kematian", "KK", "KTP"):
+        await _set(officer, case.id, doc, "siap")
+    got = await inbox(demo_app, "7003")
+    assert len(got) == 6 and "Keempat dokumen" in got[-1] and "rumah duka" in got[-1]
+    assert "malam" in got[-1] and "19.00 WIB" in got[-1]
+    await family.send("/menu")
+    await family.press("Lacak dokumen")
+    assert "Keempat dokumen sudah siap" in family.text
+    await family.press("Sudah diterima")
+    assert "Kasus ini kami tutup" in family.text
+    async with demo_app.sessions() as session:
+        closed = await session.get(FourInOneCase, case.id)
+        assert closed.status == "closed" and closed.handed_over_at is not None
+        assert {d.status for d in closed.documents} == {"handed_over"}
+        joko = await session.scalar(select(Employee).where(Employee.nip == DECEASED_NIP))
+        assert joko.status == "deceased"
+        views = await session.scalar(
+            select(func.count()).where(AuditLog.action == "case.view", AuditLog.target == f"case:{case.id}")
+        )
+        assert views >= 6  # every staff read of the case
+        events = list(await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)))
+        status_events = [e for e in events if e.kind == "status"]
+        assert all(e.actor.startswith(("employee:", "account:")) and e.at for e in status_events)
+        assert len(status_events) == 5 + 4  # officer's five changes, family's four handovers
+
+
+async def test_liaison_sees_only_own_documents_and_forged_payloads_are_refused(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await report_by_nip(chat("7010"))
+    case = await _case(demo_app)
+    taspen = chat("7011")
+    await link(taspen, TASPEN_PHONE)
+    await taspen.press("Kasus 4-in-1")
+    await taspen.press(f"#{case.id}")
+    assert "📘 TASPEN" in taspen.labels and "📄 Akta kematian" not in taspen.labels
+    await taspen.action(f"case:set:{case.id}:death_certificate:2")
+    await taspen.press("Tanpa catatan")
+    assert "diurus petugas lain" in taspen.text
+    await taspen.action(f"case:set:{case.id}:taspen_book:9")
+    assert "tidak berlaku" in taspen.text.lower() or "kedaluwarsa" in taspen.text.lower() or taspen.labels
+    await taspen.action("case:show:99999")
+    await taspen.action("case:show:abc")
+    dukcapil = chat("7012")
+    await link(dukcapil, DUKCAPIL_PHONE)
+    await dukcapil.action(f"case:doc:{case.id}:taspen_book")
+    assert "pilih status" not in dukcapil.text
+    stranger = chat("7013")
+    await stranger.action(f"case:show:{case.id}")
+    assert "Joko" not in stranger.text
+    await stranger.action(f"case:received:{case.id}")
+    assert "Kasus ini kami tutup" not in stranger.text
+    async with demo_app.sessions() as session:
+        docs = {d.kind: d.status for d in (await session.get(FourInOneCase, case.id)).documents}
+        assert set(docs.values()) == {"pending"}
+
+
+async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    officer = chat("7020")
+    await link(officer, OFFICER_PHONE)
+    await officer.press("Kasus 4-in-1")
+    await officer.press("Buka untuk keluarga")
+    await officer.send("Hj. Aminah")
+    await officer.send("123456789")  # a pension number
+    await officer.press("Kemarin")
+    await officer.send("07.15")
+    await officer.send("Rahmat")
+    await officer.press("Anak")
+    await officer.send("081377778888")
+    await officer.press("Kirim")
+    code = code_in(officer.text)
+    assert "Serahkan kode" in officer.text
+    family = chat("7021")
+    await family.send("/start")
+    await family.press("Lacak dokumen")
+    await family.send(code.lower().replace("-", " "))
+    assert "Akta kematian: belum diproses" in family.text
+    for private in ("Aminah", "Rahmat", "0813", "123456789"):
+        assert private not in family.text
+    await family.press("Kirimi saya kabar")
+    case = await _case(demo_app)
+    await officer.action(f"case:show:{case.id}")
+    await officer.press("KTP")
+    await press_exact(officer, "diproses")
+    await officer.press("Tanpa catatan")
+    assert await inbox(demo_app, "7021") == [
+        f"Kabar dokumen keluarga (kasus #{case.id}): KTP baru kini diproses."
+    ]
+
+
+async def test_guessing_codes_is_capped_and_learns_nothing(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await report_by_nip(chat("7030"))
+    stranger = chat("7031")
+    await stranger.send("/start")
+    await stranger.press("Lacak dokumen")
+    for n in range(demo_app.settings.four_in_one_code_attempts):
+        await stranger.send(cases.new_code())
+        assert "tidak kami kenal" in stranger.text and "Joko" not in stranger.text
+    await stranger.send(cases.new_code())
+    assert "Terlalu banyak percobaan" in stranger.text
+    await stranger.send("/lacak " + cases.new_code())
+    assert "Terlalu banyak percobaan" in stranger.text
+    assert len(cases.clean_code(cases.new_code())) >= 10
+
+
+async def test_second_report_of_same_death_is_merged(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    first = chat("7040")
+    await report_by_nip(first)
+    second = chat("7041")
+    code = await report_by_nip(second)
+    assert "sudah dilaporkan sebelumnya" in second.text
+    async with demo_app.sessions() as session:
+        live = list(
+            await session.scalars(select(FourInOneCase).where(FourInOneCase.status != "merged"))
+        )
+        assert len(live) == 1 and len(live[0].contacts) == 2
+        assert (await cases.by_code(session, code)).id == live[0].id
+    officer = chat("7042")
+    await link(officer, OFFICER_PHONE)
+    await _set(officer, live[0].id, "KK", "diproses")
+    assert len(await inbox(demo_app, "7040")) == 1 and len(await inbox(demo_app, "7041")) == 1
+
+
+async def test_english_family_gets_english_words(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7050", lang="en")
+    await family.send("/start")
+    await family.press("Report a death")
+    await family.send(DECEASED_NIP)
+    await family.press("Yesterday")
+    await family.send("09.00")
+    await family.send("Sari")
+    await family.press("Spouse")
+    await family.send("081299991234")
+    await family.press("Send")
+    assert "Target:" in family.text and "evening" in family.text and "at 19:00 WIB" in family.text
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
