@@ -12,8 +12,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.config import ROOT
-from bot.services import four_in_one
 from bot.i18n import LOCALES, LOCALES_DIR, catalog_keys, resolve_locale, translator
+from bot.services import four_in_one
 
 SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
 

@@ -98,7 +98,8 @@ def looks_like_code(text: str) -> bool:
     return len(cleaned) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in cleaned)
 
 
-_TITLES = re.compile(r"\b(alm|almh|almarhum|almarhumah|drs|dra|ir|dr|hj|h|s\.?\w{1,4})\b\.?")
+# Honorifics families add to a name ("Alm. H. Budi"); punctuation is gone before this is applied.
+_TITLES = re.compile(r"alm|almh|almarhum|almarhumah|drs|dra|ir|dr|hj|h")
 
 
 def normalize_name(name: str) -> str:
@@ -312,6 +313,13 @@ def read_by_staff(session: AsyncSession, case: FourInOneCase, actor: str, via: s
         target=f"case:{case.id}",
         via=via,
     )
+
+
+async def history(session: AsyncSession, case: FourInOneCase) -> list[CaseEvent]:
+    rows = await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
+    )
+    return list(rows)
 
 
 # --- Opening, matching and merging --------------------------------------------------------------
