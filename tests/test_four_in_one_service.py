@@ -184,7 +184,9 @@ async def test_report_figures_match_an_independent_count(demo_app) -> None:  # t
     plan = _plan(4)
     now = datetime(2026, 12, 10, tzinfo=WIB)
     for item in plan:
-        report = cases.Report(item["died"], deceased_name=f"Pegawai {_word(item['n'])}", unit="Dinas Y")
+        report = cases.Report(
+            item["died"], deceased_name=f"Pegawai {_word(item['n'])}", unit="Dinas Y"
+        )
         opened = await _open(demo_app, report, item["opened"])
         item["due"] = opened.case.deadline_at
         steps = sorted((h, k) for k, h in item["ready"].items() if h is not None)
