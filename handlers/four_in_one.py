@@ -18,9 +18,9 @@ from storage.models import FourInOneCase
 
 router = Router("case")
 EVERYONE = {GUEST, ASN, FAMILY, HR, OFFICER, "taspen", "dukcapil"}
-router.menu_entry("new", "menu.case_new", roles=EVERYONE, order=300)
-router.menu_entry("track", "menu.case_track", roles={GUEST, ASN, FAMILY}, order=310)
-router.menu_entry("queue", "menu.case_queue", roles=set(STAFF_ROLES), order=540)
+# One entry for everyone (menus hold ten buttons): staff land in their queue, a family that
+# follows a case sees it, anyone else starts a report.
+router.menu_entry("start", "menu.case", roles=EVERYONE, order=300)
 PAGE = 8
 MAX_DAYS_AGO = 60
 
@@ -53,6 +53,15 @@ async def _ask(ctx: Context, state: str, key: str, data: dict[str, Any], *choice
 
 def _data(ctx: Context) -> dict[str, Any]:
     return dict(ctx.state.data) if ctx.state else {}
+
+
+@router.action("start")
+async def start(ctx: Context, args: list[str]) -> list[Reply]:
+    if _is_staff(ctx):
+        return await _queue(ctx, 0)
+    if await cases.cases_of_account(ctx.session, ctx.account):
+        return await track(ctx, [])
+    return await new(ctx, [])
 
 
 # --- Reporting a death --------------------------------------------------------------------------
@@ -286,6 +295,7 @@ async def track(ctx: Context, args: list[str]) -> list[Reply]:
     ]
     replies[-1].choices += [
         Choice(router.payload("code"), ctx.t("four_in_one.other_code")),
+        Choice(router.payload("new"), ctx.t("four_in_one.report_new")),
         ctx.back_to_menu(),
     ]
     return replies
@@ -375,6 +385,7 @@ async def _queue(ctx: Context, page_: int) -> list[Reply]:
         choices.append(Choice(router.payload("page", page_ + 1), ctx.t("four_in_one.more")))
     if ctx.has_any(DESK_ROLES):
         choices.append(Choice(router.payload("new"), ctx.t("four_in_one.new_for_family")))
+    choices.append(Choice(router.payload("code"), ctx.t("four_in_one.have_code")))
     key = "four_in_one.queue" if rows else "four_in_one.queue_empty"
     return _reply(ctx, ctx.t(key), *choices)
 

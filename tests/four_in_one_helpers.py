@@ -43,7 +43,7 @@ async def link(chat, phone: str) -> None:  # type: ignore[no-untyped-def]
 async def report_by_nip(family, nip: str = DECEASED_NIP) -> str:  # type: ignore[no-untyped-def]
     """A family reports a death by NIP, yesterday at 14.30; returns the tracking code."""
     await family.send("/start")
-    await family.press("Lapor duka")
+    await family.press("Keluarga berduka")
     await family.send(nip)
     await family.press("Kemarin")
     await family.send("14.30")

@@ -93,5 +93,5 @@ async def test_officer_queue_shows_cli_opened_case(cli, chat, demo_app) -> None:
     await cli("case", "open", "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00")
     officer = chat("9010")
     await link(officer, OFFICER_PHONE)
-    await officer.press("Kasus 4-in-1")
+    await officer.press("Keluarga berduka")
     assert any(label.startswith("#1 Joko Sireg") for label in officer.labels)

@@ -39,8 +39,8 @@ async def _set(officer, case_id: int, doc: str, status: str, note: str | None = 
 async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     family = chat("7001")
     await family.send("/start")
-    assert any("Lapor duka" in label for label in family.labels)  # guests see it
-    await family.press("Lapor duka")
+    assert any("Keluarga berduka" in label for label in family.labels)  # guests see it
+    await family.press("Keluarga berduka")
     assert "turut berduka" in family.text
     await family.send(DECEASED_NIP)
     assert "sudah ada di kantor kami" in family.text  # no unit or name asked
@@ -63,13 +63,14 @@ async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, 
         joko = await session.scalar(select(Employee).where(Employee.nip == DECEASED_NIP))
         assert joko.status == "active"  # never on the family's word alone
     await family.send("/menu")
-    assert any("Lacak dokumen" in label for label in family.labels)
+    await family.press("Keluarga berduka")  # now the family's own case, not a new report
+    assert "Akta kematian: belum diproses" in family.text and "NIP" not in family.text
 
 
 async def test_family_without_nip_gives_name_and_unit_garbage_gets_answers(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     family = chat("7002")
     await family.send("/start")
-    await family.press("Lapor duka")
+    await family.press("Keluarga berduka")
     await family.send("12345")
     assert "18 angka" in family.text
     await family.send("Alm. Joko  Siregar")
@@ -96,7 +97,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
     case = await _case(demo_app)
     officer = chat("7004")
     await link(officer, OFFICER_PHONE)
-    await officer.press("Kasus 4-in-1")
+    await officer.press("Keluarga berduka")
     assert any(f"#{case.id}" in label for label in officer.labels)
     await officer.press(f"#{case.id}")
     assert "Joko Siregar" in officer.text and "Sari Siregar" in officer.text
@@ -116,7 +117,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
     assert len(got) == 6 and "Keempat dokumen" in got[-1] and "rumah duka" in got[-1]
     assert "malam" in got[-1] and "19.00 WIB" in got[-1]
     await family.send("/menu")
-    await family.press("Lacak dokumen")
+    await family.press("Keluarga berduka")
     assert "Keempat dokumen sudah siap" in family.text
     await family.press("Sudah diterima")
     assert "Kasus ini kami tutup" in family.text
@@ -143,7 +144,7 @@ async def test_liaison_sees_own_documents_forged_payloads_refused(chat, demo_app
     case = await _case(demo_app)
     taspen = chat("7011")
     await link(taspen, TASPEN_PHONE)
-    await taspen.press("Kasus 4-in-1")
+    await taspen.press("Keluarga berduka")
     await taspen.press(f"#{case.id}")
     assert "📘 TASPEN" in taspen.labels and "📄 Akta kematian" not in taspen.labels
     await taspen.action(f"case:set:{case.id}:death_certificate:2")
@@ -171,7 +172,7 @@ async def test_liaison_sees_own_documents_forged_payloads_refused(chat, demo_app
 async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     officer = chat("7020")
     await link(officer, OFFICER_PHONE)
-    await officer.press("Kasus 4-in-1")
+    await officer.press("Keluarga berduka")
     await officer.press("Buka untuk keluarga")
     await officer.send("Hj. Aminah")
     await officer.send("123456789")  # a pension number
@@ -185,7 +186,8 @@ async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app) 
     assert "Serahkan kode" in officer.text
     family = chat("7021")
     await family.send("/start")
-    await family.press("Lacak dokumen")
+    await family.press("Keluarga berduka")
+    await family.press("Punya kode lacak")
     await family.send(code.lower().replace("-", " "))
     assert "Akta kematian: belum diproses" in family.text
     for private in ("Aminah", "Rahmat", "0813", "123456789"):
@@ -205,7 +207,8 @@ async def test_guessing_codes_is_capped_and_learns_nothing(chat, demo_app) -> No
     await report_by_nip(chat("7030"))
     stranger = chat("7031")
     await stranger.send("/start")
-    await stranger.press("Lacak dokumen")
+    await stranger.press("Keluarga berduka")
+    await stranger.press("Punya kode lacak")
     for _ in range(demo_app.settings.four_in_one_code_attempts):
         await stranger.send(cases.new_code())
         assert "tidak kami kenal" in stranger.text and "Joko" not in stranger.text
@@ -237,7 +240,7 @@ async def test_second_report_of_same_death_is_merged(chat, demo_app) -> None:  #
 async def test_english_family_gets_english_words(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     family = chat("7050", lang="en")
     await family.send("/start")
-    await family.press("Report a death")
+    await family.press("Bereaved families")
     await family.send(DECEASED_NIP)
     await family.press("Yesterday")
     await family.send("09.00")
