@@ -368,16 +368,20 @@ async def page(ctx: Context, args: list[str]) -> list[Reply]:
 async def _queue(ctx: Context, page_: int) -> list[Reply]:
     await ctx.clear_state()
     rows = await cases.queue(ctx.session, ctx.agency.id, ctx.roles, PAGE + 1, page_ * PAGE)
-    zone = ZoneInfo(_zone(ctx))
+    lines = [
+        ctx.t(
+            "four_in_one.queue_line",
+            number=c.id,
+            name=c.deceased_name,
+            when=cases.when_text(ctx.t, c.deadline_at, _zone(ctx)),
+            ready=sum(d.status in cases.READY for d in c.documents),
+        )
+        for c in rows[:PAGE]
+    ]
     choices = [
         Choice(
             router.payload("show", c.id),
-            ctx.t(
-                "four_in_one.queue_item",
-                number=c.id,
-                name=c.deceased_name[:10],
-                due=c.deadline_at.astimezone(zone).strftime("%d/%m %H.%M"),
-            )[:24],
+            ctx.t("four_in_one.queue_item", number=c.id, name=c.deceased_name)[:24],
         )
         for c in rows[:PAGE]
     ]
@@ -386,8 +390,8 @@ async def _queue(ctx: Context, page_: int) -> list[Reply]:
     if ctx.has_any(DESK_ROLES):
         choices.append(Choice(router.payload("new"), ctx.t("four_in_one.new_for_family")))
     choices.append(Choice(router.payload("code"), ctx.t("four_in_one.have_code")))
-    key = "four_in_one.queue" if rows else "four_in_one.queue_empty"
-    return _reply(ctx, ctx.t(key), *choices)
+    head = ctx.t("four_in_one.queue" if rows else "four_in_one.queue_empty")
+    return _reply(ctx, "\n".join([head, *lines]), *choices)
 
 
 async def _staff_case(ctx: Context, raw: str) -> FourInOneCase | None:
@@ -481,9 +485,11 @@ async def _apply(ctx: Context, note_: str | None) -> list[Reply]:
         )
     except cases.CaseRefused as exc:
         return await _card(ctx, case, ctx.t(exc.reason.value))
-    return await _card(
-        ctx, case, ctx.t("four_in_one.saved" if changed else "four_in_one.unchanged")
-    )
+    key = "four_in_one.unchanged"
+    if changed:
+        in_chat = any(c.account_id for c in case.contacts)
+        key = "four_in_one.saved" if in_chat else "four_in_one.saved_no_chat"
+    return await _card(ctx, case, ctx.t(key))
 
 
 @router.action("match", roles=DESK_ROLES, args=1)
