@@ -490,22 +490,7 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
         elif action == "report":
             audit_report(session, agency)
             for m in await cases.report(session, agency.id, now, args.month):
-                share = t.decimal(100 * m.on_time_share, 0)
-                print(
-                    t(
-                        "cli.case.report_line",
-                        month=m.month,
-                        cases=m.cases,
-                        on_time=m.on_time,
-                        share=share,
-                        overdue=m.overdue,
-                    )
-                )
-                medians = ", ".join(
-                    f"{t(f'four_in_one.doc_short.{k}')} {t.decimal(v, 1) if v is not None else '-'}"
-                    for k, v in m.median_hours.items()
-                )
-                print(t("cli.case.report_median", medians=medians))
+                print(cases.report_text(t, m))
         else:  # escalate
             done = await cases.escalate_due(session, agency, now)
             print(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Choice, Reply
 from bot.routing import ASN, FAMILY, GUEST, HR, OFFICER, Context, Router
+from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
 from bot.services.people import normalize_phone
@@ -49,6 +50,11 @@ def _reply(ctx: Context, text: str, *choices: Choice) -> list[Reply]:
 async def _ask(ctx: Context, state: str, key: str, data: dict[str, Any], *choices: Choice):  # type: ignore[no-untyped-def]
     await router.enter(ctx, state, **data)
     return _reply(ctx, ctx.t(key), *choices)
+
+
+def _prompt(data: dict[str, Any], key: str) -> str:
+    """Questions about the family are worded for the officer when they open the case."""
+    return f"{key}_officer" if data.get("via") == "officer" else key
 
 
 def _data(ctx: Context) -> dict[str, Any]:
@@ -174,19 +180,20 @@ async def _time_chosen(ctx: Context, moment: time) -> list[Reply]:
     if local > datetime.now(UTC) + timedelta(minutes=5):
         return await _ask(ctx, "time", "four_in_one.future_time", data)
     data["died_at"] = local.astimezone(UTC).isoformat()
-    return await _ask(ctx, "contact", "four_in_one.ask_contact", data)
+    return await _ask(ctx, "contact", _prompt(data, "four_in_one.ask_contact"), data)
 
 
 @router.on_state("contact")
 async def contact_name(ctx: Context, text: str) -> list[Reply]:
     name = " ".join(text.split())[: cases.NAME_LIMIT]
     if len(name) < 2:
-        return _reply(ctx, ctx.t("four_in_one.ask_contact"))
+        return _reply(ctx, ctx.t(_prompt(_data(ctx), "four_in_one.ask_contact")))
     data = _data(ctx) | {"contact": name}
     relations = [
         Choice(router.payload("rel", r), ctx.t(f"four_in_one.relation.{r}")) for r in RELATIONS
     ]
-    return await _ask(ctx, "relation", "four_in_one.ask_relation", data, *relations)
+    key = _prompt(data, "four_in_one.ask_relation")
+    return await _ask(ctx, "relation", key, data, *relations)
 
 
 @router.action("rel", state="relation", args=1)
@@ -201,7 +208,7 @@ async def relation_typed(ctx: Context, text: str) -> list[Reply]:
     relations = [
         Choice(router.payload("rel", r), ctx.t(f"four_in_one.relation.{r}")) for r in RELATIONS
     ]
-    return _reply(ctx, ctx.t("four_in_one.ask_relation"), *relations)
+    return _reply(ctx, ctx.t(_prompt(_data(ctx), "four_in_one.ask_relation")), *relations)
 
 
 @router.on_state("phone")
@@ -368,8 +375,17 @@ async def page(ctx: Context, args: list[str]) -> list[Reply]:
 async def _queue(ctx: Context, page_: int) -> list[Reply]:
     await ctx.clear_state()
     rows = await cases.queue(ctx.session, ctx.agency.id, ctx.roles, PAGE + 1, page_ * PAGE)
+    now = datetime.now(UTC)
+    audit.record(
+        ctx.session,
+        actor=_actor(ctx),
+        action="case.queue",
+        agency_id=ctx.agency.id,
+        cases=[c.id for c in rows[:PAGE]],
+    )
     lines = [
-        ctx.t(
+        ("❗ " if c.deadline_at < now else "")
+        + ctx.t(
             "four_in_one.queue_line",
             number=c.id,
             name=c.deceased_name,
@@ -390,6 +406,8 @@ async def _queue(ctx: Context, page_: int) -> list[Reply]:
     if ctx.has_any(DESK_ROLES):
         choices.append(Choice(router.payload("new"), ctx.t("four_in_one.new_for_family")))
     choices.append(Choice(router.payload("code"), ctx.t("four_in_one.have_code")))
+    if HR in ctx.roles:
+        choices.append(Choice(router.payload("report"), ctx.t("four_in_one.report_button")))
     head = ctx.t("four_in_one.queue" if rows else "four_in_one.queue_empty")
     return _reply(ctx, "\n".join([head, *lines]), *choices)
 
@@ -503,3 +521,14 @@ async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     key = "four_in_one.matched_merged" if survivor.id != case.id else "four_in_one.matched"
     return await _card(ctx, survivor, ctx.t(key, number=case.id))
+
+
+@router.action("report", roles={HR})
+async def report(ctx: Context, args: list[str]) -> list[Reply]:
+    audit.record(ctx.session, actor=_actor(ctx), action="case.report", agency_id=ctx.agency.id)
+    months = await cases.report(ctx.session, ctx.agency.id, datetime.now(UTC))
+    lines = [cases.report_text(ctx.t, m) for m in months[-6:]]
+    text = (
+        "\n\n".join([ctx.t("four_in_one.report_head"), *lines]) if lines else ctx.t("cli.case.none")
+    )
+    return _reply(ctx, text, Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))

@@ -9,6 +9,7 @@ from storage.models import AuditLog, CaseEvent, Delivery, Employee, FourInOneCas
 from tests.four_in_one_helpers import (
     DECEASED_NIP,
     DUKCAPIL_PHONE,
+    HR_PHONE,
     OFFICER_PHONE,
     TASPEN_PHONE,
     code_in,
@@ -251,3 +252,36 @@ async def test_english_family_gets_english_words(chat, demo_app) -> None:  # typ
     assert "Target:" in family.text and "evening" in family.text and "at 19:00 WIB" in family.text
     async with demo_app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+async def test_hr_sees_report_in_chat_and_huge_notes_are_cut(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await report_by_nip(chat("7060"))
+    case = await _case(demo_app)
+    hr = chat("7061")
+    await link(hr, HR_PHONE)
+    await hr.press("Keluarga berduka")
+    assert f"#{case.id} Joko Siregar: 0/4 siap" in hr.text
+    await _set(hr, case.id, "KK", "siap", "catatan " * 2000)
+    assert "Tersimpan. Keluarga sudah diberi kabar" in hr.text
+    async with demo_app.sessions() as session:
+        docs = {d.kind: d for d in (await session.get(FourInOneCase, case.id)).documents}
+        assert len(docs["family_card"].note) == cases.NOTE_LIMIT
+        assert docs["family_card"].status == "ready" and docs["family_card"].ready_at is not None
+    await hr.press("Antrean")
+    await hr.press("Laporan 4-in-1")
+    month = case.opened_month
+    assert f"{month}: 1 kasus, 0 diserahkan tepat waktu (0%), 0 terlambat" in hr.text
+    assert "KK 0,0" in hr.text and "TASPEN -" in hr.text
+    officer = chat("7062")
+    await link(officer, OFFICER_PHONE)
+    await officer.press("Keluarga berduka")
+    assert "Laporan 4-in-1" not in officer.labels
+    await officer.action("case:report")
+    assert "bukan untuk akun Anda" in officer.text
+    await officer.press("Keluarga berduka")
+    await officer.press("Buka untuk keluarga")
+    await officer.send("Siti Aminah")
+    await officer.send("Dinas Pendidikan")
+    await officer.press("Kemarin")
+    await officer.press("Tidak ingat")
+    assert "anggota keluarga yang bisa dihubungi" in officer.text  # worded for the officer

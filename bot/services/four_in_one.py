@@ -905,6 +905,23 @@ class MonthFigures:
         return self.on_time / self.cases if self.cases else 0.0
 
 
+def report_text(t: Translator, m: MonthFigures) -> str:
+    """One month of the HR report, for the chat and the terminal alike."""
+    line = t(
+        "four_in_one.report.line",
+        month=m.month,
+        cases=m.cases,
+        on_time=m.on_time,
+        share=t.decimal(100 * m.on_time_share, 0),
+        overdue=m.overdue,
+    )
+    medians = ", ".join(
+        f"{t(f'four_in_one.doc_short.{k}')} {t.decimal(v, 1) if v is not None else '-'}"
+        for k, v in m.median_hours.items()
+    )
+    return f"{line}\n{t('four_in_one.report.median', medians=medians)}"
+
+
 async def report(
     session: AsyncSession, agency_id: int, now: datetime, month: str | None = None
 ) -> list[MonthFigures]:
