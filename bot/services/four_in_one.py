@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -841,18 +841,22 @@ async def escalate_due(session: AsyncSession, agency: Agency, now: datetime) -> 
     by a conditional UPDATE before anyone is told, and the deliveries carry dedup keys.
     """
     done = Escalated()
-    horizon = now + RISK_LEVELS[0][1]
+    (_, wide), (_, narrow) = RISK_LEVELS
+    due = FourInOneCase.deadline_at
+    # Only cases with a level still unclaimed are read: a repeat pass costs one indexed query.
+    pending = or_(
+        and_(due <= now, FourInOneCase.overdue_at.is_(None)),
+        and_(due > now, due <= now + narrow, FourInOneCase.risk6_at.is_(None)),
+        and_(due > now + narrow, due <= now + wide, FourInOneCase.risk24_at.is_(None)),
+    )
     cases = list(
         await session.scalars(
             select(FourInOneCase)
-            .where(
-                FourInOneCase.agency_id == agency.id,
-                FourInOneCase.status == "open",
-                FourInOneCase.deadline_at <= horizon,
-            )
+            .where(FourInOneCase.agency_id == agency.id, FourInOneCase.status == "open", pending)
             .order_by(FourInOneCase.deadline_at)
         )
     )
+    staff: dict[frozenset[str], list[Account]] = {}
     for case in cases:
         waiting = [d.kind for d in case.documents if d.status not in READY]
         if not waiting:
@@ -869,8 +873,10 @@ async def escalate_due(session: AsyncSession, agency: Agency, now: datetime) -> 
             continue
         getattr(done, level).append(case.id)
         _event(session, case, "escalated", "system", now, note=level)
-        roles = {*DESK_ROLES, *(OWNERS[k] for k in waiting)}
-        for account in await _staff_accounts(session, agency.id, roles):
+        roles = frozenset({*DESK_ROLES, *(OWNERS[k] for k in waiting)})
+        if roles not in staff:
+            staff[roles] = await _staff_accounts(session, agency.id, set(roles))
+        for account in staff[roles]:
             t = _translator(account)
             made = await delivery.enqueue(
                 session,
