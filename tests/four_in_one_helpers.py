@@ -40,18 +40,32 @@ async def link(chat, phone: str) -> None:  # type: ignore[no-untyped-def]
     await chat.share_contact(phone)
 
 
-async def report_by_nip(family, nip: str = DECEASED_NIP) -> str:  # type: ignore[no-untyped-def]
-    """A family reports a death by NIP, yesterday at 14.30; returns the tracking code."""
+ID_STEPS = ("Keluarga berduka", "Kemarin", "14.30", "Sari Siregar", "Suami/istri", "Kirim")
+EN_STEPS = ("Bereaved families", "Yesterday", "09.00", "Sari", "Spouse", "Send")
+
+
+async def report_by_nip(family, nip: str = DECEASED_NIP, steps=ID_STEPS) -> str:  # type: ignore[no-untyped-def]
+    """A family reports a death by NIP, yesterday; returns the tracking code."""
+    menu, day, clock, name, relation, send = steps
     await family.send("/start")
-    await family.press("Keluarga berduka")
+    await family.press(menu)
     await family.send(nip)
-    await family.press("Kemarin")
-    await family.send("14.30")
-    await family.send("Sari Siregar")
-    await family.press("Suami/istri")
+    await family.press(day)
+    await family.send(clock)
+    await family.send(name)
+    await family.press(relation)
     await family.send("0812 9999 1234")
-    await family.press("Kirim")
+    await family.press(send)
     return code_in(family.text)
+
+
+async def staff_opens(chat, user_ref: str, phone: str, case_id: int):  # type: ignore[no-untyped-def]
+    """A staff member links their chat and opens one case from their queue."""
+    staff = chat(user_ref)
+    await link(staff, phone)
+    await staff.press("Keluarga berduka")
+    await staff.press(f"#{case_id}")
+    return staff
 
 
 def code_in(text: str) -> str:

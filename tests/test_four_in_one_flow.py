@@ -9,6 +9,7 @@ from storage.models import AuditLog, CaseEvent, Delivery, Employee, FourInOneCas
 from tests.four_in_one_helpers import (
     DECEASED_NIP,
     DUKCAPIL_PHONE,
+    EN_STEPS,
     HR_PHONE,
     OFFICER_PHONE,
     TASPEN_PHONE,
@@ -17,6 +18,7 @@ from tests.four_in_one_helpers import (
     link,
     press_exact,
     report_by_nip,
+    staff_opens,
 )
 
 
@@ -96,11 +98,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
     family = chat("7003")
     await report_by_nip(family)
     case = await _case(demo_app)
-    officer = chat("7004")
-    await link(officer, OFFICER_PHONE)
-    await officer.press("Keluarga berduka")
-    assert any(f"#{case.id}" in label for label in officer.labels)
-    await officer.press(f"#{case.id}")
+    officer = await staff_opens(chat, "7004", OFFICER_PHONE, case.id)
     assert "Joko Siregar" in officer.text and "Sari Siregar" in officer.text
     assert "menunggu konfirmasi" in officer.text
     await officer.press("Konfirmasi wafat")
@@ -143,10 +141,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
 async def test_liaison_sees_own_documents_forged_payloads_refused(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     await report_by_nip(chat("7010"))
     case = await _case(demo_app)
-    taspen = chat("7011")
-    await link(taspen, TASPEN_PHONE)
-    await taspen.press("Keluarga berduka")
-    await taspen.press(f"#{case.id}")
+    taspen = await staff_opens(chat, "7011", TASPEN_PHONE, case.id)
     assert "📘 TASPEN" in taspen.labels and "📄 Akta kematian" not in taspen.labels
     await taspen.action(f"case:set:{case.id}:death_certificate:2")
     await taspen.press("Tanpa catatan")
@@ -240,15 +235,7 @@ async def test_second_report_of_same_death_is_merged(chat, demo_app) -> None:  #
 
 async def test_english_family_gets_english_words(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     family = chat("7050", lang="en")
-    await family.send("/start")
-    await family.press("Bereaved families")
-    await family.send(DECEASED_NIP)
-    await family.press("Yesterday")
-    await family.send("09.00")
-    await family.send("Sari")
-    await family.press("Spouse")
-    await family.send("081299991234")
-    await family.press("Send")
+    await report_by_nip(family, steps=EN_STEPS)
     assert "Target:" in family.text and "evening" in family.text and "at 19:00 WIB" in family.text
     async with demo_app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
