@@ -398,6 +398,7 @@ async def _case(session, agency: Agency, raw_id: int):  # type: ignore[no-untype
 
 async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
     """`abdi case list|show|open|update|confirm|handover|report|escalate`."""
+    from bot.services import audit
     from bot.services import four_in_one as cases
 
     action = args.case_command
@@ -409,6 +410,13 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
         )
         if action == "list":
             rows = await cases.queue(session, agency.id, CLI_ROLES, limit=args.limit)
+            audit.record(
+                session,
+                actor=_actor(),
+                action="case.queue",
+                agency_id=agency.id,
+                cases=[c.id for c in rows],
+            )
             for c in rows:
                 docs = ", ".join(
                     f"{t(f'four_in_one.doc_short.{d.kind}')}={t(f'four_in_one.status.{d.status}')}"
@@ -488,7 +496,7 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
                 t("cli.case.handover", number=case.id, when=when, place=case.handover_place or "-")
             )
         elif action == "report":
-            audit_report(session, agency)
+            audit.record(session, actor=_actor(), action="case.report", agency_id=agency.id)
             for m in await cases.report(session, agency.id, now, args.month):
                 print(cases.report_text(t, m))
         else:  # escalate
@@ -503,12 +511,6 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
                 )
             )
     return 0
-
-
-def audit_report(session, agency: Agency) -> None:  # type: ignore[no-untyped-def]
-    from bot.services import audit
-
-    audit.record(session, actor=_actor(), action="case.report", agency_id=agency.id)
 
 
 def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -57,6 +57,13 @@ def _prompt(data: dict[str, Any], key: str) -> str:
     return f"{key}_officer" if data.get("via") == "officer" else key
 
 
+def _remember_language(ctx: Context) -> None:
+    """Notifications are rendered from the account's language, not from the platform's hint on
+    a message: a family who asks to be told is told in the language they are reading now."""
+    if ctx.account.locale is None:
+        ctx.account.locale = ctx.t.locale
+
+
 def _data(ctx: Context) -> dict[str, Any]:
     return dict(ctx.state.data) if ctx.state else {}
 
@@ -246,6 +253,8 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
         relation=data.get("relation"),
         phone=data.get("phone"),
     )
+    if not officer:
+        _remember_language(ctx)
     opened = await cases.open_case(
         ctx.session,
         ctx.agency,
@@ -335,6 +344,7 @@ async def follow(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _case_by_id(ctx, case_id)
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
+    _remember_language(ctx)
     await cases.follow(ctx.session, case, ctx.account)
     ctx.roles.add(FAMILY)
     return [ctx.main_menu(ctx.t("four_in_one.following"))]

@@ -5,7 +5,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.services import four_in_one as cases
-from storage.models import AuditLog, CaseEvent, Delivery, Employee, FourInOneCase
+from storage.models import (
+    Account,
+    Agency,
+    AuditLog,
+    CaseEvent,
+    Delivery,
+    Employee,
+    EmployeeRole,
+    FourInOneCase,
+    Unit,
+)
 from tests.four_in_one_helpers import (
     DECEASED_NIP,
     DUKCAPIL_PHONE,
@@ -272,3 +282,55 @@ async def test_hr_sees_report_in_chat_and_huge_notes_are_cut(chat, demo_app) -> 
     await officer.press("Kemarin")
     await officer.press("Tidak ingat")
     assert "anggota keluarga yang bisa dihubungi" in officer.text  # worded for the officer
+
+
+async def test_officers_of_another_agency_see_nothing(chat, demo_app, cli) -> None:  # type: ignore[no-untyped-def]
+    await report_by_nip(chat("7070"))
+    case = await _case(demo_app)
+    async with demo_app.sessions() as session, session.begin():
+        other = Agency(code="kab-lain", name="Kabupaten Lain", timezone="Asia/Makassar")
+        session.add(other)
+        await session.flush()
+        unit = Unit(agency_id=other.id, name="BKPSDM")
+        session.add(unit)
+        await session.flush()
+        stranger = Employee(
+            agency_id=other.id, nip="198001012005011001", name="Petugas Lain", unit_id=unit.id,
+            kind="PNS",
+        )  # fmt: skip
+        session.add(stranger)
+        await session.flush()
+        session.add(EmployeeRole(employee_id=stranger.id, role="officer"))
+        session.add(
+            Account(
+                agency_id=other.id, channel="telegram", user_ref="7071", chat_ref="7071",
+                employee_id=stranger.id,
+            )
+        )  # fmt: skip
+    officer = chat("7071")
+    await officer.send("/menu")
+    await officer.press("Keluarga berduka")
+    assert "Tidak ada kasus" in officer.text and "Joko" not in officer.text
+    for payload in (f"case:show:{case.id}", f"case:doc:{case.id}:id_card", f"case:match:{case.id}"):
+        await officer.action(payload)
+        assert "sudah tidak berlaku" in officer.text and "Joko" not in officer.text
+    await officer.action(f"case:set:{case.id}:id_card:2")
+    assert "sudah tidak berlaku" in officer.text
+    shown = await cli("case", "show", str(case.id), "--agency", "kab-lain")
+    assert shown.code == 1 and "tidak ditemukan" in shown.err
+    async with demo_app.sessions() as session:
+        docs = (await session.get(FourInOneCase, case.id)).documents
+        assert {d.status for d in docs} == {"pending"}
+
+
+async def test_english_family_is_notified_in_english(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7080", lang="en")
+    await report_by_nip(family, steps=EN_STEPS)
+    case = await _case(demo_app)
+    officer = await staff_opens(chat, "7081", OFFICER_PHONE, case.id)
+    await officer.press("Akta kematian")
+    await press_exact(officer, "siap")
+    await officer.press("Tanpa catatan")
+    assert await inbox(demo_app, "7080") == [
+        f"News on the family documents (case #{case.id}): Death certificate is now ready."
+    ]
