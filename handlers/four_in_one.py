@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import Choice, Reply
-from bot.routing import ASN, FAMILY, GUEST, HR, OFFICER, Context, Router
+from bot.routing import ASN, FAMILY, GUEST, HR, Context, Router
 from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
@@ -18,7 +18,7 @@ from bot.services.people import normalize_phone
 from storage.models import FourInOneCase
 
 router = Router("case")
-EVERYONE = {GUEST, ASN, FAMILY, HR, OFFICER, "taspen", "dukcapil"}
+EVERYONE = {GUEST, ASN, FAMILY, *STAFF_ROLES}
 # One entry for everyone (menus hold ten buttons): staff land in their queue, a family that
 # follows a case sees it, anyone else starts a report.
 router.menu_entry("start", "menu.case", roles=EVERYONE, order=300)
@@ -47,7 +47,10 @@ def _reply(ctx: Context, text: str, *choices: Choice) -> list[Reply]:
     return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
-async def _ask(ctx: Context, state: str, key: str, data: dict[str, Any], *choices: Choice):  # type: ignore[no-untyped-def]
+async def _ask(
+    ctx: Context, state: str, key: str, data: dict[str, Any], *choices: Choice
+) -> list[Reply]:
+    """Move to the next question; the answers so far travel in the conversation state."""
     await router.enter(ctx, state, **data)
     return _reply(ctx, ctx.t(key), *choices)
 

@@ -219,3 +219,23 @@ async def test_report_figures_match_an_independent_count(demo_app) -> None:  # t
     async with demo_app.sessions() as session:
         one = await cases.report(session, 1, now, months[0])
     assert [m.month for m in one] == [months[0]]
+
+
+async def test_queue_is_most_urgent_first_and_liaisons_see_their_waiting_documents(
+    demo_app,
+) -> None:  # type: ignore[no-untyped-def]
+    opened = {}
+    for name, days_ago in (("Alpha", 1), ("Beta", 2), ("Gamma", 0)):
+        died = DIED - timedelta(days=days_ago)
+        report = cases.Report(died, deceased_name=f"Almarhum {name}", unit="Dinas Z")
+        opened[name] = (await _open(demo_app, report, died)).case.id
+    await _set(demo_app, opened["Beta"], "taspen_book", "ready", DIED)
+    async with demo_app.sessions() as session:
+        desk = await cases.queue(session, 1, {"officer"})
+        taspen = await cases.queue(session, 1, {"taspen"})
+        dukcapil = await cases.queue(session, 1, {"dukcapil"})
+        second_page = await cases.queue(session, 1, {"hr"}, limit=2, offset=2)
+    assert [c.deceased_name for c in desk] == ["Almarhum Beta", "Almarhum Alpha", "Almarhum Gamma"]
+    assert [c.deadline_at for c in desk] == sorted(c.deadline_at for c in desk)
+    assert [c.deceased_name for c in taspen] == ["Almarhum Alpha", "Almarhum Gamma"]
+    assert len(dukcapil) == 3 and [c.deceased_name for c in second_page] == ["Almarhum Gamma"]
