@@ -491,7 +491,7 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
                 )
             except cases.CaseRefused as exc:
                 raise CliError(exc.reason.value) from exc
-            when = cases.when_text(t, case.handover_at, zone) if case.handover_at else "-"
+            when = cases.when_text(t, case.handover_at or case.deadline_at, zone)
             print(
                 t("cli.case.handover", number=case.id, when=when, place=case.handover_place or "-")
             )

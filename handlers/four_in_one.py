@@ -455,6 +455,10 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
         ]
     if case.employee_id and not case.match_confirmed_at and ctx.has_any(DESK_ROLES):
         choices.append(Choice(router.payload("match", case.id), ctx.t("four_in_one.confirm_match")))
+    if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
+        choices.append(
+            Choice(router.payload("handover", case.id), ctx.t("four_in_one.set_handover"))
+        )
     choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
     return _reply(ctx, f"{lead}\n\n{text}" if lead else text, *choices)
 
@@ -545,3 +549,32 @@ async def report(ctx: Context, args: list[str]) -> list[Reply]:
         "\n\n".join([ctx.t("four_in_one.report_head"), *lines]) if lines else ctx.t("cli.case.none")
     )
     return _reply(ctx, text, Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
+
+
+@router.action("handover", roles=DESK_ROLES, args=1)
+async def ask_handover(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status not in cases.LIVE:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _ask(ctx, "handover", "four_in_one.ask_handover", {"case_id": case.id})
+
+
+@router.on_state("handover")
+async def handover_typed(ctx: Context, text: str) -> list[Reply]:
+    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
+    if case is None or not ctx.has_any(DESK_ROLES):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    at, place = cases.parse_handover(text, _today(ctx), _zone(ctx))
+    if at is None and place is None:
+        return _reply(ctx, ctx.t("four_in_one.ask_handover"))
+    try:
+        await cases.set_handover(
+            ctx.session, case, at=at, place=place, actor=_actor(ctx), zone=_zone(ctx)
+        )
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    # Until an officer sets a time, the handover is planned for the target itself.
+    when = cases.when_text(ctx.t, case.handover_at or case.deadline_at, _zone(ctx))
+    lead = ctx.t("four_in_one.handover_set", when=when, place=case.handover_place or "-")
+    return await _card(ctx, case, lead)

@@ -113,6 +113,11 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
     assert "menunggu konfirmasi" in officer.text
     await officer.press("Konfirmasi wafat")
     assert "ditandai wafat" in officer.text
+    await officer.press("Atur serah terima")
+    await officer.send("25.00, Balai Kota")
+    assert "Kapan dan di mana" in officer.text  # an unreadable time is asked again
+    await officer.send("Masjid Al-Huda, Jl. Merdeka 10")
+    assert "Serah terima: " in officer.text and "Masjid Al-Huda, Jl. Merdeka 10" in officer.text
     await _set(officer, case.id, "Akta kematian", "diproses", "Sedang dicetak di Dukcapil")
     assert "Tersimpan" in officer.text and "Akta kematian: diproses" in officer.text
     got = await inbox(demo_app, "7003")
@@ -123,7 +128,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
     for doc in ("TASPEN", "Akta kematian", "KK", "KTP"):
         await _set(officer, case.id, doc, "siap")
     got = await inbox(demo_app, "7003")
-    assert len(got) == 6 and "Keempat dokumen" in got[-1] and "rumah duka" in got[-1]
+    assert len(got) == 6 and "Keempat dokumen" in got[-1] and "Masjid Al-Huda" in got[-1]
     assert "malam" in got[-1] and "19.00 WIB" in got[-1]
     await family.send("/menu")
     await family.press("Keluarga berduka")

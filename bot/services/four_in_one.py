@@ -146,6 +146,31 @@ def parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
+def parse_when(text: str, today: date, zone: str) -> datetime | None:
+    """ "21-11 19.30", "21-11-2026 19.30" or "19.30" (today), local to the zone."""
+    words = text.split()
+    if not words:
+        return None
+    day = parse_date(" ".join(words[:-1]), today) if len(words) > 1 else today
+    moment = parse_time(words[-1])
+    if day is None or moment is None:
+        return None
+    return datetime.combine(day, moment, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def parse_handover(text: str, today: date, zone: str) -> tuple[datetime | None, str | None]:
+    """ "21-11 19.30, Balai Kota" -> (that moment, that place); either part may be left out.
+
+    (None, None) when something that looks like a time cannot be read."""
+    head, comma, tail = text.partition(",")
+    at = parse_when(head, today, zone)
+    if at is None and (not comma or not any(ch.isdigit() for ch in head)):
+        head, tail = "", text  # no moment given: all of it is the place
+    elif at is None:
+        return None, None
+    return at, " ".join(tail.split())[:NAME_LIMIT] or None
+
+
 def rule_of(settings: Settings) -> DeadlineRule:
     return DeadlineRule(night=settings.four_in_one_night, hour=settings.four_in_one_hour)
 
