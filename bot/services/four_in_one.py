@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
 from bot.config import Settings
-from bot.i18n import Translator, translator
+from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from bot.services import audit
 from bot.services.four_in_one_deadline import DeadlineRule, deadline, moment_words
 from bot.services.identity import CODE_ALPHABET
@@ -650,8 +650,9 @@ async def _family_accounts(session: AsyncSession, case: FourInOneCase) -> list[A
     return list(dict.fromkeys(rows))
 
 
-def _translator(account: Account, settings_locale: str = "id") -> Translator:
-    return translator(account.locale or settings_locale)
+def _translator(account: Account) -> Translator:
+    # The same language `delivery.render` will use for the rest of the message.
+    return translator(account.locale or DEFAULT_LOCALE)
 
 
 async def _notify_family(
