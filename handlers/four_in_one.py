@@ -573,7 +573,7 @@ async def handover_typed(ctx: Context, text: str) -> list[Reply]:
             ctx.session, case, at=at, place=place, actor=_actor(ctx), zone=_zone(ctx)
         )
     except cases.CaseRefused as exc:
-        return await _card(ctx, case, ctx.t(exc.reason.value))
+        return _reply(ctx, f"{ctx.t(exc.reason.value)}\n\n{ctx.t('four_in_one.ask_handover')}")
     # Until an officer sets a time, the handover is planned for the target itself.
     when = cases.when_text(ctx.t, case.handover_at or case.deadline_at, _zone(ctx))
     lead = ctx.t("four_in_one.handover_set", when=when, place=case.handover_place or "-")

@@ -70,6 +70,7 @@ class CaseError(StrEnum):
     BAD_STATUS = "four_in_one.error.bad_status"
     NOT_READY = "four_in_one.error.not_ready"
     NO_CANDIDATE = "four_in_one.error.no_candidate"
+    PAST = "four_in_one.error.past"
 
 
 class CaseRefused(Refused):
@@ -787,6 +788,8 @@ async def set_handover(
     now = now or datetime.now(UTC)
     if case.status not in LIVE:
         raise CaseRefused(CaseError.CLOSED)
+    if at is not None and at < now:
+        raise CaseRefused(CaseError.PAST)
     if at is not None:
         case.handover_at = at
     if place:
