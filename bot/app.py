@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
@@ -93,6 +93,11 @@ async def create_app(settings: Settings, *, migrate: bool | None = None) -> App:
         await engine.dispose()
         raise
     sessions = db.session_factory(engine)
-    async with sessions() as session, session.begin():
-        await ensure_default_agency(session, settings)
+    try:
+        async with sessions() as session, session.begin():
+            await ensure_default_agency(session, settings)
+    except IntegrityError:
+        # Another process starting at the same instant created it first; now it is there.
+        async with sessions() as session, session.begin():
+            await ensure_default_agency(session, settings)
     return App(settings, engine, sessions, store)

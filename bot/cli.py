@@ -372,6 +372,193 @@ def _add_rating_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     exp.set_defaults(func=cmd_standings_export)
 
 
+# --- 4-in-1 cases (issue 4) -------------------------------------------------------------------
+
+# The operator at the terminal acts as the case desk: every document, every case of the agency.
+CLI_ROLES = {"officer", "hr"}
+
+
+def _moment(raw: str, zone: str) -> datetime:
+    """ISO with a zone as given; a naive "YYYY-MM-DD HH:MM" is the agency's local time."""
+    try:
+        parsed = datetime.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise CliError("cli.case.bad_time", value=raw) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(zone))
+
+
+async def _case(session, agency: Agency, raw_id: int):  # type: ignore[no-untyped-def]
+    from bot.services import four_in_one as cases
+
+    case = await cases.agency_case(session, agency.id, raw_id)
+    if case is None:
+        raise CliError("cli.case.not_found", number=raw_id)
+    return case
+
+
+async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """`abdi case list|show|open|update|confirm|handover|report|escalate`."""
+    from bot.services import audit
+    from bot.services import four_in_one as cases
+
+    action = args.case_command
+    async with app.sessions() as session, session.begin():
+        agency = await _agency(app, session, args.agency)
+        zone = agency.timezone
+        now = (
+            _moment(args.now, zone) if getattr(args, "now", None) else datetime.now(ZoneInfo(zone))
+        )
+        if action == "list":
+            rows = await cases.queue(session, agency.id, CLI_ROLES, limit=args.limit)
+            audit.record(
+                session,
+                actor=_actor(),
+                action="case.queue",
+                agency_id=agency.id,
+                cases=[c.id for c in rows],
+            )
+            for c in rows:
+                docs = ", ".join(
+                    f"{t(f'four_in_one.doc_short.{d.kind}')}={t(f'four_in_one.status.{d.status}')}"
+                    for d in c.documents
+                )
+                due = c.deadline_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+                stage = t(f"four_in_one.stage.{c.status}")
+                print(
+                    t(
+                        "cli.case.list_line",
+                        number=c.id,
+                        stage=stage,
+                        name=c.deceased_name,
+                        due=due,
+                        docs=docs,
+                    )
+                )
+            if not rows:
+                print(t("cli.case.none"))
+        elif action == "show":
+            case = await _case(session, agency, args.id)
+            cases.read_by_staff(session, case, _actor(), "cli")
+            print(cases.staff_view(t, case, zone))
+            for e in await cases.history(session, case):
+                what = " ".join(x for x in (e.kind, e.document_kind, e.to_status, e.note) if x)
+                at = e.at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+                print(t("cli.case.history_line", at=at, actor=e.actor, what=what))
+        elif action == "open":
+            if not (args.nip or (args.name and (args.unit or args.pensioner))):
+                raise CliError("cli.case.need_deceased")
+            report = cases.Report(
+                died_at=_moment(args.died, zone),
+                deceased_name=args.name or "",
+                nip=args.nip,
+                unit=args.unit,
+                pensioner_number=args.pensioner,
+                contact_name=args.family_name,
+                relation=args.relation,
+                phone=args.phone,
+            )
+            opened = await cases.open_case(
+                session, agency, report, actor=_actor(), via="officer", settings=app.settings
+            )
+            key = "cli.case.merged" if opened.merged else "cli.case.opened"
+            print(t(key, number=opened.case.id, code=opened.code))
+        elif action == "update":
+            case = await _case(session, agency, args.id)
+            try:
+                changed = await cases.set_document(
+                    session, case, args.doc, args.status, actor=_actor(), roles=CLI_ROLES,
+                    zone=zone, note=args.note, now=now,
+                )  # fmt: skip
+            except cases.CaseRefused as exc:
+                raise CliError(exc.reason.value) from exc
+            doc, status = t(f"four_in_one.doc.{args.doc}"), t(f"four_in_one.status.{args.status}")
+            key = "cli.case.updated" if changed else "cli.case.unchanged"
+            print(t(key, number=case.id, doc=doc, status=status))
+        elif action == "confirm":
+            case = await _case(session, agency, args.id)
+            employee = await _employee(app, session, args.nip) if args.nip else None
+            try:
+                survivor = await cases.confirm_match(session, case, _actor(), employee=employee)
+            except cases.CaseRefused as exc:
+                raise CliError(exc.reason.value) from exc
+            print(t("cli.case.matched", number=survivor.id, name=survivor.deceased_name))
+        elif action == "handover":
+            case = await _case(session, agency, args.id)
+            at = _moment(args.at, zone) if args.at else None
+            try:
+                await cases.set_handover(
+                    session, case, at=at, place=args.place, actor=_actor(), zone=zone
+                )
+            except cases.CaseRefused as exc:
+                raise CliError(exc.reason.value) from exc
+            when = cases.when_text(t, case.handover_at or case.deadline_at, zone)
+            print(
+                t("cli.case.handover", number=case.id, when=when, place=case.handover_place or "-")
+            )
+        elif action == "report":
+            audit.record(session, actor=_actor(), action="case.report", agency_id=agency.id)
+            for m in await cases.report(session, agency.id, now, args.month):
+                print(cases.report_text(t, m))
+        else:  # escalate
+            done = await cases.escalate_due(session, agency, now)
+            print(
+                t(
+                    "cli.case.escalated",
+                    risk24=len(done.risk24),
+                    risk6=len(done.risk6),
+                    overdue=len(done.overdue),
+                    notifications=done.notifications,
+                )
+            )
+    return 0
+
+
+def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.services.four_in_one import DOCUMENTS, RELATIONS, STATUSES
+
+    cp = sub.add_parser("case", help="4-in-1 cases for bereaved families").add_subparsers(
+        dest="case_command", required=True
+    )
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        parser = cp.add_parser(name, help=help_)
+        parser.add_argument("--agency", help="agency code (default: the configured one)")
+        parser.set_defaults(func=cmd_case)
+        return parser
+
+    ls = add("list", "live cases, most urgent first")
+    ls.add_argument("--limit", type=_positive, default=50)
+    add("show", "one case with its history (audit-logged)").add_argument("id", type=int)
+    op = add("open", "open a case for a family; prints the tracking code to hand over")
+    op.add_argument("--nip", help="NIP of the deceased (matched to the roster)")
+    op.add_argument("--name", help="full name of the deceased")
+    op.add_argument("--unit", help="unit of the deceased")
+    op.add_argument("--pensioner", help="pension number of the deceased")
+    op.add_argument("--died", required=True, help="time of death, YYYY-MM-DD HH:MM local")
+    op.add_argument("--family-name", dest="family_name")
+    op.add_argument("--relation", choices=list(RELATIONS))
+    op.add_argument("--phone")
+    up = add("update", "set one document's status; the family is notified")
+    up.add_argument("id", type=int)
+    up.add_argument("doc", choices=list(DOCUMENTS))
+    up.add_argument("status", choices=list(STATUSES))
+    up.add_argument("--note", help="short note for the family")
+    up.add_argument("--now", help=argparse.SUPPRESS)
+    cf = add("confirm", "confirm the deceased employee (marks them deceased; merges duplicates)")
+    cf.add_argument("id", type=int)
+    cf.add_argument("--nip", help="the employee, when the case has no roster match yet")
+    ho = add("handover", "set when and where the documents are handed over")
+    ho.add_argument("id", type=int)
+    ho.add_argument("--at", help="YYYY-MM-DD HH:MM local")
+    ho.add_argument("--place")
+    rp = add("report", "cases per month, on-time share, median hours per document, overdue")
+    rp.add_argument("--month", help="YYYY-MM (default: every month)")
+    rp.add_argument("--now", help="count overdue as of this time (ISO)")
+    add("escalate", "warn about cases at risk of missing the third night").add_argument(
+        "--now", help="the time to judge by (ISO; default: now)"
+    )
+
+
 Command = Callable[[App, argparse.Namespace, Translator], Awaitable[int]]
 
 
@@ -456,6 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_guidance, topic=None
     )
     _add_rating_commands(sub)
+    _add_case_commands(sub)
     return parser
 
 

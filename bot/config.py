@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     max_text_length: int = Field(default=4096, description="Longer inbound text is cut")
     log_level: str = Field(default="INFO", description="Logging level")
 
+    four_in_one_night: int = Field(
+        default=3, ge=1, le=14, description="4-in-1: documents due on this night after the death"
+    )
+    four_in_one_hour: int = Field(
+        default=19, ge=0, le=23, description="4-in-1: local hour of the handover evening"
+    )
+    four_in_one_place: str = Field(
+        default="rumah duka", description="4-in-1: where documents are handed over by default"
+    )
+    four_in_one_code_attempts: int = Field(
+        default=10, description="4-in-1: tracking-code lookups allowed per chat per hour"
+    )
+
     @field_validator("agency_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -347,3 +348,123 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- 4-in-1 for bereaved families (issue 4) ----------------------------------------------------
+
+
+class FourInOneCase(Base):
+    """A family's case: four documents owed to them by the third night after the death.
+
+    `identity_key` names the deceased ("emp:<id>" once matched to the roster, else the normalised
+    name, unit or pensioner number and date of death); at most one live case holds each key, so a
+    second report of the same death is merged into the first.
+    """
+
+    __tablename__ = "four_in_one_case"
+    __table_args__ = (
+        Index("ix_four_in_one_case_agency_deadline", "agency_id", "status", "deadline_at"),
+        Index("ix_four_in_one_case_agency_month", "agency_id", "opened_month"),
+        Index(
+            "uq_four_in_one_case_live_identity",
+            "agency_id",
+            "identity_key",
+            unique=True,
+            sqlite_where=sa_text("status != 'merged'"),
+            postgresql_where=sa_text("status != 'merged'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    tracking_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|ready|closed|merged
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("four_in_one_case.id", ondelete="SET NULL"), nullable=True
+    )
+    identity_key: Mapped[str] = mapped_column(String(200))
+    employee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employee.id", ondelete="SET NULL"), nullable=True
+    )
+    match_confirmed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    match_confirmed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    deceased_name: Mapped[str] = mapped_column(String(200))
+    deceased_nip: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    deceased_unit: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    pensioner_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    died_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]
+    opened_month: Mapped[str] = mapped_column(String(7))  # YYYY-MM in the agency's time zone
+    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_via: Mapped[str] = mapped_column(String(16))  # family | officer
+    handover_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    handover_place: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    all_ready_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    handed_over_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Each escalation fires once per case: a process claims it by filling its column.
+    risk24_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    risk6_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    overdue_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    documents: Mapped[list[CaseDocument]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="CaseDocument.position"
+    )
+    contacts: Mapped[list[CaseContact]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="CaseContact.id"
+    )
+
+
+class CaseDocument(Base):
+    """One of the four documents of a case: who owns it and how far it has come."""
+
+    __tablename__ = "case_document"
+    __table_args__ = (UniqueConstraint("case_id", "kind", name="uq_case_document_case_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("four_in_one_case.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(
+        String(24)
+    )  # taspen_book|death_certificate|family_card|id_card
+    position: Mapped[int]
+    owner_role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    note: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    ready_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CaseContact(Base):
+    """A family member who reported or follows the case; notified when linked to a chat."""
+
+    __tablename__ = "case_contact"
+    __table_args__ = (Index("ix_case_contact_account", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("four_in_one_case.id", ondelete="CASCADE"))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), nullable=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    relation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseEvent(Base):
+    """The case's history: each status change, with when and by whom."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("four_in_one_case.id", ondelete="CASCADE"))
+    document_kind: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    kind: Mapped[str] = mapped_column(String(24))  # opened|status|merged|matched|escalated|...
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    note: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

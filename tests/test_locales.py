@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 import handlers
 from bot.config import ROOT
 from bot.i18n import LOCALES, LOCALES_DIR, catalog_keys, resolve_locale, translator
+from bot.services import four_in_one
 
 SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
 
@@ -59,6 +60,13 @@ def dynamic_families() -> dict[str, list[str]]:
         "award.{}": ["quarter", "shortlist", "year"],
         "menu.section.{}": menu_sections(),
         "menu.section.{}.title": menu_sections(),
+        "four_in_one.doc.{}": list(four_in_one.DOCUMENTS),
+        "four_in_one.doc_short.{}": list(four_in_one.DOCUMENTS),
+        "four_in_one.status.{}": list(four_in_one.STATUSES),
+        "four_in_one.relation.{}": list(four_in_one.RELATIONS),
+        "four_in_one.stage.{}": ["open", "ready", "closed", "merged"],
+        "four_in_one.part.{}": ["morning", "midday", "afternoon", "evening"],
+        "four_in_one.days_ago.{}": ["0", "1"],
     }
 
 

@@ -14,7 +14,8 @@ from bot.services import audit
 from bot.services.people import normalize_phone
 from storage.models import Account, Employee, EmployeeRole, LinkCode
 
-ROLES = ("hr", "officer")
+# taspen / dukcapil: liaison officers who own 4-in-1 documents (TASPEN book; certificate, KK, KTP)
+ROLES = ("hr", "officer", "taspen", "dukcapil")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
 CODE_LENGTH = 8
 

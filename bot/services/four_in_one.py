@@ -1,0 +1,1011 @@
+"""4-in-1 cases: the four documents a bereaved family receives by the third night.
+
+A case is opened by the family or by an officer, matched to the roster where possible, merged
+when the same death is reported twice, and followed document by document. Every change is a
+`case_event` row and, for the family, a `delivery` row (bot/delivery.py) in the same unit of work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import case as sql_case
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import delivery
+from bot.config import Settings
+from bot.i18n import DEFAULT_LOCALE, Translator, translator
+from bot.services import audit
+from bot.services.four_in_one_deadline import DeadlineRule, deadline, moment_words
+from bot.services.identity import CODE_ALPHABET
+from bot.services.people import normalize_phone
+from bot.services.refusal import Refused
+from storage.models import (
+    Account,
+    Agency,
+    CaseContact,
+    CaseDocument,
+    CaseEvent,
+    Employee,
+    EmployeeRole,
+    FourInOneCase,
+    Unit,
+)
+
+DOCUMENTS = ("taspen_book", "death_certificate", "family_card", "id_card")
+# Who issues each document; officers and HR may update any of them.
+OWNERS = {
+    "taspen_book": "taspen",
+    "death_certificate": "dukcapil",
+    "family_card": "dukcapil",
+    "id_card": "dukcapil",
+}
+STATUSES = ("pending", "in_progress", "ready", "handed_over")
+READY = ("ready", "handed_over")
+RELATIONS = ("spouse", "child", "parent", "other")
+DESK_ROLES = ("officer", "hr")  # see and update every case of their agency
+STAFF_ROLES = ("officer", "hr", "taspen", "dukcapil")
+LIVE = ("open", "ready")
+RISK_LEVELS = (("risk24", timedelta(hours=24)), ("risk6", timedelta(hours=6)))
+
+CODE_LENGTH = 12  # 31**12 ~ 8e17 codes: guessing one at 10 tries an hour is hopeless
+NOTE_LIMIT = 300
+NAME_LIMIT = 200
+
+
+class CaseError(StrEnum):
+    NOT_FOUND = "four_in_one.error.not_found"
+    CLOSED = "four_in_one.error.closed"
+    NOT_OWNER = "four_in_one.error.not_owner"
+    BAD_STATUS = "four_in_one.error.bad_status"
+    NOT_READY = "four_in_one.error.not_ready"
+    NO_CANDIDATE = "four_in_one.error.no_candidate"
+    PAST = "four_in_one.error.past"
+
+
+class CaseRefused(Refused):
+    pass
+
+
+# --- Codes, names and parsing -------------------------------------------------------------------
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def clean_code(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def hash_code(code: str) -> str:
+    # Only the hash is stored: a leaked table does not reveal codes that track a family's case.
+    return hashlib.sha256(("4in1:" + clean_code(code)).encode()).hexdigest()
+
+
+def looks_like_code(text: str) -> bool:
+    cleaned = clean_code(text)
+    return len(cleaned) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in cleaned)
+
+
+# Honorifics families add to a name ("Alm. H. Budi"); punctuation is gone before this is applied.
+_TITLES = re.compile(r"alm|almh|almarhum|almarhumah|drs|dra|ir|dr|hj|h")
+
+
+def normalize_name(name: str) -> str:
+    """Lower case, no titles or punctuation, single spaces ("Alm. H. Budi" -> "budi")."""
+    lowered = re.sub(r"[^a-z\s]", " ", name.lower())
+    words = [w for w in lowered.split() if not _TITLES.fullmatch(w)]
+    return " ".join(words)
+
+
+def _normalize_ref(value: str | None) -> str:
+    return re.sub(r"[^a-z0-9]", "", (value or "").lower())
+
+
+def identity_key(*, employee_id: int | None, name: str, place: str | None, died_on: date) -> str:
+    """What makes two reports the same death: the roster match, else name + unit/number + day."""
+    if employee_id is not None:
+        return f"emp:{employee_id}"
+    return f"name:{normalize_name(name)}|{_normalize_ref(place)}|{died_on.isoformat()}"[:200]
+
+
+def parse_date(text: str, today: date) -> date | None:
+    """A death date as families type it: 21-11-2026, 21/11/26, 21.11 (this year)."""
+    parts = [p for p in re.split(r"[\s/.\-]+", text.strip()) if p]
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return None
+    day, month = int(parts[0]), int(parts[1])
+    year = int(parts[2]) if len(parts) == 3 else today.year
+    if year < 100:
+        year += 2000
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_time(text: str) -> time | None:
+    """A clock time: 14.30, 14:30, 7, 0730."""
+    match = re.fullmatch(r"\s*(\d{1,2})(?:[.:h ]?(\d{2}))?\s*(wib|wita|wit)?\s*", text.lower())
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def parse_when(text: str, today: date, zone: str) -> datetime | None:
+    """ "21-11 19.30", "21-11-2026 19.30" or "19.30" (today), local to the zone."""
+    words = text.split()
+    if not words:
+        return None
+    day = parse_date(" ".join(words[:-1]), today) if len(words) > 1 else today
+    moment = parse_time(words[-1])
+    if day is None or moment is None:
+        return None
+    return datetime.combine(day, moment, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def parse_handover(text: str, today: date, zone: str) -> tuple[datetime | None, str | None]:
+    """ "21-11 19.30, Balai Kota" -> (that moment, that place); either part may be left out.
+
+    (None, None) when something that looks like a time cannot be read."""
+    head, comma, tail = text.partition(",")
+    at = parse_when(head, today, zone)
+    if at is None and (not comma or not any(ch.isdigit() for ch in head)):
+        head, tail = "", text  # no moment given: all of it is the place
+    elif at is None:
+        return None, None
+    return at, " ".join(tail.split())[:NAME_LIMIT] or None
+
+
+def rule_of(settings: Settings) -> DeadlineRule:
+    return DeadlineRule(night=settings.four_in_one_night, hour=settings.four_in_one_hour)
+
+
+# --- Words in the reader's language --------------------------------------------------------------
+
+
+def when_text(t: Translator, moment: datetime, zone: str) -> str:
+    words = moment_words(moment, zone, t.locale)
+    return t(
+        "four_in_one.when",
+        weekday=words.weekday,
+        part=t(f"four_in_one.part.{words.part}"),
+        day=words.day,
+        time=words.time,
+        zone=words.zone,
+    )
+
+
+def status_lines(t: Translator, case: FourInOneCase) -> str:
+    lines = []
+    for doc in case.documents:
+        line = t(
+            "four_in_one.doc_line",
+            doc=t(f"four_in_one.doc.{doc.kind}"),
+            status=t(f"four_in_one.status.{doc.status}"),
+        )
+        lines.append(line + (f"\n   📝 {doc.note}" if doc.note else ""))
+    return "\n".join(lines)
+
+
+def family_view(t: Translator, case: FourInOneCase, zone: str) -> str:
+    """What the family (or anyone holding the code) sees: statuses and dates, no personal data."""
+    parts = [t("four_in_one.view.head", number=case.id), status_lines(t, case)]
+    if case.status == "closed":
+        parts.append(t("four_in_one.view.closed"))
+    elif case.status == "ready" and case.handover_at is not None:
+        parts.append(
+            t(
+                "four_in_one.view.handover",
+                when=when_text(t, case.handover_at, zone),
+                place=case.handover_place or "-",
+            )
+        )
+    else:
+        parts.append(t("four_in_one.target", when=when_text(t, case.deadline_at, zone)))
+    return "\n\n".join(parts)
+
+
+def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
+    """The full case for staff (personal data: callers audit-log the read)."""
+    contacts = "\n".join(
+        t(
+            "four_in_one.contact_line",
+            name=c.name or "-",
+            relation=t(f"four_in_one.relation.{c.relation}") if c.relation else "-",
+            phone=c.phone or "-",
+        )
+        for c in case.contacts
+        if c.name or c.phone
+    )
+    match_key = "four_in_one.match.none"
+    if case.employee_id is not None:
+        confirmed = case.match_confirmed_at is not None
+        match_key = "four_in_one.match.confirmed" if confirmed else "four_in_one.match.candidate"
+    return t(
+        "four_in_one.card",
+        number=case.id,
+        name=case.deceased_name,
+        nip=case.deceased_nip or "-",
+        unit=case.deceased_unit or case.pensioner_number or "-",
+        died=when_text(t, case.died_at, zone),
+        target=when_text(t, case.deadline_at, zone),
+        match=t(match_key),
+        contacts=contacts or "-",
+        docs=status_lines(t, case),
+        stage=t(f"four_in_one.stage.{case.status}"),
+    )
+
+
+# --- Reading cases ------------------------------------------------------------------------------
+
+
+async def _follow(session: AsyncSession, case: FourInOneCase | None) -> FourInOneCase | None:
+    """A merged case answers for the case it was merged into."""
+    seen = 0
+    while case is not None and case.merged_into_id is not None and seen < 10:
+        case = await session.get(FourInOneCase, case.merged_into_id)
+        seen += 1
+    return case
+
+
+async def by_code(session: AsyncSession, code: str) -> FourInOneCase | None:
+    if not looks_like_code(code):
+        return None
+    found = await session.scalar(
+        select(FourInOneCase).where(FourInOneCase.tracking_hash == hash_code(code))
+    )
+    return await _follow(session, found)
+
+
+async def agency_case(session: AsyncSession, agency_id: int, case_id: int) -> FourInOneCase | None:
+    """A case by number, only inside the asking staff member's agency."""
+    found = await session.get(FourInOneCase, case_id)
+    if found is None or found.agency_id != agency_id:
+        return None
+    return found
+
+
+async def cases_of_account(session: AsyncSession, account: Account) -> list[FourInOneCase]:
+    """The live or recently closed cases this chat follows (merged ones resolve to survivors)."""
+    rows = await session.scalars(
+        select(FourInOneCase)
+        .join(CaseContact, CaseContact.case_id == FourInOneCase.id)
+        .where(CaseContact.account_id == account.id, FourInOneCase.status != "merged")
+        .order_by(FourInOneCase.deadline_at.desc())
+        .limit(5)
+    )
+    return list(dict.fromkeys(rows))
+
+
+async def follows_any(session: AsyncSession, account_id: int) -> bool:
+    found = await session.scalar(
+        select(CaseContact.id)
+        .join(FourInOneCase, FourInOneCase.id == CaseContact.case_id)
+        .where(CaseContact.account_id == account_id, FourInOneCase.status.in_(LIVE))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def queue(
+    session: AsyncSession, agency_id: int, roles: set[str], limit: int = 8, offset: int = 0
+) -> list[FourInOneCase]:
+    """Live cases, most urgent first; liaisons see the cases where one of their documents waits."""
+    query = select(FourInOneCase).where(
+        FourInOneCase.agency_id == agency_id, FourInOneCase.status.in_(LIVE)
+    )
+    if not roles & set(DESK_ROLES):
+        mine = [kind for kind, owner in OWNERS.items() if owner in roles]
+        query = query.where(
+            FourInOneCase.id.in_(
+                select(CaseDocument.case_id).where(
+                    CaseDocument.kind.in_(mine), CaseDocument.status.not_in(READY)
+                )
+            )
+        )
+    rows = await session.scalars(
+        query.order_by(FourInOneCase.deadline_at, FourInOneCase.id).offset(offset).limit(limit)
+    )
+    return list(rows)
+
+
+def may_update(roles: set[str], kind: str) -> bool:
+    return bool(roles & set(DESK_ROLES)) or OWNERS[kind] in roles
+
+
+def read_by_staff(session: AsyncSession, case: FourInOneCase, actor: str, via: str) -> None:
+    """Every staff read of a case's personal data leaves an audit row."""
+    audit.record(
+        session,
+        actor=actor,
+        action="case.view",
+        agency_id=case.agency_id,
+        target=f"case:{case.id}",
+        via=via,
+    )
+
+
+async def history(session: AsyncSession, case: FourInOneCase) -> list[CaseEvent]:
+    rows = await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
+    )
+    return list(rows)
+
+
+# --- Opening, matching and merging --------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What the family (or the officer for them) told us."""
+
+    died_at: datetime
+    deceased_name: str = ""
+    nip: str | None = None
+    unit: str | None = None
+    pensioner_number: str | None = None
+    contact_name: str | None = None
+    relation: str | None = None
+    phone: str | None = None
+
+
+async def match(session: AsyncSession, agency_id: int, report: Report) -> Employee | None:
+    """The roster entry a report points to: by NIP, else by a unique name in the named unit."""
+    if report.nip:
+        return await session.scalar(
+            select(Employee).where(Employee.agency_id == agency_id, Employee.nip == report.nip)
+        )
+    if not report.deceased_name or not report.unit:
+        return None
+    wanted_name, wanted_unit = normalize_name(report.deceased_name), _normalize_ref(report.unit)
+    rows = await session.scalars(
+        select(Employee)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .where(
+            Employee.agency_id == agency_id,
+            func.lower(Employee.name).like(f"%{wanted_name.split(' ')[-1]}%"),
+        )
+        .limit(50)
+    )
+    found = [
+        e
+        for e in rows
+        if normalize_name(e.name) == wanted_name and _normalize_ref(e.unit.name) == wanted_unit
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+async def _live_by_identity(
+    session: AsyncSession, agency_id: int, key: str
+) -> FourInOneCase | None:
+    return await session.scalar(
+        select(FourInOneCase).where(
+            FourInOneCase.agency_id == agency_id,
+            FourInOneCase.identity_key == key,
+            FourInOneCase.status != "merged",
+        )
+    )
+
+
+def _event(
+    session: AsyncSession,
+    case: FourInOneCase,
+    kind: str,
+    actor: str,
+    now: datetime,
+    **fields: str | None,
+) -> None:
+    session.add(CaseEvent(case_id=case.id, kind=kind, actor=actor, at=now, **fields))
+
+
+@dataclass
+class Opened:
+    case: FourInOneCase  # the case the family follows (the survivor when merged)
+    code: str
+    merged: bool
+
+
+async def open_case(
+    session: AsyncSession,
+    agency: Agency,
+    report: Report,
+    *,
+    actor: str,
+    via: str,
+    settings: Settings,
+    account: Account | None = None,
+    now: datetime | None = None,
+) -> Opened:
+    """Open a case, or fold the report into the live case for the same death.
+
+    The tracking code is returned once and only its hash kept. A second report of the same death
+    gets its own code that resolves to the first case, so whoever was handed it can still track.
+    """
+    now = now or datetime.now(UTC)
+    employee = await match(session, agency.id, report)
+    if employee is not None:
+        report.deceased_name = report.deceased_name or employee.name
+        report.unit = report.unit or employee.unit.name
+    died_on = report.died_at.astimezone(ZoneInfo(agency.timezone)).date()
+    key = identity_key(
+        employee_id=employee.id if employee else None,
+        name=report.deceased_name,
+        place=report.pensioner_number or report.unit,
+        died_on=died_on,
+    )
+    code = new_code()
+    fields = dict(
+        agency_id=agency.id,
+        tracking_hash=hash_code(code),
+        identity_key=key,
+        employee_id=employee.id if employee else None,
+        deceased_name=report.deceased_name[:NAME_LIMIT],
+        deceased_nip=employee.nip if employee else report.nip,
+        deceased_unit=(report.unit or "")[:NAME_LIMIT] or None,
+        pensioner_number=report.pensioner_number,
+        died_at=report.died_at,
+        deadline_at=deadline(report.died_at, agency.timezone, rule_of(settings)),
+        opened_month=now.astimezone(ZoneInfo(agency.timezone)).strftime("%Y-%m"),
+        opened_by=actor,
+        opened_via=via,
+        handover_place=settings.four_in_one_place,
+        created_at=now,
+    )
+    survivor = await _live_by_identity(session, agency.id, key)
+    if survivor is None:
+        case = FourInOneCase(**fields, status="open")
+        try:
+            async with session.begin_nested():
+                session.add(case)
+                await session.flush()
+        except IntegrityError:
+            # Another report of the same death committed between our check and insert.
+            survivor = await _live_by_identity(session, agency.id, key)
+            if survivor is None:
+                raise
+    if survivor is not None:
+        case = FourInOneCase(**fields, status="merged", merged_into_id=survivor.id)
+        session.add(case)
+        await session.flush()
+        _event(session, survivor, "merged", actor, now, note=f"case:{case.id}")
+    else:
+        for position, kind in enumerate(DOCUMENTS):
+            session.add(
+                CaseDocument(
+                    case_id=case.id,
+                    kind=kind,
+                    position=position,
+                    owner_role=OWNERS[kind],
+                    updated_at=now,
+                    updated_by=actor,
+                )
+            )
+        _event(session, case, "opened", actor, now, note=via)
+    target = survivor or case
+    await _add_contact(session, target, report, account)
+    audit.record(
+        session,
+        actor=actor,
+        action="case.open",
+        agency_id=agency.id,
+        target=f"case:{target.id}",
+        via=via,
+        merged=survivor is not None,
+    )
+    await session.flush()
+    await session.refresh(target)
+    return Opened(target, code, survivor is not None)
+
+
+async def _add_contact(
+    session: AsyncSession, case: FourInOneCase, report: Report, account: Account | None
+) -> None:
+    if account is not None:
+        existing = await session.scalar(
+            select(CaseContact).where(
+                CaseContact.case_id == case.id, CaseContact.account_id == account.id
+            )
+        )
+        if existing is not None:
+            return
+    if account is None and not (report.contact_name or report.phone):
+        return
+    session.add(
+        CaseContact(
+            case_id=case.id,
+            account_id=account.id if account else None,
+            name=(report.contact_name or "")[:NAME_LIMIT] or None,
+            relation=report.relation,
+            phone=normalize_phone(report.phone) if report.phone else None,
+        )
+    )
+
+
+async def follow(session: AsyncSession, case: FourInOneCase, account: Account) -> bool:
+    """A chat that holds the tracking code asks to be told of changes; True if newly added."""
+    existing = await session.scalar(
+        select(CaseContact.id).where(
+            CaseContact.case_id == case.id, CaseContact.account_id == account.id
+        )
+    )
+    if existing is not None:
+        return False
+    session.add(CaseContact(case_id=case.id, account_id=account.id))
+    await session.flush()
+    return True
+
+
+async def merge(
+    session: AsyncSession,
+    survivor: FourInOneCase,
+    duplicate: FourInOneCase,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Fold a duplicate into the survivor: its followers and any further document progress."""
+    duplicate.status = "merged"
+    duplicate.merged_into_id = survivor.id
+    await session.flush()
+    await session.execute(
+        update(CaseContact).where(CaseContact.case_id == duplicate.id).values(case_id=survivor.id)
+    )
+    theirs = {d.kind: d for d in duplicate.documents}
+    for doc in survivor.documents:
+        other = theirs.get(doc.kind)
+        if other is not None and STATUSES.index(other.status) > STATUSES.index(doc.status):
+            _event(
+                session, survivor, "status", actor, now,
+                document_kind=doc.kind, from_status=doc.status, to_status=other.status,
+            )  # fmt: skip
+            doc.status, doc.ready_at, doc.updated_at = other.status, other.ready_at, now
+            doc.updated_by = other.updated_by
+    _event(session, survivor, "merged", actor, now, note=f"case:{duplicate.id}")
+    audit.record(
+        session,
+        actor=actor,
+        action="case.merge",
+        agency_id=survivor.agency_id,
+        target=f"case:{survivor.id}",
+        duplicate=duplicate.id,
+    )
+    await session.flush()
+    session.expire(survivor, ["contacts"])
+    await _sync_status(session, survivor, actor, now)
+
+
+async def confirm_match(
+    session: AsyncSession,
+    case: FourInOneCase,
+    actor: str,
+    *,
+    employee: Employee | None = None,
+    now: datetime | None = None,
+) -> FourInOneCase:
+    """An officer confirms who died: the employee is marked deceased, duplicates are merged.
+
+    Returns the case that lives on (another case for the same employee may absorb this one).
+    """
+    now = now or datetime.now(UTC)
+    if case.status == "merged":
+        raise CaseRefused(CaseError.CLOSED)
+    if employee is None and case.employee_id is not None:
+        employee = await session.get(Employee, case.employee_id)
+    if employee is None or employee.agency_id != case.agency_id:
+        raise CaseRefused(CaseError.NO_CANDIDATE)
+    employee.status = "deceased"
+    case.employee_id = employee.id
+    case.deceased_nip = employee.nip
+    case.match_confirmed_at, case.match_confirmed_by = now, actor
+    _event(session, case, "matched", actor, now, note=f"employee:{employee.id}")
+    audit.record(
+        session,
+        actor=actor,
+        action="employee.deceased",
+        agency_id=case.agency_id,
+        target=f"employee:{employee.id}",
+        case=case.id,
+    )
+    key = f"emp:{employee.id}"
+    other = await _live_by_identity(session, case.agency_id, key)
+    if other is not None and other.id != case.id:
+        survivor, duplicate = (other, case) if other.id < case.id else (case, other)
+        if duplicate is survivor:
+            return survivor
+        duplicate.identity_key = f"merged:{duplicate.id}"
+        await merge(session, survivor, duplicate, actor, now)
+        survivor.identity_key = key
+        survivor.employee_id = employee.id
+        await session.flush()
+        return survivor
+    case.identity_key = key
+    await session.flush()
+    return case
+
+
+# --- Documents and notifications ----------------------------------------------------------------
+
+
+async def _family_accounts(session: AsyncSession, case: FourInOneCase) -> list[Account]:
+    rows = await session.scalars(
+        select(Account)
+        .join(CaseContact, CaseContact.account_id == Account.id)
+        .where(CaseContact.case_id == case.id)
+        .order_by(Account.id)
+    )
+    return list(dict.fromkeys(rows))
+
+
+def _translator(account: Account) -> Translator:
+    # The same language `delivery.render` will use for the rest of the message.
+    return translator(account.locale or DEFAULT_LOCALE)
+
+
+async def _notify_family(
+    session: AsyncSession,
+    case: FourInOneCase,
+    key: str,
+    params_for: Callable[[Translator], dict[str, object]],
+    dedup: str | None = None,
+) -> int:
+    """Record one notification per following chat. Words that depend on the language (document
+    names, dates) are put in the reader's language now, as `render` only fills placeholders."""
+    sent = 0
+    for account in await _family_accounts(session, case):
+        t = _translator(account)
+        made = await delivery.enqueue(
+            session,
+            account,
+            key,
+            source=f"case:{case.id}",
+            params=params_for(t),
+            dedup_key=f"{dedup}:a{account.id}" if dedup else None,
+        )
+        sent += made is not None
+    return sent
+
+
+async def set_document(
+    session: AsyncSession,
+    case: FourInOneCase,
+    kind: str,
+    status: str,
+    *,
+    actor: str,
+    roles: set[str],
+    zone: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Move one document to a status; the family hears of it. False when nothing changed."""
+    now = now or datetime.now(UTC)
+    if case.status not in LIVE:
+        raise CaseRefused(CaseError.CLOSED)
+    if kind not in DOCUMENTS or status not in STATUSES:
+        raise CaseRefused(CaseError.BAD_STATUS)
+    if not may_update(roles, kind):
+        raise CaseRefused(CaseError.NOT_OWNER)
+    doc = next(d for d in case.documents if d.kind == kind)
+    note = (note or "").strip()[:NOTE_LIMIT] or None
+    if doc.status == status and (note is None or note == doc.note):
+        return False
+    before = doc.status
+    doc.status, doc.updated_at, doc.updated_by = status, now, actor
+    if note is not None:
+        doc.note = note
+    if status in READY and doc.ready_at is None:
+        doc.ready_at = now
+    elif status not in READY:
+        doc.ready_at = None
+    _event(
+        session, case, "status", actor, now,
+        document_kind=kind, from_status=before, to_status=status, note=note,
+    )  # fmt: skip
+    await _notify_family(
+        session,
+        case,
+        "four_in_one.notify.status",
+        lambda t: {
+            "number": case.id,
+            "doc": t(f"four_in_one.doc.{kind}"),
+            "status": t(f"four_in_one.status.{status}"),
+            "note": f"\n📝 {note}" if note else "",
+        },
+    )
+    await session.flush()
+    await _sync_status(session, case, actor, now, zone=zone)
+    return True
+
+
+async def _sync_status(
+    session: AsyncSession, case: FourInOneCase, actor: str, now: datetime, zone: str | None = None
+) -> None:
+    """Derive the case's stage from its documents and tell the family when all four are ready."""
+    statuses = [d.status for d in case.documents]
+    all_ready = bool(statuses) and all(s in READY for s in statuses)
+    if all(s == "handed_over" for s in statuses) and case.handed_over_at is None:
+        case.handed_over_at = now
+    if all_ready and case.status == "open":
+        case.status = "ready"
+        case.all_ready_at = now
+        if case.handover_at is None:
+            case.handover_at = case.deadline_at if case.deadline_at > now else None
+        rounds = await session.scalar(
+            select(func.count()).where(CaseEvent.case_id == case.id, CaseEvent.kind == "ready")
+        )
+        _event(session, case, "ready", actor, now)
+        zone = zone or (await session.get(Agency, case.agency_id)).timezone  # type: ignore[union-attr]
+        await _notify_all_ready(session, case, zone, f"case:{case.id}:ready{rounds}")
+    elif not all_ready and case.status == "ready":
+        case.status = "open"
+        case.handed_over_at = None
+    await session.flush()
+
+
+async def _notify_all_ready(
+    session: AsyncSession, case: FourInOneCase, zone: str, dedup: str
+) -> None:
+    when = case.handover_at
+    await _notify_family(
+        session,
+        case,
+        "four_in_one.notify.all_ready" if when else "four_in_one.notify.all_ready_call",
+        lambda t: {
+            "number": case.id,
+            "when": when_text(t, when, zone) if when else "",
+            "place": case.handover_place or "-",
+        },
+        dedup=dedup,
+    )
+
+
+async def set_handover(
+    session: AsyncSession,
+    case: FourInOneCase,
+    *,
+    at: datetime | None,
+    place: str | None,
+    actor: str,
+    zone: str,
+    now: datetime | None = None,
+) -> None:
+    """Officers fix when and where the documents are handed over; a ready case's family is told."""
+    now = now or datetime.now(UTC)
+    if case.status not in LIVE:
+        raise CaseRefused(CaseError.CLOSED)
+    if at is not None and at < now:
+        raise CaseRefused(CaseError.PAST)
+    if at is not None:
+        case.handover_at = at
+    if place:
+        case.handover_place = place.strip()[:NAME_LIMIT]
+    _event(session, case, "handover", actor, now, note=case.handover_place)
+    if case.status == "ready":
+        stamp = int(now.timestamp())
+        await _notify_all_ready(session, case, zone, f"case:{case.id}:handover{stamp}")
+    await session.flush()
+
+
+async def confirm_receipt(
+    session: AsyncSession, case: FourInOneCase, account: Account, now: datetime | None = None
+) -> None:
+    """The family says they have the four documents: everything is handed over, the case closes."""
+    now = now or datetime.now(UTC)
+    if case.status == "closed":
+        return
+    if case.status != "ready":
+        raise CaseRefused(CaseError.NOT_READY)
+    actor = f"account:{account.id}"
+    for doc in case.documents:
+        if doc.status != "handed_over":
+            _event(
+                session, case, "status", actor, now,
+                document_kind=doc.kind, from_status=doc.status, to_status="handed_over",
+            )  # fmt: skip
+            doc.status, doc.updated_at, doc.updated_by = "handed_over", now, actor
+    if case.handed_over_at is None:
+        case.handed_over_at = now
+    case.status, case.closed_at = "closed", now
+    _event(session, case, "received", actor, now)
+    await session.flush()
+
+
+# --- Escalation -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Escalated:
+    risk24: list[int] = field(default_factory=list)
+    risk6: list[int] = field(default_factory=list)
+    overdue: list[int] = field(default_factory=list)
+    notifications: int = 0
+
+
+async def _claim(session: AsyncSession, case_id: int, column: str, now: datetime) -> bool:
+    """Fill an escalation column if still empty: exactly one process wins each (case, level)."""
+    result = await session.execute(
+        update(FourInOneCase)
+        .where(FourInOneCase.id == case_id, getattr(FourInOneCase, column).is_(None))
+        .values({column: now})
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def _staff_accounts(session: AsyncSession, agency_id: int, roles: set[str]) -> list[Account]:
+    rows = await session.scalars(
+        select(Account)
+        .join(Employee, Employee.id == Account.employee_id)
+        .join(EmployeeRole, EmployeeRole.employee_id == Employee.id)
+        .where(
+            Employee.agency_id == agency_id,
+            Employee.status == "active",
+            EmployeeRole.role.in_(sorted(roles)),
+            Account.reachable.is_(True),
+        )
+        .order_by(Account.id)
+    )
+    return list(dict.fromkeys(rows))
+
+
+async def escalate_due(session: AsyncSession, agency: Agency, now: datetime) -> Escalated:
+    """Warn officers, HR and the documents' owners of cases at risk of missing the third night.
+
+    Idempotent and safe to run in any number of processes at once: each (case, level) is claimed
+    by a conditional UPDATE before anyone is told, and the deliveries carry dedup keys.
+    """
+    done = Escalated()
+    (_, wide), (_, narrow) = RISK_LEVELS
+    due = FourInOneCase.deadline_at
+    # Only cases with a level still unclaimed are read: a repeat pass costs one indexed query.
+    pending = or_(
+        and_(due <= now, FourInOneCase.overdue_at.is_(None)),
+        and_(due > now, due <= now + narrow, FourInOneCase.risk6_at.is_(None)),
+        and_(due > now + narrow, due <= now + wide, FourInOneCase.risk24_at.is_(None)),
+    )
+    cases = list(
+        await session.scalars(
+            select(FourInOneCase)
+            .where(FourInOneCase.agency_id == agency.id, FourInOneCase.status == "open", pending)
+            .order_by(FourInOneCase.deadline_at)
+        )
+    )
+    staff: dict[frozenset[str], list[Account]] = {}
+    for case in cases:
+        waiting = [d.kind for d in case.documents if d.status not in READY]
+        if not waiting:
+            continue
+        if now >= case.deadline_at:
+            level = "overdue"
+        else:
+            # A case opened late may cross both thresholds at once: send the sharper warning only.
+            crossed = [name for name, before in RISK_LEVELS if now >= case.deadline_at - before]
+            level = crossed[-1]
+            for name in crossed[:-1]:
+                await _claim(session, case.id, f"{name}_at", now)
+        if not await _claim(session, case.id, f"{level}_at", now):
+            continue
+        getattr(done, level).append(case.id)
+        _event(session, case, "escalated", "system", now, note=level)
+        roles = frozenset({*DESK_ROLES, *(OWNERS[k] for k in waiting)})
+        if roles not in staff:
+            staff[roles] = await _staff_accounts(session, agency.id, set(roles))
+        for account in staff[roles]:
+            t = _translator(account)
+            made = await delivery.enqueue(
+                session,
+                account,
+                f"four_in_one.notify.{level}",
+                source=f"case:{case.id}",
+                params={
+                    "number": case.id,
+                    "docs": ", ".join(t(f"four_in_one.doc.{k}") for k in waiting),
+                    "when": when_text(t, case.deadline_at, agency.timezone),
+                },
+                dedup_key=f"case:{case.id}:{level}:a{account.id}",
+            )
+            done.notifications += made is not None
+    await session.flush()
+    return done
+
+
+# --- The HR report --------------------------------------------------------------------------------
+
+
+@dataclass
+class MonthFigures:
+    month: str
+    cases: int
+    on_time: int  # all four handed over by the deadline
+    overdue: int  # handed over late, or still not handed over after the deadline
+    median_hours: dict[str, float | None]
+
+    @property
+    def on_time_share(self) -> float:
+        return self.on_time / self.cases if self.cases else 0.0
+
+
+def report_text(t: Translator, m: MonthFigures) -> str:
+    """One month of the HR report, for the chat and the terminal alike."""
+    line = t(
+        "four_in_one.report.line",
+        month=m.month,
+        cases=m.cases,
+        on_time=m.on_time,
+        share=t.decimal(100 * m.on_time_share, 0),
+        overdue=m.overdue,
+    )
+    medians = ", ".join(
+        f"{t(f'four_in_one.doc_short.{k}')} {t.decimal(v, 1) if v is not None else '-'}"
+        for k, v in m.median_hours.items()
+    )
+    return f"{line}\n{t('four_in_one.report.median', medians=medians)}"
+
+
+async def report(
+    session: AsyncSession, agency_id: int, now: datetime, month: str | None = None
+) -> list[MonthFigures]:
+    """Cases per month (opened, agency time), on-time share and overdue count are SQL aggregates;
+    the medians are taken over one SQL-selected duration list per document, as SQLite has no
+    percentile function."""
+    live = (FourInOneCase.agency_id == agency_id, FourInOneCase.status != "merged")
+    month_filter = (FourInOneCase.opened_month == month,) if month else ()
+    on_time = sql_case(
+        (
+            (FourInOneCase.handed_over_at.is_not(None))
+            & (FourInOneCase.handed_over_at <= FourInOneCase.deadline_at),
+            1,
+        ),
+        else_=0,
+    )
+    late = sql_case(
+        (FourInOneCase.handed_over_at > FourInOneCase.deadline_at, 1),
+        ((FourInOneCase.handed_over_at.is_(None)) & (FourInOneCase.deadline_at < now), 1),
+        else_=0,
+    )
+    rows = await session.execute(
+        select(
+            FourInOneCase.opened_month,
+            func.count(),
+            func.coalesce(func.sum(on_time), 0),
+            func.coalesce(func.sum(late), 0),
+        )
+        .where(*live, *month_filter)
+        .group_by(FourInOneCase.opened_month)
+        .order_by(FourInOneCase.opened_month)
+    )
+    figures = {
+        m: MonthFigures(m, int(n), int(ok), int(bad), {k: None for k in DOCUMENTS})
+        for m, n, ok, bad in rows
+    }
+    durations = await session.execute(
+        select(
+            FourInOneCase.opened_month,
+            CaseDocument.kind,
+            FourInOneCase.created_at,
+            CaseDocument.ready_at,
+        )
+        .join(CaseDocument, CaseDocument.case_id == FourInOneCase.id)
+        .where(*live, *month_filter, CaseDocument.ready_at.is_not(None))
+    )
+    hours: dict[tuple[str, str], list[float]] = {}
+    for m, kind, opened, ready in durations:
+        hours.setdefault((m, kind), []).append((ready - opened).total_seconds() / 3600)
+    for (m, kind), values in hours.items():
+        figures[m].median_hours[kind] = statistics.median(values)
+    return list(figures.values())

@@ -1,0 +1,580 @@
+"""4-in-1 in chat: a family reports a death and follows the four documents; officers work the
+queue. Families are not in the roster, so every step is short, and nothing the office already
+knows is asked again. Every button is re-checked against the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages import Choice, Reply
+from bot.routing import ASN, FAMILY, GUEST, HR, Context, Router
+from bot.services import audit
+from bot.services import four_in_one as cases
+from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
+from bot.services.people import normalize_phone
+from storage.models import FourInOneCase
+
+router = Router("case")
+EVERYONE = {GUEST, ASN, FAMILY, *STAFF_ROLES}
+# One entry for everyone (menus hold ten buttons): staff land in their queue, a family that
+# follows a case sees it, anyone else starts a report.
+router.menu_entry("start", "menu.case", roles=EVERYONE, order=300)
+PAGE = 8
+MAX_DAYS_AGO = 60
+
+
+@router.roles_provider
+async def family_role(ctx: Context) -> set[str]:
+    return {FAMILY} if await cases.follows_any(ctx.session, ctx.account.id) else set()
+
+
+def _actor(ctx: Context) -> str:
+    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
+
+
+def _is_staff(ctx: Context) -> bool:
+    return ctx.has_any(STAFF_ROLES)
+
+
+def _zone(ctx: Context) -> str:
+    return ctx.agency.timezone
+
+
+def _reply(ctx: Context, text: str, *choices: Choice) -> list[Reply]:
+    return [Reply(text, [*choices, ctx.back_to_menu()])]
+
+
+async def _ask(
+    ctx: Context, state: str, key: str, data: dict[str, Any], *choices: Choice
+) -> list[Reply]:
+    """Move to the next question; the answers so far travel in the conversation state."""
+    await router.enter(ctx, state, **data)
+    return _reply(ctx, ctx.t(key), *choices)
+
+
+def _prompt(data: dict[str, Any], key: str) -> str:
+    """Questions about the family are worded for the officer when they open the case."""
+    return f"{key}_officer" if data.get("via") == "officer" else key
+
+
+def _remember_language(ctx: Context) -> None:
+    """Notifications are rendered from the account's language, not from the platform's hint on
+    a message: a family who asks to be told is told in the language they are reading now."""
+    if ctx.account.locale is None:
+        ctx.account.locale = ctx.t.locale
+
+
+def _data(ctx: Context) -> dict[str, Any]:
+    return dict(ctx.state.data) if ctx.state else {}
+
+
+@router.action("start")
+async def start(ctx: Context, args: list[str]) -> list[Reply]:
+    if _is_staff(ctx):
+        return await _queue(ctx, 0)
+    if await cases.cases_of_account(ctx.session, ctx.account):
+        return await track(ctx, [])
+    return await new(ctx, [])
+
+
+# --- Reporting a death --------------------------------------------------------------------------
+
+
+@router.action("new")
+async def new(ctx: Context, args: list[str]) -> list[Reply]:
+    via = "officer" if ctx.has_any(DESK_ROLES) else "family"
+    key = "four_in_one.officer_intro" if via == "officer" else "four_in_one.intro"
+    return await _ask(
+        ctx,
+        "who",
+        key,
+        {"via": via},
+        Choice(router.payload("track"), ctx.t("four_in_one.have_code")),
+    )
+
+
+@router.on_state("who")
+async def who(ctx: Context, text: str) -> list[Reply]:
+    data = _data(ctx)
+    digits = text.replace(" ", "").replace(".", "")
+    if digits.isdigit() and len(digits) == 18:
+        data["nip"] = digits
+        report = cases.Report(died_at=datetime.now(UTC), nip=digits)
+        if await cases.match(ctx.session, ctx.agency.id, report) is not None:
+            # The office has the name and unit; the family need not type them.
+            return await _ask(ctx, "date", "four_in_one.known", data, *_day_choices(ctx))
+        return await _ask(ctx, "name", "four_in_one.nip_unknown", data)
+    if digits.isdigit():
+        return _reply(ctx, ctx.t("four_in_one.bad_nip"))
+    return await _name(ctx, text)
+
+
+@router.on_state("name")
+async def name_step(ctx: Context, text: str) -> list[Reply]:
+    return await _name(ctx, text)
+
+
+async def _name(ctx: Context, text: str) -> list[Reply]:
+    name = " ".join(text.split())[: cases.NAME_LIMIT]
+    if len(cases.normalize_name(name)) < 2:
+        return _reply(ctx, ctx.t("four_in_one.bad_name"))
+    data = _data(ctx) | {"deceased": name}
+    return await _ask(ctx, "unit", "four_in_one.ask_unit", data)
+
+
+@router.on_state("unit")
+async def unit(ctx: Context, text: str) -> list[Reply]:
+    value = " ".join(text.split())[: cases.NAME_LIMIT]
+    if len(value) < 2:
+        return _reply(ctx, ctx.t("four_in_one.ask_unit"))
+    data = _data(ctx)
+    compact = value.replace(" ", "").replace("-", "")
+    data["pensioner" if compact.isdigit() else "unit"] = value
+    return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
+
+
+def _day_choices(ctx: Context) -> list[Choice]:
+    return [
+        Choice(router.payload("day", n), ctx.t(f"four_in_one.days_ago.{n}")) for n in ("0", "1")
+    ]
+
+
+def _today(ctx: Context) -> Any:
+    return datetime.now(ZoneInfo(_zone(ctx))).date()
+
+
+@router.action("day", state="date", args=1)
+async def day(ctx: Context, args: list[str]) -> list[Reply]:
+    if args[0] not in ("0", "1"):
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _date_chosen(ctx, _today(ctx) - timedelta(days=int(args[0])))
+
+
+@router.on_state("date")
+async def date_typed(ctx: Context, text: str) -> list[Reply]:
+    parsed = cases.parse_date(text, _today(ctx))
+    if parsed is None or parsed > _today(ctx) or parsed < _today(ctx) - timedelta(MAX_DAYS_AGO):
+        return _reply(ctx, ctx.t("four_in_one.bad_date"), *_day_choices(ctx))
+    return await _date_chosen(ctx, parsed)
+
+
+async def _date_chosen(ctx: Context, day_: Any) -> list[Reply]:
+    data = _data(ctx) | {"date": day_.isoformat()}
+    unknown = Choice(router.payload("notime"), ctx.t("four_in_one.time_unknown"))
+    return await _ask(ctx, "time", "four_in_one.ask_time", data, unknown)
+
+
+@router.action("notime", state="time")
+async def no_time(ctx: Context, args: list[str]) -> list[Reply]:
+    # Only the day decides the deadline; noon stands in for a time nobody remembers.
+    return await _time_chosen(ctx, time(12, 0))
+
+
+@router.on_state("time")
+async def time_typed(ctx: Context, text: str) -> list[Reply]:
+    parsed = cases.parse_time(text)
+    if parsed is None:
+        unknown = Choice(router.payload("notime"), ctx.t("four_in_one.time_unknown"))
+        return _reply(ctx, ctx.t("four_in_one.bad_time"), unknown)
+    return await _time_chosen(ctx, parsed)
+
+
+async def _time_chosen(ctx: Context, moment: time) -> list[Reply]:
+    data = _data(ctx)
+    local = datetime.fromisoformat(data["date"]).replace(
+        hour=moment.hour, minute=moment.minute, tzinfo=ZoneInfo(_zone(ctx))
+    )
+    if local > datetime.now(UTC) + timedelta(minutes=5):
+        return await _ask(ctx, "time", "four_in_one.future_time", data)
+    data["died_at"] = local.astimezone(UTC).isoformat()
+    return await _ask(ctx, "contact", _prompt(data, "four_in_one.ask_contact"), data)
+
+
+@router.on_state("contact")
+async def contact_name(ctx: Context, text: str) -> list[Reply]:
+    name = " ".join(text.split())[: cases.NAME_LIMIT]
+    if len(name) < 2:
+        return _reply(ctx, ctx.t(_prompt(_data(ctx), "four_in_one.ask_contact")))
+    data = _data(ctx) | {"contact": name}
+    relations = [
+        Choice(router.payload("rel", r), ctx.t(f"four_in_one.relation.{r}")) for r in RELATIONS
+    ]
+    key = _prompt(data, "four_in_one.ask_relation")
+    return await _ask(ctx, "relation", key, data, *relations)
+
+
+@router.action("rel", state="relation", args=1)
+async def relation(ctx: Context, args: list[str]) -> list[Reply]:
+    if args[0] not in RELATIONS:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _ask(ctx, "phone", "four_in_one.ask_phone", _data(ctx) | {"relation": args[0]})
+
+
+@router.on_state("relation")
+async def relation_typed(ctx: Context, text: str) -> list[Reply]:
+    relations = [
+        Choice(router.payload("rel", r), ctx.t(f"four_in_one.relation.{r}")) for r in RELATIONS
+    ]
+    return _reply(ctx, ctx.t(_prompt(_data(ctx), "four_in_one.ask_relation")), *relations)
+
+
+@router.on_state("phone")
+async def phone(ctx: Context, text: str) -> list[Reply]:
+    normalized = normalize_phone(text)
+    if normalized is None:
+        return _reply(ctx, ctx.t("four_in_one.bad_phone"))
+    data = _data(ctx) | {"phone": normalized}
+    await router.enter(ctx, "confirm", **data)
+    died = datetime.fromisoformat(data["died_at"])
+    relation_ = data["relation"]
+    summary = ctx.t(
+        "four_in_one.summary",
+        deceased=data.get("deceased") or ctx.t("four_in_one.by_nip", nip=data.get("nip", "-")),
+        died=cases.when_text(ctx.t, died, _zone(ctx)),
+        contact=data["contact"],
+        relation=ctx.t(f"four_in_one.relation.{relation_}"),
+        phone=normalized,
+    )
+    return _reply(ctx, summary, Choice(router.payload("send"), ctx.t("four_in_one.send")))
+
+
+@router.action("send", state="confirm")
+async def send(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    await ctx.clear_state()
+    officer = data.get("via") == "officer" and ctx.has_any(DESK_ROLES)
+    report = cases.Report(
+        died_at=datetime.fromisoformat(data["died_at"]),
+        deceased_name=data.get("deceased", ""),
+        nip=data.get("nip"),
+        unit=data.get("unit"),
+        pensioner_number=data.get("pensioner"),
+        contact_name=data.get("contact"),
+        relation=data.get("relation"),
+        phone=data.get("phone"),
+    )
+    if not officer:
+        _remember_language(ctx)
+    opened = await cases.open_case(
+        ctx.session,
+        ctx.agency,
+        report,
+        actor=_actor(ctx),
+        via="officer" if officer else "family",
+        settings=ctx.settings,
+        account=None if officer else ctx.account,
+    )
+    case = opened.case
+    if officer:
+        cases.read_by_staff(ctx.session, case, _actor(ctx), "chat")
+        key = (
+            "four_in_one.opened_for_family_merged"
+            if opened.merged
+            else "four_in_one.opened_for_family"
+        )
+        text = ctx.t(key, number=case.id, code=opened.code)
+        return [
+            Reply(
+                f"{text}\n\n{cases.family_view(ctx.t, case, _zone(ctx))}",
+                [
+                    Choice(router.payload("show", case.id), ctx.t("four_in_one.open_case")),
+                    ctx.back_to_menu(),
+                ],
+            )
+        ]
+    ctx.roles.add(FAMILY)
+    key = "four_in_one.opened_merged" if opened.merged else "four_in_one.opened"
+    text = ctx.t(key, name=data.get("contact", ""), code=opened.code)
+    return [ctx.main_menu(f"{text}\n\n{cases.family_view(ctx.t, case, _zone(ctx))}")]
+
+
+# --- Tracking ---------------------------------------------------------------------------------
+
+
+def _family_choices(ctx: Context, case: FourInOneCase) -> list[Choice]:
+    if case.status == "ready":
+        return [Choice(router.payload("received", case.id), ctx.t("four_in_one.received_button"))]
+    return []
+
+
+@router.command("lacak", "track")
+@router.action("track")
+async def track(ctx: Context, args: list[str]) -> list[Reply]:
+    if args and args[0].strip():
+        return await code_typed(ctx, args[0])
+    followed = await cases.cases_of_account(ctx.session, ctx.account)
+    if not followed:
+        return await _ask(ctx, "code", "four_in_one.ask_code", {})
+    await ctx.clear_state()
+    replies = [
+        Reply(cases.family_view(ctx.t, c, _zone(ctx)), _family_choices(ctx, c)) for c in followed
+    ]
+    replies[-1].choices += [
+        Choice(router.payload("code"), ctx.t("four_in_one.other_code")),
+        Choice(router.payload("new"), ctx.t("four_in_one.report_new")),
+        ctx.back_to_menu(),
+    ]
+    return replies
+
+
+@router.action("code")
+async def ask_code(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _ask(ctx, "code", "four_in_one.ask_code", {})
+
+
+@router.on_state("code")
+async def code_typed(ctx: Context, text: str) -> list[Reply]:
+    # Counted per chat before the lookup, so a stranger's guesses are capped whatever they type.
+    attempts = await ctx.store.hit(f"case-code:{ctx.state_key}", 3600)
+    if attempts > ctx.settings.four_in_one_code_attempts:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("four_in_one.too_many"))]
+    case = await cases.by_code(ctx.session, text[:64])
+    if case is None:
+        return _reply(ctx, ctx.t("four_in_one.code_unknown"))
+    await router.enter(ctx, "tracked", case_id=case.id)
+    follow = Choice(router.payload("follow"), ctx.t("four_in_one.follow"))
+    return _reply(ctx, cases.family_view(ctx.t, case, _zone(ctx)), follow)
+
+
+@router.action("follow", state="tracked")
+async def follow(ctx: Context, args: list[str]) -> list[Reply]:
+    case_id = _data(ctx).get("case_id")
+    await ctx.clear_state()
+    case = await _case_by_id(ctx, case_id)
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    _remember_language(ctx)
+    await cases.follow(ctx.session, case, ctx.account)
+    ctx.roles.add(FAMILY)
+    return [ctx.main_menu(ctx.t("four_in_one.following"))]
+
+
+async def _case_by_id(ctx: Context, case_id: object) -> FourInOneCase | None:
+    if not isinstance(case_id, int):
+        return None
+    return await ctx.session.get(FourInOneCase, case_id)
+
+
+@router.action("received", args=1)
+async def received(ctx: Context, args: list[str]) -> list[Reply]:
+    followed = {c.id: c for c in await cases.cases_of_account(ctx.session, ctx.account)}
+    case = followed.get(int(args[0])) if args[0].isdigit() else None
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    try:
+        await cases.confirm_receipt(ctx.session, case, ctx.account)
+    except cases.CaseRefused as exc:
+        return [ctx.main_menu(ctx.t(exc.reason.value))]
+    return [ctx.main_menu(ctx.t("four_in_one.thanks_received"))]
+
+
+# --- The officers' queue ----------------------------------------------------------------------
+
+
+@router.action("queue", roles=STAFF_ROLES)
+async def queue(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _queue(ctx, 0)
+
+
+@router.action("page", roles=STAFF_ROLES, args=1)
+async def page(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _queue(ctx, int(args[0]) if args[0].isdigit() else 0)
+
+
+async def _queue(ctx: Context, page_: int) -> list[Reply]:
+    await ctx.clear_state()
+    rows = await cases.queue(ctx.session, ctx.agency.id, ctx.roles, PAGE + 1, page_ * PAGE)
+    now = datetime.now(UTC)
+    audit.record(
+        ctx.session,
+        actor=_actor(ctx),
+        action="case.queue",
+        agency_id=ctx.agency.id,
+        cases=[c.id for c in rows[:PAGE]],
+    )
+    lines = [
+        ("❗ " if c.deadline_at < now else "")
+        + ctx.t(
+            "four_in_one.queue_line",
+            number=c.id,
+            name=c.deceased_name,
+            when=cases.when_text(ctx.t, c.deadline_at, _zone(ctx)),
+            ready=sum(d.status in cases.READY for d in c.documents),
+        )
+        for c in rows[:PAGE]
+    ]
+    choices = [
+        Choice(
+            router.payload("show", c.id),
+            ctx.t("four_in_one.queue_item", number=c.id, name=c.deceased_name)[:24],
+        )
+        for c in rows[:PAGE]
+    ]
+    if len(rows) > PAGE:
+        choices.append(Choice(router.payload("page", page_ + 1), ctx.t("four_in_one.more")))
+    if ctx.has_any(DESK_ROLES):
+        choices.append(Choice(router.payload("new"), ctx.t("four_in_one.new_for_family")))
+    choices.append(Choice(router.payload("code"), ctx.t("four_in_one.have_code")))
+    if HR in ctx.roles:
+        choices.append(Choice(router.payload("report"), ctx.t("four_in_one.report_button")))
+    head = ctx.t("four_in_one.queue" if rows else "four_in_one.queue_empty")
+    return _reply(ctx, "\n".join([head, *lines]), *choices)
+
+
+async def _staff_case(ctx: Context, raw: str) -> FourInOneCase | None:
+    if not raw.isdigit():
+        return None
+    return await cases.agency_case(ctx.session, ctx.agency.id, int(raw))
+
+
+@router.action("show", roles=STAFF_ROLES, args=1)
+async def show(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _card(ctx, case)
+
+
+async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> list[Reply]:
+    await ctx.clear_state()
+    cases.read_by_staff(ctx.session, case, _actor(ctx), "chat")
+    text = cases.staff_view(ctx.t, case, _zone(ctx))
+    choices = []
+    if case.status in cases.LIVE:
+        choices = [
+            Choice(
+                router.payload("doc", case.id, d.kind),
+                ctx.t(f"four_in_one.doc_short.{d.kind}"),
+            )
+            for d in case.documents
+            if cases.may_update(ctx.roles, d.kind)
+        ]
+    if case.employee_id and not case.match_confirmed_at and ctx.has_any(DESK_ROLES):
+        choices.append(Choice(router.payload("match", case.id), ctx.t("four_in_one.confirm_match")))
+    if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
+        choices.append(
+            Choice(router.payload("handover", case.id), ctx.t("four_in_one.set_handover"))
+        )
+    choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
+    return _reply(ctx, f"{lead}\n\n{text}" if lead else text, *choices)
+
+
+@router.action("doc", roles=STAFF_ROLES, args=2)
+async def doc(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or args[1] not in DOCUMENTS or not cases.may_update(ctx.roles, args[1]):
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    choices = [
+        Choice(router.payload("set", case.id, args[1], i), ctx.t(f"four_in_one.status.{s}"))
+        for i, s in enumerate(STATUSES)
+    ]
+    choices.append(Choice(router.payload("show", case.id), ctx.t("button.back")))
+    text = ctx.t("four_in_one.pick_status", doc=ctx.t(f"four_in_one.doc.{args[1]}"))
+    return _reply(ctx, text, *choices)
+
+
+@router.action("set", roles=STAFF_ROLES, args=3)
+async def set_status(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    valid = args[2].isdigit() and int(args[2]) < len(STATUSES) and args[1] in DOCUMENTS
+    if case is None or not valid:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    data = {"case_id": case.id, "kind": args[1], "status": STATUSES[int(args[2])]}
+    skip = Choice(router.payload("nonote"), ctx.t("four_in_one.no_note"))
+    return await _ask(ctx, "note", "four_in_one.ask_note", data, skip)
+
+
+@router.action("nonote", roles=STAFF_ROLES, state="note")
+async def no_note(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _apply(ctx, None)
+
+
+@router.on_state("note")
+async def note(ctx: Context, text: str) -> list[Reply]:
+    if not _is_staff(ctx):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    return await _apply(ctx, text)
+
+
+async def _apply(ctx: Context, note_: str | None) -> list[Reply]:
+    data = _data(ctx)
+    case = await _staff_case(ctx, str(data.get("case_id", "")))
+    if case is None:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    try:
+        changed = await cases.set_document(
+            ctx.session,
+            case,
+            data["kind"],
+            data["status"],
+            actor=_actor(ctx),
+            roles=ctx.roles,
+            zone=_zone(ctx),
+            note=note_,
+        )
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    key = "four_in_one.unchanged"
+    if changed:
+        in_chat = any(c.account_id for c in case.contacts)
+        key = "four_in_one.saved" if in_chat else "four_in_one.saved_no_chat"
+    return await _card(ctx, case, ctx.t(key))
+
+
+@router.action("match", roles=DESK_ROLES, args=1)
+async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    try:
+        survivor = await cases.confirm_match(ctx.session, case, _actor(ctx))
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    key = "four_in_one.matched_merged" if survivor.id != case.id else "four_in_one.matched"
+    return await _card(ctx, survivor, ctx.t(key, number=case.id))
+
+
+@router.action("report", roles={HR})
+async def report(ctx: Context, args: list[str]) -> list[Reply]:
+    audit.record(ctx.session, actor=_actor(ctx), action="case.report", agency_id=ctx.agency.id)
+    months = await cases.report(ctx.session, ctx.agency.id, datetime.now(UTC))
+    lines = [cases.report_text(ctx.t, m) for m in months[-6:]]
+    text = (
+        "\n\n".join([ctx.t("four_in_one.report_head"), *lines]) if lines else ctx.t("cli.case.none")
+    )
+    return _reply(ctx, text, Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
+
+
+@router.action("handover", roles=DESK_ROLES, args=1)
+async def ask_handover(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status not in cases.LIVE:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _ask(ctx, "handover", "four_in_one.ask_handover", {"case_id": case.id})
+
+
+@router.on_state("handover")
+async def handover_typed(ctx: Context, text: str) -> list[Reply]:
+    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
+    if case is None or not ctx.has_any(DESK_ROLES):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    at, place = cases.parse_handover(text, _today(ctx), _zone(ctx))
+    if at is None and place is None:
+        return _reply(ctx, ctx.t("four_in_one.ask_handover"))
+    try:
+        await cases.set_handover(
+            ctx.session, case, at=at, place=place, actor=_actor(ctx), zone=_zone(ctx)
+        )
+    except cases.CaseRefused as exc:
+        return _reply(ctx, f"{ctx.t(exc.reason.value)}\n\n{ctx.t('four_in_one.ask_handover')}")
+    # Until an officer sets a time, the handover is planned for the target itself.
+    when = cases.when_text(ctx.t, case.handover_at or case.deadline_at, _zone(ctx))
+    lead = ctx.t("four_in_one.handover_set", when=when, place=case.handover_place or "-")
+    return await _card(ctx, case, lead)
