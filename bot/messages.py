@@ -36,6 +36,7 @@ class Inbound:
     contact: SharedContact | None = None
     language_hint: str | None = None
     display_name: str | None = None
+    attachment: Attachment | None = None  # media the user sent, already downloaded
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property

@@ -24,7 +24,8 @@ from bot.cli import main as cli_main
 from bot.config import Settings
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
-from tests.chat import Chat
+from bot.messages import Channel
+from tests.chat import Chat, WhatsAppChat, WhatsAppHarness
 
 PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ABDI_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -136,14 +137,42 @@ async def demo_app(app: App) -> App:
     return app
 
 
-@pytest.fixture
-def chat(demo_app: App):  # type: ignore[no-untyped-def]
-    """A factory of conversations with the demo office: chat(user_ref, lang=None)."""
+@pytest.fixture(params=["direct", "whatsapp"])
+async def chat(demo_app: App, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A factory of conversations with the demo office: chat(user_ref, lang=None).
 
-    def make(user_ref: str = "1001", **kwargs: object) -> Chat:
-        return Chat(demo_app, user_ref, **kwargs)  # type: ignore[arg-type]
+    "direct" drives the dispatcher with neutral messages; "whatsapp" runs the same conversation
+    through the real WhatsApp adapter: signed webhooks in, calls to a fake Graph API out.
+    A chat asked for on a named channel (channel=...) keeps it in both variants.
+    """
+    if request.param == "direct":
+        yield lambda user_ref="1001", **kw: Chat(demo_app, user_ref, **kw)
+        return
+    harness = await WhatsAppHarness(demo_app).start()
 
-    return make
+    def make(user_ref: str = "1001", channel: Channel | None = None, **kwargs: object) -> Chat:
+        if channel is not None and channel != Channel.WHATSAPP:
+            return Chat(demo_app, user_ref, channel, **kwargs)  # type: ignore[arg-type]
+        return WhatsAppChat(demo_app, user_ref, harness, **kwargs)  # type: ignore[arg-type]
+
+    yield make
+    await harness.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The WhatsApp variant of the conversation suites runs on SQLite only, to keep time sane:
+    the channel code does not touch the database dialect, the core paths run on both."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        params = params.params if params else {}
+        if params.get("chat") == "whatsapp" and params.get("database_url") == "postgres":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -70,7 +70,7 @@ async def test_someone_elses_contact_is_refused(chat, demo_app) -> None:  # type
     await user.share_contact(STAFF_PHONE, owner="")
     assert "kontak Anda sendiri" in user.text
     async with demo_app.sessions() as session:
-        account = await session.scalar(select(Account).where(Account.user_ref == "5005"))
+        account = await session.scalar(select(Account).where(Account.user_ref == user.user_ref))
     assert account is not None and account.employee_id is None
 
 
