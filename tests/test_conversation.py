@@ -161,8 +161,8 @@ async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> 
     await link(staff, STAFF_PHONE)
     await hr.press("Kelola akun")
     await hr.send(STAFF_NIP)
-    assert "telegram" in hr.text
-    await hr.press("Putuskan telegram")
+    assert staff.channel.value in hr.text
+    await hr.press(f"Putuskan {staff.channel.value}")
     assert "Ia harus menghubungkan akunnya lagi" in hr.text
     await hr.press("Ya, putuskan")
     assert "sudah diputus" in hr.text
