@@ -83,7 +83,11 @@ class WhatsAppChat(Chat):
         lang: str | None = None,
         wa_id: str | None = "",
     ) -> None:
-        digits = user_ref if user_ref.isdigit() else str(int(hashlib.sha1(user_ref.encode()).hexdigest(), 16))[:15]
+        digits = (
+            user_ref
+            if user_ref.isdigit()
+            else str(int(hashlib.sha1(user_ref.encode()).hexdigest(), 16))[:15]
+        )
         country = "ID" if not lang or lang.lower().startswith(("id", "in")) else "US"
         super().__init__(app, f"{country}.{digits}", Channel.WHATSAPP, lang)
         self.harness = harness
@@ -115,7 +119,9 @@ class WhatsAppChat(Chat):
             elif kind == "interactive":
                 inter = body["interactive"]
                 if inter["type"] == "button":
-                    raw = [(b["reply"]["id"], b["reply"]["title"]) for b in inter["action"]["buttons"]]
+                    raw = [
+                        (b["reply"]["id"], b["reply"]["title"]) for b in inter["action"]["buttons"]
+                    ]
                 else:
                     rows = [r for s in inter["action"]["sections"] for r in s["rows"]]
                     raw = [(r["id"], r["title"]) for r in rows]
@@ -204,5 +210,7 @@ class WhatsAppHarness:
     async def stop(self) -> None:
         if self.client is not None:
             await self.client.close()
-        await self.wa.api._session.aclose()
+        from bot.channels.whatsapp import close_client
+
+        await close_client(self.wa)
         await self.fake.stop()

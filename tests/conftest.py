@@ -22,9 +22,9 @@ from redis.asyncio import Redis
 from bot.app import App, create_app
 from bot.cli import main as cli_main
 from bot.config import Settings
+from bot.messages import Channel
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
-from bot.messages import Channel
 from tests.chat import Chat, WhatsAppChat, WhatsAppHarness
 
 PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

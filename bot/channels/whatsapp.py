@@ -1,4 +1,4 @@
-"""WhatsApp Cloud API through pywa: webhook updates -> neutral Inbound, neutral Reply -> Graph calls.
+"""WhatsApp Cloud API through pywa: webhook updates -> Inbound, neutral Reply -> Graph API calls.
 
 pywa gives the types, the update parsing, the sending and the signature check. Its server, its
 listeners and its in-memory duplicate filter are not used: the webhook is our aiohttp route
@@ -15,8 +15,16 @@ import logging
 from typing import Any
 
 import httpx
-from pywa.types import Button, CallbackButton, CallbackSelection, Message, MessageType
-from pywa.types import Section, SectionList, SectionRow
+from pywa.types import (
+    Button,
+    CallbackButton,
+    CallbackSelection,
+    Message,
+    MessageType,
+    Section,
+    SectionList,
+    SectionRow,
+)
 from pywa.types.base_update import RawUpdate
 from pywa_async import WhatsApp
 from pywa_async.errors import WhatsAppError
@@ -88,7 +96,9 @@ def make_client(settings: Settings, transport: httpx.AsyncBaseTransport | None =
     )
 
 
-def parse(client: WhatsApp, fragment: dict[str, Any]) -> Message | CallbackButton | CallbackSelection:
+def parse(
+    client: WhatsApp, fragment: dict[str, Any]
+) -> Message | CallbackButton | CallbackSelection:
     """One single-message webhook fragment as a pywa update (raises on a shape it cannot read)."""
     raw = RawUpdate(json.dumps(fragment).encode(), hmac_header=None, update_hash="")
     message = raw.value["messages"][0]
@@ -160,7 +170,7 @@ class WhatsAppAdapter:
             inbound = await self._from_message(update, bsuid, menu)
         replies = await self.core.handle(inbound)
         if hidden and replies:
-            t = await self._translator(bsuid)
+            t = await self.translator_for(bsuid)
             replies[0].text = f"{t('whatsapp.phone_hidden')}\n\n{replies[0].text}"
         await self.send(bsuid, replies)
 
@@ -233,7 +243,7 @@ class WhatsAppAdapter:
             log.warning("typing indicator failed")
 
     async def _stale(self, bsuid: str, message_id: str, menu: ConversationState | None) -> None:
-        t = await self._translator(bsuid)
+        t = await self.translator_for(bsuid)
         if menu is None or not menu.data.get("options"):
             replies = await self.core.handle(
                 Inbound(
@@ -252,12 +262,12 @@ class WhatsAppAdapter:
         await self.send(bsuid, [self._menu_reply(menu, t("whatsapp.stale"))])
 
     async def _page(self, bsuid: str, menu: ConversationState, payload: str) -> None:
-        t = await self._translator(bsuid)
+        t = await self.translator_for(bsuid)
         page = payload.rsplit(":", 1)[1]
         seq = int(menu.data["seq"])
         reply = self._menu_reply(menu)
         message = render.menu(reply.text, render.options_of(reply), seq, t, int(page or 0))
-        await self._deliver(bsuid, message)
+        await self.deliver(bsuid, message)
 
     @staticmethod
     def _menu_reply(menu: ConversationState, lead: str | None = None) -> Reply:
@@ -271,7 +281,7 @@ class WhatsAppAdapter:
     def _menu_key(self, bsuid: str) -> str:
         return f"wa-menu:{bsuid}"
 
-    async def _translator(self, bsuid: str) -> Translator:
+    async def translator_for(self, bsuid: str) -> Translator:
         try:
             async with self.app.sessions() as session:
                 locale = await session.scalar(
@@ -288,7 +298,7 @@ class WhatsAppAdapter:
         """Send replies in order; returns the last message id. Stops at the first refusal."""
         if not replies:
             return None
-        t = await self._translator(bsuid)
+        t = await self.translator_for(bsuid)
         store, ttl = self.app.store, self.app.settings.state_ttl_seconds
         seq = await store.hit(f"wa-seq:{bsuid}", ttl)
         last_menu: Reply | None = None
@@ -296,7 +306,7 @@ class WhatsAppAdapter:
         try:
             for reply in replies:
                 for message in render.render(reply, seq, t):
-                    last_id = await self._deliver(bsuid, message)
+                    last_id = await self.deliver(bsuid, message)
                 if reply.choices or reply.request_phone:
                     last_menu = reply
         except (WhatsAppError, httpx.HTTPError):
@@ -312,32 +322,36 @@ class WhatsAppAdapter:
             await store.set(self._menu_key(bsuid), ConversationState("menu", data), ttl)
         return last_id
 
-    async def _deliver(self, to: str, message: render.Outgoing) -> str:
+    async def deliver(self, to: str, message: render.Outgoing, retry: bool = True) -> str:
         client = self.client
+
+        async def call(fn: Any) -> Any:
+            return await (with_retry(fn) if retry else fn())
+
         if message.kind == "text":
-            sent = await with_retry(lambda: client.send_message(to, message.text))
+            sent = await call(lambda: client.send_message(to, message.text))
         elif message.kind == "buttons":
             buttons = [Button(title=title, callback_data=id_) for id_, title, _ in message.options]
-            sent = await with_retry(lambda: client.send_message(to, message.text, buttons=buttons))
+            sent = await call(lambda: client.send_message(to, message.text, buttons=buttons))
         elif message.kind == "list":
-            rows = [SectionRow(title=t, callback_data=i, description=d) for i, t, d in message.options]
+            rows = [
+                SectionRow(title=t, callback_data=i, description=d) for i, t, d in message.options
+            ]
             section_list = SectionList(
                 button_title=message.button, sections=[Section(title=message.button, rows=rows)]
             )
-            sent = await with_retry(
-                lambda: client.send_message(to, message.text, buttons=section_list)
-            )
+            sent = await call(lambda: client.send_message(to, message.text, buttons=section_list))
         else:
             attachment = message.attachment
             assert attachment is not None
             if message.kind == "image":
-                sent = await with_retry(
+                sent = await call(
                     lambda: client.send_image(
                         to, attachment.content, mime_type=attachment.mime_type
                     )
                 )
             else:
-                sent = await with_retry(
+                sent = await call(
                     lambda: client.send_document(
                         to,
                         attachment.content,
@@ -346,3 +360,8 @@ class WhatsAppAdapter:
                     )
                 )
         return str(sent.id)
+
+
+async def close_client(client: WhatsApp) -> None:
+    """Close the HTTP session handed to pywa (it does not own it)."""
+    await client.api._session.aclose()

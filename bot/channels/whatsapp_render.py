@@ -53,6 +53,9 @@ def clip(label: str, limit: int) -> str:
 
 
 def tag(seq: int, payload: str) -> str:
+    """Mark a choice with its menu; seq 0 (notifications outside a conversation) leaves it bare."""
+    if seq <= 0:
+        return payload
     return f"{seq}{SEQ_MARK}{payload}"
 
 
@@ -111,7 +114,9 @@ def menu(text: str, options: list[Choice], seq: int, t: Translator, page: int = 
         (
             tag(seq, c.id),
             clip(c.label, ROW_TITLE),
-            None if c.id.startswith(PAGE_ACTION) else clip(t("whatsapp.type", n=n), ROW_DESCRIPTION),
+            None
+            if c.id.startswith(PAGE_ACTION)
+            else clip(t("whatsapp.type", n=n), ROW_DESCRIPTION),
         )
         for n, c in enumerate(shown, start=first)
     ]

@@ -54,7 +54,10 @@ def fragments(payload: dict[str, Any]) -> list[dict[str, Any]]:
                         {
                             "object": payload["object"],
                             "entry": [
-                                {"id": entry["id"], "changes": [{"field": "messages", "value": part}]}
+                                {
+                                    "id": entry["id"],
+                                    "changes": [{"field": "messages", "value": part}],
+                                }
                             ],
                         }
                     )
@@ -89,7 +92,11 @@ class WhatsAppWebhook:
         mode = request.query.get("hub.mode", "")
         given = request.query.get("hub.verify_token", "")
         challenge = request.query.get("hub.challenge", "")
-        if mode != "subscribe" or not token or not hmac.compare_digest(given.encode(), token.encode()):
+        if (
+            mode != "subscribe"
+            or not token
+            or not hmac.compare_digest(given.encode(), token.encode())
+        ):
             return web.Response(status=403, text="forbidden")
         return web.Response(text=challenge)
 
@@ -183,10 +190,10 @@ class WhatsAppWebhook:
         except Exception:
             log.exception("dead letter not stored; body follows: %r", body[:4096])
 
-    async def idle(self, timeout: float = SHUTDOWN_GRACE) -> None:
-        """Wait for the work of the POSTs answered so far (shutdown, tests, benchmarks)."""
+    async def idle(self) -> None:
+        """Wait for the work of the POSTs answered so far (tests, benchmarks)."""
         while self.background:
-            await asyncio.wait(list(self.background), timeout=timeout)
+            await asyncio.wait(list(self.background))
 
     async def on_shutdown(self, _: web.Application) -> None:
         if self.background:
