@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
+import signal
 from typing import Any
 
 from aiohttp import web
@@ -20,9 +21,11 @@ from pywa.types.base_update import RawUpdate
 from pywa.utils import HUB_SIG, webhook_updates_validator
 from sqlalchemy.exc import IntegrityError
 
-from bot.app import App
+from bot.app import App, StartupError
 from bot.channels import whatsapp_status
 from bot.channels.whatsapp import WhatsAppAdapter, parse
+from bot.config import Settings
+from bot.i18n import Translator
 from bot.messages import Channel
 from storage.models import InboundEvent, WebhookDeadLetter
 
@@ -223,3 +226,69 @@ def webhook_app(hook: WhatsAppWebhook, web_app: web.Application | None = None) -
         web_app = web.Application(client_max_size=MAX_BODY, middlewares=[web.middleware(_no_5xx)])
     hook.add_routes(web_app)
     return web_app
+
+
+def whatsapp_configured(settings: Settings) -> bool:
+    return bool(
+        settings.whatsapp_token
+        and settings.whatsapp_phone_number_id
+        and settings.whatsapp_app_secret
+        and settings.whatsapp_verify_token
+    )
+
+
+async def serve(app: App, t: Translator, stop: asyncio.Event | None = None) -> None:
+    """`abdi serve`: the Telegram and WhatsApp webhooks (those configured) on one aiohttp server."""
+    from bot.channels import telegram
+    from bot.channels.whatsapp import close_client, make_client
+
+    settings = app.settings
+    has_telegram = bool(settings.telegram_bot_token and settings.telegram_webhook_secret)
+    if not has_telegram and not whatsapp_configured(settings):
+        raise StartupError("cli.serve.nothing")
+    bot = None
+    web_app = None
+    paths = []
+    if has_telegram:
+        bot = telegram.make_bot(settings)
+        await telegram.check_token(bot)
+        await telegram.register_commands(bot)
+        if settings.telegram_webhook_url:
+            url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
+            await telegram.with_retry(
+                lambda: bot.set_webhook(
+                    url, secret_token=secret, allowed_updates=telegram.ALLOWED_UPDATES
+                )
+            )
+        web_app = telegram.webhook_app(app, bot)
+        paths.append(settings.webhook_path)
+    client = None
+    if whatsapp_configured(settings):
+        client = make_client(settings)
+        hook = WhatsAppWebhook(app, WhatsAppAdapter(app, client))
+        web_app = webhook_app(hook, web_app)
+        paths.append(settings.whatsapp_webhook_path)
+    assert web_app is not None
+    print(
+        t(
+            "cli.serve",
+            host=settings.webhook_host,
+            port=settings.webhook_port,
+            paths=" ".join(paths),
+        )
+    )
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # stops accepting, then waits for work in flight (on_shutdown)
+        if bot is not None:
+            await bot.session.close()
+        if client is not None:
+            await close_client(client)
