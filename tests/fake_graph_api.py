@@ -16,6 +16,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,7 @@ class FakeGraphAPI:
         self.media: dict[str, tuple[bytes, str, str]] = {}  # id -> bytes, mime, filename
         self.templates = {"abdi_pemberitahuan"}
         self.delay = 0.0
+        self.listeners: list[Callable[[Call], None]] = []
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._new_call = asyncio.Condition()
@@ -123,6 +125,8 @@ class FakeGraphAPI:
         return web.json_response(body, status=exc.status)
 
     async def _record(self, call: Call) -> None:
+        for listener in self.listeners:
+            listener(call)
         async with self._new_call:
             self.calls.append(call)
             self._new_call.notify_all()
