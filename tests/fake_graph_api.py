@@ -332,14 +332,20 @@ def card(user_id: str, phone: str, card_wa_id: str | None, wa_id: str | None = N
 
 
 def status(
-    wamid: str, state: str, user_id: str, error: int | None = None, at: int | None = None
+    wamid: str,
+    state: str,
+    user_id: str,
+    error: int | None = None,
+    tracker: str | None = None,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": wamid,
         "status": state,
-        "timestamp": str(at or int(time.time())),
+        "timestamp": str(int(time.time())),
         "recipient_user_id": user_id,
     }
+    if tracker:
+        item["biz_opaque_callback_data"] = tracker
     if error is not None:
         item["errors"] = [{"code": error, "title": "scripted", "message": "scripted"}]
     return envelope({"contacts": [contact(user_id)], "statuses": [item]})

@@ -15,7 +15,7 @@ from bot.channels.whatsapp_status import catch_up
 from bot.delivery import Outcome, Status, enqueue
 from bot.i18n import translator
 from bot.messages import Choice, Reply
-from storage.models import Account, Delivery, InboundEvent, WebhookDeadLetter
+from storage.models import Account, Delivery, EarlyStatus, InboundEvent, WebhookDeadLetter
 from tests import fake_graph_api as g
 from tests.chat import WhatsAppChat, WhatsAppHarness
 
@@ -250,7 +250,7 @@ async def test_statuses_out_of_order_only_move_forward(wa: WhatsAppHarness) -> N
 
 
 async def test_status_before_its_send_is_recorded_is_applied_later(wa: WhatsAppHarness) -> None:
-    await wa.post(g.status("wamid.OUT-B", "delivered", "ID.9121"))
+    await wa.post(g.status("wamid.OUT-B", "delivered", "ID.9121", tracker="delivery:1"))
     await wa.webhook.idle()
     did = await _delivery(wa.app, "ID.9121", None, Status.SENDING)
     async with wa.app.sessions() as session, session.begin():
@@ -260,12 +260,16 @@ async def test_status_before_its_send_is_recorded_is_applied_later(wa: WhatsAppH
         await catch_up(session, delivery)
     assert await _status_of(wa.app, did) == Status.DELIVERED
     # Without the drain's help, the next callback for any message settles it too.
-    await wa.post(g.status("wamid.OUT-C", "read", "ID.9122"))
+    await wa.post(g.status("wamid.OUT-C", "read", "ID.9122", tracker="delivery:2"))
     await wa.webhook.idle()
     late = await _delivery(wa.app, "ID.9122", "wamid.OUT-C", Status.SENT)
     await wa.post(g.status("wamid.OUT-X", "sent", "ID.9122"))
     await wa.webhook.idle()
     assert await _status_of(wa.app, late) == Status.READ
+    # The callbacks of direct replies (no tracker, no record) are not kept at all.
+    await wa.post(g.status("wamid.OUT-R", "read", "ID.9122"))
+    await wa.webhook.idle()
+    assert await count(wa.app, EarlyStatus) == 0
 
 
 async def test_failed_status_marks_unreachable_user(wa: WhatsAppHarness) -> None:
@@ -301,10 +305,11 @@ async def test_outside_window_gets_template_inside_gets_text(wa: WhatsAppHarness
     assert wa.fake.sent("ID.9130")[-1].params["type"] == "text"
     outside = await _account(wa.app, "ID.9131", now - timedelta(hours=30))
     wa.fake.user_wrote("ID.9131", ago=30 * 3600)
-    result = await sender.send_outbound(outside, Delivery(), reply)
+    result = await sender.send_outbound(outside, Delivery(id=77), reply)
     assert result.outcome == Outcome.SENT
     sent = wa.fake.sent("ID.9131")[-1].params
     assert sent["type"] == "template" and sent["template"]["language"]["code"] == "id"
+    assert sent["biz_opaque_callback_data"] == "delivery:77"  # its statuses find the record
     param = sent["template"]["components"][0]["parameters"][0]["text"]
     assert param == template_text(reply.text) and "Rapat jam 9." in param and "\n" not in param
 
@@ -343,3 +348,21 @@ async def test_error_codes_map_onto_outcomes(
     assert result.outcome == outcome, result
     if outcome == Outcome.RETRY:
         assert result.retry_after and result.retry_after > 0
+
+
+async def test_long_menu_pages_and_page_taps_show_the_rest(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9150", wa)
+    wa.fake.user_wrote(user.user_ref)
+    choices = [Choice(f"home:lang:x{i}", f"Pilihan {i}") for i in range(10)]
+    await wa.webhook.adapter.send(user.user_ref, [Reply("Daftar", choices, request_phone="Nomor")])
+    user.replies = user._read(wa.fake.calls)
+    assert len(user.labels) == 10 and "Pilihan 8" in user.labels and "Lainnya" in user.labels[-1]
+    await user.press("Lainnya")
+    assert user.labels[0] == "Pilihan 9" and user.replies[0].request_phone == "Nomor"
+    await user.send("11")  # numbers run on across pages: the 11th option is "use my number"
+    assert "tidak ada di data kepegawaian" in user.text  # a number not in the roster
+
+
+async def test_abdi_serve_without_channels_says_what_to_set(cli) -> None:  # type: ignore[no-untyped-def]
+    result = await cli("serve")
+    assert result.code == 2 and "WHATSAPP_TOKEN" in result.err

@@ -153,21 +153,25 @@ class WhatsAppAdapter:
             return
         await self._typing(update.id)
         menu = await self.app.store.get(self._menu_key(bsuid))
-        hidden = False
+        payload: str | None = None
         if isinstance(update, CallbackButton | CallbackSelection):
             seq, payload = render.untag(update.data)
             if seq is not None and (menu is None or menu.data.get("seq") != seq):
                 await self._stale(bsuid, update.id, menu)
                 return
-            if payload.startswith(render.PAGE_ACTION + ":") and menu is not None:
-                await self._page(bsuid, menu, payload)
-                return
-            inbound = self._inbound(update, bsuid, action=payload)
-            if payload == render.PHONE_ACTION:
-                inbound = self._own_phone(update, bsuid, user.wa_id)
-                hidden = inbound.contact is None
+        elif update.type == MessageType.TEXT and update.text is not None and menu is not None:
+            payload = render.typed_choice(update.text, menu.data.get("options", []))
+        hidden = False
+        if payload is None:
+            inbound = await self._from_message(update, bsuid)  # type: ignore[arg-type]
+        elif payload.startswith(render.PAGE_ACTION + ":") and menu is not None:
+            await self._page(bsuid, menu, payload)
+            return
+        elif payload == render.PHONE_ACTION:
+            inbound = self._own_phone(update, bsuid, user.wa_id)
+            hidden = inbound.contact is None
         else:
-            inbound = await self._from_message(update, bsuid, menu)
+            inbound = self._inbound(update, bsuid, action=payload)
         replies = await self.core.handle(inbound)
         if hidden and replies:
             t = await self.translator_for(bsuid)
@@ -192,14 +196,8 @@ class WhatsAppAdapter:
             return self._inbound(update, bsuid, action=HIDDEN_PHONE_FALLBACK)
         return self._inbound(update, bsuid, contact=SharedContact("+" + wa_id, bsuid))
 
-    async def _from_message(
-        self, message: Message, bsuid: str, menu: ConversationState | None
-    ) -> Inbound:
-        if message.type == MessageType.TEXT and message.text is not None:
-            options = menu.data.get("options", []) if menu else []
-            chosen = render.typed_choice(message.text, options)
-            if chosen is not None:
-                return self._inbound(message, bsuid, action=chosen)
+    async def _from_message(self, message: Message, bsuid: str) -> Inbound:
+        if message.type == MessageType.TEXT:
             return self._inbound(message, bsuid, text=message.text)
         if message.type == MessageType.CONTACTS and message.contacts:
             return self._inbound(message, bsuid, contact=self._card(message, bsuid))
@@ -322,17 +320,21 @@ class WhatsAppAdapter:
             await store.set(self._menu_key(bsuid), ConversationState("menu", data), ttl)
         return last_id
 
-    async def deliver(self, to: str, message: render.Outgoing, retry: bool = True) -> str:
+    async def deliver(
+        self, to: str, message: render.Outgoing, retry: bool = True, tracker: str | None = None
+    ) -> str:
+        """Send one rendered message; `tracker` comes back in its status callbacks."""
         client = self.client
+        kw: dict[str, Any] = {"tracker": tracker} if tracker else {}
 
         async def call(fn: Any) -> Any:
             return await (with_retry(fn) if retry else fn())
 
         if message.kind == "text":
-            sent = await call(lambda: client.send_message(to, message.text))
+            sent = await call(lambda: client.send_message(to, message.text, **kw))
         elif message.kind == "buttons":
             buttons = [Button(title=title, callback_data=id_) for id_, title, _ in message.options]
-            sent = await call(lambda: client.send_message(to, message.text, buttons=buttons))
+            sent = await call(lambda: client.send_message(to, message.text, buttons=buttons, **kw))
         elif message.kind == "list":
             rows = [
                 SectionRow(title=t, callback_data=i, description=d) for i, t, d in message.options
@@ -340,14 +342,16 @@ class WhatsAppAdapter:
             section_list = SectionList(
                 button_title=message.button, sections=[Section(title=message.button, rows=rows)]
             )
-            sent = await call(lambda: client.send_message(to, message.text, buttons=section_list))
+            sent = await call(
+                lambda: client.send_message(to, message.text, buttons=section_list, **kw)
+            )
         else:
             attachment = message.attachment
             assert attachment is not None
             if message.kind == "image":
                 sent = await call(
                     lambda: client.send_image(
-                        to, attachment.content, mime_type=attachment.mime_type
+                        to, attachment.content, mime_type=attachment.mime_type, **kw
                     )
                 )
             else:
@@ -357,6 +361,7 @@ class WhatsAppAdapter:
                         attachment.content,
                         filename=attachment.filename,
                         mime_type=attachment.mime_type,
+                        **kw,
                     )
                 )
         return str(sent.id)

@@ -15,6 +15,7 @@ from pywa.types.templates import BodyText, TemplateLanguage
 from pywa_async.errors import WhatsAppError
 
 from bot.channels.whatsapp import WhatsAppAdapter
+from bot.channels.whatsapp_status import TRACKER_PREFIX
 from bot.config import Settings
 from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.messages import Channel, Reply
@@ -29,6 +30,11 @@ OUTSIDE_WINDOW = 131047
 RETRY_AFTER = {130429: 1.0, 131056: 6.0, 131048: 60.0}  # throughput, pair rate, spam limit
 UNREACHABLE = {131026, 131049, 131050}  # undeliverable, held back by Meta, opted out
 TEMPLATE_PARAM_LIMIT = 1024
+
+
+def tracker(delivery: Delivery) -> str | None:
+    """Echoed by Meta in the send's status callbacks: they are known to be a delivery's."""
+    return f"{TRACKER_PREFIX}{delivery.id}" if delivery.id is not None else None
 
 
 def inside_window(account: Account, now: datetime | None = None) -> bool:
@@ -76,32 +82,34 @@ class WhatsAppSender:
         to = account.chat_ref
         if inside_window(account):
             try:
-                platform_id = await self._free_text(to, reply)
+                platform_id = await self._free_text(to, reply, tracker(delivery))
                 return SendResult(Outcome.SENT, platform_id=platform_id)
             except (WhatsAppError, httpx.HTTPError) as exc:
                 if not (isinstance(exc, WhatsAppError) and exc.code == OUTSIDE_WINDOW):
                     return outcome_of(exc)
                 log.info("window closed before our clock said so; sending the template")
         try:
-            return SendResult(Outcome.SENT, platform_id=await self._template(to, reply))
+            platform_id = await self._template(to, reply, tracker(delivery))
+            return SendResult(Outcome.SENT, platform_id=platform_id)
         except (WhatsAppError, httpx.HTTPError) as exc:
             return outcome_of(exc)
 
-    async def _free_text(self, to: str, reply: Reply) -> str:
+    async def _free_text(self, to: str, reply: Reply, track: str | None) -> str:
         """The reply as the adapter renders any reply (buttons, lists, media); no retries here."""
         from bot.channels import whatsapp_render as render
 
         platform_id = ""
         t = await self.adapter.translator_for(to)
         for message in render.render(reply, 0, t):
-            platform_id = await self.adapter.deliver(to, message, retry=False)
+            platform_id = await self.adapter.deliver(to, message, retry=False, tracker=track)
         return platform_id
 
-    async def _template(self, to: str, reply: Reply) -> str:
+    async def _template(self, to: str, reply: Reply, track: str | None) -> str:
         sent = await self.adapter.client.send_template(
             to,
             name=self.settings.whatsapp_template_notification,
             language=TemplateLanguage(self.settings.whatsapp_template_language),
             params=[BodyText.params(template_text(reply.text))],
+            tracker=track,
         )
         return str(sent.id)

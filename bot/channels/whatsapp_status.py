@@ -7,12 +7,16 @@ appears (`settle`, run with every callback, and `catch_up` for a drain that just
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status, moves_forward
 from storage.models import Delivery, EarlyStatus, utcnow
 
+TRACKER_PREFIX = "delivery:"  # biz_opaque_callback_data of every delivery we send
+EARLY_TTL = timedelta(days=2)  # an early status whose delivery never recorded its id is dropped
 UNREACHABLE_CODES = {131026, 131050, 131049}  # undeliverable, opted out, not delivered by Meta
 STATUSES = {
     "sent": Status.SENT,
@@ -41,14 +45,24 @@ def _move(delivery: Delivery, status: Status, error: str | None) -> bool:
 
 
 async def apply(
-    session: AsyncSession, platform_id: str, status: Status, error: str | None = None
+    session: AsyncSession,
+    platform_id: str,
+    status: Status,
+    error: str | None = None,
+    tracker: str | None = None,
 ) -> bool:
-    """Move the delivery sent as `platform_id` forward; keep the status if it is not known yet."""
+    """Move the delivery sent as `platform_id` forward; keep the status if it is not known yet.
+
+    Only statuses of deliveries (their tracker says so) wait for their record: the callbacks of
+    direct replies, which have no record, are not stored.
+    """
     delivery = await session.scalar(
         select(Delivery).where(Delivery.platform_id == platform_id).with_for_update()
     )
     if delivery is not None:
         return _move(delivery, status, error)
+    if not (tracker or "").startswith(TRACKER_PREFIX):
+        return False
     early = await session.get(EarlyStatus, platform_id, with_for_update=True)
     if early is None:
         session.add(EarlyStatus(platform_id=platform_id, status=status.value, error=error))
@@ -70,6 +84,7 @@ async def catch_up(session: AsyncSession, delivery: Delivery) -> None:
 
 async def settle(session: AsyncSession) -> int:
     """Apply every early status whose delivery now has its id; returns how many were applied."""
+    await session.execute(delete(EarlyStatus).where(EarlyStatus.received_at < utcnow() - EARLY_TTL))
     rows = (
         await session.execute(
             select(Delivery, EarlyStatus).join(

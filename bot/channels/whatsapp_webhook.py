@@ -164,7 +164,7 @@ class WhatsAppWebhook:
             return
         error = f"{code} {update.error.message}"[:200] if update.error is not None else None
         async with self.app.sessions() as session, session.begin():
-            await whatsapp_status.apply(session, update.id, status, error)
+            await whatsapp_status.apply(session, update.id, status, error, update.tracker)
             await whatsapp_status.settle(session)
 
     async def first_seen(self, wamid: str) -> bool:

@@ -23,6 +23,9 @@ def upgrade() -> None:
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('platform_id', name=op.f('pk_early_status'))
     )
+    with op.batch_alter_table('early_status', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_early_status_received_at'), ['received_at'], unique=False)
+
     op.create_table('inbound_event',
     sa.Column('event_id', sa.String(length=160), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
@@ -49,5 +52,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbound_event_received_at'))
 
     op.drop_table('inbound_event')
+    with op.batch_alter_table('early_status', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_early_status_received_at'))
+
     op.drop_table('early_status')
     # ### end Alembic commands ###
