@@ -11,13 +11,11 @@ in ours.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import functools
 import json
 import logging
-import statistics
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +23,7 @@ import aiohttp
 from aiohttp import web
 from pywa.utils import webhook_updates_validator
 
+from bench.closed_loop import Answers, arguments, closed_loop, finish, report, spawn_driver
 from bench.telegram_throughput import with_database
 from bot.app import App, create_app
 from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
@@ -51,46 +50,32 @@ def settings_for(base: str, **extra: Any) -> Settings:
 
 
 async def drive(api: g.FakeGraphAPI, url: str, users: int, total: int) -> tuple[float, list[float]]:
-    """Closed-loop users; returns (elapsed seconds, latencies in ms)."""
-    waiting: dict[str, asyncio.Future[float]] = {}
+    """Closed-loop users POSTing signed webhooks; returns (elapsed seconds, latencies in ms)."""
+    answers = Answers()
 
     def listen(call: g.Call) -> None:
         if call.method == "messages":
-            future = waiting.get(call.to)
-            if future is not None and not future.done():
-                future.set_result(call.at)
+            answers.seen(call.to, call.at)
 
-    api.listeners.append(listen)
-    latencies: list[float] = []
-    per_user = total // users
-    loop = asyncio.get_running_loop()
     connector = aiohttp.TCPConnector(limit=users)
     async with aiohttp.ClientSession(connector=connector) as http:
 
-        async def user(uid: int) -> None:
-            bsuid = f"ID.{uid}"
-            for step in range(per_user):
-                body = (
-                    g.text(bsuid, "/menu", wa_id=f"62899{uid}")
-                    if step % 2 == 0
-                    else g.tap(bsuid, BUTTONS[(uid + step) % 2], wa_id=f"62899{uid}")
-                )
-                raw = g.dumps(body)
-                api.user_wrote(bsuid)
-                waiting[bsuid] = loop.create_future()
-                sent = time.monotonic()
-                async with http.post(
-                    url, data=raw, headers={"X-Hub-Signature-256": g.sign(raw)}
-                ) as response:
-                    assert response.status == 200, response.status
-                answered = await asyncio.wait_for(waiting[bsuid], 60)
-                latencies.append((answered - sent) * 1000)
+        async def step(uid: int, n: int) -> float:
+            bsuid, wa_id = f"ID.{uid}", f"62899{uid}"
+            body = (
+                g.text(bsuid, "/menu", wa_id=wa_id)
+                if n % 2 == 0
+                else g.tap(bsuid, BUTTONS[(uid + n) % 2], wa_id=wa_id)
+            )
+            api.user_wrote(bsuid)
+            return await answers.latency(bsuid, post(http, url, g.dumps(body)))
 
-        started = time.monotonic()
-        await asyncio.gather(*(user(100_000 + i) for i in range(users)))
-        elapsed = time.monotonic() - started
-    api.listeners.remove(listen)
-    return elapsed, latencies
+        return await closed_loop(users, total, step, api.listeners, listen)
+
+
+async def post(http: aiohttp.ClientSession, url: str, raw: bytes) -> None:
+    async with http.post(url, data=raw, headers={"X-Hub-Signature-256": g.sign(raw)}) as response:
+        assert response.status == 200, response.status
 
 
 async def drive_process(users: int, total: int) -> None:
@@ -116,18 +101,8 @@ async def site(web_app: web.Application) -> tuple[str, web.AppRunner]:
 
 
 async def measure(name: str, serve: Serve, users: int, total: int) -> float:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.whatsapp_throughput",
-        "--drive",
-        "--users",
-        str(users),
-        "--messages",
-        str(total),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        limit=64 * 1024 * 1024,
+    child = await spawn_driver(
+        "bench.whatsapp_throughput", "--users", str(users), "--messages", str(total)
     )
     assert child.stdout is not None and child.stdin is not None
     base = (await child.stdout.readline()).decode().strip()
@@ -136,17 +111,8 @@ async def measure(name: str, serve: Serve, users: int, total: int) -> float:
     await child.stdin.drain()
     result = json.loads(await child.stdout.readline())
     await stop()
-    child.stdin.close()
-    await child.wait()
-    latencies: list[float] = result["latencies"]
-    rate = len(latencies) / result["elapsed"]
-    q = statistics.quantiles(latencies, n=100)
-    print(
-        f"{name:<22} messages={len(latencies)} users={users} rate={rate:,.0f} msg/s "
-        f"p50={q[49]:.1f} ms p99={q[98]:.1f} ms",
-        flush=True,
-    )
-    return rate
+    await finish(child)
+    return report(name, result, users, "message")
 
 
 async def echo_server(settings: Settings) -> tuple[str, Callable[[], Awaitable[None]]]:
@@ -194,28 +160,25 @@ def abdi_server(app: App) -> Serve:
     return serve
 
 
+async def abdi_on(kind: str, url: str, users: int, total: int, echo: float) -> None:
+    app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
+    try:
+        rate = await measure(f"abdi on {kind}", abdi_server(app), users, total)
+    finally:
+        await app.close()
+    print(f"{'':<22} ratio abdi/echo = {rate / echo:.2f}", flush=True)
+
+
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=3000)
-    parser.add_argument("--users", type=int, default=300)
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = arguments(__doc__ or "", "messages", 3000, 300)
     if args.drive:
-        await drive_process(args.users, args.messages)
+        await drive_process(args.users, args.count)
         return
     logging.basicConfig(level=logging.ERROR)
-    echo = await measure("pywa echo (bare)", echo_server, args.users, args.messages)
-    for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-
-        async def run(url: str, kind: str = kind) -> None:
-            app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
-            try:
-                rate = await measure(f"abdi on {kind}", abdi_server(app), args.users, args.messages)
-            finally:
-                await app.close()
-            print(f"{'':<22} ratio abdi/echo = {rate / echo:.2f}", flush=True)
-
+    echo = await measure("pywa echo (bare)", echo_server, args.users, args.count)
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    for kind in kinds:
+        run = functools.partial(abdi_on, kind, users=args.users, total=args.count, echo=echo)
         await with_database(kind, run)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 TOKEN = "EAAG-test-token-for-the-fake-graph-api"
 PHONE_ID = "106540352242922"
@@ -91,7 +92,7 @@ class FakeGraphAPI:
         self.delay = 0.0
         self.listeners: list[Callable[[Call], None]] = []
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._server: TestServer | None = None
         self._new_call = asyncio.Condition()
         self.base = ""
 
@@ -102,17 +103,14 @@ class FakeGraphAPI:
         app.router.add_post("/{version}/{phone}/media", self._upload)
         app.router.add_get("/download/{media_id}", self._download)
         app.router.add_get("/{version}/{media_id}", self._media_url)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self._server = TestServer(app, host="127.0.0.1")
+        await self._server.start_server()
+        self.base = str(self._server.make_url("")).rstrip("/")
         return self.base
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.close()
 
     def _authorised(self, request: web.Request) -> bool:
         return request.headers.get("Authorization", "") == f"Bearer {self.token}"

@@ -368,7 +368,17 @@ async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> 
         await with_retry(
             lambda: bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         )
-    runner = web.AppRunner(webhook_app(app, bot))
+    try:
+        await run_site(webhook_app(app, bot), settings, stop)
+    finally:
+        await bot.session.close()
+
+
+async def run_site(
+    web_app: web.Application, settings: Settings, stop: asyncio.Event | None
+) -> None:
+    """Serve `web_app` on WEBHOOK_HOST:WEBHOOK_PORT until SIGTERM/SIGINT (or `stop`)."""
+    runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
     await site.start()
@@ -380,7 +390,6 @@ async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> 
         await stop.wait()
     finally:
         await runner.cleanup()  # stops accepting, then waits for updates in flight (on_shutdown)
-        await bot.session.close()
 
 
 async def serve(app: App, *, webhook: bool, t: Translator) -> None:

@@ -12,7 +12,6 @@ import asyncio
 import hmac
 import json
 import logging
-import signal
 from typing import Any
 
 from aiohttp import web
@@ -104,6 +103,16 @@ class WhatsAppWebhook:
         return web.Response(text=challenge)
 
     async def receive(self, request: web.Request) -> web.Response:
+        try:
+            return await self._receive(request)
+        except web.HTTPException:
+            raise
+        except Exception:
+            # A bug must not become a 5xx: Meta would redeliver it, then disable the webhook.
+            log.exception("webhook handler failed")
+            return web.json_response({"error": "bad request"}, status=400)
+
+    async def _receive(self, request: web.Request) -> web.Response:
         secret = self.app.settings.whatsapp_app_secret or ""
         try:
             body = await request.read()
@@ -209,21 +218,10 @@ class WhatsAppWebhook:
         web_app.on_shutdown.append(self.on_shutdown)
 
 
-async def _no_5xx(request: web.Request, handler: Any) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except Exception:
-        # A bug must not become a 5xx: Meta would redeliver, and disable the webhook in the end.
-        log.exception("webhook handler failed")
-        return web.json_response({"error": "bad request"}, status=400)
-
-
 def webhook_app(hook: WhatsAppWebhook, web_app: web.Application | None = None) -> web.Application:
     """Add the WhatsApp routes to `web_app` (the Telegram one, under `abdi serve`) or a new app."""
     if web_app is None:
-        web_app = web.Application(client_max_size=MAX_BODY, middlewares=[web.middleware(_no_5xx)])
+        web_app = web.Application(client_max_size=MAX_BODY)
     hook.add_routes(web_app)
     return web_app
 
@@ -277,17 +275,9 @@ async def serve(app: App, t: Translator, stop: asyncio.Event | None = None) -> N
             paths=" ".join(paths),
         )
     )
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await telegram.run_site(web_app, settings, stop)
     finally:
-        await runner.cleanup()  # stops accepting, then waits for work in flight (on_shutdown)
         if bot is not None:
             await bot.session.close()
         if client is not None:
