@@ -56,6 +56,7 @@ async def test_bad_or_missing_signature_is_403_and_stores_nothing(wa: WhatsAppHa
     assert await wa.post(b"not json at all", signature="sha256=bad") == 403
     other = g.sign(g.dumps(body), secret="someone-elses-secret")
     assert await wa.post(body, signature=other) == 403
+    assert await wa.post(b"x" * (2 * 1024 * 1024)) == 413
     await wa.webhook.idle()
     assert not wa.fake.sent()
     assert await count(wa.app, InboundEvent) == 0
@@ -361,6 +362,8 @@ async def test_long_menu_pages_and_page_taps_show_the_rest(wa: WhatsAppHarness) 
     assert user.labels[0] == "Pilihan 9" and user.replies[0].request_phone == "Nomor"
     await user.send("11")  # numbers run on across pages: the 11th option is "use my number"
     assert "tidak ada di data kepegawaian" in user.text  # a number not in the roster
+    await user.action("wa:page:abc")  # a forged page id is answered, not a crash
+    assert user.replies and user.labels
 
 
 async def test_abdi_serve_without_channels_says_what_to_set(cli) -> None:  # type: ignore[no-untyped-def]

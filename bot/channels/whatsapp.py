@@ -264,7 +264,8 @@ class WhatsAppAdapter:
         page = payload.rsplit(":", 1)[1]
         seq = int(menu.data["seq"])
         reply = self._menu_reply(menu)
-        message = render.menu(reply.text, render.options_of(reply), seq, t, int(page or 0))
+        number = int(page) if page.isdigit() else 0  # a forged page is the first page
+        message = render.menu(reply.text, render.options_of(reply), seq, t, number)
         await self.deliver(bsuid, message)
 
     @staticmethod
@@ -296,7 +297,10 @@ class WhatsAppAdapter:
         """Send replies in order; returns the last message id. Stops at the first refusal."""
         if not replies:
             return None
-        t = await self.translator_for(bsuid)
+        if any(r.choices or r.request_phone for r in replies):
+            t = await self.translator_for(bsuid)  # menus carry a few words of ours
+        else:
+            t = translator(self.app.settings.default_locale)  # plain text needs none: no query
         store, ttl = self.app.store, self.app.settings.state_ttl_seconds
         seq = await store.hit(f"wa-seq:{bsuid}", ttl)
         last_menu: Reply | None = None
