@@ -41,6 +41,7 @@ from storage.state import ConversationState
 log = logging.getLogger("abdi.whatsapp")
 
 DEFAULT_BASE = "https://graph.facebook.com"
+GRAPH_CONNECTIONS = 64  # kept-alive connections to the Graph API per process
 THROTTLED = {130429, 131056, 131048}  # throughput, pair rate, spam rate limit
 MAX_ATTEMPTS = 3
 HIDDEN_PHONE_FALLBACK = "link:code"  # the linking screen's "enter an HR code" action
@@ -58,9 +59,14 @@ MEDIA_TYPES = {
 class RebaseTransport(httpx.AsyncBaseTransport):
     """Sends pywa's graph.facebook.com requests to another Graph API base (a stand-in)."""
 
-    def __init__(self, base: str, inner: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, base: str, inner: httpx.AsyncBaseTransport | None = None, connections: int = 64
+    ) -> None:
         self.base = httpx.URL(base)
-        self.inner = inner or httpx.AsyncHTTPTransport(retries=1)
+        # httpx keeps 20 idle connections by default: under a burst of replies every extra
+        # one was opened and closed per request, which cost more than the whole core.
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self.inner = inner or httpx.AsyncHTTPTransport(retries=1, limits=limits)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == "graph.facebook.com" and str(self.base) != DEFAULT_BASE:
@@ -83,7 +89,8 @@ def make_client(settings: Settings, transport: httpx.AsyncBaseTransport | None =
             "cli.bad_config", detail="WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID are required"
         )
     http = httpx.AsyncClient(
-        transport=RebaseTransport(settings.whatsapp_api_base, transport), timeout=20.0
+        transport=RebaseTransport(settings.whatsapp_api_base, transport, GRAPH_CONNECTIONS),
+        timeout=20.0,
     )
     return WhatsApp(
         phone_id=settings.whatsapp_phone_number_id,
