@@ -159,7 +159,12 @@ async def test_menus_use_buttons_or_lists_and_typed_numbers_work(wa: WhatsAppHar
     assert "English" in user.labels
     number = next(i for i, label in enumerate(user.labels, 1) if label == "English")
     await user.send(str(number))
-    assert "Language changed" in user.text or "language" in user.text.lower()
+    assert "Language changed" in user.text
+    # The adapter's own words follow the reply's language at once (here the list button).
+    last = [c for c in wa.fake.sent(user.user_ref) if c.params["type"] == "interactive"][-1]
+    interactive = last.params["interactive"]
+    assert interactive["type"] == "list" and interactive["action"]["button"] == "See options"
+    assert interactive["action"]["sections"][0]["rows"][0]["description"] == "or type 1"
 
 
 async def test_stale_button_gets_expired_notice_and_current_menu(wa: WhatsAppHarness) -> None:

@@ -28,14 +28,12 @@ from pywa.types import (
 from pywa.types.base_update import RawUpdate
 from pywa_async import WhatsApp
 from pywa_async.errors import WhatsAppError
-from sqlalchemy import select
 
 from bot.app import App, StartupError
 from bot.channels import whatsapp_render as render
 from bot.config import Settings
-from bot.i18n import Translator, resolve_locale, translator
+from bot.i18n import Translator, translator
 from bot.messages import Attachment, Channel, Choice, Inbound, Reply, SharedContact
-from storage.models import Account
 from storage.state import ConversationState
 
 log = logging.getLogger("abdi.whatsapp")
@@ -181,7 +179,7 @@ class WhatsAppAdapter:
             inbound = self._inbound(update, bsuid, action=payload)
         replies = await self.core.handle(inbound)
         if hidden and replies:
-            t = await self.translator_for(bsuid)
+            t = self.translator(replies[0].locale)
             replies[0].text = f"{t('whatsapp.phone_hidden')}\n\n{replies[0].text}"
         await self.send(bsuid, replies)
 
@@ -248,7 +246,6 @@ class WhatsAppAdapter:
             log.warning("typing indicator failed")
 
     async def _stale(self, bsuid: str, message_id: str, menu: ConversationState | None) -> None:
-        t = await self.translator_for(bsuid)
         if menu is None or not menu.data.get("options"):
             replies = await self.core.handle(
                 Inbound(
@@ -261,17 +258,19 @@ class WhatsAppAdapter:
                 )
             )
             if replies:
+                t = self.translator(replies[0].locale)
                 replies[0].text = f"{t('whatsapp.stale')}\n\n{replies[0].text}"
             await self.send(bsuid, replies)
             return
+        t = self.translator(menu.data.get("locale"))
         await self.send(bsuid, [self._menu_reply(menu, t("whatsapp.stale"))])
 
     async def _page(self, bsuid: str, menu: ConversationState, payload: str) -> None:
-        t = await self.translator_for(bsuid)
         page = payload.rsplit(":", 1)[1]
         seq = int(menu.data["seq"])
         reply = self._menu_reply(menu)
         number = int(page) if page.isdigit() else 0  # a forged page is the first page
+        t = self.translator(reply.locale)
         message = render.menu(reply.text, render.options_of(reply), seq, t, number)
         await self.deliver(bsuid, message)
 
@@ -281,39 +280,27 @@ class WhatsAppAdapter:
         choices = [Choice(p, label) for p, label in menu.data.get("options", [])]
         phone = menu.data.get("phone")
         choices = [c for c in choices if c.id != render.PHONE_ACTION]
-        return Reply(f"{lead}\n\n{text}" if lead else text, choices[:10], request_phone=phone)
+        text = f"{lead}\n\n{text}" if lead else text
+        return Reply(text, choices[:10], request_phone=phone, locale=menu.data.get("locale"))
 
     # -- outbound ------------------------------------------------------------------------
     def _menu_key(self, bsuid: str) -> str:
         return f"wa-menu:{bsuid}"
 
-    async def translator_for(self, bsuid: str) -> Translator:
-        try:
-            async with self.app.sessions() as session:
-                locale = await session.scalar(
-                    select(Account.locale).where(
-                        Account.channel == Channel.WHATSAPP.value, Account.user_ref == bsuid
-                    )
-                )
-        except Exception:  # a database outage must not stop the reply that explains it
-            locale = None
-        settings = self.app.settings
-        return translator(resolve_locale(locale, language_hint(bsuid), settings.default_locale))
+    def translator(self, locale: str | None) -> Translator:
+        return translator(locale or self.app.settings.default_locale)
 
     async def send(self, bsuid: str, replies: list[Reply]) -> str | None:
         """Send replies in order; returns the last message id. Stops at the first refusal."""
         if not replies:
             return None
-        if any(r.choices or r.request_phone for r in replies):
-            t = await self.translator_for(bsuid)  # menus carry a few words of ours
-        else:
-            t = translator(self.app.settings.default_locale)  # plain text needs none: no query
         store, ttl = self.app.store, self.app.settings.state_ttl_seconds
         seq = await store.hit(f"wa-seq:{bsuid}", ttl)
         last_menu: Reply | None = None
         last_id = None
         try:
             for reply in replies:
+                t = self.translator(reply.locale)  # our few words in the reply's language
                 for message in render.render(reply, seq, t):
                     last_id = await self.deliver(bsuid, message)
                 if reply.choices or reply.request_phone:
@@ -327,6 +314,7 @@ class WhatsAppAdapter:
                 "options": options,
                 "text": last_menu.text,
                 "phone": last_menu.request_phone,
+                "locale": last_menu.locale,
             }
             await store.set(self._menu_key(bsuid), ConversationState("menu", data), ttl)
         return last_id

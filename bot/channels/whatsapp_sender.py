@@ -82,7 +82,7 @@ class WhatsAppSender:
         to = account.chat_ref
         if inside_window(account):
             try:
-                platform_id = await self._free_text(to, reply, tracker(delivery))
+                platform_id = await self._free_text(account, reply, tracker(delivery))
                 return SendResult(Outcome.SENT, platform_id=platform_id)
             except (WhatsAppError, httpx.HTTPError) as exc:
                 if not (isinstance(exc, WhatsAppError) and exc.code == OUTSIDE_WINDOW):
@@ -94,14 +94,16 @@ class WhatsAppSender:
         except (WhatsAppError, httpx.HTTPError) as exc:
             return outcome_of(exc)
 
-    async def _free_text(self, to: str, reply: Reply, track: str | None) -> str:
+    async def _free_text(self, account: Account, reply: Reply, track: str | None) -> str:
         """The reply as the adapter renders any reply (buttons, lists, media); no retries here."""
         from bot.channels import whatsapp_render as render
 
         platform_id = ""
-        t = await self.adapter.translator_for(to)
+        t = self.adapter.translator(reply.locale or account.locale)
         for message in render.render(reply, 0, t):
-            platform_id = await self.adapter.deliver(to, message, retry=False, tracker=track)
+            platform_id = await self.adapter.deliver(
+                account.chat_ref, message, retry=False, tracker=track
+            )
         return platform_id
 
     async def _template(self, to: str, reply: Reply, track: str | None) -> str:
