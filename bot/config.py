@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         description="UTILITY template (id) with one body parameter, used outside the 24 h window",
     )
     whatsapp_template_language: str = Field(default="id", description="Template language code")
+    whatsapp_concurrency: int = Field(
+        default=32, description="WhatsApp webhook messages handled at once per process"
+    )
     whatsapp_per_second: float = Field(
         default=80.0, description="Cloud API throughput per phone number (inbound counts too)"
     )

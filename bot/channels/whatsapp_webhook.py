@@ -87,6 +87,9 @@ class WhatsAppWebhook:
         self.app = app
         self.adapter = adapter
         self.background: set[asyncio.Task[Any]] = set()
+        # Bodies are answered at once; their work waits here. A few hundred at once would only
+        # queue on the database pool and slow every one of them (measured in bench/).
+        self.slots = asyncio.Semaphore(app.settings.whatsapp_concurrency)
 
     # -- routes --------------------------------------------------------------------------
     async def verify(self, request: web.Request) -> web.Response:
@@ -139,6 +142,10 @@ class WhatsAppWebhook:
 
     # -- work ------------------------------------------------------------------------------
     async def handle(self, parts: list[dict[str, Any]]) -> None:
+        async with self.slots:
+            await self._handle(parts)
+
+    async def _handle(self, parts: list[dict[str, Any]]) -> None:
         for part in parts:
             try:
                 if "statuses" in part["entry"][0]["changes"][0]["value"]:
