@@ -159,22 +159,6 @@ async def chat(demo_app: App, request: pytest.FixtureRequest):  # type: ignore[n
     await harness.stop()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The WhatsApp variant of the conversation suites runs on SQLite only, to keep time sane:
-    the channel code does not touch the database dialect, the core paths run on both."""
-    keep, drop = [], []
-    for item in items:
-        params = getattr(item, "callspec", None)
-        params = params.params if params else {}
-        if params.get("chat") == "whatsapp" and params.get("database_url") == "postgres":
-            drop.append(item)
-        else:
-            keep.append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-
-
 @pytest.fixture(params=["memory", "redis"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
     if request.param == "memory":
