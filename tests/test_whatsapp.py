@@ -47,6 +47,8 @@ async def test_verification_echoes_challenge_and_refuses_wrong_token(wa: WhatsAp
     )
     assert bad.status == 403
     assert (await wa.client.get(path)).status == 403
+    health = await wa.client.get("/healthz")
+    assert health.status == 200 and (await health.json())["status"] == "ok"
 
 
 async def test_bad_or_missing_signature_is_403_and_stores_nothing(wa: WhatsAppHarness) -> None:
@@ -374,3 +376,71 @@ async def test_long_menu_pages_and_page_taps_show_the_rest(wa: WhatsAppHarness) 
 async def test_abdi_serve_without_channels_says_what_to_set(cli) -> None:  # type: ignore[no-untyped-def]
     result = await cli("serve")
     assert result.code == 2 and "WHATSAPP_TOKEN" in result.err
+
+
+async def test_abdi_serve_has_both_webhooks_on_one_server(demo_app: App) -> None:
+    import asyncio
+    import socket
+
+    from aiohttp import ClientSession
+
+    from bot.channels import whatsapp_webhook
+    from tests.fake_bot_api import TOKEN as TG_TOKEN
+    from tests.fake_bot_api import FakeBotAPI, message_update
+
+    graph, bot_api = g.FakeGraphAPI(), FakeBotAPI()
+    await graph.start()
+    await bot_api.start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo_app.settings = demo_app.settings.model_copy(
+        update={
+            "webhook_host": "127.0.0.1",
+            "webhook_port": port,
+            "telegram_bot_token": TG_TOKEN,
+            "telegram_api_base": bot_api.base,
+            "telegram_webhook_secret": "tg-secret",
+            "whatsapp_token": g.TOKEN,
+            "whatsapp_phone_number_id": g.PHONE_ID,
+            "whatsapp_app_secret": g.APP_SECRET,
+            "whatsapp_verify_token": g.VERIFY_TOKEN,
+            "whatsapp_api_base": graph.base,
+        }
+    )
+    stop = asyncio.Event()
+    server = asyncio.create_task(whatsapp_webhook.serve(demo_app, translator("id"), stop))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with ClientSession() as http:
+            for _ in range(50):  # until the server listens
+                try:
+                    async with http.get(f"{base}/healthz") as health:
+                        assert health.status == 200
+                        break
+                except OSError:
+                    await asyncio.sleep(0.1)
+            params = {
+                "hub.mode": "subscribe",
+                "hub.verify_token": g.VERIFY_TOKEN,
+                "hub.challenge": "7",
+            }
+            async with http.get(f"{base}/whatsapp/webhook", params=params) as verify:
+                assert await verify.text() == "7"
+            body = g.dumps(g.text("ID.9160", "/start"))
+            graph.user_wrote("ID.9160")
+            headers = {"X-Hub-Signature-256": g.sign(body)}
+            async with http.post(f"{base}/whatsapp/webhook", data=body, headers=headers) as r:
+                assert r.status == 200
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+            update = {"update_id": 1, **message_update(61, "/start")}
+            async with http.post(f"{base}/telegram/webhook", json=update, headers=headers) as r:
+                assert r.status == 200
+            await graph.wait_sent(1)
+            await bot_api.wait_calls("sendMessage", 1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 30)
+        await graph.stop()
+        await bot_api.stop()
+    assert "Selamat datang" in graph.sent("ID.9160")[0].params["interactive"]["body"]["text"]

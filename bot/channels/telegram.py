@@ -301,6 +301,20 @@ async def run_polling(
         await bot.session.close()
 
 
+def health_check(app: App) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /healthz: 200, or 503 when the database does not answer."""
+
+    async def health(request: web.Request) -> web.Response:
+        try:
+            async with app.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return web.json_response({"status": "degraded", "database": "down"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    return health
+
+
 def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> web.Application:
     """The aiohttp application: POST updates (secret checked), GET /healthz."""
     settings = app.settings
@@ -325,14 +339,6 @@ def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> w
         task.add_done_callback(background.discard)
         return web.json_response({"ok": True})
 
-    async def health(request: web.Request) -> web.Response:
-        try:
-            async with app.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            return web.json_response({"status": "degraded", "database": "down"}, status=503)
-        return web.json_response({"status": "ok"})
-
     async def drain(_: web.Application) -> None:
         if background:
             await asyncio.wait(list(background), timeout=SHUTDOWN_GRACE)
@@ -349,7 +355,7 @@ def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> w
 
     web_app = web.Application(client_max_size=1024 * 1024, middlewares=[web.middleware(on_error)])
     web_app.router.add_post(settings.webhook_path, receive)
-    web_app.router.add_get("/healthz", health)
+    web_app.router.add_get("/healthz", health_check(app))
     web_app.on_shutdown.append(drain)
     return web_app
 
