@@ -64,6 +64,7 @@ def check_interactive(body: dict[str, Any]) -> None:
         _check(1 <= len(buttons) <= 3, f"{len(buttons)} buttons (1..3)")
         titles = [b["reply"]["title"] for b in buttons]
         _check(all(0 < len(t) <= 20 for t in titles), f"button title over 20: {titles}")
+        _check(len(set(titles)) == len(titles), f"button titles must be unique: {titles}")
         ids = [b["reply"]["id"] for b in buttons]
         _check(len(set(ids)) == len(ids) and all(len(i) <= 256 for i in ids), "button ids")
     elif kind == "list":

@@ -96,6 +96,21 @@ async def test_same_wamid_twice_with_different_bytes_gets_one_reply(wa: WhatsApp
     assert await count(wa.app, InboundEvent) == 1
 
 
+async def test_one_body_with_several_messages_answers_each(wa: WhatsAppHarness) -> None:
+    first, second = g.text("ID.9170", "/start"), g.text("ID.9171", "/bantuan")
+    first["entry"][0]["changes"][0]["value"]["contacts"].append(
+        second["entry"][0]["changes"][0]["value"]["contacts"][0]
+    )
+    first["entry"][0]["changes"][0]["value"]["messages"].append(
+        second["entry"][0]["changes"][0]["value"]["messages"][0]
+    )
+    wa.fake.user_wrote("ID.9170")
+    wa.fake.user_wrote("ID.9171")
+    assert await wa.post(first) == 200
+    await wa.webhook.idle()
+    assert wa.fake.sent("ID.9170") and wa.fake.sent("ID.9171")
+
+
 async def test_reply_marks_read_with_typing(wa: WhatsAppHarness) -> None:
     user = WhatsAppChat(wa.app, "9104", wa)
     await user.send("/start")
@@ -112,6 +127,8 @@ def test_renderer_respects_whatsapp_limits() -> None:
     assert buttons.kind == "buttons" and buttons.options[0][0] == "5~x:0"
     long_label = Reply("Pilih", [Choice("x:a", "Label yang lebih dari dua puluh")])
     assert render(long_label, 1, t)[0].kind == "list"
+    same = Reply("Dua Budi", [Choice("x:1", "Budi"), Choice("x:2", "Budi")])
+    assert render(same, 1, t)[0].kind == "list"  # button titles must differ
     many = Reply("Pilih", [Choice(f"x:{i}", f"Pilihan nomor {i}") for i in range(10)])
     [listed] = render(many, 1, t)
     assert listed.kind == "list" and len(listed.options) == 10

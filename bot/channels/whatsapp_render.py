@@ -107,7 +107,10 @@ def render(reply: Reply, seq: int, t: Translator, page: int = 0) -> list[Outgoin
 
 
 def menu(text: str, options: list[Choice], seq: int, t: Translator, page: int = 0) -> Outgoing:
-    if len(options) <= MAX_BUTTONS and all(len(c.label) <= BUTTON_TITLE for c in options):
+    labels = [c.label for c in options]
+    # Reply buttons need distinct titles of at most 20 characters; a list takes the rest.
+    fits = all(len(label) <= BUTTON_TITLE for label in labels) and len(set(labels)) == len(labels)
+    if len(options) <= MAX_BUTTONS and fits:
         return Outgoing("buttons", text, [(tag(seq, c.id), c.label, None) for c in options])
     shown, first = page_of(options, page, t)
     rows = [
