@@ -111,6 +111,19 @@ async def test_one_body_with_several_messages_answers_each(wa: WhatsAppHarness) 
     assert wa.fake.sent("ID.9170") and wa.fake.sent("ID.9171")
 
 
+async def test_old_claims_are_pruned_recent_ones_kept(wa: WhatsAppHarness) -> None:
+    long_ago = datetime.now(UTC) - timedelta(seconds=wa.app.settings.dedup_ttl_seconds + 60)
+    async with wa.app.sessions() as session, session.begin():
+        session.add(InboundEvent(event_id="whatsapp:wamid.OLD", received_at=long_ago))
+    wa.fake.user_wrote("ID.9172")
+    await wa.post(g.text("ID.9172", "/start", wamid="wamid.NEW"))
+    await wa.webhook.idle()
+    assert await wa.webhook.prune() == 1
+    async with wa.app.sessions() as session:
+        left = list(await session.scalars(select(InboundEvent.event_id)))
+    assert left == ["whatsapp:wamid.NEW"]
+
+
 async def test_reply_marks_read_with_typing(wa: WhatsAppHarness) -> None:
     user = WhatsAppChat(wa.app, "9104", wa)
     await user.send("/start")

@@ -12,12 +12,14 @@ import asyncio
 import hmac
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from pywa.types import MessageStatus
 from pywa.types.base_update import RawUpdate
 from pywa.utils import HUB_SIG, webhook_updates_validator
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from bot.app import App, StartupError
@@ -26,11 +28,12 @@ from bot.channels.whatsapp import WhatsAppAdapter, parse
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.messages import Channel
-from storage.models import InboundEvent, WebhookDeadLetter
+from storage.models import InboundEvent, WebhookDeadLetter, utcnow
 
 log = logging.getLogger("abdi.whatsapp.webhook")
 MAX_BODY = 1024 * 1024
 SHUTDOWN_GRACE = 25
+PRUNE_EVERY = 1000  # claims per process between two deletions of old ones
 
 
 def fragments(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,6 +93,7 @@ class WhatsAppWebhook:
         # Bodies are answered at once; their work waits here. A few hundred at once would only
         # queue on the database pool and slow every one of them (measured in bench/).
         self.slots = asyncio.Semaphore(app.settings.whatsapp_concurrency)
+        self.claims = 0
 
     # -- routes --------------------------------------------------------------------------
     async def verify(self, request: web.Request) -> web.Response:
@@ -185,6 +189,9 @@ class WhatsAppWebhook:
 
     async def first_seen(self, wamid: str) -> bool:
         """Claim a message id once for all processes: the primary key decides, atomically."""
+        self.claims += 1
+        if self.claims % PRUNE_EVERY == 0:
+            await self.prune()
         try:
             async with self.app.sessions() as session, session.begin():
                 session.add(InboundEvent(event_id=f"{Channel.WHATSAPP.value}:{wamid}"))
@@ -194,6 +201,19 @@ class WhatsAppWebhook:
             # No database: the dispatcher answers "unavailable" (and dedups in the state store).
             log.exception("inbound event claim failed")
         return True
+
+    async def prune(self) -> int:
+        """Forget claims older than DEDUP_TTL_SECONDS: Meta stops redelivering long before."""
+        cutoff = utcnow() - timedelta(seconds=self.app.settings.dedup_ttl_seconds)
+        try:
+            async with self.app.sessions() as session, session.begin():
+                result = await session.execute(
+                    delete(InboundEvent).where(InboundEvent.received_at < cutoff)
+                )
+        except Exception:
+            log.exception("pruning inbound events failed")
+            return 0
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def dead_letter(self, body: bytes, reason: str) -> None:
         log.error("unreadable WhatsApp webhook kept for inspection: %s", reason[:200])
