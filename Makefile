@@ -33,6 +33,7 @@ lint: $(STAMP)
 ## Benchmarks (not part of the test run).
 bench: $(STAMP)
 	$(BIN)/python -m bench.telegram_throughput $(ARGS)
+	$(BIN)/python -m bench.whatsapp_throughput
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -10,14 +10,11 @@ The fake Bot API and the simulated users run in a child process, as Telegram is 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,6 +24,7 @@ from aiogram import Bot
 from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.types import CallbackQuery, Message
 
+from bench.closed_loop import Answers, arguments, closed_loop, finish, report, spawn_driver
 from bot.app import App, create_app
 from bot.channels.telegram import TelegramAdapter, make_bot, run_polling
 from bot.config import Settings
@@ -40,37 +38,21 @@ Serve = Callable[[str], Awaitable[Callable[[], Awaitable[None]]]]
 
 async def drive(api: FakeBotAPI, users: int, total: int) -> tuple[float, list[float]]:
     """Closed-loop users; returns (elapsed seconds, latencies in ms)."""
-    waiting: dict[int, asyncio.Future[float]] = {}
+    answers = Answers()
 
     def listen(call: Call) -> None:
         if call.method in ANSWERS:
-            future = waiting.get(int(call.params.get("chat_id", 0)))
-            if future is not None and not future.done():
-                future.set_result(call.at)
+            answers.seen(int(call.params.get("chat_id", 0)), call.at)
 
-    api.listeners.append(listen)
-    latencies: list[float] = []
-    per_user = total // users
-    loop = asyncio.get_running_loop()
+    async def step(uid: int, n: int) -> float:
+        update = (
+            message_update(uid, "/menu")
+            if n % 2 == 0
+            else callback_update(uid, BUTTONS[(uid + n) % 2])
+        )
+        return await answers.latency(uid, api.push(update))
 
-    async def user(uid: int) -> None:
-        for step in range(per_user):
-            update = (
-                message_update(uid, "/menu")
-                if step % 2 == 0
-                else callback_update(uid, BUTTONS[(uid + step) % 2])
-            )
-            waiting[uid] = loop.create_future()
-            sent = time.monotonic()
-            await api.push(update)
-            answered = await asyncio.wait_for(waiting[uid], 60)
-            latencies.append((answered - sent) * 1000)
-
-    started = time.monotonic()
-    await asyncio.gather(*(user(100_000 + i) for i in range(users)))
-    elapsed = time.monotonic() - started
-    api.listeners.remove(listen)
-    return elapsed, latencies
+    return await closed_loop(users, total, step, api.listeners, listen)
 
 
 async def drive_process(users: int, total: int) -> None:
@@ -90,36 +72,16 @@ async def drive_process(users: int, total: int) -> None:
 
 
 async def measure(name: str, serve: Serve, users: int, total: int) -> float:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.telegram_throughput",
-        "--drive",
-        "--users",
-        str(users),
-        "--updates",
-        str(total),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        limit=64 * 1024 * 1024,  # the result line carries every latency
+    child = await spawn_driver(
+        "bench.telegram_throughput", "--users", str(users), "--updates", str(total)
     )
     assert child.stdout is not None
     base = (await child.stdout.readline()).decode().strip()
     stop = await serve(base)
     result = json.loads(await child.stdout.readline())
     await stop()
-    assert child.stdin is not None
-    child.stdin.close()
-    await child.wait()
-    latencies: list[float] = result["latencies"]
-    rate = len(latencies) / result["elapsed"]
-    q = statistics.quantiles(latencies, n=100)
-    print(
-        f"{name:<22} updates={len(latencies)} users={users} rate={rate:,.0f} upd/s "
-        f"p50={q[49]:.1f} ms p99={q[98]:.1f} ms",
-        flush=True,
-    )
-    return rate
+    await finish(child)
+    return report(name, result, users, "update")
 
 
 def echo_server(concurrency: int) -> Serve:
@@ -193,24 +155,19 @@ async def with_database(kind: str, run: Callable[[str], Awaitable[None]]) -> Non
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--updates", type=int, default=5000)
-    parser.add_argument("--users", type=int, default=500)
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = arguments(__doc__ or "", "updates", 5000, 500)
     if args.drive:
-        await drive_process(args.users, args.updates)
+        await drive_process(args.users, args.count)
         return
     logging.basicConfig(level=logging.ERROR)
     concurrency = Settings(_env_file=None).polling_concurrency
-    echo = await measure("aiogram echo (bare)", echo_server(concurrency), args.users, args.updates)
+    echo = await measure("aiogram echo (bare)", echo_server(concurrency), args.users, args.count)
     for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
 
         async def run(url: str, kind: str = kind) -> None:
             app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
             try:
-                rate = await measure(f"abdi on {kind}", abdi_server(app), args.users, args.updates)
+                rate = await measure(f"abdi on {kind}", abdi_server(app), args.users, args.count)
             finally:
                 await app.close()
             print(f"{'':<22} ratio abdi/echo = {rate / echo:.2f}", flush=True)

@@ -202,6 +202,13 @@ async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
     return 0
 
 
+async def cmd_serve(app: App, args: argparse.Namespace, t: Translator) -> int:
+    from bot.channels import whatsapp_webhook
+
+    await whatsapp_webhook.serve(app, t)
+    return 0
+
+
 async def cmd_db_upgrade(app: App, args: argparse.Namespace, t: Translator) -> int:
     print(t("cli.db.upgraded"))
     return 0
@@ -582,6 +589,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="serve Telegram (polling, or webhook when configured)")
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
     run.set_defaults(func=cmd_run)
+    serve = sub.add_parser("serve", help="serve the Telegram and WhatsApp webhooks on one server")
+    serve.set_defaults(func=cmd_serve)
 
     dbp = sub.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", required=True

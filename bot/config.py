@@ -47,6 +47,37 @@ class Settings(BaseSettings):
     webhook_path: str = Field(default="/telegram/webhook", description="Webhook path")
     polling_concurrency: int = Field(default=32, description="Updates handled at once in polling")
 
+    whatsapp_token: str | None = Field(
+        default=None, description="Cloud API access token (system user token)"
+    )
+    whatsapp_phone_number_id: str | None = Field(
+        default=None, description="Phone number ID that sends and receives"
+    )
+    whatsapp_app_secret: str | None = Field(
+        default=None, description="Meta app secret: checks X-Hub-Signature-256 on webhooks"
+    )
+    whatsapp_verify_token: str | None = Field(
+        default=None, description="Token Meta echoes in the webhook verification handshake"
+    )
+    whatsapp_api_base: str = Field(
+        default="https://graph.facebook.com", description="Graph API server (a stand-in in tests)"
+    )
+    whatsapp_webhook_path: str = Field(default="/whatsapp/webhook", description="Webhook path")
+    whatsapp_template_notification: str = Field(
+        default="abdi_pemberitahuan",
+        description="UTILITY template (id) with one body parameter, used outside the 24 h window",
+    )
+    whatsapp_template_language: str = Field(default="id", description="Template language code")
+    whatsapp_concurrency: int = Field(
+        default=32, description="WhatsApp webhook messages handled at once per process"
+    )
+    whatsapp_per_second: float = Field(
+        default=80.0, description="Cloud API throughput per phone number (inbound counts too)"
+    )
+    whatsapp_per_chat_interval: float = Field(
+        default=6.0, description="Seconds between two messages to one user (pair rate)"
+    )
+
     agency_code: str = Field(default="kota-contoh", description="Default agency (instansi) code")
     agency_name: str = Field(default="Pemerintah Kota Contoh", description="Default agency name")
     agency_timezone: str = Field(default="Asia/Jakarta", description="WIB/WITA/WIT zone name")

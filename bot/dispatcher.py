@@ -81,6 +81,8 @@ class Dispatcher:
                     # Say what was read, so a long draft is not judged on a silent cut.
                     notice = ctx.t("error.truncated", limit=limit)
                     replies[0].text = f"{notice}\n\n{replies[0].text}"
+                for reply in replies:  # adapters' own words (list buttons) match the text
+                    reply.locale = reply.locale or ctx.t.locale
                 return replies
         except IntegrityError:
             raise

@@ -36,6 +36,7 @@ class Inbound:
     contact: SharedContact | None = None
     language_hint: str | None = None
     display_name: str | None = None
+    attachment: Attachment | None = None  # media the user sent, already downloaded
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -77,6 +78,7 @@ class Reply:
     choices: list[Choice] = field(default_factory=list)
     attachment: Attachment | None = None
     request_phone: str | None = None  # label of a "share my phone" button, where supported
+    locale: str | None = None  # the language of the text (set by the dispatcher), for adapters
 
     def __post_init__(self) -> None:
         if len(self.choices) > MAX_CHOICES:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy import text as sa_text
@@ -468,3 +469,39 @@ class CaseEvent(Base):
     note: Mapped[str | None] = mapped_column(String(300), nullable=True)
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundEvent(Base):
+    """A platform message id seen once: the insert is the atomic de-duplication of webhooks.
+
+    Shared by every webhook process through the database; a redelivered wamid (even with other
+    bytes) hits the primary key and is skipped.
+    """
+
+    __tablename__ = "inbound_event"
+
+    event_id: Mapped[str] = mapped_column(String(160), primary_key=True)  # "<channel>:<id>"
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WebhookDeadLetter(Base):
+    """A webhook body we accepted (signature valid) but could not read: kept for inspection."""
+
+    __tablename__ = "webhook_dead_letter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EarlyStatus(Base):
+    """A platform status callback that arrived before its delivery recorded the message id."""
+
+    __tablename__ = "early_status"
+
+    platform_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from typing import Any
 
 from bot.app import App
-from bot.messages import Channel, Inbound, Reply, SharedContact
+from bot.messages import Attachment, Channel, Choice, Inbound, Reply, SharedContact
+from tests import fake_graph_api
 
 _events = itertools.count(1)
 
@@ -63,3 +66,151 @@ class Chat:
     @property
     def payloads(self) -> list[str]:
         return [c.id for r in self.replies for c in r.choices]
+
+
+class WhatsAppChat(Chat):
+    """The same conversation through WhatsApp: signed webhook POSTs in, Graph API calls out.
+
+    The real adapter (pywa parsing and sending) runs against the fake Graph API; the replies are
+    read back from the Graph calls the adapter made, so what a test asserts is what was sent.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        user_ref: str,
+        harness: WhatsAppHarness,
+        lang: str | None = None,
+        wa_id: str | None = "",
+    ) -> None:
+        digits = (
+            user_ref
+            if user_ref.isdigit()
+            else str(int(hashlib.sha1(user_ref.encode()).hexdigest(), 16))[:15]
+        )
+        country = "ID" if not lang or lang.lower().startswith(("id", "in")) else "US"
+        super().__init__(app, f"{country}.{digits}", Channel.WHATSAPP, lang)
+        self.harness = harness
+        self.wa_id = f"62899{digits}" if wa_id == "" else wa_id  # None: the number is hidden
+        self._buttons: dict[str, tuple[str, str]] = {}  # label -> (raw id, button | list)
+
+    async def post(self, body: dict[str, Any]) -> list[Reply]:
+        fake = self.harness.fake
+        fake.user_wrote(self.user_ref)
+        mark = len(fake.calls)
+        status = await self.harness.post(body)
+        assert status == 200, status
+        await self.harness.webhook.idle()
+        self.replies = self._read(fake.calls[mark:])
+        return self.replies
+
+    def _read(self, calls: list[Any]) -> list[Reply]:
+        from bot.channels.whatsapp_render import PHONE_ACTION, WORD_JOINER, untag
+
+        replies: list[Reply] = []
+        self._buttons = {}
+        for call in calls:
+            if call.method != "messages" or "_id" not in call.params or call.to != self.user_ref:
+                continue
+            body = call.params
+            kind = body["type"]
+            if kind == "text":
+                replies.append(Reply(body["text"]["body"].replace(WORD_JOINER, "")))
+            elif kind == "interactive":
+                inter = body["interactive"]
+                if inter["type"] == "button":
+                    raw = [
+                        (b["reply"]["id"], b["reply"]["title"]) for b in inter["action"]["buttons"]
+                    ]
+                else:
+                    rows = [r for s in inter["action"]["sections"] for r in s["rows"]]
+                    raw = [(r["id"], r["title"]) for r in rows]
+                reply = Reply(inter["body"]["text"].replace(WORD_JOINER, ""))
+                for raw_id, title in raw:
+                    self._buttons[title] = (raw_id, inter["type"])
+                    payload = untag(raw_id)[1]
+                    if payload == PHONE_ACTION:
+                        reply.request_phone = title
+                    else:
+                        reply.choices.append(Choice(payload, title))
+                replies.append(reply)
+            elif kind in ("image", "document"):
+                content, mime, filename = self.harness.fake.media[body[kind]["id"]]
+                if not replies:
+                    replies.append(Reply(""))
+                replies[-1].attachment = Attachment(
+                    body[kind].get("filename") or filename, content, mime
+                )
+        return replies
+
+    async def send(self, text: str) -> list[Reply]:
+        return await self.post(fake_graph_api.text(self.user_ref, text, self.wa_id))
+
+    async def press(self, label: str) -> list[Reply]:
+        for title, (raw_id, kind) in reversed(list(self._buttons.items())):
+            if label.lower() in title.lower():
+                return await self.tap(raw_id, title, kind)
+        raise AssertionError(f"no button {label!r} in {list(self._buttons)}")
+
+    async def tap(self, raw_id: str, title: str = "", kind: str = "button") -> list[Reply]:
+        make = fake_graph_api.tap if kind == "button" else fake_graph_api.pick
+        return await self.post(make(self.user_ref, raw_id, title, self.wa_id))
+
+    async def action(self, payload: str) -> list[Reply]:
+        """A button whose id the client made up (forged): it reaches the core unmarked."""
+        return await self.tap(payload)
+
+    async def share_contact(self, phone: str, owner: str | None = None) -> list[Reply]:
+        """A contact card; it is the user's own when it carries their own WhatsApp id."""
+        card_wa_id = self.wa_id if owner is None or owner == self.user_ref else (owner or None)
+        return await self.post(fake_graph_api.card(self.user_ref, phone, card_wa_id, self.wa_id))
+
+
+class WhatsAppHarness:
+    """The fake Graph API, the real WhatsApp adapter and webhook, and an HTTP client to post."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.fake = fake_graph_api.FakeGraphAPI()
+        self.webhook: Any = None
+        self.client: Any = None
+
+    async def start(self) -> WhatsAppHarness:
+        from aiohttp.test_utils import TestClient, TestServer
+
+        from bot.channels.whatsapp import WhatsAppAdapter, make_client
+        from bot.channels.whatsapp_webhook import WhatsAppWebhook, webhook_app
+
+        await self.fake.start()
+        self.app.settings = self.app.settings.model_copy(
+            update={
+                "whatsapp_token": fake_graph_api.TOKEN,
+                "whatsapp_phone_number_id": fake_graph_api.PHONE_ID,
+                "whatsapp_app_secret": fake_graph_api.APP_SECRET,
+                "whatsapp_verify_token": fake_graph_api.VERIFY_TOKEN,
+                "whatsapp_api_base": self.fake.base,
+            }
+        )
+        self.wa = make_client(self.app.settings)
+        self.webhook = WhatsAppWebhook(self.app, WhatsAppAdapter(self.app, self.wa))
+        self.client = TestClient(TestServer(webhook_app(self.webhook)))
+        await self.client.start_server()
+        return self
+
+    async def post(self, body: dict[str, Any] | bytes, signature: str | None = None) -> int:
+        raw = body if isinstance(body, bytes) else fake_graph_api.dumps(body)
+        sig = fake_graph_api.sign(raw) if signature is None else signature
+        path = self.app.settings.whatsapp_webhook_path
+        response = await self.client.post(
+            path, data=raw, headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"}
+        )
+        await response.read()
+        return response.status
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        from bot.channels.whatsapp import close_client
+
+        await close_client(self.wa)
+        await self.fake.stop()

@@ -22,9 +22,10 @@ from redis.asyncio import Redis
 from bot.app import App, create_app
 from bot.cli import main as cli_main
 from bot.config import Settings
+from bot.messages import Channel
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
-from tests.chat import Chat
+from tests.chat import Chat, WhatsAppChat, WhatsAppHarness
 
 PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ABDI_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -136,14 +137,26 @@ async def demo_app(app: App) -> App:
     return app
 
 
-@pytest.fixture
-def chat(demo_app: App):  # type: ignore[no-untyped-def]
-    """A factory of conversations with the demo office: chat(user_ref, lang=None)."""
+@pytest.fixture(params=["direct", "whatsapp"])
+async def chat(demo_app: App, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A factory of conversations with the demo office: chat(user_ref, lang=None).
 
-    def make(user_ref: str = "1001", **kwargs: object) -> Chat:
-        return Chat(demo_app, user_ref, **kwargs)  # type: ignore[arg-type]
+    "direct" drives the dispatcher with neutral messages; "whatsapp" runs the same conversation
+    through the real WhatsApp adapter: signed webhooks in, calls to a fake Graph API out.
+    A chat asked for on a named channel (channel=...) keeps it in both variants.
+    """
+    if request.param == "direct":
+        yield lambda user_ref="1001", **kw: Chat(demo_app, user_ref, **kw)
+        return
+    harness = await WhatsAppHarness(demo_app).start()
 
-    return make
+    def make(user_ref: str = "1001", channel: Channel | None = None, **kwargs: object) -> Chat:
+        if channel is not None and channel != Channel.WHATSAPP:
+            return Chat(demo_app, user_ref, channel, **kwargs)  # type: ignore[arg-type]
+        return WhatsAppChat(demo_app, user_ref, harness, **kwargs)  # type: ignore[arg-type]
+
+    yield make
+    await harness.stop()
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -76,7 +76,7 @@ async def test_someone_elses_contact_is_refused(chat, demo_app) -> None:  # type
     await user.share_contact(STAFF_PHONE, owner="")
     assert "kontak Anda sendiri" in user.text
     async with demo_app.sessions() as session:
-        account = await session.scalar(select(Account).where(Account.user_ref == "5005"))
+        account = await session.scalar(select(Account).where(Account.user_ref == user.user_ref))
     assert account is not None and account.employee_id is None
 
 
@@ -177,8 +177,8 @@ async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> 
     await link(staff, STAFF_PHONE)
     await hr.press("Kelola akun")
     await hr.send(STAFF_NIP)
-    assert "telegram" in hr.text
-    await hr.press("Putuskan telegram")
+    assert staff.channel.value in hr.text
+    await hr.press(f"Putuskan {staff.channel.value}")
     assert "Ia harus menghubungkan akunnya lagi" in hr.text
     await hr.press("Ya, putuskan")
     assert "sudah diputus" in hr.text

@@ -308,13 +308,15 @@ async def test_officers_of_another_agency_see_nothing(chat, demo_app, cli) -> No
         session.add(stranger)
         await session.flush()
         session.add(EmployeeRole(employee_id=stranger.id, role="officer"))
+    officer = chat("7071")
+    async with demo_app.sessions() as session, session.begin():
+        # The stranger's chat account, on whichever channel this run talks through.
         session.add(
             Account(
-                agency_id=other.id, channel="telegram", user_ref="7071", chat_ref="7071",
-                employee_id=stranger.id,
+                agency_id=other.id, channel=officer.channel, user_ref=officer.user_ref,
+                chat_ref=officer.user_ref, employee_id=stranger.id,
             )
         )  # fmt: skip
-    officer = chat("7071")
     await officer.send("/menu")
     await officer.press("Keluarga berduka")
     assert "Tidak ada kasus" in officer.text and "Joko" not in officer.text

@@ -174,7 +174,7 @@ async def test_acknowledgement_asked_once_and_again_after_version_change(  # typ
         acks = list(await session.scalars(select(GuidanceAck).order_by(GuidanceAck.version)))
         actions = list(await session.scalars(select(AuditLog.action)))
     assert [(a.topic, a.version) for a in acks] == [("netralitas", 1), ("netralitas", 2)]
-    assert acks[0].acked_at is not None and acks[0].channel == "telegram"
+    assert acks[0].acked_at is not None and acks[0].channel == staff.channel.value
     assert "guidance.require" in actions and "guidance.reload" in actions
 
 
@@ -211,7 +211,7 @@ async def test_post_check_points_out_findings_and_stores_nothing(chat, demo_app)
     async with demo_app.sessions() as session:
         audit_details = [str(d) for d in await session.scalars(select(AuditLog.detail))]
     assert not any("coblos" in d or "mobil" in d for d in audit_details)
-    state = await demo_app.store.get(f"telegram:{user.user_ref}")
+    state = await demo_app.store.get(f"{user.channel.value}:{user.user_ref}")
     assert state is not None and "Menurut saya" not in str(state.data)
 
 

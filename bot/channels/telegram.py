@@ -301,6 +301,20 @@ async def run_polling(
         await bot.session.close()
 
 
+def health_check(app: App) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /healthz: 200, or 503 when the database does not answer."""
+
+    async def health(request: web.Request) -> web.Response:
+        try:
+            async with app.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return web.json_response({"status": "degraded", "database": "down"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    return health
+
+
 def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> web.Application:
     """The aiohttp application: POST updates (secret checked), GET /healthz."""
     settings = app.settings
@@ -325,14 +339,6 @@ def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> w
         task.add_done_callback(background.discard)
         return web.json_response({"ok": True})
 
-    async def health(request: web.Request) -> web.Response:
-        try:
-            async with app.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            return web.json_response({"status": "degraded", "database": "down"}, status=503)
-        return web.json_response({"status": "ok"})
-
     async def drain(_: web.Application) -> None:
         if background:
             await asyncio.wait(list(background), timeout=SHUTDOWN_GRACE)
@@ -349,7 +355,7 @@ def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> w
 
     web_app = web.Application(client_max_size=1024 * 1024, middlewares=[web.middleware(on_error)])
     web_app.router.add_post(settings.webhook_path, receive)
-    web_app.router.add_get("/healthz", health)
+    web_app.router.add_get("/healthz", health_check(app))
     web_app.on_shutdown.append(drain)
     return web_app
 
@@ -368,7 +374,17 @@ async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> 
         await with_retry(
             lambda: bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         )
-    runner = web.AppRunner(webhook_app(app, bot))
+    try:
+        await run_site(webhook_app(app, bot), settings, stop)
+    finally:
+        await bot.session.close()
+
+
+async def run_site(
+    web_app: web.Application, settings: Settings, stop: asyncio.Event | None
+) -> None:
+    """Serve `web_app` on WEBHOOK_HOST:WEBHOOK_PORT until SIGTERM/SIGINT (or `stop`)."""
+    runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
     await site.start()
@@ -380,7 +396,6 @@ async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> 
         await stop.wait()
     finally:
         await runner.cleanup()  # stops accepting, then waits for updates in flight (on_shutdown)
-        await bot.session.close()
 
 
 async def serve(app: App, *, webhook: bool, t: Translator) -> None:

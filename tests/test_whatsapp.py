@@ -1,0 +1,476 @@
+"""The WhatsApp channel: signed webhooks into the real adapter, pywa calling a fake Graph API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.channels.whatsapp_render import render, typed_choice
+from bot.channels.whatsapp_sender import WhatsAppSender, template_text
+from bot.channels.whatsapp_status import catch_up
+from bot.delivery import Outcome, Status, enqueue
+from bot.i18n import translator
+from bot.messages import Choice, Reply
+from storage.models import Account, Delivery, EarlyStatus, InboundEvent, WebhookDeadLetter
+from tests import fake_graph_api as g
+from tests.chat import WhatsAppChat, WhatsAppHarness
+
+STAFF_PHONE_WA = "6281200000001"  # demo roster row 1, 081200000001
+
+
+@pytest.fixture
+async def wa(demo_app: App) -> AsyncIterator[WhatsAppHarness]:
+    harness = await WhatsAppHarness(demo_app).start()
+    yield harness
+    await harness.stop()
+
+
+async def count(app: App, model: type) -> int:
+    async with app.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# -- webhook ---------------------------------------------------------------------------------
+async def test_verification_echoes_challenge_and_refuses_wrong_token(wa: WhatsAppHarness) -> None:
+    path = wa.app.settings.whatsapp_webhook_path
+    ok = await wa.client.get(
+        path,
+        params={"hub.mode": "subscribe", "hub.verify_token": g.VERIFY_TOKEN, "hub.challenge": "42"},
+    )
+    assert ok.status == 200 and await ok.text() == "42"
+    bad = await wa.client.get(
+        path, params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "42"}
+    )
+    assert bad.status == 403
+    assert (await wa.client.get(path)).status == 403
+    health = await wa.client.get("/healthz")
+    assert health.status == 200 and (await health.json())["status"] == "ok"
+
+
+async def test_bad_or_missing_signature_is_403_and_stores_nothing(wa: WhatsAppHarness) -> None:
+    body = g.text("ID.9101", "/start")
+    assert await wa.post(body, signature="sha256=" + "0" * 64) == 403
+    assert await wa.post(body, signature="") == 403
+    assert await wa.post(b"not json at all", signature="sha256=bad") == 403
+    other = g.sign(g.dumps(body), secret="someone-elses-secret")
+    assert await wa.post(body, signature=other) == 403
+    assert await wa.post(b"x" * (2 * 1024 * 1024)) == 413
+    await wa.webhook.idle()
+    assert not wa.fake.sent()
+    assert await count(wa.app, InboundEvent) == 0
+    assert await count(wa.app, WebhookDeadLetter) == 0
+    assert await count(wa.app, Account) == 0
+
+
+async def test_unreadable_bodies_are_kept_and_logged_not_dropped(
+    wa: WhatsAppHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert await wa.post(b"{broken json") == 400
+    assert await wa.post({"object": "page", "entry": []}) == 200
+    odd = g.text("ID.9102", "hi")
+    del odd["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"]
+    assert await wa.post(odd) == 200
+    await wa.webhook.idle()
+    async with wa.app.sessions() as session:
+        letters = list(await session.scalars(select(WebhookDeadLetter)))
+    assert len(letters) == 3
+    assert "{broken json" in letters[0].body and "not JSON" in letters[0].reason
+    assert "ID.9102" in letters[2].body
+    assert sum(r.levelname == "ERROR" for r in caplog.records) >= 3
+
+
+async def test_same_wamid_twice_with_different_bytes_gets_one_reply(wa: WhatsAppHarness) -> None:
+    first = g.text("ID.9103", "/start", wamid="wamid.SAME-1")
+    again = g.text("ID.9103", "/start", wamid="wamid.SAME-1")
+    again["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"]["name"] = "Other bytes"
+    assert g.dumps(first) != g.dumps(again)
+    wa.fake.user_wrote("ID.9103")
+    assert await wa.post(first) == 200
+    assert await wa.post(again) == 200
+    await wa.webhook.idle()
+    assert len(wa.fake.sent("ID.9103")) == 1
+    assert await count(wa.app, InboundEvent) == 1
+
+
+async def test_one_body_with_several_messages_answers_each(wa: WhatsAppHarness) -> None:
+    first, second = g.text("ID.9170", "/start"), g.text("ID.9171", "/bantuan")
+    first["entry"][0]["changes"][0]["value"]["contacts"].append(
+        second["entry"][0]["changes"][0]["value"]["contacts"][0]
+    )
+    first["entry"][0]["changes"][0]["value"]["messages"].append(
+        second["entry"][0]["changes"][0]["value"]["messages"][0]
+    )
+    wa.fake.user_wrote("ID.9170")
+    wa.fake.user_wrote("ID.9171")
+    assert await wa.post(first) == 200
+    await wa.webhook.idle()
+    assert wa.fake.sent("ID.9170") and wa.fake.sent("ID.9171")
+
+
+async def test_old_claims_are_pruned_recent_ones_kept(wa: WhatsAppHarness) -> None:
+    long_ago = datetime.now(UTC) - timedelta(seconds=wa.app.settings.dedup_ttl_seconds + 60)
+    async with wa.app.sessions() as session, session.begin():
+        session.add(InboundEvent(event_id="whatsapp:wamid.OLD", received_at=long_ago))
+    wa.fake.user_wrote("ID.9172")
+    await wa.post(g.text("ID.9172", "/start", wamid="wamid.NEW"))
+    await wa.webhook.idle()
+    assert await wa.webhook.prune() == 1
+    async with wa.app.sessions() as session:
+        left = list(await session.scalars(select(InboundEvent.event_id)))
+    assert left == ["whatsapp:wamid.NEW"]
+
+
+async def test_reply_marks_read_with_typing(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9104", wa)
+    await user.send("/start")
+    reads = [c for c in wa.fake.calls if c.method == "read"]
+    assert reads and reads[-1].params.get("typing_indicator") == {"type": "text"}
+    assert "Selamat datang" in user.text
+
+
+# -- rendering -------------------------------------------------------------------------------
+def test_renderer_respects_whatsapp_limits() -> None:
+    t = translator("id")
+    three = Reply("Pilih", [Choice(f"x:{i}", f"Pilihan {i}") for i in range(3)])
+    [buttons] = render(three, 5, t)
+    assert buttons.kind == "buttons" and buttons.options[0][0] == "5~x:0"
+    long_label = Reply("Pilih", [Choice("x:a", "Label yang lebih dari dua puluh")])
+    assert render(long_label, 1, t)[0].kind == "list"
+    same = Reply("Dua Budi", [Choice("x:1", "Budi"), Choice("x:2", "Budi")])
+    assert render(same, 1, t)[0].kind == "list"  # button titles must differ
+    many = Reply("Pilih", [Choice(f"x:{i}", f"Pilihan nomor {i}") for i in range(10)])
+    [listed] = render(many, 1, t)
+    assert listed.kind == "list" and len(listed.options) == 10
+    assert all(len(title) <= 24 and len(desc or "") <= 72 for _, title, desc in listed.options)
+    paged = Reply("Pilih", many.choices, request_phone="📱 Bagikan nomor HP saya")
+    [first_page] = render(paged, 1, t)
+    assert len(first_page.options) == 10 and first_page.options[-1][0] == "1~wa:page:1"
+    body = Reply("x" * 3000, three.choices)
+    parts = render(body, 1, t)
+    assert [p.kind for p in parts] == ["text", "buttons"] and len(parts[1].text) <= 1024
+    huge = render(Reply("y" * 9000), 1, t)
+    assert [len(p.text) <= 4096 for p in huge] == [True, True, True]
+    styled = render(Reply("*tebal* _miring_"), 1, t)[0].text
+    assert styled != "*tebal* _miring_" and styled.replace("\u2060", "") == "*tebal* _miring_"
+
+
+def test_typed_numbers_pick_the_shown_choice() -> None:
+    options = [["a:1", "Profil"], ["a:2", "Bantuan"]]
+    assert typed_choice("2", options) == "a:2"
+    assert typed_choice(" 1. ", options) == "a:1"
+    assert typed_choice("3", options) is None and typed_choice("dua", options) is None
+    scores = [["s:1", "1"], ["s:2", "2"], ["back", "Kembali"]]
+    assert typed_choice("2", scores) == "s:2"
+
+
+async def test_fake_graph_api_enforces_limits(wa: WhatsAppHarness) -> None:
+    from pywa.types import Button
+    from pywa_async.errors import WhatsAppError
+
+    wa.fake.user_wrote("ID.9105")
+    buttons = [Button(title=f"B{i}", callback_data=f"b{i}") for i in range(4)]
+    with pytest.raises(WhatsAppError):
+        await wa.wa.send_message("ID.9105", "too many", buttons=buttons)
+    with pytest.raises(WhatsAppError):
+        await wa.wa.send_message("ID.9105", "long", buttons=[Button("x" * 21, "b")])
+    with pytest.raises(WhatsAppError) as outside:
+        await wa.wa.send_message("ID.9106", "never wrote")
+    assert outside.value.code == 131047
+
+
+async def test_menus_use_buttons_or_lists_and_typed_numbers_work(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9107", wa)
+    await user.send("/start")
+    [menu] = [c for c in wa.fake.sent(user.user_ref) if c.params["type"] == "interactive"]
+    assert menu.params["interactive"]["type"] in ("button", "list")
+    await user.send("/bahasa")
+    assert "English" in user.labels
+    number = next(i for i, label in enumerate(user.labels, 1) if label == "English")
+    await user.send(str(number))
+    assert "Language changed" in user.text
+    # The adapter's own words follow the reply's language at once (here the list button).
+    last = [c for c in wa.fake.sent(user.user_ref) if c.params["type"] == "interactive"][-1]
+    interactive = last.params["interactive"]
+    assert interactive["type"] == "list" and interactive["action"]["button"] == "See options"
+    assert interactive["action"]["sections"][0]["rows"][0]["description"] == "or type 1"
+
+
+async def test_stale_button_gets_expired_notice_and_current_menu(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9108", wa)
+    await user.send("/start")
+    old = dict(user._buttons)
+    await user.send("/bahasa")
+    raw_id, kind = next(v for k, v in old.items() if "Hubungkan" in k)
+    await user.tap(raw_id, "Hubungkan", kind)
+    assert "kedaluwarsa" in user.text
+    assert "English" in user.labels  # the current menu (language choice) again, not a dead end
+    await user.press("English")
+    assert "kedaluwarsa" not in user.text
+
+
+# -- identity --------------------------------------------------------------------------------
+async def test_visible_number_matching_roster_links_after_confirming(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9109", wa, wa_id=STAFF_PHONE_WA)
+    await user.send("/hubungkan")
+    assert user.replies[-1].request_phone  # "use this number" is offered, nothing linked yet
+    async with wa.app.sessions() as session:
+        account = await session.scalar(select(Account).where(Account.user_ref == user.user_ref))
+    assert account is not None and account.employee_id is None
+    await user.press("Bagikan nomor")
+    assert "berhasil terhubung" in user.text
+    assert user.user_ref == "ID.9109"  # keyed on the business-scoped user id, not the phone
+
+
+async def test_hidden_number_falls_back_to_hr_code(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9110", wa, wa_id=None)
+    await user.send("/hubungkan")
+    await user.press("Bagikan nomor")
+    assert "tersembunyi" in user.text and "kode" in user.text.lower()
+    await user.share_contact("081200000001")  # a card cannot prove it is theirs either
+    assert "kontak Anda sendiri" in user.text
+
+
+async def test_family_without_roster_match_is_served(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9111", wa, wa_id="6285799990000")
+    await user.send("/start")
+    assert "Selamat datang" in user.text and user.labels
+
+
+async def test_inbound_media_is_downloaded_at_once(wa: WhatsAppHarness) -> None:
+    media_id = wa.fake.add_media(b"%PDF-1.4 akta", "application/pdf", "akta.pdf")
+    user = WhatsAppChat(wa.app, "9112", wa)
+    body = g.message(
+        user.user_ref,
+        user.wa_id,
+        type="document",
+        document={
+            "id": media_id,
+            "mime_type": "application/pdf",
+            "sha256": "x",
+            "filename": "akta.pdf",
+        },
+    )
+    await user.post(body)
+    methods = [c.method for c in wa.fake.calls]
+    assert "media_url" in methods and "download" in methods
+    assert user.replies  # an answer, not silence
+
+
+# -- statuses --------------------------------------------------------------------------------
+async def _delivery(app: App, user_ref: str, platform_id: str | None, status: str) -> int:
+    async with app.sessions() as session, session.begin():
+        account = Account(agency_id=1, channel="whatsapp", user_ref=user_ref, chat_ref=user_ref)
+        session.add(account)
+        await session.flush()
+        delivery = await enqueue(session, account, "whatsapp.stale", source="test")
+        assert delivery is not None
+        delivery.platform_id, delivery.status = platform_id, status
+        return delivery.id
+
+
+async def _status_of(app: App, delivery_id: int) -> str:
+    async with app.sessions() as session:
+        delivery = await session.get(Delivery, delivery_id)
+        assert delivery is not None
+        return delivery.status
+
+
+async def test_statuses_out_of_order_only_move_forward(wa: WhatsAppHarness) -> None:
+    did = await _delivery(wa.app, "ID.9120", "wamid.OUT-A", Status.SENT)
+    for state in ("read", "delivered", "sent", "failed"):
+        assert await wa.post(g.status("wamid.OUT-A", state, "ID.9120")) == 200
+        await wa.webhook.idle()
+    assert await _status_of(wa.app, did) == Status.READ
+
+
+async def test_status_before_its_send_is_recorded_is_applied_later(wa: WhatsAppHarness) -> None:
+    await wa.post(g.status("wamid.OUT-B", "delivered", "ID.9121", tracker="delivery:1"))
+    await wa.webhook.idle()
+    did = await _delivery(wa.app, "ID.9121", None, Status.SENDING)
+    async with wa.app.sessions() as session, session.begin():
+        delivery = await session.get(Delivery, did)
+        assert delivery is not None
+        delivery.platform_id, delivery.status = "wamid.OUT-B", Status.SENT  # what a drain records
+        await catch_up(session, delivery)
+    assert await _status_of(wa.app, did) == Status.DELIVERED
+    # Without the drain's help, the next callback for any message settles it too.
+    await wa.post(g.status("wamid.OUT-C", "read", "ID.9122", tracker="delivery:2"))
+    await wa.webhook.idle()
+    late = await _delivery(wa.app, "ID.9122", "wamid.OUT-C", Status.SENT)
+    await wa.post(g.status("wamid.OUT-X", "sent", "ID.9122"))
+    await wa.webhook.idle()
+    assert await _status_of(wa.app, late) == Status.READ
+    # The callbacks of direct replies (no tracker, no record) are not kept at all.
+    await wa.post(g.status("wamid.OUT-R", "read", "ID.9122"))
+    await wa.webhook.idle()
+    assert await count(wa.app, EarlyStatus) == 0
+
+
+async def test_failed_status_marks_unreachable_user(wa: WhatsAppHarness) -> None:
+    did = await _delivery(wa.app, "ID.9123", "wamid.OUT-D", Status.SENT)
+    await wa.post(g.status("wamid.OUT-D", "failed", "ID.9123", error=131026))
+    await wa.webhook.idle()
+    assert await _status_of(wa.app, did) == Status.UNREACHABLE
+
+
+# -- outbound: 24 h window, templates, error codes -----------------------------------------
+async def _account(app: App, user_ref: str, last_inbound: datetime | None) -> Account:
+    async with app.sessions() as session, session.begin():
+        account = Account(
+            agency_id=1,
+            channel="whatsapp",
+            user_ref=user_ref,
+            chat_ref=user_ref,
+            last_inbound_at=last_inbound,
+        )
+        session.add(account)
+    return account
+
+
+async def test_outside_window_gets_template_inside_gets_text(wa: WhatsAppHarness) -> None:
+    sender = WhatsAppSender(wa.webhook.adapter, wa.app.settings)
+    assert sender.limits.per_second == 80 and sender.limits.per_chat_interval == 6
+    now = datetime.now(UTC)
+    reply = Reply("Pengumuman:\nRapat jam 9.\tBawa laptop.")
+    inside = await _account(wa.app, "ID.9130", now - timedelta(hours=2))
+    wa.fake.user_wrote("ID.9130", ago=2 * 3600)
+    result = await sender.send_outbound(inside, Delivery(), reply)
+    assert result.outcome == Outcome.SENT and result.platform_id
+    assert wa.fake.sent("ID.9130")[-1].params["type"] == "text"
+    outside = await _account(wa.app, "ID.9131", now - timedelta(hours=30))
+    wa.fake.user_wrote("ID.9131", ago=30 * 3600)
+    result = await sender.send_outbound(outside, Delivery(id=77), reply)
+    assert result.outcome == Outcome.SENT
+    sent = wa.fake.sent("ID.9131")[-1].params
+    assert sent["type"] == "template" and sent["template"]["language"]["code"] == "id"
+    assert sent["biz_opaque_callback_data"] == "delivery:77"  # its statuses find the record
+    param = sent["template"]["components"][0]["parameters"][0]["text"]
+    assert param == template_text(reply.text) and "Rapat jam 9." in param and "\n" not in param
+
+
+async def test_window_closed_early_falls_back_to_template(wa: WhatsAppHarness) -> None:
+    sender = WhatsAppSender(wa.webhook.adapter, wa.app.settings)
+    account = await _account(wa.app, "ID.9132", datetime.now(UTC) - timedelta(hours=1))
+    # Our record says one hour ago; the platform says the window is closed (131047).
+    result = await sender.send_outbound(account, Delivery(), Reply("Halo"))
+    assert result.outcome == Outcome.SENT
+    kinds = [c.params["type"] for c in wa.fake.calls if c.method == "messages"]
+    assert kinds[-2:] == ["text", "template"]
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "outcome"),
+    [
+        (130429, 400, Outcome.RETRY),
+        (131056, 400, Outcome.RETRY),
+        (131048, 400, Outcome.RETRY),
+        (131026, 400, Outcome.UNREACHABLE),
+        (131050, 400, Outcome.UNREACHABLE),
+        (131049, 400, Outcome.UNREACHABLE),
+        (100, 400, Outcome.FAILED),
+        (1, 500, Outcome.RETRY),
+    ],
+)
+async def test_error_codes_map_onto_outcomes(
+    wa: WhatsAppHarness, code: int, status: int, outcome: Outcome
+) -> None:
+    sender = WhatsAppSender(wa.webhook.adapter, wa.app.settings)
+    account = await _account(wa.app, "ID.9140", datetime.now(UTC))
+    wa.fake.user_wrote("ID.9140")
+    wa.fake.fail_next(code, status)
+    result = await sender.send_outbound(account, Delivery(), Reply("Halo"))
+    assert result.outcome == outcome, result
+    if outcome == Outcome.RETRY:
+        assert result.retry_after and result.retry_after > 0
+
+
+async def test_long_menu_pages_and_page_taps_show_the_rest(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9150", wa)
+    wa.fake.user_wrote(user.user_ref)
+    choices = [Choice(f"home:lang:x{i}", f"Pilihan {i}") for i in range(10)]
+    await wa.webhook.adapter.send(user.user_ref, [Reply("Daftar", choices, request_phone="Nomor")])
+    user.replies = user._read(wa.fake.calls)
+    assert len(user.labels) == 10 and "Pilihan 8" in user.labels and "Lainnya" in user.labels[-1]
+    await user.press("Lainnya")
+    assert user.labels[0] == "Pilihan 9" and user.replies[0].request_phone == "Nomor"
+    await user.send("11")  # numbers run on across pages: the 11th option is "use my number"
+    assert "tidak ada di data kepegawaian" in user.text  # a number not in the roster
+    await user.action("wa:page:abc")  # a forged page id is answered, not a crash
+    assert user.replies and user.labels
+
+
+async def test_abdi_serve_without_channels_says_what_to_set(cli) -> None:  # type: ignore[no-untyped-def]
+    result = await cli("serve")
+    assert result.code == 2 and "WHATSAPP_TOKEN" in result.err
+
+
+async def test_abdi_serve_has_both_webhooks_on_one_server(demo_app: App) -> None:
+    import asyncio
+    import socket
+
+    from aiohttp import ClientSession
+
+    from bot.channels import whatsapp_webhook
+    from tests.fake_bot_api import TOKEN as TG_TOKEN
+    from tests.fake_bot_api import FakeBotAPI, message_update
+
+    graph, bot_api = g.FakeGraphAPI(), FakeBotAPI()
+    await graph.start()
+    await bot_api.start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo_app.settings = demo_app.settings.model_copy(
+        update={
+            "webhook_host": "127.0.0.1",
+            "webhook_port": port,
+            "telegram_bot_token": TG_TOKEN,
+            "telegram_api_base": bot_api.base,
+            "telegram_webhook_secret": "tg-secret",
+            "whatsapp_token": g.TOKEN,
+            "whatsapp_phone_number_id": g.PHONE_ID,
+            "whatsapp_app_secret": g.APP_SECRET,
+            "whatsapp_verify_token": g.VERIFY_TOKEN,
+            "whatsapp_api_base": graph.base,
+        }
+    )
+    stop = asyncio.Event()
+    server = asyncio.create_task(whatsapp_webhook.serve(demo_app, translator("id"), stop))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with ClientSession() as http:
+            for _ in range(50):  # until the server listens
+                try:
+                    async with http.get(f"{base}/healthz") as health:
+                        assert health.status == 200
+                        break
+                except OSError:
+                    await asyncio.sleep(0.1)
+            params = {
+                "hub.mode": "subscribe",
+                "hub.verify_token": g.VERIFY_TOKEN,
+                "hub.challenge": "7",
+            }
+            async with http.get(f"{base}/whatsapp/webhook", params=params) as verify:
+                assert await verify.text() == "7"
+            body = g.dumps(g.text("ID.9160", "/start"))
+            graph.user_wrote("ID.9160")
+            headers = {"X-Hub-Signature-256": g.sign(body)}
+            async with http.post(f"{base}/whatsapp/webhook", data=body, headers=headers) as r:
+                assert r.status == 200
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+            update = {"update_id": 1, **message_update(61, "/start")}
+            async with http.post(f"{base}/telegram/webhook", json=update, headers=headers) as r:
+                assert r.status == 200
+            await graph.wait_sent(1)
+            await bot_api.wait_calls("sendMessage", 1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 30)
+        await graph.stop()
+        await bot_api.stop()
+    assert "Selamat datang" in graph.sent("ID.9160")[0].params["interactive"]["body"]["text"]
