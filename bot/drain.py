@@ -103,7 +103,9 @@ class Drain:
         async with self.sessions() as session, session.begin():
             result = await session.execute(
                 update(Delivery)
-                .where(Delivery.status == Status.SENDING.value, Delivery.claimed_at < now - self.lease)
+                .where(
+                    Delivery.status == Status.SENDING.value, Delivery.claimed_at < now - self.lease
+                )
                 .values(updated_at=now, **values)
                 .execution_options(synchronize_session=False)
             )

@@ -41,7 +41,9 @@ async def link_all(app: App, channel: str = "telegram", limit: int | None = None
     return linked
 
 
-def telegram_sender(app: App, api: FakeBotAPI, rate: float = 1000, interval: float = 0) -> ChannelSender:
+def telegram_sender(
+    app: App, api: FakeBotAPI, rate: float = 1000, interval: float = 0
+) -> ChannelSender:
     settings = app.settings.model_copy(
         update={
             "telegram_bot_token": TOKEN,

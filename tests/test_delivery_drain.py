@@ -58,8 +58,9 @@ async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, api) ->
         unreachable = set(
             await session.scalars(select(Account.chat_ref).where(Account.reachable.is_(False)))
         )
-        retried = await session.scalar(select(Delivery).where(Delivery.attempts > 1, Delivery.status == "sent").limit(1)
-            )
+        retried = await session.scalar(
+            select(Delivery).where(Delivery.attempts > 1, Delivery.status == "sent").limit(1)
+        )
     assert unreachable == {str(c) for c in blocked}
     assert retried is not None  # the 429 and 500s were retried to success
 
@@ -108,7 +109,9 @@ async def test_notifications_go_before_a_long_broadcast(demo_app, api) -> None: 
     async with demo_app.sessions() as session, session.begin():
         account = await session.scalar(select(Account).order_by(Account.id.desc()).limit(1))
         assert account is not None
-        note = await enqueue(session, account, "broadcast.progress_done", source="case:1", params={})
+        note = await enqueue(
+            session, account, "broadcast.progress_done", source="case:1", params={}
+        )
         assert note is not None
     settings = demo_app.settings.model_copy(update={"delivery_batch": 5})
     sender = telegram_sender(demo_app, api)

@@ -52,6 +52,8 @@ def dynamic_families() -> dict[str, list[str]]:
         "rating.score.{}": scores,
         "rating.flag.{}": ["mutual", "ring", "same_score", "burst"],
         "award.{}": ["quarter", "shortlist", "year"],
+        "broadcast.progress_{}": ["done", "cancelled"],
+        "broadcast.aud_{}": ["everyone", "notrated", "hr", "officer"],
     }
 
 

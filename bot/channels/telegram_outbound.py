@@ -5,8 +5,6 @@ broadcast's 429 waits and connections never hold up replies to people chatting.
 
 from __future__ import annotations
 
-import asyncio
-
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -62,7 +60,7 @@ class TelegramSender:
             return SendResult(Outcome.FAILED, error=f"{type(exc).__name__} {exc.message}"[:200])
         except TelegramServerError as exc:
             return SendResult(Outcome.RETRY, error=f"5xx {exc.message}"[:200])
-        except (TelegramNetworkError, TimeoutError, asyncio.TimeoutError, OSError) as exc:
+        except (TelegramNetworkError, TimeoutError, OSError) as exc:
             return SendResult(Outcome.RETRY, error=f"network {type(exc).__name__}")
         return SendResult(Outcome.SENT, platform_id=str(message_id))
 

@@ -96,7 +96,8 @@ if chat_next > now then return {tostring(chat_next - now), 0} end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(tat, now)
 if start - now > horizon then return {tostring(start - now - horizon), 0} end
-redis.call('SET', KEYS[1], tostring(start + emission), 'PX', math.ceil((start - now) * 1000) + 60000)
+redis.call('SET', KEYS[1], tostring(start + emission), 'PX',
+           math.ceil((start - now) * 1000) + 60000)
 if interval > 0 then
   redis.call('SET', KEYS[2], tostring(start + interval), 'PX',
              math.ceil((start + interval - now) * 1000) + 1)
