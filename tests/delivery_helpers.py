@@ -26,7 +26,12 @@ async def link_all(app: App, channel: str = "telegram", limit: int | None = None
     linked: dict[int, int] = {}
     async with app.sessions() as session, session.begin():
         employees = list(await session.scalars(select(Employee).order_by(Employee.id).limit(limit)))
+        taken = set(
+            await session.scalars(select(Account.employee_id).where(Account.channel == channel))
+        )
         for employee in employees:
+            if employee.id in taken:
+                continue
             chat = CHAT_BASE + employee.id
             session.add(
                 Account(
