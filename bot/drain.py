@@ -127,11 +127,14 @@ class Drain:
             .order_by(Delivery.priority, Delivery.id)
             .limit(self.settings.delivery_batch)
             .with_for_update(skip_locked=True, of=Delivery)
+            # A CTE, not "IN (subquery)": PostgreSQL may run a LIMIT … SKIP LOCKED subquery more
+            # than once per UPDATE and claim far more rows than the batch; a CTE runs once.
+            .cte("due")
         )
         async with self.sessions() as session, session.begin():
             rows = await session.execute(
                 update(Delivery)
-                .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
+                .where(Delivery.id == due.c.id, Delivery.status == "pending")
                 .values(claimed_by=self.worker, claimed_at=now)
                 .returning(Delivery.id)
                 .execution_options(synchronize_session=False)

@@ -99,3 +99,51 @@ async def statuses(app: App, broadcast_id: int | None = None) -> dict[int, str]:
         if broadcast_id is not None:
             query = query.where(Delivery.broadcast_id == broadcast_id)
         return {a: s for a, s in (await session.execute(query)).all()}
+
+
+async def add_staff(app: App, count: int, chat_base: int = 1_000_000) -> list[int]:
+    """`count` more linked employees in bulk (for load tests and the benchmark); their chat ids."""
+    from sqlalchemy import insert
+
+    from storage.models import Unit
+
+    async with app.sessions() as session, session.begin():
+        agency = await session.scalar(select(Agency))
+        unit = await session.scalar(select(Unit))
+        assert agency is not None and unit is not None
+        offset = int(await session.scalar(select(func.count()).select_from(Employee)) or 0)
+        nips = [f"9{offset + n:017d}" for n in range(count)]
+        for first in range(0, count, 5000):
+            await session.execute(
+                insert(Employee),
+                [
+                    {
+                        "agency_id": agency.id,
+                        "nip": nip,
+                        "name": f"Pegawai {nip[-6:]}",
+                        "unit_id": unit.id,
+                        "kind": "PNS",
+                    }
+                    for nip in nips[first : first + 5000]
+                ],
+            )
+        wanted = set(nips)
+        rows = await session.execute(
+            select(Employee.id, Employee.nip).where(Employee.nip >= nips[0])
+        )
+        ids = sorted(i for i, nip in rows.all() if nip in wanted)
+        for first in range(0, count, 5000):
+            await session.execute(
+                insert(Account),
+                [
+                    {
+                        "agency_id": agency.id,
+                        "channel": "telegram",
+                        "user_ref": str(chat_base + i),
+                        "chat_ref": str(chat_base + i),
+                        "employee_id": i,
+                    }
+                    for i in ids[first : first + 5000]
+                ],
+            )
+    return [chat_base + i for i in ids]
