@@ -3,4 +3,11 @@
 from handlers import admin, broadcast, guidance, home, linking, rating, standing
 
 HOME = home.router
-ROUTERS = [linking.router, admin.router, rating.router, standing.router, guidance.router, broadcast.router]
+ROUTERS = [
+    linking.router,
+    admin.router,
+    rating.router,
+    standing.router,
+    guidance.router,
+    broadcast.router,
+]
