@@ -503,7 +503,7 @@ async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) 
 def _ask(prompt: str) -> str:
     try:
         return input(prompt)
-    except EOFError:
+    except (EOFError, OSError):  # no terminal to answer from: treat as "no"
         return ""
 
 
