@@ -533,7 +533,7 @@ async def cmd_broadcast_status(app: App, args: argparse.Namespace, t: Translator
             print(t("cli.broadcast.none"))
         for b in rows:
             when = b.send_at.astimezone(ZoneInfo(agency.timezone)).strftime("%Y-%m-%d %H:%M")
-            title = (b.text or t(b.message_key or "broadcast.message", **b.params))[:40]
+            title = broadcasts.title(b, t)[:40]
             print(t("cli.broadcast.row", id=b.id, status=b.status, at=when, title=title))
         return 0
     broadcast, progress, failures, text = await _print_status(app, args.id, t, args.agency)

@@ -86,9 +86,6 @@ class Settings(BaseSettings):
     delivery_in_process: bool = Field(
         default=True, description="`abdi run` drains deliveries itself (off: use `abdi worker`)"
     )
-    progress_interval_seconds: float = Field(
-        default=10.0, gt=0, description="How often the HR progress message is refreshed"
-    )
 
     @field_validator("agency_timezone")
     @classmethod

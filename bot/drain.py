@@ -294,7 +294,10 @@ class Drain:
         await self._skip(unreachable, Status.UNREACHABLE, "blocked earlier", now)
         report.unreachable += len(unreachable)
         pending = [(d, a) for d, a in pairs if a.reachable]
-        size = self.settings.delivery_concurrency
+        # At a low rate a big wave would hold its first rows claimed for seconds: keep each wave
+        # to about a tenth of a second of sending.
+        rate = min(self.senders[a.channel].limits.per_second for _, a in pending) if pending else 1
+        size = max(1, min(self.settings.delivery_concurrency, int(rate / 10)))
         inflight: set[asyncio.Task[Any]] = set()
         started: set[int] = set()
         try:

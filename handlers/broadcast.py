@@ -295,7 +295,7 @@ async def list_broadcasts(ctx: Context, args: list[str]) -> list[Reply]:
     choices = [
         Choice(
             router.payload("show", b.id),
-            f"#{b.id} {(b.text or ctx.t(b.message_key or 'broadcast.message', **b.params))}",
+            f"#{b.id} {broadcasts.title(b, ctx.t)}",
         )
         for b in rows
     ]

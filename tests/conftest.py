@@ -25,6 +25,7 @@ from bot.config import Settings
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
 from tests.chat import Chat
+from tests.fake_bot_api import FakeBotAPI
 
 PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ABDI_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -197,3 +198,12 @@ async def cli(
     yield run
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotAPI]:
+    """The fake Telegram Bot API on loopback (tests/fake_bot_api.py)."""
+    api = FakeBotAPI()
+    await api.start()
+    yield api
+    await api.stop()

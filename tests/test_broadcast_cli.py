@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from storage.models import AuditLog, Broadcast, Delivery, Employee, Unit
 from tests.delivery_helpers import link_all
-from tests.fake_bot_api import TOKEN, FakeBotAPI
+from tests.fake_bot_api import TOKEN
 
 
-@pytest.fixture
-async def api():  # type: ignore[no-untyped-def]
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-async def test_send_status_csv_from_the_shell(cli, demo_app, api, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_send_status_csv_from_the_shell(
+    cli, demo_app, bot_api, monkeypatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     chats = await link_all(demo_app)
     async with demo_app.sessions() as session:
         unit = await session.scalar(select(Unit).where(Unit.name == "Dinas Pendidikan"))
@@ -33,7 +25,7 @@ async def test_send_status_csv_from_the_shell(cli, demo_app, api, monkeypatch, t
             )
         )
     blocked = members[0]
-    api.blocked.add(chats[blocked.id])
+    bot_api.blocked.add(chats[blocked.id])
 
     result = await cli(
         "broadcast", "send", "--text", "Apel hari Senin.", "--unit", "dinas pendidikan", "--yes"
@@ -46,12 +38,12 @@ async def test_send_status_csv_from_the_shell(cli, demo_app, api, monkeypatch, t
     assert f"menunggu {len(members)}" in status.out
 
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("TELEGRAM_API_BASE", api.base)
+    monkeypatch.setenv("TELEGRAM_API_BASE", bot_api.base)
     monkeypatch.setenv("TELEGRAM_CHAT_INTERVAL", "0")
     worker = await cli("worker", "--once")
     assert worker.code == 0, worker
     assert f"Terkirim {len(members) - 1}" in worker.out
-    got = sorted(int(c.params["chat_id"]) for c in api.accepted)
+    got = sorted(int(c.params["chat_id"]) for c in bot_api.accepted)
     assert got == sorted(chats[m.id] for m in members[1:])
 
     out = tmp_path / "undelivered.csv"
@@ -115,7 +107,7 @@ async def test_bad_input_gets_one_clear_line(cli, demo_app, tmp_path) -> None:  
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
 
 
-async def test_a_pdf_goes_out_as_a_document(cli, demo_app, api, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_pdf_goes_out_as_a_document(cli, demo_app, bot_api, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     await link_all(demo_app, limit=2)
     pdf = tmp_path / "surat-edaran.pdf"
     pdf.write_bytes(b"%PDF-1.4 test")
@@ -124,9 +116,9 @@ async def test_a_pdf_goes_out_as_a_document(cli, demo_app, api, monkeypatch, tmp
     )
     assert sent.code == 0, sent
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("TELEGRAM_API_BASE", api.base)
+    monkeypatch.setenv("TELEGRAM_API_BASE", bot_api.base)
     await cli("worker", "--once")
-    documents = [c for c in api.accepted if c.method == "sendDocument"]
+    documents = [c for c in bot_api.accepted if c.method == "sendDocument"]
     assert len(documents) == 2
     files = [v for v in documents[0].params.values() if isinstance(v, dict)]
     assert [f["filename"] for f in files] == ["surat-edaran.pdf"]

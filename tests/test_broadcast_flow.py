@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from bot import jobs
@@ -16,16 +15,7 @@ from bot.messages import Channel
 from storage.models import Account, AuditLog, Broadcast, Delivery, Employee, Unit
 from tests.chat import Chat
 from tests.delivery_helpers import drain_all, link_all, telegram_sender
-from tests.fake_bot_api import FakeBotAPI
 from tests.rating_helpers import FAJAR_HR, MEGA, linked
-
-
-@pytest.fixture
-async def api():  # type: ignore[no-untyped-def]
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def compose(
@@ -38,7 +28,7 @@ async def compose(
     assert "Kirim ke siapa" in hr.text
 
 
-async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, api) -> None:  # type: ignore[no-untyped-def]
+async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
     hr = await linked(chat, FAJAR_HR)
     chats = await link_all(demo_app)
     async with demo_app.sessions() as session:
@@ -60,7 +50,9 @@ async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, api) -> None
         hr_account = await session.scalar(select(Account).where(Account.user_ref == hr.user_ref))
     assert audit is not None and audit.detail["audience"]["kind"] == "units"
 
-    sender = telegram_sender(demo_app, api)
+    gone = min(members)
+    bot_api.blocked.add(chats[gone])
+    sender = telegram_sender(demo_app, bot_api)
     demo_app.senders = {"telegram": sender}
     await jobs.run_due(demo_app, names=["broadcast.progress"])  # HR sees the start
     await drain_all(demo_app, demo_app.senders)
@@ -68,18 +60,28 @@ async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, api) -> None
     await jobs.run_due(demo_app, later, names=["broadcast.progress"])  # ... and the end, edited
     await sender.close()  # type: ignore[attr-defined]
 
-    got = sorted(int(c.params["chat_id"]) for c in api.accepted if c.method == "sendMessage")
-    expected = sorted([chats[m] for m in members] + [int(hr_account.chat_ref)])
-    assert got == expected  # each member once, plus HR's progress message
-    edits = [c for c in api.accepted if c.method == "editMessageText"]
+    got = sorted(int(c.params["chat_id"]) for c in bot_api.accepted if c.method == "sendMessage")
+    expected = sorted([chats[m] for m in members if m != gone] + [int(hr_account.chat_ref)])
+    assert got == expected  # each member once (not the one who blocked us), plus HR's progress
+    edits = [c for c in bot_api.accepted if c.method == "editMessageText"]
     assert len(edits) == 1 and int(edits[0].params["chat_id"]) == int(hr_account.chat_ref)
-    assert (
-        "selesai" in edits[0].params["text"]
-        and f"Terkirim {len(members)}" in edits[0].params["text"]
-    )
+    final = edits[0].params["text"]
+    assert "selesai" in final and f"Terkirim {len(members) - 1}" in final
+    assert "tidak terjangkau 1" in final
     async with demo_app.sessions() as session:
         broadcast = await session.scalar(select(Broadcast))
     assert broadcast is not None and broadcast.status == "done"
+    await hr.send("/menu")
+    await hr.press("Siaran")
+    await hr.press("Laporan siaran")
+    await hr.press("#1")
+    assert "unreachable: 403 Forbidden: bot was blocked — 1" in hr.text
+    await hr.press("CSV")
+    attachment = hr.replies[0].attachment
+    assert attachment is not None and attachment.filename == "belum-terkirim-1.csv"
+    async with demo_app.sessions() as session:
+        nip = await session.scalar(select(Employee.nip).where(Employee.id == gone))
+    assert attachment.content.decode("utf-8-sig").splitlines()[1].startswith(f"{nip},")
 
 
 async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
@@ -153,31 +155,25 @@ async def test_a_too_long_or_garbage_draft_gets_a_clear_answer(chat, demo_app) -
     assert "pilih layanan" in hr.text
 
 
+async def console_account(app, nip: str, user_ref: str) -> None:  # type: ignore[no-untyped-def]
+    async with app.sessions() as session, session.begin():
+        employee = await session.scalar(select(Employee).where(Employee.nip == nip))
+        session.add(
+            Account(
+                agency_id=employee.agency_id,
+                channel="console",
+                user_ref=user_ref,
+                chat_ref=user_ref,
+                employee_id=employee.id,
+            )
+        )
+
+
 async def test_console_chat_shows_a_broadcast_to_its_user(demo_app) -> None:  # type: ignore[no-untyped-def]
     lines: list[str] = []
-    async with demo_app.sessions() as session, session.begin():
-        mega = await session.scalar(select(Employee).where(Employee.nip == "199803132020012001"))
-        session.add(
-            Account(
-                agency_id=mega.agency_id,
-                channel="console",
-                user_ref="as-mega",
-                chat_ref="as-mega",
-                employee_id=mega.id,
-            )
-        )
+    await console_account(demo_app, "199803132020012001", "as-mega")
+    await console_account(demo_app, "198412052009031034", "as-hr")
     hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
-    async with demo_app.sessions() as session, session.begin():
-        fajar = await session.scalar(select(Employee).where(Employee.nip == "198412052009031034"))
-        session.add(
-            Account(
-                agency_id=fajar.agency_id,
-                channel="console",
-                user_ref="as-hr",
-                chat_ref="as-hr",
-                employee_id=fajar.id,
-            )
-        )
     await compose(hr, "Rapat koordinasi besok.")
     await hr.press("Semua ASN")
     await hr.press("Kirim sekarang")

@@ -7,7 +7,6 @@ import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.delivery import enqueue
@@ -19,23 +18,15 @@ from tests.delivery_helpers import drain_all, link_all, send_now, statuses, tele
 from tests.fake_bot_api import FakeBotAPI
 
 
-@pytest.fixture
-async def api():  # type: ignore[no-untyped-def]
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
+def received(bot_api: FakeBotAPI) -> Counter[int]:
+    return Counter(int(c.params["chat_id"]) for c in bot_api.accepted if c.method == "sendMessage")
 
 
-def received(api: FakeBotAPI) -> Counter[int]:
-    return Counter(int(c.params["chat_id"]) for c in api.accepted if c.method == "sendMessage")
-
-
-async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, api) -> None:  # type: ignore[no-untyped-def]
+async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
     chats = await link_all(demo_app)
     blocked = set(list(chats.values())[:3])
-    api.blocked |= blocked
-    api.rate_limit_next("sendMessage", retry_after=1)
+    bot_api.blocked |= blocked
+    bot_api.rate_limit_next("sendMessage", retry_after=1)
     calls = itertools.count()
 
     def flaky(call):  # type: ignore[no-untyped-def]
@@ -43,13 +34,13 @@ async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, api) ->
             return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         return None
 
-    api.fault = flaky
-    sender = telegram_sender(demo_app, api)
+    bot_api.fault = flaky
+    sender = telegram_sender(demo_app, bot_api)
     broadcast_id = await send_now(demo_app, Audience(EVERYONE))
     await drain_all(demo_app, {"telegram": sender})
     await sender.close()  # type: ignore[attr-defined]
 
-    got = received(api)
+    got = received(bot_api)
     assert set(got) == set(chats.values()) - blocked
     assert max(got.values()) == 1  # nobody received it twice
     by_status = Counter((await statuses(demo_app, broadcast_id)).values())
@@ -65,16 +56,16 @@ async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, api) ->
     assert retried is not None  # the 429 and 500s were retried to success
 
 
-async def test_429_pauses_the_broadcast_for_its_retry_after(demo_app, api) -> None:  # type: ignore[no-untyped-def]
+async def test_429_pauses_the_broadcast_for_its_retry_after(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
     await link_all(demo_app, limit=4)
-    api.rate_limit_next("sendMessage", retry_after=2)
-    sender = telegram_sender(demo_app, api)
+    bot_api.rate_limit_next("sendMessage", retry_after=2)
+    sender = telegram_sender(demo_app, bot_api)
     await send_now(demo_app, Audience(EVERYONE))
     one_at_a_time = demo_app.settings.model_copy(update={"delivery_concurrency": 1})
     drain = Drain(demo_app.sessions, {"telegram": sender}, one_at_a_time, limiter=MemoryLimiter())
     await drain.step()
     await sender.close()  # type: ignore[attr-defined]
-    attempts = [c.at for c in api.calls if c.method == "sendMessage"]
+    attempts = [c.at for c in bot_api.calls if c.method == "sendMessage"]
     throttled = attempts[0]
     # One request was already on the wire when the 429 came back; the rest waited retry_after.
     early = [at for at in attempts[1:] if at - throttled < 1.9]
@@ -86,11 +77,14 @@ async def test_429_pauses_the_broadcast_for_its_retry_after(demo_app, api) -> No
     assert waiting.not_before >= datetime.now(UTC) - timedelta(seconds=1)
 
 
-async def test_exhausted_retries_end_as_failed_with_reason(demo_app, api) -> None:  # type: ignore[no-untyped-def]
+async def test_exhausted_retries_end_as_failed_with_reason(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
     await link_all(demo_app, limit=1)
-    api.fault = lambda call: (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+    bot_api.fault = lambda call: (
+        502,
+        {"ok": False, "error_code": 502, "description": "Bad Gateway"},
+    )
     settings = demo_app.settings.model_copy(update={"delivery_max_attempts": 2})
-    sender = telegram_sender(demo_app, api)
+    sender = telegram_sender(demo_app, bot_api)
     broadcast_id = await send_now(demo_app, Audience(EVERYONE))
     drain = Drain(demo_app.sessions, {"telegram": sender}, settings, limiter=MemoryLimiter())
     now = datetime.now(UTC)
@@ -103,7 +97,7 @@ async def test_exhausted_retries_end_as_failed_with_reason(demo_app, api) -> Non
     assert "Bad Gateway" in (row.error or "")
 
 
-async def test_notifications_go_before_a_long_broadcast(demo_app, api) -> None:  # type: ignore[no-untyped-def]
+async def test_notifications_go_before_a_long_broadcast(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
     await link_all(demo_app)
     await send_now(demo_app, Audience(EVERYONE))
     async with demo_app.sessions() as session, session.begin():
@@ -114,18 +108,18 @@ async def test_notifications_go_before_a_long_broadcast(demo_app, api) -> None: 
         )
         assert note is not None
     settings = demo_app.settings.model_copy(update={"delivery_batch": 5})
-    sender = telegram_sender(demo_app, api)
+    sender = telegram_sender(demo_app, bot_api)
     drain = Drain(demo_app.sessions, {"telegram": sender}, settings, limiter=MemoryLimiter())
     await drain.step()
     await sender.close()  # type: ignore[attr-defined]
-    first = api.accepted[0]
+    first = bot_api.accepted[0]
     assert int(first.params["chat_id"]) == int(account.chat_ref)
 
 
-async def test_rows_of_channels_without_a_sender_wait(demo_app, api) -> None:  # type: ignore[no-untyped-def]
+async def test_rows_of_channels_without_a_sender_wait(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
     await link_all(demo_app, channel="whatsapp", limit=3)
     await send_now(demo_app, Audience(EVERYONE))
-    sender = telegram_sender(demo_app, api)
+    sender = telegram_sender(demo_app, bot_api)
     drain = Drain(demo_app.sessions, {"telegram": sender}, demo_app.settings)
     report = await drain.step()
     await sender.close()  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ processes (each its own App: engine and connections), and the shared limiter kee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -144,11 +145,9 @@ async def test_weekly_reminder_skips_a_stale_occurrence(demo_app) -> None:  # ty
             await reminders.add(session, agency, trigger=reminders.WEEKLY, actor="t")
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def limiter(request):  # type: ignore[no-untyped-def]
-    if request.param == "memory":
-        yield MemoryLimiter()
-        return
+@contextlib.asynccontextmanager
+async def redis_keys():  # type: ignore[no-untyped-def]
+    """A Redis client and a key prefix of this test's own, removed afterwards."""
     client = Redis.from_url(REDIS_URL, decode_responses=True)
     try:
         await client.ping()
@@ -156,11 +155,22 @@ async def limiter(request):  # type: ignore[no-untyped-def]
         await client.aclose()
         _unavailable("Redis", exc)
     prefix = f"abdi-test-rl:{time.monotonic_ns()}:"
-    yield RedisLimiter(client, prefix)
-    keys = [k async for k in client.scan_iter(f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+    try:
+        yield client, prefix
+    finally:
+        keys = [k async for k in client.scan_iter(f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def limiter(request):  # type: ignore[no-untyped-def]
+    if request.param == "memory":
+        yield MemoryLimiter()
+        return
+    async with redis_keys() as (client, prefix):
+        yield RedisLimiter(client, prefix)
 
 
 async def test_limiter_paces_the_bot_and_each_chat(limiter) -> None:  # type: ignore[no-untyped-def]
@@ -176,16 +186,8 @@ async def test_limiter_paces_the_bot_and_each_chat(limiter) -> None:  # type: ig
 
 
 async def test_two_limiter_clients_share_one_budget() -> None:
-    client = Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        await client.ping()
-    except Exception as exc:
-        await client.aclose()
-        _unavailable("Redis", exc)
-    prefix = f"abdi-test-rl2:{time.monotonic_ns()}:"
-    a, b = RedisLimiter(client, prefix), RedisLimiter(client, prefix)
-    grants = []
-    for i in range(6):
-        grants.append(await (a if i % 2 else b).reserve("tg", 20.0, f"c{i}", 0))
+    async with redis_keys() as (client, prefix):
+        a, b = RedisLimiter(client, prefix), RedisLimiter(client, prefix)
+        grants = [await (a if i % 2 else b).reserve("tg", 20.0, f"c{i}", 0) for i in range(6)]
+    # Six sends at 20/s from two processes: the sixth is booked 5 intervals after the first.
     assert grants[-1].delay == pytest.approx(5 / 20, abs=0.05)
-    await client.aclose()

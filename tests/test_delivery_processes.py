@@ -22,16 +22,8 @@ from tests.fake_bot_api import TOKEN, FakeBotAPI
 ABDI = Path(sys.executable).with_name("abdi")
 
 
-@pytest.fixture
-async def api():  # type: ignore[no-untyped-def]
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def start_worker(
-    database_url: str, api: FakeBotAPI, **env: str
+    database_url: str, bot_api: FakeBotAPI, **env: str
 ) -> asyncio.subprocess.Process:
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TELEGRAM_", "REDIS"))
@@ -39,7 +31,7 @@ async def start_worker(
     environment |= {
         "DATABASE_URL": database_url,
         "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE": api.base,
+        "TELEGRAM_API_BASE": bot_api.base,
         "TELEGRAM_CHAT_INTERVAL": "0",
         "LOG_LEVEL": "WARNING",
         **env,
@@ -53,8 +45,8 @@ async def start_worker(
     return process
 
 
-def received(api: FakeBotAPI) -> Counter[int]:
-    return Counter(int(c.params["chat_id"]) for c in api.accepted if c.method == "sendMessage")
+def received(bot_api: FakeBotAPI) -> Counter[int]:
+    return Counter(int(c.params["chat_id"]) for c in bot_api.accepted if c.method == "sendMessage")
 
 
 async def wait_until(predicate, within: float = 90.0) -> None:  # type: ignore[no-untyped-def]
@@ -71,42 +63,41 @@ async def stop(process: asyncio.subprocess.Process) -> None:
         await asyncio.wait_for(process.wait(), 40)
 
 
-async def test_kill_9_mid_broadcast_resumes_without_double_sends(
-    demo_app, database_url, api
-) -> None:  # type: ignore[no-untyped-def]
-    chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 250))
-    api.delays["sendMessage"] = 0.5  # requests stay on the wire long enough to be cut
-    await send_now(demo_app, Audience(EVERYONE))
-    env = {"TELEGRAM_BROADCAST_RATE": "100", "DELIVERY_LEASE_SECONDS": "2"}
-    first = await start_worker(database_url, api, **env)
+async def finished(app) -> bool:  # type: ignore[no-untyped-def]
+    return await open_rows(app) == 0
+
+
+async def kill_and_resume(app, database_url: str, bot_api: FakeBotAPI, **env: str) -> int:  # type: ignore[no-untyped-def]
+    """Start a worker, SIGKILL it mid-broadcast, start another until all is done; the number
+    of rows that were in flight at the kill."""
+    bot_api.delays["sendMessage"] = 0.5  # requests stay on the wire long enough to be cut
+    await send_now(app, Audience(EVERYONE))
+    env |= {"TELEGRAM_BROADCAST_RATE": "100", "DELIVERY_LEASE_SECONDS": "2"}
+    first = await start_worker(database_url, bot_api, **env)
 
     async def some_sent() -> bool:
-        return len(api.accepted) >= 80
+        return len(bot_api.accepted) >= 80
 
     await wait_until(some_sent)
     first.kill()  # SIGKILL: no cleanup of any kind
     await first.wait()
-    async with demo_app.sessions() as session:
+    async with app.sessions() as session:
         in_flight = await session.scalar(select(func.count()).where(Delivery.status == "sending"))
-    second = await start_worker(database_url, api, **env)
-
-    async def finished() -> bool:
-        return await open_rows(demo_app) == 0
-
-    await wait_until(finished)
+    second = await start_worker(database_url, bot_api, **env)
+    await wait_until(lambda: finished(app))
     await stop(second)
+    return int(in_flight or 0)
 
-    got = received(api)
+
+async def test_kill_9_mid_broadcast_resumes_without_double_sends(
+    demo_app, database_url, bot_api
+) -> None:  # type: ignore[no-untyped-def]
+    chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 250))
+    in_flight = await kill_and_resume(demo_app, database_url, bot_api)
+    got = received(bot_api)
     async with demo_app.sessions() as session:
-        rows = dict(
-            (
-                await session.execute(
-                    select(Account.chat_ref, Delivery.status).join(
-                        Account, Account.id == Delivery.account_id
-                    )
-                )
-            ).all()
-        )
+        query = select(Account.chat_ref, Delivery.status).select_from(Delivery).join(Account)
+        rows = dict((await session.execute(query)).all())
     uncertain = {int(c) for c, s in rows.items() if s == "uncertain"}
     assert len(rows) == len(chats)
     assert max(got.values()) == 1  # default policy: in-flight ones are not resent
@@ -116,52 +107,32 @@ async def test_kill_9_mid_broadcast_resumes_without_double_sends(
     assert 0 < len(uncertain) <= 64  # at most two waves of DELIVERY_CONCURRENCY
 
 
-async def test_resend_policy_sends_the_uncertain_ones_again(demo_app, database_url, api) -> None:  # type: ignore[no-untyped-def]
-    chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 150))
-    api.delays["sendMessage"] = 0.5
-    await send_now(demo_app, Audience(EVERYONE))
-    env = {
-        "TELEGRAM_BROADCAST_RATE": "100",
-        "DELIVERY_LEASE_SECONDS": "2",
-        "DELIVERY_UNCERTAIN_POLICY": "resend",
-    }
-    first = await start_worker(database_url, api, **env)
-
-    async def some_sent() -> bool:
-        return len(api.accepted) >= 50
-
-    await wait_until(some_sent)
-    first.kill()
-    await first.wait()
-    second = await start_worker(database_url, api, **env)
-
-    async def finished() -> bool:
-        return await open_rows(demo_app) == 0
-
-    await wait_until(finished)
-    await stop(second)
-    got = received(api)
+async def test_resend_policy_sends_the_uncertain_ones_again(
+    demo_app, database_url, bot_api
+) -> None:  # type: ignore[no-untyped-def]
+    chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 250))
+    in_flight = await kill_and_resume(
+        demo_app, database_url, bot_api, DELIVERY_UNCERTAIN_POLICY="resend"
+    )
+    got = received(bot_api)
     assert set(got) == chats  # everyone got it; only the in-flight few may have it twice
-    assert sum(n - 1 for n in got.values()) <= 64
+    assert sum(n - 1 for n in got.values()) <= in_flight
 
 
 async def test_two_workers_on_postgres_share_a_broadcast_without_double_sends(
-    demo_app, database_url, api
+    demo_app, database_url, bot_api
 ) -> None:  # type: ignore[no-untyped-def]
     if not database_url.startswith("postgresql"):
         pytest.skip("row claiming across processes is a PostgreSQL feature (SQLite: one drain)")
     chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 1500))
     env = {"TELEGRAM_BROADCAST_RATE": "1000", "DELIVERY_BATCH": "50"}
-    workers = [await start_worker(database_url, api, **env) for _ in range(2)]
+    workers = [await start_worker(database_url, bot_api, **env) for _ in range(2)]
     await send_now(demo_app, Audience(EVERYONE))
 
-    async def finished() -> bool:
-        return await open_rows(demo_app) == 0
-
-    await wait_until(finished)
+    await wait_until(lambda: finished(demo_app))
     for worker in workers:
         await stop(worker)
-    got = received(api)
+    got = received(bot_api)
     assert set(got) == chats and max(got.values()) == 1
     async with demo_app.sessions() as session:
         by_worker = dict(

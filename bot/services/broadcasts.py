@@ -14,6 +14,7 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status
+from bot.i18n import Translator
 from bot.services import audit
 from bot.services.audiences import Audience, best_account, employee_ids
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Unit, utcnow
@@ -258,6 +259,11 @@ async def recent(session: AsyncSession, agency_id: int, limit: int = 8) -> list[
             .limit(limit)
         )
     )
+
+
+def title(broadcast: Broadcast, t: Translator) -> str:
+    """What HR recognises a broadcast by in lists: its text, or the reminder's message."""
+    return broadcast.text or t(broadcast.message_key or "broadcast.message", **broadcast.params)
 
 
 def bar(done: int, total: int, width: int = 20) -> str:
