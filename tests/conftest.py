@@ -7,6 +7,7 @@ server is down; with ABDI_REQUIRE_SERVICES=1 (set by .ci/run) a missing server f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -147,12 +148,9 @@ def chat(demo_app: App):  # type: ignore[no-untyped-def]
     return make
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
-    if request.param == "memory":
-        memory = MemoryStore()
-        yield memory
-        return
+@contextlib.asynccontextmanager
+async def redis_keys() -> AsyncIterator[tuple[Redis, str]]:
+    """A Redis client and a key prefix of the caller's own, whose keys are removed afterwards."""
     client = Redis.from_url(REDIS_URL, decode_responses=True)
     try:
         await client.ping()
@@ -160,12 +158,23 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
         await client.aclose()
         _unavailable("Redis", exc)
     prefix = f"abdi-test:{uuid.uuid4().hex[:8]}:"
-    redis_store = RedisStore(client, prefix)
-    yield redis_store
-    keys = [k async for k in client.scan_iter(f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+    try:
+        yield client, prefix
+    finally:
+        keys = [k async for k in client.scan_iter(f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
+    if request.param == "memory":
+        memory = MemoryStore()
+        yield memory
+        return
+    async with redis_keys() as (client, prefix):
+        yield RedisStore(client, prefix)
 
 
 @dataclass

@@ -4,12 +4,9 @@ processes (each its own App: engine and connections), and the shared limiter kee
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from bot import jobs
@@ -18,7 +15,7 @@ from bot.services import reminders
 from bot.services.audiences import NOT_RATED, Audience
 from bot.services.rate_limit import MemoryLimiter, RedisLimiter
 from storage.models import Agency, Broadcast, Delivery, Employee, Rating, RatingPeriod
-from tests.conftest import REDIS_URL, _unavailable
+from tests.conftest import redis_keys
 from tests.delivery_helpers import link_all
 from tests.rating_helpers import open_quarter
 
@@ -143,25 +140,6 @@ async def test_weekly_reminder_skips_a_stale_occurrence(demo_app) -> None:  # ty
         assert await reminders.fire(session, reminder, monday + timedelta(days=2)) is None
         with pytest.raises(reminders.ReminderError):
             await reminders.add(session, agency, trigger=reminders.WEEKLY, actor="t")
-
-
-@contextlib.asynccontextmanager
-async def redis_keys():  # type: ignore[no-untyped-def]
-    """A Redis client and a key prefix of this test's own, removed afterwards."""
-    client = Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        await client.ping()
-    except Exception as exc:
-        await client.aclose()
-        _unavailable("Redis", exc)
-    prefix = f"abdi-test-rl:{time.monotonic_ns()}:"
-    try:
-        yield client, prefix
-    finally:
-        keys = [k async for k in client.scan_iter(f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
