@@ -34,11 +34,14 @@ from bot.config import Settings
 from bot.delivery import ChannelLimits
 from bot.messages import Channel, Inbound
 from bot.services.audiences import EVERYONE, Audience
+from storage import db
 from storage.models import Delivery
+from storage.state import MemoryStore
 from tests.fake_bot_api import TOKEN, FakeBotAPI
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "abdi_bench_broadcast"
+POOL = 15  # + 10 overflow connections
 USERS = int(__import__("os").environ.get("BENCH_USERS", "50"))
 BROADCAST_CHATS = 1_000_000  # broadcast chat ids start here; interactive users are 1..50
 
@@ -165,7 +168,9 @@ async def run(
         delivery_batch=500,
         delivery_concurrency=64,
     )
-    app = await create_app(settings)
+    # A modest pool: the PostgreSQL server is shared (max_connections 100) on the bench machine.
+    engine = db.create_engine(url, pool_size=POOL)
+    app = App(settings, engine, db.session_factory(engine), MemoryStore())
     async with app.sessions() as session, session.begin():
         await session.execute(update(Delivery).values(status="cancelled"))  # earlier runs
     stop = asyncio.Event()

@@ -44,7 +44,7 @@ def progress_text(broadcast: Broadcast, progress: broadcasts.Progress, locale: s
             total=progress.total,
         )
     ]
-    if broadcast.status != broadcasts.SENDING:
+    if broadcast.status in (broadcasts.DONE, broadcasts.CANCELLED):
         lines.insert(0, t(f"broadcast.progress_{broadcast.status}", id=broadcast.id))
     return "\n".join(lines)
 
