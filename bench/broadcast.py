@@ -2,10 +2,11 @@
 
 Prints, per run: the configured limit and the achieved messages/s of the drain, and the p50/p99
 latency of interactive replies (inbound -> dispatcher -> reply accepted by the fake Bot API) from
-50 closed-loop users, beside the same users with no broadcast; then the peak memory (ru_maxrss)
-of the bot process. The fake Bot API runs in a child process (Telegram is not in ours); in the
-fast run it answers 429 (retry_after=1) to every 10,000th broadcast message, so the figures also
-show that a throttled broadcast does not slow the replies.
+50 users chatting (about one message each per second), beside the same users with no
+broadcast; then the peak memory (ru_maxrss) of the bot process. The fake Bot API runs in a
+child process (Telegram is not in ours); in the fast run it answers 429 (retry_after=1) to every
+10,000th broadcast message, so the figures also show that a throttled broadcast does not slow
+the replies.
 
     python -m bench.broadcast [--recipients 100000] [--db postgres|sqlite] [--slow-seconds 20]
 """
@@ -17,6 +18,7 @@ import asyncio
 import itertools
 import logging
 import multiprocessing as mp
+import random
 import resource
 import statistics
 import tempfile
@@ -114,7 +116,7 @@ async def _fresh_database(kind: str, tmp: Path) -> str:
 
 
 async def chatting(app: App, base: str, stop: asyncio.Event) -> list[float]:
-    """50 closed-loop users: message, wait for the reply to be accepted, again. Latencies in ms."""
+    """50 users: message, wait for the reply to be accepted, read for 0.5-1.5 s, again (ms)."""
     settings = app.settings.model_copy(update={"telegram_api_base": base})
     adapter = TelegramAdapter(app.dispatcher, make_bot(settings))
     latencies: list[float] = []
@@ -136,6 +138,8 @@ async def chatting(app: App, base: str, stop: asyncio.Event) -> list[float]:
             replies = await app.dispatcher.handle(inbound)
             await adapter.send(uid, replies)
             latencies.append((time.perf_counter() - start) * 1000)
+            # People read before they tap again: about one message per user per second.
+            await asyncio.sleep(random.uniform(0.5, 1.5))
 
     await asyncio.gather(*(user(uid) for uid in range(1, USERS + 1)))
     await adapter.bot.session.close()
