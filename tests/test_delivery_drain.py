@@ -3,6 +3,7 @@ sent twice and every recipient is accounted for."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -125,3 +126,20 @@ async def test_rows_of_channels_without_a_sender_wait(demo_app, bot_api) -> None
     await sender.close()  # type: ignore[attr-defined]
     assert report.claimed == 0
     assert set((await statuses(demo_app)).values()) == {"pending"}
+
+
+async def test_the_drain_loop_survives_a_database_outage(demo_app, bot_api, caplog) -> None:  # type: ignore[no-untyped-def]
+    from storage import db
+
+    down = db.create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")  # nothing listens
+    sender = telegram_sender(demo_app, bot_api)
+    drain = Drain(db.session_factory(down), {"telegram": sender}, demo_app.settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(drain.run(stop, idle=0.05))
+    await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.wait_for(task, 10)  # it stops cleanly instead of dying on the first error
+    await sender.close()  # type: ignore[attr-defined]
+    await down.dispose()
+    failures = [r for r in caplog.records if r.getMessage() == "drain step failed"]
+    assert len(failures) >= 2  # kept trying
