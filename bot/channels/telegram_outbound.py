@@ -23,7 +23,9 @@ from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.messages import Channel, Reply
 from storage.models import Account, Delivery
 
-REQUEST_TIMEOUT = 20  # seconds; below the drain's lease, so a slow call is never "recovered"
+# Seconds; below the drain's default lease (60 s), so a slow call is never taken for a dead one.
+REQUEST_TIMEOUT = 20
+UPLOAD_TIMEOUT = 45
 # 400s that mean the person cannot be messaged at all (never started the bot, account deleted).
 GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
 
@@ -70,15 +72,15 @@ class TelegramSender:
         attachment = reply.attachment
         if attachment is not None and len(reply.text) <= CAPTION_LIMIT:
             upload = BufferedInputFile(attachment.content, filename=attachment.filename)
-            send = self.bot.send_photo if attachment.mime_type.startswith("image/") else None
-            if send is not None:
-                sent = await send(
-                    chat_id, upload, caption=reply.text, reply_markup=markup, request_timeout=60
-                )
-            else:
-                sent = await self.bot.send_document(
-                    chat_id, upload, caption=reply.text, reply_markup=markup, request_timeout=60
-                )
+            photo = attachment.mime_type.startswith("image/")
+            send = self.bot.send_photo if photo else self.bot.send_document
+            sent = await send(
+                chat_id,
+                upload,
+                caption=reply.text,
+                reply_markup=markup,
+                request_timeout=UPLOAD_TIMEOUT,
+            )
             return sent.message_id
         pieces = split_text(reply.text)
         first: int | None = None
@@ -93,7 +95,7 @@ class TelegramSender:
             first = first if first is not None else sent.message_id
         if attachment is not None:
             upload = BufferedInputFile(attachment.content, filename=attachment.filename)
-            await self.bot.send_document(chat_id, upload, request_timeout=60)
+            await self.bot.send_document(chat_id, upload, request_timeout=UPLOAD_TIMEOUT)
         assert first is not None
         return first
 
