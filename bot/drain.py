@@ -114,6 +114,13 @@ class Drain:
             log.warning("recovered in-flight deliveries", extra={"count": count, "resend": resend})
         return count
 
+    def _batch(self) -> int:
+        """Rows per claim: no more than can be sent in half a lease, so claims do not expire
+        while they wait for the limiter (another worker would take them over)."""
+        slowest = min((s.limits.per_second for s in self.senders.values()), default=1.0)
+        half_lease = int(slowest * self.lease.total_seconds() / 2)
+        return max(1, min(self.settings.delivery_batch, half_lease))
+
     async def claim(self, now: datetime) -> list[int]:
         due = (
             select(Delivery.id)
@@ -125,7 +132,7 @@ class Drain:
                 or_(Delivery.claimed_at.is_(None), Delivery.claimed_at < now - self.lease),
             )
             .order_by(Delivery.priority, Delivery.id)
-            .limit(self.settings.delivery_batch)
+            .limit(self._batch())
             .with_for_update(skip_locked=True, of=Delivery)
             # A CTE, not "IN (subquery)": PostgreSQL may run a LIMIT … SKIP LOCKED subquery more
             # than once per UPDATE and claim far more rows than the batch; a CTE runs once.
