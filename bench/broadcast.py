@@ -18,9 +18,12 @@ import asyncio
 import itertools
 import logging
 import multiprocessing as mp
+import os
 import random
 import resource
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -159,11 +162,38 @@ async def _sent(app: App) -> int:
         return int(await session.scalar(select(func.count()).where(Delivery.status == "sent")) or 0)
 
 
+async def _worker_process(url: str, base: str, rate: float) -> asyncio.subprocess.Process:
+    """`abdi worker` as a separate process (DELIVERY_IN_PROCESS=false set-ups)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TELEGRAM_"))}
+    env |= {
+        "DATABASE_URL": url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE": base,
+        "TELEGRAM_BROADCAST_RATE": str(rate),
+        "DELIVERY_BATCH": "500",
+        "DELIVERY_CONCURRENCY": "64",
+        "LOG_LEVEL": "ERROR",
+    }
+    abdi = Path(sys.executable).with_name("abdi")
+    process = await asyncio.create_subprocess_exec(
+        str(abdi), "worker", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    await process.stdout.readline()  # "Worker … running"
+    return process
+
+
 async def run(
-    url: str, base: str, rate: float | None, seconds: float, recipients: int
+    url: str,
+    base: str,
+    rate: float | None,
+    seconds: float,
+    recipients: int,
+    *,
+    separate: bool = False,
 ) -> tuple[float, list[float], int]:
     """One measurement: (achieved msgs/s, reply latencies, messages sent); rate None = no
-    broadcast."""
+    broadcast; `separate`: the drain runs in an `abdi worker` process, not in the bot's."""
     settings = Settings(
         _env_file=None,
         database_url=url,
@@ -181,6 +211,7 @@ async def run(
         await session.execute(update(Delivery).values(status="cancelled"))  # earlier runs
     stop = asyncio.Event()
     runner = None
+    worker = None
     if rate is not None:
         from bot.services import broadcasts
         from storage.models import Agency, utcnow
@@ -192,8 +223,11 @@ async def run(
                 session, agency, Audience(EVERYONE), actor="bench", text="Apel pagi jam 07.30."
             )
             await broadcasts.release(session, b, utcnow())
-        sender = TelegramSender(make_bot(settings), ChannelLimits(rate, 1.0))
-        runner = start(app, {"telegram": sender}, run_jobs=False, idle=0.1)
+        if separate:
+            worker = await _worker_process(url, base, rate)
+        else:
+            sender = TelegramSender(make_bot(settings), ChannelLimits(rate, 1.0))
+            runner = start(app, {"telegram": sender}, run_jobs=False, idle=0.1)
     users = asyncio.create_task(chatting(app, base, stop))
     started = time.perf_counter()
     before = await _sent(app)
@@ -207,6 +241,9 @@ async def run(
     latencies = await users
     if runner is not None:
         await runner.stop()
+    if worker is not None:
+        worker.send_signal(signal.SIGTERM)
+        await worker.wait()
     await app.close()
     return sent / elapsed, latencies, sent
 
@@ -218,6 +255,11 @@ def main() -> None:
     parser.add_argument("--slow-seconds", type=float, default=20, help="length of the 25/s run")
     parser.add_argument("--fast-seconds", type=float, default=600, help="cap of the 1,000/s run")
     parser.add_argument("--quiet-seconds", type=float, default=30, help="baseline length")
+    parser.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="fast run with the drain in an `abdi worker` process instead of the bot's",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -230,11 +272,19 @@ def main() -> None:
             slow_rate, slow, _ = asyncio.run(run(url, base, 25, args.slow_seconds, args.recipients))
         with FakeServer(throttle_every=10_000) as base:
             fast_rate, fast, fast_sent = asyncio.run(
-                run(url, base, 1000, args.fast_seconds, args.recipients)
+                run(
+                    url,
+                    base,
+                    1000,
+                    args.fast_seconds,
+                    args.recipients,
+                    separate=args.worker_process,
+                )
             )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"broadcast bench ({args.db}, {args.recipients} recipients, {USERS} users chatting): "
+        f"broadcast bench ({args.db}, {args.recipients} recipients, {USERS} users chatting, "
+        f"drain {'in a worker process' if args.worker_process else 'in-process'}): "
         f"limit 25/s -> {slow_rate:.1f} msgs/s; limit 1000/s -> {fast_rate:.0f} msgs/s "
         f"({fast_sent} sent, 429 every 10,000th); reply p50/p99 ms: no broadcast "
         f"{_pct(quiet, 50):.0f}/{_pct(quiet, 99):.0f}, during 25/s {_pct(slow, 50):.0f}/"
