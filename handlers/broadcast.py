@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.broadcast_jobs import progress_text
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, Context, Router
-from bot.services import audiences, broadcasts, reminders
+from bot.services import audiences, audit, broadcasts, reminders
 from bot.services.audiences import Audience, AudienceError
 from storage.models import Unit, utcnow
 
@@ -332,8 +332,6 @@ async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     if broadcast is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     data = await broadcasts.undelivered_csv(ctx.session, broadcast.id)
-    from bot.services import audit
-
     audit.record(
         ctx.session,
         actor=_actor(ctx),
