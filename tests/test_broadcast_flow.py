@@ -183,3 +183,25 @@ async def test_console_chat_shows_a_broadcast_to_its_user(demo_app) -> None:  # 
     text = "\n".join(lines)
     assert "📢 Rapat koordinasi besok." in text
     assert "akun konsol as-hr" in text  # the HR's own copy, labelled as someone else's
+
+
+async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app) -> None:  # type: ignore[no-untyped-def]
+    await console_account(demo_app, "198412052009031034", "as-hr")
+    await link_all(demo_app, channel="console", limit=5)
+    hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
+    await compose(hr, "Pengumuman libur.")
+    await hr.press("Semua ASN")
+    await hr.press("Kirim sekarang")
+    await hr.press("Ya, kirim")
+    lines: list[str] = []
+    console = ConsoleChat(demo_app.dispatcher, "as-hr", write=lines.append)
+    demo_app.senders = {"console": ConsoleSender(console, translator("id"))}
+    now = datetime.now(UTC)
+    await jobs.run_due(demo_app, now, names=["broadcast.progress"])
+    started = "\n".join(lines)
+    assert "📢 Siaran #1" in started and "menunggu 6" in started
+    await jobs.run_due(demo_app, now + timedelta(seconds=10), names=["broadcast.progress"])
+    assert "\n".join(lines) == started  # nothing new while it runs: no flood of messages
+    await drain_once(demo_app, demo_app.senders)
+    await jobs.run_due(demo_app, now + timedelta(seconds=20), names=["broadcast.progress"])
+    assert "✅ Siaran #1 selesai." in "\n".join(lines) and "Terkirim 6" in "\n".join(lines)
