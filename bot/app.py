@@ -37,6 +37,10 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     store: StateStore
     dispatcher: Dispatcher = field(init=False)
+    # Outbound senders by channel and the shared limiter, set when a drain runs in this process
+    # (bot/background.py); periodic jobs that message HR directly use them.
+    senders: dict[str, Any] = field(default_factory=dict)
+    limiter: Any = None
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(

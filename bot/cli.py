@@ -177,7 +177,7 @@ async def _console_account(app: App, nip: str | None) -> str:
 
 
 async def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
-    from bot.channels.console import ConsoleChat
+    from bot.channels.console import ConsoleChat, ConsoleSender
 
     if args.demo:
         await _load_demo(app, t)
@@ -186,10 +186,20 @@ async def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
         app.dispatcher, user_ref, language_hint=args.lang, attachments_dir=ROOT / "var" / "console"
     )
     who = args.as_nip or t("console.guest")
-    await chat.run(
-        translator(args.lang or app.settings.default_locale), t("console.banner", who=who)
-    )
+    chat_t = translator(args.lang or app.settings.default_locale)
+    runner = _background(app, {"console": ConsoleSender(chat, chat_t)})
+    try:
+        await chat.run(chat_t, t("console.banner", who=who))
+    finally:
+        await runner.stop()
     return 0
+
+
+def _background(app: App, senders: dict):  # type: ignore[no-untyped-def,type-arg]
+    """The drain and periodic jobs beside the conversations (see bot/background.py)."""
+    from bot import background
+
+    return background.start(app, senders, run_drain=app.settings.delivery_in_process)
 
 
 async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
@@ -197,8 +207,14 @@ async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
 
     if not app.settings.telegram_bot_token:
         raise CliError("cli.no_token", code=2)
+    from bot.background import telegram_senders
+
     webhook = args.webhook or bool(app.settings.telegram_webhook_url)
-    await telegram.serve(app, webhook=webhook, t=t)
+    runner = _background(app, telegram_senders(app))
+    try:
+        await telegram.serve(app, webhook=webhook, t=t)
+    finally:
+        await runner.stop()
     return 0
 
 
@@ -566,6 +582,326 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     )
 
 
+# --- Broadcasts, reminders and the worker (issue 5) -------------------------------------------
+
+
+async def _audience(session, agency: Agency, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from bot.services.audiences import (
+        EVERYONE,
+        NOT_ACKED,
+        NOT_RATED,
+        ROLE,
+        UNITS,
+        Audience,
+        AudienceError,
+    )
+    from storage.models import Unit
+
+    try:
+        if args.unit:
+            units = {
+                u.name.lower(): u
+                for u in await session.scalars(select(Unit).where(Unit.agency_id == agency.id))
+            }
+            unknown = [name for name in args.unit if name.lower() not in units]
+            if unknown:
+                names = ", ".join(sorted(u.name for u in units.values()))
+                raise CliError("cli.broadcast.unknown_unit", unit=unknown[0], units=names)
+            return Audience(UNITS, tuple(units[n.lower()].id for n in args.unit))
+        if args.role:
+            return Audience(ROLE, role=args.role)
+        if args.not_rated:
+            return Audience(NOT_RATED)
+        if args.not_acked:
+            return Audience(NOT_ACKED, topic=args.not_acked)
+        return Audience(EVERYONE)
+    except AudienceError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _attachment(path: str | None) -> tuple[str, str, bytes] | None:
+    import mimetypes
+
+    from bot.services.broadcasts import MAX_ATTACHMENT
+
+    if not path:
+        return None
+    file = Path(path)
+    mime = mimetypes.guess_type(file.name)[0] or ""
+    if not (mime.startswith("image/") or mime == "application/pdf"):
+        raise CliError("cli.broadcast.bad_attachment", name=file.name)
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        raise CliError("cli.bad_config", detail=str(exc)) from exc
+    if len(content) > MAX_ATTACHMENT:
+        raise CliError("cli.broadcast.bad_attachment", name=file.name)
+    return file.name, mime, content
+
+
+def _when(raw: str, zone: ZoneInfo) -> datetime:
+    try:
+        return datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=zone)
+    except ValueError as exc:
+        raise CliError("cli.broadcast.bad_time", value=raw) from exc
+
+
+async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """`abdi broadcast send|schedule`: count, preview, confirm, then record and release."""
+    from bot.services import audiences, broadcasts
+    from bot.services.audiences import AudienceError
+    from storage.models import utcnow
+
+    text = (args.text or "").strip()
+    if not text or len(text) > broadcasts.MAX_TEXT:
+        raise CliError("cli.broadcast.bad_text", limit=broadcasts.MAX_TEXT)
+    attachment = _attachment(args.attach)
+    async with app.sessions() as session:
+        agency = await _agency(app, session, args.agency)
+        zone = ZoneInfo(agency.timezone)
+        send_at = _when(args.at, zone) if args.broadcast_command == "schedule" else utcnow()
+        if send_at < utcnow() - timedelta(minutes=1):
+            raise CliError("cli.broadcast.past", value=args.at)
+        audience = await _audience(session, agency, args)
+        try:
+            size = await audiences.size(session, agency, audience, send_at)
+        except AudienceError as exc:
+            raise CliError(str(exc)) from exc
+    print(t("cli.broadcast.preview", employees=size.employees, reachable=size.reachable))
+    print(t("broadcast.message", text=text))
+    if not args.yes:
+        answer = await asyncio.to_thread(_ask, t("cli.broadcast.confirm"))
+        if answer.strip().lower() not in ("y", "ya", "yes"):
+            print(t("cli.broadcast.aborted"))
+            return 1
+    async with app.sessions() as session, session.begin():
+        agency = await _agency(app, session, args.agency)
+        broadcast = await broadcasts.create(
+            session,
+            agency,
+            audience,
+            actor=_actor(),
+            text=text,
+            send_at=send_at,
+            attachment=attachment,
+        )
+        if args.broadcast_command == "send":
+            count = await broadcasts.release(session, broadcast, utcnow())
+            print(t("cli.broadcast.queued", id=broadcast.id, count=count))
+        else:
+            local = send_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            print(t("cli.broadcast.scheduled", id=broadcast.id, at=local))
+    return 0
+
+
+def _ask(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except (EOFError, OSError):  # no terminal to answer from: treat as "no"
+        return ""
+
+
+async def _print_status(app: App, broadcast_id: int, t: Translator, agency_code: str | None):  # type: ignore[no-untyped-def]
+    from bot.broadcast_jobs import progress_text
+    from bot.services import broadcasts
+
+    async with app.sessions() as session:
+        agency = await _agency(app, session, agency_code)
+        broadcast = await broadcasts.by_id(session, agency.id, broadcast_id)
+        if broadcast is None:
+            raise CliError("cli.broadcast.not_found", id=broadcast_id)
+        progress = await broadcasts.progress(session, broadcast.id)
+        failures = await broadcasts.failures(session, broadcast.id)
+    return broadcast, progress, failures, progress_text(broadcast, progress, t.locale)
+
+
+async def cmd_broadcast_status(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Counts by status with a progress bar (live with --watch), failures by reason, CSV."""
+    from bot.services import broadcasts
+
+    if args.id is None:
+        async with app.sessions() as session:
+            agency = await _agency(app, session, args.agency)
+            rows = await broadcasts.recent(session, agency.id, limit=20)
+        if not rows:
+            print(t("cli.broadcast.none"))
+        for b in rows:
+            when = b.send_at.astimezone(ZoneInfo(agency.timezone)).strftime("%Y-%m-%d %H:%M")
+            title = broadcasts.title(b, t)[:40]
+            print(t("cli.broadcast.row", id=b.id, status=b.status, at=when, title=title))
+        return 0
+    broadcast, progress, failures, text = await _print_status(app, args.id, t, args.agency)
+    while args.watch and broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
+        done = progress.total - progress.pending
+        print(f"\r{broadcasts.bar(done, progress.total, 40)} {done}/{progress.total}", end="")
+        sys.stdout.flush()
+        await asyncio.sleep(1)
+        if not progress.open and progress.total:
+            break
+        broadcast, progress, failures, text = await _print_status(app, args.id, t, args.agency)
+    if args.watch:
+        print()
+    print(text)
+    for status, reason, count in failures:
+        print(t("cli.broadcast.failure", status=status, reason=reason, count=count))
+    if args.csv:
+        async with app.sessions() as session:
+            data = await broadcasts.undelivered_csv(session, broadcast.id)
+        await asyncio.to_thread(Path(args.csv).write_bytes, data)
+        print(t("cli.broadcast.csv", path=args.csv, count=max(0, data.count(b"\n") - 1)))
+    return 0
+
+
+async def cmd_broadcast_cancel(app: App, args: argparse.Namespace, t: Translator) -> int:
+    from bot.services import broadcasts
+
+    async with app.sessions() as session, session.begin():
+        agency = await _agency(app, session, args.agency)
+        broadcast = await broadcasts.by_id(session, agency.id, args.id)
+        if broadcast is None:
+            raise CliError("cli.broadcast.not_found", id=args.id)
+        if broadcast.status not in (broadcasts.SCHEDULED, broadcasts.SENDING):
+            raise CliError("cli.broadcast.not_cancellable", id=args.id, status=broadcast.status)
+        withdrawn = await broadcasts.cancel(session, broadcast, _actor())
+    print(t("cli.broadcast.cancelled", id=args.id, count=withdrawn))
+    return 0
+
+
+async def cmd_worker(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Drain deliveries and run the periodic jobs until SIGTERM/SIGINT (or once, with --once)."""
+    import signal
+
+    from bot import background, jobs
+    from bot.drain import drain_once
+
+    senders = background.telegram_senders(app)
+    if not senders:
+        raise CliError("cli.no_token", code=2)
+    if args.once:
+        await jobs.run_due(app)
+        report = await drain_once(app, senders)
+        for sender in senders.values():
+            await sender.close()  # type: ignore[attr-defined]
+        print(t("cli.worker.once", sent=report.sent, retried=report.retried, failed=report.failed))
+        return 0
+    runner = background.start(app, senders)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(t("cli.worker.started", worker=runner.drain.worker))
+    await stop.wait()
+    await runner.stop()
+    return 0
+
+
+async def cmd_reminder(app: App, args: argparse.Namespace, t: Translator) -> int:
+    from bot.services import reminders
+
+    async with app.sessions() as session, session.begin():
+        agency = await _agency(app, session, args.agency)
+        if args.reminder_command == "add":
+            try:
+                reminder = await reminders.add(
+                    session,
+                    agency,
+                    trigger=args.trigger.replace("-", "_"),
+                    actor=_actor(),
+                    days_before=args.days,
+                    weekday=WEEKDAYS.index(args.day),
+                    at_time=args.at,
+                    audience=await _audience(session, agency, args) if _chose(args) else None,
+                    text=args.text,
+                )
+            except reminders.ReminderError as exc:
+                raise CliError(str(exc)) from exc
+            print(t("cli.reminder.added", id=reminder.id))
+            return 0
+        if args.reminder_command == "remove":
+            reminder = next(
+                (r for r in await reminders.listed(session, agency.id) if r.id == args.id), None
+            )
+            if reminder is None:
+                raise CliError("cli.reminder.not_found", id=args.id)
+            await reminders.remove(session, reminder, _actor())
+            print(t("cli.reminder.removed", id=args.id))
+            return 0
+        rows = await reminders.listed(session, agency.id)
+    if not rows:
+        print(t("cli.reminder.none"))
+    for r in rows:
+        when = (
+            t("reminder.when_before_close", days=r.days_before, at=r.at_time)
+            if r.trigger == reminders.BEFORE_CLOSE
+            else t("reminder.when_weekly", day=r.weekday + 1, at=r.at_time)
+        )
+        print(t("cli.reminder.row", id=r.id, when=when, audience=r.audience.get("kind")))
+    return 0
+
+
+def _chose(args: argparse.Namespace) -> bool:
+    return bool(args.everyone or args.unit or args.role or args.not_rated or args.not_acked)
+
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _audience_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--everyone", action="store_true", help="every active ASN (default)")
+    group.add_argument("--unit", action="append", help="unit name (repeat for several)")
+    group.add_argument("--role", choices=["hr", "officer"], help="holders of a role")
+    group.add_argument("--not-rated", action="store_true", help="ASN who rated nobody this quarter")
+    group.add_argument("--not-acked", metavar="TOPIC", help="ASN who did not confirm TOPIC")
+    parser.add_argument("--agency", help="agency code (default: the configured one)")
+
+
+def _add_broadcast_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    bp = sub.add_parser("broadcast", help="HR broadcasts").add_subparsers(
+        dest="broadcast_command", required=True
+    )
+    for name, help_ in (("send", "send now"), ("schedule", "send at a local time")):
+        cmd = bp.add_parser(name, help=help_)
+        cmd.add_argument("--text", required=True, help="the message (plain text)")
+        cmd.add_argument("--attach", help="an image or a PDF to send with it")
+        if name == "schedule":
+            cmd.add_argument("--at", required=True, help='local time "YYYY-MM-DD HH:MM"')
+        cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        _audience_options(cmd)
+        cmd.set_defaults(func=cmd_broadcast_send)
+    st = bp.add_parser("status", help="list broadcasts, or one broadcast's report")
+    st.add_argument("id", nargs="?", type=_positive)
+    st.add_argument("--watch", action="store_true", help="progress bar until it is done")
+    st.add_argument("--csv", help="write the recipients not reached to this CSV file")
+    st.add_argument("--agency")
+    st.set_defaults(func=cmd_broadcast_status)
+    cancel = bp.add_parser("cancel", help="withdraw what has not been sent yet")
+    cancel.add_argument("id", type=_positive)
+    cancel.add_argument("--agency")
+    cancel.set_defaults(func=cmd_broadcast_cancel)
+
+    worker = sub.add_parser("worker", help="send deliveries and run periodic jobs")
+    worker.add_argument("--once", action="store_true", help="one pass over what is due, then exit")
+    worker.set_defaults(func=cmd_worker)
+
+    rp = sub.add_parser("reminder", help="recurring HR reminders").add_subparsers(
+        dest="reminder_command", required=True
+    )
+    add = rp.add_parser("add", help="a new recurring reminder")
+    add.add_argument("trigger", choices=["before-close", "weekly"])
+    add.add_argument("--days", type=int, default=3, help="before-close: days before the close")
+    add.add_argument("--day", choices=WEEKDAYS, default="mon", help="weekly: day of the week")
+    add.add_argument("--at", default="08:00", help="local time HH:MM (default 08:00)")
+    add.add_argument("--text", help="own text (default for before-close: the rating reminder)")
+    _audience_options(add)
+    add.set_defaults(func=cmd_reminder)
+    rp.add_parser("list", help="active reminders").set_defaults(func=cmd_reminder, agency=None)
+    rm = rp.add_parser("remove", help="stop a reminder")
+    rm.add_argument("id", type=_positive)
+    rm.add_argument("--agency")
+    rm.set_defaults(func=cmd_reminder)
+
+
 Command = Callable[[App, argparse.Namespace, Translator], Awaitable[int]]
 
 
@@ -653,6 +989,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_rating_commands(sub)
     _add_case_commands(sub)
+
+    _add_broadcast_commands(sub)
     return parser
 
 

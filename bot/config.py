@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -99,6 +100,34 @@ class Settings(BaseSettings):
     )
     four_in_one_code_attempts: int = Field(
         default=10, description="4-in-1: tracking-code lookups allowed per chat per hour"
+    )
+    telegram_broadcast_rate: float = Field(
+        default=25.0,
+        gt=0,
+        le=1000,
+        description="Outbound messages/s per bot (Telegram ~30; paid broadcasts up to 1000)",
+    )
+    telegram_chat_interval: float = Field(
+        default=1.0, ge=0, description="Minimum seconds between two outbound messages to one chat"
+    )
+    delivery_max_attempts: int = Field(
+        default=8, ge=1, description="Tries per message before it is marked failed"
+    )
+    delivery_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A claim older than this belongs to a dead process and is recovered",
+    )
+    delivery_uncertain_policy: Literal["hold", "resend"] = Field(
+        default="hold",
+        description="Messages in flight when a process died: hold (list for HR) or resend",
+    )
+    delivery_batch: int = Field(default=200, ge=1, description="Rows one drain claims at a time")
+    delivery_concurrency: int = Field(
+        default=32, ge=1, description="Requests one drain keeps in flight"
+    )
+    delivery_in_process: bool = Field(
+        default=True, description="`abdi run` drains deliveries itself (off: use `abdi worker`)"
     )
 
     @field_validator("agency_timezone")

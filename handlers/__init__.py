@@ -1,6 +1,6 @@
 """Conversation handlers, one module per capability; ROUTERS is what the dispatcher serves."""
 
-from handlers import admin, four_in_one, guidance, home, linking, rating, standing
+from handlers import admin, broadcast, four_in_one, guidance, home, linking, rating, standing
 
 HOME = home.router
 ROUTERS = [
@@ -10,4 +10,5 @@ ROUTERS = [
     standing.router,
     guidance.router,
     four_in_one.router,
+    broadcast.router,
 ]

@@ -7,9 +7,11 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -327,7 +329,9 @@ class Delivery(Base):
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("dedup_key", name="uq_delivery_dedup_key"),
-        Index("ix_delivery_status_due", "status", "not_before"),
+        # One row per recipient of a broadcast: a repeated release cannot add a second message.
+        UniqueConstraint("broadcast_id", "account_id", name="uq_delivery_broadcast_account"),
+        Index("ix_delivery_status_due", "status", "priority", "not_before"),
         Index("ix_delivery_source", "source"),
         Index("ix_delivery_platform_id", "platform_id"),
     )
@@ -349,6 +353,78 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Broadcast rows carry no text of their own: it is read once per batch from the broadcast.
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcast.id", ondelete="CASCADE"), nullable=True
+    )
+    # Lower goes first: a 4-in-1 notice never waits behind a 100,000-recipient broadcast.
+    priority: Mapped[int] = mapped_column(default=0)
+
+
+class Broadcast(Base):
+    """An HR message to an audience; its recipients become delivery rows when it is released."""
+
+    __tablename__ = "broadcast"
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_broadcast_dedup_key"),
+        Index("ix_broadcast_agency_status", "agency_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="broadcast")  # broadcast | reminder
+    text: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+    message_key: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attachment_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attachment_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # scheduled -> sending -> done; or cancelled
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    send_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recipients: Mapped[int] = mapped_column(default=0)
+    created_by: Mapped[str] = mapped_column(String(100))
+    report_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), nullable=True
+    )
+    progress_platform_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    progress_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    dedup_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Reminder(Base):
+    """A recurring HR reminder; each occurrence becomes one broadcast (deduplicated by key)."""
+
+    __tablename__ = "reminder"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(16))  # before_close | weekly
+    days_before: Mapped[int] = mapped_column(default=3)  # before_close
+    weekday: Mapped[int] = mapped_column(default=0)  # weekly: 0 = Monday
+    at_time: Mapped[str] = mapped_column(String(5), default="08:00")  # local HH:MM
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    text: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRun(Base):
+    """A periodic job's claimed time slot: the unique key makes each slot run in one process."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("name", "slot", name="uq_job_run_name_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    slot: Mapped[int] = mapped_column(BigInteger)
+    worker: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- 4-in-1 for bereaved families (issue 4) ----------------------------------------------------

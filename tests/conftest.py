@@ -7,6 +7,7 @@ server is down; with ABDI_REQUIRE_SERVICES=1 (set by .ci/run) a missing server f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -26,6 +27,7 @@ from bot.messages import Channel
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
 from tests.chat import Chat, WhatsAppChat, WhatsAppHarness
+from tests.fake_bot_api import FakeBotAPI
 
 PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ABDI_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -159,12 +161,9 @@ async def chat(demo_app: App, request: pytest.FixtureRequest):  # type: ignore[n
     await harness.stop()
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
-    if request.param == "memory":
-        memory = MemoryStore()
-        yield memory
-        return
+@contextlib.asynccontextmanager
+async def redis_keys() -> AsyncIterator[tuple[Redis, str]]:
+    """A Redis client and a key prefix of the caller's own, whose keys are removed afterwards."""
     client = Redis.from_url(REDIS_URL, decode_responses=True)
     try:
         await client.ping()
@@ -172,12 +171,23 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
         await client.aclose()
         _unavailable("Redis", exc)
     prefix = f"abdi-test:{uuid.uuid4().hex[:8]}:"
-    redis_store = RedisStore(client, prefix)
-    yield redis_store
-    keys = [k async for k in client.scan_iter(f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+    try:
+        yield client, prefix
+    finally:
+        keys = [k async for k in client.scan_iter(f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
+    if request.param == "memory":
+        memory = MemoryStore()
+        yield memory
+        return
+    async with redis_keys() as (client, prefix):
+        yield RedisStore(client, prefix)
 
 
 @dataclass
@@ -210,3 +220,12 @@ async def cli(
     yield run
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotAPI]:
+    """The fake Telegram Bot API on loopback (tests/fake_bot_api.py)."""
+    api = FakeBotAPI()
+    await api.start()
+    yield api
+    await api.stop()

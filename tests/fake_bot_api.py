@@ -36,6 +36,10 @@ class FakeBotAPI:
         self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
         self.delays: dict[str, float] = {}
         self.listeners: list[Callable[[Call], None]] = []
+        self.accepted: list[Call] = []  # calls answered ok (what a user really received)
+        self.blocked: set[int] = set()  # chats that answer 403 (the user blocked the bot)
+        # Decides a failure per call: (status, body) or None to answer normally.
+        self.fault: Callable[[Call], tuple[int, dict[str, Any]] | None] | None = None
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Condition()
@@ -95,10 +99,18 @@ class FakeBotAPI:
         if self.failures[method]:
             status, body = self.failures[method].pop(0)
             return web.json_response(body, status=status)
+        if method.startswith("send") and int(params.get("chat_id") or 0) in self.blocked:
+            body = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"}
+            return web.json_response(body, status=403)
+        if self.fault is not None and method != "getUpdates":
+            failure = self.fault(Call(method, params))
+            if failure is not None:
+                return web.json_response(failure[1], status=failure[0])
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        self.accepted.append(Call(method, params))
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -67,6 +67,8 @@ def dynamic_families() -> dict[str, list[str]]:
         "four_in_one.stage.{}": ["open", "ready", "closed", "merged"],
         "four_in_one.part.{}": ["morning", "midday", "afternoon", "evening"],
         "four_in_one.days_ago.{}": ["0", "1"],
+        "broadcast.progress_{}": ["done", "cancelled"],
+        "broadcast.aud_{}": ["everyone", "notrated", "hr", "officer"],
     }
 
 

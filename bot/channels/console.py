@@ -7,9 +7,11 @@ import itertools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.dispatcher import Dispatcher
 from bot.i18n import Translator
 from bot.messages import Channel, Inbound, Reply, SharedContact
+from storage.models import Account, Delivery
 
 ReadLine = Callable[[str], Awaitable[str | None]]
 Write = Callable[[str], None]
@@ -92,3 +94,25 @@ class ConsoleChat:
                 return
             if line.strip():
                 await self.send(line, t)
+
+
+class ConsoleSender:
+    """Outbound messages to console accounts, printed into the running terminal chat.
+
+    The person at this terminal sees their broadcasts and notifications as they arrive; messages
+    to other console accounts (people chatted as earlier with --as) are printed under their name.
+    """
+
+    channel = Channel.CONSOLE
+    limits = ChannelLimits(per_second=1000.0, per_chat_interval=0.0)
+
+    def __init__(self, chat: ConsoleChat, t: Translator) -> None:
+        self.chat = chat
+        self.t = t
+        self._ids = itertools.count(1)
+
+    async def send_outbound(self, account: Account, delivery: Delivery, reply: Reply) -> SendResult:
+        if account.user_ref != self.chat.user_ref:
+            self.chat.write("\n" + self.t("console.outbound_other", user=account.user_ref))
+        self.chat.render([reply], self.t)
+        return SendResult(Outcome.SENT, platform_id=f"console-{next(self._ids)}")

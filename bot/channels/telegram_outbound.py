@@ -1,0 +1,124 @@
+"""Telegram as a ChannelSender: one outbound message per call, every Bot API error mapped to an
+Outcome, no retries inside (the drain reschedules). Uses its own Bot (own HTTP session), so a
+broadcast's 429 waits and connections never hold up replies to people chatting.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BufferedInputFile
+
+from bot.channels.telegram import CAPTION_LIMIT, keyboard, make_bot, split_text
+from bot.config import Settings
+from bot.delivery import ChannelLimits, Outcome, SendResult
+from bot.messages import Channel, Reply
+from storage.models import Account, Delivery
+
+# Seconds; below the drain's default lease (60 s), so a slow call is never taken for a dead one.
+REQUEST_TIMEOUT = 20
+UPLOAD_TIMEOUT = 45
+# 400s that mean the person cannot be messaged at all (never started the bot, account deleted).
+GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
+
+
+def _bad_request(exc: TelegramBadRequest) -> SendResult:
+    text = exc.message.lower()
+    if any(marker in text for marker in GONE):
+        return SendResult(Outcome.UNREACHABLE, error=f"400 {exc.message}"[:200])
+    return SendResult(Outcome.FAILED, error=f"400 {exc.message}"[:200])
+
+
+class TelegramSender:
+    channel = Channel.TELEGRAM
+
+    def __init__(self, bot: Bot, limits: ChannelLimits) -> None:
+        self.bot = bot
+        self.limits = limits
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TelegramSender:
+        limits = ChannelLimits(settings.telegram_broadcast_rate, settings.telegram_chat_interval)
+        return cls(make_bot(settings), limits)
+
+    async def send_outbound(self, account: Account, delivery: Delivery, reply: Reply) -> SendResult:
+        try:
+            message_id = await self._send(account.chat_ref, reply)
+        except TelegramRetryAfter as exc:
+            return SendResult(Outcome.RETRY, retry_after=float(exc.retry_after), error="429")
+        except TelegramForbiddenError as exc:
+            return SendResult(Outcome.UNREACHABLE, error=f"403 {exc.message}"[:200])
+        except TelegramBadRequest as exc:
+            return _bad_request(exc)
+        except (TelegramNotFound, TelegramUnauthorizedError) as exc:
+            return SendResult(Outcome.FAILED, error=f"{type(exc).__name__} {exc.message}"[:200])
+        except TelegramServerError as exc:
+            return SendResult(Outcome.RETRY, error=f"5xx {exc.message}"[:200])
+        except (TelegramNetworkError, TimeoutError, OSError) as exc:
+            return SendResult(Outcome.RETRY, error=f"network {type(exc).__name__}")
+        return SendResult(Outcome.SENT, platform_id=str(message_id))
+
+    async def _send(self, chat_id: str, reply: Reply) -> int:
+        """Send the reply; the id of its first message (the one a progress edit would change)."""
+        markup = keyboard(reply)
+        attachment = reply.attachment
+        if attachment is not None and len(reply.text) <= CAPTION_LIMIT:
+            upload = BufferedInputFile(attachment.content, filename=attachment.filename)
+            photo = attachment.mime_type.startswith("image/")
+            send = self.bot.send_photo if photo else self.bot.send_document
+            sent = await send(
+                chat_id,
+                upload,
+                caption=reply.text,
+                reply_markup=markup,
+                request_timeout=UPLOAD_TIMEOUT,
+            )
+            return sent.message_id
+        pieces = split_text(reply.text)
+        first: int | None = None
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1 and attachment is None
+            sent = await self.bot.send_message(
+                chat_id,
+                piece,
+                reply_markup=markup if last else None,
+                request_timeout=REQUEST_TIMEOUT,
+            )
+            first = first if first is not None else sent.message_id
+        if attachment is not None:
+            upload = BufferedInputFile(attachment.content, filename=attachment.filename)
+            await self.bot.send_document(chat_id, upload, request_timeout=UPLOAD_TIMEOUT)
+        assert first is not None
+        return first
+
+    async def edit_outbound(self, account: Account, platform_id: str, reply: Reply) -> SendResult:
+        """Replace the text of a message sent earlier (the HR progress message)."""
+        try:
+            await self.bot.edit_message_text(
+                text=reply.text,
+                chat_id=account.chat_ref,
+                message_id=int(platform_id),
+                request_timeout=REQUEST_TIMEOUT,
+            )
+        except TelegramRetryAfter as exc:
+            return SendResult(Outcome.RETRY, retry_after=float(exc.retry_after), error="429")
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return SendResult(Outcome.SENT, platform_id=platform_id)
+            return _bad_request(exc)
+        except TelegramForbiddenError as exc:
+            return SendResult(Outcome.UNREACHABLE, error=f"403 {exc.message}"[:200])
+        except (TelegramServerError, TelegramNetworkError, TimeoutError, OSError) as exc:
+            return SendResult(Outcome.RETRY, error=type(exc).__name__)
+        return SendResult(Outcome.SENT, platform_id=platform_id)
+
+    async def close(self) -> None:
+        await self.bot.session.close()

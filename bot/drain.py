@@ -1,0 +1,366 @@
+"""The drain: claims due delivery rows and sends them through each channel's sender, under limits.
+
+One pass (`Drain.step`) recovers claims of dead processes, claims a batch (PostgreSQL: FOR UPDATE
+SKIP LOCKED, so several workers never take the same row; SQLite: one conditional UPDATE), and
+sends it in waves. A row is marked `sending` only once its limiter slot is granted, right before
+the request, so a crash leaves at most one wave per process in an unknowable state: those rows are
+recovered after the lease as `uncertain` (listed for HR) or resent, as configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.delivery import ChannelSender, Outcome, SendResult, Status, render
+from bot.i18n import translator
+from bot.messages import Attachment, Reply
+from bot.services.rate_limit import Limiter, MemoryLimiter, acquire
+from storage.models import Account, Broadcast, Delivery, utcnow
+
+log = logging.getLogger("abdi.drain")
+MAX_BACKOFF = 300.0  # seconds
+IN_FLIGHT_LOST = "in flight when a process stopped"
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def compose(
+    delivery: Delivery, account: Account, broadcast: Broadcast | None, default_locale: str = "id"
+) -> Reply:
+    """The message as the recipient reads it: a broadcast's own text, else the catalog message."""
+    if broadcast is None:
+        return render(delivery, account, default_locale)
+    t = translator(account.locale or default_locale)
+    if broadcast.text is not None:
+        text = t("broadcast.message", text=broadcast.text)
+    else:
+        text = t(broadcast.message_key or "broadcast.message", **broadcast.params)
+    attachment = None
+    if broadcast.attachment is not None:
+        attachment = Attachment(
+            broadcast.attachment_name or "file",
+            broadcast.attachment,
+            broadcast.attachment_type or "application/octet-stream",
+        )
+    return Reply(text, attachment=attachment)
+
+
+def _backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF, float(2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class StepReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    recovered: int = 0
+
+
+class Drain:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, ChannelSender],
+        settings: Settings,
+        *,
+        limiter: Limiter | None = None,
+        worker: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.senders = {str(channel): sender for channel, sender in senders.items()}
+        self.settings = settings
+        self.limiter = limiter or MemoryLimiter()
+        self.worker = worker or worker_name()
+        self.clock = clock
+        self.lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self._broadcasts: dict[int, Broadcast] = {}
+
+    # -- claiming -------------------------------------------------------------------------
+    async def recover(self, now: datetime) -> int:
+        """Rows left `sending` by a process that died: uncertain (or pending, if so configured)."""
+        resend = self.settings.delivery_uncertain_policy == "resend"
+        values: dict[str, Any] = {"status": Status.UNCERTAIN.value, "error": IN_FLIGHT_LOST}
+        if resend:
+            values = {"status": Status.PENDING.value, "claimed_by": None, "claimed_at": None}
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.status == Status.SENDING.value, Delivery.claimed_at < now - self.lease
+                )
+                .values(updated_at=now, **values)
+                .execution_options(synchronize_session=False)
+            )
+        count = result.rowcount or 0  # type: ignore[attr-defined]
+        if count:
+            log.warning("recovered in-flight deliveries", extra={"count": count, "resend": resend})
+        return count
+
+    def _batch(self) -> int:
+        """Rows per claim: no more than can be sent in half a lease, so claims do not expire
+        while they wait for the limiter (another worker would take them over)."""
+        slowest = min((s.limits.per_second for s in self.senders.values()), default=1.0)
+        half_lease = int(slowest * self.lease.total_seconds() / 2)
+        return max(1, min(self.settings.delivery_batch, half_lease))
+
+    async def claim(self, now: datetime) -> list[int]:
+        due = (
+            select(Delivery.id)
+            .join(Account, Account.id == Delivery.account_id)
+            .where(
+                Delivery.status == Status.PENDING.value,
+                Delivery.not_before <= now,
+                Account.channel.in_(list(self.senders)),
+                or_(Delivery.claimed_at.is_(None), Delivery.claimed_at < now - self.lease),
+            )
+            .order_by(Delivery.priority, Delivery.id)
+            .limit(self._batch())
+            .with_for_update(skip_locked=True, of=Delivery)
+            # A CTE, not "IN (subquery)": PostgreSQL may run a LIMIT … SKIP LOCKED subquery more
+            # than once per UPDATE and claim far more rows than the batch; a CTE runs once.
+            .cte("due")
+        )
+        async with self.sessions() as session, session.begin():
+            rows = await session.execute(
+                update(Delivery)
+                .where(Delivery.id == due.c.id, Delivery.status == "pending")
+                .values(claimed_by=self.worker, claimed_at=now)
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted(rows.scalars())
+
+    async def release(self, ids: list[int]) -> None:
+        """Give back claimed rows that were not started (graceful stop)."""
+        if not ids:
+            return
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_(ids),
+                    Delivery.status == Status.PENDING.value,
+                    Delivery.claimed_by == self.worker,
+                )
+                .values(claimed_by=None, claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _load(self, ids: list[int]) -> list[tuple[Delivery, Account]]:
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Delivery, Account)
+                    .join(Account, Account.id == Delivery.account_id)
+                    .where(Delivery.id.in_(ids))
+                    .order_by(Delivery.priority, Delivery.id)
+                )
+            ).all()
+            wanted = {d.broadcast_id for d, _ in rows if d.broadcast_id is not None}
+            missing = wanted - set(self._broadcasts)
+            if missing:
+                if len(self._broadcasts) > 64:
+                    self._broadcasts.clear()
+                for b in await session.scalars(select(Broadcast).where(Broadcast.id.in_(missing))):
+                    self._broadcasts[b.id] = b
+            return [(d, a) for d, a in rows]
+
+    # -- sending --------------------------------------------------------------------------
+    async def _start(self, ids: list[int], now: datetime) -> set[int]:
+        """Mark rows in flight, only those still pending (a cancel may have come in between)."""
+        async with self.sessions() as session, session.begin():
+            rows = await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_(ids),
+                    Delivery.status == Status.PENDING.value,
+                    Delivery.claimed_by == self.worker,
+                )
+                .values(
+                    status=Status.SENDING.value,
+                    claimed_at=now,
+                    attempts=Delivery.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
+            )
+            return set(rows.scalars())
+
+    async def _send(self, delivery: Delivery, account: Account) -> SendResult:
+        sender = self.senders[account.channel]
+        broadcast = self._broadcasts.get(delivery.broadcast_id or -1)
+        try:
+            reply = compose(delivery, account, broadcast, self.settings.default_locale)
+            return await sender.send_outbound(account, delivery, reply)
+        except Exception as exc:  # a sender bug must not lose the row: retry, then fail
+            log.exception("sender raised")
+            return SendResult(Outcome.RETRY, error=type(exc).__name__)
+
+    async def _record(
+        self, results: list[tuple[Delivery, Account, SendResult]], report: StepReport
+    ) -> None:
+        now = self.clock()
+        changes: list[dict[str, Any]] = []
+        blocked: set[int] = set()
+        pauses: dict[str, float] = {}
+        for delivery, account, result in results:
+            row: dict[str, Any] = {"id": delivery.id, "updated_at": now, "error": result.error}
+            attempts = delivery.attempts + 1
+            if result.outcome == Outcome.SENT:
+                row |= {"status": Status.SENT.value, "platform_id": result.platform_id}
+                report.sent += 1
+            elif result.outcome == Outcome.UNREACHABLE:
+                row["status"] = Status.UNREACHABLE.value
+                blocked.add(account.id)
+                report.unreachable += 1
+            elif result.outcome == Outcome.RETRY and attempts < self.settings.delivery_max_attempts:
+                wait = result.retry_after if result.retry_after is not None else _backoff(attempts)
+                if result.retry_after is not None:
+                    pauses[account.channel] = max(pauses.get(account.channel, 0.0), wait)
+                row |= {
+                    "status": Status.PENDING.value,
+                    "claimed_by": None,
+                    "claimed_at": None,
+                    "not_before": now + timedelta(seconds=wait),
+                }
+                report.retried += 1
+            else:
+                row["status"] = Status.FAILED.value
+                row["error"] = result.error or result.outcome.value
+                report.failed += 1
+            changes.append(row)
+        for channel, seconds in pauses.items():
+            await self.limiter.pause(channel, seconds)
+        if not changes:
+            return
+        # Same keys per row, so SQLAlchemy sends each group as one executemany by primary key.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in changes:
+            row["error"] = (row["error"] or None) and str(row["error"])[:200]
+            groups.setdefault(tuple(sorted(row)), []).append(row)
+        async with self.sessions() as session, session.begin():
+            for rows in groups.values():
+                await session.execute(update(Delivery), rows)
+            if blocked:
+                await session.execute(
+                    update(Account).where(Account.id.in_(blocked)).values(reachable=False)
+                )
+
+    async def _skip(
+        self, pairs: list[tuple[Delivery, Account]], status: Status, error: str, now: datetime
+    ) -> None:
+        if not pairs:
+            return
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_([d.id for d, _ in pairs]), Delivery.status == "pending")
+                .values(status=status.value, error=error, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _wave(
+        self, wave: list[tuple[Delivery, Account]], report: StepReport
+    ) -> list[tuple[Delivery, Account, SendResult]]:
+        started = await self._start([d.id for d, _ in wave], self.clock())
+        live = [(d, a) for d, a in wave if d.id in started]
+        results = await asyncio.gather(*(self._send(d, a) for d, a in live))
+        done = [(d, a, r) for (d, a), r in zip(live, results, strict=True)]
+        await self._record(done, report)
+        return done
+
+    async def step(self, now: datetime | None = None) -> StepReport:
+        """One pass over what is due now; returns what happened (0 claimed = nothing due)."""
+        now = now or self.clock()
+        report = StepReport(recovered=await self.recover(now))
+        ids = await self.claim(now)
+        report.claimed = len(ids)
+        if not ids:
+            return report
+        pairs = await self._load(ids)
+        unreachable = [(d, a) for d, a in pairs if not a.reachable]
+        await self._skip(unreachable, Status.UNREACHABLE, "blocked earlier", now)
+        report.unreachable += len(unreachable)
+        pending = [(d, a) for d, a in pairs if a.reachable]
+        # At a low rate a big wave would hold its first rows claimed for seconds: keep each wave
+        # to about a tenth of a second of sending.
+        rate = min(self.senders[a.channel].limits.per_second for _, a in pending) if pending else 1
+        size = max(1, min(self.settings.delivery_concurrency, int(rate / 10)))
+        inflight: set[asyncio.Task[Any]] = set()
+        started: set[int] = set()
+        try:
+            for first in range(0, len(pending), size):
+                wave = pending[first : first + size]
+                for _, account in wave:
+                    sender = self.senders[account.channel]
+                    await acquire(
+                        self.limiter,
+                        account.channel,
+                        sender.limits.per_second,
+                        account.chat_ref,
+                        sender.limits.per_chat_interval,
+                    )
+                started.update(d.id for d, _ in wave)
+                # Tokens for the next wave are taken while this one is on the wire.
+                inflight.add(asyncio.create_task(self._wave(wave, report)))
+                if len(inflight) >= 2:
+                    done, inflight = await asyncio.wait(inflight, return_when="FIRST_COMPLETED")
+                    for task in done:
+                        task.result()
+            if inflight:
+                for task in asyncio.as_completed(inflight):
+                    await task
+        finally:
+            await self.release([d.id for d, _ in pending if d.id not in started])
+        return report
+
+    async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
+        """Drain until `stop` is set; waits `idle` seconds when nothing is due."""
+        while not stop.is_set():
+            try:
+                report = await self.step()
+            except Exception:  # a database restart: keep the loop alive and try again
+                log.exception("drain step failed")
+                report = StepReport()
+            if report.claimed == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), idle)
+                except TimeoutError:
+                    pass
+
+
+async def drain_once(
+    app: Any,
+    senders: Mapping[str, ChannelSender],
+    *,
+    now: datetime | None = None,
+    limiter: Limiter | None = None,
+) -> StepReport:
+    """Send everything due at `now` (passes until none is claimed); for tests and `--once`."""
+    drain = Drain(app.sessions, senders, app.settings, limiter=limiter)
+    total = StepReport()
+    while True:
+        report = await drain.step(now)
+        for field in ("claimed", "sent", "retried", "failed", "unreachable", "recovered"):
+            setattr(total, field, getattr(total, field) + getattr(report, field))
+        if report.claimed == 0:
+            return total

@@ -1,0 +1,113 @@
+"""Periodic jobs that run in every process (`abdi run`, `abdi chat`, `abdi worker`) and fire once.
+
+A job runs at most once per time slot (now // interval) across all processes: the runner first
+inserts (job name, slot) into `job_run`, whose unique key lets exactly one process win. Jobs take
+(app, now), so tests drive them with any clock.
+
+Register with::
+
+    @periodic("case.escalate", timedelta(minutes=5))
+    async def escalate(app, now): ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from storage.models import JobRun, utcnow
+
+log = logging.getLogger("abdi.jobs")
+JobFn = Callable[[Any, datetime], Awaitable[None]]
+KEEP_RUNS = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    fn: JobFn
+
+    def slot(self, now: datetime) -> int:
+        return int(now.timestamp() // self.every.total_seconds())
+
+
+JOBS: dict[str, Job] = {}
+
+
+def periodic(name: str, every: timedelta) -> Callable[[JobFn], JobFn]:
+    def register(fn: JobFn) -> JobFn:
+        JOBS[name] = Job(name, every, fn)
+        return fn
+
+    return register
+
+
+async def claim(app: Any, job: Job, now: datetime, worker: str) -> bool:
+    """True for exactly one process per (job, slot)."""
+    try:
+        async with app.sessions() as session, session.begin():
+            session.add(
+                JobRun(name=job.name, slot=job.slot(now), worker=worker[:64], started_at=now)
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def run_due(
+    app: Any, now: datetime | None = None, *, worker: str = "local", names: list[str] | None = None
+) -> list[str]:
+    """Run every job whose current slot nobody has taken yet; the names of those run here."""
+    _load_builtin_jobs()
+    now = now or utcnow()
+    ran = []
+    for job in list(JOBS.values()):
+        if names is not None and job.name not in names:
+            continue
+        if not await claim(app, job, now, worker):
+            continue
+        try:
+            await job.fn(app, now)
+        except Exception:  # one failing job must not stop the others or the loop
+            log.exception("job failed", extra={"job": job.name})
+        ran.append(job.name)
+    return ran
+
+
+async def run_forever(
+    app: Any,
+    stop: asyncio.Event,
+    *,
+    worker: str,
+    tick: float = 1.0,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    while not stop.is_set():
+        try:
+            await run_due(app, clock(), worker=worker)
+        except Exception:  # database restart: try again next tick
+            log.exception("job runner failed")
+        try:
+            await asyncio.wait_for(stop.wait(), tick)
+        except TimeoutError:
+            pass
+
+
+@periodic("jobs.prune", timedelta(days=1))
+async def prune(app: Any, now: datetime) -> None:
+    async with app.sessions() as session, session.begin():
+        await session.execute(delete(JobRun).where(JobRun.started_at < now - KEEP_RUNS))
+
+
+def _load_builtin_jobs() -> None:
+    """Import the modules that register jobs, so every process runs the same set."""
+    import bot.broadcast_jobs
+    import bot.services.reminders  # noqa: F401

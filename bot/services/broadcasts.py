@@ -1,0 +1,273 @@
+"""HR broadcasts: create (audit-logged), release into one delivery row per recipient, cancel,
+and report (counts by status, failures by reason, a CSV of those not reached).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery import Status
+from bot.i18n import Translator
+from bot.services import audit
+from bot.services.audiences import Audience, best_account, employee_ids
+from storage.models import Account, Agency, Broadcast, Delivery, Employee, Unit, utcnow
+
+SCHEDULED, SENDING, DONE, CANCELLED = "scheduled", "sending", "done", "cancelled"
+BROADCAST_PRIORITY = 10  # after notifications (priority 0)
+MAX_TEXT = 3500  # leaves room for the header within Telegram's 4096
+MAX_ATTACHMENT = 10 * 1024 * 1024
+OPEN_STATUSES = (Status.PENDING.value, Status.SENDING.value)
+UNDELIVERED = (Status.FAILED.value, Status.UNREACHABLE.value, Status.UNCERTAIN.value)
+
+
+async def create(
+    session: AsyncSession,
+    agency: Agency,
+    audience: Audience,
+    *,
+    actor: str,
+    text: str | None = None,
+    message_key: str | None = None,
+    params: dict[str, Any] | None = None,
+    send_at: datetime | None = None,
+    attachment: tuple[str, str, bytes] | None = None,
+    report_account_id: int | None = None,
+    kind: str = "broadcast",
+    dedup_key: str | None = None,
+) -> Broadcast:
+    """Record a broadcast (scheduled; `release` makes its deliveries) and audit it."""
+    broadcast = Broadcast(
+        agency_id=agency.id,
+        kind=kind,
+        text=text,
+        message_key=message_key,
+        params=dict(params or {}),
+        audience=audience.to_json(),
+        status=SCHEDULED,
+        send_at=send_at or utcnow(),
+        created_by=actor,
+        report_account_id=report_account_id,
+        dedup_key=dedup_key,
+    )
+    if attachment is not None:
+        broadcast.attachment_name, broadcast.attachment_type, broadcast.attachment = attachment
+    session.add(broadcast)
+    await session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{kind}.create",
+        agency_id=agency.id,
+        target=f"broadcast:{broadcast.id}",
+        audience=audience.to_json(),
+        send_at=broadcast.send_at.isoformat(),
+        chars=len(text or ""),
+        attachment=broadcast.attachment_name,
+    )
+    return broadcast
+
+
+async def release(session: AsyncSession, broadcast: Broadcast, now: datetime) -> int:
+    """Write one pending delivery per reachable recipient, in one INSERT … SELECT."""
+    agency = await session.get(Agency, broadcast.agency_id)
+    assert agency is not None
+    audience = Audience.from_json(broadcast.audience)
+    ids = (await employee_ids(session, agency, audience, now)).subquery()
+    chosen = (
+        select(Employee.id.label("employee_id"), best_account().label("account_id"))
+        .where(Employee.id.in_(select(ids.c.id)))
+        .subquery()
+    )
+    source = f"broadcast:{broadcast.id}"
+    rows = select(
+        literal(agency.id),
+        chosen.c.account_id,
+        literal(broadcast.kind),
+        literal(source),
+        literal("broadcast.message"),
+        literal(broadcast.id),
+        literal(BROADCAST_PRIORITY),
+        literal(now, Delivery.not_before.type),
+    ).where(chosen.c.account_id.is_not(None))
+    await session.execute(
+        Delivery.__table__.insert().from_select(
+            [
+                "agency_id",
+                "account_id",
+                "kind",
+                "source",
+                "message_key",
+                "broadcast_id",
+                "priority",
+                "not_before",
+            ],
+            rows,
+        )
+    )
+    count = int(
+        await session.scalar(select(func.count()).where(Delivery.broadcast_id == broadcast.id)) or 0
+    )
+    broadcast.recipients = int(await session.scalar(select(func.count()).select_from(ids)) or 0)
+    broadcast.status = SENDING if count else DONE
+    broadcast.released_at = now
+    if not count:
+        broadcast.finished_at = now
+    return count
+
+
+async def release_due(session: AsyncSession, now: datetime) -> list[Broadcast]:
+    """Release scheduled broadcasts whose time has come (each once, even with many workers)."""
+    due = list(
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.status == SCHEDULED, Broadcast.send_at <= now)
+            .order_by(Broadcast.id)
+            .limit(20)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for broadcast in due:
+        await release(session, broadcast, now)
+    return due
+
+
+async def cancel(session: AsyncSession, broadcast: Broadcast, actor: str) -> int:
+    """Stop what has not gone out yet; returns how many messages were withdrawn."""
+    now = utcnow()
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.broadcast_id == broadcast.id, Delivery.status == Status.PENDING.value)
+        .values(status=Status.CANCELLED.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    withdrawn = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if broadcast.status in (SCHEDULED, SENDING):
+        broadcast.status = CANCELLED
+        broadcast.finished_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{broadcast.kind}.cancel",
+        agency_id=broadcast.agency_id,
+        target=f"broadcast:{broadcast.id}",
+        withdrawn=withdrawn,
+    )
+    return withdrawn
+
+
+@dataclass(frozen=True)
+class Progress:
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def get(self, *statuses: str) -> int:
+        return sum(self.counts.get(s, 0) for s in statuses)
+
+    @property
+    def sent(self) -> int:
+        return self.get(Status.SENT, Status.DELIVERED, Status.READ)
+
+    @property
+    def pending(self) -> int:
+        return self.get(*OPEN_STATUSES)
+
+    @property
+    def open(self) -> bool:
+        return self.pending > 0
+
+
+async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
+    rows = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.broadcast_id == broadcast_id)
+        .group_by(Delivery.status)
+    )
+    return Progress({status: int(n) for status, n in rows.all()})
+
+
+async def failures(session: AsyncSession, broadcast_id: int) -> list[tuple[str, str, int]]:
+    """(status, reason, count) of those not reached, most frequent first."""
+    rows = await session.execute(
+        select(Delivery.status, Delivery.error, func.count())
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.status.in_(UNDELIVERED))
+        .group_by(Delivery.status, Delivery.error)
+        .order_by(func.count().desc())
+    )
+    return [(s, e or "-", int(n)) for s, e, n in rows.all()]
+
+
+async def undelivered_csv(session: AsyncSession, broadcast_id: int) -> bytes:
+    """NIP, name, unit, channel, status, reason of every recipient the message did not reach."""
+    rows = await session.execute(
+        select(
+            Employee.nip, Employee.name, Unit.name, Account.channel, Delivery.status, Delivery.error
+        )
+        .join(Account, Account.id == Delivery.account_id)
+        .join(Employee, Employee.id == Account.employee_id)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.status.in_(UNDELIVERED))
+        .order_by(Unit.name, Employee.name)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["nip", "name", "unit", "channel", "status", "reason"])
+    for row in rows.all():
+        writer.writerow([*row[:5], row[5] or ""])
+    return out.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the Indonesian names
+
+
+async def finish_done(session: AsyncSession, now: datetime) -> list[Broadcast]:
+    """Broadcasts with nothing left to send become done."""
+    still_open = (
+        select(Delivery.id)
+        .where(Delivery.broadcast_id == Broadcast.id, Delivery.status.in_(OPEN_STATUSES))
+        .exists()
+    )
+    done = list(
+        await session.scalars(select(Broadcast).where(Broadcast.status == SENDING, ~still_open))
+    )
+    for broadcast in done:
+        broadcast.status = DONE
+        broadcast.finished_at = now
+    return done
+
+
+async def by_id(session: AsyncSession, agency_id: int, raw: str | int) -> Broadcast | None:
+    """The broadcast a payload or argument names, only within the caller's agency."""
+    if not str(raw).isdigit():
+        return None
+    broadcast = await session.get(Broadcast, int(raw))
+    return broadcast if broadcast is not None and broadcast.agency_id == agency_id else None
+
+
+async def recent(session: AsyncSession, agency_id: int, limit: int = 8) -> list[Broadcast]:
+    return list(
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.agency_id == agency_id)
+            .order_by(Broadcast.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def title(broadcast: Broadcast, t: Translator) -> str:
+    """What HR recognises a broadcast by in lists: its text, or the reminder's message."""
+    return broadcast.text or t(broadcast.message_key or "broadcast.message", **broadcast.params)
+
+
+def bar(done: int, total: int, width: int = 20) -> str:
+    """A text progress bar that reads the same in a terminal and in a chat: ▓▓▓░░░ 50%."""
+    share = done / total if total else 1.0
+    filled = round(share * width)
+    return "▓" * filled + "░" * (width - filled) + f" {round(share * 100)}%"

@@ -1,0 +1,149 @@
+"""A sending limiter shared by every drain: messages/s per bot and a minimum gap per chat.
+
+GCRA (generic cell rate algorithm) without burst: each send reserves the next free slot of the
+bot ("theoretical arrival time" + 1/rate) unless the chat itself is still inside its interval.
+MemoryLimiter serves one process; RedisLimiter runs the same rule as one Lua script, atomically,
+on Redis's own clock, so all processes and hosts share one budget per bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+# Reserve at most this far ahead: a 429 pause must still catch most senders before their slot.
+HORIZON = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    delay: float  # seconds to wait
+    reserved: bool  # True: send after `delay`; False: ask again after `delay`
+
+
+class Limiter(Protocol):
+    async def reserve(self, bucket: str, rate: float, chat: str, interval: float) -> Grant: ...
+
+    async def pause(self, bucket: str, seconds: float) -> None:
+        """Nobody sends on this bucket for `seconds` (the platform said 429 retry_after)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+async def acquire(limiter: Limiter, bucket: str, rate: float, chat: str, interval: float) -> None:
+    """Wait until one message to `chat` may go out on `bucket`."""
+    while True:
+        grant = await limiter.reserve(bucket, rate, chat, interval)
+        if grant.delay > 0:
+            await asyncio.sleep(grant.delay)
+        if grant.reserved:
+            return
+
+
+def decide(
+    now: float, tat: float, chat_next: float, rate: float, interval: float
+) -> tuple[Grant, float, float]:
+    """The GCRA step: (grant, new bot tat, new chat next) — pure, shared by the memory limiter."""
+    if chat_next > now:
+        return Grant(chat_next - now, False), tat, chat_next
+    start = max(tat, now)
+    if start - now > HORIZON:
+        return Grant(start - now - HORIZON, False), tat, chat_next
+    return Grant(start - now, True), start + 1.0 / rate, start + interval
+
+
+class MemoryLimiter:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._tat: dict[str, float] = {}
+        self._chats: dict[tuple[str, str], float] = {}
+        self._lock = asyncio.Lock()
+
+    async def reserve(self, bucket: str, rate: float, chat: str, interval: float) -> Grant:
+        async with self._lock:
+            now = self._clock()
+            key = (bucket, chat)
+            grant, tat, chat_next = decide(
+                now, self._tat.get(bucket, 0.0), self._chats.get(key, 0.0), rate, interval
+            )
+            self._tat[bucket] = tat
+            if grant.reserved:
+                self._chats[key] = chat_next
+                if len(self._chats) > 50_000:  # forget chats whose gap has passed
+                    self._chats = {k: v for k, v in self._chats.items() if v > now}
+            return grant
+
+    async def pause(self, bucket: str, seconds: float) -> None:
+        async with self._lock:
+            self._tat[bucket] = max(self._tat.get(bucket, 0.0), self._clock() + seconds)
+
+    async def close(self) -> None:
+        return None
+
+
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local emission, interval, horizon = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local chat_next = tonumber(redis.call('GET', KEYS[2]) or '0')
+if chat_next > now then return {tostring(chat_next - now), 0} end
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = math.max(tat, now)
+if start - now > horizon then return {tostring(start - now - horizon), 0} end
+redis.call('SET', KEYS[1], tostring(start + emission), 'PX',
+           math.ceil((start - now) * 1000) + 60000)
+if interval > 0 then
+  redis.call('SET', KEYS[2], tostring(start + interval), 'PX',
+             math.ceil((start + interval - now) * 1000) + 1)
+end
+return {tostring(start - now), 1}
+"""
+
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > tat then
+  redis.call('SET', KEYS[1], tostring(until_), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 60000)
+end
+return 1
+"""
+
+
+class RedisLimiter:
+    def __init__(self, client: Redis, prefix: str = "abdi:") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._reserve = client.register_script(_RESERVE)
+        self._pause = client.register_script(_PAUSE)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "abdi:") -> RedisLimiter:
+        return cls(Redis.from_url(url, decode_responses=True), prefix)
+
+    def _key(self, bucket: str) -> str:
+        return f"{self._prefix}rl:{bucket}"
+
+    async def reserve(self, bucket: str, rate: float, chat: str, interval: float) -> Grant:
+        key = self._key(bucket)
+        delay, reserved = await self._reserve(
+            keys=[key, f"{key}:c:{chat}"], args=[1.0 / rate, interval, HORIZON]
+        )
+        return Grant(max(0.0, float(delay)), bool(int(reserved)))
+
+    async def pause(self, bucket: str, seconds: float) -> None:
+        await self._pause(keys=[self._key(bucket)], args=[seconds])
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def limiter_for(redis_url: str | None) -> Limiter:
+    return RedisLimiter.from_url(redis_url) if redis_url else MemoryLimiter()

@@ -1,0 +1,184 @@
+"""Recurring HR reminders: "N days before the quarter closes" or "every Monday at 07:00".
+
+Each occurrence becomes one broadcast whose dedup key is (reminder, occurrence): the unique key on
+broadcast.dedup_key makes it fire once however many processes run the job, and a late process
+(after downtime) still fires an occurrence it missed while that occurrence is relevant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.jobs import periodic
+from bot.services import audit, broadcasts, periods
+from bot.services.audiences import NOT_RATED, Audience
+from storage.models import Agency, Broadcast, Reminder
+
+BEFORE_CLOSE, WEEKLY = "before_close", "weekly"
+WEEKLY_GRACE = timedelta(hours=12)  # a weekly occurrence older than this is skipped, not sent late
+
+
+class ReminderError(ValueError):
+    """Bad reminder settings; the value is a message id."""
+
+
+def parse_time(raw: str) -> str:
+    try:
+        parsed = datetime.strptime(raw.strip().replace(".", ":"), "%H:%M")
+    except ValueError as exc:
+        raise ReminderError("reminder.error.time") from exc
+    return parsed.strftime("%H:%M")
+
+
+async def add(
+    session: AsyncSession,
+    agency: Agency,
+    *,
+    trigger: str,
+    actor: str,
+    days_before: int = 3,
+    weekday: int = 0,
+    at_time: str = "08:00",
+    audience: Audience | None = None,
+    text: str | None = None,
+) -> Reminder:
+    if trigger not in (BEFORE_CLOSE, WEEKLY):
+        raise ReminderError("reminder.error.trigger")
+    if not 0 <= days_before <= 60 or not 0 <= weekday <= 6:
+        raise ReminderError("reminder.error.trigger")
+    if trigger == WEEKLY and not text:
+        raise ReminderError("reminder.error.text")  # the default text is about a closing quarter
+    audience = audience or Audience(NOT_RATED)
+    reminder = Reminder(
+        agency_id=agency.id,
+        trigger=trigger,
+        days_before=days_before,
+        weekday=weekday,
+        at_time=parse_time(at_time),
+        audience=audience.to_json(),
+        text=text,
+        created_by=actor,
+    )
+    session.add(reminder)
+    await session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="reminder.add",
+        agency_id=agency.id,
+        target=f"reminder:{reminder.id}",
+        trigger=trigger,
+        days_before=days_before,
+        weekday=weekday,
+        at_time=reminder.at_time,
+        audience=reminder.audience,
+    )
+    return reminder
+
+
+async def remove(session: AsyncSession, reminder: Reminder, actor: str) -> None:
+    reminder.active = False
+    audit.record(
+        session,
+        actor=actor,
+        action="reminder.remove",
+        agency_id=reminder.agency_id,
+        target=f"reminder:{reminder.id}",
+    )
+
+
+async def listed(session: AsyncSession, agency_id: int) -> list[Reminder]:
+    return list(
+        await session.scalars(
+            select(Reminder)
+            .where(Reminder.agency_id == agency_id, Reminder.active.is_(True))
+            .order_by(Reminder.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    key: str
+    at: datetime
+    params: dict[str, Any]
+
+
+def _local(day: datetime, at_time: str, zone: ZoneInfo) -> datetime:
+    hour, minute = (int(p) for p in at_time.split(":"))
+    return datetime.combine(day.date(), time(hour, minute), tzinfo=zone).astimezone(UTC)
+
+
+async def due_occurrence(
+    session: AsyncSession, reminder: Reminder, agency: Agency, now: datetime
+) -> Occurrence | None:
+    """The occurrence that should have fired by `now` and is still relevant, if any."""
+    zone = ZoneInfo(agency.timezone)
+    if reminder.trigger == BEFORE_CLOSE:
+        period = await periods.current_open(session, agency.id)
+        if period is None:
+            return None
+        last_day = (period.closes_at - timedelta(seconds=1)).astimezone(zone)
+        fire = _local(last_day - timedelta(days=reminder.days_before), reminder.at_time, zone)
+        if not fire <= now < period.closes_at:
+            return None
+        label = f"{period.year}-Q{period.quarter}"
+        closes = last_day.strftime("%d-%m-%Y")
+        params = {"period": label, "days": reminder.days_before, "closes": closes}
+        return Occurrence(f"reminder:{reminder.id}:period:{period.id}", fire, params)
+    local_now = now.astimezone(zone)
+    back = (local_now.weekday() - reminder.weekday) % 7
+    fire = _local(local_now - timedelta(days=back), reminder.at_time, zone)
+    if fire > now:
+        fire -= timedelta(days=7)
+    if now - fire > WEEKLY_GRACE:
+        return None
+    return Occurrence(f"reminder:{reminder.id}:{fire.date().isoformat()}", fire, {})
+
+
+async def fire(session: AsyncSession, reminder: Reminder, now: datetime) -> Broadcast | None:
+    """Send the reminder's due occurrence once; None when nothing is due or it already fired."""
+    agency = await session.get(Agency, reminder.agency_id)
+    assert agency is not None
+    occurrence = await due_occurrence(session, reminder, agency, now)
+    if occurrence is None:
+        return None
+    exists = await session.scalar(select(Broadcast.id).where(Broadcast.dedup_key == occurrence.key))
+    if exists is not None:
+        return None
+    try:
+        async with session.begin_nested():
+            broadcast = await broadcasts.create(
+                session,
+                agency,
+                Audience.from_json(reminder.audience),
+                actor=f"reminder:{reminder.id}",
+                text=reminder.text,
+                message_key=None if reminder.text else "reminder.rating_close",
+                params=occurrence.params,
+                send_at=now,
+                kind="reminder",
+                dedup_key=occurrence.key,
+            )
+    except IntegrityError:
+        return None  # another process fired this occurrence a moment ago
+    await broadcasts.release(session, broadcast, now)
+    return broadcast
+
+
+@periodic("reminders", timedelta(minutes=1))
+async def fire_reminders(app: Any, now: datetime) -> None:
+    async with app.sessions() as session:
+        ids = list(await session.scalars(select(Reminder.id).where(Reminder.active.is_(True))))
+    for reminder_id in ids:
+        async with app.sessions() as session, session.begin():
+            reminder = await session.get(Reminder, reminder_id)
+            if reminder is not None:
+                await fire(session, reminder, now)

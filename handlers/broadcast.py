@@ -1,0 +1,407 @@
+"""HR broadcasts in chat: write, pick an audience, see the count and a preview, send now or at a
+time, confirm; follow a broadcast's report, get the CSV of those not reached, cancel; reminders.
+
+Every step re-checks the HR role and re-reads what a payload names from the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.broadcast_jobs import progress_text
+from bot.messages import Attachment, Choice, Reply
+from bot.routing import HR, Context, Router
+from bot.services import audiences, audit, broadcasts, reminders
+from bot.services.audiences import Audience, AudienceError
+from storage.models import Unit, utcnow
+
+router = Router("broadcast")
+router.menu_entry("start", "menu.broadcast", roles={HR}, order=450)
+UNITS_PER_PAGE = 7
+SIMPLE = {
+    "everyone": Audience(audiences.EVERYONE),
+    "hr": Audience(audiences.ROLE, role="hr"),
+    "officer": Audience(audiences.ROLE, role="officer"),
+    "notrated": Audience(audiences.NOT_RATED),
+}
+
+
+def _actor(ctx: Context) -> str:
+    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
+
+
+def _data(ctx: Context) -> dict[str, Any]:
+    return dict(ctx.state.data) if ctx.state else {}
+
+
+@router.action("start", roles={HR})
+async def start(ctx: Context, args: list[str]) -> list[Reply]:
+    await ctx.clear_state()
+    choices = [
+        Choice(router.payload("new"), ctx.t("broadcast.button_new")),
+        Choice(router.payload("list"), ctx.t("broadcast.button_list")),
+        Choice(router.payload("reminders"), ctx.t("broadcast.button_reminders")),
+        ctx.back_to_menu(),
+    ]
+    return [Reply(ctx.t("broadcast.intro"), choices)]
+
+
+@router.action("new", roles={HR})
+async def new(ctx: Context, args: list[str]) -> list[Reply]:
+    await router.enter(ctx, "await_text")
+    return [Reply(ctx.t("broadcast.ask_text", limit=broadcasts.MAX_TEXT), [ctx.back_to_menu()])]
+
+
+@router.on_state("await_text")
+async def got_text(ctx: Context, text: str) -> list[Reply]:
+    if HR not in ctx.roles:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    text = text.strip()
+    # A draft cut by the dispatcher's length limit must not go out half-written.
+    cut = len(ctx.inbound.text or "") > ctx.settings.max_text_length
+    if cut or len(text) > broadcasts.MAX_TEXT:
+        return [Reply(ctx.t("broadcast.too_long", limit=broadcasts.MAX_TEXT), [ctx.back_to_menu()])]
+    await router.enter(ctx, "draft", text=text)
+    return [_audience_picker(ctx)]
+
+
+def _audience_picker(ctx: Context) -> Reply:
+    choices = [
+        Choice(router.payload("aud", "everyone"), ctx.t("broadcast.aud_everyone")),
+        Choice(router.payload("units", 0), ctx.t("broadcast.aud_units")),
+        Choice(router.payload("aud", "hr"), ctx.t("broadcast.aud_hr")),
+        Choice(router.payload("aud", "officer"), ctx.t("broadcast.aud_officer")),
+        Choice(router.payload("aud", "notrated"), ctx.t("broadcast.aud_notrated")),
+        Choice(router.payload("topics"), ctx.t("broadcast.aud_notacked")),
+        ctx.back_to_menu(),
+    ]
+    return Reply(ctx.t("broadcast.ask_audience"), choices)
+
+
+@router.action("aud", roles={HR}, state="draft", args=1)
+async def pick_simple(ctx: Context, args: list[str]) -> list[Reply]:
+    audience = SIMPLE.get(args[0])
+    if audience is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _preview(ctx, audience)
+
+
+async def _units(ctx: Context) -> list[Unit]:
+    return list(
+        await ctx.session.scalars(
+            select(Unit).where(Unit.agency_id == ctx.agency.id).order_by(Unit.name)
+        )
+    )
+
+
+@router.action("units", roles={HR}, state="draft", args=1)
+async def pick_units(ctx: Context, args: list[str]) -> list[Reply]:
+    units = await _units(ctx)
+    page = int(args[0]) if args[0].isdigit() else 0
+    page = min(page, max(0, (len(units) - 1) // UNITS_PER_PAGE))
+    chosen = set(_data(ctx).get("units", []))
+    shown = units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
+    choices = [
+        Choice(
+            router.payload("unit", u.id, page),
+            ("✓ " if u.id in chosen else "") + u.name,
+        )
+        for u in shown
+    ]
+    if (page + 1) * UNITS_PER_PAGE < len(units):
+        choices.append(Choice(router.payload("units", page + 1), ctx.t("broadcast.more_units")))
+    if chosen:
+        choices.append(Choice(router.payload("unitsok"), ctx.t("broadcast.units_done")))
+    choices.append(ctx.back_to_menu())
+    return [Reply(ctx.t("broadcast.ask_units", count=len(chosen)), choices)]
+
+
+@router.action("unit", roles={HR}, state="draft", args=2)
+async def toggle_unit(ctx: Context, args: list[str]) -> list[Reply]:
+    valid = {u.id for u in await _units(ctx)}
+    if not args[0].isdigit() or int(args[0]) not in valid:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    data = _data(ctx)
+    chosen = set(data.get("units", [])) ^ {int(args[0])}
+    await router.enter(ctx, "draft", **(data | {"units": sorted(chosen)}))
+    return await pick_units(ctx, [args[1]])
+
+
+@router.action("unitsok", roles={HR}, state="draft")
+async def units_done(ctx: Context, args: list[str]) -> list[Reply]:
+    valid = {u.id for u in await _units(ctx)}
+    chosen = tuple(u for u in _data(ctx).get("units", []) if u in valid)
+    if not chosen:
+        return await pick_units(ctx, ["0"])
+    return await _preview(ctx, Audience(audiences.UNITS, chosen))
+
+
+@router.action("topics", roles={HR}, state="draft")
+async def pick_topic(ctx: Context, args: list[str]) -> list[Reply]:
+    from bot.services import guidance
+
+    versions = guidance.library().content().versions()
+    choices = [Choice(router.payload("topic", topic), topic) for topic in list(versions)[:9]]
+    return [Reply(ctx.t("broadcast.ask_topic"), [*choices, ctx.back_to_menu()])]
+
+
+@router.action("topic", roles={HR}, state="draft", args=1)
+async def picked_topic(ctx: Context, args: list[str]) -> list[Reply]:
+    try:
+        return await _preview(ctx, Audience(audiences.NOT_ACKED, topic=args[0]))
+    except AudienceError:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+
+
+def _describe(ctx: Context, audience: Audience, unit_names: list[str]) -> str:
+    if audience.kind == audiences.UNITS:
+        return ctx.t("broadcast.desc_units", units=", ".join(unit_names))
+    if audience.kind == audiences.ROLE:
+        return ctx.t(f"broadcast.aud_{audience.role}")
+    if audience.kind == audiences.NOT_ACKED:
+        return ctx.t("broadcast.desc_notacked", topic=audience.topic)
+    key = "everyone" if audience.kind == audiences.EVERYONE else "notrated"
+    return ctx.t(f"broadcast.aud_{key}")
+
+
+async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
+    data = _data(ctx)
+    if "text" not in data:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.expired"))]
+    size = await audiences.size(ctx.session, ctx.agency, audience, utcnow())
+    names = [u.name for u in await _units(ctx) if u.id in audience.units]
+    await router.enter(ctx, "draft", **(data | {"audience": audience.to_json()}))
+    text = ctx.t(
+        "broadcast.preview",
+        audience=_describe(ctx, audience, names),
+        employees=size.employees,
+        reachable=size.reachable,
+        message=ctx.t("broadcast.message", text=data["text"]),
+    )
+    choices = [
+        Choice(router.payload("now"), ctx.t("broadcast.send_now")),
+        Choice(router.payload("later"), ctx.t("broadcast.send_later")),
+        Choice(router.payload("again"), ctx.t("broadcast.change_audience")),
+        ctx.back_to_menu(),
+    ]
+    return [Reply(text, choices)]
+
+
+@router.action("again", roles={HR}, state="draft")
+async def change_audience(ctx: Context, args: list[str]) -> list[Reply]:
+    return [_audience_picker(ctx)]
+
+
+@router.action("now", roles={HR}, state="draft")
+async def send_now(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    await router.enter(ctx, "draft", **(data | {"send_at": None}))
+    return [_confirm(ctx, ctx.t("broadcast.confirm_now"))]
+
+
+def _confirm(ctx: Context, question: str) -> Reply:
+    return Reply(
+        question,
+        [Choice(router.payload("confirm"), ctx.t("broadcast.yes_send")), ctx.back_to_menu()],
+    )
+
+
+@router.action("later", roles={HR}, state="draft")
+async def ask_time(ctx: Context, args: list[str]) -> list[Reply]:
+    await router.enter(ctx, "await_time", **_data(ctx))
+    return [Reply(ctx.t("broadcast.ask_time"), [ctx.back_to_menu()])]
+
+
+def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """'2025-04-01 08:00' or '08:00' (the next such time) in local time, as UTC; None if bad."""
+    raw = text.strip().replace(".", ":")
+    for fmt in ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M"):
+        try:
+            return datetime.strptime(raw, fmt).replace(tzinfo=zone).astimezone(UTC)
+        except ValueError:
+            continue
+    try:
+        clock = datetime.strptime(raw, "%H:%M").time()
+    except ValueError:
+        return None
+    local_now = now.astimezone(zone)
+    moment = datetime.combine(local_now.date(), clock, tzinfo=zone)
+    if moment <= local_now:
+        moment += timedelta(days=1)
+    return moment.astimezone(UTC)
+
+
+@router.on_state("await_time")
+async def got_time(ctx: Context, text: str) -> list[Reply]:
+    data = _data(ctx)
+    if HR not in ctx.roles or "audience" not in data:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    zone = ZoneInfo(ctx.agency.timezone)
+    now = utcnow()
+    when = parse_when(text, zone, now)
+    if when is None or when < now:
+        return [Reply(ctx.t("broadcast.bad_time"), [ctx.back_to_menu()])]
+    await router.enter(ctx, "draft", **(data | {"send_at": when.isoformat()}))
+    local = when.astimezone(zone).strftime("%d-%m-%Y %H:%M")
+    return [_confirm(ctx, ctx.t("broadcast.confirm_later", at=local))]
+
+
+@router.action("confirm", roles={HR}, state="draft")
+async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    if "text" not in data or "audience" not in data:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.expired"))]
+    try:
+        audience = Audience.from_json(data["audience"])
+    except AudienceError:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    send_at = datetime.fromisoformat(data["send_at"]) if data.get("send_at") else None
+    broadcast = await broadcasts.create(
+        ctx.session,
+        ctx.agency,
+        audience,
+        actor=_actor(ctx),
+        text=data["text"],
+        send_at=send_at,
+        report_account_id=ctx.account.id,
+    )
+    await ctx.clear_state()
+    if send_at is None:
+        count = await broadcasts.release(ctx.session, broadcast, utcnow())
+        lead = ctx.t("broadcast.queued", id=broadcast.id, count=count)
+    else:
+        local = send_at.astimezone(ZoneInfo(ctx.agency.timezone)).strftime("%d-%m-%Y %H:%M")
+        lead = ctx.t("broadcast.scheduled", id=broadcast.id, at=local)
+    return [ctx.main_menu(lead)]
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+@router.action("list", roles={HR})
+async def list_broadcasts(ctx: Context, args: list[str]) -> list[Reply]:
+    rows = await broadcasts.recent(ctx.session, ctx.agency.id)
+    if not rows:
+        return [Reply(ctx.t("broadcast.none"), [ctx.back_to_menu()])]
+    choices = [
+        Choice(
+            router.payload("show", b.id),
+            f"#{b.id} {broadcasts.title(b, ctx.t)}",
+        )
+        for b in rows
+    ]
+    return [Reply(ctx.t("broadcast.pick"), [*choices, ctx.back_to_menu()])]
+
+
+@router.action("show", roles={HR}, args=1)
+async def show(ctx: Context, args: list[str]) -> list[Reply]:
+    broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
+    if broadcast is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    progress = await broadcasts.progress(ctx.session, broadcast.id)
+    lines = [progress_text(broadcast, progress, ctx.t.locale)]
+    if broadcast.status == broadcasts.SCHEDULED:
+        local = broadcast.send_at.astimezone(ZoneInfo(ctx.agency.timezone))
+        lines.append(ctx.t("broadcast.scheduled_for", at=local.strftime("%d-%m-%Y %H:%M")))
+    failures = await broadcasts.failures(ctx.session, broadcast.id)
+    for status, reason, count in failures:
+        lines.append(ctx.t("broadcast.failure_line", status=status, reason=reason, count=count))
+    choices = []
+    if failures:
+        choices.append(Choice(router.payload("csv", broadcast.id), ctx.t("broadcast.button_csv")))
+    if broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
+        choices.append(
+            Choice(router.payload("cancel", broadcast.id), ctx.t("broadcast.button_cancel"))
+        )
+    choices.append(Choice(router.payload("list"), ctx.t("button.back")))
+    return [Reply("\n".join(lines), [*choices, ctx.back_to_menu()])]
+
+
+@router.action("csv", roles={HR}, args=1)
+async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
+    broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
+    if broadcast is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    data = await broadcasts.undelivered_csv(ctx.session, broadcast.id)
+    audit.record(
+        ctx.session,
+        actor=_actor(ctx),
+        action="broadcast.export",
+        agency_id=ctx.agency.id,
+        target=f"broadcast:{broadcast.id}",
+    )
+    attachment = Attachment(f"belum-terkirim-{broadcast.id}.csv", data, "text/csv")
+    return [Reply(ctx.t("broadcast.csv_ready"), [ctx.back_to_menu()], attachment=attachment)]
+
+
+@router.action("cancel", roles={HR}, args=1)
+async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
+    broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
+    if broadcast is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    yes = Choice(router.payload("cancelok", broadcast.id), ctx.t("broadcast.yes_cancel"))
+    back = Choice(router.payload("show", broadcast.id), ctx.t("button.back"))
+    return [Reply(ctx.t("broadcast.confirm_cancel", id=broadcast.id), [yes, back])]
+
+
+@router.action("cancelok", roles={HR}, args=1)
+async def do_cancel(ctx: Context, args: list[str]) -> list[Reply]:
+    broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
+    if broadcast is None or broadcast.status not in (broadcasts.SCHEDULED, broadcasts.SENDING):
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    withdrawn = await broadcasts.cancel(ctx.session, broadcast, _actor(ctx))
+    return [ctx.main_menu(ctx.t("broadcast.cancelled", id=broadcast.id, count=withdrawn))]
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+
+@router.action("reminders", roles={HR})
+async def list_reminders(ctx: Context, args: list[str]) -> list[Reply]:
+    rows = await reminders.listed(ctx.session, ctx.agency.id)
+    lines = [ctx.t("broadcast.reminders_intro")]
+    choices = []
+    for r in rows[:7]:
+        when = (
+            ctx.t("reminder.when_before_close", days=r.days_before, at=r.at_time)
+            if r.trigger == reminders.BEFORE_CLOSE
+            else ctx.t("reminder.when_weekly", day=r.weekday + 1, at=r.at_time)
+        )
+        lines.append(f"#{r.id} · {when}")
+        choices.append(
+            Choice(router.payload("remdel", r.id), ctx.t("broadcast.remove_reminder", id=r.id))
+        )
+    choices.append(Choice(router.payload("remadd"), ctx.t("broadcast.add_reminder")))
+    return [Reply("\n".join(lines), [*choices, ctx.back_to_menu()])]
+
+
+@router.action("remadd", roles={HR})
+async def add_reminder(ctx: Context, args: list[str]) -> list[Reply]:
+    reminder = await reminders.add(
+        ctx.session, ctx.agency, trigger=reminders.BEFORE_CLOSE, actor=_actor(ctx)
+    )
+    return [
+        Reply(
+            ctx.t("broadcast.reminder_added", id=reminder.id),
+            [Choice(router.payload("reminders"), ctx.t("button.back")), ctx.back_to_menu()],
+        )
+    ]
+
+
+@router.action("remdel", roles={HR}, args=1)
+async def remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
+    rows = await reminders.listed(ctx.session, ctx.agency.id)
+    reminder = next((r for r in rows if str(r.id) == args[0]), None)
+    if reminder is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    await reminders.remove(ctx.session, reminder, _actor(ctx))
+    return [ctx.main_menu(ctx.t("broadcast.reminder_removed", id=reminder.id))]

@@ -1,0 +1,140 @@
+"""`abdi broadcast send|schedule|status|cancel`, `abdi reminder`, `abdi worker --once` as an HR
+operator uses them, against the fake Bot API."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import func, select
+
+from storage.models import AuditLog, Broadcast, Delivery, Employee, Unit
+from tests.delivery_helpers import link_all
+from tests.fake_bot_api import TOKEN
+
+
+async def test_send_status_csv_from_the_shell(
+    cli, demo_app, bot_api, monkeypatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    chats = await link_all(demo_app)
+    async with demo_app.sessions() as session:
+        unit = await session.scalar(select(Unit).where(Unit.name == "Dinas Pendidikan"))
+        members = list(
+            await session.scalars(
+                select(Employee).where(Employee.unit_id == unit.id).order_by(Employee.id)
+            )
+        )
+    blocked = members[0]
+    bot_api.blocked.add(chats[blocked.id])
+
+    result = await cli(
+        "broadcast", "send", "--text", "Apel hari Senin.", "--unit", "dinas pendidikan", "--yes"
+    )
+    assert result.code == 0, result
+    assert f"Penerima: {len(members)} ASN" in result.out and "📢 Apel hari Senin." in result.out
+    assert f"Siaran #1: {len(members)} pesan" in result.out
+
+    status = await cli("broadcast", "status", "1")
+    assert f"menunggu {len(members)}" in status.out
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE", bot_api.base)
+    monkeypatch.setenv("TELEGRAM_CHAT_INTERVAL", "0")
+    worker = await cli("worker", "--once")
+    assert worker.code == 0, worker
+    assert f"Terkirim {len(members) - 1}" in worker.out
+    got = sorted(int(c.params["chat_id"]) for c in bot_api.accepted)
+    assert got == sorted(chats[m.id] for m in members[1:])
+
+    out = tmp_path / "undelivered.csv"
+    report = await cli("broadcast", "status", "1", "--csv", str(out))
+    assert f"Terkirim {len(members) - 1}" in report.out and "tidak terjangkau 1" in report.out
+    assert "unreachable: 403 Forbidden: bot was blocked — 1" in report.out
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [(r["nip"], r["status"]) for r in rows] == [(blocked.nip, "unreachable")]
+
+    listing = await cli("broadcast", "status")
+    assert "#1" in listing.out and "Apel hari Senin." in listing.out
+    async with demo_app.sessions() as session:
+        audit = await session.scalar(select(AuditLog).where(AuditLog.action == "broadcast.create"))
+    assert audit is not None and audit.actor.startswith("cli")
+
+
+async def test_schedule_and_cancel_from_the_shell(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await link_all(demo_app, limit=10)
+    past = await cli("broadcast", "schedule", "--text", "x", "--at", "2020-01-01 08:00", "--yes")
+    assert past.code != 0 and "sudah lewat" in past.err
+    bad = await cli("broadcast", "schedule", "--text", "x", "--at", "besok pagi", "--yes")
+    assert bad.code != 0 and "tidak terbaca" in bad.err
+    ok = await cli(
+        "broadcast",
+        "schedule",
+        "--text",
+        "Pengumuman",
+        "--at",
+        "2099-05-01 08:00",
+        "--role",
+        "hr",
+        "--yes",
+    )
+    assert ok.code == 0 and "dijadwalkan pada 2099-05-01 08:00 WIB" in ok.out, ok
+    cancel = await cli("broadcast", "cancel", "1")
+    assert cancel.code == 0 and "dibatalkan" in cancel.out
+    again = await cli("broadcast", "cancel", "1")
+    assert again.code != 0 and "tidak bisa dibatalkan" in again.err
+    missing = await cli("broadcast", "cancel", "99")
+    assert missing.code != 0 and "#99 tidak ada" in missing.err
+    async with demo_app.sessions() as session:
+        b = await session.get(Broadcast, 1)
+        assert b is not None and b.status == "cancelled"
+        assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+async def test_bad_input_gets_one_clear_line(cli, demo_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    unknown = await cli("broadcast", "send", "--text", "x", "--unit", "Dinas Luar Angkasa", "--yes")
+    assert unknown.code != 0 and "Dinas Luar Angkasa" in unknown.err and "BKPSDM" in unknown.err
+    empty = await cli("broadcast", "send", "--text", "   ", "--yes")
+    assert empty.code != 0 and "kosong" in empty.err
+    exe = tmp_path / "virus.exe"
+    exe.write_bytes(b"MZ")
+    attach = await cli("broadcast", "send", "--text", "x", "--attach", str(exe), "--yes")
+    assert attach.code != 0 and "gambar atau PDF" in attach.err
+    topic = await cli("broadcast", "send", "--text", "x", "--not-acked", "nope", "--yes")
+    assert topic.code != 0 and "tidak dikenal" in topic.err
+    unconfirmed = await cli("broadcast", "send", "--text", "Halo")  # stdin is empty: no "y"
+    assert unconfirmed.code == 1 and "Tidak jadi dikirim" in unconfirmed.out
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
+async def test_a_pdf_goes_out_as_a_document(cli, demo_app, bot_api, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    await link_all(demo_app, limit=2)
+    pdf = tmp_path / "surat-edaran.pdf"
+    pdf.write_bytes(b"%PDF-1.4 test")
+    sent = await cli(
+        "broadcast", "send", "--text", "Surat edaran terlampir.", "--attach", str(pdf), "--yes"
+    )
+    assert sent.code == 0, sent
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE", bot_api.base)
+    await cli("worker", "--once")
+    documents = [c for c in bot_api.accepted if c.method == "sendDocument"]
+    assert len(documents) == 2
+    files = [v for v in documents[0].params.values() if isinstance(v, dict)]
+    assert [f["filename"] for f in files] == ["surat-edaran.pdf"]
+    assert "Surat edaran terlampir." in documents[0].params["caption"]
+
+
+async def test_reminders_from_the_shell(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    added = await cli("reminder", "add", "before-close", "--days", "3", "--at", "08.00")
+    assert added.code == 0 and "#1 aktif" in added.out
+    weekly = await cli("reminder", "add", "weekly", "--day", "mon", "--at", "07:00")
+    assert weekly.code != 0 and "--text" in weekly.err
+    bad = await cli("reminder", "add", "weekly", "--at", "25:99", "--text", "Apel")
+    assert bad.code != 0 and "Jam tidak terbaca" in bad.err
+    listing = await cli("reminder", "list")
+    assert "#1" in listing.out and "3 hari sebelum triwulan ditutup, pukul 08:00" in listing.out
+    assert "not_rated" in listing.out
+    removed = await cli("reminder", "remove", "1")
+    assert removed.code == 0
+    assert "Belum ada pengingat" in (await cli("reminder", "list")).out

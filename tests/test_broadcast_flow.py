@@ -1,0 +1,207 @@
+"""HR broadcasts from chat: compose, audience, count and preview, now or later, confirm; only HR;
+audit-logged; recipients receive it through the fake Bot API; HR's progress message is edited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot import jobs
+from bot.channels.console import ConsoleChat, ConsoleSender
+from bot.drain import drain_once
+from bot.i18n import translator
+from bot.messages import Channel
+from storage.models import Account, AuditLog, Broadcast, Delivery, Employee, Unit
+from tests.chat import Chat
+from tests.delivery_helpers import drain_all, link_all, telegram_sender
+from tests.rating_helpers import FAJAR_HR, MEGA, linked
+
+
+async def compose(
+    hr: Chat, text: str = "Apel pagi Senin pukul 07.30 di halaman balai kota."
+) -> None:
+    await hr.send("/menu")
+    await hr.press("Siaran")
+    await hr.press("Tulis siaran")
+    await hr.send(text)
+    assert "Kirim ke siapa" in hr.text
+
+
+async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    chats = await link_all(demo_app)
+    async with demo_app.sessions() as session:
+        unit = await session.scalar(select(Unit).where(Unit.name == "Dinas Kesehatan"))
+        members = set(await session.scalars(select(Employee.id).where(Employee.unit_id == unit.id)))
+    await compose(hr)
+    await hr.press("Unit tertentu")
+    await hr.press("Dinas Kesehatan")
+    assert "✓ Dinas Kesehatan" in hr.labels
+    await hr.press("Selesai")
+    assert f"Penerima: {len(members)} ASN, {len(members)} bisa dihubungi" in hr.text
+    assert "📢 Apel pagi Senin" in hr.text
+    await hr.press("Kirim sekarang")
+    await hr.press("Ya, kirim")
+    assert f"sedang dikirim ke {len(members)} penerima" in hr.text
+
+    async with demo_app.sessions() as session:
+        audit = await session.scalar(select(AuditLog).where(AuditLog.action == "broadcast.create"))
+        hr_account = await session.scalar(select(Account).where(Account.user_ref == hr.user_ref))
+    assert audit is not None and audit.detail["audience"]["kind"] == "units"
+
+    gone = min(members)
+    bot_api.blocked.add(chats[gone])
+    sender = telegram_sender(demo_app, bot_api)
+    demo_app.senders = {"telegram": sender}
+    await jobs.run_due(demo_app, names=["broadcast.progress"])  # HR sees the start
+    await drain_all(demo_app, demo_app.senders)
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    await jobs.run_due(demo_app, later, names=["broadcast.progress"])  # ... and the end, edited
+    await sender.close()  # type: ignore[attr-defined]
+
+    got = sorted(int(c.params["chat_id"]) for c in bot_api.accepted if c.method == "sendMessage")
+    expected = sorted([chats[m] for m in members if m != gone] + [int(hr_account.chat_ref)])
+    assert got == expected  # each member once (not the one who blocked us), plus HR's progress
+    edits = [c for c in bot_api.accepted if c.method == "editMessageText"]
+    assert len(edits) == 1 and int(edits[0].params["chat_id"]) == int(hr_account.chat_ref)
+    final = edits[0].params["text"]
+    assert "selesai" in final and f"Terkirim {len(members) - 1}" in final
+    assert "tidak terjangkau 1" in final
+    async with demo_app.sessions() as session:
+        broadcast = await session.scalar(select(Broadcast))
+    assert broadcast is not None and broadcast.status == "done"
+    await hr.send("/menu")
+    await hr.press("Siaran")
+    await hr.press("Laporan siaran")
+    await hr.press("#1")
+    assert "unreachable: 403 Forbidden: bot was blocked — 1" in hr.text
+    await hr.press("CSV")
+    attachment = hr.replies[0].attachment
+    assert attachment is not None and attachment.filename == "belum-terkirim-1.csv"
+    async with demo_app.sessions() as session:
+        nip = await session.scalar(select(Employee.nip).where(Employee.id == gone))
+    assert attachment.content.decode("utf-8-sig").splitlines()[1].startswith(f"{nip},")
+
+
+async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    await link_all(demo_app, limit=5)
+    await compose(hr)
+    await hr.press("Semua ASN")
+    await hr.press("Jadwalkan")
+    await hr.send("kemarin sore")
+    assert "tidak terbaca" in hr.text
+    await hr.send("2020-01-01 08:00")
+    assert "sudah lewat" in hr.text
+    await hr.send("2099-01-01 08:00")
+    assert "01-01-2099 08:00" in hr.text
+    await hr.press("Ya, kirim")
+    assert "dijadwalkan" in hr.text
+    await jobs.run_due(demo_app, names=["broadcast.release"])
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
+    await hr.send("/menu")
+    await hr.press("Siaran")
+    await hr.press("Laporan siaran")
+    await hr.press("#1")
+    await hr.press("Batalkan siaran")
+    await hr.press("Ya, batalkan")
+    assert "dibatalkan" in hr.text
+    await jobs.run_due(demo_app, datetime(2099, 1, 2, tzinfo=UTC), names=["broadcast.release"])
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
+        actions = set(await session.scalars(select(AuditLog.action)))
+    assert {"broadcast.create", "broadcast.cancel"} <= actions
+
+
+async def test_only_hr_may_broadcast_and_forged_buttons_change_nothing(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    staff = await linked(chat, MEGA)
+    await staff.send("/menu")
+    assert not any("Siaran" in label for label in staff.labels)
+    for payload in (
+        "broadcast:start",
+        "broadcast:new",
+        "broadcast:confirm",
+        "broadcast:cancelok:1",
+    ):
+        await staff.action(payload)
+        assert "bukan untuk akun Anda" in staff.text, staff.text
+    hr = await linked(chat, FAJAR_HR)
+    await compose(hr)
+    for payload in (
+        "broadcast:unit:999999:0",
+        "broadcast:aud:root",
+        "broadcast:topic:nope",
+        "broadcast:show:abc",
+        "broadcast:unit:1",
+        "broadcast:csv:424242",
+    ):
+        await hr.action(payload)
+        assert "pilih layanan" in hr.text, (payload, hr.text)
+    await hr.action("broadcast:confirm")  # no audience chosen yet: nothing is sent
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
+async def test_a_too_long_or_garbage_draft_gets_a_clear_answer(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    await hr.send("/menu")
+    await hr.press("Siaran")
+    await hr.press("Tulis siaran")
+    await hr.send("x" * 5000)
+    assert "terlalu panjang" in hr.text
+    await hr.send("/batal")
+    assert "pilih layanan" in hr.text
+
+
+async def console_account(app, nip: str, user_ref: str) -> None:  # type: ignore[no-untyped-def]
+    async with app.sessions() as session, session.begin():
+        employee = await session.scalar(select(Employee).where(Employee.nip == nip))
+        session.add(
+            Account(
+                agency_id=employee.agency_id,
+                channel="console",
+                user_ref=user_ref,
+                chat_ref=user_ref,
+                employee_id=employee.id,
+            )
+        )
+
+
+async def test_console_chat_shows_a_broadcast_to_its_user(demo_app) -> None:  # type: ignore[no-untyped-def]
+    lines: list[str] = []
+    await console_account(demo_app, "199803132020012001", "as-mega")
+    await console_account(demo_app, "198412052009031034", "as-hr")
+    hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
+    await compose(hr, "Rapat koordinasi besok.")
+    await hr.press("Semua ASN")
+    await hr.press("Kirim sekarang")
+    await hr.press("Ya, kirim")
+    console = ConsoleChat(demo_app.dispatcher, "as-mega", write=lines.append)
+    await drain_once(demo_app, {"console": ConsoleSender(console, translator("id"))})
+    text = "\n".join(lines)
+    assert "📢 Rapat koordinasi besok." in text
+    assert "akun konsol as-hr" in text  # the HR's own copy, labelled as someone else's
+
+
+async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app) -> None:  # type: ignore[no-untyped-def]
+    await console_account(demo_app, "198412052009031034", "as-hr")
+    await link_all(demo_app, channel="console", limit=5)
+    hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
+    await compose(hr, "Pengumuman libur.")
+    await hr.press("Semua ASN")
+    await hr.press("Kirim sekarang")
+    await hr.press("Ya, kirim")
+    lines: list[str] = []
+    console = ConsoleChat(demo_app.dispatcher, "as-hr", write=lines.append)
+    demo_app.senders = {"console": ConsoleSender(console, translator("id"))}
+    now = datetime.now(UTC)
+    await jobs.run_due(demo_app, now, names=["broadcast.progress"])
+    started = "\n".join(lines)
+    assert "📢 Siaran #1" in started and "menunggu 6" in started
+    await jobs.run_due(demo_app, now + timedelta(seconds=10), names=["broadcast.progress"])
+    assert "\n".join(lines) == started  # nothing new while it runs: no flood of messages
+    await drain_once(demo_app, demo_app.senders)
+    await jobs.run_due(demo_app, now + timedelta(seconds=20), names=["broadcast.progress"])
+    assert "✅ Siaran #1 selesai." in "\n".join(lines) and "Terkirim 6" in "\n".join(lines)
