@@ -21,13 +21,21 @@ from bot.services.rate_limit import limiter_for
 log = logging.getLogger("abdi.background")
 
 
-def telegram_senders(app: App) -> dict[str, ChannelSender]:
-    """The outbound senders this configuration can build (Telegram when a token is set)."""
-    if not app.settings.telegram_bot_token:
-        return {}
-    from bot.channels.telegram_outbound import TelegramSender
+def channel_senders(app: App) -> dict[str, ChannelSender]:
+    """The outbound senders this configuration can build: Telegram with a token, WhatsApp when
+    its Cloud API settings are complete. Each has its own HTTP session, apart from the replies."""
+    senders: dict[str, ChannelSender] = {}
+    if app.settings.telegram_bot_token:
+        from bot.channels.telegram_outbound import TelegramSender
 
-    return {"telegram": TelegramSender.from_settings(app.settings)}
+        senders["telegram"] = TelegramSender.from_settings(app.settings)
+    from bot.channels.whatsapp_webhook import whatsapp_configured
+
+    if whatsapp_configured(app.settings):
+        from bot.channels.whatsapp_sender import WhatsAppSender
+
+        senders["whatsapp"] = WhatsAppSender.from_settings(app)
+    return senders
 
 
 @dataclass

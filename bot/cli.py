@@ -207,10 +207,10 @@ async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
 
     if not app.settings.telegram_bot_token:
         raise CliError("cli.no_token", code=2)
-    from bot.background import telegram_senders
+    from bot.background import channel_senders
 
     webhook = args.webhook or bool(app.settings.telegram_webhook_url)
-    runner = _background(app, telegram_senders(app))
+    runner = _background(app, channel_senders(app))
     try:
         await telegram.serve(app, webhook=webhook, t=t)
     finally:
@@ -219,9 +219,14 @@ async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 
 async def cmd_serve(app: App, args: argparse.Namespace, t: Translator) -> int:
+    from bot.background import channel_senders
     from bot.channels import whatsapp_webhook
 
-    await whatsapp_webhook.serve(app, t)
+    runner = _background(app, channel_senders(app))
+    try:
+        await whatsapp_webhook.serve(app, t)
+    finally:
+        await runner.stop()
     return 0
 
 
@@ -774,7 +779,7 @@ async def cmd_worker(app: App, args: argparse.Namespace, t: Translator) -> int:
     from bot import background, jobs
     from bot.drain import drain_once
 
-    senders = background.telegram_senders(app)
+    senders = background.channel_senders(app)
     if not senders:
         raise CliError("cli.no_token", code=2)
     if args.once:

@@ -110,4 +110,6 @@ async def prune(app: Any, now: datetime) -> None:
 def _load_builtin_jobs() -> None:
     """Import the modules that register jobs, so every process runs the same set."""
     import bot.broadcast_jobs
+    import bot.channels.whatsapp_status
+    import bot.four_in_one_jobs
     import bot.services.reminders  # noqa: F401

@@ -20,7 +20,7 @@ from bot.services.audiences import Audience, AudienceError
 from storage.models import Unit, utcnow
 
 router = Router("broadcast")
-router.menu_entry("start", "menu.broadcast", roles={HR}, order=450)
+router.menu_entry("start", "menu.broadcast", roles={HR}, order=450, section="hr")
 UNITS_PER_PAGE = 7
 SIMPLE = {
     "everyone": Audience(audiences.EVERYONE),

@@ -148,7 +148,12 @@ async def chat(demo_app: App, request: pytest.FixtureRequest):  # type: ignore[n
     A chat asked for on a named channel (channel=...) keeps it in both variants.
     """
     if request.param == "direct":
-        yield lambda user_ref="1001", **kw: Chat(demo_app, user_ref, **kw)
+
+        def direct(user_ref: str = "1001", **kwargs: object) -> Chat:
+            return Chat(demo_app, user_ref, **kwargs)  # type: ignore[arg-type]
+
+        direct.harness = None  # type: ignore[attr-defined]
+        yield direct
         return
     harness = await WhatsAppHarness(demo_app).start()
 
@@ -157,6 +162,7 @@ async def chat(demo_app: App, request: pytest.FixtureRequest):  # type: ignore[n
             return Chat(demo_app, user_ref, channel, **kwargs)  # type: ignore[arg-type]
         return WhatsAppChat(demo_app, user_ref, harness, **kwargs)  # type: ignore[arg-type]
 
+    make.harness = harness  # type: ignore[attr-defined]
     yield make
     await harness.stop()
 
@@ -220,6 +226,43 @@ async def cli(
     yield run
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-untyped-def]
+    """inbox(user_ref) -> every notification that chat has received so far, oldest first.
+
+    Sends what is due through the real drain and senders: Telegram's on the fake Bot API (the
+    direct variant's chats are Telegram accounts), WhatsApp's on the fake Graph API, then reads
+    what those fakes were sent. A small per-chat interval keeps one chat's messages in order.
+    """
+    from bot.channels.whatsapp import WhatsAppAdapter
+    from bot.channels.whatsapp_sender import WhatsAppSender
+    from bot.channels.whatsapp_status import TRACKER_PREFIX
+    from tests.delivery_helpers import drain_all, telegram_sender
+
+    harness = chat.harness
+    senders = {"telegram": telegram_sender(demo_app, bot_api, interval=0.02)}
+    if harness is not None:
+        fast = demo_app.settings.model_copy(
+            update={"whatsapp_per_second": 1000.0, "whatsapp_per_chat_interval": 0.02}
+        )
+        senders["whatsapp"] = WhatsAppSender(WhatsAppAdapter(demo_app, harness.wa), fast)
+
+    async def read(user_ref: str) -> list[str]:
+        await drain_all(demo_app, senders)
+        texts = [c.params["text"] for c in bot_api.sent() if str(c.params["chat_id"]) == user_ref]
+        if harness is not None:
+            texts += [
+                c.params["text"]["body"].replace("\u2060", "")
+                for c in harness.fake.sent()
+                if c.to.endswith(user_ref)
+                and str(c.params.get("biz_opaque_callback_data", "")).startswith(TRACKER_PREFIX)
+            ]
+        return texts
+
+    yield read
+    await senders["telegram"].close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -2,40 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-
-from bot.app import App
-from bot.delivery import render
-from storage.models import Account, Delivery
-
 OFFICER_NIP, OFFICER_PHONE = "197405171997042035", "081200000035"
 HR_NIP, HR_PHONE = "198412052009031034", "081200000034"
 TASPEN_PHONE, DUKCAPIL_PHONE = "081200000036", "081200000037"
 DECEASED_NIP = "199804212024011004"  # Joko Siregar, Sekretariat Daerah
-
-
-async def inbox(app: App, user_ref: str, channel: str | None = None) -> list[str]:
-    """The texts of the notifications pending for one chat, oldest first, in its language.
-
-    The lead switches this to the real drain (issue 5) at merge; until then it renders the
-    pending delivery rows exactly as the drain would.
-    """
-    async with app.sessions() as session:
-        # WhatsApp test chats prefix their refs with a country ("ID.7003"), as user ids do.
-        query = select(Account).where(
-            or_(Account.user_ref == user_ref, Account.user_ref.like(f"%.{user_ref}"))
-        )
-        if channel is not None:
-            query = query.where(Account.channel == channel)
-        account = await session.scalar(query)
-        if account is None:
-            return []
-        rows = await session.scalars(
-            select(Delivery)
-            .where(Delivery.account_id == account.id, Delivery.status == "pending")
-            .order_by(Delivery.id)
-        )
-        return [render(d, account).text for d in rows]
 
 
 async def link(chat, phone: str) -> None:  # type: ignore[no-untyped-def]

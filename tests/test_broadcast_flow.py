@@ -22,6 +22,7 @@ async def compose(
     hr: Chat, text: str = "Apel pagi Senin pukul 07.30 di halaman balai kota."
 ) -> None:
     await hr.send("/menu")
+    await hr.press("Meja HR")
     await hr.press("Siaran")
     await hr.press("Tulis siaran")
     await hr.send(text)
@@ -29,7 +30,7 @@ async def compose(
 
 
 async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
-    hr = await linked(chat, FAJAR_HR)
+    hr = await linked(chat, FAJAR_HR, channel=Channel.TELEGRAM)  # Telegram edits progress in place
     chats = await link_all(demo_app)
     async with demo_app.sessions() as session:
         unit = await session.scalar(select(Unit).where(Unit.name == "Dinas Kesehatan"))
@@ -72,6 +73,7 @@ async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> 
         broadcast = await session.scalar(select(Broadcast))
     assert broadcast is not None and broadcast.status == "done"
     await hr.send("/menu")
+    await hr.press("Meja HR")
     await hr.press("Siaran")
     await hr.press("Laporan siaran")
     await hr.press("#1")
@@ -102,6 +104,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat,
     async with demo_app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
     await hr.send("/menu")
+    await hr.press("Meja HR")
     await hr.press("Siaran")
     await hr.press("Laporan siaran")
     await hr.press("#1")
@@ -147,6 +150,7 @@ async def test_only_hr_may_broadcast_and_forged_buttons_change_nothing(chat, dem
 async def test_a_too_long_or_garbage_draft_gets_a_clear_answer(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     hr = await linked(chat, FAJAR_HR)
     await hr.send("/menu")
+    await hr.press("Meja HR")
     await hr.press("Siaran")
     await hr.press("Tulis siaran")
     await hr.send("x" * 5000)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from storage.models import AuditLog, Employee, FourInOneCase
 from tests.chat import Chat
-from tests.four_in_one_helpers import DECEASED_NIP, OFFICER_PHONE, code_in, inbox, link
+from tests.four_in_one_helpers import DECEASED_NIP, OFFICER_PHONE, code_in, link
 
 
 async def _audit(app, action: str) -> list[AuditLog]:  # type: ignore[no-untyped-def]
@@ -14,7 +14,7 @@ async def _audit(app, action: str) -> list[AuditLog]:  # type: ignore[no-untyped
         return list(await session.scalars(select(AuditLog).where(AuditLog.action == action)))
 
 
-async def test_case_commands_end_to_end(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_case_commands_end_to_end(cli, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
     opened = await cli(
         "case", "open", "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00",
         "--family-name", "Sari", "--relation", "spouse", "--phone", "081299991234",
@@ -38,7 +38,7 @@ async def test_case_commands_end_to_end(cli, demo_app) -> None:  # type: ignore[
     assert updated.code == 0 and "Akta kematian -> diproses" in updated.out
     same = await cli("case", "update", "1", "death_certificate", "in_progress")
     assert "tidak ada yang berubah" in same.out
-    assert await inbox(demo_app, "9001") == [
+    assert await inbox("9001") == [
         "Kabar dokumen keluarga (kasus #1): Akta kematian kini diproses.\n📝 Besok"
     ]
 
@@ -59,7 +59,7 @@ async def test_case_commands_end_to_end(cli, demo_app) -> None:  # type: ignore[
         "case", "handover", "1", "--at", "2099-01-02 19:30", "--place", "Balai Kota"
     )
     assert handover.code == 0 and "Balai Kota" in handover.out
-    got = await inbox(demo_app, "9001")
+    got = await inbox("9001")
     assert "Balai Kota" in got[-1] and "pukul 19.30 WIB" in got[-1]
 
     await family.send("/lacak")

@@ -24,7 +24,6 @@ from tests.four_in_one_helpers import (
     OFFICER_PHONE,
     TASPEN_PHONE,
     code_in,
-    inbox,
     link,
     press_exact,
     report_by_nip,
@@ -104,7 +103,9 @@ async def test_family_without_nip_gives_name_and_unit_garbage_gets_answers(chat,
     assert await _case(demo_app) is None  # nothing half-made was stored
 
 
-async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_officer_flow_statuses_notify_family_then_receipt_closes(  # type: ignore[no-untyped-def]
+    chat, demo_app, inbox
+) -> None:
     family = chat("7003")
     await report_by_nip(family)
     case = await _case(demo_app)
@@ -122,14 +123,14 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
     assert "Serah terima: " in officer.text and "Masjid Al-Huda, Jl. Merdeka 10" in officer.text
     await _set(officer, case.id, "Akta kematian", "diproses", "Sedang dicetak di Dukcapil")
     assert "Tersimpan" in officer.text and "Akta kematian: diproses" in officer.text
-    got = await inbox(demo_app, "7003")
+    got = await inbox("7003")
     assert got == [
         f"Kabar dokumen keluarga (kasus #{case.id}): Akta kematian kini diproses.\n"
         "📝 Sedang dicetak di Dukcapil"
     ]
     for doc in ("TASPEN", "Akta kematian", "KK", "KTP"):
         await _set(officer, case.id, doc, "siap")
-    got = await inbox(demo_app, "7003")
+    got = await inbox("7003")
     assert len(got) == 6 and "Keempat dokumen" in got[-1] and "Masjid Al-Huda" in got[-1]
     assert "malam" in got[-1] and "19.00 WIB" in got[-1]
     await family.send("/menu")
@@ -182,7 +183,7 @@ async def test_liaison_sees_own_documents_forged_payloads_refused(chat, demo_app
         assert set(docs.values()) == {"pending"}
 
 
-async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
     officer = chat("7020")
     await link(officer, OFFICER_PHONE)
     await officer.press("Keluarga berduka")
@@ -211,7 +212,7 @@ async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app) 
     await officer.press("KTP")
     await press_exact(officer, "diproses")
     await officer.press("Tanpa catatan")
-    assert await inbox(demo_app, "7021") == [
+    assert await inbox("7021") == [
         f"Kabar dokumen keluarga (kasus #{case.id}): KTP baru kini diproses."
     ]
 
@@ -232,7 +233,7 @@ async def test_guessing_codes_is_capped_and_learns_nothing(chat, demo_app) -> No
     assert len(cases.clean_code(cases.new_code())) >= 10
 
 
-async def test_second_report_of_same_death_is_merged(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_second_report_of_same_death_is_merged(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
     first = chat("7040")
     await report_by_nip(first)
     second = chat("7041")
@@ -247,7 +248,7 @@ async def test_second_report_of_same_death_is_merged(chat, demo_app) -> None:  #
     officer = chat("7042")
     await link(officer, OFFICER_PHONE)
     await _set(officer, live[0].id, "KK", "diproses")
-    assert len(await inbox(demo_app, "7040")) == 1 and len(await inbox(demo_app, "7041")) == 1
+    assert len(await inbox("7040")) == 1 and len(await inbox("7041")) == 1
 
 
 async def test_english_family_gets_english_words(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
@@ -332,7 +333,7 @@ async def test_officers_of_another_agency_see_nothing(chat, demo_app, cli) -> No
         assert {d.status for d in docs} == {"pending"}
 
 
-async def test_english_family_is_notified_in_english(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_english_family_is_notified_in_english(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
     family = chat("7080", lang="en")
     await report_by_nip(family, steps=EN_STEPS)
     case = await _case(demo_app)
@@ -340,6 +341,6 @@ async def test_english_family_is_notified_in_english(chat, demo_app) -> None:  #
     await officer.press("Akta kematian")
     await press_exact(officer, "siap")
     await officer.press("Tanpa catatan")
-    assert await inbox(demo_app, "7080") == [
+    assert await inbox("7080") == [
         f"News on the family documents (case #{case.id}): Death certificate is now ready."
     ]

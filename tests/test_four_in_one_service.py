@@ -21,7 +21,6 @@ from tests.four_in_one_helpers import (
     HR_PHONE,
     OFFICER_PHONE,
     TASPEN_PHONE,
-    inbox,
     link,
 )
 
@@ -63,7 +62,7 @@ async def _staff(chat) -> None:  # type: ignore[no-untyped-def]
         await link(chat(ref), phone)
 
 
-async def test_escalation_at_24h_6h_and_overdue_once_each(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_escalation_at_24h_6h_and_overdue_once_each(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
     await _staff(chat)
     opened = await _open(demo_app, cases.Report(DIED, nip=DECEASED_NIP), DIED + timedelta(hours=1))
     case_id = opened.case.id
@@ -74,7 +73,7 @@ async def test_escalation_at_24h_6h_and_overdue_once_each(chat, demo_app) -> Non
     assert first.risk24 == [case_id] and first.notifications == 4
     again = await _escalate(demo_app, DUE - timedelta(hours=22))
     assert again.risk24 == [] and again.notifications == 0
-    officer = await inbox(demo_app, "8001")
+    officer = await inbox("8001")
     assert officer == [
         f"⚠️ Kasus 4-in-1 #{case_id}: kurang dari 24 jam ke target "
         "(Sabtu malam, 21 Nov, pukul 19.00 WIB). Belum siap: Buku tabungan TASPEN, "
@@ -83,23 +82,20 @@ async def test_escalation_at_24h_6h_and_overdue_once_each(chat, demo_app) -> Non
     await _set(demo_app, case_id, "taspen_book", "ready", DUE - timedelta(hours=10))
     second = await _escalate(demo_app, DUE - timedelta(hours=5))
     assert second.risk6 == [case_id]
-    assert len(await inbox(demo_app, "8003")) == 1  # TASPEN's book is ready: not warned again
-    assert (
-        len(await inbox(demo_app, "8004")) == 2
-        and "kurang dari 6 jam" in (await inbox(demo_app, "8004"))[-1]
-    )
+    assert len(await inbox("8003")) == 1  # TASPEN's book is ready: not warned again
+    assert len(await inbox("8004")) == 2 and "kurang dari 6 jam" in (await inbox("8004"))[-1]
     late = await _escalate(demo_app, DUE + timedelta(minutes=1))
-    assert late.overdue == [case_id] and "melewati target" in (await inbox(demo_app, "8002"))[-1]
+    assert late.overdue == [case_id] and "melewati target" in (await inbox("8002"))[-1]
     assert (await _escalate(demo_app, DUE + timedelta(hours=5))).overdue == []
 
 
-async def test_a_case_opened_late_gets_only_the_sharper_warning(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_case_opened_late_gets_only_the_sharper_warning(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
     await _staff(chat)
     opened = await _open(demo_app, cases.Report(DIED, nip=DECEASED_NIP), DUE - timedelta(hours=5))
     done = await _escalate(demo_app, DUE - timedelta(hours=4))
     assert done.risk6 == [opened.case.id] and done.risk24 == []
     assert (await _escalate(demo_app, DUE - timedelta(hours=3))).notifications == 0
-    assert len(await inbox(demo_app, "8001")) == 1
+    assert len(await inbox("8001")) == 1
 
 
 async def test_ready_and_closed_cases_are_not_escalated(chat, demo_app) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,8 @@ import httpx
 from pywa.types.templates import BodyText, TemplateLanguage
 from pywa_async.errors import WhatsAppError
 
-from bot.channels.whatsapp import WhatsAppAdapter
+from bot.app import App
+from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
 from bot.channels.whatsapp_status import TRACKER_PREFIX
 from bot.config import Settings
 from bot.delivery import ChannelLimits, Outcome, SendResult
@@ -77,6 +78,14 @@ class WhatsAppSender:
             per_second=settings.whatsapp_per_second,
             per_chat_interval=settings.whatsapp_per_chat_interval,
         )
+
+    @classmethod
+    def from_settings(cls, app: App) -> WhatsAppSender:
+        """A sender with its own Graph API client, apart from the one answering conversations."""
+        return cls(WhatsAppAdapter(app, make_client(app.settings)), app.settings)
+
+    async def close(self) -> None:
+        await close_client(self.adapter.client)
 
     async def send_outbound(self, account: Account, delivery: Delivery, reply: Reply) -> SendResult:
         to = account.chat_ref

@@ -7,12 +7,14 @@ appears (`settle`, run with every callback, and `catch_up` for a drain that just
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status, moves_forward
+from bot.jobs import periodic
 from storage.models import Delivery, EarlyStatus, utcnow
 
 TRACKER_PREFIX = "delivery:"  # biz_opaque_callback_data of every delivery we send
@@ -80,6 +82,14 @@ async def catch_up(session: AsyncSession, delivery: Delivery) -> None:
     if early is not None:
         _move(delivery, Status(early.status), early.error)
         await session.delete(early)
+
+
+@periodic("whatsapp.settle", timedelta(minutes=1))
+async def settle_job(app: Any, now: datetime) -> None:
+    """Early statuses of deliveries whose id the drain has recorded since, when no callback
+    came after it to settle them."""
+    async with app.sessions() as session, session.begin():
+        await settle(session)
 
 
 async def settle(session: AsyncSession) -> int:
