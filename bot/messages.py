@@ -78,6 +78,9 @@ class Reply:
     choices: list[Choice] = field(default_factory=list)
     attachment: Attachment | None = None
     request_phone: str | None = None  # label of a "share my phone" button, where supported
+    # The reply asks for typed text (a time, a comment, a question): a bare number the user types
+    # next is that text, not "the n-th button", on channels where typing numbers picks a choice.
+    expects_text: bool = False
     locale: str | None = None  # the language of the text (set by the dispatcher), for adapters
 
     def __post_init__(self) -> None:

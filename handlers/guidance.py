@@ -193,7 +193,7 @@ async def ask_command(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, "await_question")
     if args:
         return await _answer(ctx, args[0])
-    return [Reply(ctx.t("guidance.ask_prompt"), [ctx.back_to_menu()])]
+    return [Reply(ctx.t("guidance.ask_prompt"), [ctx.back_to_menu()], expects_text=True)]
 
 
 @router.action("ask", roles=READERS)
@@ -220,6 +220,7 @@ async def check_start(ctx: Context, args: list[str]) -> list[Reply]:
                 Choice(router.payload("official"), ctx.t("guidance.button_official")),
                 ctx.back_to_menu(),
             ],
+            expects_text=True,
         )
     ]
 
@@ -227,7 +228,7 @@ async def check_start(ctx: Context, args: list[str]) -> list[Reply]:
 @router.action("official", roles=READERS, state="await_caption")
 async def check_official(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, "await_caption", official=True)
-    return [Reply(ctx.t("guidance.check_prompt_official"), [ctx.back_to_menu()])]
+    return [Reply(ctx.t("guidance.check_prompt_official"), [ctx.back_to_menu()], expects_text=True)]
 
 
 @router.on_state("await_caption")

@@ -194,6 +194,7 @@ async def score(ctx: Context, args: list[str]) -> list[Reply]:
         Reply(
             ctx.t("rating.ask_comment", max=scheme.comment_max_chars),
             [Choice(router.payload("skip", ratee.id), ctx.t("rating.skip")), ctx.back_to_menu()],
+            expects_text=True,
         )
     ]
 

@@ -271,3 +271,15 @@ async def test_a_long_comment_is_cut_and_the_writer_is_told(chat, demo_app) -> N
         saved = await session.scalar(select(Rating.comment))
     assert saved is not None and 0 < len(saved) < 500
     assert f"dipotong menjadi {len(saved)} karakter" in summary
+
+
+async def test_a_comment_that_is_just_a_number_is_kept(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    """On WhatsApp a typed "1" picks the first button, except where the bot asked for text."""
+    await open_quarter(demo_app)
+    joko = await linked(chat, JOKO_S)
+    await joko.press("Nilai rekan")
+    await joko.press("Rina Harahap")
+    for value in (4, 4, 4, 4):
+        await joko.press(str(value))
+    await joko.send("1")
+    assert "Komentar: 1" in joko.text

@@ -44,6 +44,7 @@ class ConsoleChat:
         self.write = write
         self.attachments_dir = attachments_dir or Path("var/console")
         self._choices: list[str] = []
+        self._text_first = False  # the last screen asked for text: "2" is text, "#2" a choice
         self._ids = itertools.count(1)
 
     def inbound(self, line: str) -> Inbound:
@@ -55,8 +56,10 @@ class ConsoleChat:
             "language_hint": self.language_hint,
         }
         stripped = line.strip()
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self._choices):
-            return Inbound(**base, action=self._choices[int(stripped) - 1])
+        number = stripped.removeprefix("#")
+        picked = stripped.startswith("#") or not self._text_first
+        if picked and number.isdigit() and 1 <= int(number) <= len(self._choices):
+            return Inbound(**base, action=self._choices[int(number) - 1])
         if stripped.lower().startswith("/kontak "):
             return Inbound(**base, contact=SharedContact(stripped[8:].strip(), self.user_ref))
         return Inbound(**base, text=line)
@@ -72,12 +75,17 @@ class ConsoleChat:
                 self.write(t("console.attachment", name=str(path)))
             if reply.request_phone:
                 self.write(t("console.phone_hint", label=reply.request_phone))
+            mark = "#" if any(r.expects_text for r in replies) else ""
             for number, choice in enumerate(reply.choices, start=1):
-                self.write(f"  {number}. {choice.label}")
+                self.write(f"  {mark}{number}. {choice.label}")
+            if mark and reply.choices:
+                self.write(t("console.pick_hint"))
         # Numbers refer to the options last shown; a reply without options keeps the old ones.
         shown = [c.id for r in replies for c in r.choices]
         if shown:
             self._choices = shown
+        if replies:
+            self._text_first = any(r.expects_text for r in replies)
 
     async def send(self, line: str, t: Translator) -> list[Reply]:
         replies = await self.dispatcher.handle(self.inbound(line))

@@ -165,7 +165,8 @@ class WhatsAppAdapter:
                 await self._stale(bsuid, update.id, menu)
                 return
         elif update.type == MessageType.TEXT and update.text is not None and menu is not None:
-            payload = render.typed_choice(update.text, menu.data.get("options", []))
+            if not menu.data.get("text_first"):  # a screen that asked for text takes "2" as text
+                payload = render.typed_choice(update.text, menu.data.get("options", []))
         hidden = False
         if payload is None:
             inbound = await self._from_message(update, bsuid)  # type: ignore[arg-type]
@@ -307,6 +308,7 @@ class WhatsAppAdapter:
                     last_menu = reply
         except (WhatsAppError, httpx.HTTPError):
             log.exception("reply not delivered")
+        text_first = any(r.expects_text for r in replies)
         if last_menu is not None:
             options = [[c.id, c.label] for c in render.options_of(last_menu)]
             data = {
@@ -315,8 +317,13 @@ class WhatsAppAdapter:
                 "text": last_menu.text,
                 "phone": last_menu.request_phone,
                 "locale": last_menu.locale,
+                "text_first": text_first,
             }
             await store.set(self._menu_key(bsuid), ConversationState("menu", data), ttl)
+        elif text_first and (menu := await store.get(self._menu_key(bsuid))) is not None:
+            # A question without buttons still owns the next typed number.
+            menu.data["text_first"] = True
+            await store.set(self._menu_key(bsuid), menu, ttl)
         return last_id
 
     async def deliver(
