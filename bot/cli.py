@@ -407,6 +407,7 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
     """`abdi case list|show|open|update|confirm|handover|report|escalate`."""
     from bot.services import audit
     from bot.services import four_in_one as cases
+    from bot.services.people import normalize_phone
 
     action = args.case_command
     async with app.sessions() as session, session.begin():
@@ -454,10 +455,18 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
         elif action == "open":
             if not (args.nip or (args.name and (args.unit or args.pensioner))):
                 raise CliError("cli.case.need_deceased")
+            # The chat's rules hold at the terminal too: no future death, a real NIP and phone.
+            died_at = _moment(args.died, zone)
+            if died_at > now + timedelta(minutes=5):
+                raise CliError("cli.case.future_death", code=2, value=args.died)
+            if args.nip and not cases.is_nip(args.nip):
+                raise CliError("cli.case.bad_nip", code=2, value=args.nip)
+            if args.phone and normalize_phone(args.phone) is None:
+                raise CliError("cli.case.bad_phone", code=2, value=args.phone)
             report = cases.Report(
-                died_at=_moment(args.died, zone),
+                died_at=died_at,
                 deceased_name=args.name or "",
-                nip=args.nip,
+                nip=cases.clean_nip(args.nip) if args.nip else None,
                 unit=args.unit,
                 pensioner_number=args.pensioner,
                 contact_name=args.family_name,

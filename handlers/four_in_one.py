@@ -221,7 +221,7 @@ async def relation_typed(ctx: Context, text: str) -> list[Reply]:
     return _reply(ctx, ctx.t(_prompt(_data(ctx), "four_in_one.ask_relation")), *relations)
 
 
-@router.on_state("phone")
+@router.on_state("phone", contact=True)
 async def phone(ctx: Context, text: str) -> list[Reply]:
     normalized = normalize_phone(text)
     if normalized is None:
@@ -236,7 +236,7 @@ async def phone(ctx: Context, text: str) -> list[Reply]:
         died=cases.when_text(ctx.t, died, _zone(ctx)),
         contact=data["contact"],
         relation=ctx.t(f"four_in_one.relation.{relation_}"),
-        phone=normalized,
+        phone=cases.display_phone(normalized),
     )
     return _reply(ctx, summary, Choice(router.payload("send"), ctx.t("four_in_one.send")))
 
@@ -288,16 +288,23 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
     ctx.roles.add(FAMILY)
     key = "four_in_one.opened_merged" if opened.merged else "four_in_one.opened"
     text = ctx.t(key, name=data.get("contact", ""), code=opened.code)
-    return [ctx.main_menu(f"{text}\n\n{cases.family_view(ctx.t, case, _zone(ctx))}")]
+    view = cases.family_view(ctx.t, case, _zone(ctx), trusted=not opened.merged)
+    return [ctx.main_menu(f"{text}\n\n{view}")]
 
 
 # --- Tracking ---------------------------------------------------------------------------------
 
 
-def _family_choices(ctx: Context, case: FourInOneCase) -> list[Choice]:
-    if case.status == "ready":
+def _family_choices(case: FourInOneCase, ctx: Context, trusted: bool) -> list[Choice]:
+    if case.status == "ready" and trusted:
         return [Choice(router.payload("received", case.id), ctx.t("four_in_one.received_button"))]
     return []
+
+
+async def _family_reply(ctx: Context, case: FourInOneCase) -> Reply:
+    trusted = await cases.trusted(ctx.session, case, ctx.account)
+    view = cases.family_view(ctx.t, case, _zone(ctx), trusted=trusted)
+    return Reply(view, _family_choices(case, ctx, trusted))
 
 
 @router.command("lacak", "track")
@@ -309,9 +316,7 @@ async def track(ctx: Context, args: list[str]) -> list[Reply]:
     if not followed:
         return await _ask(ctx, "code", "four_in_one.ask_code", {})
     await ctx.clear_state()
-    replies = [
-        Reply(cases.family_view(ctx.t, c, _zone(ctx)), _family_choices(ctx, c)) for c in followed
-    ]
+    replies = [await _family_reply(ctx, c) for c in followed]
     replies[-1].choices += [
         Choice(router.payload("code"), ctx.t("four_in_one.other_code")),
         Choice(router.payload("new"), ctx.t("four_in_one.report_new")),
@@ -350,7 +355,26 @@ async def follow(ctx: Context, args: list[str]) -> list[Reply]:
     _remember_language(ctx)
     await cases.follow(ctx.session, case, ctx.account)
     ctx.roles.add(FAMILY)
+    if await cases.awaits_family(ctx.session, case):
+        # The officer wrote down the family's phone: sharing it proves this chat is the family.
+        await router.enter(ctx, "verify", case_id=case.id)
+        text = f"{ctx.t('four_in_one.following')}\n\n{ctx.t('four_in_one.ask_verify')}"
+        return [Reply(text, [ctx.back_to_menu()], request_phone=ctx.t("four_in_one.share_phone"))]
     return [ctx.main_menu(ctx.t("four_in_one.following"))]
+
+
+@router.on_state("verify", contact=True)
+async def verify(ctx: Context, text: str) -> list[Reply]:
+    shared = ctx.inbound.contact
+    case = await _case_by_id(ctx, _data(ctx).get("case_id"))
+    await ctx.clear_state()
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    # Only the sender's own contact counts: a typed number or someone else's card proves nothing.
+    own = shared is not None and shared.user_ref == ctx.account.user_ref
+    if own and await cases.verify_family(ctx.session, case, ctx.account, text):
+        return [ctx.main_menu(ctx.t("four_in_one.verified"))]
+    return [ctx.main_menu(ctx.t("four_in_one.not_verified"))]
 
 
 async def _case_by_id(ctx: Context, case_id: object) -> FourInOneCase | None:
@@ -365,11 +389,33 @@ async def received(ctx: Context, args: list[str]) -> list[Reply]:
     case = followed.get(int(args[0])) if args[0].isdigit() else None
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
+    if not await cases.trusted(ctx.session, case, ctx.account):
+        return [ctx.main_menu(ctx.t("four_in_one.error.not_family"))]
     try:
-        await cases.confirm_receipt(ctx.session, case, ctx.account)
+        await cases.confirm_receipt(ctx.session, case, _actor(ctx))
     except cases.CaseRefused as exc:
         return [ctx.main_menu(ctx.t(exc.reason.value))]
     return [ctx.main_menu(ctx.t("four_in_one.thanks_received"))]
+
+
+@router.action("handed", roles=DESK_ROLES, args=1)
+async def handed(ctx: Context, args: list[str]) -> list[Reply]:
+    """An officer records that the family received the four documents (at the desk)."""
+    case = await _staff_case(ctx, args[0])
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    try:
+        await cases.confirm_receipt(ctx.session, case, _actor(ctx))
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    audit.record(
+        ctx.session,
+        actor=_actor(ctx),
+        action="case.received",
+        agency_id=case.agency_id,
+        target=f"case:{case.id}",
+    )
+    return await _card(ctx, case, ctx.t("four_in_one.handed_saved"))
 
 
 # --- The officers' queue ----------------------------------------------------------------------
@@ -459,6 +505,9 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
         choices.append(
             Choice(router.payload("handover", case.id), ctx.t("four_in_one.set_handover"))
         )
+    if case.status == "ready" and ctx.has_any(DESK_ROLES):
+        handed_ = ctx.t("four_in_one.handed_button")
+        choices.append(Choice(router.payload("handed", case.id), handed_))
     choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
     return _reply(ctx, f"{lead}\n\n{text}" if lead else text, *choices)
 

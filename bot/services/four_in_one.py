@@ -99,6 +99,16 @@ def looks_like_code(text: str) -> bool:
     return len(cleaned) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in cleaned)
 
 
+def clean_nip(text: str) -> str:
+    """A NIP as people write it: "19980421 202401 1 004" -> "199804212024011004"."""
+    return re.sub(r"[\s.\-]", "", text)
+
+
+def is_nip(text: str) -> bool:
+    digits = clean_nip(text)
+    return digits.isdigit() and len(digits) == 18
+
+
 # Honorifics families add to a name ("Alm. H. Budi"); punctuation is gone before this is applied.
 _TITLES = re.compile(r"alm|almh|almarhum|almarhumah|drs|dra|ir|dr|hj|h")
 
@@ -172,6 +182,12 @@ def parse_handover(text: str, today: date, zone: str) -> tuple[datetime | None, 
     return at, " ".join(tail.split())[:NAME_LIMIT] or None
 
 
+def display_phone(phone: str) -> str:
+    """6281299991234 as people read it: 0812-9999-1234."""
+    local = "0" + phone[2:] if phone.startswith("62") else phone
+    return "-".join(local[i : i + 4] for i in range(0, len(local), 4))
+
+
 def rule_of(settings: Settings) -> DeadlineRule:
     return DeadlineRule(night=settings.four_in_one_night, hour=settings.four_in_one_hour)
 
@@ -191,7 +207,7 @@ def when_text(t: Translator, moment: datetime, zone: str) -> str:
     )
 
 
-def status_lines(t: Translator, case: FourInOneCase) -> str:
+def status_lines(t: Translator, case: FourInOneCase, notes: bool = True) -> str:
     lines = []
     for doc in case.documents:
         line = t(
@@ -199,16 +215,20 @@ def status_lines(t: Translator, case: FourInOneCase) -> str:
             doc=t(f"four_in_one.doc.{doc.kind}"),
             status=t(f"four_in_one.status.{doc.status}"),
         )
-        lines.append(line + (f"\n   📝 {doc.note}" if doc.note else ""))
+        lines.append(line + (f"\n   📝 {doc.note}" if notes and doc.note else ""))
     return "\n".join(lines)
 
 
-def family_view(t: Translator, case: FourInOneCase, zone: str) -> str:
-    """What the family (or anyone holding the code) sees: statuses and dates, no personal data."""
-    parts = [t("four_in_one.view.head", number=case.id), status_lines(t, case)]
+def family_view(t: Translator, case: FourInOneCase, zone: str, trusted: bool = False) -> str:
+    """What the family sees: statuses and dates, no personal data. Officers' notes, the handover
+    place and the receipt button are only for the trusted family (see `trusted`): a code can be
+    passed on, and whoever holds it learns statuses and dates only."""
+    parts = [t("four_in_one.view.head", number=case.id), status_lines(t, case, notes=trusted)]
     if case.status == "closed":
         parts.append(t("four_in_one.view.closed"))
-    elif case.status == "ready" and case.handover_at is not None:
+    elif case.status == "cancelled":
+        parts.append(t("four_in_one.view.cancelled"))
+    elif case.status == "ready" and case.handover_at is not None and trusted:
         parts.append(
             t(
                 "four_in_one.view.handover",
@@ -216,6 +236,8 @@ def family_view(t: Translator, case: FourInOneCase, zone: str) -> str:
                 place=case.handover_place or "-",
             )
         )
+    elif case.status == "ready" and case.handover_at is not None:
+        parts.append(t("four_in_one.view.handover_date", when=when_text(t, case.handover_at, zone)))
     else:
         parts.append(t("four_in_one.target", when=when_text(t, case.deadline_at, zone)))
     return "\n\n".join(parts)
@@ -228,7 +250,7 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
             "four_in_one.contact_line",
             name=c.name or "-",
             relation=t(f"four_in_one.relation.{c.relation}") if c.relation else "-",
-            phone=c.phone or "-",
+            phone=display_phone(c.phone) if c.phone else "-",
         )
         for c in case.contacts
         if c.name or c.phone
@@ -298,6 +320,24 @@ async def follows_any(session: AsyncSession, account_id: int) -> bool:
         select(CaseContact.id)
         .join(FourInOneCase, FourInOneCase.id == CaseContact.case_id)
         .where(CaseContact.account_id == account_id, FourInOneCase.status.in_(LIVE))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def trusted(session: AsyncSession, case: FourInOneCase, account: Account) -> bool:
+    """May this chat see notes and the handover place, and confirm receipt?
+
+    Only a chat whose own contact row carries a phone: the family who reported the death
+    themselves. Chats that follow by code (and second reporters folded into a case) get a row
+    without a phone, so passing a code on never passes on the power to close the case."""
+    found = await session.scalar(
+        select(CaseContact.id)
+        .where(
+            CaseContact.case_id == case.id,
+            CaseContact.account_id == account.id,
+            CaseContact.phone.is_not(None),
+        )
         .limit(1)
     )
     return found is not None
@@ -498,7 +538,7 @@ async def open_case(
             )
         _event(session, case, "opened", actor, now, note=via)
     target = survivor or case
-    await _add_contact(session, target, report, account)
+    await _add_contact(session, target, report, account, trusted=survivor is None)
     audit.record(
         session,
         actor=actor,
@@ -514,8 +554,15 @@ async def open_case(
 
 
 async def _add_contact(
-    session: AsyncSession, case: FourInOneCase, report: Report, account: Account | None
+    session: AsyncSession,
+    case: FourInOneCase,
+    report: Report,
+    account: Account | None,
+    *,
+    trusted: bool,
 ) -> None:
+    """Record who reported. A second report folded into a live case keeps its contact details for
+    the officer, but its chat only follows (see `trusted`)."""
     if account is not None:
         existing = await session.scalar(
             select(CaseContact).where(
@@ -526,15 +573,17 @@ async def _add_contact(
             return
     if account is None and not (report.contact_name or report.phone):
         return
-    session.add(
-        CaseContact(
-            case_id=case.id,
-            account_id=account.id if account else None,
-            name=(report.contact_name or "")[:NAME_LIMIT] or None,
-            relation=report.relation,
-            phone=normalize_phone(report.phone) if report.phone else None,
-        )
+    details = CaseContact(
+        case_id=case.id,
+        account_id=account.id if account and trusted else None,
+        name=(report.contact_name or "")[:NAME_LIMIT] or None,
+        relation=report.relation,
+        phone=normalize_phone(report.phone) if report.phone else None,
     )
+    if details.name or details.phone or details.account_id:
+        session.add(details)
+    if account is not None and not trusted:
+        session.add(CaseContact(case_id=case.id, account_id=account.id))
 
 
 async def follow(session: AsyncSession, case: FourInOneCase, account: Account) -> bool:
@@ -551,6 +600,42 @@ async def follow(session: AsyncSession, case: FourInOneCase, account: Account) -
     return True
 
 
+async def awaits_family(session: AsyncSession, case: FourInOneCase) -> bool:
+    """An officer recorded the family's phone, and no chat has proven it is theirs yet."""
+    found = await session.scalar(
+        select(CaseContact.id)
+        .where(
+            CaseContact.case_id == case.id,
+            CaseContact.account_id.is_(None),
+            CaseContact.phone.is_not(None),
+        )
+        .limit(1)
+    )
+    return found is not None and case.opened_via == "officer"
+
+
+async def verify_family(
+    session: AsyncSession, case: FourInOneCase, account: Account, phone: str
+) -> bool:
+    """A chat that shared its own phone, the one the officer recorded, is that family (trusted)."""
+    wanted = normalize_phone(phone)
+    if wanted is None or case.opened_via != "officer":
+        return False
+    row = await session.scalar(
+        select(CaseContact).where(
+            CaseContact.case_id == case.id,
+            CaseContact.account_id.is_(None),
+            CaseContact.phone == wanted,
+        )
+    )
+    if row is None:
+        return False
+    row.account_id = account.id
+    _event(session, case, "verified", f"account:{account.id}", datetime.now(UTC))
+    await session.flush()
+    return True
+
+
 async def merge(
     session: AsyncSession,
     survivor: FourInOneCase,
@@ -562,9 +647,14 @@ async def merge(
     duplicate.status = "merged"
     duplicate.merged_into_id = survivor.id
     await session.flush()
-    await session.execute(
-        update(CaseContact).where(CaseContact.case_id == duplicate.id).values(case_id=survivor.id)
-    )
+    # The duplicate's reporter keeps following, but only the survivor's own family may close it.
+    for row in list(
+        await session.scalars(select(CaseContact).where(CaseContact.case_id == duplicate.id))
+    ):
+        if row.account_id is not None and row.phone is not None:
+            session.add(CaseContact(case_id=survivor.id, account_id=row.account_id))
+            row.account_id = None
+        row.case_id = survivor.id
     theirs = {d.kind: d for d in duplicate.documents}
     for doc in survivor.documents:
         other = theirs.get(doc.kind)
@@ -641,14 +731,21 @@ async def confirm_match(
 # --- Documents and notifications ----------------------------------------------------------------
 
 
-async def _family_accounts(session: AsyncSession, case: FourInOneCase) -> list[Account]:
-    rows = await session.scalars(
-        select(Account)
+async def _family_accounts(
+    session: AsyncSession, case: FourInOneCase
+) -> list[tuple[Account, bool]]:
+    """The chats following the case, each with whether it is the trusted family (`trusted`)."""
+    rows = await session.execute(
+        select(Account, CaseContact.phone)
         .join(CaseContact, CaseContact.account_id == Account.id)
         .where(CaseContact.case_id == case.id)
         .order_by(Account.id)
     )
-    return list(dict.fromkeys(rows))
+    found: dict[int, tuple[Account, bool]] = {}
+    for account, phone in rows:
+        known = found.get(account.id, (account, False))
+        found[account.id] = (account, known[1] or phone is not None)
+    return list(found.values())
 
 
 def _translator(account: Account) -> Translator:
@@ -660,20 +757,21 @@ async def _notify_family(
     session: AsyncSession,
     case: FourInOneCase,
     key: str,
-    params_for: Callable[[Translator], dict[str, object]],
+    params_for: Callable[[Translator, bool], dict[str, object]],
     dedup: str | None = None,
+    plain_key: str | None = None,
 ) -> int:
     """Record one notification per following chat. Words that depend on the language (document
     names, dates) are put in the reader's language now, as `render` only fills placeholders."""
     sent = 0
-    for account in await _family_accounts(session, case):
+    for account, trusted_ in await _family_accounts(session, case):
         t = _translator(account)
         made = await delivery.enqueue(
             session,
             account,
-            key,
+            key if trusted_ else plain_key or key,
             source=f"case:{case.id}",
-            params=params_for(t),
+            params=params_for(t, trusted_),
             dedup_key=f"{dedup}:a{account.id}" if dedup else None,
         )
         sent += made is not None
@@ -720,11 +818,11 @@ async def set_document(
         session,
         case,
         "four_in_one.notify.status",
-        lambda t: {
+        lambda t, trusted_: {
             "number": case.id,
             "doc": t(f"four_in_one.doc.{kind}"),
             "status": t(f"four_in_one.status.{status}"),
-            "note": f"\n📝 {note}" if note else "",
+            "note": f"\n📝 {note}" if note and trusted_ else "",
         },
     )
     await session.flush()
@@ -765,12 +863,13 @@ async def _notify_all_ready(
         session,
         case,
         "four_in_one.notify.all_ready" if when else "four_in_one.notify.all_ready_call",
-        lambda t: {
+        lambda t, _trusted: {
             "number": case.id,
             "when": when_text(t, when, zone) if when else "",
             "place": case.handover_place or "-",
         },
         dedup=dedup,
+        plain_key="four_in_one.notify.all_ready_plain",
     )
 
 
@@ -802,15 +901,15 @@ async def set_handover(
 
 
 async def confirm_receipt(
-    session: AsyncSession, case: FourInOneCase, account: Account, now: datetime | None = None
+    session: AsyncSession, case: FourInOneCase, actor: str, now: datetime | None = None
 ) -> None:
-    """The family says they have the four documents: everything is handed over, the case closes."""
+    """The family (or an officer for them) says the four documents were received: everything is
+    handed over, the case closes. Callers check who may say so (`trusted`, desk roles)."""
     now = now or datetime.now(UTC)
     if case.status == "closed":
         return
     if case.status != "ready":
         raise CaseRefused(CaseError.NOT_READY)
-    actor = f"account:{account.id}"
     for doc in case.documents:
         if doc.status != "handed_over":
             _event(

@@ -1,0 +1,132 @@
+"""Findings of the outside tester on 4-in-1, each replayed through the chat or the CLI."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import FourInOneCase
+from tests.chat import Chat
+from tests.four_in_one_helpers import (
+    DECEASED_NIP,
+    OFFICER_PHONE,
+    code_in,
+    inbox,
+    press_exact,
+    report_by_nip,
+    staff_opens,
+)
+
+
+async def _case(app) -> FourInOneCase:  # type: ignore[no-untyped-def]
+    async with app.sessions() as session:
+        return await session.scalar(
+            select(FourInOneCase).where(FourInOneCase.status != "merged").order_by(FourInOneCase.id)
+        )
+
+
+async def _all_ready(officer, case_id: int, note: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    for doc in ("TASPEN", "Akta kematian", "KK", "KTP"):
+        await officer.action(f"case:show:{case_id}")
+        await officer.press(doc)
+        await press_exact(officer, "siap")
+        if note:
+            await officer.send(note)
+        else:
+            await officer.press("Tanpa catatan")
+
+
+async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7101")
+    code = await report_by_nip(family)
+    second = chat("7102")
+    await report_by_nip(second)  # the same NIP again: merged, with a code of its own
+    stranger = chat("7103")
+    await stranger.send("/start")
+    await stranger.press("Keluarga berduka")
+    await stranger.press("Punya kode lacak")
+    await stranger.send(code)
+    await stranger.press("Kirimi saya kabar")
+    case = await _case(demo_app)
+    officer = await staff_opens(chat, "7104", OFFICER_PHONE, case.id)
+    await officer.press("Atur serah terima")
+    await officer.send("Masjid Al-Huda")
+    await _all_ready(officer, case.id, "Ambil di loket 3")
+    for outsider, ref in ((stranger, "7103"), (second, "7102")):
+        got = await inbox(demo_app, ref)
+        assert got and not any("loket 3" in g or "Masjid" in g for g in got), got
+        await outsider.send("/menu")
+        await outsider.press("Keluarga berduka")
+        assert "Keempat dokumen sudah siap" in outsider.text
+        assert "Masjid" not in outsider.text and "loket 3" not in outsider.text
+        assert "Sudah diterima" not in outsider.labels and "Sudah diterima" not in outsider.text
+        await outsider.action(f"case:received:{case.id}")
+        assert "Hanya keluarga yang melapor" in outsider.text
+    assert (await _case(demo_app)).status == "ready"
+    assert any("Masjid" in g for g in await inbox(demo_app, "7101"))
+    await family.send("/menu")
+    await family.press("Keluarga berduka")
+    assert "Masjid" in family.text and "loket 3" in family.text
+    await family.press("Sudah diterima")
+    assert (await _case(demo_app)).status == "closed"
+
+
+async def test_officer_records_receipt_for_the_family(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await report_by_nip(chat("7105"))
+    case = await _case(demo_app)
+    officer = await staff_opens(chat, "7106", OFFICER_PHONE, case.id)
+    await _all_ready(officer, case.id)
+    await officer.action(f"case:show:{case.id}")
+    await officer.press("Diterima keluarga")
+    assert "Kasus ditutup" in officer.text
+    assert (await _case(demo_app)).status == "closed"
+
+
+async def test_code_follower_of_officer_case_proves_family_by_own_phone(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    opened = await cli(
+        "case", "open", "--name", "Hj. Aminah", "--pensioner", "123456",
+        "--died", "2026-11-19 10:00",
+        "--family-name", "Rahmat", "--relation", "child", "--phone", "081377778888",
+    )  # fmt: skip
+    code = code_in(opened.out)
+    stranger = Chat(demo_app, "7110")
+    await stranger.send("/lacak " + code)
+    await stranger.press("Kirimi saya kabar")
+    await stranger.share_contact("081377778888", owner="someone-else")
+    assert "tidak cocok" in stranger.text
+    await cli("case", "update", "1", "id_card", "in_progress", "--note", "Loket 2")
+    assert await inbox(demo_app, "7110") == [
+        "Kabar dokumen keluarga (kasus #1): KTP baru kini diproses."
+    ]
+    family = Chat(demo_app, "7111")
+    await family.send("/lacak " + code)
+    await family.press("Kirimi saya kabar")
+    await family.share_contact("0813-7777-8888")
+    assert "cocok dengan catatan petugas" in family.text
+    await cli("case", "update", "1", "id_card", "ready", "--note", "Loket 3")
+    assert (await inbox(demo_app, "7111"))[-1].endswith("📝 Loket 3")
+
+
+async def test_shared_contact_at_family_phone_step_is_the_phone(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7112")
+    await family.send("/start")
+    await family.press("Keluarga berduka")
+    await family.send(DECEASED_NIP)
+    await family.press("Kemarin")
+    await family.send("14.30")
+    await family.send("Sari Siregar")
+    await family.press("Suami/istri")
+    await family.share_contact("081299991234")
+    assert "✅ Kirim" in family.labels and "0812-9999-1234" in family.text
+    await family.press("Kirim")
+    assert code_in(family.text)
+
+
+async def test_cli_open_refuses_what_the_chat_refuses(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    base = ("case", "open", "--family-name", "Sari", "--relation", "spouse")
+    future = await cli(*base, "--nip", DECEASED_NIP, "--died", "2099-01-01 10:00")
+    assert future.code == 2 and "masa depan" in future.err
+    short = await cli(*base, "--nip", "12345", "--died", "2026-11-19 10:00")
+    assert short.code == 2 and "18 angka" in short.err
+    phone = await cli(*base, "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00", "--phone", "abc")
+    assert phone.code == 2 and "Nomor HP tidak valid" in phone.err
+    assert await _case(demo_app) is None
