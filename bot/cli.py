@@ -494,10 +494,19 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             case = await _case(session, agency, args.id)
             employee = await _employee(app, session, args.nip) if args.nip else None
             try:
-                survivor = await cases.confirm_match(session, case, _actor(), employee=employee)
+                survivor = await cases.confirm_match(
+                    session, case, _actor(), employee=employee, force=args.force
+                )
             except cases.CaseRefused as exc:
+                if exc.reason is cases.CaseError.NAME_MISMATCH and employee is not None:
+                    raise CliError(
+                        "cli.case.name_mismatch", code=2,
+                        reported=case.deceased_name, roster=employee.name,
+                    ) from exc  # fmt: skip
                 raise CliError(exc.reason.value) from exc
-            print(t("cli.case.matched", number=survivor.id, name=survivor.deceased_name))
+            marked = await session.get(Employee, survivor.employee_id)
+            name = marked.name if marked else survivor.deceased_name
+            print(t("cli.case.matched", number=survivor.id, name=name))
         elif action == "handover":
             case = await _case(session, agency, args.id)
             at = _moment(args.at, zone) if args.at else None
@@ -563,6 +572,9 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     cf = add("confirm", "confirm the deceased employee (marks them deceased; merges duplicates)")
     cf.add_argument("id", type=int)
     cf.add_argument("--nip", help="the employee, when the case has no roster match yet")
+    cf.add_argument(
+        "--force", action="store_true", help="mark the NIP even if its name differs from the case"
+    )
     ho = add("handover", "set when and where the documents are handed over")
     ho.add_argument("id", type=int)
     ho.add_argument("--at", help="YYYY-MM-DD HH:MM local")

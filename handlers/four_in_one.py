@@ -15,7 +15,7 @@ from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
 from bot.services.people import normalize_phone
-from storage.models import FourInOneCase
+from storage.models import Employee, FourInOneCase
 
 router = Router("case")
 EVERYONE = {GUEST, ASN, FAMILY, *STAFF_ROLES}
@@ -577,6 +577,24 @@ async def _apply(ctx: Context, note_: str | None) -> list[Reply]:
 
 
 @router.action("match", roles=DESK_ROLES, args=1)
+async def ask_match(ctx: Context, args: list[str]) -> list[Reply]:
+    """Marking someone deceased cannot be undone by the family: the officer confirms first."""
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.employee_id is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    employee = await ctx.session.get(Employee, case.employee_id)
+    if employee is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    text = ctx.t("four_in_one.ask_match", name=employee.name, nip=employee.nip, number=case.id)
+    return _reply(
+        ctx,
+        text,
+        Choice(router.payload("matchyes", case.id), ctx.t("four_in_one.match_yes")),
+        Choice(router.payload("show", case.id), ctx.t("button.back")),
+    )
+
+
+@router.action("matchyes", roles=DESK_ROLES, args=1)
 async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None:

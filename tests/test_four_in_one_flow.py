@@ -112,6 +112,11 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
     assert "Joko Siregar" in officer.text and "Sari Siregar" in officer.text
     assert "menunggu konfirmasi" in officer.text
     await officer.press("Konfirmasi wafat")
+    assert "Tandai Joko Siregar" in officer.text  # asked first: this changes the roster
+    async with demo_app.sessions() as session:
+        joko = await session.scalar(select(Employee).where(Employee.nip == DECEASED_NIP))
+        assert joko.status == "active"
+    await officer.press("Ya, tandai wafat")
     assert "ditandai wafat" in officer.text
     await officer.press("Atur serah terima")
     await officer.send("25.00, Balai Kota")

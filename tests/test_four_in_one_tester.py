@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import FourInOneCase
+from storage.models import Employee, FourInOneCase
 from tests.chat import Chat
 from tests.four_in_one_helpers import (
     DECEASED_NIP,
@@ -130,3 +130,23 @@ async def test_cli_open_refuses_what_the_chat_refuses(cli, demo_app) -> None:  #
     phone = await cli(*base, "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00", "--phone", "abc")
     assert phone.code == 2 and "Nomor HP tidak valid" in phone.err
     assert await _case(demo_app) is None
+
+
+async def test_cli_confirm_refuses_a_nip_of_someone_else(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await cli(
+        "case", "open", "--name", "Alm. Putri Gunawan", "--unit", "Kantor Lain",
+        "--died", "2026-11-19 10:00",
+    )  # fmt: skip
+    mega = "199803132020012001"
+    wrong = await cli("case", "confirm", "1", "--nip", mega)
+    assert wrong.code == 2 and "Mega Hidayat" in wrong.err and "Putri Gunawan" in wrong.err
+    async with demo_app.sessions() as session:
+        status = await session.scalar(select(Employee.status).where(Employee.nip == mega))
+        assert status == "active"
+    right = await cli("case", "confirm", "1", "--nip", "197109231993012007")
+    assert right.code == 0 and "Putri Gunawan ditandai wafat" in right.out
+    await cli(
+        "case", "open", "--name", "Budi", "--unit", "Kantor Lain", "--died", "2026-11-19 10:00",
+    )  # fmt: skip
+    forced = await cli("case", "confirm", "2", "--nip", mega, "--force")
+    assert forced.code == 0 and "Mega Hidayat ditandai wafat" in forced.out

@@ -71,6 +71,7 @@ class CaseError(StrEnum):
     NOT_READY = "four_in_one.error.not_ready"
     NO_CANDIDATE = "four_in_one.error.no_candidate"
     PAST = "four_in_one.error.past"
+    NAME_MISMATCH = "four_in_one.error.name_mismatch"
 
 
 class CaseRefused(Refused):
@@ -685,6 +686,7 @@ async def confirm_match(
     actor: str,
     *,
     employee: Employee | None = None,
+    force: bool = False,
     now: datetime | None = None,
 ) -> FourInOneCase:
     """An officer confirms who died: the employee is marked deceased, duplicates are merged.
@@ -698,6 +700,12 @@ async def confirm_match(
         employee = await session.get(Employee, case.employee_id)
     if employee is None or employee.agency_id != case.agency_id:
         raise CaseRefused(CaseError.NO_CANDIDATE)
+    reported = normalize_name(case.deceased_name)
+    if reported and reported != normalize_name(employee.name) and not force:
+        # A mistyped NIP would mark a living colleague deceased: the names must agree.
+        raise CaseRefused(CaseError.NAME_MISMATCH)
+    if not reported:
+        case.deceased_name = employee.name
     employee.status = "deceased"
     case.employee_id = employee.id
     case.deceased_nip = employee.nip
