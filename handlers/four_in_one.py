@@ -169,8 +169,7 @@ async def _date_chosen(ctx: Context, day_: Any) -> list[Reply]:
 
 @router.action("notime", state="time")
 async def no_time(ctx: Context, args: list[str]) -> list[Reply]:
-    # Only the day decides the deadline; noon stands in for a time nobody remembers.
-    return await _time_chosen(ctx, time(12, 0))
+    return await _time_chosen(ctx, cases.UNKNOWN_TIME)
 
 
 @router.on_state("time")
@@ -233,7 +232,7 @@ async def phone(ctx: Context, text: str) -> list[Reply]:
     summary = ctx.t(
         "four_in_one.summary",
         deceased=data.get("deceased") or ctx.t("four_in_one.by_nip", nip=data.get("nip", "-")),
-        died=cases.when_text(ctx.t, died, _zone(ctx)),
+        died=cases.died_text(ctx.t, died, _zone(ctx)),
         contact=data["contact"],
         relation=ctx.t(f"four_in_one.relation.{relation_}"),
         phone=cases.display_phone(normalized),

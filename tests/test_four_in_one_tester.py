@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
-from storage.models import Employee, FourInOneCase
+from storage.models import Agency, Employee, FourInOneCase
 from tests.chat import Chat
 from tests.four_in_one_helpers import (
     DECEASED_NIP,
@@ -150,3 +152,34 @@ async def test_cli_confirm_refuses_a_nip_of_someone_else(cli, demo_app) -> None:
     )  # fmt: skip
     forced = await cli("case", "confirm", "2", "--nip", mega, "--force")
     assert forced.code == 0 and "Mega Hidayat ditandai wafat" in forced.out
+
+
+def _morning_zone() -> str:
+    """A zone where it is morning right now, so that noon today is still ahead."""
+    hour = datetime.now(UTC).hour
+    for offset in range(-12, 15):
+        if 1 <= (hour + offset) % 24 <= 10:
+            # POSIX Etc zones count the other way: Etc/GMT-7 is UTC+7.
+            return f"Etc/GMT{-offset:+d}" if offset else "UTC"
+    raise AssertionError("unreachable")
+
+
+async def test_today_with_unknown_time_is_accepted_and_not_made_up(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    async with demo_app.sessions() as session, session.begin():
+        for agency in await session.scalars(select(Agency)):
+            agency.timezone = _morning_zone()
+    family = chat("7120")
+    await family.send("/start")
+    await family.press("Keluarga berduka")
+    await family.send(DECEASED_NIP)
+    await family.press("Hari ini")
+    await family.press("Tidak ingat")
+    assert "belum lewat" not in family.text
+    await family.send("Sari Siregar")
+    await family.press("Suami/istri")
+    await family.send("081299991234")
+    assert "jam tidak diketahui" in family.text and "12.00" not in family.text
+    await family.press("✅ Kirim")
+    assert code_in(family.text)
+    case = await _case(demo_app)
+    assert case is not None and case.died_at.replace(tzinfo=UTC) <= datetime.now(UTC)

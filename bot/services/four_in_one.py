@@ -208,6 +208,19 @@ def when_text(t: Translator, moment: datetime, zone: str) -> str:
     )
 
 
+# A death whose hour nobody remembers is stored at the first minute of its day: the earliest
+# plausible moment is never "in the future", and only the day decides the deadline.
+UNKNOWN_TIME = time(0, 0)
+
+
+def died_text(t: Translator, moment: datetime, zone: str) -> str:
+    """When the death happened; a time nobody knew is said so, never made up."""
+    if moment.astimezone(ZoneInfo(zone)).time() != UNKNOWN_TIME:
+        return when_text(t, moment, zone)
+    words = moment_words(moment, zone, t.locale)
+    return t("four_in_one.when_no_time", weekday=words.weekday, day=words.day)
+
+
 def status_lines(t: Translator, case: FourInOneCase, notes: bool = True) -> str:
     lines = []
     for doc in case.documents:
@@ -266,7 +279,7 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
         name=case.deceased_name,
         nip=case.deceased_nip or "-",
         unit=case.deceased_unit or case.pensioner_number or "-",
-        died=when_text(t, case.died_at, zone),
+        died=died_text(t, case.died_at, zone),
         target=when_text(t, case.deadline_at, zone),
         match=t(match_key),
         contacts=contacts or "-",
