@@ -98,17 +98,20 @@ async def new(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.on_state("who")
 async def who(ctx: Context, text: str) -> list[Reply]:
-    data = _data(ctx)
-    digits = text.replace(" ", "").replace(".", "")
-    if digits.isdigit() and len(digits) == 18:
-        data["nip"] = digits
-        report = cases.Report(died_at=datetime.now(UTC), nip=digits)
-        if await cases.match(ctx.session, ctx.agency.id, report) is not None:
-            # The office has the name and unit; the family need not type them.
-            return await _ask(ctx, "date", "four_in_one.known", data, *_day_choices(ctx))
-        return await _ask(ctx, "name", "four_in_one.nip_unknown", data)
-    if digits.isdigit():
+    if cases.is_code_shaped(text):
+        # A family handed a code by an officer often types it at the first question.
+        return await code_typed(ctx, text)
+    # Counted per chat like tracking codes: the roster is not a directory to be probed.
+    attempts = await ctx.store.hit(f"case-who:{ctx.state_key}", 3600)
+    if attempts > ctx.settings.four_in_one_code_attempts:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("four_in_one.too_many_who"))]
+    digits = cases.clean_nip(text)
+    if digits.isdigit() and not cases.is_nip(digits):
         return _reply(ctx, ctx.t("four_in_one.bad_nip"))
+    if digits.isdigit():
+        # The same words whether or not the NIP is in the roster: only the officer sees the match.
+        return await _ask(ctx, "name", "four_in_one.nip_noted", _data(ctx) | {"nip": digits})
     return await _name(ctx, text)
 
 
@@ -122,6 +125,9 @@ async def _name(ctx: Context, text: str) -> list[Reply]:
     if len(cases.normalize_name(name)) < 2:
         return _reply(ctx, ctx.t("four_in_one.bad_name"))
     data = _data(ctx) | {"deceased": name}
+    if data.get("nip"):
+        # The NIP identifies the deceased; the unit would only help a search by name.
+        return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
     return await _ask(ctx, "unit", "four_in_one.ask_unit", data)
 
 
@@ -231,7 +237,8 @@ async def phone(ctx: Context, text: str) -> list[Reply]:
     relation_ = data["relation"]
     summary = ctx.t(
         "four_in_one.summary",
-        deceased=data.get("deceased") or ctx.t("four_in_one.by_nip", nip=data.get("nip", "-")),
+        deceased=data.get("deceased", "-"),
+        nip=ctx.t("four_in_one.by_nip", nip=data["nip"]) if data.get("nip") else "",
         died=cases.died_text(ctx.t, died, _zone(ctx)),
         contact=data["contact"],
         relation=ctx.t(f"four_in_one.relation.{relation_}"),

@@ -56,7 +56,8 @@ async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, 
     await family.press("Keluarga berduka")
     assert "turut berduka" in family.text
     await family.send(DECEASED_NIP)
-    assert "sudah ada di kantor kami" in family.text  # no unit or name asked
+    assert "NIP sudah kami catat" in family.text  # the same words for any NIP
+    await family.send("Pak Joko")  # no unit asked: the NIP identifies him
     assert "Joko" not in family.text  # a typed NIP does not reveal who it belongs to
     await family.press("Kemarin")
     await family.send("14.30")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.models import Agency, Employee, FourInOneCase
 from tests.chat import Chat
@@ -113,6 +113,7 @@ async def test_shared_contact_at_family_phone_step_is_the_phone(chat, demo_app) 
     await family.send("/start")
     await family.press("Keluarga berduka")
     await family.send(DECEASED_NIP)
+    await family.send("Joko Siregar")
     await family.press("Kemarin")
     await family.send("14.30")
     await family.send("Sari Siregar")
@@ -172,6 +173,7 @@ async def test_today_with_unknown_time_is_accepted_and_not_made_up(chat, demo_ap
     await family.send("/start")
     await family.press("Keluarga berduka")
     await family.send(DECEASED_NIP)
+    await family.send("Joko Siregar")
     await family.press("Hari ini")
     await family.press("Tidak ingat")
     assert "belum lewat" not in family.text
@@ -183,3 +185,31 @@ async def test_today_with_unknown_time_is_accepted_and_not_made_up(chat, demo_ap
     assert code_in(family.text)
     case = await _case(demo_app)
     assert case is not None and case.died_at.replace(tzinfo=UTC) <= datetime.now(UTC)
+
+
+async def test_nip_step_reveals_nothing_and_is_capped(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    answers = []
+    for ref, nip in (("7130", DECEASED_NIP), ("7131", "199001012020011999")):
+        stranger = chat(ref)
+        await stranger.send("/start")
+        await stranger.press("Keluarga berduka")
+        await stranger.send(nip)
+        answers.append((stranger.text, stranger.labels))
+    assert answers[0] == answers[1]
+    for _ in range(demo_app.settings.four_in_one_code_attempts):
+        await stranger.send("/menu")
+        await stranger.press("Keluarga berduka")
+        await stranger.send("199001012020011998")
+    assert "Terlalu banyak percobaan" in stranger.text
+
+
+async def test_code_typed_at_first_question_tracks_the_case(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    code = await report_by_nip(chat("7132"))
+    other = chat("7133")
+    await other.send("/start")
+    await other.press("Keluarga berduka")
+    await other.send(code)
+    assert "Akta kematian: belum diproses" in other.text and "🔔 Kirimi saya kabar" in other.labels
+    assert await _case(demo_app) is not None
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(FourInOneCase)) == 1

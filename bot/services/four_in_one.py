@@ -110,6 +110,13 @@ def is_nip(text: str) -> bool:
     return digits.isdigit() and len(digits) == 18
 
 
+def is_code_shaped(text: str) -> bool:
+    """A tracking code, not a name: grouped like one (ABCD-EFGH-JKLM) or carrying digits."""
+    stripped = text.strip()
+    grouped = re.fullmatch(r"\w{4}[-\s]\w{4}[-\s]\w{4}", stripped) is not None
+    return looks_like_code(stripped) and (grouped or any(ch.isdigit() for ch in stripped))
+
+
 # Honorifics families add to a name ("Alm. H. Budi"); punctuation is gone before this is applied.
 _TITLES = re.compile(r"alm|almh|almarhum|almarhumah|drs|dra|ir|dr|hj|h")
 
@@ -119,6 +126,15 @@ def normalize_name(name: str) -> str:
     lowered = re.sub(r"[^a-z\s]", " ", name.lower())
     words = [w for w in lowered.split() if not _TITLES.fullmatch(w)]
     return " ".join(words)
+
+
+def names_agree(reported: str, roster: str) -> bool:
+    """Could the reported name be the roster's? Each word in order, whole or as an initial:
+    "J. Siregar" and "Joko" fit "Joko Siregar"; "Putri Gunawan" does not fit "Mega Hidayat"."""
+    wanted, have = normalize_name(reported).split(), iter(normalize_name(roster).split())
+    return bool(wanted) and all(
+        any(w == h or (len(w) == 1 and h.startswith(w)) for h in have) for w in wanted
+    )
 
 
 def _normalize_ref(value: str | None) -> str:
@@ -494,7 +510,8 @@ async def open_case(
     now = now or datetime.now(UTC)
     employee = await match(session, agency.id, report)
     if employee is not None:
-        report.deceased_name = report.deceased_name or employee.name
+        # The roster's spelling: what a family types ("Pak Joko") is not how HR files the name.
+        report.deceased_name = employee.name
         report.unit = report.unit or employee.unit.name
     died_on = report.died_at.astimezone(ZoneInfo(agency.timezone)).date()
     key = identity_key(
@@ -714,7 +731,7 @@ async def confirm_match(
     if employee is None or employee.agency_id != case.agency_id:
         raise CaseRefused(CaseError.NO_CANDIDATE)
     reported = normalize_name(case.deceased_name)
-    if reported and reported != normalize_name(employee.name) and not force:
+    if reported and not names_agree(reported, employee.name) and not force:
         # A mistyped NIP would mark a living colleague deceased: the names must agree.
         raise CaseRefused(CaseError.NAME_MISMATCH)
     if not reported:
