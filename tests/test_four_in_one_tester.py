@@ -213,3 +213,15 @@ async def test_code_typed_at_first_question_tracks_the_case(chat, demo_app) -> N
     assert await _case(demo_app) is not None
     async with demo_app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(FourInOneCase)) == 1
+
+
+async def test_old_note_goes_with_its_status(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await cli(
+        "case", "open", "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00",
+        "--family-name", "Sari", "--relation", "spouse", "--phone", "081299991234",
+    )  # fmt: skip
+    await cli("case", "update", "1", "id_card", "in_progress", "--note", "Menunggu blanko")
+    assert "Menunggu blanko" in (await cli("case", "show", "1")).out
+    await cli("case", "update", "1", "id_card", "ready")
+    shown = await cli("case", "show", "1")
+    assert "KTP baru: siap" in shown.out and "📝" not in shown.out

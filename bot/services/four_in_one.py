@@ -844,6 +844,8 @@ async def set_document(
     doc.status, doc.updated_at, doc.updated_by = status, now, actor
     if note is not None:
         doc.note = note
+    elif status != before:
+        doc.note = None  # a note belongs to the status it explained
     if status in READY and doc.ready_at is None:
         doc.ready_at = now
     elif status not in READY:
