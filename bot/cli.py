@@ -404,7 +404,7 @@ async def _case(session, agency: Agency, raw_id: int):  # type: ignore[no-untype
 
 
 async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
-    """`abdi case list|show|open|update|confirm|handover|report|escalate`."""
+    """`abdi case list|show|open|update|confirm|cancel|handover|report|escalate`."""
     from bot.services import audit
     from bot.services import four_in_one as cases
     from bot.services.people import normalize_phone
@@ -507,6 +507,13 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             marked = await session.get(Employee, survivor.employee_id)
             name = marked.name if marked else survivor.deceased_name
             print(t("cli.case.matched", number=survivor.id, name=name))
+        elif action == "cancel":
+            case = await _case(session, agency, args.id)
+            try:
+                await cases.cancel_case(session, case, actor=_actor(), reason=args.reason)
+            except cases.CaseRefused as exc:
+                raise CliError(exc.reason.value) from exc
+            print(t("cli.case.cancelled", number=case.id))
         elif action == "handover":
             case = await _case(session, agency, args.id)
             at = _moment(args.at, zone) if args.at else None
@@ -575,6 +582,9 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     cf.add_argument(
         "--force", action="store_true", help="mark the NIP even if its name differs from the case"
     )
+    cc = add("cancel", "close a mistaken or bogus case (the family is not messaged)")
+    cc.add_argument("id", type=int)
+    cc.add_argument("--reason", required=True, help="why, for the audit log")
     ho = add("handover", "set when and where the documents are handed over")
     ho.add_argument("id", type=int)
     ho.add_argument("--at", help="YYYY-MM-DD HH:MM local")

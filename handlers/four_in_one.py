@@ -511,6 +511,11 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
         choices.append(
             Choice(router.payload("handover", case.id), ctx.t("four_in_one.set_handover"))
         )
+    # Ten buttons at most: a ready case (with "received") has no room, nor need, for a new NIP.
+    if case.status == "open" and case.match_confirmed_at is None and ctx.has_any(DESK_ROLES):
+        choices.append(Choice(router.payload("attach", case.id), ctx.t("four_in_one.attach_nip")))
+    if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
+        choices.append(Choice(router.payload("cancel", case.id), ctx.t("four_in_one.cancel")))
     if case.status == "ready" and ctx.has_any(DESK_ROLES):
         handed_ = ctx.t("four_in_one.handed_button")
         choices.append(Choice(router.payload("handed", case.id), handed_))
@@ -611,6 +616,54 @@ async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     key = "four_in_one.matched_merged" if survivor.id != case.id else "four_in_one.matched"
     return await _card(ctx, survivor, ctx.t(key, number=case.id))
+
+
+@router.action("attach", roles=DESK_ROLES, args=1)
+async def ask_attach(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status not in cases.LIVE:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _ask(ctx, "attach", "four_in_one.ask_attach", {"case_id": case.id})
+
+
+@router.on_state("attach")
+async def attach_typed(ctx: Context, text: str) -> list[Reply]:
+    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
+    if case is None or not ctx.has_any(DESK_ROLES):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    if not cases.is_nip(text):
+        return _reply(ctx, ctx.t("four_in_one.ask_attach"))
+    try:
+        await cases.attach_candidate(ctx.session, case, text)
+    except cases.CaseRefused as exc:
+        return _reply(ctx, f"{ctx.t(exc.reason.value)}\n\n{ctx.t('four_in_one.ask_attach')}")
+    await ctx.clear_state()
+    return await ask_match(ctx, [str(case.id)])
+
+
+@router.action("cancel", roles=DESK_ROLES, args=1)
+async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status not in cases.LIVE:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    back = Choice(router.payload("show", case.id), ctx.t("button.back"))
+    return await _ask(ctx, "cancel", "four_in_one.ask_cancel", {"case_id": case.id}, back)
+
+
+@router.on_state("cancel")
+async def cancel_typed(ctx: Context, text: str) -> list[Reply]:
+    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
+    if case is None or not ctx.has_any(DESK_ROLES):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    if len(text.strip()) < 3:
+        return _reply(ctx, ctx.t("four_in_one.ask_cancel"))
+    try:
+        await cases.cancel_case(ctx.session, case, actor=_actor(ctx), reason=text)
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    return await _card(ctx, case, ctx.t("four_in_one.cancelled"))
 
 
 @router.action("report", roles={HR})

@@ -964,6 +964,48 @@ async def confirm_receipt(
     await session.flush()
 
 
+async def cancel_case(
+    session: AsyncSession,
+    case: FourInOneCase,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime | None = None,
+) -> None:
+    """An officer closes a bogus or mistaken case. The family is not messaged, escalation and the
+    report's overdue count skip it, and a later correct report of the death opens afresh."""
+    now = now or datetime.now(UTC)
+    if case.status not in LIVE:
+        raise CaseRefused(CaseError.CLOSED)
+    reason = " ".join(reason.split())[:NOTE_LIMIT]
+    case.status, case.closed_at = "cancelled", now
+    case.identity_key = f"cancelled:{case.id}"
+    _event(session, case, "cancelled", actor, now, note=reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="case.cancel",
+        agency_id=case.agency_id,
+        target=f"case:{case.id}",
+        reason=reason,
+    )
+    await session.flush()
+
+
+async def attach_candidate(session: AsyncSession, case: FourInOneCase, nip: str) -> Employee:
+    """An officer names the roster entry of an unmatched case; `confirm_match` then decides."""
+    if case.status not in LIVE:
+        raise CaseRefused(CaseError.CLOSED)
+    employee = await session.scalar(
+        select(Employee).where(Employee.agency_id == case.agency_id, Employee.nip == clean_nip(nip))
+    )
+    if employee is None:
+        raise CaseRefused(CaseError.NO_CANDIDATE)
+    case.employee_id = employee.id
+    await session.flush()
+    return employee
+
+
 # --- Escalation -----------------------------------------------------------------------------------
 
 
@@ -1102,7 +1144,10 @@ async def report(
     """Cases per month (opened, agency time), on-time share and overdue count are SQL aggregates;
     the medians are taken over one SQL-selected duration list per document, as SQLite has no
     percentile function."""
-    live = (FourInOneCase.agency_id == agency_id, FourInOneCase.status != "merged")
+    live = (
+        FourInOneCase.agency_id == agency_id,
+        FourInOneCase.status.not_in(("merged", "cancelled")),
+    )
     month_filter = (FourInOneCase.opened_month == month,) if month else ()
     on_time = sql_case(
         (
