@@ -161,9 +161,16 @@ async def day(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.on_state("date")
 async def date_typed(ctx: Context, text: str) -> list[Reply]:
-    parsed = cases.parse_date(text, _today(ctx))
-    if parsed is None or parsed > _today(ctx) or parsed < _today(ctx) - timedelta(MAX_DAYS_AGO):
-        return _reply(ctx, ctx.t("four_in_one.bad_date"), *_day_choices(ctx))
+    parsed = cases.parse_date(text[:64], _today(ctx))
+    key = None
+    if parsed is None:
+        key = "four_in_one.bad_date"
+    elif parsed > _today(ctx):
+        key = "four_in_one.future_date"
+    elif parsed < _today(ctx) - timedelta(MAX_DAYS_AGO):
+        key = "four_in_one.too_old_date"
+    if key is not None:
+        return _reply(ctx, ctx.t(key, days=MAX_DAYS_AGO), *_day_choices(ctx))
     return await _date_chosen(ctx, parsed)
 
 
@@ -180,7 +187,7 @@ async def no_time(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.on_state("time")
 async def time_typed(ctx: Context, text: str) -> list[Reply]:
-    parsed = cases.parse_time(text)
+    parsed = cases.parse_time(text[:64])
     if parsed is None:
         unknown = Choice(router.payload("notime"), ctx.t("four_in_one.time_unknown"))
         return _reply(ctx, ctx.t("four_in_one.bad_time"), unknown)

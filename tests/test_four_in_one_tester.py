@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -273,3 +274,42 @@ async def test_officer_cancels_a_bogus_case_and_attaches_a_nip(chat, cli, demo_a
     assert "1 kasus" in report.out  # the cancelled one is not counted
     listed = await cli("case", "list")
     assert "Orang Iseng" not in listed.out
+
+
+async def _at_date_step(chat, ref: str):  # type: ignore[no-untyped-def]
+    family = chat(ref)
+    await family.send("/start")
+    await family.press("Keluarga berduka")
+    await family.send(DECEASED_NIP)
+    await family.send("Joko Siregar")
+    return family
+
+
+async def test_everyday_indonesian_dates_and_times_are_understood(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = await _at_date_step(chat, "7150")
+    await family.send("besok")
+    assert "belum tiba" in family.text
+    await family.send("01-01-2020")
+    assert "lebih dari 60 hari" in family.text
+    await family.send("kemarin")
+    assert "Sekitar jam berapa" in family.text
+    await family.send("jam 7 malam")
+    await family.send("Sari Siregar")
+    await family.press("Suami/istri")
+    await family.send("081299991234")
+    assert "pukul 19.00" in family.text
+    day = (datetime.now(ZoneInfo("Asia/Jakarta")) - timedelta(days=3)).date()
+    month = ("Jan Feb Mar Apr Mei Jun Jul Agu Sep Okt Nov Des").split()[day.month - 1]
+    full = ("Januari Februari Maret April Mei Juni Juli Agustus September Oktober November "
+            "Desember").split()[day.month - 1]  # fmt: skip
+    for ref, typed_day, clock in (
+        ("7151", f"{day.day} {month}", "3 sore"),
+        ("7152", f"{day.day}/{day.month}", "pukul 15.00"),
+        ("7153", f"{day.day} {full}", "15,30"),
+        ("7154", day.isoformat(), "jam 3 sore"),
+    ):
+        other = await _at_date_step(chat, ref)
+        await other.send(typed_day)
+        assert "Sekitar jam berapa" in other.text, (typed_day, other.text)
+        await other.send(clock)
+        assert "Siapa nama Anda" in other.text, (clock, other.text)

@@ -148,9 +148,46 @@ def identity_key(*, employee_id: int | None, name: str, place: str | None, died_
     return f"name:{normalize_name(name)}|{_normalize_ref(place)}|{died_on.isoformat()}"[:200]
 
 
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("januari", "jan"),
+            ("februari", "feb", "pebruari"),
+            ("maret", "mar"),
+            ("april", "apr"),
+            ("mei", "may"),
+            ("juni", "jun"),
+            ("juli", "jul"),
+            ("agustus", "agu", "agt", "ags", "aug", "august"),
+            ("september", "sep", "sept"),
+            ("oktober", "okt", "oct", "october"),
+            ("november", "nov", "nop"),
+            ("desember", "des", "dec", "december"),
+        ),  # fmt: skip
+        start=1,
+    )
+    for name in names
+} | {"january": 1, "february": 2, "march": 3, "june": 6, "july": 7}
+# Days people name instead of a date, relative to today.
+_RELATIVE_DAYS = {
+    "hari ini": 0, "today": 0, "kemarin": -1, "yesterday": -1, "kemarin lusa": -2,
+    "besok": 1, "tomorrow": 1, "lusa": 2,
+}  # fmt: skip
+
+
 def parse_date(text: str, today: date) -> date | None:
-    """A death date as families type it: 21-11-2026, 21/11/26, 21.11 (this year)."""
-    parts = [p for p in re.split(r"[\s/.\-]+", text.strip()) if p]
+    """A date as people type it: 21-11-2026, 21/11/26, 21.11, 21/11, 2026-11-21, 21 November,
+    21 Nov 2026, kemarin, hari ini (the year defaults to this one). Future days are returned:
+    the caller says why they are refused."""
+    lowered = " ".join(text.lower().replace("tgl", "").replace("tanggal", "").split())
+    if lowered in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[lowered])
+    parts = [p for p in re.split(r"[\s/.,\-]+", lowered) if p]
+    if len(parts) == 3 and len(parts[0]) == 4 and parts[0].isdigit():
+        parts = [parts[2], parts[1], parts[0]]  # ISO: 2026-11-21
+    if len(parts) >= 2 and parts[1] in _MONTHS:
+        parts[1] = str(_MONTHS[parts[1]])
     if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
         return None
     day, month = int(parts[0]), int(parts[1])
@@ -158,32 +195,55 @@ def parse_date(text: str, today: date) -> date | None:
     if year < 100:
         year += 2000
     try:
-        return date(year, month, day)
+        found = date(year, month, day)
     except ValueError:
         return None
+    if len(parts) == 2 and found > today + timedelta(days=31):
+        # "30 Des" typed on 2 January is last December, not eleven months ahead.
+        return found.replace(year=found.year - 1) if (month, day) != (2, 29) else None
+    return found
+
+
+_TIME = re.compile(
+    r"(?:jam|pukul|pkl\.?)?\s*(\d{1,2})(?:\s*[.:,h]?\s*(\d{2}))?"
+    r"\s*(pagi|siang|sore|malam|am|pm)?\s*(?:wib|wita|wit)?"
+)
 
 
 def parse_time(text: str) -> time | None:
-    """A clock time: 14.30, 14:30, 7, 0730."""
-    match = re.fullmatch(r"\s*(\d{1,2})(?:[.:h ]?(\d{2}))?\s*(wib|wita|wit)?\s*", text.lower())
+    """A clock time: 14.30, 14:30, 15,30, 7, pukul 15.00, jam 3 sore, 7 malam, 10 pagi."""
+    match = _TIME.fullmatch(" ".join(text.lower().split()))
     if not match:
         return None
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if hour > 23 or minute > 59:
+    part = match.group(3)
+    if hour > 23 or minute > 59 or (part and hour > 12):
         return None
+    if part in ("sore", "pm") and hour < 12:
+        hour += 12
+    elif part == "siang" and hour < 5:
+        hour += 12  # jam 1 siang
+    elif part == "malam" and 5 <= hour < 12:
+        hour += 12  # jam 7 malam; jam 1 malam stays 01.00
+    elif part in ("malam", "am", "pagi") and hour == 12:
+        hour = 0
     return time(hour, minute)
 
 
 def parse_when(text: str, today: date, zone: str) -> datetime | None:
-    """ "21-11 19.30", "21-11-2026 19.30" or "19.30" (today), local to the zone."""
+    """A day and a clock time, either in any of the forms above ("21-11 19.30", "besok jam 7
+    malam", "21 Nov pukul 15.00"); the time alone means today. Local to the zone."""
     words = text.split()
-    if not words:
-        return None
-    day = parse_date(" ".join(words[:-1]), today) if len(words) > 1 else today
-    moment = parse_time(words[-1])
-    if day is None or moment is None:
-        return None
-    return datetime.combine(day, moment, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    # The time is the tail: try the longest tail that reads as a time, the rest as the day.
+    for cut in range(len(words)):
+        moment = parse_time(" ".join(words[cut:]))
+        if moment is None:
+            continue
+        day = parse_date(" ".join(words[:cut]), today) if cut else today
+        if day is None:
+            return None
+        return datetime.combine(day, moment, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return None
 
 
 def parse_handover(text: str, today: date, zone: str) -> tuple[datetime | None, str | None]:
