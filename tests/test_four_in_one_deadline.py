@@ -103,7 +103,15 @@ def test_deadline_in_words_in_both_languages() -> None:
         ("21/11/26", date(2026, 11, 21)),
         ("3.1", date(2026, 1, 3)),
         ("31-02-2026", None),
-        ("kemarin", None),
+        ("kemarin", date(2026, 11, 23)),
+        ("hari ini", date(2026, 11, 24)),
+        ("besok", date(2026, 11, 25)),  # the caller refuses it with its own words
+        ("21 November", date(2026, 11, 21)),
+        ("21 Nov", date(2026, 11, 21)),
+        ("2026-11-21", date(2026, 11, 21)),
+        ("21/11", date(2026, 11, 21)),
+        ("30 Des", date(2025, 12, 30)),  # no year: the last one, not eleven months ahead
+        ("kemarinan", None),
         ("1-2-3-4", None),
     ],
 )
@@ -113,13 +121,26 @@ def test_parse_date(text: str, expected: date | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("14.30", time(14, 30)), ("7", time(7)), ("0730", time(7, 30)), ("23:59 WIB", time(23, 59))],
+    [
+        ("14.30", time(14, 30)),
+        ("7", time(7)),
+        ("0730", time(7, 30)),
+        ("23:59 WIB", time(23, 59)),
+        ("jam 3 sore", time(15)),
+        ("3 sore", time(15)),
+        ("pukul 15.00", time(15)),
+        ("15,30", time(15, 30)),
+        ("jam 7 malam", time(19)),
+        ("jam 1 malam", time(1)),
+        ("10 pagi", time(10)),
+        ("1 siang", time(13)),
+    ],
 )
 def test_parse_time(text: str, expected: time) -> None:
     assert parse_time(text) == expected
 
 
-@pytest.mark.parametrize("text", ["25.00", "12.60", "siang", ""])
+@pytest.mark.parametrize("text", ["25.00", "12.60", "siang", "", "jam 15 sore"])
 def test_parse_time_refuses(text: str) -> None:
     assert parse_time(text) is None
 

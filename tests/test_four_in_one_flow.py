@@ -93,7 +93,7 @@ async def test_family_without_nip_gives_name_and_unit_garbage_gets_answers(chat,
     await family.send("31-02-2026")
     assert "belum bisa kami baca" in family.text and any("Kemarin" in x for x in family.labels)
     await family.send("01-01-2099")
-    assert "belum bisa kami baca" in family.text
+    assert "belum tiba" in family.text
     await family.press("Kemarin")
     await family.send("jam 25")
     assert "Jam belum bisa kami baca" in family.text

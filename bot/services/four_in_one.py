@@ -148,27 +148,14 @@ def identity_key(*, employee_id: int | None, name: str, place: str | None, died_
     return f"name:{normalize_name(name)}|{_normalize_ref(place)}|{died_on.isoformat()}"[:200]
 
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("januari", "jan"),
-            ("februari", "feb", "pebruari"),
-            ("maret", "mar"),
-            ("april", "apr"),
-            ("mei", "may"),
-            ("juni", "jun"),
-            ("juli", "jul"),
-            ("agustus", "agu", "agt", "ags", "aug", "august"),
-            ("september", "sep", "sept"),
-            ("oktober", "okt", "oct", "october"),
-            ("november", "nov", "nop"),
-            ("desember", "des", "dec", "december"),
-        ),  # fmt: skip
-        start=1,
-    )
-    for name in names
-} | {"january": 1, "february": 2, "march": 3, "june": 6, "july": 7}
+_MONTH_NAMES = (
+    ("januari", "jan", "january"), ("februari", "feb", "pebruari", "february"),
+    ("maret", "mar", "march"), ("april", "apr"), ("mei", "may"), ("juni", "jun", "june"),
+    ("juli", "jul", "july"), ("agustus", "agu", "agt", "ags", "aug", "august"),
+    ("september", "sep", "sept"), ("oktober", "okt", "oct", "october"),
+    ("november", "nov", "nop"), ("desember", "des", "dec", "december"),
+)  # fmt: skip
+_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name in names}
 # Days people name instead of a date, relative to today.
 _RELATIVE_DAYS = {
     "hari ini": 0, "today": 0, "kemarin": -1, "yesterday": -1, "kemarin lusa": -2,
