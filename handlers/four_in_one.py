@@ -689,25 +689,83 @@ async def ask_handover(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None or case.status not in cases.LIVE:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    return await _ask(ctx, "handover", "four_in_one.ask_handover", {"case_id": case.id})
+    keep = Choice(router.payload("hkeep"), ctx.t("four_in_one.keep_time"))
+    return await _ask(ctx, "handover", "four_in_one.ask_handover_time", {"case_id": case.id}, keep)
+
+
+async def _handover_case(ctx: Context) -> FourInOneCase | None:
+    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
+    if case is None or not ctx.has_any(DESK_ROLES):
+        await ctx.clear_state()
+        return None
+    return case
 
 
 @router.on_state("handover")
 async def handover_typed(ctx: Context, text: str) -> list[Reply]:
-    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
-    if case is None or not ctx.has_any(DESK_ROLES):
-        await ctx.clear_state()
+    """The time first, on its own: a time that cannot be read is said so, not taken as a place."""
+    case = await _handover_case(ctx)
+    if case is None:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
-    at, place = cases.parse_handover(text, _today(ctx), _zone(ctx))
-    if at is None and place is None:
-        return _reply(ctx, ctx.t("four_in_one.ask_handover"))
+    keep = Choice(router.payload("hkeep"), ctx.t("four_in_one.keep_time"))
+    at = cases.parse_when(text[:64], _today(ctx), _zone(ctx))
+    if at is None:
+        return _reply(ctx, ctx.t("four_in_one.bad_handover_time"), keep)
+    if at < datetime.now(UTC):
+        return _reply(
+            ctx,
+            f"{ctx.t('four_in_one.error.past')}\n\n{ctx.t('four_in_one.ask_handover_time')}",
+            keep,
+        )
+    return await _ask_place(ctx, case, at.isoformat())
+
+
+@router.action("hkeep", roles=DESK_ROLES, state="handover")
+async def handover_keep_time(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _handover_case(ctx)
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _ask_place(ctx, case, None)
+
+
+async def _ask_place(ctx: Context, case: FourInOneCase, at: str | None) -> list[Reply]:
+    choices = []
+    if case.handover_place:
+        label = ctx.t("four_in_one.keep_place", place=case.handover_place)[:24]
+        choices.append(Choice(router.payload("hplace"), label))
+    data = {"case_id": case.id, "at": at}
+    return await _ask(ctx, "handover_place", "four_in_one.ask_handover_place", data, *choices)
+
+
+@router.action("hplace", roles=DESK_ROLES, state="handover_place")
+async def handover_keep_place(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _save_handover(ctx, None)
+
+
+@router.on_state("handover_place")
+async def handover_place(ctx: Context, text: str) -> list[Reply]:
+    place = " ".join(text.split())[: cases.NAME_LIMIT]
+    if len(place) < 3:
+        return _reply(ctx, ctx.t("four_in_one.ask_handover_place"))
+    return await _save_handover(ctx, place)
+
+
+async def _save_handover(ctx: Context, place: str | None) -> list[Reply]:
+    case = await _handover_case(ctx)
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    raw = _data(ctx).get("at")
+    at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
     try:
         await cases.set_handover(
             ctx.session, case, at=at, place=place, actor=_actor(ctx), zone=_zone(ctx)
         )
     except cases.CaseRefused as exc:
-        return _reply(ctx, f"{ctx.t(exc.reason.value)}\n\n{ctx.t('four_in_one.ask_handover')}")
+        return await _card(ctx, case, ctx.t(exc.reason.value))
     # Until an officer sets a time, the handover is planned for the target itself.
     when = cases.when_text(ctx.t, case.handover_at or case.deadline_at, _zone(ctx))
     lead = ctx.t("four_in_one.handover_set", when=when, place=case.handover_place or "-")
+    if case.handover_at is not None and case.handover_at > case.deadline_at:
+        target = cases.when_text(ctx.t, case.deadline_at, _zone(ctx))
+        lead += "\n" + ctx.t("four_in_one.after_target", target=target)
     return await _card(ctx, case, lead)

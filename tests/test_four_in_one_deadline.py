@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.i18n import translator
-from bot.services.four_in_one import parse_date, parse_handover, parse_time, when_text
+from bot.services.four_in_one import parse_date, parse_time, parse_when, when_text
 from bot.services.four_in_one_deadline import DeadlineRule, deadline, zone_abbreviation
 
 WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
@@ -146,15 +146,16 @@ def test_parse_time_refuses(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "when", "place"),
+    ("text", "when"),
     [
-        ("21-11 19.30, Balai Kota", datetime(2026, 11, 21, 12, 30, tzinfo=UTC), "Balai Kota"),
-        ("19.30", datetime(2026, 11, 24, 12, 30, tzinfo=UTC), None),
-        ("Rumah duka, Jl. Merdeka 10", None, "Rumah duka, Jl. Merdeka 10"),
-        ("Jl. Merdeka 10", None, "Jl. Merdeka 10"),
-        ("31-02 19.30, Balai Kota", None, None),
-        ("besok 25.00, Balai Kota", None, None),
+        ("21-11 19.30", datetime(2026, 11, 21, 12, 30, tzinfo=UTC)),
+        ("19.30", datetime(2026, 11, 24, 12, 30, tzinfo=UTC)),
+        ("besok jam 7 malam", datetime(2026, 11, 25, 12, 0, tzinfo=UTC)),
+        ("25 Nov pukul 15.00", datetime(2026, 11, 25, 8, 0, tzinfo=UTC)),
+        ("31-02 19.30", None),
+        ("besok 25.00", None),
+        ("Balai Kota", None),
     ],
 )
-def test_parse_handover(text: str, when: datetime | None, place: str | None) -> None:
-    assert parse_handover(text, date(2026, 11, 24), WIB) == (when, place)
+def test_parse_when(text: str, when: datetime | None) -> None:
+    assert parse_when(text, date(2026, 11, 24), WIB) == when

@@ -120,10 +120,11 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(chat, dem
     await officer.press("Ya, tandai wafat")
     assert "ditandai wafat" in officer.text
     await officer.press("Atur serah terima")
-    await officer.send("25.00, Balai Kota")
-    assert "Kapan dan di mana" in officer.text  # an unreadable time is asked again
-    await officer.send("01-01-2020 19.00, Balai Kota")
-    assert "sudah lewat" in officer.text and "Kapan dan di mana" in officer.text
+    await officer.send("25.00")
+    assert "belum bisa kami baca" in officer.text  # said so, not taken for a place
+    await officer.send("01-01-2020 19.00")
+    assert "sudah lewat" in officer.text and "Kapan dokumen diserahkan" in officer.text
+    await officer.press("Sesuai jadwal")
     await officer.send("Masjid Al-Huda, Jl. Merdeka 10")
     assert "Serah terima: " in officer.text and "Masjid Al-Huda, Jl. Merdeka 10" in officer.text
     await _set(officer, case.id, "Akta kematian", "diproses", "Sedang dicetak di Dukcapil")

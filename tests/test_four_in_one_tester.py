@@ -52,6 +52,7 @@ async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_
     case = await _case(demo_app)
     officer = await staff_opens(chat, "7104", OFFICER_PHONE, case.id)
     await officer.press("Atur serah terima")
+    await officer.press("Sesuai jadwal")
     await officer.send("Masjid Al-Huda")
     await _all_ready(officer, case.id, "Ambil di loket 3")
     for outsider, ref in ((stranger, "7103"), (second, "7102")):
@@ -313,3 +314,16 @@ async def test_everyday_indonesian_dates_and_times_are_understood(chat, demo_app
         assert "Sekitar jam berapa" in other.text, (typed_day, other.text)
         await other.send(clock)
         assert "Siapa nama Anda" in other.text, (clock, other.text)
+
+
+async def test_handover_time_and_place_asked_apart_late_time_warned(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await report_by_nip(chat("7160"))  # died yesterday: the target is tomorrow evening
+    officer = await staff_opens(chat, "7161", OFFICER_PHONE, 1)
+    await officer.press("Atur serah terima")
+    await officer.send("Balai Kota")
+    assert "belum bisa kami baca" in officer.text
+    await officer.send("lusa jam 10 pagi")
+    assert "Di mana dokumen diserahkan" in officer.text
+    await officer.send("Balai Kota, ruang 2")
+    assert "melewati target malam ketiga" in officer.text and "Balai Kota, ruang 2" in officer.text
+    assert (await _case(demo_app)).handover_place == "Balai Kota, ruang 2"

@@ -233,19 +233,6 @@ def parse_when(text: str, today: date, zone: str) -> datetime | None:
     return None
 
 
-def parse_handover(text: str, today: date, zone: str) -> tuple[datetime | None, str | None]:
-    """ "21-11 19.30, Balai Kota" -> (that moment, that place); either part may be left out.
-
-    (None, None) when something that looks like a time cannot be read."""
-    head, comma, tail = text.partition(",")
-    at = parse_when(head, today, zone)
-    if at is None and (not comma or not any(ch.isdigit() for ch in head)):
-        head, tail = "", text  # no moment given: all of it is the place
-    elif at is None:
-        return None, None
-    return at, " ".join(tail.split())[:NAME_LIMIT] or None
-
-
 def display_phone(phone: str) -> str:
     """6281299991234 as people read it: 0812-9999-1234."""
     local = "0" + phone[2:] if phone.startswith("62") else phone
