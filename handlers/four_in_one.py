@@ -138,7 +138,33 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
         return _reply(ctx, ctx.t("four_in_one.ask_unit"))
     data = _data(ctx)
     compact = value.replace(" ", "").replace("-", "")
-    data["pensioner" if compact.isdigit() else "unit"] = value
+    if compact.isdigit():
+        data["pensioner"] = value
+        return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
+    units = [u.name for u in await cases.find_units(ctx.session, ctx.agency.id, value)]
+    if len(units) > 1:
+        # "Dinas" fits several units: the family picks, we do not guess between them.
+        picks = [
+            Choice(router.payload("unitpick", i), name[:24]) for i, name in enumerate(units[:8])
+        ]
+        data["units"] = units[:8]
+        return await _ask(ctx, "unit", "four_in_one.pick_unit", data, *picks)
+    return await _unit_chosen(ctx, data, units[0] if units else value)
+
+
+@router.action("unitpick", state="unit", args=1)
+async def unit_pick(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    units = data.pop("units", None) or []
+    if not args[0].isdigit() or int(args[0]) >= len(units):
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _unit_chosen(ctx, data, units[int(args[0])])
+
+
+async def _unit_chosen(ctx: Context, data: dict[str, Any], unit_: str) -> list[Reply]:
+    data.pop("units", None)
+    data.pop("typed_unit", None)
+    data["unit"] = unit_
     return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
 
 

@@ -327,3 +327,33 @@ async def test_handover_time_and_place_asked_apart_late_time_warned(chat, demo_a
     await officer.send("Balai Kota, ruang 2")
     assert "melewati target malam ketiga" in officer.text and "Balai Kota, ruang 2" in officer.text
     assert (await _case(demo_app)).handover_place == "Balai Kota, ruang 2"
+
+
+async def _report_by_name(family, name: str, unit: str) -> None:  # type: ignore[no-untyped-def]
+    await family.send("/start")
+    await family.press("Keluarga berduka")
+    await family.send(name)
+    await family.send(unit)
+
+
+async def test_unit_short_names_match_and_ambiguity_is_asked(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7170")
+    await _report_by_name(family, "Putri Gunawan", "setda")
+    assert "Kapan beliau meninggal" in family.text
+    await family.press("Kemarin")
+    await family.press("Tidak ingat")
+    await family.send("Andi")
+    await family.press("Anak")
+    await family.send("081311112222")
+    await family.press("✅ Kirim")
+    case = await _case(demo_app)
+    assert case.employee_id is not None and case.deceased_unit == "Sekretariat Daerah"
+    other = chat("7171")
+    await _report_by_name(other, "Budi", "Dinas")
+    assert "Unit mana" in other.text
+    assert "Dinas Kesehatan" in other.labels and "Dinas Pendidikan" in other.labels
+    await other.press("Dinas Kesehatan")
+    assert "Kapan beliau meninggal" in other.text
+    third = chat("7172")
+    await _report_by_name(third, "Budi", "dinkes")
+    assert "Kapan beliau meninggal" in third.text

@@ -11,10 +11,13 @@ import hashlib
 import re
 import secrets
 import statistics
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -469,6 +472,33 @@ class Report:
     phone: str | None = None
 
 
+@cache
+def unit_aliases() -> dict[str, str]:
+    path = Path(__file__).with_name("four_in_one_units.toml")
+    with path.open("rb") as fh:
+        return dict(tomllib.load(fh)["aliases"])
+
+
+def _unit_words(text: str) -> list[str]:
+    aliases = unit_aliases()
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+    return " ".join(aliases.get(w, w) for w in words).split()
+
+
+async def find_units(session: AsyncSession, agency_id: int, typed: str) -> list[Unit]:
+    """The roster units a typed unit can mean: the exact name, else every unit holding all the
+    typed words once short names are expanded ("Dinkes" -> Dinas Kesehatan). Several results
+    mean the typing is ambiguous: the caller asks, it never guesses."""
+    wanted = _unit_words(typed)
+    if not wanted:
+        return []
+    units = list(await session.scalars(select(Unit).where(Unit.agency_id == agency_id)))
+    exact = [u for u in units if _unit_words(u.name) == wanted]
+    if exact:
+        return exact
+    return [u for u in units if set(wanted) <= set(_unit_words(u.name))]
+
+
 async def match(session: AsyncSession, agency_id: int, report: Report) -> Employee | None:
     """The roster entry a report points to: by NIP, else by a unique name in the named unit."""
     if report.nip:
@@ -477,21 +507,20 @@ async def match(session: AsyncSession, agency_id: int, report: Report) -> Employ
         )
     if not report.deceased_name or not report.unit:
         return None
-    wanted_name, wanted_unit = normalize_name(report.deceased_name), _normalize_ref(report.unit)
+    units = await find_units(session, agency_id, report.unit)
+    if len(units) != 1:
+        return None
+    wanted_name = normalize_name(report.deceased_name)
     rows = await session.scalars(
         select(Employee)
-        .join(Unit, Unit.id == Employee.unit_id)
         .where(
             Employee.agency_id == agency_id,
+            Employee.unit_id == units[0].id,
             func.lower(Employee.name).like(f"%{wanted_name.split(' ')[-1]}%"),
         )
         .limit(50)
     )
-    found = [
-        e
-        for e in rows
-        if normalize_name(e.name) == wanted_name and _normalize_ref(e.unit.name) == wanted_unit
-    ]
+    found = [e for e in rows if normalize_name(e.name) == wanted_name]
     return found[0] if len(found) == 1 else None
 
 
