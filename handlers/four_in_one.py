@@ -228,6 +228,8 @@ async def _time_chosen(ctx: Context, moment: time) -> list[Reply]:
     if local > datetime.now(UTC) + timedelta(minutes=5):
         return await _ask(ctx, "time", "four_in_one.future_time", data)
     data["died_at"] = local.astimezone(UTC).isoformat()
+    if all(data.get(k) for k in ("contact", "relation", "phone")):
+        return await _summary(ctx, data)  # a correction: the family's answers still stand
     return await _ask(ctx, "contact", _prompt(data, "four_in_one.ask_contact"), data)
 
 
@@ -264,7 +266,11 @@ async def phone(ctx: Context, text: str) -> list[Reply]:
     normalized = normalize_phone(text)
     if normalized is None:
         return _reply(ctx, ctx.t("four_in_one.bad_phone"))
-    data = _data(ctx) | {"phone": normalized}
+    return await _summary(ctx, _data(ctx) | {"phone": normalized})
+
+
+async def _summary(ctx: Context, data: dict[str, Any]) -> list[Reply]:
+    normalized = data["phone"]
     await router.enter(ctx, "confirm", **data)
     died = datetime.fromisoformat(data["died_at"])
     relation_ = data["relation"]
@@ -277,7 +283,42 @@ async def phone(ctx: Context, text: str) -> list[Reply]:
         relation=ctx.t(f"four_in_one.relation.{relation_}"),
         phone=cases.display_phone(normalized),
     )
-    return _reply(ctx, summary, Choice(router.payload("send"), ctx.t("four_in_one.send")))
+    send_ = Choice(router.payload("send"), ctx.t("four_in_one.send"))
+    return _reply(ctx, summary, send_, Choice(router.payload("edit"), ctx.t("four_in_one.edit")))
+
+
+# Where "Ubah" leads, and the answers that step (and the steps after it) will ask again.
+EDIT_STEPS = {
+    "who": ("nip", "deceased", "unit", "pensioner", "date", "died_at"),
+    "date": ("date", "died_at"),
+    "contact": ("contact", "relation", "phone"),
+    "phone": ("phone",),
+}
+
+
+@router.action("edit", state="confirm")
+async def edit(ctx: Context, args: list[str]) -> list[Reply]:
+    steps = [
+        Choice(router.payload("editstep", step), ctx.t(f"four_in_one.edit.{step}"))
+        for step in EDIT_STEPS
+    ]
+    await router.enter(ctx, "confirm", **_data(ctx))
+    return _reply(ctx, ctx.t("four_in_one.edit_which"), *steps)
+
+
+@router.action("editstep", state="confirm", args=1)
+async def edit_step(ctx: Context, args: list[str]) -> list[Reply]:
+    if args[0] not in EDIT_STEPS:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    data = {k: v for k, v in _data(ctx).items() if k not in EDIT_STEPS[args[0]]}
+    prompts = {
+        "who": ("four_in_one.edit_who", []),
+        "date": ("four_in_one.ask_date", _day_choices(ctx)),
+        "contact": (_prompt(data, "four_in_one.ask_contact"), []),
+        "phone": ("four_in_one.ask_phone", []),
+    }
+    key, choices = prompts[args[0]]
+    return await _ask(ctx, args[0], key, data, *choices)
 
 
 @router.action("send", state="confirm")
@@ -544,11 +585,9 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
         choices.append(
             Choice(router.payload("handover", case.id), ctx.t("four_in_one.set_handover"))
         )
-    # Ten buttons at most: a ready case (with "received") has no room, nor need, for a new NIP.
-    if case.status == "open" and case.match_confirmed_at is None and ctx.has_any(DESK_ROLES):
-        choices.append(Choice(router.payload("attach", case.id), ctx.t("four_in_one.attach_nip")))
     if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
-        choices.append(Choice(router.payload("cancel", case.id), ctx.t("four_in_one.cancel")))
+        # Rarer actions wait one tap away: a chat shows ten buttons at most.
+        choices.append(Choice(router.payload("more", case.id), ctx.t("four_in_one.more_actions")))
     if case.status == "ready" and ctx.has_any(DESK_ROLES):
         handed_ = ctx.t("four_in_one.handed_button")
         choices.append(Choice(router.payload("handed", case.id), handed_))
@@ -649,6 +688,33 @@ async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     key = "four_in_one.matched_merged" if survivor.id != case.id else "four_in_one.matched"
     return await _card(ctx, survivor, ctx.t(key, number=case.id))
+
+
+@router.action("more", roles=DESK_ROLES, args=1)
+async def more(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status not in cases.LIVE:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    choices = []
+    if case.match_confirmed_at is None:
+        choices.append(Choice(router.payload("attach", case.id), ctx.t("four_in_one.attach_nip")))
+    if case.opened_via == "officer":
+        choices.append(Choice(router.payload("newcode", case.id), ctx.t("four_in_one.new_code")))
+    choices.append(Choice(router.payload("cancel", case.id), ctx.t("four_in_one.cancel")))
+    choices.append(Choice(router.payload("show", case.id), ctx.t("button.back")))
+    return _reply(ctx, ctx.t("four_in_one.more_head", number=case.id), *choices)
+
+
+@router.action("newcode", roles=DESK_ROLES, args=1)
+async def new_code(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    try:
+        code = await cases.reissue_code(ctx.session, case, _actor(ctx))
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    return await _card(ctx, case, ctx.t("four_in_one.code_reissued", code=code))
 
 
 @router.action("attach", roles=DESK_ROLES, args=1)

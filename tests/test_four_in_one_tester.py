@@ -242,10 +242,12 @@ async def test_officer_cancels_a_bogus_case_and_attaches_a_nip(chat, cli, demo_a
     await family.send("081311112222")
     await family.press("✅ Kirim")
     officer = await staff_opens(chat, "7141", OFFICER_PHONE, 1)
+    await officer.press("Lainnya")
     await officer.press("Isi NIP")
     await officer.send("199803132020012001")  # Mega Hidayat: not who the family named
     await officer.press("Ya, tandai wafat")
     assert "tidak sama dengan nama yang dilaporkan" in officer.text
+    await officer.press("Lainnya")
     await officer.press("Isi NIP")
     await officer.send("197109231993012007")
     assert "Tandai Putri Gunawan" in officer.text
@@ -256,6 +258,7 @@ async def test_officer_cancels_a_bogus_case_and_attaches_a_nip(chat, cli, demo_a
     )  # fmt: skip
     assert bogus.code == 0
     await officer.action("case:show:2")
+    await officer.press("Lainnya")
     await officer.press("Batalkan kasus")
     await officer.send("Laporan palsu")
     assert "Kasus dibatalkan" in officer.text and "dibatalkan" in officer.text
@@ -357,3 +360,47 @@ async def test_unit_short_names_match_and_ambiguity_is_asked(chat, demo_app) -> 
     third = chat("7172")
     await _report_by_name(third, "Budi", "dinkes")
     assert "Kapan beliau meninggal" in third.text
+
+
+async def test_summary_can_be_corrected_before_sending(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    family = chat("7180")
+    await _report_by_name(family, "Putri Gunawan", "Sekretariat Daerah")
+    await family.press("Kemarin")
+    await family.send("10.00")
+    await family.send("Andi")
+    await family.press("Anak")
+    await family.send("081311112222")
+    await family.press("Ubah")
+    await family.press("Nomor HP")
+    await family.send("081399998888")
+    assert "0813-9999-8888" in family.text and "Mohon periksa" in family.text
+    await family.press("Ubah")
+    await family.press("Nama/NIP almarhum")
+    await family.send("Putri Gunawan Sari")
+    await family.send("Sekretariat Daerah")
+    await family.press("Kemarin")
+    await family.send("10.00")
+    assert "Putri Gunawan Sari" in family.text and "0813-9999-8888" in family.text
+    await family.press("✅ Kirim")
+    assert code_in(family.text)
+
+
+async def test_officer_reissues_a_lost_code(chat, cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    opened = await cli(
+        "case", "open", "--name", "Hj. Aminah", "--pensioner", "123456",
+        "--died", "2026-11-19 10:00",
+    )  # fmt: skip
+    old = code_in(opened.out)
+    officer = await staff_opens(chat, "7181", OFFICER_PHONE, 1)
+    await officer.press("Lainnya")
+    await officer.press("Kode lacak baru")
+    new = code_in(officer.text)
+    assert new != old
+    holder = chat("7182")
+    await holder.send("/lacak " + old)
+    assert "tidak kami kenal" in holder.text
+    await holder.send("/lacak " + new)
+    assert "Akta kematian: belum diproses" in holder.text
+    async with demo_app.sessions() as session:
+        logged = await session.scalar(select(func.count()).where(AuditLog.action == "case.code"))
+        assert logged == 1

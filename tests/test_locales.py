@@ -67,6 +67,7 @@ def dynamic_families() -> dict[str, list[str]]:
         "four_in_one.stage.{}": ["open", "ready", "closed", "merged", "cancelled"],
         "four_in_one.part.{}": ["morning", "midday", "afternoon", "evening"],
         "four_in_one.days_ago.{}": ["0", "1"],
+        "four_in_one.edit.{}": ["who", "date", "contact", "phone"],
     }
 
 

@@ -1055,6 +1055,21 @@ async def cancel_case(
     await session.flush()
 
 
+async def reissue_code(session: AsyncSession, case: FourInOneCase, actor: str) -> str:
+    """A new tracking code for an officer-opened case (the paper one was lost or shared too
+    widely): the old code stops working at once; chats already following keep following."""
+    if case.status not in LIVE or case.opened_via != "officer":
+        raise CaseRefused(CaseError.CLOSED)
+    code = new_code()
+    case.tracking_hash = hash_code(code)
+    _event(session, case, "code", actor, datetime.now(UTC))
+    audit.record(
+        session, actor=actor, action="case.code", agency_id=case.agency_id, target=f"case:{case.id}"
+    )
+    await session.flush()
+    return code
+
+
 async def attach_candidate(session: AsyncSession, case: FourInOneCase, nip: str) -> Employee:
     """An officer names the roster entry of an unmatched case; `confirm_match` then decides."""
     if case.status not in LIVE:
