@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import re
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -410,7 +411,12 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
     from bot.services.people import normalize_phone
 
     action = args.case_command
+    month = getattr(args, "month", None)
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise CliError("cli.case.bad_month", code=2, value=month)
     async with app.sessions() as session, session.begin():
+        if args.agency and await agency_by_code(session, args.agency) is None:
+            raise CliError("cli.case.no_agency", code=2, agency=args.agency)
         agency = await _agency(app, session, args.agency)
         zone = agency.timezone
         now = (
@@ -448,10 +454,13 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             case = await _case(session, agency, args.id)
             cases.read_by_staff(session, case, _actor(), "cli")
             print(cases.staff_view(t, case, zone))
-            for e in await cases.history(session, case):
+            events = await cases.history(session, case)
+            names = await cases.actor_names(session, t, case, {e.actor for e in events})
+            for e in events:
                 what = " ".join(x for x in (e.kind, e.document_kind, e.to_status, e.note) if x)
                 at = e.at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
-                print(t("cli.case.history_line", at=at, actor=e.actor, what=what))
+                actor = names.get(e.actor, e.actor)
+                print(t("cli.case.history_line", at=at, actor=actor, what=what))
         elif action == "open":
             if not (args.nip or (args.name and (args.unit or args.pensioner))):
                 raise CliError("cli.case.need_deceased")
@@ -529,9 +538,15 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             )
         elif action == "report":
             audit.record(session, actor=_actor(), action="case.report", agency_id=agency.id)
-            for m in await cases.report(session, agency.id, now, args.month):
+            months = await cases.report(session, agency.id, now, args.month)
+            for m in months:
                 print(cases.report_text(t, m))
+            if not months:
+                print(t("cli.case.none"))
         else:  # escalate
+            # A clock set ahead would claim warnings that then never fire at the real time.
+            if now > datetime.now(UTC) + timedelta(minutes=5) and not args.force:
+                raise CliError("cli.case.future_now", code=2, value=args.now)
             done = await cases.escalate_due(session, agency, now)
             print(
                 t(
@@ -592,9 +607,9 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     rp = add("report", "cases per month, on-time share, median hours per document, overdue")
     rp.add_argument("--month", help="YYYY-MM (default: every month)")
     rp.add_argument("--now", help="count overdue as of this time (ISO)")
-    add("escalate", "warn about cases at risk of missing the third night").add_argument(
-        "--now", help="the time to judge by (ISO; default: now)"
-    )
+    es = add("escalate", "warn about cases at risk of missing the third night")
+    es.add_argument("--now", help="the time to judge by (ISO; default: now)")
+    es.add_argument("--force", action="store_true", help="accept a --now in the future")
 
 
 Command = Callable[[App, argparse.Namespace, Translator], Awaitable[int]]

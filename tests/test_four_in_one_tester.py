@@ -404,3 +404,24 @@ async def test_officer_reissues_a_lost_code(chat, cli, demo_app) -> None:  # typ
     async with demo_app.sessions() as session:
         logged = await session.scalar(select(func.count()).where(AuditLog.action == "case.code"))
         assert logged == 1
+
+
+async def test_cli_report_escalate_and_history_speak_plainly(chat, cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    for bad in ("2026-13", "abc"):
+        result = await cli("case", "report", "--month", bad)
+        assert result.code == 2 and "Bulan tidak valid" in result.err
+    assert "Tidak ada kasus" in (await cli("case", "report", "--month", "2020-01")).out
+    nope = await cli("case", "list", "--agency", "nope")
+    assert nope.code == 2 and "Instansi tidak ditemukan" in nope.err
+    ahead = await cli("case", "escalate", "--now", "2099-01-01T10:00:00+07:00")
+    assert ahead.code == 2 and "masa depan" in ahead.err
+    family = chat("7190")
+    await report_by_nip(family)
+    officer = await staff_opens(chat, "7191", OFFICER_PHONE, 1)
+    await officer.press("KTP")
+    await press_exact(officer, "diproses")
+    await officer.press("Tanpa catatan")
+    shown = await cli("case", "show", "1")
+    assert "keluarga (Sari Siregar): opened" in shown.out
+    assert "Lestari Utami: status id_card in_progress" in shown.out
+    assert "employee:" not in shown.out and "account:" not in shown.out

@@ -455,6 +455,26 @@ async def history(session: AsyncSession, case: FourInOneCase) -> list[CaseEvent]
     return list(rows)
 
 
+async def actor_names(
+    session: AsyncSession, t: Translator, case: FourInOneCase, actors: set[str]
+) -> dict[str, str]:
+    """Who an event's actor was, in words: staff by name, a family chat by its contact's name."""
+    names: dict[str, str] = {}
+    for actor in actors:
+        kind, _, raw = actor.partition(":")
+        if not raw.isdigit():
+            continue
+        if kind == "employee":
+            employee = await session.get(Employee, int(raw))
+            if employee is not None:
+                names[actor] = employee.name
+        elif kind == "account":
+            contact = next((c for c in case.contacts if c.account_id == int(raw)), None)
+            who = contact.name if contact is not None and contact.name else None
+            names[actor] = t("four_in_one.actor.family", name=who or f"#{raw}")
+    return names
+
+
 # --- Opening, matching and merging --------------------------------------------------------------
 
 
