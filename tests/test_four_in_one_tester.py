@@ -150,6 +150,8 @@ async def test_cli_confirm_refuses_a_nip_of_someone_else(cli, demo_app) -> None:
         assert status == "active"
     right = await cli("case", "confirm", "1", "--nip", "197109231993012007")
     assert right.code == 0 and "Putri Gunawan ditandai wafat" in right.out
+    listed = await cli("case", "list")
+    assert "Putri Gunawan" in listed.out and "Alm." not in listed.out  # the roster's spelling
     await cli(
         "case", "open", "--name", "Budi", "--unit", "Kantor Lain", "--died", "2026-11-19 10:00",
     )  # fmt: skip

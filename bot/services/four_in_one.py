@@ -817,7 +817,9 @@ async def confirm_match(
     if reported and not names_agree(reported, employee.name) and not force:
         # A mistyped NIP would mark a living colleague deceased: the names must agree.
         raise CaseRefused(CaseError.NAME_MISMATCH)
-    if not reported:
+    if case.deceased_name != employee.name:
+        # From now on the queue and the card carry the roster's spelling; the report keeps its own.
+        _event(session, case, "renamed", actor, now, note=case.deceased_name[:NOTE_LIMIT] or None)
         case.deceased_name = employee.name
     employee.status = "deceased"
     case.employee_id = employee.id
