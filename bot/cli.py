@@ -536,6 +536,9 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             print(
                 t("cli.case.handover", number=case.id, when=when, place=case.handover_place or "-")
             )
+            late = cases.late_handover(t, case, zone)
+            if late:
+                print(late)
         elif action == "report":
             audit.record(session, actor=_actor(), action="case.report", agency_id=agency.id)
             months = await cases.report(session, agency.id, now, args.month)

@@ -857,7 +857,7 @@ async def _save_handover(ctx: Context, place: str | None) -> list[Reply]:
     # Until an officer sets a time, the handover is planned for the target itself.
     when = cases.when_text(ctx.t, case.handover_at or case.deadline_at, _zone(ctx))
     lead = ctx.t("four_in_one.handover_set", when=when, place=case.handover_place or "-")
-    if case.handover_at is not None and case.handover_at > case.deadline_at:
-        target = cases.when_text(ctx.t, case.deadline_at, _zone(ctx))
-        lead += "\n" + ctx.t("four_in_one.after_target", target=target)
+    late = cases.late_handover(ctx.t, case, _zone(ctx))
+    if late:
+        lead += "\n" + late
     return await _card(ctx, case, lead)

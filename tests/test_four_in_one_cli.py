@@ -62,6 +62,7 @@ async def test_case_commands_end_to_end(cli, demo_app) -> None:  # type: ignore[
         "case", "handover", "1", "--at", "2099-01-02 19:30", "--place", "Balai Kota"
     )
     assert handover.code == 0 and "Balai Kota" in handover.out
+    assert "melewati target malam ketiga" in handover.out  # allowed, but said
     got = await inbox(demo_app, "9001")
     assert "Balai Kota" in got[-1] and "pukul 19.30 WIB" in got[-1]
 

@@ -1025,6 +1025,13 @@ async def set_handover(
     await session.flush()
 
 
+def late_handover(t: Translator, case: FourInOneCase, zone: str) -> str | None:
+    """A warning when the planned handover falls after the third-night target (allowed)."""
+    if case.handover_at is None or case.handover_at <= case.deadline_at:
+        return None
+    return t("four_in_one.after_target", target=when_text(t, case.deadline_at, zone))
+
+
 async def confirm_receipt(
     session: AsyncSession, case: FourInOneCase, actor: str, now: datetime | None = None
 ) -> None:
