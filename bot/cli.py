@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import re
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -425,12 +426,18 @@ async def _case(session, agency: Agency, raw_id: int):  # type: ignore[no-untype
 
 
 async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
-    """`abdi case list|show|open|update|confirm|handover|report|escalate`."""
+    """`abdi case list|show|open|update|confirm|cancel|handover|report|escalate`."""
     from bot.services import audit
     from bot.services import four_in_one as cases
+    from bot.services.people import normalize_phone
 
     action = args.case_command
+    month = getattr(args, "month", None)
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise CliError("cli.case.bad_month", code=2, value=month)
     async with app.sessions() as session, session.begin():
+        if args.agency and await agency_by_code(session, args.agency) is None:
+            raise CliError("cli.case.no_agency", code=2, agency=args.agency)
         agency = await _agency(app, session, args.agency)
         zone = agency.timezone
         now = (
@@ -468,17 +475,28 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             case = await _case(session, agency, args.id)
             cases.read_by_staff(session, case, _actor(), "cli")
             print(cases.staff_view(t, case, zone))
-            for e in await cases.history(session, case):
+            events = await cases.history(session, case)
+            names = await cases.actor_names(session, t, case, {e.actor for e in events})
+            for e in events:
                 what = " ".join(x for x in (e.kind, e.document_kind, e.to_status, e.note) if x)
                 at = e.at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
-                print(t("cli.case.history_line", at=at, actor=e.actor, what=what))
+                actor = names.get(e.actor, e.actor)
+                print(t("cli.case.history_line", at=at, actor=actor, what=what))
         elif action == "open":
             if not (args.nip or (args.name and (args.unit or args.pensioner))):
                 raise CliError("cli.case.need_deceased")
+            # The chat's rules hold at the terminal too: no future death, a real NIP and phone.
+            died_at = _moment(args.died, zone)
+            if died_at > now + timedelta(minutes=5):
+                raise CliError("cli.case.future_death", code=2, value=args.died)
+            if args.nip and not cases.is_nip(args.nip):
+                raise CliError("cli.case.bad_nip", code=2, value=args.nip)
+            if args.phone and normalize_phone(args.phone) is None:
+                raise CliError("cli.case.bad_phone", code=2, value=args.phone)
             report = cases.Report(
-                died_at=_moment(args.died, zone),
+                died_at=died_at,
                 deceased_name=args.name or "",
-                nip=args.nip,
+                nip=cases.clean_nip(args.nip) if args.nip else None,
                 unit=args.unit,
                 pensioner_number=args.pensioner,
                 contact_name=args.family_name,
@@ -506,10 +524,26 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             case = await _case(session, agency, args.id)
             employee = await _employee(app, session, args.nip) if args.nip else None
             try:
-                survivor = await cases.confirm_match(session, case, _actor(), employee=employee)
+                survivor = await cases.confirm_match(
+                    session, case, _actor(), employee=employee, force=args.force
+                )
+            except cases.CaseRefused as exc:
+                if exc.reason is cases.CaseError.NAME_MISMATCH and employee is not None:
+                    raise CliError(
+                        "cli.case.name_mismatch", code=2,
+                        reported=case.deceased_name, roster=employee.name,
+                    ) from exc  # fmt: skip
+                raise CliError(exc.reason.value) from exc
+            marked = await session.get(Employee, survivor.employee_id)
+            name = marked.name if marked else survivor.deceased_name
+            print(t("cli.case.matched", number=survivor.id, name=name))
+        elif action == "cancel":
+            case = await _case(session, agency, args.id)
+            try:
+                await cases.cancel_case(session, case, actor=_actor(), reason=args.reason)
             except cases.CaseRefused as exc:
                 raise CliError(exc.reason.value) from exc
-            print(t("cli.case.matched", number=survivor.id, name=survivor.deceased_name))
+            print(t("cli.case.cancelled", number=case.id))
         elif action == "handover":
             case = await _case(session, agency, args.id)
             at = _moment(args.at, zone) if args.at else None
@@ -523,11 +557,20 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             print(
                 t("cli.case.handover", number=case.id, when=when, place=case.handover_place or "-")
             )
+            late = cases.late_handover(t, case, zone)
+            if late:
+                print(late)
         elif action == "report":
             audit.record(session, actor=_actor(), action="case.report", agency_id=agency.id)
-            for m in await cases.report(session, agency.id, now, args.month):
+            months = await cases.report(session, agency.id, now, args.month)
+            for m in months:
                 print(cases.report_text(t, m))
+            if not months:
+                print(t("cli.case.none"))
         else:  # escalate
+            # A clock set ahead would claim warnings that then never fire at the real time.
+            if now > datetime.now(UTC) + timedelta(minutes=5) and not args.force:
+                raise CliError("cli.case.future_now", code=2, value=args.now)
             done = await cases.escalate_due(session, agency, now)
             print(
                 t(
@@ -575,6 +618,12 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     cf = add("confirm", "confirm the deceased employee (marks them deceased; merges duplicates)")
     cf.add_argument("id", type=int)
     cf.add_argument("--nip", help="the employee, when the case has no roster match yet")
+    cf.add_argument(
+        "--force", action="store_true", help="mark the NIP even if its name differs from the case"
+    )
+    cc = add("cancel", "close a mistaken or bogus case (the family is not messaged)")
+    cc.add_argument("id", type=int)
+    cc.add_argument("--reason", required=True, help="why, for the audit log")
     ho = add("handover", "set when and where the documents are handed over")
     ho.add_argument("id", type=int)
     ho.add_argument("--at", help="YYYY-MM-DD HH:MM local")
@@ -582,9 +631,9 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     rp = add("report", "cases per month, on-time share, median hours per document, overdue")
     rp.add_argument("--month", help="YYYY-MM (default: every month)")
     rp.add_argument("--now", help="count overdue as of this time (ISO)")
-    add("escalate", "warn about cases at risk of missing the third night").add_argument(
-        "--now", help="the time to judge by (ISO; default: now)"
-    )
+    es = add("escalate", "warn about cases at risk of missing the third night")
+    es.add_argument("--now", help="the time to judge by (ISO; default: now)")
+    es.add_argument("--force", action="store_true", help="accept a --now in the future")
 
 
 # --- Broadcasts, reminders and the worker (issue 5) -------------------------------------------

@@ -171,6 +171,10 @@ class Dispatcher:
     async def _route(self, ctx: Context, text: str | None) -> list[Reply]:
         inbound = ctx.inbound
         if inbound.contact is not None:
+            # A step that asks for a phone takes a shared contact as the answer (not as linking).
+            owner = self.routers.get(ctx.state.name.split(":", 1)[0]) if ctx.state else None
+            if owner is not None and ctx.state.name in owner.contact_states:  # type: ignore[union-attr]
+                return await owner.states[ctx.state.name](ctx, inbound.contact.phone)  # type: ignore[union-attr]
             for router in self.routers.values():
                 if router.contact_handler is not None:
                     return await router.contact_handler(ctx)

@@ -133,6 +133,8 @@ class Router:
         self.menu: list[MenuEntry] = []
         self.role_providers: list[RoleProvider] = []
         self.contact_handler: Callable[[Context], Awaitable[Replies]] | None = None
+        # States whose question a shared contact answers: its phone reaches the state handler.
+        self.contact_states: set[str] = set()
 
     def payload(self, verb: str, *args: object) -> str:
         return ":".join([self.name, verb, *(str(a) for a in args)])
@@ -163,9 +165,11 @@ class Router:
 
         return register
 
-    def on_state(self, name: str) -> Callable[[TextHandler], TextHandler]:
+    def on_state(self, name: str, contact: bool = False) -> Callable[[TextHandler], TextHandler]:
         def register(fn: TextHandler) -> TextHandler:
             self.states[self.state_name(name)] = fn
+            if contact:
+                self.contact_states.add(self.state_name(name))
             return fn
 
         return register

@@ -15,7 +15,7 @@ from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
 from bot.services.people import normalize_phone
-from storage.models import FourInOneCase
+from storage.models import Employee, FourInOneCase
 
 router = Router("case")
 EVERYONE = {GUEST, ASN, FAMILY, *STAFF_ROLES}
@@ -43,8 +43,12 @@ def _zone(ctx: Context) -> str:
     return ctx.agency.timezone
 
 
-def _reply(ctx: Context, text: str, *choices: Choice) -> list[Reply]:
-    return [Reply(text, [*choices, ctx.back_to_menu()])]
+# Steps answered with a time: a typed "2" there means two o'clock, not the second button.
+TIME_STEPS = {"time", "handover"}
+
+
+def _reply(ctx: Context, text: str, *choices: Choice, expects_text: bool = False) -> list[Reply]:
+    return [Reply(text, [*choices, ctx.back_to_menu()], expects_text=expects_text)]
 
 
 async def _ask(
@@ -52,7 +56,7 @@ async def _ask(
 ) -> list[Reply]:
     """Move to the next question; the answers so far travel in the conversation state."""
     await router.enter(ctx, state, **data)
-    return _reply(ctx, ctx.t(key), *choices)
+    return _reply(ctx, ctx.t(key), *choices, expects_text=state in TIME_STEPS)
 
 
 def _prompt(data: dict[str, Any], key: str) -> str:
@@ -98,17 +102,20 @@ async def new(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.on_state("who")
 async def who(ctx: Context, text: str) -> list[Reply]:
-    data = _data(ctx)
-    digits = text.replace(" ", "").replace(".", "")
-    if digits.isdigit() and len(digits) == 18:
-        data["nip"] = digits
-        report = cases.Report(died_at=datetime.now(UTC), nip=digits)
-        if await cases.match(ctx.session, ctx.agency.id, report) is not None:
-            # The office has the name and unit; the family need not type them.
-            return await _ask(ctx, "date", "four_in_one.known", data, *_day_choices(ctx))
-        return await _ask(ctx, "name", "four_in_one.nip_unknown", data)
-    if digits.isdigit():
+    if cases.is_code_shaped(text):
+        # A family handed a code by an officer often types it at the first question.
+        return await code_typed(ctx, text)
+    # Counted per chat like tracking codes: the roster is not a directory to be probed.
+    attempts = await ctx.store.hit(f"case-who:{ctx.state_key}", 3600)
+    if attempts > ctx.settings.four_in_one_code_attempts:
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("four_in_one.too_many_who"))]
+    digits = cases.clean_nip(text)
+    if digits.isdigit() and not cases.is_nip(digits):
         return _reply(ctx, ctx.t("four_in_one.bad_nip"))
+    if digits.isdigit():
+        # The same words whether or not the NIP is in the roster: only the officer sees the match.
+        return await _ask(ctx, "name", "four_in_one.nip_noted", _data(ctx) | {"nip": digits})
     return await _name(ctx, text)
 
 
@@ -122,6 +129,9 @@ async def _name(ctx: Context, text: str) -> list[Reply]:
     if len(cases.normalize_name(name)) < 2:
         return _reply(ctx, ctx.t("four_in_one.bad_name"))
     data = _data(ctx) | {"deceased": name}
+    if data.get("nip"):
+        # The NIP identifies the deceased; the unit would only help a search by name.
+        return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
     return await _ask(ctx, "unit", "four_in_one.ask_unit", data)
 
 
@@ -132,7 +142,33 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
         return _reply(ctx, ctx.t("four_in_one.ask_unit"))
     data = _data(ctx)
     compact = value.replace(" ", "").replace("-", "")
-    data["pensioner" if compact.isdigit() else "unit"] = value
+    if compact.isdigit():
+        data["pensioner"] = value
+        return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
+    units = [u.name for u in await cases.find_units(ctx.session, ctx.agency.id, value)]
+    if len(units) > 1:
+        # "Dinas" fits several units: the family picks, we do not guess between them.
+        picks = [
+            Choice(router.payload("unitpick", i), name[:24]) for i, name in enumerate(units[:8])
+        ]
+        data["units"] = units[:8]
+        return await _ask(ctx, "unit", "four_in_one.pick_unit", data, *picks)
+    return await _unit_chosen(ctx, data, units[0] if units else value)
+
+
+@router.action("unitpick", state="unit", args=1)
+async def unit_pick(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    units = data.pop("units", None) or []
+    if not args[0].isdigit() or int(args[0]) >= len(units):
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _unit_chosen(ctx, data, units[int(args[0])])
+
+
+async def _unit_chosen(ctx: Context, data: dict[str, Any], unit_: str) -> list[Reply]:
+    data.pop("units", None)
+    data.pop("typed_unit", None)
+    data["unit"] = unit_
     return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
 
 
@@ -155,9 +191,16 @@ async def day(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.on_state("date")
 async def date_typed(ctx: Context, text: str) -> list[Reply]:
-    parsed = cases.parse_date(text, _today(ctx))
-    if parsed is None or parsed > _today(ctx) or parsed < _today(ctx) - timedelta(MAX_DAYS_AGO):
-        return _reply(ctx, ctx.t("four_in_one.bad_date"), *_day_choices(ctx))
+    parsed = cases.parse_date(text[:64], _today(ctx))
+    key = None
+    if parsed is None:
+        key = "four_in_one.bad_date"
+    elif parsed > _today(ctx):
+        key = "four_in_one.future_date"
+    elif parsed < _today(ctx) - timedelta(MAX_DAYS_AGO):
+        key = "four_in_one.too_old_date"
+    if key is not None:
+        return _reply(ctx, ctx.t(key, days=MAX_DAYS_AGO), *_day_choices(ctx))
     return await _date_chosen(ctx, parsed)
 
 
@@ -169,16 +212,15 @@ async def _date_chosen(ctx: Context, day_: Any) -> list[Reply]:
 
 @router.action("notime", state="time")
 async def no_time(ctx: Context, args: list[str]) -> list[Reply]:
-    # Only the day decides the deadline; noon stands in for a time nobody remembers.
-    return await _time_chosen(ctx, time(12, 0))
+    return await _time_chosen(ctx, cases.UNKNOWN_TIME)
 
 
 @router.on_state("time")
 async def time_typed(ctx: Context, text: str) -> list[Reply]:
-    parsed = cases.parse_time(text)
+    parsed = cases.parse_time(text[:64])
     if parsed is None:
         unknown = Choice(router.payload("notime"), ctx.t("four_in_one.time_unknown"))
-        return _reply(ctx, ctx.t("four_in_one.bad_time"), unknown)
+        return _reply(ctx, ctx.t("four_in_one.bad_time"), unknown, expects_text=True)
     return await _time_chosen(ctx, parsed)
 
 
@@ -190,6 +232,8 @@ async def _time_chosen(ctx: Context, moment: time) -> list[Reply]:
     if local > datetime.now(UTC) + timedelta(minutes=5):
         return await _ask(ctx, "time", "four_in_one.future_time", data)
     data["died_at"] = local.astimezone(UTC).isoformat()
+    if all(data.get(k) for k in ("contact", "relation", "phone")):
+        return await _summary(ctx, data)  # a correction: the family's answers still stand
     return await _ask(ctx, "contact", _prompt(data, "four_in_one.ask_contact"), data)
 
 
@@ -221,24 +265,64 @@ async def relation_typed(ctx: Context, text: str) -> list[Reply]:
     return _reply(ctx, ctx.t(_prompt(_data(ctx), "four_in_one.ask_relation")), *relations)
 
 
-@router.on_state("phone")
+@router.on_state("phone", contact=True)
 async def phone(ctx: Context, text: str) -> list[Reply]:
     normalized = normalize_phone(text)
     if normalized is None:
         return _reply(ctx, ctx.t("four_in_one.bad_phone"))
-    data = _data(ctx) | {"phone": normalized}
+    return await _summary(ctx, _data(ctx) | {"phone": normalized})
+
+
+async def _summary(ctx: Context, data: dict[str, Any]) -> list[Reply]:
+    normalized = data["phone"]
     await router.enter(ctx, "confirm", **data)
     died = datetime.fromisoformat(data["died_at"])
     relation_ = data["relation"]
     summary = ctx.t(
         "four_in_one.summary",
-        deceased=data.get("deceased") or ctx.t("four_in_one.by_nip", nip=data.get("nip", "-")),
-        died=cases.when_text(ctx.t, died, _zone(ctx)),
+        deceased=data.get("deceased", "-"),
+        nip=ctx.t("four_in_one.by_nip", nip=data["nip"]) if data.get("nip") else "",
+        died=cases.died_text(ctx.t, died, _zone(ctx)),
         contact=data["contact"],
         relation=ctx.t(f"four_in_one.relation.{relation_}"),
-        phone=normalized,
+        phone=cases.display_phone(normalized),
     )
-    return _reply(ctx, summary, Choice(router.payload("send"), ctx.t("four_in_one.send")))
+    send_ = Choice(router.payload("send"), ctx.t("four_in_one.send"))
+    return _reply(ctx, summary, send_, Choice(router.payload("edit"), ctx.t("four_in_one.edit")))
+
+
+# Where "Ubah" leads, and the answers that step (and the steps after it) will ask again.
+EDIT_STEPS = {
+    "who": ("nip", "deceased", "unit", "pensioner", "date", "died_at"),
+    "date": ("date", "died_at"),
+    "contact": ("contact", "relation", "phone"),
+    "phone": ("phone",),
+}
+
+
+@router.action("edit", state="confirm")
+async def edit(ctx: Context, args: list[str]) -> list[Reply]:
+    steps = [
+        Choice(router.payload("editstep", step), ctx.t(f"four_in_one.edit.{step}"))
+        for step in EDIT_STEPS
+    ]
+    await router.enter(ctx, "confirm", **_data(ctx))
+    return _reply(ctx, ctx.t("four_in_one.edit_which"), *steps)
+
+
+@router.action("editstep", state="confirm", args=1)
+async def edit_step(ctx: Context, args: list[str]) -> list[Reply]:
+    if args[0] not in EDIT_STEPS:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    data = {k: v for k, v in _data(ctx).items() if k not in EDIT_STEPS[args[0]]}
+    prompts = {
+        "who": ("four_in_one.edit_who", []),
+        "date": ("four_in_one.ask_date", _day_choices(ctx)),
+        "contact": (_prompt(data, "four_in_one.ask_contact"), []),
+        "phone": ("four_in_one.ask_phone", []),
+    }
+    key, choices = prompts[args[0]]
+    return await _ask(ctx, args[0], key, data, *choices)
 
 
 @router.action("send", state="confirm")
@@ -288,16 +372,23 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
     ctx.roles.add(FAMILY)
     key = "four_in_one.opened_merged" if opened.merged else "four_in_one.opened"
     text = ctx.t(key, name=data.get("contact", ""), code=opened.code)
-    return [ctx.main_menu(f"{text}\n\n{cases.family_view(ctx.t, case, _zone(ctx))}")]
+    view = cases.family_view(ctx.t, case, _zone(ctx), trusted=not opened.merged)
+    return [ctx.main_menu(f"{text}\n\n{view}")]
 
 
 # --- Tracking ---------------------------------------------------------------------------------
 
 
-def _family_choices(ctx: Context, case: FourInOneCase) -> list[Choice]:
-    if case.status == "ready":
+def _family_choices(case: FourInOneCase, ctx: Context, trusted: bool) -> list[Choice]:
+    if case.status == "ready" and trusted:
         return [Choice(router.payload("received", case.id), ctx.t("four_in_one.received_button"))]
     return []
+
+
+async def _family_reply(ctx: Context, case: FourInOneCase) -> Reply:
+    trusted = await cases.trusted(ctx.session, case, ctx.account)
+    view = cases.family_view(ctx.t, case, _zone(ctx), trusted=trusted)
+    return Reply(view, _family_choices(case, ctx, trusted))
 
 
 @router.command("lacak", "track")
@@ -309,9 +400,7 @@ async def track(ctx: Context, args: list[str]) -> list[Reply]:
     if not followed:
         return await _ask(ctx, "code", "four_in_one.ask_code", {})
     await ctx.clear_state()
-    replies = [
-        Reply(cases.family_view(ctx.t, c, _zone(ctx)), _family_choices(ctx, c)) for c in followed
-    ]
+    replies = [await _family_reply(ctx, c) for c in followed]
     replies[-1].choices += [
         Choice(router.payload("code"), ctx.t("four_in_one.other_code")),
         Choice(router.payload("new"), ctx.t("four_in_one.report_new")),
@@ -350,7 +439,26 @@ async def follow(ctx: Context, args: list[str]) -> list[Reply]:
     _remember_language(ctx)
     await cases.follow(ctx.session, case, ctx.account)
     ctx.roles.add(FAMILY)
+    if await cases.awaits_family(ctx.session, case):
+        # The officer wrote down the family's phone: sharing it proves this chat is the family.
+        await router.enter(ctx, "verify", case_id=case.id)
+        text = f"{ctx.t('four_in_one.following')}\n\n{ctx.t('four_in_one.ask_verify')}"
+        return [Reply(text, [ctx.back_to_menu()], request_phone=ctx.t("four_in_one.share_phone"))]
     return [ctx.main_menu(ctx.t("four_in_one.following"))]
+
+
+@router.on_state("verify", contact=True)
+async def verify(ctx: Context, text: str) -> list[Reply]:
+    shared = ctx.inbound.contact
+    case = await _case_by_id(ctx, _data(ctx).get("case_id"))
+    await ctx.clear_state()
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    # Only the sender's own contact counts: a typed number or someone else's card proves nothing.
+    own = shared is not None and shared.user_ref == ctx.account.user_ref
+    if own and await cases.verify_family(ctx.session, case, ctx.account, text):
+        return [ctx.main_menu(ctx.t("four_in_one.verified"))]
+    return [ctx.main_menu(ctx.t("four_in_one.not_verified"))]
 
 
 async def _case_by_id(ctx: Context, case_id: object) -> FourInOneCase | None:
@@ -365,11 +473,33 @@ async def received(ctx: Context, args: list[str]) -> list[Reply]:
     case = followed.get(int(args[0])) if args[0].isdigit() else None
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
+    if not await cases.trusted(ctx.session, case, ctx.account):
+        return [ctx.main_menu(ctx.t("four_in_one.error.not_family"))]
     try:
-        await cases.confirm_receipt(ctx.session, case, ctx.account)
+        await cases.confirm_receipt(ctx.session, case, _actor(ctx))
     except cases.CaseRefused as exc:
         return [ctx.main_menu(ctx.t(exc.reason.value))]
     return [ctx.main_menu(ctx.t("four_in_one.thanks_received"))]
+
+
+@router.action("handed", roles=DESK_ROLES, args=1)
+async def handed(ctx: Context, args: list[str]) -> list[Reply]:
+    """An officer records that the family received the four documents (at the desk)."""
+    case = await _staff_case(ctx, args[0])
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    try:
+        await cases.confirm_receipt(ctx.session, case, _actor(ctx))
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    audit.record(
+        ctx.session,
+        actor=_actor(ctx),
+        action="case.received",
+        agency_id=case.agency_id,
+        target=f"case:{case.id}",
+    )
+    return await _card(ctx, case, ctx.t("four_in_one.handed_saved"))
 
 
 # --- The officers' queue ----------------------------------------------------------------------
@@ -459,6 +589,12 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
         choices.append(
             Choice(router.payload("handover", case.id), ctx.t("four_in_one.set_handover"))
         )
+    if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
+        # Rarer actions wait one tap away: a chat shows ten buttons at most.
+        choices.append(Choice(router.payload("more", case.id), ctx.t("four_in_one.more_actions")))
+    if case.status == "ready" and ctx.has_any(DESK_ROLES):
+        handed_ = ctx.t("four_in_one.handed_button")
+        choices.append(Choice(router.payload("handed", case.id), handed_))
     choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
     return _reply(ctx, f"{lead}\n\n{text}" if lead else text, *choices)
 
@@ -528,6 +664,24 @@ async def _apply(ctx: Context, note_: str | None) -> list[Reply]:
 
 
 @router.action("match", roles=DESK_ROLES, args=1)
+async def ask_match(ctx: Context, args: list[str]) -> list[Reply]:
+    """Marking someone deceased cannot be undone by the family: the officer confirms first."""
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.employee_id is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    employee = await ctx.session.get(Employee, case.employee_id)
+    if employee is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    text = ctx.t("four_in_one.ask_match", name=employee.name, nip=employee.nip, number=case.id)
+    return _reply(
+        ctx,
+        text,
+        Choice(router.payload("matchyes", case.id), ctx.t("four_in_one.match_yes")),
+        Choice(router.payload("show", case.id), ctx.t("button.back")),
+    )
+
+
+@router.action("matchyes", roles=DESK_ROLES, args=1)
 async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None:
@@ -538,6 +692,81 @@ async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     key = "four_in_one.matched_merged" if survivor.id != case.id else "four_in_one.matched"
     return await _card(ctx, survivor, ctx.t(key, number=case.id))
+
+
+@router.action("more", roles=DESK_ROLES, args=1)
+async def more(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status not in cases.LIVE:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    choices = []
+    if case.match_confirmed_at is None:
+        choices.append(Choice(router.payload("attach", case.id), ctx.t("four_in_one.attach_nip")))
+    if case.opened_via == "officer":
+        choices.append(Choice(router.payload("newcode", case.id), ctx.t("four_in_one.new_code")))
+    choices.append(Choice(router.payload("cancel", case.id), ctx.t("four_in_one.cancel")))
+    choices.append(Choice(router.payload("show", case.id), ctx.t("button.back")))
+    return _reply(ctx, ctx.t("four_in_one.more_head", number=case.id), *choices)
+
+
+@router.action("newcode", roles=DESK_ROLES, args=1)
+async def new_code(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    try:
+        code = await cases.reissue_code(ctx.session, case, _actor(ctx))
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    return await _card(ctx, case, ctx.t("four_in_one.code_reissued", code=code))
+
+
+@router.action("attach", roles=DESK_ROLES, args=1)
+async def ask_attach(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status not in cases.LIVE:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _ask(ctx, "attach", "four_in_one.ask_attach", {"case_id": case.id})
+
+
+@router.on_state("attach")
+async def attach_typed(ctx: Context, text: str) -> list[Reply]:
+    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
+    if case is None or not ctx.has_any(DESK_ROLES):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    if not cases.is_nip(text):
+        return _reply(ctx, ctx.t("four_in_one.ask_attach"))
+    try:
+        await cases.attach_candidate(ctx.session, case, text)
+    except cases.CaseRefused as exc:
+        return _reply(ctx, f"{ctx.t(exc.reason.value)}\n\n{ctx.t('four_in_one.ask_attach')}")
+    await ctx.clear_state()
+    return await ask_match(ctx, [str(case.id)])
+
+
+@router.action("cancel", roles=DESK_ROLES, args=1)
+async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status not in cases.LIVE:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    back = Choice(router.payload("show", case.id), ctx.t("button.back"))
+    return await _ask(ctx, "cancel", "four_in_one.ask_cancel", {"case_id": case.id}, back)
+
+
+@router.on_state("cancel")
+async def cancel_typed(ctx: Context, text: str) -> list[Reply]:
+    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
+    if case is None or not ctx.has_any(DESK_ROLES):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    if len(text.strip()) < 3:
+        return _reply(ctx, ctx.t("four_in_one.ask_cancel"))
+    try:
+        await cases.cancel_case(ctx.session, case, actor=_actor(ctx), reason=text)
+    except cases.CaseRefused as exc:
+        return await _card(ctx, case, ctx.t(exc.reason.value))
+    return await _card(ctx, case, ctx.t("four_in_one.cancelled"))
 
 
 @router.action("report", roles={HR})
@@ -556,25 +785,83 @@ async def ask_handover(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None or case.status not in cases.LIVE:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    return await _ask(ctx, "handover", "four_in_one.ask_handover", {"case_id": case.id})
+    keep = Choice(router.payload("hkeep"), ctx.t("four_in_one.keep_time"))
+    return await _ask(ctx, "handover", "four_in_one.ask_handover_time", {"case_id": case.id}, keep)
+
+
+async def _handover_case(ctx: Context) -> FourInOneCase | None:
+    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
+    if case is None or not ctx.has_any(DESK_ROLES):
+        await ctx.clear_state()
+        return None
+    return case
 
 
 @router.on_state("handover")
 async def handover_typed(ctx: Context, text: str) -> list[Reply]:
-    case = await _staff_case(ctx, str(_data(ctx).get("case_id", "")))
-    if case is None or not ctx.has_any(DESK_ROLES):
-        await ctx.clear_state()
+    """The time first, on its own: a time that cannot be read is said so, not taken as a place."""
+    case = await _handover_case(ctx)
+    if case is None:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
-    at, place = cases.parse_handover(text, _today(ctx), _zone(ctx))
-    if at is None and place is None:
-        return _reply(ctx, ctx.t("four_in_one.ask_handover"))
+    keep = Choice(router.payload("hkeep"), ctx.t("four_in_one.keep_time"))
+    at = cases.parse_when(text[:64], _today(ctx), _zone(ctx))
+    if at is None:
+        return _reply(ctx, ctx.t("four_in_one.bad_handover_time"), keep, expects_text=True)
+    if at < datetime.now(UTC):
+        return _reply(
+            ctx,
+            f"{ctx.t('four_in_one.error.past')}\n\n{ctx.t('four_in_one.ask_handover_time')}",
+            keep,
+        )
+    return await _ask_place(ctx, case, at.isoformat())
+
+
+@router.action("hkeep", roles=DESK_ROLES, state="handover")
+async def handover_keep_time(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _handover_case(ctx)
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _ask_place(ctx, case, None)
+
+
+async def _ask_place(ctx: Context, case: FourInOneCase, at: str | None) -> list[Reply]:
+    choices = []
+    if case.handover_place:
+        label = ctx.t("four_in_one.keep_place", place=case.handover_place)[:24]
+        choices.append(Choice(router.payload("hplace"), label))
+    data = {"case_id": case.id, "at": at}
+    return await _ask(ctx, "handover_place", "four_in_one.ask_handover_place", data, *choices)
+
+
+@router.action("hplace", roles=DESK_ROLES, state="handover_place")
+async def handover_keep_place(ctx: Context, args: list[str]) -> list[Reply]:
+    return await _save_handover(ctx, None)
+
+
+@router.on_state("handover_place")
+async def handover_place(ctx: Context, text: str) -> list[Reply]:
+    place = " ".join(text.split())[: cases.NAME_LIMIT]
+    if len(place) < 3:
+        return _reply(ctx, ctx.t("four_in_one.ask_handover_place"))
+    return await _save_handover(ctx, place)
+
+
+async def _save_handover(ctx: Context, place: str | None) -> list[Reply]:
+    case = await _handover_case(ctx)
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    raw = _data(ctx).get("at")
+    at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
     try:
         await cases.set_handover(
             ctx.session, case, at=at, place=place, actor=_actor(ctx), zone=_zone(ctx)
         )
     except cases.CaseRefused as exc:
-        return _reply(ctx, f"{ctx.t(exc.reason.value)}\n\n{ctx.t('four_in_one.ask_handover')}")
+        return await _card(ctx, case, ctx.t(exc.reason.value))
     # Until an officer sets a time, the handover is planned for the target itself.
     when = cases.when_text(ctx.t, case.handover_at or case.deadline_at, _zone(ctx))
     lead = ctx.t("four_in_one.handover_set", when=when, place=case.handover_place or "-")
+    late = cases.late_handover(ctx.t, case, _zone(ctx))
+    if late:
+        lead += "\n" + late
     return await _card(ctx, case, lead)

@@ -24,6 +24,7 @@ async def report_by_nip(family, nip: str = DECEASED_NIP, steps=ID_STEPS) -> str:
     await family.send("/start")
     await family.press(menu)
     await family.send(nip)
+    await family.send("Joko Siregar")  # asked whether or not the NIP is in the roster
     await family.press(day)
     await family.send(clock)
     await family.send(name)

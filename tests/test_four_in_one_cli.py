@@ -25,11 +25,14 @@ async def test_case_commands_end_to_end(cli, demo_app, inbox) -> None:  # type: 
     await family.send("/lacak " + code)
     assert "Akta kematian: belum diproses" in family.text and "Joko" not in family.text
     await family.press("Kirimi saya kabar")
+    assert "Bagikan nomor HP" in family.text  # the officer recorded the family's phone
+    await family.share_contact("081299991234")
+    assert "cocok dengan catatan petugas" in family.text
 
     listed = await cli("case", "list")
     assert "#1 [berjalan] Joko Siregar" in listed.out and "2026-11-21 19:00 WIB" in listed.out
     shown = await cli("case", "show", "1")
-    assert "Sari (Suami/istri), 6281299991234" in shown.out and "opened" in shown.out
+    assert "Sari (Suami/istri), 0812-9999-1234" in shown.out and "opened" in shown.out
     assert [a.actor[:3] for a in await _audit(demo_app, "case.view")] == ["cli"]
 
     updated = await cli(
@@ -59,6 +62,7 @@ async def test_case_commands_end_to_end(cli, demo_app, inbox) -> None:  # type: 
         "case", "handover", "1", "--at", "2099-01-02 19:30", "--place", "Balai Kota"
     )
     assert handover.code == 0 and "Balai Kota" in handover.out
+    assert "melewati target malam ketiga" in handover.out  # allowed, but said
     got = await inbox("9001")
     assert "Balai Kota" in got[-1] and "pukul 19.30 WIB" in got[-1]
 

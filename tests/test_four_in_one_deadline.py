@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.i18n import translator
-from bot.services.four_in_one import parse_date, parse_handover, parse_time, when_text
+from bot.services.four_in_one import parse_date, parse_time, parse_when, when_text
 from bot.services.four_in_one_deadline import DeadlineRule, deadline, zone_abbreviation
 
 WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
@@ -103,7 +103,15 @@ def test_deadline_in_words_in_both_languages() -> None:
         ("21/11/26", date(2026, 11, 21)),
         ("3.1", date(2026, 1, 3)),
         ("31-02-2026", None),
-        ("kemarin", None),
+        ("kemarin", date(2026, 11, 23)),
+        ("hari ini", date(2026, 11, 24)),
+        ("besok", date(2026, 11, 25)),  # the caller refuses it with its own words
+        ("21 November", date(2026, 11, 21)),
+        ("21 Nov", date(2026, 11, 21)),
+        ("2026-11-21", date(2026, 11, 21)),
+        ("21/11", date(2026, 11, 21)),
+        ("30 Des", date(2025, 12, 30)),  # no year: the last one, not eleven months ahead
+        ("kemarinan", None),
         ("1-2-3-4", None),
     ],
 )
@@ -113,27 +121,41 @@ def test_parse_date(text: str, expected: date | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("14.30", time(14, 30)), ("7", time(7)), ("0730", time(7, 30)), ("23:59 WIB", time(23, 59))],
+    [
+        ("14.30", time(14, 30)),
+        ("7", time(7)),
+        ("0730", time(7, 30)),
+        ("23:59 WIB", time(23, 59)),
+        ("jam 3 sore", time(15)),
+        ("3 sore", time(15)),
+        ("pukul 15.00", time(15)),
+        ("15,30", time(15, 30)),
+        ("jam 7 malam", time(19)),
+        ("jam 1 malam", time(1)),
+        ("10 pagi", time(10)),
+        ("1 siang", time(13)),
+    ],
 )
 def test_parse_time(text: str, expected: time) -> None:
     assert parse_time(text) == expected
 
 
-@pytest.mark.parametrize("text", ["25.00", "12.60", "siang", ""])
+@pytest.mark.parametrize("text", ["25.00", "12.60", "siang", "", "jam 15 sore"])
 def test_parse_time_refuses(text: str) -> None:
     assert parse_time(text) is None
 
 
 @pytest.mark.parametrize(
-    ("text", "when", "place"),
+    ("text", "when"),
     [
-        ("21-11 19.30, Balai Kota", datetime(2026, 11, 21, 12, 30, tzinfo=UTC), "Balai Kota"),
-        ("19.30", datetime(2026, 11, 24, 12, 30, tzinfo=UTC), None),
-        ("Rumah duka, Jl. Merdeka 10", None, "Rumah duka, Jl. Merdeka 10"),
-        ("Jl. Merdeka 10", None, "Jl. Merdeka 10"),
-        ("31-02 19.30, Balai Kota", None, None),
-        ("besok 25.00, Balai Kota", None, None),
+        ("21-11 19.30", datetime(2026, 11, 21, 12, 30, tzinfo=UTC)),
+        ("19.30", datetime(2026, 11, 24, 12, 30, tzinfo=UTC)),
+        ("besok jam 7 malam", datetime(2026, 11, 25, 12, 0, tzinfo=UTC)),
+        ("25 Nov pukul 15.00", datetime(2026, 11, 25, 8, 0, tzinfo=UTC)),
+        ("31-02 19.30", None),
+        ("besok 25.00", None),
+        ("Balai Kota", None),
     ],
 )
-def test_parse_handover(text: str, when: datetime | None, place: str | None) -> None:
-    assert parse_handover(text, date(2026, 11, 24), WIB) == (when, place)
+def test_parse_when(text: str, when: datetime | None) -> None:
+    assert parse_when(text, date(2026, 11, 24), WIB) == when

@@ -55,7 +55,8 @@ async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, 
     await family.press("Keluarga berduka")
     assert "turut berduka" in family.text
     await family.send(DECEASED_NIP)
-    assert "sudah ada di kantor kami" in family.text  # no unit or name asked
+    assert "NIP sudah kami catat" in family.text  # the same words for any NIP
+    await family.send("Pak Joko")  # no unit asked: the NIP identifies him
     assert "Joko" not in family.text  # a typed NIP does not reveal who it belongs to
     await family.press("Kemarin")
     await family.send("14.30")
@@ -91,7 +92,7 @@ async def test_family_without_nip_gives_name_and_unit_garbage_gets_answers(chat,
     await family.send("31-02-2026")
     assert "belum bisa kami baca" in family.text and any("Kemarin" in x for x in family.labels)
     await family.send("01-01-2099")
-    assert "belum bisa kami baca" in family.text
+    assert "belum tiba" in family.text
     await family.press("Kemarin")
     await family.send("jam 25")
     assert "Jam belum bisa kami baca" in family.text
@@ -113,12 +114,18 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(  # type:
     assert "Joko Siregar" in officer.text and "Sari Siregar" in officer.text
     assert "menunggu konfirmasi" in officer.text
     await officer.press("Konfirmasi wafat")
+    assert "Tandai Joko Siregar" in officer.text  # asked first: this changes the roster
+    async with demo_app.sessions() as session:
+        joko = await session.scalar(select(Employee).where(Employee.nip == DECEASED_NIP))
+        assert joko.status == "active"
+    await officer.press("Ya, tandai wafat")
     assert "ditandai wafat" in officer.text
     await officer.press("Atur serah terima")
-    await officer.send("25.00, Balai Kota")
-    assert "Kapan dan di mana" in officer.text  # an unreadable time is asked again
-    await officer.send("01-01-2020 19.00, Balai Kota")
-    assert "sudah lewat" in officer.text and "Kapan dan di mana" in officer.text
+    await officer.send("25.00")
+    assert "belum bisa kami baca" in officer.text  # said so, not taken for a place
+    await officer.send("01-01-2020 19.00")
+    assert "sudah lewat" in officer.text and "Kapan dokumen diserahkan" in officer.text
+    await officer.press("Sesuai jadwal")
     await officer.send("Masjid Al-Huda, Jl. Merdeka 10")
     assert "Serah terima: " in officer.text and "Masjid Al-Huda, Jl. Merdeka 10" in officer.text
     await _set(officer, case.id, "Akta kematian", "diproses", "Sedang dicetak di Dukcapil")
@@ -243,7 +250,9 @@ async def test_second_report_of_same_death_is_merged(chat, demo_app, inbox) -> N
         live = list(
             await session.scalars(select(FourInOneCase).where(FourInOneCase.status != "merged"))
         )
-        assert len(live) == 1 and len(live[0].contacts) == 2
+        # Both reporters' details are kept for the officer; the second chat only follows.
+        reporters = [c for c in live[0].contacts if c.phone]
+        assert len(live) == 1 and len(reporters) == 2
         assert (await cases.by_code(session, code)).id == live[0].id
     officer = chat("7042")
     await link(officer, OFFICER_PHONE)

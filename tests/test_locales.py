@@ -64,11 +64,12 @@ def dynamic_families() -> dict[str, list[str]]:
         "four_in_one.doc_short.{}": list(four_in_one.DOCUMENTS),
         "four_in_one.status.{}": list(four_in_one.STATUSES),
         "four_in_one.relation.{}": list(four_in_one.RELATIONS),
-        "four_in_one.stage.{}": ["open", "ready", "closed", "merged"],
+        "four_in_one.stage.{}": ["open", "ready", "closed", "merged", "cancelled"],
         "four_in_one.part.{}": ["morning", "midday", "afternoon", "evening"],
         "four_in_one.days_ago.{}": ["0", "1"],
         "broadcast.progress_{}": ["done", "cancelled"],
         "broadcast.aud_{}": ["everyone", "notrated", "hr", "officer"],
+        "four_in_one.edit.{}": ["who", "date", "contact", "phone"],
     }
 
 

@@ -11,10 +11,13 @@ import hashlib
 import re
 import secrets
 import statistics
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -71,6 +74,7 @@ class CaseError(StrEnum):
     NOT_READY = "four_in_one.error.not_ready"
     NO_CANDIDATE = "four_in_one.error.no_candidate"
     PAST = "four_in_one.error.past"
+    NAME_MISMATCH = "four_in_one.error.name_mismatch"
 
 
 class CaseRefused(Refused):
@@ -99,6 +103,23 @@ def looks_like_code(text: str) -> bool:
     return len(cleaned) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in cleaned)
 
 
+def clean_nip(text: str) -> str:
+    """A NIP as people write it: "19980421 202401 1 004" -> "199804212024011004"."""
+    return re.sub(r"[\s.\-]", "", text)
+
+
+def is_nip(text: str) -> bool:
+    digits = clean_nip(text)
+    return digits.isdigit() and len(digits) == 18
+
+
+def is_code_shaped(text: str) -> bool:
+    """A tracking code, not a name: grouped like one (ABCD-EFGH-JKLM) or carrying digits."""
+    stripped = text.strip()
+    grouped = re.fullmatch(r"\w{4}[-\s]\w{4}[-\s]\w{4}", stripped) is not None
+    return looks_like_code(stripped) and (grouped or any(ch.isdigit() for ch in stripped))
+
+
 # Honorifics families add to a name ("Alm. H. Budi"); punctuation is gone before this is applied.
 _TITLES = re.compile(r"alm|almh|almarhum|almarhumah|drs|dra|ir|dr|hj|h")
 
@@ -108,6 +129,15 @@ def normalize_name(name: str) -> str:
     lowered = re.sub(r"[^a-z\s]", " ", name.lower())
     words = [w for w in lowered.split() if not _TITLES.fullmatch(w)]
     return " ".join(words)
+
+
+def names_agree(reported: str, roster: str) -> bool:
+    """Could the reported name be the roster's? Each word in order, whole or as an initial:
+    "J. Siregar" and "Joko" fit "Joko Siregar"; "Putri Gunawan" does not fit "Mega Hidayat"."""
+    wanted, have = normalize_name(reported).split(), iter(normalize_name(roster).split())
+    return bool(wanted) and all(
+        any(w == h or (len(w) == 1 and h.startswith(w)) for h in have) for w in wanted
+    )
 
 
 def _normalize_ref(value: str | None) -> str:
@@ -121,9 +151,33 @@ def identity_key(*, employee_id: int | None, name: str, place: str | None, died_
     return f"name:{normalize_name(name)}|{_normalize_ref(place)}|{died_on.isoformat()}"[:200]
 
 
+_MONTH_NAMES = (
+    ("januari", "jan", "january"), ("februari", "feb", "pebruari", "february"),
+    ("maret", "mar", "march"), ("april", "apr"), ("mei", "may"), ("juni", "jun", "june"),
+    ("juli", "jul", "july"), ("agustus", "agu", "agt", "ags", "aug", "august"),
+    ("september", "sep", "sept"), ("oktober", "okt", "oct", "october"),
+    ("november", "nov", "nop"), ("desember", "des", "dec", "december"),
+)  # fmt: skip
+_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name in names}
+# Days people name instead of a date, relative to today.
+_RELATIVE_DAYS = {
+    "hari ini": 0, "today": 0, "kemarin": -1, "yesterday": -1, "kemarin lusa": -2,
+    "besok": 1, "tomorrow": 1, "lusa": 2,
+}  # fmt: skip
+
+
 def parse_date(text: str, today: date) -> date | None:
-    """A death date as families type it: 21-11-2026, 21/11/26, 21.11 (this year)."""
-    parts = [p for p in re.split(r"[\s/.\-]+", text.strip()) if p]
+    """A date as people type it: 21-11-2026, 21/11/26, 21.11, 21/11, 2026-11-21, 21 November,
+    21 Nov 2026, kemarin, hari ini (the year defaults to this one). Future days are returned:
+    the caller says why they are refused."""
+    lowered = " ".join(text.lower().replace("tgl", "").replace("tanggal", "").split())
+    if lowered in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[lowered])
+    parts = [p for p in re.split(r"[\s/.,\-]+", lowered) if p]
+    if len(parts) == 3 and len(parts[0]) == 4 and parts[0].isdigit():
+        parts = [parts[2], parts[1], parts[0]]  # ISO: 2026-11-21
+    if len(parts) >= 2 and parts[1] in _MONTHS:
+        parts[1] = str(_MONTHS[parts[1]])
     if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
         return None
     day, month = int(parts[0]), int(parts[1])
@@ -131,45 +185,61 @@ def parse_date(text: str, today: date) -> date | None:
     if year < 100:
         year += 2000
     try:
-        return date(year, month, day)
+        found = date(year, month, day)
     except ValueError:
         return None
+    if len(parts) == 2 and found > today + timedelta(days=31):
+        # "30 Des" typed on 2 January is last December, not eleven months ahead.
+        return found.replace(year=found.year - 1) if (month, day) != (2, 29) else None
+    return found
+
+
+_TIME = re.compile(
+    r"(?:jam|pukul|pkl\.?)?\s*(\d{1,2})(?:\s*[.:,h]?\s*(\d{2}))?"
+    r"\s*(pagi|siang|sore|malam|am|pm)?\s*(?:wib|wita|wit)?"
+)
 
 
 def parse_time(text: str) -> time | None:
-    """A clock time: 14.30, 14:30, 7, 0730."""
-    match = re.fullmatch(r"\s*(\d{1,2})(?:[.:h ]?(\d{2}))?\s*(wib|wita|wit)?\s*", text.lower())
+    """A clock time: 14.30, 14:30, 15,30, 7, pukul 15.00, jam 3 sore, 7 malam, 10 pagi."""
+    match = _TIME.fullmatch(" ".join(text.lower().split()))
     if not match:
         return None
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if hour > 23 or minute > 59:
+    part = match.group(3)
+    if hour > 23 or minute > 59 or (part and hour > 12):
         return None
+    if part in ("sore", "pm") and hour < 12:
+        hour += 12
+    elif part == "siang" and hour < 5:
+        hour += 12  # jam 1 siang
+    elif part == "malam" and 5 <= hour < 12:
+        hour += 12  # jam 7 malam; jam 1 malam stays 01.00
+    elif part in ("malam", "am", "pagi") and hour == 12:
+        hour = 0
     return time(hour, minute)
 
 
 def parse_when(text: str, today: date, zone: str) -> datetime | None:
-    """ "21-11 19.30", "21-11-2026 19.30" or "19.30" (today), local to the zone."""
+    """A day and a clock time, either in any of the forms above ("21-11 19.30", "besok jam 7
+    malam", "21 Nov pukul 15.00"); the time alone means today. Local to the zone."""
     words = text.split()
-    if not words:
-        return None
-    day = parse_date(" ".join(words[:-1]), today) if len(words) > 1 else today
-    moment = parse_time(words[-1])
-    if day is None or moment is None:
-        return None
-    return datetime.combine(day, moment, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    # The time is the tail: try the longest tail that reads as a time, the rest as the day.
+    for cut in range(len(words)):
+        moment = parse_time(" ".join(words[cut:]))
+        if moment is None:
+            continue
+        day = parse_date(" ".join(words[:cut]), today) if cut else today
+        if day is None:
+            return None
+        return datetime.combine(day, moment, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return None
 
 
-def parse_handover(text: str, today: date, zone: str) -> tuple[datetime | None, str | None]:
-    """ "21-11 19.30, Balai Kota" -> (that moment, that place); either part may be left out.
-
-    (None, None) when something that looks like a time cannot be read."""
-    head, comma, tail = text.partition(",")
-    at = parse_when(head, today, zone)
-    if at is None and (not comma or not any(ch.isdigit() for ch in head)):
-        head, tail = "", text  # no moment given: all of it is the place
-    elif at is None:
-        return None, None
-    return at, " ".join(tail.split())[:NAME_LIMIT] or None
+def display_phone(phone: str) -> str:
+    """6281299991234 as people read it: 0812-9999-1234."""
+    local = "0" + phone[2:] if phone.startswith("62") else phone
+    return "-".join(local[i : i + 4] for i in range(0, len(local), 4))
 
 
 def rule_of(settings: Settings) -> DeadlineRule:
@@ -191,7 +261,20 @@ def when_text(t: Translator, moment: datetime, zone: str) -> str:
     )
 
 
-def status_lines(t: Translator, case: FourInOneCase) -> str:
+# A death whose hour nobody remembers is stored at the first minute of its day: the earliest
+# plausible moment is never "in the future", and only the day decides the deadline.
+UNKNOWN_TIME = time(0, 0)
+
+
+def died_text(t: Translator, moment: datetime, zone: str) -> str:
+    """When the death happened; a time nobody knew is said so, never made up."""
+    if moment.astimezone(ZoneInfo(zone)).time() != UNKNOWN_TIME:
+        return when_text(t, moment, zone)
+    words = moment_words(moment, zone, t.locale)
+    return t("four_in_one.when_no_time", weekday=words.weekday, day=words.day)
+
+
+def status_lines(t: Translator, case: FourInOneCase, notes: bool = True) -> str:
     lines = []
     for doc in case.documents:
         line = t(
@@ -199,16 +282,20 @@ def status_lines(t: Translator, case: FourInOneCase) -> str:
             doc=t(f"four_in_one.doc.{doc.kind}"),
             status=t(f"four_in_one.status.{doc.status}"),
         )
-        lines.append(line + (f"\n   📝 {doc.note}" if doc.note else ""))
+        lines.append(line + (f"\n   📝 {doc.note}" if notes and doc.note else ""))
     return "\n".join(lines)
 
 
-def family_view(t: Translator, case: FourInOneCase, zone: str) -> str:
-    """What the family (or anyone holding the code) sees: statuses and dates, no personal data."""
-    parts = [t("four_in_one.view.head", number=case.id), status_lines(t, case)]
+def family_view(t: Translator, case: FourInOneCase, zone: str, trusted: bool = False) -> str:
+    """What the family sees: statuses and dates, no personal data. Officers' notes, the handover
+    place and the receipt button are only for the trusted family (see `trusted`): a code can be
+    passed on, and whoever holds it learns statuses and dates only."""
+    parts = [t("four_in_one.view.head", number=case.id), status_lines(t, case, notes=trusted)]
     if case.status == "closed":
         parts.append(t("four_in_one.view.closed"))
-    elif case.status == "ready" and case.handover_at is not None:
+    elif case.status == "cancelled":
+        parts.append(t("four_in_one.view.cancelled"))
+    elif case.status == "ready" and case.handover_at is not None and trusted:
         parts.append(
             t(
                 "four_in_one.view.handover",
@@ -216,6 +303,8 @@ def family_view(t: Translator, case: FourInOneCase, zone: str) -> str:
                 place=case.handover_place or "-",
             )
         )
+    elif case.status == "ready" and case.handover_at is not None:
+        parts.append(t("four_in_one.view.handover_date", when=when_text(t, case.handover_at, zone)))
     else:
         parts.append(t("four_in_one.target", when=when_text(t, case.deadline_at, zone)))
     return "\n\n".join(parts)
@@ -228,7 +317,7 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
             "four_in_one.contact_line",
             name=c.name or "-",
             relation=t(f"four_in_one.relation.{c.relation}") if c.relation else "-",
-            phone=c.phone or "-",
+            phone=display_phone(c.phone) if c.phone else "-",
         )
         for c in case.contacts
         if c.name or c.phone
@@ -243,7 +332,7 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
         name=case.deceased_name,
         nip=case.deceased_nip or "-",
         unit=case.deceased_unit or case.pensioner_number or "-",
-        died=when_text(t, case.died_at, zone),
+        died=died_text(t, case.died_at, zone),
         target=when_text(t, case.deadline_at, zone),
         match=t(match_key),
         contacts=contacts or "-",
@@ -303,6 +392,24 @@ async def follows_any(session: AsyncSession, account_id: int) -> bool:
     return found is not None
 
 
+async def trusted(session: AsyncSession, case: FourInOneCase, account: Account) -> bool:
+    """May this chat see notes and the handover place, and confirm receipt?
+
+    Only a chat whose own contact row carries a phone: the family who reported the death
+    themselves. Chats that follow by code (and second reporters folded into a case) get a row
+    without a phone, so passing a code on never passes on the power to close the case."""
+    found = await session.scalar(
+        select(CaseContact.id)
+        .where(
+            CaseContact.case_id == case.id,
+            CaseContact.account_id == account.id,
+            CaseContact.phone.is_not(None),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def queue(
     session: AsyncSession, agency_id: int, roles: set[str], limit: int = 8, offset: int = 0
 ) -> list[FourInOneCase]:
@@ -348,6 +455,26 @@ async def history(session: AsyncSession, case: FourInOneCase) -> list[CaseEvent]
     return list(rows)
 
 
+async def actor_names(
+    session: AsyncSession, t: Translator, case: FourInOneCase, actors: set[str]
+) -> dict[str, str]:
+    """Who an event's actor was, in words: staff by name, a family chat by its contact's name."""
+    names: dict[str, str] = {}
+    for actor in actors:
+        kind, _, raw = actor.partition(":")
+        if not raw.isdigit():
+            continue
+        if kind == "employee":
+            employee = await session.get(Employee, int(raw))
+            if employee is not None:
+                names[actor] = employee.name
+        elif kind == "account":
+            contact = next((c for c in case.contacts if c.account_id == int(raw)), None)
+            who = contact.name if contact is not None and contact.name else None
+            names[actor] = t("four_in_one.actor.family", name=who or f"#{raw}")
+    return names
+
+
 # --- Opening, matching and merging --------------------------------------------------------------
 
 
@@ -365,6 +492,33 @@ class Report:
     phone: str | None = None
 
 
+@cache
+def unit_aliases() -> dict[str, str]:
+    path = Path(__file__).with_name("four_in_one_units.toml")
+    with path.open("rb") as fh:
+        return dict(tomllib.load(fh)["aliases"])
+
+
+def _unit_words(text: str) -> list[str]:
+    aliases = unit_aliases()
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+    return " ".join(aliases.get(w, w) for w in words).split()
+
+
+async def find_units(session: AsyncSession, agency_id: int, typed: str) -> list[Unit]:
+    """The roster units a typed unit can mean: the exact name, else every unit holding all the
+    typed words once short names are expanded ("Dinkes" -> Dinas Kesehatan). Several results
+    mean the typing is ambiguous: the caller asks, it never guesses."""
+    wanted = _unit_words(typed)
+    if not wanted:
+        return []
+    units = list(await session.scalars(select(Unit).where(Unit.agency_id == agency_id)))
+    exact = [u for u in units if _unit_words(u.name) == wanted]
+    if exact:
+        return exact
+    return [u for u in units if set(wanted) <= set(_unit_words(u.name))]
+
+
 async def match(session: AsyncSession, agency_id: int, report: Report) -> Employee | None:
     """The roster entry a report points to: by NIP, else by a unique name in the named unit."""
     if report.nip:
@@ -373,21 +527,20 @@ async def match(session: AsyncSession, agency_id: int, report: Report) -> Employ
         )
     if not report.deceased_name or not report.unit:
         return None
-    wanted_name, wanted_unit = normalize_name(report.deceased_name), _normalize_ref(report.unit)
+    units = await find_units(session, agency_id, report.unit)
+    if len(units) != 1:
+        return None
+    wanted_name = normalize_name(report.deceased_name)
     rows = await session.scalars(
         select(Employee)
-        .join(Unit, Unit.id == Employee.unit_id)
         .where(
             Employee.agency_id == agency_id,
+            Employee.unit_id == units[0].id,
             func.lower(Employee.name).like(f"%{wanted_name.split(' ')[-1]}%"),
         )
         .limit(50)
     )
-    found = [
-        e
-        for e in rows
-        if normalize_name(e.name) == wanted_name and _normalize_ref(e.unit.name) == wanted_unit
-    ]
+    found = [e for e in rows if normalize_name(e.name) == wanted_name]
     return found[0] if len(found) == 1 else None
 
 
@@ -440,7 +593,8 @@ async def open_case(
     now = now or datetime.now(UTC)
     employee = await match(session, agency.id, report)
     if employee is not None:
-        report.deceased_name = report.deceased_name or employee.name
+        # The roster's spelling: what a family types ("Pak Joko") is not how HR files the name.
+        report.deceased_name = employee.name
         report.unit = report.unit or employee.unit.name
     died_on = report.died_at.astimezone(ZoneInfo(agency.timezone)).date()
     key = identity_key(
@@ -498,7 +652,7 @@ async def open_case(
             )
         _event(session, case, "opened", actor, now, note=via)
     target = survivor or case
-    await _add_contact(session, target, report, account)
+    await _add_contact(session, target, report, account, trusted=survivor is None)
     audit.record(
         session,
         actor=actor,
@@ -514,8 +668,15 @@ async def open_case(
 
 
 async def _add_contact(
-    session: AsyncSession, case: FourInOneCase, report: Report, account: Account | None
+    session: AsyncSession,
+    case: FourInOneCase,
+    report: Report,
+    account: Account | None,
+    *,
+    trusted: bool,
 ) -> None:
+    """Record who reported. A second report folded into a live case keeps its contact details for
+    the officer, but its chat only follows (see `trusted`)."""
     if account is not None:
         existing = await session.scalar(
             select(CaseContact).where(
@@ -526,15 +687,17 @@ async def _add_contact(
             return
     if account is None and not (report.contact_name or report.phone):
         return
-    session.add(
-        CaseContact(
-            case_id=case.id,
-            account_id=account.id if account else None,
-            name=(report.contact_name or "")[:NAME_LIMIT] or None,
-            relation=report.relation,
-            phone=normalize_phone(report.phone) if report.phone else None,
-        )
+    details = CaseContact(
+        case_id=case.id,
+        account_id=account.id if account and trusted else None,
+        name=(report.contact_name or "")[:NAME_LIMIT] or None,
+        relation=report.relation,
+        phone=normalize_phone(report.phone) if report.phone else None,
     )
+    if details.name or details.phone or details.account_id:
+        session.add(details)
+    if account is not None and not trusted:
+        session.add(CaseContact(case_id=case.id, account_id=account.id))
 
 
 async def follow(session: AsyncSession, case: FourInOneCase, account: Account) -> bool:
@@ -551,6 +714,42 @@ async def follow(session: AsyncSession, case: FourInOneCase, account: Account) -
     return True
 
 
+async def awaits_family(session: AsyncSession, case: FourInOneCase) -> bool:
+    """An officer recorded the family's phone, and no chat has proven it is theirs yet."""
+    found = await session.scalar(
+        select(CaseContact.id)
+        .where(
+            CaseContact.case_id == case.id,
+            CaseContact.account_id.is_(None),
+            CaseContact.phone.is_not(None),
+        )
+        .limit(1)
+    )
+    return found is not None and case.opened_via == "officer"
+
+
+async def verify_family(
+    session: AsyncSession, case: FourInOneCase, account: Account, phone: str
+) -> bool:
+    """A chat that shared its own phone, the one the officer recorded, is that family (trusted)."""
+    wanted = normalize_phone(phone)
+    if wanted is None or case.opened_via != "officer":
+        return False
+    row = await session.scalar(
+        select(CaseContact).where(
+            CaseContact.case_id == case.id,
+            CaseContact.account_id.is_(None),
+            CaseContact.phone == wanted,
+        )
+    )
+    if row is None:
+        return False
+    row.account_id = account.id
+    _event(session, case, "verified", f"account:{account.id}", datetime.now(UTC))
+    await session.flush()
+    return True
+
+
 async def merge(
     session: AsyncSession,
     survivor: FourInOneCase,
@@ -562,9 +761,14 @@ async def merge(
     duplicate.status = "merged"
     duplicate.merged_into_id = survivor.id
     await session.flush()
-    await session.execute(
-        update(CaseContact).where(CaseContact.case_id == duplicate.id).values(case_id=survivor.id)
-    )
+    # The duplicate's reporter keeps following, but only the survivor's own family may close it.
+    for row in list(
+        await session.scalars(select(CaseContact).where(CaseContact.case_id == duplicate.id))
+    ):
+        if row.account_id is not None and row.phone is not None:
+            session.add(CaseContact(case_id=survivor.id, account_id=row.account_id))
+            row.account_id = None
+        row.case_id = survivor.id
     theirs = {d.kind: d for d in duplicate.documents}
     for doc in survivor.documents:
         other = theirs.get(doc.kind)
@@ -595,6 +799,7 @@ async def confirm_match(
     actor: str,
     *,
     employee: Employee | None = None,
+    force: bool = False,
     now: datetime | None = None,
 ) -> FourInOneCase:
     """An officer confirms who died: the employee is marked deceased, duplicates are merged.
@@ -608,6 +813,14 @@ async def confirm_match(
         employee = await session.get(Employee, case.employee_id)
     if employee is None or employee.agency_id != case.agency_id:
         raise CaseRefused(CaseError.NO_CANDIDATE)
+    reported = normalize_name(case.deceased_name)
+    if reported and not names_agree(reported, employee.name) and not force:
+        # A mistyped NIP would mark a living colleague deceased: the names must agree.
+        raise CaseRefused(CaseError.NAME_MISMATCH)
+    if case.deceased_name != employee.name:
+        # From now on the queue and the card carry the roster's spelling; the report keeps its own.
+        _event(session, case, "renamed", actor, now, note=case.deceased_name[:NOTE_LIMIT] or None)
+        case.deceased_name = employee.name
     employee.status = "deceased"
     case.employee_id = employee.id
     case.deceased_nip = employee.nip
@@ -641,14 +854,21 @@ async def confirm_match(
 # --- Documents and notifications ----------------------------------------------------------------
 
 
-async def _family_accounts(session: AsyncSession, case: FourInOneCase) -> list[Account]:
-    rows = await session.scalars(
-        select(Account)
+async def _family_accounts(
+    session: AsyncSession, case: FourInOneCase
+) -> list[tuple[Account, bool]]:
+    """The chats following the case, each with whether it is the trusted family (`trusted`)."""
+    rows = await session.execute(
+        select(Account, CaseContact.phone)
         .join(CaseContact, CaseContact.account_id == Account.id)
         .where(CaseContact.case_id == case.id)
         .order_by(Account.id)
     )
-    return list(dict.fromkeys(rows))
+    found: dict[int, tuple[Account, bool]] = {}
+    for account, phone in rows:
+        known = found.get(account.id, (account, False))
+        found[account.id] = (account, known[1] or phone is not None)
+    return list(found.values())
 
 
 def _translator(account: Account) -> Translator:
@@ -660,20 +880,21 @@ async def _notify_family(
     session: AsyncSession,
     case: FourInOneCase,
     key: str,
-    params_for: Callable[[Translator], dict[str, object]],
+    params_for: Callable[[Translator, bool], dict[str, object]],
     dedup: str | None = None,
+    plain_key: str | None = None,
 ) -> int:
     """Record one notification per following chat. Words that depend on the language (document
     names, dates) are put in the reader's language now, as `render` only fills placeholders."""
     sent = 0
-    for account in await _family_accounts(session, case):
+    for account, trusted_ in await _family_accounts(session, case):
         t = _translator(account)
         made = await delivery.enqueue(
             session,
             account,
-            key,
+            key if trusted_ else plain_key or key,
             source=f"case:{case.id}",
-            params=params_for(t),
+            params=params_for(t, trusted_),
             dedup_key=f"{dedup}:a{account.id}" if dedup else None,
         )
         sent += made is not None
@@ -708,6 +929,8 @@ async def set_document(
     doc.status, doc.updated_at, doc.updated_by = status, now, actor
     if note is not None:
         doc.note = note
+    elif status != before:
+        doc.note = None  # a note belongs to the status it explained
     if status in READY and doc.ready_at is None:
         doc.ready_at = now
     elif status not in READY:
@@ -720,11 +943,11 @@ async def set_document(
         session,
         case,
         "four_in_one.notify.status",
-        lambda t: {
+        lambda t, trusted_: {
             "number": case.id,
             "doc": t(f"four_in_one.doc.{kind}"),
             "status": t(f"four_in_one.status.{status}"),
-            "note": f"\n📝 {note}" if note else "",
+            "note": f"\n📝 {note}" if note and trusted_ else "",
         },
     )
     await session.flush()
@@ -765,12 +988,13 @@ async def _notify_all_ready(
         session,
         case,
         "four_in_one.notify.all_ready" if when else "four_in_one.notify.all_ready_call",
-        lambda t: {
+        lambda t, _trusted: {
             "number": case.id,
             "when": when_text(t, when, zone) if when else "",
             "place": case.handover_place or "-",
         },
         dedup=dedup,
+        plain_key="four_in_one.notify.all_ready_plain",
     )
 
 
@@ -801,16 +1025,23 @@ async def set_handover(
     await session.flush()
 
 
+def late_handover(t: Translator, case: FourInOneCase, zone: str) -> str | None:
+    """A warning when the planned handover falls after the third-night target (allowed)."""
+    if case.handover_at is None or case.handover_at <= case.deadline_at:
+        return None
+    return t("four_in_one.after_target", target=when_text(t, case.deadline_at, zone))
+
+
 async def confirm_receipt(
-    session: AsyncSession, case: FourInOneCase, account: Account, now: datetime | None = None
+    session: AsyncSession, case: FourInOneCase, actor: str, now: datetime | None = None
 ) -> None:
-    """The family says they have the four documents: everything is handed over, the case closes."""
+    """The family (or an officer for them) says the four documents were received: everything is
+    handed over, the case closes. Callers check who may say so (`trusted`, desk roles)."""
     now = now or datetime.now(UTC)
     if case.status == "closed":
         return
     if case.status != "ready":
         raise CaseRefused(CaseError.NOT_READY)
-    actor = f"account:{account.id}"
     for doc in case.documents:
         if doc.status != "handed_over":
             _event(
@@ -823,6 +1054,63 @@ async def confirm_receipt(
     case.status, case.closed_at = "closed", now
     _event(session, case, "received", actor, now)
     await session.flush()
+
+
+async def cancel_case(
+    session: AsyncSession,
+    case: FourInOneCase,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime | None = None,
+) -> None:
+    """An officer closes a bogus or mistaken case. The family is not messaged, escalation and the
+    report's overdue count skip it, and a later correct report of the death opens afresh."""
+    now = now or datetime.now(UTC)
+    if case.status not in LIVE:
+        raise CaseRefused(CaseError.CLOSED)
+    reason = " ".join(reason.split())[:NOTE_LIMIT]
+    case.status, case.closed_at = "cancelled", now
+    case.identity_key = f"cancelled:{case.id}"
+    _event(session, case, "cancelled", actor, now, note=reason)
+    audit.record(
+        session,
+        actor=actor,
+        action="case.cancel",
+        agency_id=case.agency_id,
+        target=f"case:{case.id}",
+        reason=reason,
+    )
+    await session.flush()
+
+
+async def reissue_code(session: AsyncSession, case: FourInOneCase, actor: str) -> str:
+    """A new tracking code for an officer-opened case (the paper one was lost or shared too
+    widely): the old code stops working at once; chats already following keep following."""
+    if case.status not in LIVE or case.opened_via != "officer":
+        raise CaseRefused(CaseError.CLOSED)
+    code = new_code()
+    case.tracking_hash = hash_code(code)
+    _event(session, case, "code", actor, datetime.now(UTC))
+    audit.record(
+        session, actor=actor, action="case.code", agency_id=case.agency_id, target=f"case:{case.id}"
+    )
+    await session.flush()
+    return code
+
+
+async def attach_candidate(session: AsyncSession, case: FourInOneCase, nip: str) -> Employee:
+    """An officer names the roster entry of an unmatched case; `confirm_match` then decides."""
+    if case.status not in LIVE:
+        raise CaseRefused(CaseError.CLOSED)
+    employee = await session.scalar(
+        select(Employee).where(Employee.agency_id == case.agency_id, Employee.nip == clean_nip(nip))
+    )
+    if employee is None:
+        raise CaseRefused(CaseError.NO_CANDIDATE)
+    case.employee_id = employee.id
+    await session.flush()
+    return employee
 
 
 # --- Escalation -----------------------------------------------------------------------------------
@@ -963,7 +1251,10 @@ async def report(
     """Cases per month (opened, agency time), on-time share and overdue count are SQL aggregates;
     the medians are taken over one SQL-selected duration list per document, as SQLite has no
     percentile function."""
-    live = (FourInOneCase.agency_id == agency_id, FourInOneCase.status != "merged")
+    live = (
+        FourInOneCase.agency_id == agency_id,
+        FourInOneCase.status.not_in(("merged", "cancelled")),
+    )
     month_filter = (FourInOneCase.opened_month == month,) if month else ()
     on_time = sql_case(
         (
