@@ -59,6 +59,14 @@ class Context:
         self.state = None
         await self.store.clear(self.state_key)
 
+    async def too_many(self, what: str, limit: int, message_key: str) -> Reply | None:
+        """Count one try of `what` for this chat in the hour; past `limit`, leave the step and
+        return the main menu with `message_key` (the caller sends it instead of answering)."""
+        if await self.store.hit(f"{what}:{self.state_key}", 3600) <= limit:
+            return None
+        await self.clear_state()
+        return self.main_menu(self.t(message_key))
+
     def has_any(self, roles: Iterable[str]) -> bool:
         return bool(self.roles & set(roles))
 

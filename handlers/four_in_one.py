@@ -106,10 +106,10 @@ async def who(ctx: Context, text: str) -> list[Reply]:
         # A family handed a code by an officer often types it at the first question.
         return await code_typed(ctx, text)
     # Counted per chat like tracking codes: the roster is not a directory to be probed.
-    attempts = await ctx.store.hit(f"case-who:{ctx.state_key}", 3600)
-    if attempts > ctx.settings.four_in_one_code_attempts:
-        await ctx.clear_state()
-        return [ctx.main_menu(ctx.t("four_in_one.too_many_who"))]
+    limit = ctx.settings.four_in_one_code_attempts
+    refused = await ctx.too_many("case-who", limit, "four_in_one.too_many_who")
+    if refused is not None:
+        return [refused]
     digits = cases.clean_nip(text)
     if digits.isdigit() and not cases.is_nip(digits):
         return _reply(ctx, ctx.t("four_in_one.bad_nip"))
@@ -417,10 +417,10 @@ async def ask_code(ctx: Context, args: list[str]) -> list[Reply]:
 @router.on_state("code")
 async def code_typed(ctx: Context, text: str) -> list[Reply]:
     # Counted per chat before the lookup, so a stranger's guesses are capped whatever they type.
-    attempts = await ctx.store.hit(f"case-code:{ctx.state_key}", 3600)
-    if attempts > ctx.settings.four_in_one_code_attempts:
-        await ctx.clear_state()
-        return [ctx.main_menu(ctx.t("four_in_one.too_many"))]
+    limit = ctx.settings.four_in_one_code_attempts
+    refused = await ctx.too_many("case-code", limit, "four_in_one.too_many")
+    if refused is not None:
+        return [refused]
     case = await cases.by_code(ctx.session, text[:64])
     if case is None:
         return _reply(ctx, ctx.t("four_in_one.code_unknown"))

@@ -61,10 +61,9 @@ async def _finish(ctx: Context, result: LinkResult) -> list[Reply]:
 
 @router.on_state("await_code")
 async def receive_code(ctx: Context, text: str) -> list[Reply]:
-    attempts = await ctx.store.hit(f"link-code:{ctx.state_key}", 3600)
-    if attempts > ctx.settings.link_code_attempts:
-        await ctx.clear_state()
-        return [ctx.main_menu(ctx.t("link.too_many"))]
+    refused = await ctx.too_many("link-code", ctx.settings.link_code_attempts, "link.too_many")
+    if refused is not None:
+        return [refused]
     return await _finish(ctx, await redeem_link_code(ctx.session, ctx.account, text[:64]))
 
 
