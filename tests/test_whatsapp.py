@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.channels.whatsapp_render import render, typed_choice
+from bot.channels.whatsapp_render import render, typed_choice, untag
 from bot.channels.whatsapp_sender import WhatsAppSender, template_text
 from bot.channels.whatsapp_status import catch_up
 from bot.delivery import Outcome, Status, enqueue
@@ -212,6 +212,49 @@ async def test_stale_button_gets_expired_notice_and_current_menu(wa: WhatsAppHar
     assert "kedaluwarsa" not in user.text
 
 
+async def test_unknown_or_old_tap_gets_one_notice_and_the_menu_shown_last(
+    wa: WhatsAppHarness,
+) -> None:
+    user = WhatsAppChat(wa.app, "9120", wa)
+    await user.send("/start")
+    old = dict(user._buttons)
+    await user.send("/bahasa")
+    seq = untag(next(iter(user._buttons.values()))[0])[0]
+    # A choice id this menu never offered, carrying the current menu's mark.
+    await user.tap(f"{seq}~guidance:nosuch", "?", "list")
+    assert user.text.count("kedaluwarsa") == 1
+    assert "Pilih bahasa:" in user.text and "English" in user.labels
+    assert "Silakan pilih layanan:" not in user.text  # the menu shown last, not the main one
+    raw_id, kind = next(v for k, v in old.items() if "Hubungkan" in k)
+    await user.tap(raw_id, "Hubungkan", kind)
+    assert user.text.count("kedaluwarsa") == 1 and "tidak berlaku" not in user.text
+    assert "Pilih bahasa:" in user.text and "English" in user.labels
+
+
+async def test_stale_notice_from_the_core_is_not_repeated_with_the_menu(
+    wa: WhatsAppHarness,
+) -> None:
+    user = WhatsAppChat(wa.app, "9121", wa)
+    await user.send("/start")
+    old = dict(user._buttons)
+    await user.action("nosuch:thing")  # unmarked: the core answers "that button expired"
+    assert "tidak berlaku" in user.text
+    raw_id, kind = next(v for k, v in old.items() if "Hubungkan" in k)
+    await user.tap(raw_id, "Hubungkan", kind)
+    assert user.text == "Menu itu sudah kedaluwarsa. Ini menu terbaru:\n\nSilakan pilih layanan:"
+    assert user.labels
+
+
+async def test_link_screen_keeps_the_way_back_last(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9122", wa, wa_id=STAFF_PHONE_WA)
+    await user.send("/hubungkan")
+    titles = list(user._buttons)
+    assert titles[-1] == "⬅ Menu utama"
+    assert any("Bagikan nomor" in title for title in titles[:-1])
+    await user.send(str(len(titles)))  # the last number is still the way back
+    assert "Silakan pilih layanan:" in user.text
+
+
 # -- identity --------------------------------------------------------------------------------
 async def test_visible_number_matching_roster_links_after_confirming(wa: WhatsAppHarness) -> None:
     user = WhatsAppChat(wa.app, "9109", wa, wa_id=STAFF_PHONE_WA)
@@ -230,8 +273,11 @@ async def test_hidden_number_falls_back_to_hr_code(wa: WhatsAppHarness) -> None:
     await user.send("/hubungkan")
     await user.press("Bagikan nomor")
     assert "tersembunyi" in user.text and "kode" in user.text.lower()
-    await user.share_contact("081200000001")  # a card cannot prove it is theirs either
-    assert "kontak Anda sendiri" in user.text
+    # A card cannot prove it is theirs either: the answer is the hidden number, not "a card
+    # of someone else", and the way on is the HR code.
+    await user.share_contact("081200000001")
+    assert "tersembunyi" in user.text and "kontak Anda sendiri" not in user.text
+    assert "Ketik kode tautan" in user.text
 
 
 async def test_family_without_roster_match_is_served(wa: WhatsAppHarness) -> None:

@@ -10,6 +10,7 @@ stand-in server in tests) through the httpx transport it is handed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -161,13 +162,17 @@ class WhatsAppAdapter:
         payload: str | None = None
         if isinstance(update, CallbackButton | CallbackSelection):
             seq, payload = render.untag(update.data)
-            if seq is not None and (menu is None or menu.data.get("seq") != seq):
+            if seq is not None and not self._current(menu, seq, payload):
                 await self._stale(bsuid, update.id, menu)
                 return
         elif update.type == MessageType.TEXT and update.text is not None and menu is not None:
             payload = render.typed_choice(update.text, menu.data.get("options", []))
         hidden = False
-        if payload is None:
+        if payload is None and self._hidden_card(update):
+            # A hidden number cannot be matched, whoever's card it is: say so, offer the HR code.
+            inbound = self._inbound(update, bsuid, action=HIDDEN_PHONE_FALLBACK)
+            hidden = True
+        elif payload is None:
             inbound = await self._from_message(update, bsuid)  # type: ignore[arg-type]
         elif payload.startswith(render.PAGE_ACTION + ":") and menu is not None:
             await self._page(bsuid, menu, payload)
@@ -178,10 +183,25 @@ class WhatsAppAdapter:
         else:
             inbound = self._inbound(update, bsuid, action=payload)
         replies = await self.core.handle(inbound)
-        if hidden and replies:
-            t = self.translator(replies[0].locale)
-            replies[0].text = f"{t('whatsapp.phone_hidden')}\n\n{replies[0].text}"
-        await self.send(bsuid, replies)
+        notice = self.translator(replies[0].locale)("whatsapp.phone_hidden") if hidden else None
+        await self.send(bsuid, replies, notice=notice if replies else None)
+
+    @staticmethod
+    def _current(menu: ConversationState | None, seq: int, payload: str) -> bool:
+        """A tap on the menu shown last, naming one of its choices (or one of its pages)."""
+        if menu is None or menu.data.get("seq") != seq:
+            return False
+        if payload.startswith(render.PAGE_ACTION + ":"):
+            return True
+        return any(payload == shown for shown, _ in menu.data.get("options", []))
+
+    @staticmethod
+    def _hidden_card(update: Any) -> bool:
+        return (
+            isinstance(update, Message)
+            and update.type == MessageType.CONTACTS
+            and not update.from_user.wa_id
+        )
 
     def _inbound(self, update: Any, bsuid: str, **fields: Any) -> Inbound:
         return Inbound(
@@ -257,13 +277,11 @@ class WhatsAppAdapter:
                     language_hint=language_hint(bsuid),
                 )
             )
-            if replies:
-                t = self.translator(replies[0].locale)
-                replies[0].text = f"{t('whatsapp.stale')}\n\n{replies[0].text}"
-            await self.send(bsuid, replies)
+            notice = self.translator(replies[0].locale)("whatsapp.stale") if replies else None
+            await self.send(bsuid, replies, notice=notice)
             return
         t = self.translator(menu.data.get("locale"))
-        await self.send(bsuid, [self._menu_reply(menu, t("whatsapp.stale"))])
+        await self.send(bsuid, [self._menu_reply(menu)], notice=t("whatsapp.stale"))
 
     async def _page(self, bsuid: str, menu: ConversationState, payload: str) -> None:
         page = payload.rsplit(":", 1)[1]
@@ -275,12 +293,11 @@ class WhatsAppAdapter:
         await self.deliver(bsuid, message)
 
     @staticmethod
-    def _menu_reply(menu: ConversationState, lead: str | None = None) -> Reply:
+    def _menu_reply(menu: ConversationState) -> Reply:
         text = str(menu.data.get("text") or "")
         choices = [Choice(p, label) for p, label in menu.data.get("options", [])]
         phone = menu.data.get("phone")
         choices = [c for c in choices if c.id != render.PHONE_ACTION]
-        text = f"{lead}\n\n{text}" if lead else text
         return Reply(text, choices[:10], request_phone=phone, locale=menu.data.get("locale"))
 
     # -- outbound ------------------------------------------------------------------------
@@ -290,8 +307,12 @@ class WhatsAppAdapter:
     def translator(self, locale: str | None) -> Translator:
         return translator(locale or self.app.settings.default_locale)
 
-    async def send(self, bsuid: str, replies: list[Reply]) -> str | None:
-        """Send replies in order; returns the last message id. Stops at the first refusal."""
+    async def send(self, bsuid: str, replies: list[Reply], notice: str | None = None) -> str | None:
+        """Send replies in order; returns the last message id. Stops at the first refusal.
+
+        `notice` leads the first reply but is not kept with the menu: a menu shown again later
+        (after a stale tap) must not repeat an old notice.
+        """
         if not replies:
             return None
         store, ttl = self.app.store, self.app.settings.state_ttl_seconds
@@ -299,9 +320,12 @@ class WhatsAppAdapter:
         last_menu: Reply | None = None
         last_id = None
         try:
-            for reply in replies:
+            for n, reply in enumerate(replies):
                 t = self.translator(reply.locale)  # our few words in the reply's language
-                for message in render.render(reply, seq, t):
+                shown = reply
+                if notice and n == 0:
+                    shown = dataclasses.replace(reply, text=f"{notice}\n\n{reply.text}")
+                for message in render.render(shown, seq, t):
                     last_id = await self.deliver(bsuid, message)
                 if reply.choices or reply.request_phone:
                     last_menu = reply
@@ -312,12 +336,18 @@ class WhatsAppAdapter:
             data = {
                 "seq": seq,
                 "options": options,
-                "text": last_menu.text,
+                "text": self._menu_text(last_menu),
                 "phone": last_menu.request_phone,
                 "locale": last_menu.locale,
             }
             await store.set(self._menu_key(bsuid), ConversationState("menu", data), ttl)
         return last_id
+
+    def _menu_text(self, reply: Reply) -> str:
+        """The text to show with this menu again: the main menu without the line that led it
+        ("saved", "that button expired"), which would be wrong when repeated."""
+        title = self.translator(reply.locale)("menu.title")
+        return title if reply.text.endswith(f"\n\n{title}") else reply.text
 
     async def deliver(
         self, to: str, message: render.Outgoing, retry: bool = True, tracker: str | None = None
