@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -81,6 +82,22 @@ async def test_unreadable_bodies_are_kept_and_logged_not_dropped(
     assert "{broken json" in letters[0].body and "not JSON" in letters[0].reason
     assert "ID.9102" in letters[2].body
     assert sum(r.levelname == "ERROR" for r in caplog.records) >= 3
+
+
+async def test_dead_letters_keep_the_exact_bytes_received(wa: WhatsAppHarness) -> None:
+    no_metadata = g.text("ID.9130", "halo")
+    del no_metadata["entry"][0]["changes"][0]["value"]["metadata"]
+    spaced = json.dumps(no_metadata, indent=3).encode()  # not the spacing we would write
+    bad_utf8 = b'{"object": "whatsapp_business_account", "entry": "\xff\xfe"}'
+    not_json = b"\xff\xfe not json"
+    assert await wa.post(spaced) == 200
+    assert await wa.post(bad_utf8) in (200, 400)
+    assert await wa.post(not_json) == 400
+    await wa.webhook.idle()
+    async with wa.app.sessions() as session:
+        letters = list(await session.scalars(select(WebhookDeadLetter).order_by("id")))
+    assert [letter.raw for letter in letters] == [spaced, bad_utf8, not_json]
+    assert "ID.9130" in letters[0].body and "part 1" in letters[0].reason
 
 
 async def test_same_wamid_twice_with_different_bytes_gets_one_reply(wa: WhatsAppHarness) -> None:
