@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -48,6 +49,10 @@ async def test_verification_echoes_challenge_and_refuses_wrong_token(wa: WhatsAp
     )
     assert bad.status == 403
     assert (await wa.client.get(path)).status == 403
+    no_challenge = await wa.client.get(
+        path, params={"hub.mode": "subscribe", "hub.verify_token": g.VERIFY_TOKEN}
+    )
+    assert no_challenge.status == 400
     health = await wa.client.get("/healthz")
     assert health.status == 200 and (await health.json())["status"] == "ok"
 
@@ -270,6 +275,44 @@ async def test_link_screen_keeps_the_way_back_last(wa: WhatsAppHarness) -> None:
     assert any("Bagikan nomor" in title for title in titles[:-1])
     await user.send(str(len(titles)))  # the last number is still the way back
     assert "Silakan pilih layanan:" in user.text
+
+
+async def test_list_rows_and_section_say_nothing_twice(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9123", wa)
+    await user.send("/start")
+    [section] = wa.fake.sent(user.user_ref)[-1].params["interactive"]["action"]["sections"]
+    assert "title" not in section  # the list's button already says "Lihat pilihan"
+    assert section["rows"][0]["description"] == "atau ketik 1"
+    scores = [Choice(f"rating:score:{n}", str(n)) for n in range(1, 6)]
+    await wa.webhook.adapter.send(
+        user.user_ref, [Reply("Nilai?", [*scores, Choice("x:y", "Lewati")])]
+    )
+    rows = wa.fake.sent(user.user_ref)[-1].params["interactive"]["action"]["sections"][0]["rows"]
+    assert [r.get("description") for r in rows] == [None] * 5 + ["atau ketik 6"]
+
+
+async def test_unknown_status_is_one_log_line_not_a_warning(
+    wa: WhatsAppHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert await wa.post(g.status("wamid.X", "teleported", "ID.9124")) == 200
+        await wa.webhook.idle()
+    assert not [w for w in caught if "pywa" in str(w.message) or "Unknown" in str(w.message)]
+    [record] = [r for r in caplog.records if r.getMessage() == "WhatsApp status ignored"]
+    assert record.status == "teleported"  # type: ignore[attr-defined]
+
+
+async def test_photo_that_did_not_arrive_is_asked_for_again(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9125", wa)
+    await user.send("/bahasa")
+    image = {"id": "no-such-media", "mime_type": "image/jpeg", "sha256": "x"}
+    await user.post(g.message(user.user_ref, user.wa_id, type="image", image=image))
+    assert "tidak sampai" in user.text and "kirim sekali lagi" in user.text
+    assert "English" in user.labels  # still on the screen they were on
+    fresh = WhatsAppChat(wa.app, "9126", wa)
+    await fresh.post(g.message(fresh.user_ref, fresh.wa_id, type="image", image=image))
+    assert "tidak sampai" in fresh.text
 
 
 # -- identity --------------------------------------------------------------------------------

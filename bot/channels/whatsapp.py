@@ -10,12 +10,16 @@ stand-in server in tests) through the httpx transport it is handed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from pywa.errors import PywaUnknownEnumMemberWarning
 from pywa.types import (
     Button,
     CallbackButton,
@@ -53,6 +57,14 @@ MEDIA_TYPES = {
     MessageType.VIDEO,
     MessageType.STICKER,
 }
+
+
+class MediaMissing(Exception):
+    """An inbound file we could not fetch: the user is told, by this message, to send it again."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 class RebaseTransport(httpx.AsyncBaseTransport):
@@ -109,11 +121,31 @@ def parse(
     raw = RawUpdate(json.dumps(fragment).encode(), hmac_header=None, update_hash="")
     message = raw.value["messages"][0]
     interactive = message.get("interactive", {}).get("type")
-    if message.get("type") == MessageType.BUTTON or interactive == "button_reply":
-        return CallbackButton.from_update(client, raw)
-    if interactive == "list_reply":
-        return CallbackSelection.from_update(client, raw)
-    return Message.from_update(client, raw)
+    with quiet_pywa():
+        if message.get("type") == MessageType.BUTTON or interactive == "button_reply":
+            return CallbackButton.from_update(client, raw)
+        if interactive == "list_reply":
+            return CallbackSelection.from_update(client, raw)
+        return Message.from_update(client, raw)
+
+
+@contextlib.contextmanager
+def quiet_pywa() -> Iterator[None]:
+    """pywa warns in several lines on stderr about values it does not know (a new status, a
+    new message type); we log what matters ourselves, on one JSON line. Parsing is synchronous,
+    so the filter cannot leak into other tasks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PywaUnknownEnumMemberWarning)
+        yield
+
+
+@dataclasses.dataclass(slots=True)
+class UntitledSection(Section):
+    """A list's only section needs no title; WhatsApp would show it under the same words as the
+    list's button."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": tuple(row.to_dict() for row in self.rows)}
 
 
 def language_hint(bsuid: str) -> str | None:
@@ -163,7 +195,7 @@ class WhatsAppAdapter:
         if isinstance(update, CallbackButton | CallbackSelection):
             seq, payload = render.untag(update.data)
             if seq is not None and not self._current(menu, seq, payload):
-                await self._stale(bsuid, update.id, menu)
+                await self._again(bsuid, update.id, menu, "whatsapp.stale")
                 return
         elif update.type == MessageType.TEXT and update.text is not None and menu is not None:
             payload = render.typed_choice(update.text, menu.data.get("options", []))
@@ -173,7 +205,11 @@ class WhatsAppAdapter:
             inbound = self._inbound(update, bsuid, action=HIDDEN_PHONE_FALLBACK)
             hidden = True
         elif payload is None:
-            inbound = await self._from_message(update, bsuid)  # type: ignore[arg-type]
+            try:
+                inbound = await self._from_message(update, bsuid)  # type: ignore[arg-type]
+            except MediaMissing as missing:
+                await self._again(bsuid, update.id, menu, missing.key, main_menu=False)
+                return
         elif payload.startswith(render.PAGE_ACTION + ":") and menu is not None:
             await self._page(bsuid, menu, payload)
             return
@@ -250,11 +286,11 @@ class WhatsAppAdapter:
             url = await with_retry(lambda: self.client.get_media_url(media.id))
             if url.file_size > MAX_MEDIA_BYTES:
                 log.warning("inbound media too large", extra={"size": url.file_size})
-                return None
+                raise MediaMissing("whatsapp.media_too_large")
             content = await with_retry(lambda: self.client.get_media_bytes(url.url))
-        except (WhatsAppError, httpx.HTTPError):
+        except (WhatsAppError, httpx.HTTPError) as exc:
             log.exception("inbound media download failed")
-            return None
+            raise MediaMissing("whatsapp.media_failed") from exc
         name = getattr(media, "filename", None) or f"{message.id[-12:]}.{message.type}"
         return Attachment(name, content, url.mime_type)
 
@@ -265,8 +301,20 @@ class WhatsAppAdapter:
         except (WhatsAppError, httpx.HTTPError):
             log.warning("typing indicator failed")
 
-    async def _stale(self, bsuid: str, message_id: str, menu: ConversationState | None) -> None:
+    async def _again(
+        self,
+        bsuid: str,
+        message_id: str,
+        menu: ConversationState | None,
+        key: str,
+        main_menu: bool = True,
+    ) -> None:
+        """A short notice, then the menu shown last (or the main menu, or nothing more)."""
         if menu is None or not menu.data.get("options"):
+            if not main_menu:
+                t = self.translator(menu.data.get("locale") if menu else None)
+                await self.send(bsuid, [Reply(t(key))])
+                return
             replies = await self.core.handle(
                 Inbound(
                     channel=Channel.WHATSAPP,
@@ -277,11 +325,11 @@ class WhatsAppAdapter:
                     language_hint=language_hint(bsuid),
                 )
             )
-            notice = self.translator(replies[0].locale)("whatsapp.stale") if replies else None
+            notice = self.translator(replies[0].locale)(key) if replies else None
             await self.send(bsuid, replies, notice=notice)
             return
         t = self.translator(menu.data.get("locale"))
-        await self.send(bsuid, [self._menu_reply(menu)], notice=t("whatsapp.stale"))
+        await self.send(bsuid, [self._menu_reply(menu)], notice=t(key))
 
     async def _page(self, bsuid: str, menu: ConversationState, payload: str) -> None:
         page = payload.rsplit(":", 1)[1]
@@ -369,7 +417,7 @@ class WhatsAppAdapter:
                 SectionRow(title=t, callback_data=i, description=d) for i, t, d in message.options
             ]
             section_list = SectionList(
-                button_title=message.button, sections=[Section(title=message.button, rows=rows)]
+                button_title=message.button, sections=[UntitledSection(title="", rows=rows)]
             )
             sent = await call(
                 lambda: client.send_message(to, message.text, buttons=section_list, **kw)

@@ -120,8 +120,10 @@ def menu(text: str, options: list[Choice], seq: int, t: Translator, page: int = 
         (
             tag(seq, c.id),
             clip(c.label, ROW_TITLE),
+            # "or type 3" only where it adds something: not under "more", nor under a title
+            # that is itself the number to type (a score).
             None
-            if c.id.startswith(PAGE_ACTION)
+            if c.id.startswith(PAGE_ACTION) or c.label.strip().isdigit()
             else clip(t("whatsapp.type", n=n), ROW_DESCRIPTION),
         )
         for n, c in enumerate(shown, start=first)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.app import App, StartupError
 from bot.channels import whatsapp_status
-from bot.channels.whatsapp import WhatsAppAdapter, parse
+from bot.channels.whatsapp import WhatsAppAdapter, parse, quiet_pywa
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.messages import Channel
@@ -111,6 +111,8 @@ class WhatsAppWebhook:
             or not hmac.compare_digest(given.encode(), token.encode())
         ):
             return web.Response(status=403, text="forbidden")
+        if not challenge:
+            return web.Response(status=400, text="hub.challenge missing")
         return web.Response(text=challenge)
 
     async def receive(self, request: web.Request) -> web.Response:
@@ -180,12 +182,15 @@ class WhatsAppWebhook:
     async def on_status(self, part: dict[str, Any]) -> None:
         raw = RawUpdate(json.dumps(part).encode(), hmac_header=None, update_hash="")
         try:
-            update = MessageStatus.from_update(self.adapter.client, raw)
+            with quiet_pywa():
+                update = MessageStatus.from_update(self.adapter.client, raw)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise Unreadable(f"unreadable status: {exc!r}") from exc
         code = update.error.code if update.error is not None else None
         status = whatsapp_status.status_of(str(update.status), code)
         if status is None:
+            named = part["entry"][0]["changes"][0]["value"]["statuses"][0].get("status")
+            log.warning("WhatsApp status ignored", extra={"status": str(named)[:40]})
             return
         error = f"{code} {update.error.message}"[:200] if update.error is not None else None
         async with self.app.sessions() as session, session.begin():
