@@ -105,6 +105,22 @@ async def test_dead_letters_keep_the_exact_bytes_received(wa: WhatsAppHarness) -
     assert "ID.9130" in letters[0].body and "part 1" in letters[0].reason
 
 
+async def test_dead_letters_cli_lists_and_shows_bytes(wa: WhatsAppHarness, cli) -> None:  # type: ignore[no-untyped-def]
+    empty = await cli("whatsapp", "dead-letters")
+    assert empty.code == 0 and "Tidak ada webhook" in empty.out
+    odd = g.text("ID.9131", "halo")
+    del odd["entry"][0]["changes"][0]["value"]["metadata"]
+    spaced = json.dumps(odd, indent=2, ensure_ascii=False).encode()
+    assert await wa.post(spaced) == 200
+    await wa.webhook.idle()
+    listed = await cli("whatsapp", "dead-letters")
+    assert listed.code == 0 and "#1 " in listed.out and f"{len(spaced)} bita" in listed.out
+    shown = await cli("whatsapp", "dead-letters", "--show", "1")
+    assert shown.code == 0 and shown.out.encode() == spaced
+    missing = await cli("whatsapp", "dead-letters", "--show", "7")
+    assert missing.code != 0 and "nomor 7" in missing.err
+
+
 async def test_same_wamid_twice_with_different_bytes_gets_one_reply(wa: WhatsAppHarness) -> None:
     first = g.text("ID.9103", "/start", wamid="wamid.SAME-1")
     again = g.text("ID.9103", "/start", wamid="wamid.SAME-1")
