@@ -44,7 +44,7 @@ def _plain_words() -> dict[str, str]:
             "batal": t("words.cancel"),
         }
         for command, text in listed.items():
-            words.update((word.strip().casefold(), command) for word in text.split(",") if word)
+            words.update((w.strip().casefold(), command) for w in text.split(",") if w.strip())
     return words
 
 

@@ -219,8 +219,10 @@ class WhatsAppAdapter:
         else:
             inbound = self._inbound(update, bsuid, action=payload)
         replies = await self.core.handle(inbound)
-        notice = self.translator(replies[0].locale)("whatsapp.phone_hidden") if hidden else None
-        await self.send(bsuid, replies, notice=notice if replies else None)
+        notice = None
+        if hidden and replies:
+            notice = self.translator(replies[0].locale)("whatsapp.phone_hidden")
+        await self.send(bsuid, replies, notice=notice)
 
     @staticmethod
     def _current(menu: ConversationState | None, seq: int, payload: str) -> bool:
