@@ -231,6 +231,34 @@ async def cmd_serve(app: App, args: argparse.Namespace, t: Translator) -> int:
     return 0
 
 
+async def cmd_whatsapp_dead_letters(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """The webhook bodies we kept but could not read: a list, or one body's exact bytes."""
+    from storage.models import WebhookDeadLetter
+
+    async with app.sessions() as session:
+        if args.show is not None:
+            letter = await session.get(WebhookDeadLetter, args.show)
+            if letter is None:
+                raise CliError("cli.dead_letters.not_found", id=args.show)
+            sys.stdout.flush()
+            # Exactly what Meta sent (and signed); rows from before 0008 have only the text.
+            sys.stdout.buffer.write(letter.raw if letter.raw is not None else letter.body.encode())
+            sys.stdout.buffer.flush()
+            return 0
+        rows = list(
+            await session.scalars(
+                select(WebhookDeadLetter).order_by(WebhookDeadLetter.id.desc()).limit(50)
+            )
+        )
+    if not rows:
+        print(t("cli.dead_letters.none"))
+    for row in rows:
+        size = len(row.raw) if row.raw is not None else len(row.body.encode())
+        at = row.received_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(t("cli.dead_letters.row", id=row.id, at=at, size=size, reason=row.reason))
+    return 0
+
+
 async def cmd_db_upgrade(app: App, args: argparse.Namespace, t: Translator) -> int:
     print(t("cli.db.upgraded"))
     return 0
@@ -981,6 +1009,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     serve = sub.add_parser("serve", help="serve the Telegram and WhatsApp webhooks on one server")
     serve.set_defaults(func=cmd_serve)
+
+    wap = sub.add_parser("whatsapp", help="WhatsApp channel tools").add_subparsers(
+        dest="whatsapp_command", required=True
+    )
+    dl = wap.add_parser("dead-letters", help="webhook bodies kept because they could not be read")
+    dl.add_argument("--show", type=_positive, metavar="ID", help="write that body's exact bytes")
+    dl.set_defaults(func=cmd_whatsapp_dead_letters)
 
     dbp = sub.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", required=True

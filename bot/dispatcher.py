@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.i18n import resolve_locale, translator
+from bot.i18n import LOCALES, resolve_locale, translator
 from bot.messages import Inbound, Reply
 from bot.routing import ASN, GUEST, Context, MenuEntry, Router
 from storage.models import Account, Agency
@@ -30,6 +30,22 @@ def _clean_text(text: str | None, limit: int) -> str | None:
     # NUL and other C0 controls break databases and terminals; keep newlines and tabs.
     cleaned = "".join(ch for ch in text if ch >= " " or ch in "\n\t")
     return cleaned[:limit].strip()
+
+
+def _plain_words() -> dict[str, str]:
+    """Plain words of every language (from the catalogs) -> the core command they stand for."""
+    words: dict[str, str] = {}
+    for code in LOCALES:
+        t = translator(code)
+        listed = {
+            "start": t("words.start"),
+            "menu": t("words.menu"),
+            "bantuan": t("words.help"),
+            "batal": t("words.cancel"),
+        }
+        for command, text in listed.items():
+            words.update((w.strip().casefold(), command) for w in text.split(",") if w.strip())
+    return words
 
 
 class Dispatcher:
@@ -55,6 +71,7 @@ class Dispatcher:
             (e for r in self.routers.values() for e in r.menu), key=lambda e: e.order
         )
         self.services = services or {}
+        self.words = _plain_words()
         self._default_agency_id: int | None = None
         self._agencies: dict[int, Agency] = {}
 
@@ -181,6 +198,9 @@ class Dispatcher:
         if inbound.action is not None:
             return await self._route_action(ctx, inbound.action)
         command = inbound.command
+        if command is None and ctx.state is None and text:
+            # "halo", "menu", "batal": what people type on WhatsApp, where no slash is offered.
+            command = self.words.get(text.rstrip("!.?").strip().casefold())
         if command is not None:
             found = self.commands.get(command)
             if found is None:

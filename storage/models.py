@@ -568,7 +568,8 @@ class WebhookDeadLetter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # for reading: invalid UTF-8 shown as U+FFFD
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # the exact bytes received
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

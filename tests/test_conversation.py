@@ -55,6 +55,38 @@ async def test_unknown_text_and_command_get_hint_and_menu(chat) -> None:  # type
     assert "/tidakada tidak dikenal" in user.text and user.labels
 
 
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("halo", "Selamat datang di Abdi"),
+        ("Hai!", "Selamat datang di Abdi"),
+        ("hello", "Selamat datang di Abdi"),
+        ("START", "Selamat datang di Abdi"),
+        ("mulai", "Selamat datang di Abdi"),
+        ("Menu", "Silakan pilih layanan"),
+        ("menu", "Silakan pilih layanan"),
+        ("bantuan", "/batal"),
+        ("help", "/batal"),
+        ("batal", "Tidak ada yang perlu dibatalkan"),
+    ],
+)
+async def test_plain_words_are_the_core_commands(chat, word: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    user = chat("5030")
+    await user.send(word)
+    assert expected in user.text and "belum mengerti" not in user.text
+    assert user.labels
+
+
+async def test_plain_words_are_text_while_text_is_asked_for(chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat("5031")
+    await user.send("/hubungkan")
+    await user.press("kode")
+    await user.send("menu")  # read as the code asked for, not as the command
+    assert "Silakan pilih layanan" not in user.text
+    await user.send("halo apa kabar")  # a whole message only
+    assert "Selamat datang" not in user.text
+
+
 async def test_link_by_own_contact_then_menu_has_asn_entries(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     user = chat("5004")
     await link(user, STAFF_PHONE)

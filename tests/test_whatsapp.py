@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.channels.whatsapp_render import render, typed_choice
+from bot.channels.whatsapp_render import render, typed_choice, untag
 from bot.channels.whatsapp_sender import WhatsAppSender, template_text
 from bot.channels.whatsapp_status import catch_up
 from bot.delivery import Outcome, Status, enqueue
@@ -47,6 +49,10 @@ async def test_verification_echoes_challenge_and_refuses_wrong_token(wa: WhatsAp
     )
     assert bad.status == 403
     assert (await wa.client.get(path)).status == 403
+    no_challenge = await wa.client.get(
+        path, params={"hub.mode": "subscribe", "hub.verify_token": g.VERIFY_TOKEN}
+    )
+    assert no_challenge.status == 400
     health = await wa.client.get("/healthz")
     assert health.status == 200 and (await health.json())["status"] == "ok"
 
@@ -81,6 +87,38 @@ async def test_unreadable_bodies_are_kept_and_logged_not_dropped(
     assert "{broken json" in letters[0].body and "not JSON" in letters[0].reason
     assert "ID.9102" in letters[2].body
     assert sum(r.levelname == "ERROR" for r in caplog.records) >= 3
+
+
+async def test_dead_letters_keep_the_exact_bytes_received(wa: WhatsAppHarness) -> None:
+    no_metadata = g.text("ID.9130", "halo")
+    del no_metadata["entry"][0]["changes"][0]["value"]["metadata"]
+    spaced = json.dumps(no_metadata, indent=3).encode()  # not the spacing we would write
+    bad_utf8 = b'{"object": "whatsapp_business_account", "entry": "\xff\xfe"}'
+    not_json = b"\xff\xfe not json"
+    assert await wa.post(spaced) == 200
+    assert await wa.post(bad_utf8) in (200, 400)
+    assert await wa.post(not_json) == 400
+    await wa.webhook.idle()
+    async with wa.app.sessions() as session:
+        letters = list(await session.scalars(select(WebhookDeadLetter).order_by("id")))
+    assert [letter.raw for letter in letters] == [spaced, bad_utf8, not_json]
+    assert "ID.9130" in letters[0].body and "part 1" in letters[0].reason
+
+
+async def test_dead_letters_cli_lists_and_shows_bytes(wa: WhatsAppHarness, cli) -> None:  # type: ignore[no-untyped-def]
+    empty = await cli("whatsapp", "dead-letters")
+    assert empty.code == 0 and "Tidak ada webhook" in empty.out
+    odd = g.text("ID.9131", "halo")
+    del odd["entry"][0]["changes"][0]["value"]["metadata"]
+    spaced = json.dumps(odd, indent=2, ensure_ascii=False).encode()
+    assert await wa.post(spaced) == 200
+    await wa.webhook.idle()
+    listed = await cli("whatsapp", "dead-letters")
+    assert listed.code == 0 and "#1 " in listed.out and f"{len(spaced)} bita" in listed.out
+    shown = await cli("whatsapp", "dead-letters", "--show", "1")
+    assert shown.code == 0 and shown.out.encode() == spaced
+    missing = await cli("whatsapp", "dead-letters", "--show", "7")
+    assert missing.code != 0 and "nomor 7" in missing.err
 
 
 async def test_same_wamid_twice_with_different_bytes_gets_one_reply(wa: WhatsAppHarness) -> None:
@@ -212,6 +250,87 @@ async def test_stale_button_gets_expired_notice_and_current_menu(wa: WhatsAppHar
     assert "kedaluwarsa" not in user.text
 
 
+async def test_unknown_or_old_tap_gets_one_notice_and_the_menu_shown_last(
+    wa: WhatsAppHarness,
+) -> None:
+    user = WhatsAppChat(wa.app, "9120", wa)
+    await user.send("/start")
+    old = dict(user._buttons)
+    await user.send("/bahasa")
+    seq = untag(next(iter(user._buttons.values()))[0])[0]
+    # A choice id this menu never offered, carrying the current menu's mark.
+    await user.tap(f"{seq}~guidance:nosuch", "?", "list")
+    assert user.text.count("kedaluwarsa") == 1
+    assert "Pilih bahasa:" in user.text and "English" in user.labels
+    assert "Silakan pilih layanan:" not in user.text  # the menu shown last, not the main one
+    raw_id, kind = next(v for k, v in old.items() if "Hubungkan" in k)
+    await user.tap(raw_id, "Hubungkan", kind)
+    assert user.text.count("kedaluwarsa") == 1 and "tidak berlaku" not in user.text
+    assert "Pilih bahasa:" in user.text and "English" in user.labels
+
+
+async def test_stale_notice_from_the_core_is_not_repeated_with_the_menu(
+    wa: WhatsAppHarness,
+) -> None:
+    user = WhatsAppChat(wa.app, "9121", wa)
+    await user.send("/start")
+    old = dict(user._buttons)
+    await user.action("nosuch:thing")  # unmarked: the core answers "that button expired"
+    assert "tidak berlaku" in user.text
+    raw_id, kind = next(v for k, v in old.items() if "Hubungkan" in k)
+    await user.tap(raw_id, "Hubungkan", kind)
+    assert user.text == "Menu itu sudah kedaluwarsa. Ini menu terbaru:\n\nSilakan pilih layanan:"
+    assert user.labels
+
+
+async def test_link_screen_keeps_the_way_back_last(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9122", wa, wa_id=STAFF_PHONE_WA)
+    await user.send("/hubungkan")
+    titles = list(user._buttons)
+    assert titles[-1] == "⬅ Menu utama"
+    assert any("Bagikan nomor" in title for title in titles[:-1])
+    await user.send(str(len(titles)))  # the last number is still the way back
+    assert "Silakan pilih layanan:" in user.text
+
+
+async def test_list_rows_and_section_say_nothing_twice(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9123", wa)
+    await user.send("/start")
+    [section] = wa.fake.sent(user.user_ref)[-1].params["interactive"]["action"]["sections"]
+    assert "title" not in section  # the list's button already says "Lihat pilihan"
+    assert section["rows"][0]["description"] == "atau ketik 1"
+    scores = [Choice(f"rating:score:{n}", str(n)) for n in range(1, 6)]
+    await wa.webhook.adapter.send(
+        user.user_ref, [Reply("Nilai?", [*scores, Choice("x:y", "Lewati")])]
+    )
+    rows = wa.fake.sent(user.user_ref)[-1].params["interactive"]["action"]["sections"][0]["rows"]
+    assert [r.get("description") for r in rows] == [None] * 5 + ["atau ketik 6"]
+
+
+async def test_unknown_status_is_one_log_line_not_a_warning(
+    wa: WhatsAppHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert await wa.post(g.status("wamid.X", "teleported", "ID.9124")) == 200
+        await wa.webhook.idle()
+    assert not [w for w in caught if "pywa" in str(w.message) or "Unknown" in str(w.message)]
+    [record] = [r for r in caplog.records if r.getMessage() == "WhatsApp status ignored"]
+    assert record.status == "teleported"  # type: ignore[attr-defined]
+
+
+async def test_photo_that_did_not_arrive_is_asked_for_again(wa: WhatsAppHarness) -> None:
+    user = WhatsAppChat(wa.app, "9125", wa)
+    await user.send("/bahasa")
+    image = {"id": "no-such-media", "mime_type": "image/jpeg", "sha256": "x"}
+    await user.post(g.message(user.user_ref, user.wa_id, type="image", image=image))
+    assert "tidak sampai" in user.text and "kirim sekali lagi" in user.text
+    assert "English" in user.labels  # still on the screen they were on
+    fresh = WhatsAppChat(wa.app, "9126", wa)
+    await fresh.post(g.message(fresh.user_ref, fresh.wa_id, type="image", image=image))
+    assert "tidak sampai" in fresh.text
+
+
 # -- identity --------------------------------------------------------------------------------
 async def test_visible_number_matching_roster_links_after_confirming(wa: WhatsAppHarness) -> None:
     user = WhatsAppChat(wa.app, "9109", wa, wa_id=STAFF_PHONE_WA)
@@ -230,8 +349,11 @@ async def test_hidden_number_falls_back_to_hr_code(wa: WhatsAppHarness) -> None:
     await user.send("/hubungkan")
     await user.press("Bagikan nomor")
     assert "tersembunyi" in user.text and "kode" in user.text.lower()
-    await user.share_contact("081200000001")  # a card cannot prove it is theirs either
-    assert "kontak Anda sendiri" in user.text
+    # A card cannot prove it is theirs either: the answer is the hidden number, not "a card
+    # of someone else", and the way on is the HR code.
+    await user.share_contact("081200000001")
+    assert "tersembunyi" in user.text and "kontak Anda sendiri" not in user.text
+    assert "Ketik kode tautan" in user.text
 
 
 async def test_family_without_roster_match_is_served(wa: WhatsAppHarness) -> None:

@@ -10,11 +10,16 @@ stand-in server in tests) through the httpx transport it is handed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import logging
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from pywa.errors import PywaUnknownEnumMemberWarning
 from pywa.types import (
     Button,
     CallbackButton,
@@ -52,6 +57,14 @@ MEDIA_TYPES = {
     MessageType.VIDEO,
     MessageType.STICKER,
 }
+
+
+class MediaMissing(Exception):
+    """An inbound file we could not fetch: the user is told, by this message, to send it again."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 class RebaseTransport(httpx.AsyncBaseTransport):
@@ -108,11 +121,31 @@ def parse(
     raw = RawUpdate(json.dumps(fragment).encode(), hmac_header=None, update_hash="")
     message = raw.value["messages"][0]
     interactive = message.get("interactive", {}).get("type")
-    if message.get("type") == MessageType.BUTTON or interactive == "button_reply":
-        return CallbackButton.from_update(client, raw)
-    if interactive == "list_reply":
-        return CallbackSelection.from_update(client, raw)
-    return Message.from_update(client, raw)
+    with quiet_pywa():
+        if message.get("type") == MessageType.BUTTON or interactive == "button_reply":
+            return CallbackButton.from_update(client, raw)
+        if interactive == "list_reply":
+            return CallbackSelection.from_update(client, raw)
+        return Message.from_update(client, raw)
+
+
+@contextlib.contextmanager
+def quiet_pywa() -> Iterator[None]:
+    """pywa warns in several lines on stderr about values it does not know (a new status, a
+    new message type); we log what matters ourselves, on one JSON line. Parsing is synchronous,
+    so the filter cannot leak into other tasks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PywaUnknownEnumMemberWarning)
+        yield
+
+
+@dataclasses.dataclass(slots=True)
+class UntitledSection(Section):
+    """A list's only section needs no title; WhatsApp would show it under the same words as the
+    list's button."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": tuple(row.to_dict() for row in self.rows)}
 
 
 def language_hint(bsuid: str) -> str | None:
@@ -161,15 +194,23 @@ class WhatsAppAdapter:
         payload: str | None = None
         if isinstance(update, CallbackButton | CallbackSelection):
             seq, payload = render.untag(update.data)
-            if seq is not None and (menu is None or menu.data.get("seq") != seq):
-                await self._stale(bsuid, update.id, menu)
+            if seq is not None and not self._current(menu, seq, payload):
+                await self._again(bsuid, update.id, menu, "whatsapp.stale")
                 return
         elif update.type == MessageType.TEXT and update.text is not None and menu is not None:
             if not menu.data.get("text_first"):  # a screen that asked for text takes "2" as text
                 payload = render.typed_choice(update.text, menu.data.get("options", []))
         hidden = False
-        if payload is None:
-            inbound = await self._from_message(update, bsuid)  # type: ignore[arg-type]
+        if payload is None and self._hidden_card(update):
+            # A hidden number cannot be matched, whoever's card it is: say so, offer the HR code.
+            inbound = self._inbound(update, bsuid, action=HIDDEN_PHONE_FALLBACK)
+            hidden = True
+        elif payload is None:
+            try:
+                inbound = await self._from_message(update, bsuid)  # type: ignore[arg-type]
+            except MediaMissing as missing:
+                await self._again(bsuid, update.id, menu, missing.key, main_menu=False)
+                return
         elif payload.startswith(render.PAGE_ACTION + ":") and menu is not None:
             await self._page(bsuid, menu, payload)
             return
@@ -179,10 +220,27 @@ class WhatsAppAdapter:
         else:
             inbound = self._inbound(update, bsuid, action=payload)
         replies = await self.core.handle(inbound)
+        notice = None
         if hidden and replies:
-            t = self.translator(replies[0].locale)
-            replies[0].text = f"{t('whatsapp.phone_hidden')}\n\n{replies[0].text}"
-        await self.send(bsuid, replies)
+            notice = self.translator(replies[0].locale)("whatsapp.phone_hidden")
+        await self.send(bsuid, replies, notice=notice)
+
+    @staticmethod
+    def _current(menu: ConversationState | None, seq: int, payload: str) -> bool:
+        """A tap on the menu shown last, naming one of its choices (or one of its pages)."""
+        if menu is None or menu.data.get("seq") != seq:
+            return False
+        if payload.startswith(render.PAGE_ACTION + ":"):
+            return True
+        return any(payload == shown for shown, _ in menu.data.get("options", []))
+
+    @staticmethod
+    def _hidden_card(update: Any) -> bool:
+        return (
+            isinstance(update, Message)
+            and update.type == MessageType.CONTACTS
+            and not update.from_user.wa_id
+        )
 
     def _inbound(self, update: Any, bsuid: str, **fields: Any) -> Inbound:
         return Inbound(
@@ -231,11 +289,11 @@ class WhatsAppAdapter:
             url = await with_retry(lambda: self.client.get_media_url(media.id))
             if url.file_size > MAX_MEDIA_BYTES:
                 log.warning("inbound media too large", extra={"size": url.file_size})
-                return None
+                raise MediaMissing("whatsapp.media_too_large")
             content = await with_retry(lambda: self.client.get_media_bytes(url.url))
-        except (WhatsAppError, httpx.HTTPError):
+        except (WhatsAppError, httpx.HTTPError) as exc:
             log.exception("inbound media download failed")
-            return None
+            raise MediaMissing("whatsapp.media_failed") from exc
         name = getattr(media, "filename", None) or f"{message.id[-12:]}.{message.type}"
         return Attachment(name, content, url.mime_type)
 
@@ -246,8 +304,20 @@ class WhatsAppAdapter:
         except (WhatsAppError, httpx.HTTPError):
             log.warning("typing indicator failed")
 
-    async def _stale(self, bsuid: str, message_id: str, menu: ConversationState | None) -> None:
+    async def _again(
+        self,
+        bsuid: str,
+        message_id: str,
+        menu: ConversationState | None,
+        key: str,
+        main_menu: bool = True,
+    ) -> None:
+        """A short notice, then the menu shown last (or the main menu, or nothing more)."""
         if menu is None or not menu.data.get("options"):
+            if not main_menu:
+                t = self.translator(menu.data.get("locale") if menu else None)
+                await self.send(bsuid, [Reply(t(key))])
+                return
             replies = await self.core.handle(
                 Inbound(
                     channel=Channel.WHATSAPP,
@@ -258,13 +328,11 @@ class WhatsAppAdapter:
                     language_hint=language_hint(bsuid),
                 )
             )
-            if replies:
-                t = self.translator(replies[0].locale)
-                replies[0].text = f"{t('whatsapp.stale')}\n\n{replies[0].text}"
-            await self.send(bsuid, replies)
+            notice = self.translator(replies[0].locale)(key) if replies else None
+            await self.send(bsuid, replies, notice=notice)
             return
         t = self.translator(menu.data.get("locale"))
-        await self.send(bsuid, [self._menu_reply(menu, t("whatsapp.stale"))])
+        await self.send(bsuid, [self._menu_reply(menu)], notice=t(key))
 
     async def _page(self, bsuid: str, menu: ConversationState, payload: str) -> None:
         page = payload.rsplit(":", 1)[1]
@@ -276,12 +344,11 @@ class WhatsAppAdapter:
         await self.deliver(bsuid, message)
 
     @staticmethod
-    def _menu_reply(menu: ConversationState, lead: str | None = None) -> Reply:
+    def _menu_reply(menu: ConversationState) -> Reply:
         text = str(menu.data.get("text") or "")
         choices = [Choice(p, label) for p, label in menu.data.get("options", [])]
         phone = menu.data.get("phone")
         choices = [c for c in choices if c.id != render.PHONE_ACTION]
-        text = f"{lead}\n\n{text}" if lead else text
         return Reply(text, choices[:10], request_phone=phone, locale=menu.data.get("locale"))
 
     # -- outbound ------------------------------------------------------------------------
@@ -291,8 +358,12 @@ class WhatsAppAdapter:
     def translator(self, locale: str | None) -> Translator:
         return translator(locale or self.app.settings.default_locale)
 
-    async def send(self, bsuid: str, replies: list[Reply]) -> str | None:
-        """Send replies in order; returns the last message id. Stops at the first refusal."""
+    async def send(self, bsuid: str, replies: list[Reply], notice: str | None = None) -> str | None:
+        """Send replies in order; returns the last message id. Stops at the first refusal.
+
+        `notice` leads the first reply but is not kept with the menu: a menu shown again later
+        (after a stale tap) must not repeat an old notice.
+        """
         if not replies:
             return None
         store, ttl = self.app.store, self.app.settings.state_ttl_seconds
@@ -300,9 +371,12 @@ class WhatsAppAdapter:
         last_menu: Reply | None = None
         last_id = None
         try:
-            for reply in replies:
+            for n, reply in enumerate(replies):
                 t = self.translator(reply.locale)  # our few words in the reply's language
-                for message in render.render(reply, seq, t):
+                shown = reply
+                if notice and n == 0:
+                    shown = dataclasses.replace(reply, text=f"{notice}\n\n{reply.text}")
+                for message in render.render(shown, seq, t):
                     last_id = await self.deliver(bsuid, message)
                 if reply.choices or reply.request_phone:
                     last_menu = reply
@@ -314,7 +388,7 @@ class WhatsAppAdapter:
             data = {
                 "seq": seq,
                 "options": options,
-                "text": last_menu.text,
+                "text": self._menu_text(last_menu),
                 "phone": last_menu.request_phone,
                 "locale": last_menu.locale,
                 "text_first": text_first,
@@ -325,6 +399,12 @@ class WhatsAppAdapter:
             menu.data["text_first"] = True
             await store.set(self._menu_key(bsuid), menu, ttl)
         return last_id
+
+    def _menu_text(self, reply: Reply) -> str:
+        """The text to show with this menu again: the main menu without the line that led it
+        ("saved", "that button expired"), which would be wrong when repeated."""
+        title = self.translator(reply.locale)("menu.title")
+        return title if reply.text.endswith(f"\n\n{title}") else reply.text
 
     async def deliver(
         self, to: str, message: render.Outgoing, retry: bool = True, tracker: str | None = None
@@ -346,7 +426,7 @@ class WhatsAppAdapter:
                 SectionRow(title=t, callback_data=i, description=d) for i, t, d in message.options
             ]
             section_list = SectionList(
-                button_title=message.button, sections=[Section(title=message.button, rows=rows)]
+                button_title=message.button, sections=[UntitledSection(title="", rows=rows)]
             )
             sent = await call(
                 lambda: client.send_message(to, message.text, buttons=section_list, **kw)

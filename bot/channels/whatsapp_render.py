@@ -24,6 +24,7 @@ ROW_DESCRIPTION = 72
 LIST_BUTTON = 20
 SEQ_MARK = "~"
 PHONE_ACTION = "wa:phone"  # "use this WhatsApp number": the adapter turns it into a shared contact
+MENU_ACTION = "home:menu"  # the core's "back to the menu" choice (Context.back_to_menu)
 PAGE_ACTION = "wa:page"  # "wa:page:<n>": the next page of a long menu, served by the adapter
 # WhatsApp reads *bold*, _italic_, ~strike~ and ```mono``` in plain text; our text is plain.
 MARKERS = "*_~`"
@@ -71,7 +72,9 @@ def options_of(reply: Reply) -> list[Choice]:
     """The reply's choices, plus the "use my WhatsApp number" choice where a phone is asked for."""
     options = list(reply.choices)
     if reply.request_phone:
-        options.append(Choice(PHONE_ACTION, reply.request_phone))
+        # The way back stays last: the phone row goes before a closing "menu" choice.
+        at = len(options) - 1 if options and options[-1].id == MENU_ACTION else len(options)
+        options.insert(at, Choice(PHONE_ACTION, reply.request_phone))
     return options
 
 
@@ -117,8 +120,10 @@ def menu(text: str, options: list[Choice], seq: int, t: Translator, page: int = 
         (
             tag(seq, c.id),
             clip(c.label, ROW_TITLE),
+            # "or type 3" only where it adds something: not under "more", nor under a title
+            # that is itself the number to type (a score).
             None
-            if c.id.startswith(PAGE_ACTION)
+            if c.id.startswith(PAGE_ACTION) or c.label.strip().isdigit()
             else clip(t("whatsapp.type", n=n), ROW_DESCRIPTION),
         )
         for n, c in enumerate(shown, start=first)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.app import App, StartupError
 from bot.channels import whatsapp_status
-from bot.channels.whatsapp import WhatsAppAdapter, parse
+from bot.channels.whatsapp import WhatsAppAdapter, parse, quiet_pywa
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.messages import Channel
@@ -83,6 +83,10 @@ def _contact_for(item: dict[str, Any], contacts: list[dict[str, Any]]) -> list[d
     return [{"user_id": user_id, "wa_id": item.get("recipient_id")}] if user_id else contacts
 
 
+class Unreadable(ValueError):
+    """A fragment pywa cannot read: kept as a dead letter, no traceback needed."""
+
+
 class WhatsAppWebhook:
     """Receives webhook POSTs and runs their work in the background, tracked for shutdown."""
 
@@ -107,6 +111,8 @@ class WhatsAppWebhook:
             or not hmac.compare_digest(given.encode(), token.encode())
         ):
             return web.Response(status=403, text="forbidden")
+        if not challenge:
+            return web.Response(status=400, text="hub.challenge missing")
         return web.Response(text=challenge)
 
     async def receive(self, request: web.Request) -> web.Response:
@@ -139,33 +145,35 @@ class WhatsAppWebhook:
             await self.dead_letter(body, f"not a WhatsApp webhook: {type(exc).__name__} {exc}")
             return web.json_response({"ok": True, "kept": True})
         if parts:
-            task = asyncio.create_task(self.handle(parts))
+            task = asyncio.create_task(self.handle(parts, body))
             self.background.add(task)
             task.add_done_callback(self.background.discard)
         return web.json_response({"ok": True})
 
     # -- work ------------------------------------------------------------------------------
-    async def handle(self, parts: list[dict[str, Any]]) -> None:
+    async def handle(self, parts: list[dict[str, Any]], body: bytes) -> None:
         async with self.slots:
-            await self._handle(parts)
+            await self._handle(parts, body)
 
-    async def _handle(self, parts: list[dict[str, Any]]) -> None:
-        for part in parts:
+    async def _handle(self, parts: list[dict[str, Any]], body: bytes) -> None:
+        """A fragment that fails keeps the whole body as received (the bytes Meta signed)."""
+        for n, part in enumerate(parts):
             try:
                 if "statuses" in part["entry"][0]["changes"][0]["value"]:
                     await self.on_status(part)
                 else:
                     await self.on_message(part)
+            except Unreadable as exc:
+                await self.dead_letter(body, f"part {n + 1}: {exc}")
             except Exception as exc:
                 log.exception("webhook fragment failed")
-                await self.dead_letter(json.dumps(part).encode(), f"{type(exc).__name__}: {exc}")
+                await self.dead_letter(body, f"part {n + 1}: {type(exc).__name__}: {exc}")
 
     async def on_message(self, part: dict[str, Any]) -> None:
         try:
             update = parse(self.adapter.client, part)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            await self.dead_letter(json.dumps(part).encode(), f"unreadable message: {exc!r}")
-            return
+            raise Unreadable(f"unreadable message: {exc!r}") from exc
         if not await self.first_seen(update.id):
             log.info("duplicate WhatsApp message skipped")
             return
@@ -174,13 +182,15 @@ class WhatsAppWebhook:
     async def on_status(self, part: dict[str, Any]) -> None:
         raw = RawUpdate(json.dumps(part).encode(), hmac_header=None, update_hash="")
         try:
-            update = MessageStatus.from_update(self.adapter.client, raw)
+            with quiet_pywa():
+                update = MessageStatus.from_update(self.adapter.client, raw)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            await self.dead_letter(json.dumps(part).encode(), f"unreadable status: {exc!r}")
-            return
+            raise Unreadable(f"unreadable status: {exc!r}") from exc
         code = update.error.code if update.error is not None else None
         status = whatsapp_status.status_of(str(update.status), code)
         if status is None:
+            named = part["entry"][0]["changes"][0]["value"]["statuses"][0].get("status")
+            log.warning("WhatsApp status ignored", extra={"status": str(named)[:40]})
             return
         error = f"{code} {update.error.message}"[:200] if update.error is not None else None
         async with self.app.sessions() as session, session.begin():
@@ -224,6 +234,7 @@ class WhatsAppWebhook:
                         channel=Channel.WHATSAPP.value,
                         reason=reason[:200],
                         body=body.decode("utf-8", errors="replace"),
+                        raw=body,
                     )
                 )
         except Exception:
