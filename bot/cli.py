@@ -673,6 +673,8 @@ async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) 
         except AudienceError as exc:
             raise CliError(str(exc)) from exc
     print(t("cli.broadcast.preview", employees=size.employees, reachable=size.reachable))
+    if not size.reachable:
+        print(t("broadcast.nobody_reachable", employees=size.employees))
     print(t("broadcast.message", text=text))
     if not args.yes:
         answer = await asyncio.to_thread(_ask, t("cli.broadcast.confirm"))
@@ -707,8 +709,9 @@ def _ask(prompt: str) -> str:
 
 
 async def _print_status(app: App, broadcast_id: int, t: Translator, agency_code: str | None):  # type: ignore[no-untyped-def]
-    from bot.broadcast_jobs import progress_text
+    from bot.broadcast_jobs import report
     from bot.services import broadcasts
+    from storage.models import utcnow
 
     async with app.sessions() as session:
         agency = await _agency(app, session, agency_code)
@@ -716,8 +719,8 @@ async def _print_status(app: App, broadcast_id: int, t: Translator, agency_code:
         if broadcast is None:
             raise CliError("cli.broadcast.not_found", id=broadcast_id)
         progress = await broadcasts.progress(session, broadcast.id)
-        failures = await broadcasts.failures(session, broadcast.id)
-    return broadcast, progress, failures, progress_text(broadcast, progress, t.locale)
+        text, _ = await report(session, broadcast, t, utcnow())
+    return broadcast, progress, text
 
 
 async def cmd_broadcast_status(app: App, args: argparse.Namespace, t: Translator) -> int:
@@ -733,9 +736,10 @@ async def cmd_broadcast_status(app: App, args: argparse.Namespace, t: Translator
         for b in rows:
             when = b.send_at.astimezone(ZoneInfo(agency.timezone)).strftime("%Y-%m-%d %H:%M")
             title = broadcasts.title(b, t)[:40]
-            print(t("cli.broadcast.row", id=b.id, status=b.status, at=when, title=title))
+            status = broadcasts.status_label(b.status, t)
+            print(t("cli.broadcast.row", id=b.id, status=status, at=when, title=title))
         return 0
-    broadcast, progress, failures, text = await _print_status(app, args.id, t, args.agency)
+    broadcast, progress, text = await _print_status(app, args.id, t, args.agency)
     while args.watch and broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
         done = progress.total - progress.pending
         print(f"\r{broadcasts.bar(done, progress.total, 40)} {done}/{progress.total}", end="")
@@ -743,16 +747,17 @@ async def cmd_broadcast_status(app: App, args: argparse.Namespace, t: Translator
         await asyncio.sleep(1)
         if not progress.open and progress.total:
             break
-        broadcast, progress, failures, text = await _print_status(app, args.id, t, args.agency)
+        broadcast, progress, text = await _print_status(app, args.id, t, args.agency)
     if args.watch:
         print()
     print(text)
-    for status, reason, count in failures:
-        print(t("cli.broadcast.failure", status=status, reason=reason, count=count))
     if args.csv:
         async with app.sessions() as session:
-            data = await broadcasts.undelivered_csv(session, broadcast.id)
-        await asyncio.to_thread(Path(args.csv).write_bytes, data)
+            data = await broadcasts.undelivered_csv(session, broadcast, t)
+        try:
+            await asyncio.to_thread(Path(args.csv).write_bytes, data)
+        except OSError as exc:
+            raise CliError("cli.broadcast.csv_failed", code=2, path=args.csv) from exc
         print(t("cli.broadcast.csv", path=args.csv, count=max(0, data.count(b"\n") - 1)))
     return 0
 
@@ -766,7 +771,8 @@ async def cmd_broadcast_cancel(app: App, args: argparse.Namespace, t: Translator
         if broadcast is None:
             raise CliError("cli.broadcast.not_found", id=args.id)
         if broadcast.status not in (broadcasts.SCHEDULED, broadcasts.SENDING):
-            raise CliError("cli.broadcast.not_cancellable", id=args.id, status=broadcast.status)
+            status = broadcasts.status_label(broadcast.status, t)
+            raise CliError("cli.broadcast.not_cancellable", id=args.id, status=status)
         withdrawn = await broadcasts.cancel(session, broadcast, _actor())
     print(t("cli.broadcast.cancelled", id=args.id, count=withdrawn))
     return 0

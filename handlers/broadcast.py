@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.broadcast_jobs import progress_text
+from bot.broadcast_jobs import report
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, Context, Router
 from bot.services import audiences, audit, broadcasts, reminders
@@ -145,8 +145,8 @@ async def units_done(ctx: Context, args: list[str]) -> list[Reply]:
 async def pick_topic(ctx: Context, args: list[str]) -> list[Reply]:
     from bot.services import guidance
 
-    versions = guidance.library().content().versions()
-    choices = [Choice(router.payload("topic", topic), topic) for topic in list(versions)[:9]]
+    topics = guidance.library().content().ordered(ctx.t.locale)[:9]
+    choices = [Choice(router.payload("topic", topic.id), topic.label) for topic in topics]
     return [Reply(ctx.t("broadcast.ask_topic"), [*choices, ctx.back_to_menu()])]
 
 
@@ -158,32 +158,24 @@ async def picked_topic(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
 
 
-def _describe(ctx: Context, audience: Audience, unit_names: list[str]) -> str:
-    if audience.kind == audiences.UNITS:
-        return ctx.t("broadcast.desc_units", units=", ".join(unit_names))
-    if audience.kind == audiences.ROLE:
-        return ctx.t(f"broadcast.aud_{audience.role}")
-    if audience.kind == audiences.NOT_ACKED:
-        return ctx.t("broadcast.desc_notacked", topic=audience.topic)
-    key = "everyone" if audience.kind == audiences.EVERYONE else "notrated"
-    return ctx.t(f"broadcast.aud_{key}")
-
-
 async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
     data = _data(ctx)
     if "text" not in data:
         await ctx.clear_state()
         return [ctx.main_menu(ctx.t("error.expired"))]
     size = await audiences.size(ctx.session, ctx.agency, audience, utcnow())
-    names = [u.name for u in await _units(ctx) if u.id in audience.units]
-    await router.enter(ctx, "draft", **(data | {"audience": audience.to_json()}))
+    described = await broadcasts.describe(ctx.session, ctx.agency.id, audience, ctx.t)
+    state = data | {"audience": audience.to_json(), "reachable": size.reachable}
+    await router.enter(ctx, "draft", **state)
     text = ctx.t(
         "broadcast.preview",
-        audience=_describe(ctx, audience, names),
+        audience=described,
         employees=size.employees,
         reachable=size.reachable,
         message=ctx.t("broadcast.message", text=data["text"]),
     )
+    if not size.reachable:
+        text += "\n\n" + ctx.t("broadcast.nobody_reachable", employees=size.employees)
     choices = [
         Choice(router.payload("now"), ctx.t("broadcast.send_now")),
         Choice(router.payload("later"), ctx.t("broadcast.send_later")),
@@ -206,6 +198,8 @@ async def send_now(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 def _confirm(ctx: Context, question: str) -> Reply:
+    if not _data(ctx).get("reachable", 1):
+        question = ctx.t("broadcast.nobody_reachable_short") + "\n" + question
     return Reply(
         question,
         [Choice(router.payload("confirm"), ctx.t("broadcast.yes_send")), ctx.back_to_menu()],
@@ -278,6 +272,8 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
     if send_at is None:
         count = await broadcasts.release(ctx.session, broadcast, utcnow())
         lead = ctx.t("broadcast.queued", id=broadcast.id, count=count)
+        if not count:
+            lead = ctx.t("broadcast.queued_nobody", id=broadcast.id, targets=broadcast.recipients)
     else:
         local = send_at.astimezone(ZoneInfo(ctx.agency.timezone)).strftime("%d-%m-%Y %H:%M")
         lead = ctx.t("broadcast.scheduled", id=broadcast.id, at=local)
@@ -307,23 +303,16 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    progress = await broadcasts.progress(ctx.session, broadcast.id)
-    lines = [progress_text(broadcast, progress, ctx.t.locale)]
-    if broadcast.status == broadcasts.SCHEDULED:
-        local = broadcast.send_at.astimezone(ZoneInfo(ctx.agency.timezone))
-        lines.append(ctx.t("broadcast.scheduled_for", at=local.strftime("%d-%m-%Y %H:%M")))
-    failures = await broadcasts.failures(ctx.session, broadcast.id)
-    for status, reason, count in failures:
-        lines.append(ctx.t("broadcast.failure_line", status=status, reason=reason, count=count))
+    text, unreached = await report(ctx.session, broadcast, ctx.t, utcnow())
     choices = []
-    if failures:
+    if unreached:
         choices.append(Choice(router.payload("csv", broadcast.id), ctx.t("broadcast.button_csv")))
     if broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
         choices.append(
             Choice(router.payload("cancel", broadcast.id), ctx.t("broadcast.button_cancel"))
         )
     choices.append(Choice(router.payload("list"), ctx.t("button.back")))
-    return [Reply("\n".join(lines), [*choices, ctx.back_to_menu()])]
+    return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
 @router.action("csv", roles={HR}, args=1)
@@ -331,7 +320,7 @@ async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    data = await broadcasts.undelivered_csv(ctx.session, broadcast.id)
+    data = await broadcasts.undelivered_csv(ctx.session, broadcast, ctx.t)
     audit.record(
         ctx.session,
         actor=_actor(ctx),

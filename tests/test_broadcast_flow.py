@@ -77,7 +77,7 @@ async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> 
     await hr.press("Siaran")
     await hr.press("Laporan siaran")
     await hr.press("#1")
-    assert "unreachable: 403 Forbidden: bot was blocked — 1" in hr.text
+    assert "tidak terjangkau: 403 Forbidden: bot was blocked — 1" in hr.text
     await hr.press("CSV")
     attachment = hr.replies[0].attachment
     assert attachment is not None and attachment.filename == "belum-terkirim-1.csv"
@@ -209,3 +209,69 @@ async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app
     await drain_once(demo_app, demo_app.senders)
     await jobs.run_due(demo_app, now + timedelta(seconds=20), names=["broadcast.progress"])
     assert "✅ Siaran #1 selesai." in "\n".join(lines) and "Terkirim 6" in "\n".join(lines)
+
+
+async def test_targets_without_a_chat_account_are_shown_and_listed(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    async with demo_app.sessions() as session:
+        unit = await session.scalar(select(Unit).where(Unit.name == "Dinas Kesehatan"))
+        nips = set(await session.scalars(select(Employee.nip).where(Employee.unit_id == unit.id)))
+    await compose(hr)
+    await hr.press("Unit tertentu")
+    await hr.press("Dinas Kesehatan")
+    await hr.press("Selesai")
+    assert f"{len(nips)} ASN, 0 bisa dihubungi" in hr.text
+    assert "tidak akan sampai ke siapa pun" in hr.text
+    await hr.press("Kirim sekarang")
+    assert "Tidak ada penerima yang bisa dihubungi" in hr.text
+    await hr.press("Ya, kirim")
+    assert "tidak terkirim ke siapa pun" in hr.text and "sedang dikirim ke 0" not in hr.text
+    await hr.send("/menu")
+    await hr.press("Meja HR")
+    await hr.press("Siaran")
+    await hr.press("Laporan siaran")
+    await hr.press("#1")
+    assert f"{len(nips)} sasaran, {len(nips)} tanpa akun chat" in hr.text
+    await hr.press("CSV")
+    attachment = hr.replies[0].attachment
+    assert attachment is not None
+    rows = attachment.content.decode("utf-8-sig").splitlines()[1:]
+    assert {r.split(",")[0] for r in rows} == nips
+    assert all("belum terhubung ke chat" in r for r in rows)
+
+
+async def test_a_scheduled_or_cancelled_broadcast_reads_as_not_started(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    await link_all(demo_app, limit=4)
+    async with demo_app.sessions() as session:
+        everyone = await session.scalar(
+            select(func.count()).select_from(Employee).where(Employee.status == "active")
+        )
+    await compose(hr)
+    await hr.press("Semua ASN")
+    await hr.press("Jadwalkan")
+    await hr.send("2099-01-01 08:00")
+    await hr.press("Ya")
+    for step in ("/menu", "Meja HR", "Siaran", "Laporan siaran", "#1"):
+        await (hr.send(step) if step.startswith("/") else hr.press(step))
+    assert "belum dimulai" in hr.text and "100%" not in hr.text and "dari 0" not in hr.text
+    assert f"Semua ASN — {everyone} ASN" in hr.text and "01-01-2099 08:00" in hr.text
+    await hr.press("Batalkan siaran")
+    await hr.press("Ya, batalkan")
+    for step in ("/menu", "Meja HR", "Siaran", "Laporan siaran", "#1"):
+        await (hr.send(step) if step.startswith("/") else hr.press(step))
+    assert "dibatalkan" in hr.text and "100%" not in hr.text and "dari 0" not in hr.text
+    assert f"Semua ASN — {everyone} ASN" in hr.text
+
+
+async def test_the_guidance_topic_picker_shows_topic_names(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    from bot.services import guidance
+
+    hr = await linked(chat, FAJAR_HR)
+    await compose(hr)
+    await hr.press("Belum konfirmasi")
+    topics = guidance.library().content().ordered("id")
+    assert [t.label for t in topics][:9] == hr.labels[: min(9, len(topics))]
+    assert not any(t.id in hr.labels for t in topics if t.id != t.label)
+    await hr.press(topics[0].label)
+    assert f'Belum konfirmasi pedoman "{topics[0].label}"' in hr.text
