@@ -93,8 +93,9 @@ async def report(
 async def _report(app: Any, broadcast: Broadcast, account: Account, text: str) -> str | None:
     """Show the progress text to HR; the platform id to edit next time, or None if not shown."""
     sender = app.senders.get(account.channel)
-    if sender is None:
-        return None
+    serves = getattr(sender, "serves", None)
+    if sender is None or (serves is not None and account.user_ref not in serves):
+        return None  # HR reads it where their account is (another terminal, another process)
     reply = Reply(text)
     editable = hasattr(sender, "edit_outbound")
     if app.limiter is not None:

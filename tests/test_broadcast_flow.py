@@ -173,8 +173,7 @@ async def console_account(app, nip: str, user_ref: str) -> None:  # type: ignore
         )
 
 
-async def test_console_chat_shows_a_broadcast_to_its_user(demo_app) -> None:  # type: ignore[no-untyped-def]
-    lines: list[str] = []
+async def test_each_terminal_prints_only_its_own_messages(demo_app) -> None:  # type: ignore[no-untyped-def]
     await console_account(demo_app, "199803132020012001", "as-mega")
     await console_account(demo_app, "198412052009031034", "as-hr")
     hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
@@ -182,16 +181,30 @@ async def test_console_chat_shows_a_broadcast_to_its_user(demo_app) -> None:  # 
     await hr.press("Semua ASN")
     await hr.press("Kirim sekarang")
     await hr.press("Ya, kirim")
-    console = ConsoleChat(demo_app.dispatcher, "as-mega", write=lines.append)
-    await drain_once(demo_app, {"console": ConsoleSender(console, translator("id"))})
-    text = "\n".join(lines)
-    assert "📢 Rapat koordinasi besok." in text
-    assert "akun konsol as-hr" in text  # the HR's own copy, labelled as someone else's
+    mega_lines: list[str] = []
+    hr_lines: list[str] = []
+    mega = ConsoleChat(demo_app.dispatcher, "as-mega", write=mega_lines.append)
+    hr_chat = ConsoleChat(demo_app.dispatcher, "as-hr", write=hr_lines.append)
+    # Two `abdi chat` processes on one database: each drains with its own terminal's sender.
+    mega_report = await drain_once(demo_app, {"console": ConsoleSender(mega, translator("id"))})
+    assert mega_report.sent == 1 and mega_report.failed == 0
+    assert "📢 Rapat koordinasi besok." in "\n".join(mega_lines)
+    assert "as-hr" not in "\n".join(mega_lines)  # the HR's copy is not printed here
+    async with demo_app.sessions() as session:
+        waiting = await session.scalar(
+            select(Delivery.status)
+            .join(Account, Account.id == Delivery.account_id)
+            .where(Account.user_ref == "as-hr")
+        )
+    assert waiting == "pending"  # ... it waits for the HR's own terminal
+    hr_report = await drain_once(demo_app, {"console": ConsoleSender(hr_chat, translator("id"))})
+    assert hr_report.sent == 1 and "📢 Rapat koordinasi besok." in "\n".join(hr_lines)
+    assert mega_lines.count("📢 Rapat koordinasi besok.") == 1
 
 
 async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app) -> None:  # type: ignore[no-untyped-def]
     await console_account(demo_app, "198412052009031034", "as-hr")
-    await link_all(demo_app, channel="console", limit=5)
+    others = await link_all(demo_app, channel="console", limit=5)
     hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
     await compose(hr, "Pengumuman libur.")
     await hr.press("Semua ASN")
@@ -207,6 +220,9 @@ async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app
     await jobs.run_due(demo_app, now + timedelta(seconds=10), names=["broadcast.progress"])
     assert "\n".join(lines) == started  # nothing new while it runs: no flood of messages
     await drain_once(demo_app, demo_app.senders)
+    for chat_id in others.values():  # each colleague's own terminal
+        theirs = ConsoleChat(demo_app.dispatcher, str(chat_id), write=lambda _: None)
+        await drain_once(demo_app, {"console": ConsoleSender(theirs, translator("id"))})
     await jobs.run_due(demo_app, now + timedelta(seconds=20), names=["broadcast.progress"])
     assert "✅ Siaran #1 selesai." in "\n".join(lines) and "Terkirim 6" in "\n".join(lines)
 
