@@ -618,6 +618,12 @@ async def _audience(session, agency: Agency, args: argparse.Namespace):  # type:
         if args.not_rated:
             return Audience(NOT_RATED)
         if args.not_acked:
+            from bot.services import guidance
+
+            topics = guidance.library().content().versions()
+            if args.not_acked not in topics:
+                known = ", ".join(sorted(topics))
+                raise CliError("cli.broadcast.unknown_topic", topic=args.not_acked, topics=known)
             return Audience(NOT_ACKED, topic=args.not_acked)
         return Audience(EVERYONE)
     except AudienceError as exc:
@@ -825,7 +831,7 @@ async def cmd_reminder(app: App, args: argparse.Namespace, t: Translator) -> int
                     text=args.text,
                 )
             except reminders.ReminderError as exc:
-                raise CliError(str(exc)) from exc
+                raise CliError(str(exc), **exc.params) from exc
             print(t("cli.reminder.added", id=reminder.id))
             return 0
         if args.reminder_command == "remove":
@@ -838,15 +844,10 @@ async def cmd_reminder(app: App, args: argparse.Namespace, t: Translator) -> int
             print(t("cli.reminder.removed", id=args.id))
             return 0
         rows = await reminders.listed(session, agency.id)
-    if not rows:
-        print(t("cli.reminder.none"))
-    for r in rows:
-        when = (
-            t("reminder.when_before_close", days=r.days_before, at=r.at_time)
-            if r.trigger == reminders.BEFORE_CLOSE
-            else t("reminder.when_weekly", day=r.weekday + 1, at=r.at_time)
-        )
-        print(t("cli.reminder.row", id=r.id, when=when, audience=r.audience.get("kind")))
+        if not rows:
+            print(t("cli.reminder.none"))
+        for r in rows:
+            print(await reminders.describe(session, r, t))
     return 0
 
 

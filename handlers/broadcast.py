@@ -357,15 +357,10 @@ async def do_cancel(ctx: Context, args: list[str]) -> list[Reply]:
 @router.action("reminders", roles={HR})
 async def list_reminders(ctx: Context, args: list[str]) -> list[Reply]:
     rows = await reminders.listed(ctx.session, ctx.agency.id)
-    lines = [ctx.t("broadcast.reminders_intro")]
+    lines = [ctx.t("broadcast.reminders_intro" if rows else "broadcast.reminders_none")]
     choices = []
     for r in rows[:7]:
-        when = (
-            ctx.t("reminder.when_before_close", days=r.days_before, at=r.at_time)
-            if r.trigger == reminders.BEFORE_CLOSE
-            else ctx.t("reminder.when_weekly", day=r.weekday + 1, at=r.at_time)
-        )
-        lines.append(f"#{r.id} · {when}")
+        lines.append(await reminders.describe(ctx.session, r, ctx.t))
         choices.append(
             Choice(router.payload("remdel", r.id), ctx.t("broadcast.remove_reminder", id=r.id))
         )
@@ -375,21 +370,34 @@ async def list_reminders(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.action("remadd", roles={HR})
 async def add_reminder(ctx: Context, args: list[str]) -> list[Reply]:
-    reminder = await reminders.add(
-        ctx.session, ctx.agency, trigger=reminders.BEFORE_CLOSE, actor=_actor(ctx)
-    )
-    return [
-        Reply(
-            ctx.t("broadcast.reminder_added", id=reminder.id),
-            [Choice(router.payload("reminders"), ctx.t("button.back")), ctx.back_to_menu()],
+    back = [Choice(router.payload("reminders"), ctx.t("button.back")), ctx.back_to_menu()]
+    try:
+        reminder = await reminders.add(
+            ctx.session, ctx.agency, trigger=reminders.BEFORE_CLOSE, actor=_actor(ctx)
         )
-    ]
+    except reminders.ReminderError as exc:
+        return [Reply(ctx.t(str(exc), **exc.params), back)]
+    return [Reply(ctx.t("broadcast.reminder_added", id=reminder.id), back)]
+
+
+async def _reminder(ctx: Context, raw: str):  # type: ignore[no-untyped-def]
+    rows = await reminders.listed(ctx.session, ctx.agency.id)
+    return next((r for r in rows if str(r.id) == raw), None)
 
 
 @router.action("remdel", roles={HR}, args=1)
+async def ask_remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
+    reminder = await _reminder(ctx, args[0])
+    if reminder is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    yes = Choice(router.payload("remdelok", reminder.id), ctx.t("broadcast.yes_remove_reminder"))
+    back = Choice(router.payload("reminders"), ctx.t("button.back"))
+    return [Reply(ctx.t("broadcast.confirm_remove_reminder", id=reminder.id), [yes, back])]
+
+
+@router.action("remdelok", roles={HR}, args=1)
 async def remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
-    rows = await reminders.listed(ctx.session, ctx.agency.id)
-    reminder = next((r for r in rows if str(r.id) == args[0]), None)
+    reminder = await _reminder(ctx, args[0])
     if reminder is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     await reminders.remove(ctx.session, reminder, _actor(ctx))

@@ -134,7 +134,7 @@ async def test_reminders_from_the_shell(cli, demo_app) -> None:  # type: ignore[
     assert bad.code != 0 and "Jam tidak terbaca" in bad.err
     listing = await cli("reminder", "list")
     assert "#1" in listing.out and "3 hari sebelum triwulan ditutup, pukul 08:00" in listing.out
-    assert "not_rated" in listing.out
+    assert "→ Belum menilai triwulan ini" in listing.out and "not_rated" not in listing.out
     removed = await cli("reminder", "remove", "1")
     assert removed.code == 0
     assert "Belum ada pengingat" in (await cli("reminder", "list")).out
@@ -178,3 +178,18 @@ async def test_statuses_read_in_indonesian(cli, demo_app) -> None:  # type: igno
     assert "sudah dibatalkan" in again.err and "cancelled" not in again.err
     one = await cli("broadcast", "status", "1")
     assert "dibatalkan" in one.out and "100%" not in one.out
+
+
+async def test_reminder_mistakes_get_a_clear_answer(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    first = await cli("reminder", "add", "before-close", "--days", "3", "--at", "08:00")
+    assert first.code == 0
+    twice = await cli("reminder", "add", "before-close", "--days", "3", "--at", "08.00")
+    assert twice.code != 0 and "sudah aktif (#1)" in twice.err
+    other = await cli("reminder", "add", "before-close", "--days", "1", "--at", "08:00")
+    assert other.code == 0  # another day is another reminder
+    far = await cli("reminder", "add", "before-close", "--days", "99")
+    assert far.code != 0 and "0 sampai 60" in far.err
+    topic = await cli("reminder", "add", "before-close", "--not-acked", "nope")
+    assert topic.code != 0 and "nope" in topic.err and "netralitas" in topic.err
+    listing = await cli("reminder", "list")
+    assert listing.out.count("#") == 2

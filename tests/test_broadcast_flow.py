@@ -12,7 +12,7 @@ from bot.channels.console import ConsoleChat, ConsoleSender
 from bot.drain import drain_once
 from bot.i18n import translator
 from bot.messages import Channel
-from storage.models import Account, AuditLog, Broadcast, Delivery, Employee, Unit
+from storage.models import Account, AuditLog, Broadcast, Delivery, Employee, Reminder, Unit
 from tests.chat import Chat
 from tests.delivery_helpers import drain_all, link_all, telegram_sender
 from tests.rating_helpers import FAJAR_HR, MEGA, linked
@@ -291,3 +291,26 @@ async def test_the_guidance_topic_picker_shows_topic_names(chat, demo_app) -> No
     assert not any(t.id in hr.labels for t in topics if t.id != t.label)
     await hr.press(topics[0].label)
     assert f'Belum konfirmasi pedoman "{topics[0].label}"' in hr.text
+
+
+async def test_reminders_in_chat_refuse_duplicates_and_confirm_removal(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    for step in ("/menu", "Meja HR", "Siaran", "Pengingat rutin"):
+        await (hr.send(step) if step.startswith("/") else hr.press(step))
+    assert "Belum ada pengingat" in hr.text
+    await hr.press("3 hari sebelum tutup")
+    assert "Pengingat #1 aktif" in hr.text
+    await hr.press("Kembali")
+    assert "→ Belum menilai triwulan ini" in hr.text
+    await hr.press("3 hari sebelum tutup")
+    assert "sudah aktif (#1)" in hr.text
+    await hr.press("Kembali")
+    await hr.press("Hapus #1")
+    assert "Hentikan pengingat #1?" in hr.text
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(Reminder.active)) is True
+    await hr.press("Ya, hentikan")
+    assert "dihentikan" in hr.text
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Reminder)) == 1
+        assert await session.scalar(select(Reminder.active)) is False
