@@ -651,10 +651,13 @@ def _attachment(path: str | None) -> tuple[str, str, bytes] | None:
 
 
 def _when(raw: str, zone: ZoneInfo) -> datetime:
-    try:
-        return datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=zone)
-    except ValueError as exc:
-        raise CliError("cli.broadcast.bad_time", value=raw) from exc
+    from bot.services import when
+    from storage.models import utcnow
+
+    moment = when.parse(raw, zone, utcnow())
+    if moment is None:
+        raise CliError("cli.broadcast.bad_time", value=raw, example=when.example(zone, utcnow()))
+    return moment
 
 
 async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) -> int:
@@ -877,7 +880,11 @@ def _add_broadcast_commands(sub: argparse._SubParsersAction) -> None:  # type: i
         cmd.add_argument("--text", required=True, help="the message (plain text)")
         cmd.add_argument("--attach", help="an image or a PDF to send with it")
         if name == "schedule":
-            cmd.add_argument("--at", required=True, help='local time "YYYY-MM-DD HH:MM"')
+            cmd.add_argument(
+                "--at",
+                required=True,
+                help='local time: "besok 07.30", "25/11 08:00", "senin 07.00", "YYYY-MM-DD HH:MM"',
+            )
         cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         _audience_options(cmd)
         cmd.set_defaults(func=cmd_broadcast_send)

@@ -6,7 +6,7 @@ Every step re-checks the HR role and re-reads what a payload names from the data
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.broadcast_jobs import report
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, Context, Router
-from bot.services import audiences, audit, broadcasts, reminders
+from bot.services import audiences, audit, broadcasts, reminders, when
 from bot.services.audiences import Audience, AudienceError
 from storage.models import Unit, utcnow
 
@@ -197,38 +197,20 @@ async def send_now(ctx: Context, args: list[str]) -> list[Reply]:
     return [_confirm(ctx, ctx.t("broadcast.confirm_now"))]
 
 
-def _confirm(ctx: Context, question: str) -> Reply:
+def _confirm(ctx: Context, question: str, yes: str = "broadcast.yes_send") -> Reply:
     if not _data(ctx).get("reachable", 1):
         question = ctx.t("broadcast.nobody_reachable_short") + "\n" + question
     return Reply(
         question,
-        [Choice(router.payload("confirm"), ctx.t("broadcast.yes_send")), ctx.back_to_menu()],
+        [Choice(router.payload("confirm"), ctx.t(yes)), ctx.back_to_menu()],
     )
 
 
 @router.action("later", roles={HR}, state="draft")
 async def ask_time(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, "await_time", **_data(ctx))
-    return [Reply(ctx.t("broadcast.ask_time"), [ctx.back_to_menu()])]
-
-
-def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
-    """'2025-04-01 08:00' or '08:00' (the next such time) in local time, as UTC; None if bad."""
-    raw = text.strip().replace(".", ":")
-    for fmt in ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M"):
-        try:
-            return datetime.strptime(raw, fmt).replace(tzinfo=zone).astimezone(UTC)
-        except ValueError:
-            continue
-    try:
-        clock = datetime.strptime(raw, "%H:%M").time()
-    except ValueError:
-        return None
-    local_now = now.astimezone(zone)
-    moment = datetime.combine(local_now.date(), clock, tzinfo=zone)
-    if moment <= local_now:
-        moment += timedelta(days=1)
-    return moment.astimezone(UTC)
+    example = when.example(ZoneInfo(ctx.agency.timezone), utcnow())
+    return [Reply(ctx.t("broadcast.ask_time", example=example), [ctx.back_to_menu()])]
 
 
 @router.on_state("await_time")
@@ -239,12 +221,15 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     zone = ZoneInfo(ctx.agency.timezone)
     now = utcnow()
-    when = parse_when(text, zone, now)
-    if when is None or when < now:
-        return [Reply(ctx.t("broadcast.bad_time"), [ctx.back_to_menu()])]
-    await router.enter(ctx, "draft", **(data | {"send_at": when.isoformat()}))
-    local = when.astimezone(zone).strftime("%d-%m-%Y %H:%M")
-    return [_confirm(ctx, ctx.t("broadcast.confirm_later", at=local))]
+    moment = when.parse(text, zone, now)
+    if moment is None:
+        example = when.example(zone, now)
+        return [Reply(ctx.t("broadcast.bad_time", example=example), [ctx.back_to_menu()])]
+    local = moment.astimezone(zone).strftime("%d-%m-%Y %H:%M")
+    if moment < now:
+        return [Reply(ctx.t("broadcast.past_time", at=local), [ctx.back_to_menu()])]
+    await router.enter(ctx, "draft", **(data | {"send_at": moment.isoformat()}))
+    return [_confirm(ctx, ctx.t("broadcast.confirm_later", at=local), "broadcast.yes_schedule")]
 
 
 @router.action("confirm", roles={HR}, state="draft")

@@ -193,3 +193,13 @@ async def test_reminder_mistakes_get_a_clear_answer(cli, demo_app) -> None:  # t
     assert topic.code != 0 and "nope" in topic.err and "netralitas" in topic.err
     listing = await cli("reminder", "list")
     assert listing.out.count("#") == 2
+
+
+async def test_schedule_accepts_the_chat_time_forms(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await link_all(demo_app, limit=2)
+    ok = await cli("broadcast", "schedule", "--text", "Apel", "--at", "besok 07.30", "--yes")
+    assert ok.code == 0 and "07:30 WIB" in ok.out, ok
+    weekday = await cli("broadcast", "schedule", "--text", "Apel", "--at", "senin 07.00", "--yes")
+    assert weekday.code == 0 and "07:00 WIB" in weekday.out
+    bad = await cli("broadcast", "schedule", "--text", "x", "--at", "kapan-kapan", "--yes")
+    assert bad.code != 0 and "besok 07.30" in bad.err

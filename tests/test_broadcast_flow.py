@@ -98,7 +98,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat,
     assert "sudah lewat" in hr.text
     await hr.send("2099-01-01 08:00")
     assert "01-01-2099 08:00" in hr.text
-    await hr.press("Ya, kirim")
+    await hr.press("Ya, jadwalkan")
     assert "dijadwalkan" in hr.text
     await jobs.run_due(demo_app, names=["broadcast.release"])
     async with demo_app.sessions() as session:
@@ -314,3 +314,24 @@ async def test_reminders_in_chat_refuse_duplicates_and_confirm_removal(chat, dem
     async with demo_app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Reminder)) == 1
         assert await session.scalar(select(Reminder.active)) is False
+
+
+async def test_schedule_times_as_people_type_them(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    hr = await linked(chat, FAJAR_HR)
+    await link_all(demo_app, limit=3)
+    await compose(hr)
+    await hr.press("Semua ASN")
+    await hr.press("Jadwalkan")
+    zone = ZoneInfo("Asia/Jakarta")
+    example = (datetime.now(UTC).astimezone(zone) + timedelta(days=2)).strftime("%d/%m 08.00")
+    assert example in hr.text and "2025" not in hr.text
+    await hr.send("kemarin sore")
+    assert "tidak terbaca" in hr.text and example in hr.text
+    tomorrow = (datetime.now(UTC).astimezone(zone) + timedelta(days=1)).strftime("%d-%m-%Y")
+    await hr.send("besok jam 7 pagi")
+    assert f"{tomorrow} 07:00" in hr.text
+    assert "✔ Ya, jadwalkan" in hr.labels and "✔ Ya, kirim" not in hr.labels
+    await hr.press("Ya, jadwalkan")
+    assert f"dijadwalkan pada {tomorrow} 07:00" in hr.text

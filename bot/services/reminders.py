@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from bot.jobs import periodic
-from bot.services import audit, broadcasts, periods
+from bot.services import audit, broadcasts, periods, when
 from bot.services.audiences import NOT_RATED, Audience
 from storage.models import Agency, Broadcast, Reminder
 
@@ -36,11 +36,10 @@ class ReminderError(ValueError):
 
 
 def parse_time(raw: str) -> str:
-    try:
-        parsed = datetime.strptime(raw.strip().replace(".", ":"), "%H:%M")
-    except ValueError as exc:
-        raise ReminderError("reminder.error.time") from exc
-    return parsed.strftime("%H:%M")
+    clock = when.parse_clock(raw)
+    if clock is None:
+        raise ReminderError("reminder.error.time")
+    return clock.strftime("%H:%M")
 
 
 async def add(
