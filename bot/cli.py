@@ -631,21 +631,19 @@ async def _audience(session, agency: Agency, args: argparse.Namespace):  # type:
 
 
 def _attachment(path: str | None) -> tuple[str, str, bytes] | None:
-    import mimetypes
-
-    from bot.services.broadcasts import MAX_ATTACHMENT
+    from bot.services.broadcasts import MAX_ATTACHMENT, attachment_type
 
     if not path:
         return None
     file = Path(path)
-    mime = mimetypes.guess_type(file.name)[0] or ""
-    if not (mime.startswith("image/") or mime == "application/pdf"):
-        raise CliError("cli.broadcast.bad_attachment", name=file.name)
     try:
         content = file.read_bytes()
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise CliError("cli.broadcast.no_file", path=path) from exc
     except OSError as exc:
-        raise CliError("cli.bad_config", detail=str(exc)) from exc
-    if len(content) > MAX_ATTACHMENT:
+        raise CliError("cli.broadcast.unreadable_file", path=path) from exc
+    mime = attachment_type(content)
+    if mime is None or len(content) > MAX_ATTACHMENT:
         raise CliError("cli.broadcast.bad_attachment", name=file.name)
     return file.name, mime, content
 
@@ -685,6 +683,8 @@ async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) 
     if not size.reachable:
         print(t("broadcast.nobody_reachable", employees=size.employees))
     print(t("broadcast.message", text=text))
+    if attachment is not None:
+        print(t("cli.broadcast.attachment", name=attachment[0], size=len(attachment[2]) // 1024))
     if not args.yes:
         answer = await asyncio.to_thread(_ask, t("cli.broadcast.confirm"))
         if answer.strip().lower() not in ("y", "ya", "yes"):

@@ -203,3 +203,21 @@ async def test_schedule_accepts_the_chat_time_forms(cli, demo_app) -> None:  # t
     assert weekday.code == 0 and "07:00 WIB" in weekday.out
     bad = await cli("broadcast", "schedule", "--text", "x", "--at", "kapan-kapan", "--yes")
     assert bad.code != 0 and "besok 07.30" in bad.err
+
+
+async def test_attachments_are_checked_by_content(cli, demo_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    await link_all(demo_app, limit=2)
+    missing = await cli("broadcast", "send", "--text", "x", "--attach", "/nope.pdf", "--yes")
+    assert missing.code != 0 and "berkas tidak ditemukan: /nope.pdf" in missing.err
+    assert "Errno" not in missing.err and "konfigurasi" not in missing.err
+    fake = tmp_path / "surat.pdf"
+    fake.write_bytes(b"MZ\x90\x00 not a pdf at all")
+    named_pdf = await cli("broadcast", "send", "--text", "x", "--attach", str(fake), "--yes")
+    assert named_pdf.code != 0 and "gambar atau PDF" in named_pdf.err
+    photo = tmp_path / "foto-apel.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048)
+    sent = await cli("broadcast", "send", "--text", "Foto apel", "--attach", str(photo), "--yes")
+    assert sent.code == 0 and "Lampiran: foto-apel.png" in sent.out
+    async with demo_app.sessions() as session:
+        stored = await session.scalar(select(Broadcast.attachment_type))
+    assert stored == "image/png"

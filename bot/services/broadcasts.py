@@ -41,6 +41,18 @@ OUTCOME_KEYS = {
 }
 
 
+SIGNATURES = {  # what a file is by its first bytes, not by its name
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+def attachment_type(content: bytes) -> str | None:
+    """The MIME type of a PDF, PNG or JPEG file's content; None for anything else."""
+    return next((mime for magic, mime in SIGNATURES.items() if content.startswith(magic)), None)
+
+
 async def create(
     session: AsyncSession,
     agency: Agency,
