@@ -665,7 +665,7 @@ async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) 
     from storage.models import utcnow
 
     text = (args.text or "").strip()
-    if not text or len(text) > broadcasts.MAX_TEXT:
+    if not text or broadcasts.text_length(text) > broadcasts.MAX_TEXT:
         raise CliError("cli.broadcast.bad_text", limit=broadcasts.MAX_TEXT)
     attachment = _attachment(args.attach)
     async with app.sessions() as session:

@@ -64,7 +64,7 @@ async def got_text(ctx: Context, text: str) -> list[Reply]:
     text = text.strip()
     # A draft cut by the dispatcher's length limit must not go out half-written.
     cut = len(ctx.inbound.text or "") > ctx.settings.max_text_length
-    if cut or len(text) > broadcasts.MAX_TEXT:
+    if cut or broadcasts.text_length(text) > broadcasts.MAX_TEXT:
         return [Reply(ctx.t("broadcast.too_long", limit=broadcasts.MAX_TEXT), [ctx.back_to_menu()])]
     await router.enter(ctx, "draft", text=text)
     return [_audience_picker(ctx)]

@@ -134,7 +134,7 @@ async def test_reminders_from_the_shell(cli, demo_app) -> None:  # type: ignore[
     assert bad.code != 0 and "Jam tidak terbaca" in bad.err
     listing = await cli("reminder", "list")
     assert "#1" in listing.out and "3 hari sebelum triwulan ditutup, pukul 08:00" in listing.out
-    assert "→ Belum menilai triwulan ini" in listing.out and "not_rated" not in listing.out
+    assert "→ Belum menilai rekan triwulan ini" in listing.out and "not_rated" not in listing.out
     removed = await cli("reminder", "remove", "1")
     assert removed.code == 0
     assert "Belum ada pengingat" in (await cli("reminder", "list")).out

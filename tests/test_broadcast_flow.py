@@ -301,7 +301,7 @@ async def test_reminders_in_chat_refuse_duplicates_and_confirm_removal(chat, dem
     await hr.press("3 hari sebelum tutup")
     assert "Pengingat #1 aktif" in hr.text
     await hr.press("Kembali")
-    assert "→ Belum menilai triwulan ini" in hr.text
+    assert "→ Belum menilai rekan triwulan ini" in hr.text
     await hr.press("3 hari sebelum tutup")
     assert "sudah aktif (#1)" in hr.text
     await hr.press("Kembali")
@@ -335,3 +335,18 @@ async def test_schedule_times_as_people_type_them(chat, demo_app) -> None:  # ty
     assert "✔ Ya, jadwalkan" in hr.labels and "✔ Ya, kirim" not in hr.labels
     await hr.press("Ya, jadwalkan")
     assert f"dijadwalkan pada {tomorrow} 07:00" in hr.text
+
+
+async def test_labels_fit_and_length_counts_like_telegram(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    await hr.send("/menu")
+    await hr.press("Meja HR")
+    await hr.press("Siaran")
+    await hr.press("Tulis siaran")
+    assert "3500 karakter" in hr.text and "huruf" not in hr.text
+    await hr.send("😀" * 1800)  # 1,800 characters, but 3,600 UTF-16 units as Telegram counts
+    assert "terlalu panjang" in hr.text
+    await hr.send("Apel 😀" * 10)
+    assert "Kirim ke siapa" in hr.text
+    assert not any("…" in label for label in hr.labels), hr.labels
+    assert "Belum menilai rekan" in hr.labels

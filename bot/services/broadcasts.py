@@ -232,6 +232,11 @@ async def failures(session: AsyncSession, broadcast_id: int) -> list[tuple[str, 
     return [(s, e or "-", int(n)) for s, e, n in rows.all()]
 
 
+def text_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units): an emoji counts as two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def status_label(status: str, t: Translator) -> str:
     key = STATUS_KEYS.get(status) or OUTCOME_KEYS.get(status)
     return t(key) if key else status
@@ -368,7 +373,7 @@ async def describe(session: AsyncSession, agency_id: int, audience: Audience, t:
 
 AUDIENCE_KEYS = {
     audiences.EVERYONE: "broadcast.aud_everyone",
-    audiences.NOT_RATED: "broadcast.aud_notrated",
+    audiences.NOT_RATED: "broadcast.desc_notrated",
     "hr": "broadcast.aud_hr",
     "officer": "broadcast.aud_officer",
 }
