@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot import jobs
 from bot.channels.console import ConsoleChat, ConsoleSender
+from bot.delivery import enqueue
 from bot.drain import drain_once
 from bot.i18n import translator
 from bot.messages import Channel
@@ -185,11 +186,16 @@ async def test_each_terminal_prints_only_its_own_messages(demo_app) -> None:  # 
     hr_lines: list[str] = []
     mega = ConsoleChat(demo_app.dispatcher, "as-mega", write=mega_lines.append)
     hr_chat = ConsoleChat(demo_app.dispatcher, "as-hr", write=hr_lines.append)
+    async with demo_app.sessions() as session, session.begin():  # a private notice for the HR
+        hr_account = await session.scalar(select(Account).where(Account.user_ref == "as-hr"))
+        params = {"text": "Berkas 4-in-1 Anda lengkap."}
+        await enqueue(session, hr_account, "broadcast.message", source="case:1", params=params)
     # Two `abdi chat` processes on one database: each drains with its own terminal's sender.
     mega_report = await drain_once(demo_app, {"console": ConsoleSender(mega, translator("id"))})
     assert mega_report.sent == 1 and mega_report.failed == 0
     assert "📢 Rapat koordinasi besok." in "\n".join(mega_lines)
     assert "as-hr" not in "\n".join(mega_lines)  # the HR's copy is not printed here
+    assert "4-in-1" not in "\n".join(mega_lines)  # nor the HR's private notice
     async with demo_app.sessions() as session:
         waiting = await session.scalar(
             select(Delivery.status)
@@ -198,7 +204,8 @@ async def test_each_terminal_prints_only_its_own_messages(demo_app) -> None:  # 
         )
     assert waiting == "pending"  # ... it waits for the HR's own terminal
     hr_report = await drain_once(demo_app, {"console": ConsoleSender(hr_chat, translator("id"))})
-    assert hr_report.sent == 1 and "📢 Rapat koordinasi besok." in "\n".join(hr_lines)
+    assert hr_report.sent == 2 and "📢 Rapat koordinasi besok." in "\n".join(hr_lines)
+    assert "Berkas 4-in-1 Anda lengkap." in "\n".join(hr_lines)
     assert mega_lines.count("📢 Rapat koordinasi besok.") == 1
 
 
