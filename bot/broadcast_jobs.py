@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Outcome, Status
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.jobs import periodic
 from bot.messages import Reply
-from bot.services import broadcasts
+from bot.services import audiences, broadcasts
+from bot.services.audiences import Audience
 from bot.services.rate_limit import acquire
-from storage.models import Account, Broadcast, Delivery
+from storage.models import Account, Agency, Broadcast, Delivery
 
 NO_EDIT = "-"  # progress_platform_id of a channel that cannot edit: the first message went out
 
@@ -30,6 +33,9 @@ async def release_scheduled(app: Any, now: datetime) -> None:
 
 def progress_text(broadcast: Broadcast, progress: broadcasts.Progress, locale: str) -> str:
     t = translator(locale)
+    if broadcast.released_at is None:  # scheduled, or cancelled before its time: nothing sent
+        key = "broadcast.progress_cancelled" if broadcast.status == broadcasts.CANCELLED else ""
+        return t(key or "broadcast.not_started", id=broadcast.id)
     lines = [
         t(
             "broadcast.progress",
@@ -44,16 +50,52 @@ def progress_text(broadcast: Broadcast, progress: broadcasts.Progress, locale: s
             total=progress.total,
         )
     ]
+    unlinked = max(0, broadcast.recipients - progress.total)
+    lines.append(t("broadcast.targets", targets=broadcast.recipients, unlinked=unlinked))
     if broadcast.status in (broadcasts.DONE, broadcasts.CANCELLED):
         lines.insert(0, t(f"broadcast.progress_{broadcast.status}", id=broadcast.id))
     return "\n".join(lines)
 
 
+async def report(
+    session: AsyncSession, broadcast: Broadcast, t: Translator, now: datetime
+) -> tuple[str, bool]:
+    """HR's full report of one broadcast (chat and shell): progress or the audience it awaits,
+    targets without a chat account, failures by reason; and whether a CSV has anything to list."""
+    progress = await broadcasts.progress(session, broadcast.id)
+    lines = [progress_text(broadcast, progress, t.locale)]
+    agency = await session.get(Agency, broadcast.agency_id)
+    assert agency is not None
+    audience = Audience.from_json(broadcast.audience)
+    described = await broadcasts.describe(session, agency.id, audience, t)
+    if broadcast.released_at is None:
+        size = await audiences.size(session, agency, audience, now)
+        lines.append(
+            t(
+                "broadcast.audience_size",
+                audience=described,
+                employees=size.employees,
+                reachable=size.reachable,
+            )
+        )
+        if broadcast.status == broadcasts.SCHEDULED:
+            local = broadcast.send_at.astimezone(ZoneInfo(agency.timezone))
+            lines.append(t("broadcast.scheduled_for", at=local.strftime("%d-%m-%Y %H:%M")))
+        return "\n".join(lines), False
+    lines.append(t("broadcast.audience_line", audience=described))
+    failures = await broadcasts.failures(session, broadcast.id)
+    for status, reason, count in failures:
+        label = broadcasts.status_label(status, t)
+        lines.append(t("broadcast.failure_line", status=label, reason=reason, count=count))
+    return "\n".join(lines), bool(failures) or broadcast.recipients > progress.total
+
+
 async def _report(app: Any, broadcast: Broadcast, account: Account, text: str) -> str | None:
     """Show the progress text to HR; the platform id to edit next time, or None if not shown."""
     sender = app.senders.get(account.channel)
-    if sender is None:
-        return None
+    serves = getattr(sender, "serves", None)
+    if sender is None or (serves is not None and account.user_ref not in serves):
+        return None  # HR reads it where their account is (another terminal, another process)
     reply = Reply(text)
     editable = hasattr(sender, "edit_outbound")
     if app.limiter is not None:

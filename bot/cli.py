@@ -695,6 +695,12 @@ async def _audience(session, agency: Agency, args: argparse.Namespace):  # type:
         if args.not_rated:
             return Audience(NOT_RATED)
         if args.not_acked:
+            from bot.services import guidance
+
+            topics = guidance.library().content().versions()
+            if args.not_acked not in topics:
+                known = ", ".join(sorted(topics))
+                raise CliError("cli.broadcast.unknown_topic", topic=args.not_acked, topics=known)
             return Audience(NOT_ACKED, topic=args.not_acked)
         return Audience(EVERYONE)
     except AudienceError as exc:
@@ -702,30 +708,31 @@ async def _audience(session, agency: Agency, args: argparse.Namespace):  # type:
 
 
 def _attachment(path: str | None) -> tuple[str, str, bytes] | None:
-    import mimetypes
-
-    from bot.services.broadcasts import MAX_ATTACHMENT
+    from bot.services.broadcasts import MAX_ATTACHMENT, attachment_type
 
     if not path:
         return None
     file = Path(path)
-    mime = mimetypes.guess_type(file.name)[0] or ""
-    if not (mime.startswith("image/") or mime == "application/pdf"):
-        raise CliError("cli.broadcast.bad_attachment", name=file.name)
     try:
         content = file.read_bytes()
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise CliError("cli.broadcast.no_file", path=path) from exc
     except OSError as exc:
-        raise CliError("cli.bad_config", detail=str(exc)) from exc
-    if len(content) > MAX_ATTACHMENT:
+        raise CliError("cli.broadcast.unreadable_file", path=path) from exc
+    mime = attachment_type(content)
+    if mime is None or len(content) > MAX_ATTACHMENT:
         raise CliError("cli.broadcast.bad_attachment", name=file.name)
     return file.name, mime, content
 
 
 def _when(raw: str, zone: ZoneInfo) -> datetime:
-    try:
-        return datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=zone)
-    except ValueError as exc:
-        raise CliError("cli.broadcast.bad_time", value=raw) from exc
+    from bot.services import when
+    from storage.models import utcnow
+
+    moment = when.parse(raw, zone, utcnow())
+    if moment is None:
+        raise CliError("cli.broadcast.bad_time", value=raw, example=when.example(zone, utcnow()))
+    return moment
 
 
 async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) -> int:
@@ -735,7 +742,7 @@ async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) 
     from storage.models import utcnow
 
     text = (args.text or "").strip()
-    if not text or len(text) > broadcasts.MAX_TEXT:
+    if not text or broadcasts.text_length(text) > broadcasts.MAX_TEXT:
         raise CliError("cli.broadcast.bad_text", limit=broadcasts.MAX_TEXT)
     attachment = _attachment(args.attach)
     async with app.sessions() as session:
@@ -750,7 +757,11 @@ async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) 
         except AudienceError as exc:
             raise CliError(str(exc)) from exc
     print(t("cli.broadcast.preview", employees=size.employees, reachable=size.reachable))
+    if not size.reachable:
+        print(t("broadcast.nobody_reachable", employees=size.employees))
     print(t("broadcast.message", text=text))
+    if attachment is not None:
+        print(t("cli.broadcast.attachment", name=attachment[0], size=len(attachment[2]) // 1024))
     if not args.yes:
         answer = await asyncio.to_thread(_ask, t("cli.broadcast.confirm"))
         if answer.strip().lower() not in ("y", "ya", "yes"):
@@ -784,8 +795,9 @@ def _ask(prompt: str) -> str:
 
 
 async def _print_status(app: App, broadcast_id: int, t: Translator, agency_code: str | None):  # type: ignore[no-untyped-def]
-    from bot.broadcast_jobs import progress_text
+    from bot.broadcast_jobs import report
     from bot.services import broadcasts
+    from storage.models import utcnow
 
     async with app.sessions() as session:
         agency = await _agency(app, session, agency_code)
@@ -793,8 +805,8 @@ async def _print_status(app: App, broadcast_id: int, t: Translator, agency_code:
         if broadcast is None:
             raise CliError("cli.broadcast.not_found", id=broadcast_id)
         progress = await broadcasts.progress(session, broadcast.id)
-        failures = await broadcasts.failures(session, broadcast.id)
-    return broadcast, progress, failures, progress_text(broadcast, progress, t.locale)
+        text, _ = await report(session, broadcast, t, utcnow())
+    return broadcast, progress, text
 
 
 async def cmd_broadcast_status(app: App, args: argparse.Namespace, t: Translator) -> int:
@@ -810,9 +822,10 @@ async def cmd_broadcast_status(app: App, args: argparse.Namespace, t: Translator
         for b in rows:
             when = b.send_at.astimezone(ZoneInfo(agency.timezone)).strftime("%Y-%m-%d %H:%M")
             title = broadcasts.title(b, t)[:40]
-            print(t("cli.broadcast.row", id=b.id, status=b.status, at=when, title=title))
+            status = broadcasts.status_label(b.status, t)
+            print(t("cli.broadcast.row", id=b.id, status=status, at=when, title=title))
         return 0
-    broadcast, progress, failures, text = await _print_status(app, args.id, t, args.agency)
+    broadcast, progress, text = await _print_status(app, args.id, t, args.agency)
     while args.watch and broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
         done = progress.total - progress.pending
         print(f"\r{broadcasts.bar(done, progress.total, 40)} {done}/{progress.total}", end="")
@@ -820,16 +833,17 @@ async def cmd_broadcast_status(app: App, args: argparse.Namespace, t: Translator
         await asyncio.sleep(1)
         if not progress.open and progress.total:
             break
-        broadcast, progress, failures, text = await _print_status(app, args.id, t, args.agency)
+        broadcast, progress, text = await _print_status(app, args.id, t, args.agency)
     if args.watch:
         print()
     print(text)
-    for status, reason, count in failures:
-        print(t("cli.broadcast.failure", status=status, reason=reason, count=count))
     if args.csv:
         async with app.sessions() as session:
-            data = await broadcasts.undelivered_csv(session, broadcast.id)
-        await asyncio.to_thread(Path(args.csv).write_bytes, data)
+            data = await broadcasts.undelivered_csv(session, broadcast, t)
+        try:
+            await asyncio.to_thread(Path(args.csv).write_bytes, data)
+        except OSError as exc:
+            raise CliError("cli.broadcast.csv_failed", code=2, path=args.csv) from exc
         print(t("cli.broadcast.csv", path=args.csv, count=max(0, data.count(b"\n") - 1)))
     return 0
 
@@ -843,7 +857,8 @@ async def cmd_broadcast_cancel(app: App, args: argparse.Namespace, t: Translator
         if broadcast is None:
             raise CliError("cli.broadcast.not_found", id=args.id)
         if broadcast.status not in (broadcasts.SCHEDULED, broadcasts.SENDING):
-            raise CliError("cli.broadcast.not_cancellable", id=args.id, status=broadcast.status)
+            status = broadcasts.status_label(broadcast.status, t)
+            raise CliError("cli.broadcast.not_cancellable", id=args.id, status=status)
         withdrawn = await broadcasts.cancel(session, broadcast, _actor())
     print(t("cli.broadcast.cancelled", id=args.id, count=withdrawn))
     return 0
@@ -896,7 +911,7 @@ async def cmd_reminder(app: App, args: argparse.Namespace, t: Translator) -> int
                     text=args.text,
                 )
             except reminders.ReminderError as exc:
-                raise CliError(str(exc)) from exc
+                raise CliError(str(exc), **exc.params) from exc
             print(t("cli.reminder.added", id=reminder.id))
             return 0
         if args.reminder_command == "remove":
@@ -909,15 +924,10 @@ async def cmd_reminder(app: App, args: argparse.Namespace, t: Translator) -> int
             print(t("cli.reminder.removed", id=args.id))
             return 0
         rows = await reminders.listed(session, agency.id)
-    if not rows:
-        print(t("cli.reminder.none"))
-    for r in rows:
-        when = (
-            t("reminder.when_before_close", days=r.days_before, at=r.at_time)
-            if r.trigger == reminders.BEFORE_CLOSE
-            else t("reminder.when_weekly", day=r.weekday + 1, at=r.at_time)
-        )
-        print(t("cli.reminder.row", id=r.id, when=when, audience=r.audience.get("kind")))
+        if not rows:
+            print(t("cli.reminder.none"))
+        for r in rows:
+            print(await reminders.describe(session, r, t))
     return 0
 
 
@@ -947,7 +957,11 @@ def _add_broadcast_commands(sub: argparse._SubParsersAction) -> None:  # type: i
         cmd.add_argument("--text", required=True, help="the message (plain text)")
         cmd.add_argument("--attach", help="an image or a PDF to send with it")
         if name == "schedule":
-            cmd.add_argument("--at", required=True, help='local time "YYYY-MM-DD HH:MM"')
+            cmd.add_argument(
+                "--at",
+                required=True,
+                help='local time: "besok 07.30", "25/11 08:00", "senin 07.00", "YYYY-MM-DD HH:MM"',
+            )
         cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         _audience_options(cmd)
         cmd.set_defaults(func=cmd_broadcast_send)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -121,6 +121,20 @@ class Drain:
         half_lease = int(slowest * self.lease.total_seconds() / 2)
         return max(1, min(self.settings.delivery_batch, half_lease))
 
+    def _reachable_here(self) -> list[Any]:
+        """Accounts this process can deliver to: every account of a channel it has a sender for,
+        except where the sender serves only some accounts (a terminal chat serves the person at
+        that terminal: other console accounts' rows wait for their own terminal)."""
+        open_channels = [c for c, s in self.senders.items() if getattr(s, "serves", None) is None]
+        conditions: list[Any] = [Account.channel.in_(open_channels)]
+        for channel, sender in self.senders.items():
+            serves = getattr(sender, "serves", None)
+            if serves is not None:
+                conditions.append(
+                    and_(Account.channel == channel, Account.user_ref.in_(sorted(serves)))
+                )
+        return conditions
+
     async def claim(self, now: datetime) -> list[int]:
         due = (
             select(Delivery.id)
@@ -128,7 +142,7 @@ class Drain:
             .where(
                 Delivery.status == Status.PENDING.value,
                 Delivery.not_before <= now,
-                Account.channel.in_(list(self.senders)),
+                or_(*self._reachable_here()),
                 or_(Delivery.claimed_at.is_(None), Delivery.claimed_at < now - self.lease),
             )
             .order_by(Delivery.priority, Delivery.id)

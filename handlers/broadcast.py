@@ -6,16 +6,16 @@ Every step re-checks the HR role and re-reads what a payload names from the data
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.broadcast_jobs import progress_text
+from bot.broadcast_jobs import report
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, Context, Router
-from bot.services import audiences, audit, broadcasts, reminders
+from bot.services import audiences, audit, broadcasts, reminders, when
 from bot.services.audiences import Audience, AudienceError
 from storage.models import Unit, utcnow
 
@@ -64,7 +64,7 @@ async def got_text(ctx: Context, text: str) -> list[Reply]:
     text = text.strip()
     # A draft cut by the dispatcher's length limit must not go out half-written.
     cut = len(ctx.inbound.text or "") > ctx.settings.max_text_length
-    if cut or len(text) > broadcasts.MAX_TEXT:
+    if cut or broadcasts.text_length(text) > broadcasts.MAX_TEXT:
         return [Reply(ctx.t("broadcast.too_long", limit=broadcasts.MAX_TEXT), [ctx.back_to_menu()])]
     await router.enter(ctx, "draft", text=text)
     return [_audience_picker(ctx)]
@@ -145,8 +145,8 @@ async def units_done(ctx: Context, args: list[str]) -> list[Reply]:
 async def pick_topic(ctx: Context, args: list[str]) -> list[Reply]:
     from bot.services import guidance
 
-    versions = guidance.library().content().versions()
-    choices = [Choice(router.payload("topic", topic), topic) for topic in list(versions)[:9]]
+    topics = guidance.library().content().ordered(ctx.t.locale)[:9]
+    choices = [Choice(router.payload("topic", topic.id), topic.label) for topic in topics]
     return [Reply(ctx.t("broadcast.ask_topic"), [*choices, ctx.back_to_menu()])]
 
 
@@ -158,32 +158,24 @@ async def picked_topic(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
 
 
-def _describe(ctx: Context, audience: Audience, unit_names: list[str]) -> str:
-    if audience.kind == audiences.UNITS:
-        return ctx.t("broadcast.desc_units", units=", ".join(unit_names))
-    if audience.kind == audiences.ROLE:
-        return ctx.t(f"broadcast.aud_{audience.role}")
-    if audience.kind == audiences.NOT_ACKED:
-        return ctx.t("broadcast.desc_notacked", topic=audience.topic)
-    key = "everyone" if audience.kind == audiences.EVERYONE else "notrated"
-    return ctx.t(f"broadcast.aud_{key}")
-
-
 async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
     data = _data(ctx)
     if "text" not in data:
         await ctx.clear_state()
         return [ctx.main_menu(ctx.t("error.expired"))]
     size = await audiences.size(ctx.session, ctx.agency, audience, utcnow())
-    names = [u.name for u in await _units(ctx) if u.id in audience.units]
-    await router.enter(ctx, "draft", **(data | {"audience": audience.to_json()}))
+    described = await broadcasts.describe(ctx.session, ctx.agency.id, audience, ctx.t)
+    state = data | {"audience": audience.to_json(), "reachable": size.reachable}
+    await router.enter(ctx, "draft", **state)
     text = ctx.t(
         "broadcast.preview",
-        audience=_describe(ctx, audience, names),
+        audience=described,
         employees=size.employees,
         reachable=size.reachable,
         message=ctx.t("broadcast.message", text=data["text"]),
     )
+    if not size.reachable:
+        text += "\n\n" + ctx.t("broadcast.nobody_reachable", employees=size.employees)
     choices = [
         Choice(router.payload("now"), ctx.t("broadcast.send_now")),
         Choice(router.payload("later"), ctx.t("broadcast.send_later")),
@@ -205,36 +197,20 @@ async def send_now(ctx: Context, args: list[str]) -> list[Reply]:
     return [_confirm(ctx, ctx.t("broadcast.confirm_now"))]
 
 
-def _confirm(ctx: Context, question: str) -> Reply:
+def _confirm(ctx: Context, question: str, yes: str = "broadcast.yes_send") -> Reply:
+    if not _data(ctx).get("reachable", 1):
+        question = ctx.t("broadcast.nobody_reachable_short") + "\n" + question
     return Reply(
         question,
-        [Choice(router.payload("confirm"), ctx.t("broadcast.yes_send")), ctx.back_to_menu()],
+        [Choice(router.payload("confirm"), ctx.t(yes)), ctx.back_to_menu()],
     )
 
 
 @router.action("later", roles={HR}, state="draft")
 async def ask_time(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, "await_time", **_data(ctx))
-    return [Reply(ctx.t("broadcast.ask_time"), [ctx.back_to_menu()])]
-
-
-def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
-    """'2025-04-01 08:00' or '08:00' (the next such time) in local time, as UTC; None if bad."""
-    raw = text.strip().replace(".", ":")
-    for fmt in ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M"):
-        try:
-            return datetime.strptime(raw, fmt).replace(tzinfo=zone).astimezone(UTC)
-        except ValueError:
-            continue
-    try:
-        clock = datetime.strptime(raw, "%H:%M").time()
-    except ValueError:
-        return None
-    local_now = now.astimezone(zone)
-    moment = datetime.combine(local_now.date(), clock, tzinfo=zone)
-    if moment <= local_now:
-        moment += timedelta(days=1)
-    return moment.astimezone(UTC)
+    example = when.example(ZoneInfo(ctx.agency.timezone), utcnow())
+    return [Reply(ctx.t("broadcast.ask_time", example=example), [ctx.back_to_menu()])]
 
 
 @router.on_state("await_time")
@@ -245,12 +221,15 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     zone = ZoneInfo(ctx.agency.timezone)
     now = utcnow()
-    when = parse_when(text, zone, now)
-    if when is None or when < now:
-        return [Reply(ctx.t("broadcast.bad_time"), [ctx.back_to_menu()])]
-    await router.enter(ctx, "draft", **(data | {"send_at": when.isoformat()}))
-    local = when.astimezone(zone).strftime("%d-%m-%Y %H:%M")
-    return [_confirm(ctx, ctx.t("broadcast.confirm_later", at=local))]
+    moment = when.parse(text, zone, now)
+    if moment is None:
+        example = when.example(zone, now)
+        return [Reply(ctx.t("broadcast.bad_time", example=example), [ctx.back_to_menu()])]
+    local = moment.astimezone(zone).strftime("%d-%m-%Y %H:%M")
+    if moment < now:
+        return [Reply(ctx.t("broadcast.past_time", at=local), [ctx.back_to_menu()])]
+    await router.enter(ctx, "draft", **(data | {"send_at": moment.isoformat()}))
+    return [_confirm(ctx, ctx.t("broadcast.confirm_later", at=local), "broadcast.yes_schedule")]
 
 
 @router.action("confirm", roles={HR}, state="draft")
@@ -278,6 +257,8 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
     if send_at is None:
         count = await broadcasts.release(ctx.session, broadcast, utcnow())
         lead = ctx.t("broadcast.queued", id=broadcast.id, count=count)
+        if not count:
+            lead = ctx.t("broadcast.queued_nobody", id=broadcast.id, targets=broadcast.recipients)
     else:
         local = send_at.astimezone(ZoneInfo(ctx.agency.timezone)).strftime("%d-%m-%Y %H:%M")
         lead = ctx.t("broadcast.scheduled", id=broadcast.id, at=local)
@@ -307,23 +288,16 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    progress = await broadcasts.progress(ctx.session, broadcast.id)
-    lines = [progress_text(broadcast, progress, ctx.t.locale)]
-    if broadcast.status == broadcasts.SCHEDULED:
-        local = broadcast.send_at.astimezone(ZoneInfo(ctx.agency.timezone))
-        lines.append(ctx.t("broadcast.scheduled_for", at=local.strftime("%d-%m-%Y %H:%M")))
-    failures = await broadcasts.failures(ctx.session, broadcast.id)
-    for status, reason, count in failures:
-        lines.append(ctx.t("broadcast.failure_line", status=status, reason=reason, count=count))
+    text, unreached = await report(ctx.session, broadcast, ctx.t, utcnow())
     choices = []
-    if failures:
+    if unreached:
         choices.append(Choice(router.payload("csv", broadcast.id), ctx.t("broadcast.button_csv")))
     if broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
         choices.append(
             Choice(router.payload("cancel", broadcast.id), ctx.t("broadcast.button_cancel"))
         )
     choices.append(Choice(router.payload("list"), ctx.t("button.back")))
-    return [Reply("\n".join(lines), [*choices, ctx.back_to_menu()])]
+    return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
 @router.action("csv", roles={HR}, args=1)
@@ -331,7 +305,7 @@ async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    data = await broadcasts.undelivered_csv(ctx.session, broadcast.id)
+    data = await broadcasts.undelivered_csv(ctx.session, broadcast, ctx.t)
     audit.record(
         ctx.session,
         actor=_actor(ctx),
@@ -368,15 +342,10 @@ async def do_cancel(ctx: Context, args: list[str]) -> list[Reply]:
 @router.action("reminders", roles={HR})
 async def list_reminders(ctx: Context, args: list[str]) -> list[Reply]:
     rows = await reminders.listed(ctx.session, ctx.agency.id)
-    lines = [ctx.t("broadcast.reminders_intro")]
+    lines = [ctx.t("broadcast.reminders_intro" if rows else "broadcast.reminders_none")]
     choices = []
     for r in rows[:7]:
-        when = (
-            ctx.t("reminder.when_before_close", days=r.days_before, at=r.at_time)
-            if r.trigger == reminders.BEFORE_CLOSE
-            else ctx.t("reminder.when_weekly", day=r.weekday + 1, at=r.at_time)
-        )
-        lines.append(f"#{r.id} · {when}")
+        lines.append(await reminders.describe(ctx.session, r, ctx.t))
         choices.append(
             Choice(router.payload("remdel", r.id), ctx.t("broadcast.remove_reminder", id=r.id))
         )
@@ -386,21 +355,34 @@ async def list_reminders(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.action("remadd", roles={HR})
 async def add_reminder(ctx: Context, args: list[str]) -> list[Reply]:
-    reminder = await reminders.add(
-        ctx.session, ctx.agency, trigger=reminders.BEFORE_CLOSE, actor=_actor(ctx)
-    )
-    return [
-        Reply(
-            ctx.t("broadcast.reminder_added", id=reminder.id),
-            [Choice(router.payload("reminders"), ctx.t("button.back")), ctx.back_to_menu()],
+    back = [Choice(router.payload("reminders"), ctx.t("button.back")), ctx.back_to_menu()]
+    try:
+        reminder = await reminders.add(
+            ctx.session, ctx.agency, trigger=reminders.BEFORE_CLOSE, actor=_actor(ctx)
         )
-    ]
+    except reminders.ReminderError as exc:
+        return [Reply(ctx.t(str(exc), **exc.params), back)]
+    return [Reply(ctx.t("broadcast.reminder_added", id=reminder.id), back)]
+
+
+async def _reminder(ctx: Context, raw: str):  # type: ignore[no-untyped-def]
+    rows = await reminders.listed(ctx.session, ctx.agency.id)
+    return next((r for r in rows if str(r.id) == raw), None)
 
 
 @router.action("remdel", roles={HR}, args=1)
+async def ask_remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
+    reminder = await _reminder(ctx, args[0])
+    if reminder is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    yes = Choice(router.payload("remdelok", reminder.id), ctx.t("broadcast.yes_remove_reminder"))
+    back = Choice(router.payload("reminders"), ctx.t("button.back"))
+    return [Reply(ctx.t("broadcast.confirm_remove_reminder", id=reminder.id), [yes, back])]
+
+
+@router.action("remdelok", roles={HR}, args=1)
 async def remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
-    rows = await reminders.listed(ctx.session, ctx.agency.id)
-    reminder = next((r for r in rows if str(r.id) == args[0]), None)
+    reminder = await _reminder(ctx, args[0])
     if reminder is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     await reminders.remove(ctx.session, reminder, _actor(ctx))

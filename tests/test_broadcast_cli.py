@@ -49,7 +49,7 @@ async def test_send_status_csv_from_the_shell(
     out = tmp_path / "undelivered.csv"
     report = await cli("broadcast", "status", "1", "--csv", str(out))
     assert f"Terkirim {len(members) - 1}" in report.out and "tidak terjangkau 1" in report.out
-    assert "unreachable: 403 Forbidden: bot was blocked — 1" in report.out
+    assert "tidak terjangkau: 403 Forbidden: bot was blocked — 1" in report.out
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert [(r["nip"], r["status"]) for r in rows] == [(blocked.nip, "unreachable")]
 
@@ -134,7 +134,90 @@ async def test_reminders_from_the_shell(cli, demo_app) -> None:  # type: ignore[
     assert bad.code != 0 and "Jam tidak terbaca" in bad.err
     listing = await cli("reminder", "list")
     assert "#1" in listing.out and "3 hari sebelum triwulan ditutup, pukul 08:00" in listing.out
-    assert "not_rated" in listing.out
+    assert "→ Belum menilai rekan triwulan ini" in listing.out and "not_rated" not in listing.out
     removed = await cli("reminder", "remove", "1")
     assert removed.code == 0
     assert "Belum ada pengingat" in (await cli("reminder", "list")).out
+
+
+async def test_a_csv_into_a_missing_folder_is_one_clear_line(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await link_all(demo_app, limit=2)
+    assert (await cli("broadcast", "send", "--text", "Halo", "--yes")).code == 0
+    result = await cli("broadcast", "status", "1", "--csv", "/nonexistent/dir/u.csv")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "/nonexistent/dir/u.csv" in result.err
+
+
+async def test_targets_without_chat_are_counted_and_in_the_csv(cli, demo_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    linked_ids = await link_all(demo_app, limit=3)
+    async with demo_app.sessions() as session:
+        staff = list(await session.scalars(select(Employee).where(Employee.status == "active")))
+    sent = await cli("broadcast", "send", "--text", "Halo semua", "--yes")
+    assert sent.code == 0
+    out = tmp_path / "u.csv"
+    status = await cli("broadcast", "status", "1", "--csv", str(out))
+    unlinked = len(staff) - len(linked_ids)
+    assert f"{len(staff)} sasaran, {unlinked} tanpa akun chat" in status.out
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    expected = {e.nip for e in staff if e.id not in linked_ids}
+    assert {r["nip"] for r in rows} == expected
+    assert {r["reason"] for r in rows} == {"belum terhubung ke chat"}
+    nobody = await cli("broadcast", "send", "--text", "x", "--unit", "Dinas Kesehatan", "--yes")
+    assert "tidak akan sampai ke siapa pun" in nobody.out
+
+
+async def test_statuses_read_in_indonesian(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await link_all(demo_app, limit=2)
+    await cli("broadcast", "schedule", "--text", "Nanti", "--at", "2099-05-01 08:00", "--yes")
+    await cli("broadcast", "send", "--text", "Sekarang", "--yes")
+    listing = await cli("broadcast", "status")
+    assert "terjadwal" in listing.out and "sedang dikirim" in listing.out
+    assert not any(w in listing.out for w in ("scheduled", "sending"))
+    await cli("broadcast", "cancel", "1")
+    again = await cli("broadcast", "cancel", "1")
+    assert "sudah dibatalkan" in again.err and "cancelled" not in again.err
+    one = await cli("broadcast", "status", "1")
+    assert "dibatalkan" in one.out and "100%" not in one.out
+
+
+async def test_reminder_mistakes_get_a_clear_answer(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    first = await cli("reminder", "add", "before-close", "--days", "3", "--at", "08:00")
+    assert first.code == 0
+    twice = await cli("reminder", "add", "before-close", "--days", "3", "--at", "08.00")
+    assert twice.code != 0 and "sudah aktif (#1)" in twice.err
+    other = await cli("reminder", "add", "before-close", "--days", "1", "--at", "08:00")
+    assert other.code == 0  # another day is another reminder
+    far = await cli("reminder", "add", "before-close", "--days", "99")
+    assert far.code != 0 and "0 sampai 60" in far.err
+    topic = await cli("reminder", "add", "before-close", "--not-acked", "nope")
+    assert topic.code != 0 and "nope" in topic.err and "netralitas" in topic.err
+    listing = await cli("reminder", "list")
+    assert listing.out.count("#") == 2
+
+
+async def test_schedule_accepts_the_chat_time_forms(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await link_all(demo_app, limit=2)
+    ok = await cli("broadcast", "schedule", "--text", "Apel", "--at", "besok 07.30", "--yes")
+    assert ok.code == 0 and "07:30 WIB" in ok.out, ok
+    weekday = await cli("broadcast", "schedule", "--text", "Apel", "--at", "senin 07.00", "--yes")
+    assert weekday.code == 0 and "07:00 WIB" in weekday.out
+    bad = await cli("broadcast", "schedule", "--text", "x", "--at", "kapan-kapan", "--yes")
+    assert bad.code != 0 and "besok 07.30" in bad.err
+
+
+async def test_attachments_are_checked_by_content(cli, demo_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    await link_all(demo_app, limit=2)
+    missing = await cli("broadcast", "send", "--text", "x", "--attach", "/nope.pdf", "--yes")
+    assert missing.code != 0 and "berkas tidak ditemukan: /nope.pdf" in missing.err
+    assert "Errno" not in missing.err and "konfigurasi" not in missing.err
+    fake = tmp_path / "surat.pdf"
+    fake.write_bytes(b"MZ\x90\x00 not a pdf at all")
+    named_pdf = await cli("broadcast", "send", "--text", "x", "--attach", str(fake), "--yes")
+    assert named_pdf.code != 0 and "gambar atau PDF" in named_pdf.err
+    photo = tmp_path / "foto-apel.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048)
+    sent = await cli("broadcast", "send", "--text", "Foto apel", "--attach", str(photo), "--yes")
+    assert sent.code == 0 and "Lampiran: foto-apel.png" in sent.out
+    async with demo_app.sessions() as session:
+        stored = await session.scalar(select(Broadcast.attachment_type))
+    assert stored == "image/png"

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from bot import jobs
 from bot.channels.console import ConsoleChat, ConsoleSender
+from bot.delivery import enqueue
 from bot.drain import drain_once
 from bot.i18n import translator
 from bot.messages import Channel
-from storage.models import Account, AuditLog, Broadcast, Delivery, Employee, Unit
+from storage.models import Account, AuditLog, Broadcast, Delivery, Employee, Reminder, Unit
 from tests.chat import Chat
 from tests.delivery_helpers import drain_all, link_all, telegram_sender
 from tests.rating_helpers import FAJAR_HR, MEGA, linked
@@ -77,7 +78,7 @@ async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> 
     await hr.press("Siaran")
     await hr.press("Laporan siaran")
     await hr.press("#1")
-    assert "unreachable: 403 Forbidden: bot was blocked — 1" in hr.text
+    assert "tidak terjangkau: 403 Forbidden: bot was blocked — 1" in hr.text
     await hr.press("CSV")
     attachment = hr.replies[0].attachment
     assert attachment is not None and attachment.filename == "belum-terkirim-1.csv"
@@ -98,7 +99,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat,
     assert "sudah lewat" in hr.text
     await hr.send("2099-01-01 08:00")
     assert "01-01-2099 08:00" in hr.text
-    await hr.press("Ya, kirim")
+    await hr.press("Ya, jadwalkan")
     assert "dijadwalkan" in hr.text
     await jobs.run_due(demo_app, names=["broadcast.release"])
     async with demo_app.sessions() as session:
@@ -173,8 +174,7 @@ async def console_account(app, nip: str, user_ref: str) -> None:  # type: ignore
         )
 
 
-async def test_console_chat_shows_a_broadcast_to_its_user(demo_app) -> None:  # type: ignore[no-untyped-def]
-    lines: list[str] = []
+async def test_each_terminal_prints_only_its_own_messages(demo_app) -> None:  # type: ignore[no-untyped-def]
     await console_account(demo_app, "199803132020012001", "as-mega")
     await console_account(demo_app, "198412052009031034", "as-hr")
     hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
@@ -182,16 +182,36 @@ async def test_console_chat_shows_a_broadcast_to_its_user(demo_app) -> None:  # 
     await hr.press("Semua ASN")
     await hr.press("Kirim sekarang")
     await hr.press("Ya, kirim")
-    console = ConsoleChat(demo_app.dispatcher, "as-mega", write=lines.append)
-    await drain_once(demo_app, {"console": ConsoleSender(console, translator("id"))})
-    text = "\n".join(lines)
-    assert "📢 Rapat koordinasi besok." in text
-    assert "akun konsol as-hr" in text  # the HR's own copy, labelled as someone else's
+    mega_lines: list[str] = []
+    hr_lines: list[str] = []
+    mega = ConsoleChat(demo_app.dispatcher, "as-mega", write=mega_lines.append)
+    hr_chat = ConsoleChat(demo_app.dispatcher, "as-hr", write=hr_lines.append)
+    async with demo_app.sessions() as session, session.begin():  # a private notice for the HR
+        hr_account = await session.scalar(select(Account).where(Account.user_ref == "as-hr"))
+        params = {"text": "Berkas 4-in-1 Anda lengkap."}
+        await enqueue(session, hr_account, "broadcast.message", source="case:1", params=params)
+    # Two `abdi chat` processes on one database: each drains with its own terminal's sender.
+    mega_report = await drain_once(demo_app, {"console": ConsoleSender(mega, translator("id"))})
+    assert mega_report.sent == 1 and mega_report.failed == 0
+    assert "📢 Rapat koordinasi besok." in "\n".join(mega_lines)
+    assert "as-hr" not in "\n".join(mega_lines)  # the HR's copy is not printed here
+    assert "4-in-1" not in "\n".join(mega_lines)  # nor the HR's private notice
+    async with demo_app.sessions() as session:
+        waiting = await session.scalar(
+            select(Delivery.status)
+            .join(Account, Account.id == Delivery.account_id)
+            .where(Account.user_ref == "as-hr")
+        )
+    assert waiting == "pending"  # ... it waits for the HR's own terminal
+    hr_report = await drain_once(demo_app, {"console": ConsoleSender(hr_chat, translator("id"))})
+    assert hr_report.sent == 2 and "📢 Rapat koordinasi besok." in "\n".join(hr_lines)
+    assert "Berkas 4-in-1 Anda lengkap." in "\n".join(hr_lines)
+    assert mega_lines.count("📢 Rapat koordinasi besok.") == 1
 
 
 async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app) -> None:  # type: ignore[no-untyped-def]
     await console_account(demo_app, "198412052009031034", "as-hr")
-    await link_all(demo_app, channel="console", limit=5)
+    others = await link_all(demo_app, channel="console", limit=5)
     hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
     await compose(hr, "Pengumuman libur.")
     await hr.press("Semua ASN")
@@ -207,5 +227,133 @@ async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app
     await jobs.run_due(demo_app, now + timedelta(seconds=10), names=["broadcast.progress"])
     assert "\n".join(lines) == started  # nothing new while it runs: no flood of messages
     await drain_once(demo_app, demo_app.senders)
+    for chat_id in others.values():  # each colleague's own terminal
+        theirs = ConsoleChat(demo_app.dispatcher, str(chat_id), write=lambda _: None)
+        await drain_once(demo_app, {"console": ConsoleSender(theirs, translator("id"))})
     await jobs.run_due(demo_app, now + timedelta(seconds=20), names=["broadcast.progress"])
     assert "✅ Siaran #1 selesai." in "\n".join(lines) and "Terkirim 6" in "\n".join(lines)
+
+
+async def test_targets_without_a_chat_account_are_shown_and_listed(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    async with demo_app.sessions() as session:
+        unit = await session.scalar(select(Unit).where(Unit.name == "Dinas Kesehatan"))
+        nips = set(await session.scalars(select(Employee.nip).where(Employee.unit_id == unit.id)))
+    await compose(hr)
+    await hr.press("Unit tertentu")
+    await hr.press("Dinas Kesehatan")
+    await hr.press("Selesai")
+    assert f"{len(nips)} ASN, 0 bisa dihubungi" in hr.text
+    assert "tidak akan sampai ke siapa pun" in hr.text
+    await hr.press("Kirim sekarang")
+    assert "Tidak ada penerima yang bisa dihubungi" in hr.text
+    await hr.press("Ya, kirim")
+    assert "tidak terkirim ke siapa pun" in hr.text and "sedang dikirim ke 0" not in hr.text
+    await hr.send("/menu")
+    await hr.press("Meja HR")
+    await hr.press("Siaran")
+    await hr.press("Laporan siaran")
+    await hr.press("#1")
+    assert f"{len(nips)} sasaran, {len(nips)} tanpa akun chat" in hr.text
+    await hr.press("CSV")
+    attachment = hr.replies[0].attachment
+    assert attachment is not None
+    rows = attachment.content.decode("utf-8-sig").splitlines()[1:]
+    assert {r.split(",")[0] for r in rows} == nips
+    assert all("belum terhubung ke chat" in r for r in rows)
+
+
+async def test_a_scheduled_or_cancelled_broadcast_reads_as_not_started(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    await link_all(demo_app, limit=4)
+    async with demo_app.sessions() as session:
+        everyone = await session.scalar(
+            select(func.count()).select_from(Employee).where(Employee.status == "active")
+        )
+    await compose(hr)
+    await hr.press("Semua ASN")
+    await hr.press("Jadwalkan")
+    await hr.send("2099-01-01 08:00")
+    await hr.press("Ya")
+    for step in ("/menu", "Meja HR", "Siaran", "Laporan siaran", "#1"):
+        await (hr.send(step) if step.startswith("/") else hr.press(step))
+    assert "belum dimulai" in hr.text and "100%" not in hr.text and "dari 0" not in hr.text
+    assert f"Semua ASN — {everyone} ASN" in hr.text and "01-01-2099 08:00" in hr.text
+    await hr.press("Batalkan siaran")
+    await hr.press("Ya, batalkan")
+    for step in ("/menu", "Meja HR", "Siaran", "Laporan siaran", "#1"):
+        await (hr.send(step) if step.startswith("/") else hr.press(step))
+    assert "dibatalkan" in hr.text and "100%" not in hr.text and "dari 0" not in hr.text
+    assert f"Semua ASN — {everyone} ASN" in hr.text
+
+
+async def test_the_guidance_topic_picker_shows_topic_names(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    from bot.services import guidance
+
+    hr = await linked(chat, FAJAR_HR)
+    await compose(hr)
+    await hr.press("Belum konfirmasi")
+    topics = guidance.library().content().ordered("id")
+    assert [t.label for t in topics][:9] == hr.labels[: min(9, len(topics))]
+    assert not any(t.id in hr.labels for t in topics if t.id != t.label)
+    await hr.press(topics[0].label)
+    assert f'Belum konfirmasi pedoman "{topics[0].label}"' in hr.text
+
+
+async def test_reminders_in_chat_refuse_duplicates_and_confirm_removal(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    for step in ("/menu", "Meja HR", "Siaran", "Pengingat rutin"):
+        await (hr.send(step) if step.startswith("/") else hr.press(step))
+    assert "Belum ada pengingat" in hr.text
+    await hr.press("3 hari sebelum tutup")
+    assert "Pengingat #1 aktif" in hr.text
+    await hr.press("Kembali")
+    assert "→ Belum menilai rekan triwulan ini" in hr.text
+    await hr.press("3 hari sebelum tutup")
+    assert "sudah aktif (#1)" in hr.text
+    await hr.press("Kembali")
+    await hr.press("Hapus #1")
+    assert "Hentikan pengingat #1?" in hr.text
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(Reminder.active)) is True
+    await hr.press("Ya, hentikan")
+    assert "dihentikan" in hr.text
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Reminder)) == 1
+        assert await session.scalar(select(Reminder.active)) is False
+
+
+async def test_schedule_times_as_people_type_them(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    hr = await linked(chat, FAJAR_HR)
+    await link_all(demo_app, limit=3)
+    await compose(hr)
+    await hr.press("Semua ASN")
+    await hr.press("Jadwalkan")
+    zone = ZoneInfo("Asia/Jakarta")
+    example = (datetime.now(UTC).astimezone(zone) + timedelta(days=2)).strftime("%d/%m 08.00")
+    assert example in hr.text and "2025" not in hr.text
+    await hr.send("kemarin sore")
+    assert "tidak terbaca" in hr.text and example in hr.text
+    tomorrow = (datetime.now(UTC).astimezone(zone) + timedelta(days=1)).strftime("%d-%m-%Y")
+    await hr.send("besok jam 7 pagi")
+    assert f"{tomorrow} 07:00" in hr.text
+    assert "✔ Ya, jadwalkan" in hr.labels and "✔ Ya, kirim" not in hr.labels
+    await hr.press("Ya, jadwalkan")
+    assert f"dijadwalkan pada {tomorrow} 07:00" in hr.text
+
+
+async def test_labels_fit_and_length_counts_like_telegram(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR)
+    await hr.send("/menu")
+    await hr.press("Meja HR")
+    await hr.press("Siaran")
+    await hr.press("Tulis siaran")
+    assert "3500 karakter" in hr.text and "huruf" not in hr.text
+    await hr.send("😀" * 1800)  # 1,800 characters, but 3,600 UTF-16 units as Telegram counts
+    assert "terlalu panjang" in hr.text
+    await hr.send("Apel 😀" * 10)
+    assert "Kirim ke siapa" in hr.text
+    assert not any("…" in label for label in hr.labels), hr.labels
+    assert "Belum menilai rekan" in hr.labels

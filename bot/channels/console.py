@@ -105,10 +105,11 @@ class ConsoleChat:
 
 
 class ConsoleSender:
-    """Outbound messages to console accounts, printed into the running terminal chat.
+    """Outbound messages to the console account at this terminal, printed into its chat.
 
-    The person at this terminal sees their broadcasts and notifications as they arrive; messages
-    to other console accounts (people chatted as earlier with --as) are printed under their name.
+    `serves` tells the drain which accounts this sender delivers to: only the person at this
+    terminal. Messages for other console accounts (another `abdi chat` on the same database)
+    stay pending for their own terminal, so nobody sees a colleague's private notices.
     """
 
     channel = Channel.CONSOLE
@@ -119,8 +120,12 @@ class ConsoleSender:
         self.t = t
         self._ids = itertools.count(1)
 
+    @property
+    def serves(self) -> frozenset[str]:
+        return frozenset({self.chat.user_ref})
+
     async def send_outbound(self, account: Account, delivery: Delivery, reply: Reply) -> SendResult:
-        if account.user_ref != self.chat.user_ref:
-            self.chat.write("\n" + self.t("console.outbound_other", user=account.user_ref))
+        if account.user_ref not in self.serves:  # never print someone else's message here
+            return SendResult(Outcome.RETRY, error="not this terminal")
         self.chat.render([reply], self.t)
         return SendResult(Outcome.SENT, platform_id=f"console-{next(self._ids)}")

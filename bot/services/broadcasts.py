@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import case, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status
 from bot.i18n import Translator
-from bot.services import audit
+from bot.services import audiences, audit
 from bot.services.audiences import Audience, best_account, employee_ids
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Unit, utcnow
 
@@ -25,6 +25,32 @@ MAX_TEXT = 3500  # leaves room for the header within Telegram's 4096
 MAX_ATTACHMENT = 10 * 1024 * 1024
 OPEN_STATUSES = (Status.PENDING.value, Status.SENDING.value)
 UNDELIVERED = (Status.FAILED.value, Status.UNREACHABLE.value, Status.UNCERTAIN.value)
+NO_ACCOUNT, BLOCKED = "no_account", "blocked"  # targets that got no delivery row
+STATUS_KEYS = {
+    SCHEDULED: "broadcast.status.scheduled",
+    SENDING: "broadcast.status.sending",
+    DONE: "broadcast.status.done",
+    CANCELLED: "broadcast.status.cancelled",
+}
+OUTCOME_KEYS = {
+    Status.FAILED.value: "broadcast.outcome.failed",
+    Status.UNREACHABLE.value: "broadcast.outcome.unreachable",
+    Status.UNCERTAIN.value: "broadcast.outcome.uncertain",
+    NO_ACCOUNT: "broadcast.outcome.no_account",
+    BLOCKED: "broadcast.outcome.blocked",
+}
+
+
+SIGNATURES = {  # what a file is by its first bytes, not by its name
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+def attachment_type(content: bytes) -> str | None:
+    """The MIME type of a PDF, PNG or JPEG file's content; None for anything else."""
+    return next((mime for magic, mime in SIGNATURES.items() if content.startswith(magic)), None)
 
 
 async def create(
@@ -206,23 +232,72 @@ async def failures(session: AsyncSession, broadcast_id: int) -> list[tuple[str, 
     return [(s, e or "-", int(n)) for s, e, n in rows.all()]
 
 
-async def undelivered_csv(session: AsyncSession, broadcast_id: int) -> bytes:
-    """NIP, name, unit, channel, status, reason of every recipient the message did not reach."""
-    rows = await session.execute(
+def text_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units): an emoji counts as two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def status_label(status: str, t: Translator) -> str:
+    key = STATUS_KEYS.get(status) or OUTCOME_KEYS.get(status)
+    return t(key) if key else status
+
+
+async def _unreached(session: AsyncSession, broadcast: Broadcast) -> Any:
+    """Rows (nip, name, unit, channel, status, error) of every target the message did not reach:
+    undelivered rows, plus audience members who got no row (no chat account, or blocked before)."""
+    undelivered = (
         select(
-            Employee.nip, Employee.name, Unit.name, Account.channel, Delivery.status, Delivery.error
+            Employee.nip,
+            Employee.name,
+            Unit.name.label("unit"),
+            Account.channel,
+            Delivery.status,
+            Delivery.error,
         )
         .join(Account, Account.id == Delivery.account_id)
         .join(Employee, Employee.id == Account.employee_id)
         .join(Unit, Unit.id == Employee.unit_id)
-        .where(Delivery.broadcast_id == broadcast_id, Delivery.status.in_(UNDELIVERED))
-        .order_by(Unit.name, Employee.name)
+        .where(Delivery.broadcast_id == broadcast.id, Delivery.status.in_(UNDELIVERED))
     )
+    if broadcast.released_at is None:
+        return undelivered.order_by(Unit.name, Employee.name)
+    agency = await session.get(Agency, broadcast.agency_id)
+    assert agency is not None
+    ids = await employee_ids(
+        session, agency, Audience.from_json(broadcast.audience), broadcast.released_at
+    )
+    got_row = (
+        select(Delivery.id)
+        .join(Account, Account.id == Delivery.account_id)
+        .where(Delivery.broadcast_id == broadcast.id, Account.employee_id == Employee.id)
+        .exists()
+    )
+    has_account = select(Account.id).where(Account.employee_id == Employee.id).exists()
+    missing = (
+        select(
+            Employee.nip,
+            Employee.name,
+            Unit.name.label("unit"),
+            literal(""),
+            case((has_account, literal(BLOCKED)), else_=literal(NO_ACCOUNT)),
+            literal(None, Delivery.error.type),
+        )
+        .join(Unit, Unit.id == Employee.unit_id)
+        .where(Employee.id.in_(ids.subquery().select()), ~got_row)
+    )
+    both = union_all(undelivered, missing).subquery()
+    return select(both).order_by(both.c.unit, both.c.name)
+
+
+async def undelivered_csv(session: AsyncSession, broadcast: Broadcast, t: Translator) -> bytes:
+    """NIP, name, unit, channel, status, reason of every target the message did not reach."""
+    rows = await session.execute(await _unreached(session, broadcast))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["nip", "name", "unit", "channel", "status", "reason"])
-    for row in rows.all():
-        writer.writerow([*row[:5], row[5] or ""])
+    for nip, name, unit, channel, status, error in rows.all():
+        reason = status_label(status, t) + (f" ({error})" if error else "")
+        writer.writerow([nip, name, unit, channel or "", status, reason])
     return out.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the Indonesian names
 
 
@@ -271,3 +346,34 @@ def bar(done: int, total: int, width: int = 20) -> str:
     share = done / total if total else 1.0
     filled = round(share * width)
     return "▓" * filled + "░" * (width - filled) + f" {round(share * 100)}%"
+
+
+def topic_title(topic: str, locale: str) -> str:
+    """A guidance topic as people know it (its label), not its internal id."""
+    from bot.services import guidance
+
+    found = guidance.library().content().topic(locale, topic)
+    return found.label if found is not None else topic
+
+
+async def describe(session: AsyncSession, agency_id: int, audience: Audience, t: Translator) -> str:
+    """The audience in words: "Unit: Dinas Kesehatan", "Semua ASN", …"""
+    if audience.kind == audiences.UNITS:
+        names = await session.scalars(
+            select(Unit.name)
+            .where(Unit.agency_id == agency_id, Unit.id.in_(audience.units))
+            .order_by(Unit.name)
+        )
+        return t("broadcast.desc_units", units=", ".join(names))
+    if audience.kind == audiences.NOT_ACKED:
+        assert audience.topic is not None
+        return t("broadcast.desc_notacked", topic=topic_title(audience.topic, t.locale))
+    return t(AUDIENCE_KEYS.get(audience.role or audience.kind, "broadcast.aud_everyone"))
+
+
+AUDIENCE_KEYS = {
+    audiences.EVERYONE: "broadcast.aud_everyone",
+    audiences.NOT_RATED: "broadcast.desc_notrated",
+    "hr": "broadcast.aud_hr",
+    "officer": "broadcast.aud_officer",
+}

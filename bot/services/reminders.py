@@ -16,25 +16,30 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import Translator
 from bot.jobs import periodic
-from bot.services import audit, broadcasts, periods
+from bot.services import audit, broadcasts, periods, when
 from bot.services.audiences import NOT_RATED, Audience
 from storage.models import Agency, Broadcast, Reminder
 
 BEFORE_CLOSE, WEEKLY = "before_close", "weekly"
+MIN_DAYS, MAX_DAYS = 0, 60
 WEEKLY_GRACE = timedelta(hours=12)  # a weekly occurrence older than this is skipped, not sent late
 
 
 class ReminderError(ValueError):
-    """Bad reminder settings; the value is a message id."""
+    """Bad reminder settings; the value is a message id, `params` fill it in."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.params = params
 
 
 def parse_time(raw: str) -> str:
-    try:
-        parsed = datetime.strptime(raw.strip().replace(".", ":"), "%H:%M")
-    except ValueError as exc:
-        raise ReminderError("reminder.error.time") from exc
-    return parsed.strftime("%H:%M")
+    clock = when.parse_clock(raw)
+    if clock is None:
+        raise ReminderError("reminder.error.time")
+    return clock.strftime("%H:%M")
 
 
 async def add(
@@ -51,11 +56,18 @@ async def add(
 ) -> Reminder:
     if trigger not in (BEFORE_CLOSE, WEEKLY):
         raise ReminderError("reminder.error.trigger")
-    if not 0 <= days_before <= 60 or not 0 <= weekday <= 6:
+    if not MIN_DAYS <= days_before <= MAX_DAYS:
+        raise ReminderError("reminder.error.days", min=MIN_DAYS, max=MAX_DAYS)
+    if not 0 <= weekday <= 6:
         raise ReminderError("reminder.error.trigger")
     if trigger == WEEKLY and not text:
         raise ReminderError("reminder.error.text")  # the default text is about a closing quarter
     audience = audience or Audience(NOT_RATED)
+    same = await _same_as(
+        session, agency.id, trigger, days_before, weekday, at_time, audience, text
+    )
+    if same is not None:
+        raise ReminderError("reminder.error.duplicate", id=same.id)
     reminder = Reminder(
         agency_id=agency.id,
         trigger=trigger,
@@ -83,6 +95,34 @@ async def add(
     return reminder
 
 
+async def _same_as(
+    session: AsyncSession,
+    agency_id: int,
+    trigger: str,
+    days_before: int,
+    weekday: int,
+    at_time: str,
+    audience: Audience,
+    text: str | None,
+) -> Reminder | None:
+    """An active reminder that would fire at the same moments to the same people: adding it
+    again would send everyone the reminder twice."""
+    at = parse_time(at_time)
+    for r in await listed(session, agency_id):
+        when_same = (
+            r.days_before == days_before if trigger == BEFORE_CLOSE else r.weekday == weekday
+        )
+        if (
+            r.trigger == trigger
+            and when_same
+            and r.at_time == at
+            and r.audience == audience.to_json()
+            and (r.text or None) == (text or None)
+        ):
+            return r
+    return None
+
+
 async def remove(session: AsyncSession, reminder: Reminder, actor: str) -> None:
     reminder.active = False
     audit.record(
@@ -102,6 +142,18 @@ async def listed(session: AsyncSession, agency_id: int) -> list[Reminder]:
             .order_by(Reminder.id)
         )
     )
+
+
+async def describe(session: AsyncSession, reminder: Reminder, t: Translator) -> str:
+    """When a reminder fires and to whom, in words."""
+    when = (
+        t("reminder.when_before_close", days=reminder.days_before, at=reminder.at_time)
+        if reminder.trigger == BEFORE_CLOSE
+        else t("reminder.when_weekly", day=reminder.weekday + 1, at=reminder.at_time)
+    )
+    audience = Audience.from_json(reminder.audience)
+    who = await broadcasts.describe(session, reminder.agency_id, audience, t)
+    return t("reminder.row", id=reminder.id, when=when, audience=who)
 
 
 @dataclass(frozen=True)
