@@ -53,7 +53,8 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
 @router.action("new", roles={HR})
 async def new(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, "await_text")
-    return [Reply(ctx.t("broadcast.ask_text", limit=broadcasts.MAX_TEXT), [ctx.back_to_menu()])]
+    prompt = ctx.t("broadcast.ask_text", limit=broadcasts.MAX_TEXT)
+    return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
 
 
 @router.on_state("await_text")
@@ -210,7 +211,8 @@ def _confirm(ctx: Context, question: str, yes: str = "broadcast.yes_send") -> Re
 async def ask_time(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, "await_time", **_data(ctx))
     example = when.example(ZoneInfo(ctx.agency.timezone), utcnow())
-    return [Reply(ctx.t("broadcast.ask_time", example=example), [ctx.back_to_menu()])]
+    prompt = ctx.t("broadcast.ask_time", example=example)
+    return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
 
 
 @router.on_state("await_time")
@@ -224,7 +226,8 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
     moment = when.parse(text, zone, now)
     if moment is None:
         example = when.example(zone, now)
-        return [Reply(ctx.t("broadcast.bad_time", example=example), [ctx.back_to_menu()])]
+        retry = ctx.t("broadcast.bad_time", example=example)
+        return [Reply(retry, [ctx.back_to_menu()], expects_text=True)]
     local = moment.astimezone(zone).strftime("%d-%m-%Y %H:%M")
     if moment < now:
         return [Reply(ctx.t("broadcast.past_time", at=local), [ctx.back_to_menu()])]
