@@ -1,6 +1,11 @@
-"""Shared steps of the 4-in-1 tests: what a family would receive, and a family's report."""
+"""Shared steps of the 4-in-1 tests: linked staff, a family's report, the live case."""
 
 from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.app import App
+from storage.models import FourInOneCase
 
 OFFICER_NIP, OFFICER_PHONE = "197405171997042035", "081200000035"
 HR_NIP, HR_PHONE = "198412052009031034", "081200000034"
@@ -59,3 +64,11 @@ async def press_exact(chat, label: str) -> None:  # type: ignore[no-untyped-def]
                 await chat.action(choice.id)
                 return
     raise AssertionError(f"no button {label!r} in {chat.labels}")
+
+
+async def live_case(app: App) -> FourInOneCase:
+    """The first case that was not merged into another (None when there is none)."""
+    async with app.sessions() as session:
+        return await session.scalar(  # type: ignore[return-value]
+            select(FourInOneCase).where(FourInOneCase.status != "merged").order_by(FourInOneCase.id)
+        )

@@ -25,17 +25,11 @@ from tests.four_in_one_helpers import (
     TASPEN_PHONE,
     code_in,
     link,
+    live_case,
     press_exact,
     report_by_nip,
     staff_opens,
 )
-
-
-async def _case(app) -> FourInOneCase:  # type: ignore[no-untyped-def]
-    async with app.sessions() as session:
-        return await session.scalar(
-            select(FourInOneCase).where(FourInOneCase.status != "merged").order_by(FourInOneCase.id)
-        )
 
 
 async def _set(officer, case_id: int, doc: str, status: str, note: str | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -68,7 +62,7 @@ async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, 
     code = code_in(family.text)
     assert "Buku tabungan TASPEN: belum diproses" in family.text
     assert "Target:" in family.text and "malam" in family.text and "pukul 19.00 WIB" in family.text
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     assert case.deceased_name == "Joko Siregar" and case.deceased_unit == "Sekretariat Daerah"
     assert case.status == "open" and case.match_confirmed_at is None
     assert case.tracking_hash != code and code.replace("-", "") not in case.tracking_hash
@@ -101,7 +95,7 @@ async def test_family_without_nip_gives_name_and_unit_garbage_gets_answers(chat,
     await family.action("case:rel:cousin")  # forged relation
     assert "sudah tidak berlaku" in family.text
     await family.send("/menu")
-    assert await _case(demo_app) is None  # nothing half-made was stored
+    assert await live_case(demo_app) is None  # nothing half-made was stored
 
 
 async def test_officer_flow_statuses_notify_family_then_receipt_closes(  # type: ignore[no-untyped-def]
@@ -109,7 +103,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(  # type:
 ) -> None:
     family = chat("7003")
     await report_by_nip(family)
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     officer = await staff_opens(chat, "7004", OFFICER_PHONE, case.id)
     assert "Joko Siregar" in officer.text and "Sari Siregar" in officer.text
     assert "menunggu konfirmasi" in officer.text
@@ -165,7 +159,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(  # type:
 
 async def test_liaison_sees_own_documents_forged_payloads_refused(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     await report_by_nip(chat("7010"))
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     taspen = await staff_opens(chat, "7011", TASPEN_PHONE, case.id)
     assert "📘 TASPEN" in taspen.labels and "📄 Akta kematian" not in taspen.labels
     await taspen.action(f"case:set:{case.id}:death_certificate:2")
@@ -214,7 +208,7 @@ async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app, 
     for private in ("Aminah", "Rahmat", "0813", "123456789"):
         assert private not in family.text
     await family.press("Kirimi saya kabar")
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     await officer.action(f"case:show:{case.id}")
     await officer.press("KTP")
     await press_exact(officer, "diproses")
@@ -270,7 +264,7 @@ async def test_english_family_gets_english_words(chat, demo_app) -> None:  # typ
 
 async def test_hr_sees_report_in_chat_and_huge_notes_are_cut(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     await report_by_nip(chat("7060"))
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     hr = chat("7061")
     await link(hr, HR_PHONE)
     await hr.press("Keluarga berduka")
@@ -303,7 +297,7 @@ async def test_hr_sees_report_in_chat_and_huge_notes_are_cut(chat, demo_app) -> 
 
 async def test_officers_of_another_agency_see_nothing(chat, demo_app, cli) -> None:  # type: ignore[no-untyped-def]
     await report_by_nip(chat("7070"))
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     async with demo_app.sessions() as session, session.begin():
         other = Agency(code="kab-lain", name="Kabupaten Lain", timezone="Asia/Makassar")
         session.add(other)
@@ -345,7 +339,7 @@ async def test_officers_of_another_agency_see_nothing(chat, demo_app, cli) -> No
 async def test_english_family_is_notified_in_english(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
     family = chat("7080", lang="en")
     await report_by_nip(family, steps=EN_STEPS)
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     officer = await staff_opens(chat, "7081", OFFICER_PHONE, case.id)
     await officer.press("Akta kematian")
     await press_exact(officer, "siap")

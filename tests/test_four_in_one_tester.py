@@ -13,17 +13,11 @@ from tests.four_in_one_helpers import (
     DECEASED_NIP,
     OFFICER_PHONE,
     code_in,
+    live_case,
     press_exact,
     report_by_nip,
     staff_opens,
 )
-
-
-async def _case(app) -> FourInOneCase:  # type: ignore[no-untyped-def]
-    async with app.sessions() as session:
-        return await session.scalar(
-            select(FourInOneCase).where(FourInOneCase.status != "merged").order_by(FourInOneCase.id)
-        )
 
 
 async def _all_ready(officer, case_id: int, note: str | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +42,7 @@ async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_
     await stranger.press("Punya kode lacak")
     await stranger.send(code)
     await stranger.press("Kirimi saya kabar")
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     officer = await staff_opens(chat, "7104", OFFICER_PHONE, case.id)
     await officer.press("Atur serah terima")
     await officer.press("Sesuai jadwal")
@@ -64,24 +58,24 @@ async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_
         assert "Sudah diterima" not in outsider.labels and "Sudah diterima" not in outsider.text
         await outsider.action(f"case:received:{case.id}")
         assert "Hanya keluarga yang melapor" in outsider.text
-    assert (await _case(demo_app)).status == "ready"
+    assert (await live_case(demo_app)).status == "ready"
     assert any("Masjid" in g for g in await inbox("7101"))
     await family.send("/menu")
     await family.press("Keluarga berduka")
     assert "Masjid" in family.text and "loket 3" in family.text
     await family.press("Sudah diterima")
-    assert (await _case(demo_app)).status == "closed"
+    assert (await live_case(demo_app)).status == "closed"
 
 
 async def test_officer_records_receipt_for_the_family(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     await report_by_nip(chat("7105"))
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     officer = await staff_opens(chat, "7106", OFFICER_PHONE, case.id)
     await _all_ready(officer, case.id)
     await officer.action(f"case:show:{case.id}")
     await officer.press("Diterima keluarga")
     assert "Kasus ditutup" in officer.text
-    assert (await _case(demo_app)).status == "closed"
+    assert (await live_case(demo_app)).status == "closed"
 
 
 async def test_code_follower_of_officer_case_proves_family_by_own_phone(
@@ -133,7 +127,7 @@ async def test_cli_open_refuses_what_the_chat_refuses(cli, demo_app) -> None:  #
     assert short.code == 2 and "18 angka" in short.err
     phone = await cli(*base, "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00", "--phone", "abc")
     assert phone.code == 2 and "Nomor HP tidak valid" in phone.err
-    assert await _case(demo_app) is None
+    assert await live_case(demo_app) is None
 
 
 async def test_cli_confirm_refuses_a_nip_of_someone_else(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
@@ -186,7 +180,7 @@ async def test_today_with_unknown_time_is_accepted_and_not_made_up(chat, demo_ap
     assert "jam tidak diketahui" in family.text and "12.00" not in family.text
     await family.press("✅ Kirim")
     assert code_in(family.text)
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     assert case is not None and case.died_at.replace(tzinfo=UTC) <= datetime.now(UTC)
 
 
@@ -213,7 +207,7 @@ async def test_code_typed_at_first_question_tracks_the_case(chat, demo_app) -> N
     await other.press("Keluarga berduka")
     await other.send(code)
     assert "Akta kematian: belum diproses" in other.text and "🔔 Kirimi saya kabar" in other.labels
-    assert await _case(demo_app) is not None
+    assert await live_case(demo_app) is not None
     async with demo_app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(FourInOneCase)) == 1
 
@@ -330,7 +324,7 @@ async def test_handover_time_and_place_asked_apart_late_time_warned(chat, demo_a
     assert "Di mana dokumen diserahkan" in officer.text
     await officer.send("Balai Kota, ruang 2")
     assert "melewati target malam ketiga" in officer.text and "Balai Kota, ruang 2" in officer.text
-    assert (await _case(demo_app)).handover_place == "Balai Kota, ruang 2"
+    assert (await live_case(demo_app)).handover_place == "Balai Kota, ruang 2"
 
 
 async def _report_by_name(family, name: str, unit: str) -> None:  # type: ignore[no-untyped-def]
@@ -350,7 +344,7 @@ async def test_unit_short_names_match_and_ambiguity_is_asked(chat, demo_app) -> 
     await family.press("Anak")
     await family.send("081311112222")
     await family.press("✅ Kirim")
-    case = await _case(demo_app)
+    case = await live_case(demo_app)
     assert case.employee_id is not None and case.deceased_unit == "Sekretariat Daerah"
     other = chat("7171")
     await _report_by_name(other, "Budi", "Dinas")

@@ -256,13 +256,19 @@ async def test_typed_scores_and_stray_text_keep_the_step(chat, demo_app) -> None
     assert saved == 1
 
 
-async def test_a_long_comment_is_cut_and_the_writer_is_told(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def _scored_rina(chat, demo_app):  # type: ignore[no-untyped-def]
+    """Joko has scored Rina on every criterion; the bot asks for the comment."""
     await open_quarter(demo_app)
     joko = await linked(chat, JOKO_S)
     await joko.press("Nilai rekan")
     await joko.press("Rina Harahap")
     for value in (4, 4, 4, 4):
         await joko.press(str(value))
+    return joko
+
+
+async def test_a_long_comment_is_cut_and_the_writer_is_told(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    joko = await _scored_rina(chat, demo_app)
     await joko.send("x" * 500)
     summary = joko.text
     assert "dipotong menjadi" in summary and "Ringkasan penilaian" in summary
@@ -275,11 +281,6 @@ async def test_a_long_comment_is_cut_and_the_writer_is_told(chat, demo_app) -> N
 
 async def test_a_comment_that_is_just_a_number_is_kept(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     """On WhatsApp a typed "1" picks the first button, except where the bot asked for text."""
-    await open_quarter(demo_app)
-    joko = await linked(chat, JOKO_S)
-    await joko.press("Nilai rekan")
-    await joko.press("Rina Harahap")
-    for value in (4, 4, 4, 4):
-        await joko.press(str(value))
+    joko = await _scored_rina(chat, demo_app)
     await joko.send("1")
     assert "Komentar: 1" in joko.text
