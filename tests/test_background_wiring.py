@@ -47,3 +47,59 @@ async def test_each_configured_channel_gets_a_sender(demo_app) -> None:  # type:
     finally:
         for sender in senders.values():
             await sender.close()  # type: ignore[attr-defined]
+
+
+async def test_a_broadcast_goes_out_on_each_recipients_channel(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+    """Telegram users get text; WhatsApp users get text inside 24 h and the template outside."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, update
+
+    from bot.channels.whatsapp import WhatsAppAdapter
+    from bot.channels.whatsapp_sender import WhatsAppSender
+    from bot.services.audiences import EVERYONE, Audience
+    from storage.models import Account
+    from tests.chat import WhatsAppHarness
+    from tests.delivery_helpers import drain_all, link_all, send_now, statuses, telegram_sender
+
+    harness = await WhatsAppHarness(demo_app).start()
+    try:
+        on_whatsapp = await link_all(demo_app, channel="whatsapp", limit=4)
+        on_telegram = await link_all(demo_app, channel="telegram")  # everyone, some on both
+        now = datetime.now(UTC)
+        recent, old = sorted(on_whatsapp)[:2], sorted(on_whatsapp)[2:]
+        async with demo_app.sessions() as session, session.begin():
+            for employee_id, hours in [*((e, 2) for e in recent), *((e, 30) for e in old)]:
+                await session.execute(
+                    update(Account)
+                    .where(Account.employee_id == employee_id, Account.channel == "whatsapp")
+                    .values(last_inbound_at=now - timedelta(hours=hours))
+                )
+                harness.fake.user_wrote(str(on_whatsapp[employee_id]), ago=hours * 3600)
+            # A person on both channels is reached on the one they used last: WhatsApp here.
+            await session.execute(
+                update(Account)
+                .where(Account.channel == "telegram", Account.employee_id.in_(on_whatsapp))
+                .values(last_inbound_at=now - timedelta(days=3))
+            )
+        broadcast_id = await send_now(demo_app, Audience(EVERYONE))
+        fast = demo_app.settings.model_copy(
+            update={"whatsapp_per_second": 1000.0, "whatsapp_per_chat_interval": 0.0}
+        )
+        senders = {
+            "telegram": telegram_sender(demo_app, bot_api),
+            "whatsapp": WhatsAppSender(WhatsAppAdapter(demo_app, harness.wa), fast),
+        }
+        await drain_all(demo_app, senders)
+        await senders["telegram"].close()  # type: ignore[attr-defined]
+        assert set((await statuses(demo_app, broadcast_id)).values()) == {"sent"}
+        kinds = {c.to: c.params["type"] for c in harness.fake.sent()}
+        assert {kinds[str(on_whatsapp[e])] for e in recent} == {"text"}
+        assert {kinds[str(on_whatsapp[e])] for e in old} == {"template"}
+        telegram_chats = {int(c.params["chat_id"]) for c in bot_api.sent()}
+        assert telegram_chats == {chat for e, chat in on_telegram.items() if e not in on_whatsapp}
+        async with demo_app.sessions() as session:
+            employees = set(await session.scalars(select(Account.employee_id)))
+        assert len(telegram_chats) + len(on_whatsapp) == len(employees - {None})  # each once
+    finally:
+        await harness.stop()
