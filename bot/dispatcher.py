@@ -214,9 +214,11 @@ class Dispatcher:
             if state_handler is None:
                 await ctx.clear_state()
                 return [ctx.main_menu(ctx.t("error.expired"))]
-            if not text:
+            owner = self.routers[ctx.state.name.split(":", 1)[0]]
+            takes_file = inbound.attachment is not None and ctx.state.name in owner.file_states
+            if not text and not takes_file:
                 return [Reply(ctx.t("error.need_text"), [ctx.back_to_menu()])]
-            return await state_handler(ctx, text)
+            return await state_handler(ctx, text or "")
         if not text:
             return [ctx.main_menu(ctx.t("error.unsupported"))]
         return [ctx.main_menu(ctx.t("error.unknown_text"))]

@@ -143,6 +143,7 @@ class Router:
         self.contact_handler: Callable[[Context], Awaitable[Replies]] | None = None
         # States whose question a shared contact answers: its phone reaches the state handler.
         self.contact_states: set[str] = set()
+        self.file_states: set[str] = set()
 
     def payload(self, verb: str, *args: object) -> str:
         return ":".join([self.name, verb, *(str(a) for a in args)])
@@ -173,11 +174,18 @@ class Router:
 
         return register
 
-    def on_state(self, name: str, contact: bool = False) -> Callable[[TextHandler], TextHandler]:
+    def on_state(
+        self, name: str, contact: bool = False, files: bool = False
+    ) -> Callable[[TextHandler], TextHandler]:
+        """Text typed in this state comes here; `contact`: so does a shared phone; `files`: so
+        does a photo or document without a caption (the handler reads ctx.inbound.attachment)."""
+
         def register(fn: TextHandler) -> TextHandler:
             self.states[self.state_name(name)] = fn
             if contact:
                 self.contact_states.add(self.state_name(name))
+            if files:
+                self.file_states.add(self.state_name(name))
             return fn
 
         return register

@@ -6,6 +6,7 @@ Every step re-checks the HR role and re-reads what a payload names from the data
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,18 +58,39 @@ async def new(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
 
 
-@router.on_state("await_text")
+@router.on_state("await_text", files=True)
 async def got_text(ctx: Context, text: str) -> list[Reply]:
     if HR not in ctx.roles:
         await ctx.clear_state()
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
-    text = text.strip()
+    text = (text or "").strip()
+    draft = _data(ctx)
+    sent = ctx.inbound.attachment
+    if sent is not None:
+        mime = broadcasts.attachment_type(sent.content)
+        if mime is None or len(sent.content) > broadcasts.MAX_ATTACHMENT:
+            prompt = ctx.t("broadcast.bad_attachment", mb=broadcasts.MAX_ATTACHMENT // 2**20)
+            return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
+        # Kept with the draft until HR confirms; only HR drafts carry a file this way.
+        draft["attachment"] = [sent.filename, mime, base64.b64encode(sent.content).decode()]
+    if not text:
+        await router.enter(ctx, "await_text", **draft)
+        key = "broadcast.attachment_needs_text" if sent else "broadcast.ask_text"
+        prompt = ctx.t(key, limit=broadcasts.MAX_TEXT)
+        return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
     # A draft cut by the dispatcher's length limit must not go out half-written.
     cut = len(ctx.inbound.text or "") > ctx.settings.max_text_length
     if cut or broadcasts.text_length(text) > broadcasts.MAX_TEXT:
         return [Reply(ctx.t("broadcast.too_long", limit=broadcasts.MAX_TEXT), [ctx.back_to_menu()])]
-    await router.enter(ctx, "draft", text=text)
+    await router.enter(ctx, "draft", **(draft | {"text": text}))
     return [_audience_picker(ctx)]
+
+
+def _attachment(data: dict[str, Any]) -> tuple[str, str, bytes] | None:
+    if not data.get("attachment"):
+        return None
+    name, mime, encoded = data["attachment"]
+    return name, mime, base64.b64decode(encoded)
 
 
 def _audience_picker(ctx: Context) -> Reply:
@@ -175,6 +197,8 @@ async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
         reachable=size.reachable,
         message=ctx.t("broadcast.message", text=data["text"]),
     )
+    if data.get("attachment"):
+        text += "\n" + ctx.t("broadcast.attached", name=data["attachment"][0])
     if not size.reachable:
         text += "\n\n" + ctx.t("broadcast.nobody_reachable", employees=size.employees)
     choices = [
@@ -254,6 +278,7 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
         actor=_actor(ctx),
         text=data["text"],
         send_at=send_at,
+        attachment=_attachment(data),
         report_account_id=ctx.account.id,
     )
     await ctx.clear_state()

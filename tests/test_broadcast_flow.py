@@ -12,7 +12,7 @@ from bot.channels.console import ConsoleChat, ConsoleSender
 from bot.delivery import enqueue
 from bot.drain import drain_once
 from bot.i18n import translator
-from bot.messages import Channel
+from bot.messages import Attachment, Channel
 from storage.models import Account, AuditLog, Broadcast, Delivery, Employee, Reminder, Unit
 from tests.chat import Chat
 from tests.delivery_helpers import drain_all, link_all, telegram_sender
@@ -357,3 +357,42 @@ async def test_labels_fit_and_length_counts_like_telegram(chat, demo_app) -> Non
     assert "Kirim ke siapa" in hr.text
     assert not any("…" in label for label in hr.labels), hr.labels
     assert "Belum menilai rekan" in hr.labels
+
+
+PDF = b"%PDF-1.4\n% jadwal apel\n"
+
+
+async def test_hr_attaches_a_pdf_from_chat_and_recipients_get_it(chat, demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+    hr = await linked(chat, FAJAR_HR, channel=Channel.TELEGRAM)
+    chats = await link_all(demo_app)
+    async with demo_app.sessions() as session:
+        unit = await session.scalar(select(Unit).where(Unit.name == "BKPSDM"))
+        members = set(await session.scalars(select(Employee.id).where(Employee.unit_id == unit.id)))
+    await hr.send("/menu")
+    await hr.press("Meja HR")
+    await hr.press("Siaran")
+    await hr.press("Tulis siaran")
+    fake = Attachment("jadwal.exe", b"MZ\x90\x00 not a pdf", "application/pdf")
+    await hr.deliver(hr._inbound(attachment=fake))
+    assert "harus foto (JPEG/PNG) atau PDF" in hr.text
+    await hr.deliver(hr._inbound(attachment=Attachment("jadwal.pdf", PDF, "application/pdf")))
+    assert "Lampiran diterima" in hr.text  # a file without a caption: the text is asked for
+    await hr.send("Jadwal apel bulan Desember terlampir.")
+    await hr.press("Unit tertentu")
+    await hr.press("BKPSDM")
+    await hr.press("Selesai")
+    assert "📎 Lampiran: jadwal.pdf" in hr.text
+    await hr.press("Kirim sekarang")
+    await hr.press("Ya, kirim")
+    async with demo_app.sessions() as session:
+        broadcast = await session.scalar(select(Broadcast))
+    assert broadcast is not None and broadcast.attachment == PDF
+    assert broadcast.attachment_type == "application/pdf"
+    sender = telegram_sender(demo_app, bot_api)
+    await drain_all(demo_app, {"telegram": sender})
+    await sender.close()  # type: ignore[attr-defined]
+    documents = bot_api.sent("sendDocument")
+    hr_chat = int(hr.user_ref)
+    expected = {chats.get(m, hr_chat) for m in members}
+    assert sorted(int(c.params["chat_id"]) for c in documents) == sorted(expected)
+    assert all("Desember terlampir" in c.params["caption"] for c in documents)
