@@ -38,6 +38,7 @@ class FakeBotAPI:
         self.listeners: list[Callable[[Call], None]] = []
         self.accepted: list[Call] = []  # calls answered ok (what a user really received)
         self.blocked: set[int] = set()  # chats that answer 403 (the user blocked the bot)
+        self.files: dict[str, bytes] = {}  # file_id -> content users "uploaded" (getFile)
         # Decides a failure per call: (status, body) or None to answer normally.
         self.fault: Callable[[Call], tuple[int, dict[str, Any]] | None] | None = None
         self._update_ids = itertools.count(1)
@@ -52,6 +53,7 @@ class FakeBotAPI:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -126,7 +128,18 @@ class FakeBotAPI:
         limit = int(params.get("limit") or 100)
         return [u for u in self.updates if u["update_id"] >= offset][:limit]
 
+    async def _file(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["path"].rsplit("/", 1)[-1])
+        if request.match_info["token"] != self.token or content is None:
+            return web.Response(status=404)
+        return web.Response(body=content)
+
     def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getFile":
+            file_id = str(params.get("file_id"))
+            size = len(self.files.get(file_id, b""))
+            return {"file_id": file_id, "file_unique_id": file_id, "file_size": size,
+                    "file_path": f"documents/{file_id}"}  # fmt: skip
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "Abdi", "username": "abdi_test_bot"}
         if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):

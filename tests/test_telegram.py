@@ -230,3 +230,23 @@ async def test_abdi_run_serves_polling_and_stops_cleanly_on_sigterm(
     stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
     assert code == 0, stderr
     assert "Traceback" not in stderr and "not delivered" not in stderr
+
+
+async def test_a_document_sent_to_a_broadcast_draft_is_downloaded_and_attached(
+    fake_api: FakeBotAPI, polling
+) -> None:  # type: ignore[no-untyped-def]
+    hr = 61
+    await fake_api.push(contact_update(hr, "081200000034", owner=hr))  # the demo HR officer
+    await fake_api.wait_calls("sendMessage", 1)
+    await fake_api.push(callback_update(hr, "broadcast:new"))
+    await fake_api.wait_calls("editMessageText", 1)
+    fake_api.files["doc-1"] = b"%PDF-1.4\n% jadwal\n"
+    document = {"file_id": "doc-1", "file_unique_id": "u1", "file_name": "jadwal.pdf",
+                "mime_type": "application/pdf", "file_size": 18}  # fmt: skip
+    await fake_api.push(message_update(hr, caption="Jadwal apel terlampir", document=document))
+    sent = await fake_api.wait_calls("sendMessage", 2)
+    assert "Kirim ke siapa" in sent[1].params["text"], sent[1].params
+    assert any(c.method == "getFile" for c in fake_api.calls)
+    await fake_api.push(callback_update(hr, "broadcast:aud:hr"))
+    edits = await fake_api.wait_calls("editMessageText", 2)
+    assert "📎 Lampiran: jadwal.pdf" in edits[1].params["text"]

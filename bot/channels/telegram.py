@@ -46,7 +46,7 @@ from bot.app import App, StartupError
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.i18n import LOCALES, Translator, translator
-from bot.messages import Channel, Inbound, Reply, SharedContact
+from bot.messages import Attachment, Channel, Inbound, Reply, SharedContact
 
 log = logging.getLogger("abdi.telegram")
 T = TypeVar("T")
@@ -58,6 +58,7 @@ MAX_RETRY_AFTER = 60  # seconds; a longer flood wait is not worth holding a repl
 COMMANDS = ("start", "menu", "batal", "bahasa", "bantuan")
 ALLOWED_UPDATES = ["message", "callback_query"]
 SHUTDOWN_GRACE = 25  # seconds to finish updates in flight on SIGTERM
+MAX_DOWNLOAD = 10 * 1024 * 1024  # inbound files over this are not fetched
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -67,7 +68,9 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_bot_token, session=session, default=DefaultBotProperties())
 
 
-def message_to_inbound(message: Message, update_id: int | None) -> Inbound:
+def message_to_inbound(
+    message: Message, update_id: int | None, attachment: Attachment | None = None
+) -> Inbound:
     user = message.from_user
     contact = None
     if message.contact is not None:
@@ -82,6 +85,7 @@ def message_to_inbound(message: Message, update_id: int | None) -> Inbound:
         contact=contact,
         language_hint=user.language_code if user else None,
         display_name=user.full_name if user else None,
+        attachment=attachment,
     )
 
 
@@ -164,8 +168,37 @@ class TelegramAdapter:
     async def _message(self, message: Message, update_id: int) -> None:
         if message.chat.type != "private":
             return  # the bot serves people one to one; group chats are not read
-        replies = await self.core.handle(message_to_inbound(message, update_id))
+        attachment = await self._download(message)
+        replies = await self.core.handle(message_to_inbound(message, update_id, attachment))
         await self.send(message.chat.id, replies)
+
+    async def _download(self, message: Message) -> Attachment | None:
+        """A photo or document the user sent, fetched now (a step such as a broadcast draft
+        may take it); too big or unreachable files are left out and the text still counts."""
+        if message.document is not None:
+            doc = message.document
+            file_id, size = doc.file_id, doc.file_size or 0
+            name, mime = doc.file_name or "file", doc.mime_type or "application/octet-stream"
+        elif message.photo:
+            photo = message.photo[-1]  # the largest size
+            file_id, size, name, mime = (
+                photo.file_id,
+                photo.file_size or 0,
+                "photo.jpg",
+                "image/jpeg",
+            )
+        else:
+            return None
+        if size > MAX_DOWNLOAD:
+            log.info("inbound file too large, not downloaded")
+            return None
+        try:
+            buffer = await with_retry(lambda: self.bot.download(file_id))
+        except (TelegramBadRequest, TelegramRetryAfter, TelegramServerError, TelegramNetworkError):
+            log.warning("inbound file not downloaded")
+            return None
+        content = buffer.read() if buffer is not None else b""
+        return Attachment(name, content, mime) if content else None
 
     async def on_callback(self, query: CallbackQuery, event_update: Update) -> None:
         await self._tracked(self._callback(query, event_update.update_id))
