@@ -187,18 +187,19 @@ class Dispatcher:
 
     async def _route(self, ctx: Context, text: str | None) -> list[Reply]:
         inbound = ctx.inbound
+        state = ctx.state.name if ctx.state else None
+        owner = self._state_owner(state) if state else None
         if inbound.contact is not None:
             # A step that asks for a phone takes a shared contact as the answer (not as linking).
-            owner = self.routers.get(ctx.state.name.split(":", 1)[0]) if ctx.state else None
-            if owner is not None and ctx.state.name in owner.contact_states:  # type: ignore[union-attr]
-                return await owner.states[ctx.state.name](ctx, inbound.contact.phone)  # type: ignore[union-attr]
+            if owner is not None and state in owner.contact_states:
+                return await owner.states[state](ctx, inbound.contact.phone)
             for router in self.routers.values():
                 if router.contact_handler is not None:
                     return await router.contact_handler(ctx)
         if inbound.action is not None:
             return await self._route_action(ctx, inbound.action)
         command = inbound.command
-        if command is None and ctx.state is None and text:
+        if command is None and state is None and text:
             # "halo", "menu", "batal": what people type on WhatsApp, where no slash is offered.
             command = self.words.get(text.rstrip("!.?").strip().casefold())
         if command is not None:
@@ -209,13 +210,12 @@ class Dispatcher:
             if roles is not None and not (roles & ctx.roles):
                 return [ctx.main_menu(ctx.t("error.not_allowed"))]
             return await handler(ctx, [inbound.argument] if inbound.argument else [])
-        if ctx.state is not None:
-            state_handler = self._state_handler(ctx.state.name)
-            if state_handler is None:
+        if state is not None:
+            state_handler = owner.states.get(state) if owner else None
+            if owner is None or state_handler is None:
                 await ctx.clear_state()
                 return [ctx.main_menu(ctx.t("error.expired"))]
-            owner = self.routers[ctx.state.name.split(":", 1)[0]]
-            takes_file = inbound.attachment is not None and ctx.state.name in owner.file_states
+            takes_file = inbound.attachment is not None and state in owner.file_states
             if not text and not takes_file:
                 return [Reply(ctx.t("error.need_text"), [ctx.back_to_menu()])]
             return await state_handler(ctx, text or "")
@@ -223,9 +223,9 @@ class Dispatcher:
             return [ctx.main_menu(ctx.t("error.unsupported"))]
         return [ctx.main_menu(ctx.t("error.unknown_text"))]
 
-    def _state_handler(self, name: str):  # type: ignore[no-untyped-def]
-        router = self.routers.get(name.split(":", 1)[0])
-        return router.states.get(name) if router else None
+    def _state_owner(self, name: str) -> Router | None:
+        """The router a state belongs to (states are named "<router>:<name>")."""
+        return self.routers.get(name.split(":", 1)[0])
 
     async def _route_action(self, ctx: Context, payload: str) -> list[Reply]:
         parts = payload.split(":")

@@ -237,6 +237,7 @@ async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-un
     what those fakes were sent. A small per-chat interval keeps one chat's messages in order.
     """
     from bot.channels.whatsapp import WhatsAppAdapter
+    from bot.channels.whatsapp_render import WORD_JOINER
     from bot.channels.whatsapp_sender import WhatsAppSender
     from bot.channels.whatsapp_status import TRACKER_PREFIX
     from tests.delivery_helpers import drain_all, telegram_sender
@@ -254,7 +255,7 @@ async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-un
         texts = [c.params["text"] for c in bot_api.sent() if str(c.params["chat_id"]) == user_ref]
         if harness is not None:
             texts += [
-                c.params["text"]["body"].replace("\u2060", "")
+                c.params["text"]["body"].replace(WORD_JOINER, "")
                 for c in harness.fake.sent()
                 if c.to.endswith(user_ref)
                 and str(c.params.get("biz_opaque_callback_data", "")).startswith(TRACKER_PREFIX)
