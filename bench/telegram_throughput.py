@@ -129,7 +129,7 @@ def abdi_server(app: App) -> Serve:
         )
 
         async def stop() -> None:
-            await adapter.aiogram.stop_polling()
+            adapter.stop_polling()
             await task
 
         return stop

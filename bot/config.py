@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, description="Webhook listen port")
     webhook_path: str = Field(default="/telegram/webhook", description="Webhook path")
     polling_concurrency: int = Field(default=32, description="Updates handled at once in polling")
+    health_host: str = Field(
+        default="127.0.0.1", description="Where `abdi run` (polling) and `abdi worker` serve health"
+    )
+    health_port: int = Field(
+        default=8081, description="Health port of `abdi run` (polling) and `abdi worker`; 0: none"
+    )
+    ready_max_backlog: int = Field(
+        default=10_000, description="/readyz fails when more deliveries than this wait past due"
+    )
+    ready_max_uncertain: int = Field(
+        default=100, description="/readyz fails when more deliveries than this are uncertain"
+    )
 
     whatsapp_token: str | None = Field(
         default=None, description="Cloud API access token (system user token)"
@@ -85,7 +97,10 @@ class Settings(BaseSettings):
 
     default_locale: str = Field(default="id", description="Language when nothing else is known")
     link_code_ttl_minutes: int = Field(default=60 * 24, description="Life of an HR link code")
-    link_code_attempts: int = Field(default=5, description="Wrong codes allowed per hour")
+    link_code_attempts: int = Field(default=5, description="Wrong codes allowed per chat per hour")
+    link_code_agency_failures: int = Field(
+        default=30, description="Wrong codes allowed per agency per hour, all chats together"
+    )
     max_text_length: int = Field(default=4096, description="Longer inbound text is cut")
     log_level: str = Field(default="INFO", description="Logging level")
 

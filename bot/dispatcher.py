@@ -1,27 +1,58 @@
 """Routes one neutral Inbound to a handler: dedup, identity, locale, state, roles, then the route.
 
-Everything runs in one unit of work per event. Bad input gets an answer, never an exception.
+Everything runs in one unit of work per event, the de-duplication claim included: an event whose
+handling fails leaves no claim behind, so the platform's redelivery (or a replayed dead letter)
+is handled, not skipped. Bad input gets an answer, never an exception; a dependency that is down
+(database, state store) raises `Unavailable` from `take`, so a channel can leave the event
+unacknowledged for the platform to send again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import LOCALES, resolve_locale, translator
 from bot.messages import Inbound, Reply
-from bot.routing import ASN, GUEST, Context, MenuEntry, Router
-from storage.models import Account, Agency
+from bot.routing import ASN, GUEST, Context, MenuEntry, Router, parse_args
+from storage.models import Account, Agency, InboundEvent
 from storage.state import StateStore
 
 log = logging.getLogger("abdi.dispatcher")
 INBOUND_RESOLUTION = timedelta(minutes=1)  # last_inbound_at precision (WhatsApp's 24 h window)
+
+
+# SQLSTATE classes that mean the server cannot serve us now: connection exception, insufficient
+# resources, operator intervention (shutdown), database missing, authorisation failed.
+OUTAGE_SQLSTATES = frozenset({"08", "53", "57", "3D", "28"})
+
+
+class Unavailable(Exception):
+    """A dependency is down: the event was not taken (nothing of it was stored); retry later."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an exception means a dependency is unreachable, not that the input or code is bad."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", "") or "")
+        return bool(exc.connection_invalidated) or code[:2] in OUTAGE_SQLSTATES
+    return isinstance(
+        exc, OSError | ConnectionError | TimeoutError | RedisConnectionError | RedisTimeoutError
+    )
 
 
 def _clean_text(text: str | None, limit: int) -> str | None:
@@ -56,7 +87,6 @@ class Dispatcher:
         settings: Settings,
         routers: Sequence[Router],
         home: Router,
-        services: dict[str, object] | None = None,
     ) -> None:
         self.sessions = sessions
         self.store = store
@@ -70,27 +100,59 @@ class Dispatcher:
         self.menu: list[MenuEntry] = sorted(
             (e for r in self.routers.values() for e in r.menu), key=lambda e: e.order
         )
-        self.services = services or {}
         self.words = _plain_words()
         self._default_agency_id: int | None = None
         self._agencies: dict[int, Agency] = {}
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        if inbound.event_id is not None:
-            key = f"{inbound.channel}:{inbound.event_id}"
-            if not await self.store.first_seen(key, self.settings.dedup_ttl_seconds):
-                log.info("duplicate event skipped", extra={"channel": inbound.channel})
-                return []
+        """Handle an event and always answer: a dependency outage becomes a polite line.
+
+        For channels that cannot have the event sent again (the console, scripts)."""
         try:
-            return await self._handle_once(inbound)
-        except IntegrityError:
-            # Two first messages of a new user raced to create the account: the retry sees it.
-            return await self._handle_once(inbound)
+            return await self.take(inbound)
+        except Unavailable:
+            return [
+                Reply(translator(resolve_locale(None, inbound.language_hint))("error.unavailable"))
+            ]
+
+    async def take(self, inbound: Inbound) -> list[Reply]:
+        """Handle an event once; raise Unavailable (nothing stored) when a dependency is down."""
+        try:
+            try:
+                return await self._handle_once(inbound)
+            except IntegrityError:
+                # Two first messages of a new user raced to create the account: the retry sees it.
+                return await self._handle_once(inbound)
+        except Unavailable:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                log.warning("dependency unavailable: %s", type(exc).__name__)
+                raise Unavailable(type(exc).__name__) from exc
+            raise
+
+    async def _claim(self, session: AsyncSession, inbound: Inbound) -> bool:
+        """Claim the event id inside the event's unit of work: False if it was handled before.
+
+        The claim commits with the handling or not at all, so a failure never leaves a claim
+        that would make the platform's retry look like a duplicate."""
+        if inbound.event_id is None:
+            return True
+        values = {"event_id": f"{inbound.channel.value}:{inbound.event_id}"[:160]}
+        bind = session.get_bind()
+        insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+        result = await session.execute(
+            insert(InboundEvent).values(**values).on_conflict_do_nothing()
+        )
+        return bool(getattr(result, "rowcount", 1))
 
     async def _handle_once(self, inbound: Inbound) -> list[Reply]:
         text = _clean_text(inbound.text, self.settings.max_text_length)
         try:
             async with self.sessions() as session, session.begin():
+                if not await self._claim(session, inbound):
+                    log.info("duplicate event skipped", extra={"channel": inbound.channel})
+                    return []
                 ctx = await self._context(session, inbound, text)
                 replies = await self._route(ctx, text)
                 limit = self.settings.max_text_length
@@ -103,16 +165,9 @@ class Dispatcher:
                 return replies
         except IntegrityError:
             raise
-        except (OperationalError, DBAPIError, OSError, ConnectionError):
-            log.exception("storage unavailable")
-            return [
-                Reply(
-                    translator(resolve_locale(None, inbound.language_hint)).__call__(
-                        "error.unavailable"
-                    )
-                )
-            ]
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                raise
             log.exception("handler failed")
             return [
                 Reply(translator(resolve_locale(None, inbound.language_hint))("error.internal"))
@@ -153,7 +208,6 @@ class Dispatcher:
             settings=self.settings,
             state=await self.store.get(f"{account.channel}:{account.user_ref}"),
             menu_entries=self.menu,
-            services=self.services,
         )
         ctx.roles = await self._roles(ctx)
         return ctx
@@ -215,13 +269,25 @@ class Dispatcher:
             if owner is None or state_handler is None:
                 await ctx.clear_state()
                 return [ctx.main_menu(ctx.t("error.expired"))]
-            takes_file = inbound.attachment is not None and state in owner.file_states
-            if not text and not takes_file:
+            takes_file = state in owner.file_states
+            if takes_file and inbound.media is not None and inbound.attachment is None:
+                ctx.inbound = await self._fetched(inbound)
+                if ctx.inbound.attachment is None and not text:
+                    return [Reply(ctx.t("error.file_not_received"), [ctx.back_to_menu()])]
+            if not text and not (takes_file and ctx.inbound.attachment is not None):
                 return [Reply(ctx.t("error.need_text"), [ctx.back_to_menu()])]
             return await state_handler(ctx, text or "")
         if not text:
             return [ctx.main_menu(ctx.t("error.unsupported"))]
         return [ctx.main_menu(ctx.t("error.unknown_text"))]
+
+    @staticmethod
+    async def _fetched(inbound: Inbound) -> Inbound:
+        """The inbound with its media downloaded, where the media is a file a step can take."""
+        media = inbound.media
+        if media is None or not media.usable:
+            return inbound
+        return replace(inbound, attachment=await media.fetch())
 
     def _state_owner(self, name: str) -> Router | None:
         """The router a state belongs to (states are named "<router>:<name>")."""
@@ -231,11 +297,13 @@ class Dispatcher:
         parts = payload.split(":")
         router = self.routers.get(parts[0])
         spec = router.actions.get(parts[1]) if router and len(parts) > 1 else None
-        if spec is None or len(parts) - 2 != spec.arity:
+        args = parse_args(spec.kinds, parts[2:]) if spec is not None else None
+        if spec is None or args is None:
+            # Old buttons and forged payloads alike: a stale-button answer, never an error.
             log.warning("unknown action payload", extra={"router": parts[0][:16]})
             return [ctx.main_menu(ctx.t("error.stale_button"))]
         if spec.roles is not None and not (spec.roles & ctx.roles):
             return [ctx.main_menu(ctx.t("error.not_allowed"))]
         if spec.state is not None and (ctx.state is None or ctx.state.name != spec.state):
             return [ctx.main_menu(ctx.t("error.stale_button"))]
-        return await spec.handler(ctx, parts[2:])
+        return await spec.handler(ctx, args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -37,6 +38,9 @@ class Inbound:
     language_hint: str | None = None
     display_name: str | None = None
     attachment: Attachment | None = None  # media the user sent, already downloaded
+    # Media the user sent, not fetched yet: the dispatcher fetches it only where the current
+    # step takes a file, so a sticker or voice note costs no download.
+    media: MediaRef | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -70,6 +74,23 @@ class Attachment:
     filename: str
     content: bytes
     mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """A file on the platform the user sent: what it is, and how to fetch it when wanted.
+
+    `fetch` returns None when the file cannot be had (too large, gone, the platform down); the
+    step then asks for it again rather than losing the message.
+    """
+
+    kind: str  # photo | document | sticker | voice | audio | video | animation
+    fetch: Callable[[], Awaitable[Attachment | None]] = field(compare=False, repr=False)
+
+    @property
+    def usable(self) -> bool:
+        """Only photos and documents are files a step can take."""
+        return self.kind in ("photo", "document", "image")
 
 
 @dataclass(slots=True)

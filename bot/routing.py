@@ -6,7 +6,8 @@ routing; handlers only declare what they answer and who may ask.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,40 @@ from storage.state import ConversationState, StateStore
 
 # Roles a user can hold in a conversation. "guest" = not linked to the roster.
 GUEST, ASN, HR, OFFICER, FAMILY = "guest", "asn", "hr", "officer", "family"
+
+# Kinds of payload argument. Payloads come back from clients and are untrusted: each argument is
+# checked against its kind before any handler sees it, so a forged or garbled one ("²", a 20-digit
+# id, a word where a number belongs) is a stale button, never an exception deep in a handler.
+ANY = "any"  # undeclared: an ID or a WORD (handlers that call int() must declare ID or NUM)
+ID = "id"  # a database id: ASCII digits, 1 .. 2**31 - 1 (fits every integer column)
+NUM = "num"  # a small count or index: ASCII digits, 0 .. 9999
+WORD = "word"  # a symbolic value: ASCII lower-case letters, digits, "_" and "-", at most 32
+_DIGITS = re.compile(r"[0-9]{1,10}")
+_WORD = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+MAX_ID = 2**31 - 1
+
+
+def valid_arg(kind: str, value: str) -> bool:
+    if kind == ANY:
+        if _DIGITS.fullmatch(value) is not None:
+            return int(value) <= MAX_ID
+        return _WORD.fullmatch(value) is not None and not value.isdigit()
+    if kind == WORD:
+        return _WORD.fullmatch(value) is not None
+    if _DIGITS.fullmatch(value) is None:
+        return False
+    number = int(value)
+    return 1 <= number <= MAX_ID if kind == ID else number <= 9999
+
+
+def parse_args(kinds: Sequence[str], values: Sequence[str]) -> list[str] | None:
+    """The payload's arguments if each is of its declared kind, else None."""
+    if len(values) != len(kinds):
+        return None
+    if all(valid_arg(kind, value) for kind, value in zip(kinds, values, strict=True)):
+        return list(values)
+    return None
+
 
 Replies = list[Reply]
 ActionHandler = Callable[["Context", list[str]], Awaitable[Replies]]
@@ -41,7 +76,6 @@ class Context:
     state: ConversationState | None
     roles: set[str] = field(default_factory=set)
     menu_entries: list[MenuEntry] = field(default_factory=list)
-    services: dict[str, Any] = field(default_factory=dict)
 
     @property
     def employee(self) -> Employee | None:
@@ -127,7 +161,11 @@ class ActionSpec:
     handler: ActionHandler
     roles: frozenset[str] | None  # None: anyone
     state: str | None  # the action is only valid while in this state (stale otherwise)
-    arity: int  # how many ":"-separated arguments the payload carries
+    kinds: tuple[str, ...]  # the kind of each ":"-separated argument the payload carries
+
+    @property
+    def arity(self) -> int:
+        return len(self.kinds)
 
 
 class Router:
@@ -161,14 +199,21 @@ class Router:
         *,
         roles: Iterable[str] | None = None,
         state: str | None = None,
-        args: int = 0,
+        args: Sequence[str] | int = (),
     ) -> Callable[[ActionHandler], ActionHandler]:
+        """`args`: the kind of each payload argument (ID, NUM, WORD); a bare count means that
+        many arguments that are either small numbers or words (prefer declaring kinds)."""
+        kinds = tuple(args) if not isinstance(args, int) else (ANY,) * args
+        unknown = set(kinds) - {ID, NUM, WORD, ANY}
+        if unknown:
+            raise ValueError(f"unknown payload argument kinds {sorted(unknown)}")
+
         def register(fn: ActionHandler) -> ActionHandler:
             self.actions[verb] = ActionSpec(
                 fn,
                 frozenset(roles) if roles is not None else None,
                 self.state_name(state) if state else None,
-                args,
+                kinds,
             )
             return fn
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 
 from bot.messages import Choice, Reply
-from bot.routing import HR, Context, Router
+from bot.routing import HR, ID, WORD, Context, Router
 from bot.services import audit
 from bot.services.identity import create_link_code, unlink
 from storage.models import Account, Employee
@@ -65,7 +65,7 @@ async def search(ctx: Context, text: str) -> list[Reply]:
     return [Reply(lead, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("show", roles={HR}, args=1)
+@router.action("show", roles={HR}, args=(ID,))
 async def show(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:
@@ -104,7 +104,7 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
     return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("code", roles={HR}, args=1)
+@router.action("code", roles={HR}, args=(ID,))
 async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None or employee.status != "active":
@@ -117,7 +117,7 @@ async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
     ]
 
 
-@router.action("unlink", roles={HR}, args=2)
+@router.action("unlink", roles={HR}, args=(ID, WORD))
 async def ask_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:
@@ -127,7 +127,7 @@ async def ask_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(text, [yes, Choice(router.payload("show", employee.id), ctx.t("button.back"))])]
 
 
-@router.action("unlinkok", roles={HR}, args=2)
+@router.action("unlinkok", roles={HR}, args=(ID, WORD))
 async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:

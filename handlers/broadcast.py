@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.broadcast_jobs import report
 from bot.messages import Attachment, Choice, Reply
-from bot.routing import HR, Context, Router
+from bot.routing import HR, ID, NUM, WORD, Context, Router
 from bot.services import audiences, audit, broadcasts, reminders, when
 from bot.services.audiences import Audience, AudienceError
 from storage.models import Unit, utcnow
@@ -106,7 +106,7 @@ def _audience_picker(ctx: Context) -> Reply:
     return Reply(ctx.t("broadcast.ask_audience"), choices)
 
 
-@router.action("aud", roles={HR}, state="draft", args=1)
+@router.action("aud", roles={HR}, state="draft", args=(WORD,))
 async def pick_simple(ctx: Context, args: list[str]) -> list[Reply]:
     audience = SIMPLE.get(args[0])
     if audience is None:
@@ -122,7 +122,7 @@ async def _units(ctx: Context) -> list[Unit]:
     )
 
 
-@router.action("units", roles={HR}, state="draft", args=1)
+@router.action("units", roles={HR}, state="draft", args=(NUM,))
 async def pick_units(ctx: Context, args: list[str]) -> list[Reply]:
     units = await _units(ctx)
     page = int(args[0]) if args[0].isdigit() else 0
@@ -144,7 +144,7 @@ async def pick_units(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.ask_units", count=len(chosen)), choices)]
 
 
-@router.action("unit", roles={HR}, state="draft", args=2)
+@router.action("unit", roles={HR}, state="draft", args=(ID, NUM))
 async def toggle_unit(ctx: Context, args: list[str]) -> list[Reply]:
     valid = {u.id for u in await _units(ctx)}
     if not args[0].isdigit() or int(args[0]) not in valid:
@@ -173,7 +173,7 @@ async def pick_topic(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.ask_topic"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("topic", roles={HR}, state="draft", args=1)
+@router.action("topic", roles={HR}, state="draft", args=(WORD,))
 async def picked_topic(ctx: Context, args: list[str]) -> list[Reply]:
     try:
         return await _preview(ctx, Audience(audiences.NOT_ACKED, topic=args[0]))
@@ -311,7 +311,7 @@ async def list_broadcasts(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.pick"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("show", roles={HR}, args=1)
+@router.action("show", roles={HR}, args=(ID,))
 async def show(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
@@ -328,7 +328,7 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("csv", roles={HR}, args=1)
+@router.action("csv", roles={HR}, args=(ID,))
 async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
@@ -345,7 +345,7 @@ async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.csv_ready"), [ctx.back_to_menu()], attachment=attachment)]
 
 
-@router.action("cancel", roles={HR}, args=1)
+@router.action("cancel", roles={HR}, args=(ID,))
 async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
@@ -355,7 +355,7 @@ async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.confirm_cancel", id=broadcast.id), [yes, back])]
 
 
-@router.action("cancelok", roles={HR}, args=1)
+@router.action("cancelok", roles={HR}, args=(ID,))
 async def do_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None or broadcast.status not in (broadcasts.SCHEDULED, broadcasts.SENDING):
@@ -398,7 +398,7 @@ async def _reminder(ctx: Context, raw: str):  # type: ignore[no-untyped-def]
     return next((r for r in rows if str(r.id) == raw), None)
 
 
-@router.action("remdel", roles={HR}, args=1)
+@router.action("remdel", roles={HR}, args=(ID,))
 async def ask_remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     reminder = await _reminder(ctx, args[0])
     if reminder is None:
@@ -408,7 +408,7 @@ async def ask_remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.confirm_remove_reminder", id=reminder.id), [yes, back])]
 
 
-@router.action("remdelok", roles={HR}, args=1)
+@router.action("remdelok", roles={HR}, args=(ID,))
 async def remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     reminder = await _reminder(ctx, args[0])
     if reminder is None:

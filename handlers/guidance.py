@@ -11,7 +11,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.messages import MAX_CHOICES, Choice, Reply
-from bot.routing import ASN, GUEST, HR, Context, Router
+from bot.routing import ASN, GUEST, HR, NUM, WORD, Context, Router
 from bot.services import audit
 from bot.services import guidance as svc
 from bot.services.post_checker import check
@@ -99,7 +99,7 @@ def _page_reply(ctx: Context, topic: svc.Topic, number: int, pending: list[str])
     return Reply(text, choices)
 
 
-@router.action("page", roles=READERS, args=2)
+@router.action("page", roles=READERS, args=(WORD, NUM))
 async def page(ctx: Context, args: list[str]) -> list[Reply]:
     topic = _topic(ctx, args[0])
     if topic is None or not args[1].isdigit():
@@ -122,7 +122,7 @@ async def due(ctx: Context, args: list[str]) -> list[Reply]:
     return [lead, _page_reply(ctx, topic, 0, pending)]
 
 
-@router.action("ack", roles={ASN}, args=2)
+@router.action("ack", roles={ASN}, args=(WORD, NUM))
 async def ack(ctx: Context, args: list[str]) -> list[Reply]:
     employee = ctx.employee
     topic = _topic(ctx, args[0])
@@ -308,7 +308,7 @@ async def _hr_topic(ctx: Context, topic: svc.Topic, lead: str | None = None) -> 
     return [Reply(_clip("\n".join(lines), MAX_REPLY), [toggle, back, ctx.back_to_menu()])]
 
 
-@router.action("hrtopic", roles={HR}, args=1)
+@router.action("hrtopic", roles={HR}, args=(WORD,))
 async def hr_topic(ctx: Context, args: list[str]) -> list[Reply]:
     topic = _topic(ctx, args[0])
     if topic is None:
@@ -327,12 +327,12 @@ async def _set_required(ctx: Context, topic_id: str, required: bool) -> list[Rep
     return await _hr_topic(ctx, topic, ctx.t(key, title=topic.title) if changed else None)
 
 
-@router.action("require", roles={HR}, args=1)
+@router.action("require", roles={HR}, args=(WORD,))
 async def require(ctx: Context, args: list[str]) -> list[Reply]:
     return await _set_required(ctx, args[0], True)
 
 
-@router.action("lift", roles={HR}, args=1)
+@router.action("lift", roles={HR}, args=(WORD,))
 async def lift(ctx: Context, args: list[str]) -> list[Reply]:
     return await _set_required(ctx, args[0], False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import LOCALES
 from bot.messages import Choice, Reply
-from bot.routing import GUEST, Context, Router
+from bot.routing import GUEST, NUM, WORD, Context, Router
 
 router = Router("home")
 
@@ -27,13 +27,13 @@ async def menu(ctx: Context, args: list[str]) -> list[Reply]:
     return [ctx.main_menu()]
 
 
-@router.action("more", args=1)
+@router.action("more", args=(NUM,))
 async def more(ctx: Context, args: list[str]) -> list[Reply]:
     page = int(args[0]) if args[0].isdigit() else 0
     return [ctx.main_menu(page=page)]
 
 
-@router.action("section", args=1)
+@router.action("section", args=(WORD,))
 async def section(ctx: Context, args: list[str]) -> list[Reply]:
     await ctx.clear_state()
     reply = ctx.section_menu(args[0])
@@ -55,7 +55,7 @@ async def language(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("language.prompt"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("lang", args=1)
+@router.action("lang", args=(WORD,))
 async def set_language(ctx: Context, args: list[str]) -> list[Reply]:
     if args[0] not in LOCALES:
         return [ctx.main_menu(ctx.t("error.stale_button"))]

@@ -34,6 +34,10 @@ class StateStore(Protocol):
         """Increment a counter that expires ttl seconds after its first hit; return the count."""
         ...
 
+    async def peek(self, key: str) -> int:
+        """A counter's current value (0 when it has expired or was never hit)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -86,6 +90,9 @@ class MemoryStore:
         self._items[full] = (expires, count)
         return count
 
+    async def peek(self, key: str) -> int:
+        return int(self._live(f"hit:{key}") or 0)
+
     async def close(self) -> None:
         self._items.clear()
 
@@ -126,6 +133,9 @@ class RedisStore:
             pipe.expire(full, ttl, nx=True)
             count, _ = await pipe.execute()
         return int(count)
+
+    async def peek(self, key: str) -> int:
+        return int(await self._redis.get(f"{self._prefix}hit:{key}") or 0)
 
     async def close(self) -> None:
         await self._redis.aclose()

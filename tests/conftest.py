@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -273,3 +274,55 @@ async def bot_api() -> AsyncIterator[FakeBotAPI]:
     await api.start()
     yield api
     await api.stop()
+
+
+TG_SECRET = "s3cret-webhook-token"
+
+
+@pytest.fixture
+def tg_settings(demo_app: App, bot_api: FakeBotAPI) -> Settings:
+    """Telegram settings pointing at the fake Bot API (token, base, webhook secret)."""
+    from tests.fake_bot_api import TOKEN
+
+    return demo_app.settings.model_copy(
+        update={
+            "telegram_bot_token": TOKEN,
+            "telegram_api_base": bot_api.base,
+            "telegram_webhook_secret": TG_SECRET,
+            "health_port": 0,
+        }
+    )
+
+
+@pytest.fixture
+async def tg_polling(demo_app: App, tg_settings: Settings) -> AsyncIterator[Any]:
+    """The real adapter long-polling the fake Bot API (stopped at the end)."""
+    from bot.channels.telegram import TelegramAdapter, make_bot, run_polling
+
+    bot = make_bot(tg_settings)
+    adapter = TelegramAdapter(demo_app.dispatcher, bot)
+    task = asyncio.create_task(
+        run_polling(demo_app, bot, adapter=adapter, polling_timeout=1, handle_signals=False)
+    )
+    yield adapter
+    adapter.stop_polling()
+    await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def tg_webhook(demo_app: App, tg_settings: Settings) -> AsyncIterator[tuple[Any, str]]:
+    """(HTTP client, URL) of the real Telegram webhook app on loopback."""
+    from aiohttp import ClientSession
+    from aiohttp.test_utils import TestServer
+
+    from bot.channels.telegram import make_bot, webhook_app
+    from bot.web import SERVER_OPTIONS
+
+    bot = make_bot(tg_settings)
+    demo_app.settings = tg_settings
+    server = TestServer(webhook_app(demo_app, bot), host="127.0.0.1")
+    await server.start_server(**SERVER_OPTIONS)
+    async with ClientSession() as client:
+        yield client, str(server.make_url(tg_settings.webhook_path))
+    await server.close()
+    await bot.session.close()

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from aiogram import Bot
-from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ContentType
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -39,14 +41,14 @@ from aiogram.types import (
     Update,
 )
 from aiohttp import web
-from pydantic import ValidationError
-from sqlalchemy import text
 
+from bot import dead_letters
 from bot.app import App, StartupError
+from bot.channels import webhook_body
 from bot.config import Settings
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import Dispatcher, Unavailable
 from bot.i18n import LOCALES, Translator, translator
-from bot.messages import Attachment, Channel, Inbound, Reply, SharedContact
+from bot.messages import Attachment, Channel, Inbound, MediaRef, Reply, SharedContact
 
 log = logging.getLogger("abdi.telegram")
 T = TypeVar("T")
@@ -68,8 +70,35 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_bot_token, session=session, default=DefaultBotProperties())
 
 
+# What a person writes. Everything else in a message (pins, timers, payments, members joining,
+# forum topics...) is a service message the user did not write: read and ignored, not answered.
+USER_CONTENT = frozenset(
+    {
+        ContentType.TEXT,
+        ContentType.PHOTO,
+        ContentType.DOCUMENT,
+        ContentType.CONTACT,
+        ContentType.STICKER,
+        ContentType.VOICE,
+        ContentType.AUDIO,
+        ContentType.VIDEO,
+        ContentType.VIDEO_NOTE,
+        ContentType.ANIMATION,
+        ContentType.LOCATION,
+        ContentType.VENUE,
+        ContentType.POLL,
+        ContentType.DICE,
+        ContentType.STORY,
+        ContentType.GAME,
+        ContentType.PAID_MEDIA,
+        ContentType.CHECKLIST,
+        ContentType.LIVE_PHOTO,
+    }
+)
+
+
 def message_to_inbound(
-    message: Message, update_id: int | None, attachment: Attachment | None = None
+    message: Message, update_id: int | None, media: MediaRef | None = None
 ) -> Inbound:
     user = message.from_user
     contact = None
@@ -85,7 +114,7 @@ def message_to_inbound(
         contact=contact,
         language_hint=user.language_code if user else None,
         display_name=user.full_name if user else None,
-        attachment=attachment,
+        media=media,
     )
 
 
@@ -137,87 +166,121 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
+@dataclass
+class Taken:
+    """An update the core has taken (its effects are stored), with what remains to be sent."""
+
+    chat_id: int | str | None = None
+    replies: list[Reply] = field(default_factory=list)
+    menu: Message | None = None  # the pressed menu, edited in place with the first reply
+    answering: asyncio.Task[None] | None = None  # the callback answer, sent before the edit
+
+
 class TelegramAdapter:
-    """Feeds aiogram updates to the core dispatcher and renders its replies."""
+    """Turns Bot API updates into neutral events for the core and renders its replies.
+
+    `take` hands an update to the core (raising Unavailable when a dependency is down, so the
+    caller leaves it unacknowledged); `deliver` sends what came back. Only people in private
+    chats are served: group traffic, edits and service messages are read and ignored.
+    """
 
     def __init__(self, dispatcher: Dispatcher, bot: Bot) -> None:
         self.core = dispatcher
         self.bot = bot
         self.inflight: set[asyncio.Task[Any]] = set()
-        self.aiogram = AiogramDispatcher()
-        self.aiogram.message.register(self.on_message)
-        self.aiogram.edited_message.register(self.on_ignored)
-        self.aiogram.callback_query.register(self.on_callback)
+        self.stopping = asyncio.Event()  # set to end run_polling
 
-    async def _tracked(self, work: Awaitable[None]) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.inflight.add(task)
-        try:
-            await work
-        finally:
-            if task is not None:
-                self.inflight.discard(task)
+    def stop_polling(self) -> None:
+        self.stopping.set()
 
-    async def on_ignored(self, event: Any) -> None:
-        return None
+    async def take(self, update: Update) -> Taken:
+        if update.message is not None:
+            return await self._message(update.message, update.update_id)
+        if update.callback_query is not None:
+            return await self._callback(update.callback_query, update.update_id)
+        log.info("update ignored", extra={"kind": _kind(update)})
+        return Taken()
 
-    async def on_message(self, message: Message, event_update: Update) -> None:
-        await self._tracked(self._message(message, event_update.update_id))
+    async def process(self, update: Update) -> None:
+        """Take and deliver in one go (polling, tests)."""
+        await self.deliver(await self.take(update))
 
-    async def _message(self, message: Message, update_id: int) -> None:
-        if message.chat.type != "private":
-            return  # the bot serves people one to one; group chats are not read
-        attachment = await self._download(message)
-        replies = await self.core.handle(message_to_inbound(message, update_id, attachment))
-        await self.send(message.chat.id, replies)
+    async def _message(self, message: Message, update_id: int) -> Taken:
+        if message.chat.type != "private" or message.from_user is None:
+            log.info("group or channel message ignored")
+            return Taken()
+        if message.from_user.is_bot:
+            return Taken()
+        if message.content_type not in USER_CONTENT:
+            log.info("service message ignored", extra={"kind": str(message.content_type)[:40]})
+            return Taken()
+        inbound = message_to_inbound(message, update_id, self._media(message))
+        return Taken(message.chat.id, await self.core.take(inbound))
 
-    async def _download(self, message: Message) -> Attachment | None:
-        """A photo or document the user sent, fetched now (a step such as a broadcast draft
-        may take it); too big or unreachable files are left out and the text still counts."""
+    def _media(self, message: Message) -> MediaRef | None:
+        """What the user sent as a file, fetched only if the step they are in takes one."""
         if message.document is not None:
             doc = message.document
-            file_id, size = doc.file_id, doc.file_size or 0
             name, mime = doc.file_name or "file", doc.mime_type or "application/octet-stream"
-        elif message.photo:
-            photo = message.photo[-1]  # the largest size
-            file_id, size, name, mime = (
-                photo.file_id,
-                photo.file_size or 0,
-                "photo.jpg",
-                "image/jpeg",
+            return MediaRef(
+                "document", partial(self._download, doc.file_id, doc.file_size, name, mime)
             )
-        else:
-            return None
-        if size > MAX_DOWNLOAD:
+        if message.photo:
+            photo = message.photo[-1]  # the largest size
+            fetch = partial(
+                self._download, photo.file_id, photo.file_size, "photo.jpg", "image/jpeg"
+            )
+            return MediaRef("photo", fetch)
+        for kind in ("sticker", "voice", "audio", "video", "video_note", "animation"):
+            if getattr(message, kind, None) is not None:
+                return MediaRef(kind, _nothing)
+        return None
+
+    async def _download(
+        self, file_id: str, size: int | None, name: str, mime: str
+    ) -> Attachment | None:
+        if (size or 0) > MAX_DOWNLOAD:
             log.info("inbound file too large, not downloaded")
             return None
         try:
             buffer = await with_retry(lambda: self.bot.download(file_id))
-        except (TelegramBadRequest, TelegramRetryAfter, TelegramServerError, TelegramNetworkError):
-            log.warning("inbound file not downloaded")
+        except (TelegramAPIError, TelegramNetworkError, OSError, TimeoutError) as exc:
+            log.warning("inbound file not downloaded: %s", type(exc).__name__)
             return None
         content = buffer.read() if buffer is not None else b""
         return Attachment(name, content, mime) if content else None
 
-    async def on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        await self._tracked(self._callback(query, event_update.update_id))
+    async def _callback(self, query: CallbackQuery, update_id: int) -> Taken:
+        # Answer first, beside the work: the button stops spinning even if the work is slow.
+        answering = asyncio.create_task(self._answer(query.id))
+        message = query.message
+        if message is None or message.chat.type != "private":
+            log.info("callback outside a private chat ignored")
+            return Taken(answering=answering)
+        replies = await self.core.take(callback_to_inbound(query, update_id))
+        menu = message if isinstance(message, Message) else None
+        return Taken(message.chat.id, replies, menu, answering)
 
-    async def _callback(self, query: CallbackQuery, update_id: int) -> None:
-        # Answer first: the button stops spinning even if the work below is slow.
+    async def _answer(self, query_id: str) -> None:
+        """Best effort: a press whose answer fails (5xx, dropped connection) is still handled."""
         try:
-            await with_retry(lambda: self.bot.answer_callback_query(query.id))
-        except (TelegramBadRequest, TelegramRetryAfter):
-            log.warning("callback answer failed")
-        replies = await self.core.handle(callback_to_inbound(query, update_id))
-        message = query.message if isinstance(query.message, Message) else None
-        chat_id = message.chat.id if message else query.from_user.id
-        if message is not None and replies and await self._edit(message, replies[0]):
+            await with_retry(lambda: self.bot.answer_callback_query(query_id))
+        except (TelegramAPIError, TelegramNetworkError, OSError, TimeoutError) as exc:
+            log.warning("callback answer failed: %s", type(exc).__name__)
+
+    async def deliver(self, taken: Taken) -> None:
+        if taken.answering is not None:
+            await taken.answering
+        replies = taken.replies
+        if taken.chat_id is None or not replies:
+            return
+        if taken.menu is not None and await self._edit(taken.menu, replies[0]):
             replies = replies[1:]
-        await self.send(chat_id, replies)
+        await self.send(taken.chat_id, replies)
 
     async def _edit(self, message: Message, reply: Reply) -> bool:
-        """Show the answer in place of the pressed menu where possible; False to send instead."""
+        """Show the answer in place of the pressed menu where possible; False to send instead
+        (also when the edit fails for any reason: a new message is better than none)."""
         if reply.attachment or reply.request_phone or len(reply.text) > TEXT_LIMIT:
             return False
         try:
@@ -230,8 +293,9 @@ class TelegramAdapter:
                 )
             )
         except TelegramBadRequest as exc:
-            if "not modified" in str(exc).lower():
-                return True
+            return "not modified" in str(exc).lower()
+        except (TelegramAPIError, TelegramNetworkError, OSError, TimeoutError) as exc:
+            log.warning("menu edit failed, sending instead: %s", type(exc).__name__)
             return False
         return True
 
@@ -242,13 +306,8 @@ class TelegramAdapter:
             except TelegramForbiddenError:
                 log.info("user blocked the bot")
                 return
-            except (
-                TelegramBadRequest,
-                TelegramRetryAfter,
-                TelegramServerError,
-                TelegramNetworkError,
-            ):
-                log.exception("reply not delivered")
+            except (TelegramAPIError, TelegramNetworkError, OSError, TimeoutError) as exc:
+                log.warning("reply not delivered: %s", type(exc).__name__)
                 return
 
     async def _send_one(self, chat_id: int | str, reply: Reply) -> None:
@@ -280,10 +339,28 @@ class TelegramAdapter:
             else:
                 await with_retry(lambda: self.bot.send_document(chat_id, upload))
 
+    def track(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        """Run `work` in the background, waited for at shutdown."""
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self.inflight.add(task)
+        task.add_done_callback(self.inflight.discard)
+        return task
+
     async def wait_inflight(self) -> None:
         pending = [t for t in self.inflight if t is not asyncio.current_task()]
         if pending:
             await asyncio.wait(pending, timeout=SHUTDOWN_GRACE)
+
+
+async def _nothing() -> Attachment | None:
+    """Media no step takes (stickers, voice notes, video): never downloaded."""
+    return None
+
+
+def _kind(update: Update) -> str:
+    """Which field an update carries (my_chat_member, edited_message, ...), for the logs."""
+    fields = update.model_dump(exclude_none=True, exclude={"update_id"})
+    return next(iter(fields), "unknown")[:40]
 
 
 async def register_commands(bot: Bot) -> None:
@@ -315,66 +392,76 @@ async def run_polling(
     polling_timeout: int = 30,
     handle_signals: bool = True,
 ) -> None:
+    """Long polling until SIGTERM/SIGINT or `adapter.stop_polling()`, with /healthz beside it."""
+    from bot.channels.telegram_polling import Poller
+    from bot.web import health_server
+
     adapter = adapter or TelegramAdapter(app.dispatcher, bot)
     await check_token(bot)
     await register_commands(bot)
     await with_retry(lambda: bot.delete_webhook(drop_pending_updates=False))
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, adapter.stop_polling)
     try:
-        await adapter.aiogram.start_polling(
-            bot,
-            polling_timeout=polling_timeout,
-            handle_as_tasks=True,
-            tasks_concurrency_limit=app.settings.polling_concurrency,
-            allowed_updates=ALLOWED_UPDATES,
-            handle_signals=handle_signals,
-            close_bot_session=False,
-        )
+        async with health_server(app):
+            await Poller(app, bot, adapter, polling_timeout).run(adapter.stopping)
     finally:
         await adapter.wait_inflight()
         await bot.session.close()
 
 
 def health_check(app: App) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /healthz: 200, or 503 when the database does not answer."""
+    """GET /healthz: each dependency by name; 503 when the database or Redis does not answer."""
+    from bot import health
 
-    async def health(request: web.Request) -> web.Response:
-        try:
-            async with app.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            return web.json_response({"status": "degraded", "database": "down"}, status=503)
-        return web.json_response({"status": "ok"})
+    async def healthz(_: web.Request) -> web.Response:
+        report = await health.check(app)
+        return web.json_response(report.body(False), status=200 if report.healthy else 503)
 
-    return health
+    return healthz
 
 
 def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> web.Application:
-    """The aiohttp application: POST updates (secret checked), GET /healthz."""
+    """The aiohttp application: POST updates (secret checked), GET /healthz and /readyz."""
+    from bot.channels.telegram_polling import take_raw
+    from bot.web import application
+
     settings = app.settings
     adapter = adapter or TelegramAdapter(app.dispatcher, bot)
     secret = settings.telegram_webhook_secret or ""
-    background: set[asyncio.Task[Any]] = set()
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            log.warning("webhook POST without the right secret refused")
             return web.json_response({"error": "forbidden"}, status=403)
         try:
-            payload = json.loads(await request.read())
-            update = Update.model_validate(payload, context={"bot": bot})
+            raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
+            log.warning("webhook body over the size limit refused")
             return web.json_response({"error": "too large"}, status=413)
-        except (ValueError, ValidationError, UnicodeDecodeError):
-            log.warning("malformed webhook body rejected")
-            return web.json_response({"error": "bad request"}, status=400)
-        task = asyncio.create_task(adapter.aiogram.feed_update(bot, update))
-        background.add(task)
-        task.add_done_callback(background.discard)
+        try:
+            try:
+                item = webhook_body.loads(
+                    webhook_body.decoded(raw, request.headers.get("Content-Encoding"))
+                )
+            except webhook_body.BodyError as exc:
+                # Authenticated by the secret, so kept; Telegram retrying it would not help.
+                if not await dead_letters.keep(app.sessions, "telegram", raw, str(exc)):
+                    raise Unavailable("dead letter not stored") from exc
+                return web.json_response({"ok": True, "kept": True})
+            taken = await take_raw(app, adapter, item, raw)
+        except Unavailable:
+            # Not taken: Telegram sends it again later, and nothing of it was stored.
+            return web.json_response({"error": "unavailable"}, status=503)
+        if taken is not None:
+            adapter.track(adapter.deliver(taken))
         return web.json_response({"ok": True})
 
     async def drain(_: web.Application) -> None:
-        if background:
-            await asyncio.wait(list(background), timeout=SHUTDOWN_GRACE)
+        await adapter.wait_inflight()
 
     async def on_error(request: web.Request, handler: Any) -> web.StreamResponse:
         try:
@@ -386,14 +473,16 @@ def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> w
             log.exception("webhook handler failed")
             return web.json_response({"error": "bad request"}, status=400)
 
-    web_app = web.Application(client_max_size=1024 * 1024, middlewares=[web.middleware(on_error)])
+    web_app = application(app)
+    web_app.middlewares.append(web.middleware(on_error))
     web_app.router.add_post(settings.webhook_path, receive)
-    web_app.router.add_get("/healthz", health_check(app))
     web_app.on_shutdown.append(drain)
     return web_app
 
 
 async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> None:
+    from bot.web import run_site
+
     settings = app.settings
     if not settings.telegram_webhook_secret:
         raise StartupError(
@@ -416,19 +505,10 @@ async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> 
 async def run_site(
     web_app: web.Application, settings: Settings, stop: asyncio.Event | None
 ) -> None:
-    """Serve `web_app` on WEBHOOK_HOST:WEBHOOK_PORT until SIGTERM/SIGINT (or `stop`)."""
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-    await site.start()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()  # stops accepting, then waits for updates in flight (on_shutdown)
+    """Serve `web_app` on WEBHOOK_HOST:WEBHOOK_PORT (kept here for `abdi serve`'s callers)."""
+    from bot import web as server
+
+    await server.run_site(web_app, settings, stop)
 
 
 async def serve(app: App, *, webhook: bool, t: Translator) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -13,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import audit
 from bot.services.people import normalize_phone
 from storage.models import Account, Employee, EmployeeRole, LinkCode
+from storage.state import StateStore
+
+log = logging.getLogger("abdi.identity")
 
 # taspen / dukcapil: liaison officers who own 4-in-1 documents (TASPEN book; certificate, KK, KTP)
 ROLES = ("hr", "officer", "taspen", "dukcapil")
@@ -27,6 +31,7 @@ class LinkResult(StrEnum):
     NO_MATCH = "no_match"  # phone not in the roster
     TAKEN = "taken"  # the employee already has another account on this channel
     INVALID = "invalid"  # code unknown, used or expired
+    LOCKED = "locked"  # too many wrong codes in the agency this hour: codes refused for now
 
 
 def _hash_code(code: str) -> str:
@@ -112,6 +117,42 @@ async def redeem_link_code(session: AsyncSession, account: Account, code: str) -
     result = await _link(session, account, employee, "code")
     if result in (LinkResult.LINKED, LinkResult.ALREADY):
         row.used_at = now
+    return result
+
+
+def _failures_key(agency_id: int) -> str:
+    return f"link-code-failures:{agency_id}"
+
+
+async def redeem_within_budget(
+    session: AsyncSession,
+    store: StateStore,
+    account: Account,
+    code: str,
+    *,
+    budget: int,
+) -> LinkResult:
+    """Redeem a code unless the agency has spent its hourly budget of wrong codes.
+
+    The per-chat cap stops one chat; this stops many chats guessing together. When the budget
+    trips, codes are refused agency-wide for the rest of the hour (linking by one's own phone
+    still works), and the trip is audit-logged and logged as a WARNING for the operators."""
+    key = _failures_key(account.agency_id)
+    if await store.peek(key) >= budget:
+        return LinkResult.LOCKED
+    result = await redeem_link_code(session, account, code)
+    if result is LinkResult.INVALID:
+        failures = await store.hit(key, 3600)
+        if failures == budget:
+            log.warning("link-code failure budget spent: codes refused for an hour")
+            audit.record(
+                session,
+                actor="system",
+                action="link_code.budget_tripped",
+                agency_id=account.agency_id,
+                target=f"agency:{account.agency_id}",
+                failures=failures,
+            )
     return result
 
 
