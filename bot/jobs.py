@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import JobRun, utcnow
+from storage.models import InboundEvent, JobRun, utcnow
 
 log = logging.getLogger("abdi.jobs")
 JobFn = Callable[[Any, datetime], Awaitable[None]]
@@ -105,6 +105,14 @@ async def run_forever(
 async def prune(app: Any, now: datetime) -> None:
     async with app.sessions() as session, session.begin():
         await session.execute(delete(JobRun).where(JobRun.started_at < now - KEEP_RUNS))
+
+
+@periodic("inbound.prune", timedelta(hours=1))
+async def prune_claims(app: Any, now: datetime) -> None:
+    """Forget event claims older than DEDUP_TTL_SECONDS: platforms stop redelivering long before."""
+    cutoff = now - timedelta(seconds=app.settings.dedup_ttl_seconds)
+    async with app.sessions() as session, session.begin():
+        await session.execute(delete(InboundEvent).where(InboundEvent.received_at < cutoff))
 
 
 def _load_builtin_jobs() -> None:

@@ -28,9 +28,9 @@ GUEST, ASN, HR, OFFICER, FAMILY = "guest", "asn", "hr", "officer", "family"
 ANY = "any"  # undeclared: an ID or a WORD (handlers that call int() must declare ID or NUM)
 ID = "id"  # a database id: ASCII digits, 1 .. 2**31 - 1 (fits every integer column)
 NUM = "num"  # a small count or index: ASCII digits, 0 .. 9999
-WORD = "word"  # a symbolic value: ASCII lower-case letters, digits, "_" and "-", at most 32
+WORD = "word"  # a symbolic value: an ASCII lower-case letter, then letters, digits, "_", "-"; <= 32
 _DIGITS = re.compile(r"[0-9]{1,10}")
-_WORD = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MAX_ID = 2**31 - 1
 
 
@@ -38,7 +38,7 @@ def valid_arg(kind: str, value: str) -> bool:
     if kind == ANY:
         if _DIGITS.fullmatch(value) is not None:
             return int(value) <= MAX_ID
-        return _WORD.fullmatch(value) is not None and not value.isdigit()
+        return _WORD.fullmatch(value) is not None
     if kind == WORD:
         return _WORD.fullmatch(value) is not None
     if _DIGITS.fullmatch(value) is None:

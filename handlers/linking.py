@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.messages import Choice, Reply
 from bot.routing import ASN, GUEST, Context, Router
-from bot.services.identity import LinkResult, link_by_contact, redeem_link_code
+from bot.services.identity import LinkResult, link_by_contact, redeem_within_budget
 
 router = Router("link")
 router.menu_entry("start", "menu.link", roles={GUEST}, order=10)
@@ -17,6 +17,7 @@ RESULT_KEYS = {
     LinkResult.NO_MATCH: "link.no_match",
     LinkResult.TAKEN: "link.taken",
     LinkResult.INVALID: "link.code_invalid",
+    LinkResult.LOCKED: "link.codes_locked",
 }
 
 
@@ -49,12 +50,16 @@ async def _finish(ctx: Context, result: LinkResult) -> list[Reply]:
         await ctx.clear_state()
         employee = ctx.employee
         assert employee is not None
+        # Confirmed again after an identity change (WhatsApp): the hold is over.
+        ctx.account.reconfirm_employee_id = None
         ctx.roles = {ASN, *employee.role_names}
         return [ctx.main_menu(ctx.t(RESULT_KEYS[result], name=employee.name))]
     return [
         Reply(
             ctx.t(RESULT_KEYS[result]),
             [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()],
+            # "Share your own contact": the button that does it is right here again.
+            request_phone=ctx.t("link.share_phone") if result is LinkResult.NOT_OWN else None,
         )
     ]
 
@@ -64,11 +69,25 @@ async def receive_code(ctx: Context, text: str) -> list[Reply]:
     refused = await ctx.too_many("link-code", ctx.settings.link_code_attempts, "link.too_many")
     if refused is not None:
         return [refused]
-    return await _finish(ctx, await redeem_link_code(ctx.session, ctx.account, text[:64]))
+    result = await redeem_within_budget(
+        ctx.session,
+        ctx.store,
+        ctx.account,
+        text[:64],
+        budget=ctx.settings.link_code_agency_failures,
+    )
+    return await _finish(ctx, result)
 
 
 @router.on_contact
 async def contact(ctx: Context) -> list[Reply]:
+    """A shared phone outside a step that asks for one: an attempt to link.
+
+    Only a phone the platform proves is the sender's own counts (`shared.user_ref`): Telegram's
+    contact of the sender's own user id; on WhatsApp the number of the message's envelope, after
+    the user confirmed it (the adapter asks). A WhatsApp contact card proves nothing: its phone
+    and wa_id are whatever the sender typed into it, so it arrives without a user_ref.
+    """
     shared = ctx.inbound.contact
     assert shared is not None
     return await _finish(

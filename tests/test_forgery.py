@@ -1,0 +1,115 @@
+"""Attacks from a modified client: forged payload arguments on every action, code guessing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.routing import ANY, ID, NUM, WORD, parse_args, valid_arg
+from bot.services import identity
+from handlers import HOME, ROUTERS
+from storage.models import AuditLog
+from tests.chat import Chat
+
+HR_PHONE = "081200000034"  # Fajar Santoso, the demo HR officer (also an ASN)
+STAFF_NIP = "199803132020012001"
+# What a modified client puts where an argument belongs: digits Python's isdigit() accepts but
+# int() refuses, ids past every integer column, signs, spaces, separators, non-ASCII, nothing.
+FORGED = ["²", "١٢", "9" * 20, "2147483648", "-1", "+1", " 1", "1 ", "1.5", "abc", "", "ÄÖ", "0x1f"]
+
+
+def test_argument_kinds_accept_only_their_shapes() -> None:
+    assert valid_arg(ID, "1") and valid_arg(ID, "2147483647")
+    assert not valid_arg(ID, "0") and not valid_arg(ID, "2147483648")
+    assert valid_arg(NUM, "0") and valid_arg(NUM, "9999") and not valid_arg(NUM, "10000")
+    assert valid_arg(WORD, "akun_resmi") and valid_arg(WORD, "hr-2")
+    assert not valid_arg(WORD, "Akun") and not valid_arg(WORD, "x" * 33)
+    assert valid_arg(ANY, "12") and valid_arg(ANY, "everyone")
+    for value in FORGED:
+        for kind in (ID, NUM, WORD, ANY):
+            if value in ("abc",) and kind in (WORD, ANY):
+                continue
+            assert not valid_arg(kind, value), (kind, value)
+    assert parse_args((ID, WORD), ["3", "telegram"]) == ["3", "telegram"]
+    assert parse_args((ID,), ["3", "4"]) is None
+
+
+def every_action() -> list[tuple[str, str, int]]:
+    return sorted(
+        (router.name, verb, spec.arity)
+        for router in [*ROUTERS, HOME]
+        for verb, spec in router.actions.items()
+    )
+
+
+async def test_no_forged_argument_reaches_a_handler_as_an_error(
+    demo_app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every action of every router, as HR (who may press the most), with each argument forged:
+    a stale-button answer and at most a WARNING — never error.internal or an ERROR line."""
+    hr = Chat(demo_app, "6100")
+    await hr.share_contact(HR_PHONE)
+    assert "berhasil terhubung" in hr.text
+    caplog.set_level(logging.WARNING)
+    actions = every_action()
+    assert len(actions) > 60
+    failures = []
+    for router, verb, arity in actions:
+        for position in range(arity):
+            for value in FORGED:
+                args = ["1"] * arity
+                args[position] = value
+                payload = ":".join([router, verb, *args])
+                await hr.action(payload)
+                if "kesalahan di pihak kami" in hr.text or "gangguan" in hr.text:
+                    failures.append(payload)
+        # Well-formed ids that name nothing (or someone else's record) are refused politely too.
+        for big in ("2147483647", "1"):
+            payload = ":".join([router, verb, *([big] * arity)])
+            await hr.action(payload)
+            if "kesalahan di pihak kami" in hr.text or "gangguan" in hr.text:
+                failures.append(payload)
+    assert not failures, failures
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [(r.name, r.getMessage()) for r in errors][:5]
+
+
+async def test_guessing_codes_from_many_chats_trips_the_agency_budget(demo_app: App) -> None:
+    budget = demo_app.settings.link_code_agency_failures
+    async with demo_app.sessions() as session, session.begin():
+        employee = await identity.employee_by_nip(session, 1, STAFF_NIP)
+        assert employee is not None
+        real, _ = await identity.create_link_code(session, employee, timedelta(hours=1), "test")
+    per_chat = demo_app.settings.link_code_attempts
+    guesses = 0
+    chat_no = 0
+    while guesses < budget:
+        chat_no += 1
+        guesser = Chat(demo_app, f"62{chat_no:03d}")
+        await guesser.send("/hubungkan")
+        await guesser.press("kode")
+        for _ in range(min(per_chat, budget - guesses)):
+            await guesser.send("ZZZZ-ZZZZ")
+            guesses += 1
+    assert chat_no > 1  # the budget is spent across chats, each within its own cap
+    # The budget is spent: even the right code is refused, in a new chat, for now.
+    late = Chat(demo_app, "6299")
+    await late.send("/hubungkan")
+    await late.press("kode")
+    await late.send(real)
+    assert "dihentikan sementara" in late.text
+    async with demo_app.sessions() as session:
+        trips = list(
+            await session.scalars(
+                select(AuditLog).where(AuditLog.action == "link_code.budget_tripped")
+            )
+        )
+        assert len(trips) == 1 and trips[0].detail["failures"] == budget
+    # Linking by one's own phone still works meanwhile.
+    own = Chat(demo_app, "6298")
+    await own.share_contact("081200000001")
+    assert "berhasil terhubung" in own.text
