@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import Choice, Reply
-from bot.routing import ASN, FAMILY, GUEST, HR, Context, Router
+from bot.routing import ASN, FAMILY, GUEST, HR, ID, NUM, WORD, Context, Router
 from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
@@ -37,6 +37,10 @@ def _actor(ctx: Context) -> str:
 
 def _is_staff(ctx: Context) -> bool:
     return ctx.has_any(STAFF_ROLES)
+
+
+def _desk(ctx: Context) -> bool:
+    return ctx.has_any(DESK_ROLES)
 
 
 def _zone(ctx: Context) -> str:
@@ -156,7 +160,7 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
     return await _unit_chosen(ctx, data, units[0] if units else value)
 
 
-@router.action("unitpick", state="unit", args=1)
+@router.action("unitpick", state="unit", args=(NUM,))
 async def unit_pick(ctx: Context, args: list[str]) -> list[Reply]:
     data = _data(ctx)
     units = data.pop("units", None) or []
@@ -182,7 +186,7 @@ def _today(ctx: Context) -> Any:
     return datetime.now(ZoneInfo(_zone(ctx))).date()
 
 
-@router.action("day", state="date", args=1)
+@router.action("day", state="date", args=(NUM,))
 async def day(ctx: Context, args: list[str]) -> list[Reply]:
     if args[0] not in ("0", "1"):
         return [ctx.main_menu(ctx.t("error.stale_button"))]
@@ -250,7 +254,7 @@ async def contact_name(ctx: Context, text: str) -> list[Reply]:
     return await _ask(ctx, "relation", key, data, *relations)
 
 
-@router.action("rel", state="relation", args=1)
+@router.action("rel", state="relation", args=(WORD,))
 async def relation(ctx: Context, args: list[str]) -> list[Reply]:
     if args[0] not in RELATIONS:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
@@ -310,7 +314,7 @@ async def edit(ctx: Context, args: list[str]) -> list[Reply]:
     return _reply(ctx, ctx.t("four_in_one.edit_which"), *steps)
 
 
-@router.action("editstep", state="confirm", args=1)
+@router.action("editstep", state="confirm", args=(WORD,))
 async def edit_step(ctx: Context, args: list[str]) -> list[Reply]:
     if args[0] not in EDIT_STEPS:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
@@ -351,15 +355,12 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
         settings=ctx.settings,
         account=None if officer else ctx.account,
     )
+    # The reporter's own case, new or a pending duplicate: the same words either way, and nothing
+    # of any other case (a desk officer sees the duplicate in the queue and decides).
     case = opened.case
     if officer:
         cases.read_by_staff(ctx.session, case, _actor(ctx), "chat")
-        key = (
-            "four_in_one.opened_for_family_merged"
-            if opened.merged
-            else "four_in_one.opened_for_family"
-        )
-        text = ctx.t(key, number=case.id, code=opened.code)
+        text = ctx.t("four_in_one.opened_for_family", number=case.id, code=opened.code)
         return [
             Reply(
                 f"{text}\n\n{cases.family_view(ctx.t, case, _zone(ctx))}",
@@ -370,9 +371,9 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
             )
         ]
     ctx.roles.add(FAMILY)
-    key = "four_in_one.opened_merged" if opened.merged else "four_in_one.opened"
-    text = ctx.t(key, name=data.get("contact", ""), code=opened.code)
-    view = cases.family_view(ctx.t, case, _zone(ctx), trusted=not opened.merged)
+    text = ctx.t("four_in_one.opened", name=data.get("contact", ""), code=opened.code)
+    trusted = await cases.trusted(ctx.session, case, ctx.account)
+    view = cases.family_view(ctx.t, case, _zone(ctx), trusted=trusted)
     return [ctx.main_menu(f"{text}\n\n{view}")]
 
 
@@ -439,7 +440,8 @@ async def follow(ctx: Context, args: list[str]) -> list[Reply]:
     _remember_language(ctx)
     await cases.follow(ctx.session, case, ctx.account)
     ctx.roles.add(FAMILY)
-    if await cases.awaits_family(ctx.session, case):
+    verified = await cases.trusted(ctx.session, case, ctx.account)
+    if not verified and await cases.awaits_family(ctx.session, case):
         # The officer wrote down the family's phone: sharing it proves this chat is the family.
         await router.enter(ctx, "verify", case_id=case.id)
         text = f"{ctx.t('four_in_one.following')}\n\n{ctx.t('four_in_one.ask_verify')}"
@@ -454,9 +456,12 @@ async def verify(ctx: Context, text: str) -> list[Reply]:
     await ctx.clear_state()
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    # Only the sender's own contact counts: a typed number or someone else's card proves nothing.
-    own = shared is not None and shared.user_ref == ctx.account.user_ref
-    if own and await cases.verify_family(ctx.session, case, ctx.account, text):
+    # Only a phone the platform proves is the sender's counts (Telegram: a contact whose user id
+    # is the sender's; WhatsApp: the sender's own wa_id). A typed number, someone else's card or
+    # a card without an owner proves nothing; and the phone is taken from the proof itself.
+    own = shared is not None and bool(shared.user_ref) and shared.user_ref == ctx.account.user_ref
+    proven = shared.phone if own and shared is not None else None
+    if proven and await cases.verify_family(ctx.session, case, ctx.account, proven):
         return [ctx.main_menu(ctx.t("four_in_one.verified"))]
     return [ctx.main_menu(ctx.t("four_in_one.not_verified"))]
 
@@ -467,7 +472,7 @@ async def _case_by_id(ctx: Context, case_id: object) -> FourInOneCase | None:
     return await ctx.session.get(FourInOneCase, case_id)
 
 
-@router.action("received", args=1)
+@router.action("received", args=(ID,))
 async def received(ctx: Context, args: list[str]) -> list[Reply]:
     followed = {c.id: c for c in await cases.cases_of_account(ctx.session, ctx.account)}
     case = followed.get(int(args[0])) if args[0].isdigit() else None
@@ -482,7 +487,7 @@ async def received(ctx: Context, args: list[str]) -> list[Reply]:
     return [ctx.main_menu(ctx.t("four_in_one.thanks_received"))]
 
 
-@router.action("handed", roles=DESK_ROLES, args=1)
+@router.action("handed", roles=DESK_ROLES, args=(ID,))
 async def handed(ctx: Context, args: list[str]) -> list[Reply]:
     """An officer records that the family received the four documents (at the desk)."""
     case = await _staff_case(ctx, args[0])
@@ -510,7 +515,7 @@ async def queue(ctx: Context, args: list[str]) -> list[Reply]:
     return await _queue(ctx, 0)
 
 
-@router.action("page", roles=STAFF_ROLES, args=1)
+@router.action("page", roles=STAFF_ROLES, args=(NUM,))
 async def page(ctx: Context, args: list[str]) -> list[Reply]:
     return await _queue(ctx, int(args[0]) if args[0].isdigit() else 0)
 
@@ -546,12 +551,52 @@ async def _queue(ctx: Context, page_: int) -> list[Reply]:
     ]
     if len(rows) > PAGE:
         choices.append(Choice(router.payload("page", page_ + 1), ctx.t("four_in_one.more")))
-    if ctx.has_any(DESK_ROLES):
+    waiting = await cases.count_duplicates(ctx.session, ctx.agency.id) if _desk(ctx) else 0
+    if waiting:
+        # Reports that repeat a case wait for the desk: merged or rejected, never automatically.
+        label = ctx.t("four_in_one.duplicates_button", count=waiting)
+        choices.insert(0, Choice(router.payload("dups"), label))
+    if _desk(ctx):
         choices.append(Choice(router.payload("new"), ctx.t("four_in_one.new_for_family")))
     choices.append(Choice(router.payload("code"), ctx.t("four_in_one.have_code")))
     if HR in ctx.roles:
         choices.append(Choice(router.payload("report"), ctx.t("four_in_one.report_button")))
     head = ctx.t("four_in_one.queue" if rows else "four_in_one.queue_empty")
+    if waiting:
+        head += "\n" + ctx.t("four_in_one.duplicates_waiting", count=waiting)
+    return _reply(ctx, "\n".join([head, *lines]), *choices)
+
+
+@router.action("dups", roles=DESK_ROLES)
+async def duplicates(ctx: Context, args: list[str]) -> list[Reply]:
+    """Pending duplicates, oldest first: each opens its card, where the officer decides."""
+    await ctx.clear_state()
+    rows = await cases.pending_duplicates(ctx.session, ctx.agency.id, PAGE)
+    audit.record(
+        ctx.session,
+        actor=_actor(ctx),
+        action="case.duplicates",
+        agency_id=ctx.agency.id,
+        cases=[c.id for c in rows],
+    )
+    lines = [
+        ctx.t(
+            "four_in_one.duplicate_line",
+            number=c.id,
+            name=c.deceased_name,
+            survivor=c.duplicate_of_id or "-",
+        )
+        for c in rows
+    ]
+    choices = [
+        Choice(
+            router.payload("show", c.id),
+            ctx.t("four_in_one.queue_item", number=c.id, name=c.deceased_name)[:24],
+        )
+        for c in rows
+    ]
+    choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
+    head = ctx.t("four_in_one.duplicates_head" if rows else "four_in_one.duplicates_none")
     return _reply(ctx, "\n".join([head, *lines]), *choices)
 
 
@@ -561,7 +606,7 @@ async def _staff_case(ctx: Context, raw: str) -> FourInOneCase | None:
     return await cases.agency_case(ctx.session, ctx.agency.id, int(raw))
 
 
-@router.action("show", roles=STAFF_ROLES, args=1)
+@router.action("show", roles=STAFF_ROLES, args=(ID,))
 async def show(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None:
@@ -583,7 +628,17 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
             for d in case.documents
             if cases.may_update(ctx.roles, d.kind)
         ]
-    if case.employee_id and not case.match_confirmed_at and ctx.has_any(DESK_ROLES):
+    if case.status == cases.DUPLICATE and _desk(ctx):
+        # A report that repeats a case: the desk merges it into that case or rejects it.
+        survivor = await cases.duplicate_target(ctx.session, case)
+        if survivor is not None:
+            label = ctx.t("four_in_one.merge_button", survivor=survivor.id)
+            choices.append(Choice(router.payload("dupmerge", case.id), label[:24]))
+        choices.append(
+            Choice(router.payload("dupreject", case.id), ctx.t("four_in_one.reject_button"))
+        )
+    usable = case.status not in cases.NOT_CASES
+    if usable and case.employee_id and not case.match_confirmed_at and _desk(ctx):
         choices.append(Choice(router.payload("match", case.id), ctx.t("four_in_one.confirm_match")))
     if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
         choices.append(
@@ -599,7 +654,7 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
     return _reply(ctx, f"{lead}\n\n{text}" if lead else text, *choices)
 
 
-@router.action("doc", roles=STAFF_ROLES, args=2)
+@router.action("doc", roles=STAFF_ROLES, args=(ID, WORD))
 async def doc(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None or args[1] not in DOCUMENTS or not cases.may_update(ctx.roles, args[1]):
@@ -613,7 +668,7 @@ async def doc(ctx: Context, args: list[str]) -> list[Reply]:
     return _reply(ctx, text, *choices)
 
 
-@router.action("set", roles=STAFF_ROLES, args=3)
+@router.action("set", roles=STAFF_ROLES, args=(ID, WORD, NUM))
 async def set_status(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     valid = args[2].isdigit() and int(args[2]) < len(STATUSES) and args[1] in DOCUMENTS
@@ -663,11 +718,68 @@ async def _apply(ctx: Context, note_: str | None) -> list[Reply]:
     return await _card(ctx, case, ctx.t(key))
 
 
-@router.action("match", roles=DESK_ROLES, args=1)
+async def _duplicate(ctx: Context, raw: str) -> FourInOneCase | None:
+    """A pending duplicate of the asking officer's agency, re-read from the database."""
+    case = await _staff_case(ctx, raw)
+    return case if case is not None and case.status == cases.DUPLICATE else None
+
+
+@router.action("dupmerge", roles=DESK_ROLES, args=(ID,))
+async def ask_merge_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
+    """Merging says first what will happen: the officer confirms the very case it goes into."""
+    case = await _duplicate(ctx, args[0])
+    survivor = await cases.duplicate_target(ctx.session, case) if case is not None else None
+    if case is None or survivor is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    text = ctx.t("four_in_one.ask_merge_duplicate", number=case.id, survivor=survivor.id)
+    return _reply(
+        ctx,
+        text,
+        Choice(router.payload("dupmergeok", case.id, survivor.id), ctx.t("four_in_one.merge_yes")),
+        Choice(router.payload("show", case.id), ctx.t("button.back")),
+    )
+
+
+@router.action("dupmergeok", roles=DESK_ROLES, args=(ID, ID))
+async def merge_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _duplicate(ctx, args[0])
+    if case is None or not args[1].isdigit():
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    try:
+        survivor = await cases.merge_duplicate(ctx.session, case, int(args[1]), _actor(ctx))
+    except cases.CaseRefused:
+        # The case shown is no longer where this report would go: nothing was changed.
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _card(ctx, survivor, ctx.t("four_in_one.duplicate_merged", number=case.id))
+
+
+@router.action("dupreject", roles=DESK_ROLES, args=(ID,))
+async def ask_reject_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _duplicate(ctx, args[0])
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return _reply(
+        ctx,
+        ctx.t("four_in_one.ask_reject_duplicate", number=case.id),
+        Choice(router.payload("duprejectok", case.id), ctx.t("four_in_one.reject_yes")),
+        Choice(router.payload("show", case.id), ctx.t("button.back")),
+    )
+
+
+@router.action("duprejectok", roles=DESK_ROLES, args=(ID,))
+async def reject_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _duplicate(ctx, args[0])
+    if case is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    await cases.reject_duplicate(ctx.session, case, _actor(ctx))
+    return await _card(ctx, case, ctx.t("four_in_one.duplicate_rejected", number=case.id))
+
+
+@router.action("match", roles=DESK_ROLES, args=(ID,))
 async def ask_match(ctx: Context, args: list[str]) -> list[Reply]:
     """Marking someone deceased cannot be undone by the family: the officer confirms first."""
     case = await _staff_case(ctx, args[0])
-    if case is None or case.employee_id is None:
+    if case is None or case.employee_id is None or case.status in cases.NOT_CASES:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     employee = await ctx.session.get(Employee, case.employee_id)
     if employee is None:
@@ -681,7 +793,7 @@ async def ask_match(ctx: Context, args: list[str]) -> list[Reply]:
     )
 
 
-@router.action("matchyes", roles=DESK_ROLES, args=1)
+@router.action("matchyes", roles=DESK_ROLES, args=(ID,))
 async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None:
@@ -694,7 +806,7 @@ async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
     return await _card(ctx, survivor, ctx.t(key, number=case.id))
 
 
-@router.action("more", roles=DESK_ROLES, args=1)
+@router.action("more", roles=DESK_ROLES, args=(ID,))
 async def more(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None or case.status not in cases.LIVE:
@@ -709,7 +821,7 @@ async def more(ctx: Context, args: list[str]) -> list[Reply]:
     return _reply(ctx, ctx.t("four_in_one.more_head", number=case.id), *choices)
 
 
-@router.action("newcode", roles=DESK_ROLES, args=1)
+@router.action("newcode", roles=DESK_ROLES, args=(ID,))
 async def new_code(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None:
@@ -721,7 +833,7 @@ async def new_code(ctx: Context, args: list[str]) -> list[Reply]:
     return await _card(ctx, case, ctx.t("four_in_one.code_reissued", code=code))
 
 
-@router.action("attach", roles=DESK_ROLES, args=1)
+@router.action("attach", roles=DESK_ROLES, args=(ID,))
 async def ask_attach(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None or case.status not in cases.LIVE:
@@ -745,7 +857,7 @@ async def attach_typed(ctx: Context, text: str) -> list[Reply]:
     return await ask_match(ctx, [str(case.id)])
 
 
-@router.action("cancel", roles=DESK_ROLES, args=1)
+@router.action("cancel", roles=DESK_ROLES, args=(ID,))
 async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None or case.status not in cases.LIVE:
@@ -780,7 +892,7 @@ async def report(ctx: Context, args: list[str]) -> list[Reply]:
     return _reply(ctx, text, Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
 
 
-@router.action("handover", roles=DESK_ROLES, args=1)
+@router.action("handover", roles=DESK_ROLES, args=(ID,))
 async def ask_handover(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None or case.status not in cases.LIVE:

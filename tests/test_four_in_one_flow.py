@@ -234,24 +234,33 @@ async def test_guessing_codes_is_capped_and_learns_nothing(chat, demo_app) -> No
     assert len(cases.clean_code(cases.new_code())) >= 10
 
 
-async def test_second_report_of_same_death_is_merged(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+async def test_second_report_of_same_death_waits_for_the_desk(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+    """Was: the second reporter was told the death "sudah dilaporkan sebelumnya", handed a code
+    to the first case and followed it. Now they get the words of any new report, a code to a
+    report of their own, and nothing of the first case until a desk officer decides."""
     first = chat("7040")
-    await report_by_nip(first)
+    first_code = await report_by_nip(first)
+    first_words = first.text.replace(first_code, "<code>").replace("#1)", "#<n>)")
     second = chat("7041")
     code = await report_by_nip(second)
-    assert "sudah dilaporkan sebelumnya" in second.text
+    assert "sudah dilaporkan" not in second.text and code != first_code
     async with demo_app.sessions() as session:
         live = list(
-            await session.scalars(select(FourInOneCase).where(FourInOneCase.status != "merged"))
+            await session.scalars(select(FourInOneCase).where(FourInOneCase.status == "open"))
         )
-        # Both reporters' details are kept for the officer; the second chat only follows.
-        reporters = [c for c in live[0].contacts if c.phone]
-        assert len(live) == 1 and len(reporters) == 2
-        assert (await cases.by_code(session, code)).id == live[0].id
+        held = list(
+            await session.scalars(select(FourInOneCase).where(FourInOneCase.status == "duplicate"))
+        )
+        assert len(live) == 1 and len(held) == 1 and held[0].duplicate_of_id == live[0].id
+        # Each reporter's details stay with their own report.
+        assert [c.phone for c in live[0].contacts] == ["6281299991234"]
+        assert (await cases.by_code(session, code)).id == held[0].id
+    second_words = second.text.replace(code, "<code>").replace(f"#{held[0].id})", "#<n>)")
+    assert second_words == first_words
     officer = chat("7042")
     await link(officer, OFFICER_PHONE)
     await _set(officer, live[0].id, "KK", "diproses")
-    assert len(await inbox("7040")) == 1 and len(await inbox("7041")) == 1
+    assert len(await inbox("7040")) == 1 and await inbox("7041") == []
 
 
 async def test_english_family_gets_english_words(chat, demo_app) -> None:  # type: ignore[no-untyped-def]

@@ -121,12 +121,15 @@ async def test_escalation_in_parallel_processes_sends_once(chat, demo_app) -> No
     assert sent == 5 * 4  # five cases, four staff each, once
 
 
-async def test_duplicates_by_name_unit_date_and_by_confirmed_match_are_merged(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicates_by_name_unit_date_wait_and_confirmed_match_merges(demo_app) -> None:  # type: ignore[no-untyped-def]
+    """Was: a second report was merged at once and returned the first case. Now it is a pending
+    duplicate of its own, pointing at the first case for staff only."""
     by_name = cases.Report(DIED, deceased_name="Alm. Joko  SIREGAR", unit="Sekretariat-Daerah ")
     first = await _open(demo_app, by_name, DIED)
-    # The name and unit match the roster, so even a differently spelt report lands on the same case.
+    # The name and unit match the roster, so even a differently spelt report is the same death.
     second = await _open(demo_app, cases.Report(DIED, nip=DECEASED_NIP), DIED)
-    assert second.merged and second.case.id == first.case.id
+    assert second.duplicate_of == first.case.id and second.case.id != first.case.id
+    assert second.case.status == "duplicate" and second.case.deadline_at == first.case.deadline_at
     other = await _open(
         demo_app, cases.Report(DIED, deceased_name="Siti Aminah", pensioner_number="99-123"), DIED
     )
@@ -137,12 +140,12 @@ async def test_duplicates_by_name_unit_date_and_by_confirmed_match_are_merged(de
         ),
         DIED,
     )
-    assert again.merged and again.case.id == other.case.id
+    assert again.duplicate_of == other.case.id
     # Same person, another day: not a duplicate.
     later = cases.Report(
         DIED + timedelta(days=2), deceased_name="Siti Aminah", pensioner_number="99123"
     )
-    assert not (await _open(demo_app, later, DIED)).merged
+    assert (await _open(demo_app, later, DIED)).duplicate_of is None
     # An unmatched case is confirmed by an officer as the same employee: merged into the first.
     loose = await _open(demo_app, cases.Report(DIED, deceased_name="J. Siregar", unit="?"), DIED)
     await _set(demo_app, loose.case.id, "id_card", "in_progress", DIED)
@@ -155,8 +158,11 @@ async def test_duplicates_by_name_unit_date_and_by_confirmed_match_are_merged(de
         assert joko.status == "deceased"
     async with demo_app.sessions() as session:
         assert (await cases.by_code(session, loose.code)).id == first.case.id
-        live = await session.scalar(select(func.count()).where(FourInOneCase.status != "merged"))
+        assert (await cases.by_code(session, second.code)).id == second.case.id
+        live = await session.scalar(select(func.count()).where(FourInOneCase.status == "open"))
         assert live == 3
+        held = await cases.pending_duplicates(session, first.case.agency_id)
+        assert [c.id for c in held] == [second.case.id, again.case.id]
 
 
 def _word(n: int) -> str:

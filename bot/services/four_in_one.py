@@ -1,8 +1,15 @@
 """4-in-1 cases: the four documents a bereaved family receives by the third night.
 
-A case is opened by the family or by an officer, matched to the roster where possible, merged
-when the same death is reported twice, and followed document by document. Every change is a
-`case_event` row and, for the family, a `delivery` row (bot/delivery.py) in the same unit of work.
+A case is opened by the family or by an officer, matched to the roster where possible, and
+followed document by document. A report that matches a case already held reveals nothing of that
+case: it is answered like any new report and waits, as a pending duplicate, for a desk officer to
+merge or reject it. Every change is a `case_event` row and, for the family, a `delivery` row
+(bot/delivery.py) in the same unit of work.
+
+Who sees what: a chat is the verified family of a case only when its contact row says so
+(`CaseContact.verified`): the reporter's own chat on a case they opened, or a chat whose
+platform-proven phone matches one an officer recorded. Everyone else who follows (code holders,
+duplicate reporters, unverified contacts) sees statuses and dates only.
 """
 
 from __future__ import annotations
@@ -59,6 +66,11 @@ RELATIONS = ("spouse", "child", "parent", "other")
 DESK_ROLES = ("officer", "hr")  # see and update every case of their agency
 STAFF_ROLES = ("officer", "hr", "taspen", "dukcapil")
 LIVE = ("open", "ready")
+DUPLICATE, REJECTED, MERGED = "duplicate", "rejected", "merged"
+# Reports that are not (or no longer) a case of their own: no documents move, no match, no merge.
+NOT_CASES = (MERGED, DUPLICATE, REJECTED)
+# Where a contact row's details came from (CaseContact.source).
+BY_OFFICER, BY_REPORTER, FOLLOWER = "officer", "reporter", "follower"
 RISK_LEVELS = (("risk24", timedelta(hours=24)), ("risk6", timedelta(hours=6)))
 
 CODE_LENGTH = 12  # 31**12 ~ 8e17 codes: guessing one at 10 tries an hour is hopeless
@@ -75,6 +87,8 @@ class CaseError(StrEnum):
     NO_CANDIDATE = "four_in_one.error.no_candidate"
     PAST = "four_in_one.error.past"
     NAME_MISMATCH = "four_in_one.error.name_mismatch"
+    NOT_DUPLICATE = "four_in_one.error.not_duplicate"
+    NO_SURVIVOR = "four_in_one.error.no_survivor"
 
 
 class CaseRefused(Refused):
@@ -293,7 +307,7 @@ def family_view(t: Translator, case: FourInOneCase, zone: str, trusted: bool = F
     parts = [t("four_in_one.view.head", number=case.id), status_lines(t, case, notes=trusted)]
     if case.status == "closed":
         parts.append(t("four_in_one.view.closed"))
-    elif case.status == "cancelled":
+    elif case.status in ("cancelled", REJECTED):
         parts.append(t("four_in_one.view.cancelled"))
     elif case.status == "ready" and case.handover_at is not None and trusted:
         parts.append(
@@ -310,6 +324,15 @@ def family_view(t: Translator, case: FourInOneCase, zone: str, trusted: bool = F
     return "\n\n".join(parts)
 
 
+def _contact_mark(t: Translator, contact: CaseContact) -> str:
+    """Where a contact's details came from, and whether its chat is the verified family."""
+    if contact.verified:
+        return t("four_in_one.contact.verified")
+    if contact.source == BY_OFFICER:
+        return t("four_in_one.contact.by_officer")
+    return t("four_in_one.contact.by_reporter")
+
+
 def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
     """The full case for staff (personal data: callers audit-log the read)."""
     contacts = "\n".join(
@@ -318,10 +341,14 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
             name=c.name or "-",
             relation=t(f"four_in_one.relation.{c.relation}") if c.relation else "-",
             phone=display_phone(c.phone) if c.phone else "-",
+            mark=_contact_mark(t, c),
         )
         for c in case.contacts
         if c.name or c.phone
     )
+    chats = {c.account_id for c in case.contacts if c.account_id is not None}
+    verified = {c.account_id for c in case.contacts if c.account_id is not None and c.verified}
+    followers = t("four_in_one.card_followers", chats=len(chats), verified=len(verified))
     match_key = "four_in_one.match.none"
     if case.employee_id is not None:
         confirmed = case.match_confirmed_at is not None
@@ -338,6 +365,11 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
         contacts=contacts or "-",
         docs=status_lines(t, case),
         stage=t(f"four_in_one.stage.{case.status}"),
+        followers=followers,
+    ) + (
+        "\n\n" + t("four_in_one.card_duplicate", survivor=case.duplicate_of_id)
+        if case.status == DUPLICATE and case.duplicate_of_id is not None
+        else ""
     )
 
 
@@ -345,9 +377,10 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
 
 
 async def _follow(session: AsyncSession, case: FourInOneCase | None) -> FourInOneCase | None:
-    """A merged case answers for the case it was merged into."""
+    """A merged case answers for the case it was merged into (a pending duplicate answers only
+    for itself: its suspected survivor is for staff)."""
     seen = 0
-    while case is not None and case.merged_into_id is not None and seen < 10:
+    while case is not None and case.status == MERGED and case.merged_into_id and seen < 10:
         case = await session.get(FourInOneCase, case.merged_into_id)
         seen += 1
     return case
@@ -383,10 +416,11 @@ async def cases_of_account(session: AsyncSession, account: Account) -> list[Four
 
 
 async def follows_any(session: AsyncSession, account_id: int) -> bool:
+    # A pending duplicate counts like a live case: its reporter's menus are a new reporter's.
     found = await session.scalar(
         select(CaseContact.id)
         .join(FourInOneCase, FourInOneCase.id == CaseContact.case_id)
-        .where(CaseContact.account_id == account_id, FourInOneCase.status.in_(LIVE))
+        .where(CaseContact.account_id == account_id, FourInOneCase.status.in_((*LIVE, DUPLICATE)))
         .limit(1)
     )
     return found is not None
@@ -395,15 +429,16 @@ async def follows_any(session: AsyncSession, account_id: int) -> bool:
 async def trusted(session: AsyncSession, case: FourInOneCase, account: Account) -> bool:
     """May this chat see notes and the handover place, and confirm receipt?
 
-    Only a chat whose own contact row carries a phone: the family who reported the death
-    themselves. Chats that follow by code (and second reporters folded into a case) get a row
-    without a phone, so passing a code on never passes on the power to close the case."""
+    Only the verified family (`CaseContact.verified`): the chat that reported a death and opened
+    the case itself, or a chat that proved, through the platform, the phone an officer recorded.
+    Following by code, reporting the same death again or typing a phone never verifies: passing
+    a code on never passes on the power to read notes or close the case."""
     found = await session.scalar(
         select(CaseContact.id)
         .where(
             CaseContact.case_id == case.id,
             CaseContact.account_id == account.id,
-            CaseContact.phone.is_not(None),
+            CaseContact.verified.is_(True),
         )
         .limit(1)
     )
@@ -430,6 +465,40 @@ async def queue(
         query.order_by(FourInOneCase.deadline_at, FourInOneCase.id).offset(offset).limit(limit)
     )
     return list(rows)
+
+
+async def pending_duplicates(
+    session: AsyncSession, agency_id: int, limit: int = 8, offset: int = 0
+) -> list[FourInOneCase]:
+    """Reports waiting for a desk officer to merge or reject them, oldest first."""
+    rows = await session.scalars(
+        select(FourInOneCase)
+        .where(FourInOneCase.agency_id == agency_id, FourInOneCase.status == DUPLICATE)
+        .order_by(FourInOneCase.created_at, FourInOneCase.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def count_duplicates(session: AsyncSession, agency_id: int) -> int:
+    found = await session.scalar(
+        select(func.count()).where(
+            FourInOneCase.agency_id == agency_id, FourInOneCase.status == DUPLICATE
+        )
+    )
+    return int(found or 0)
+
+
+async def duplicate_target(session: AsyncSession, duplicate: FourInOneCase) -> FourInOneCase | None:
+    """The live case a pending duplicate would be merged into (None: nothing left to merge into,
+    only rejecting remains)."""
+    if duplicate.status != DUPLICATE or duplicate.duplicate_of_id is None:
+        return None
+    survivor = await _follow(session, await session.get(FourInOneCase, duplicate.duplicate_of_id))
+    if survivor is None or survivor.agency_id != duplicate.agency_id:
+        return None
+    return survivor if survivor.status in LIVE else None
 
 
 def may_update(roles: set[str], kind: str) -> bool:
@@ -569,9 +638,9 @@ def _event(
 
 @dataclass
 class Opened:
-    case: FourInOneCase  # the case the family follows (the survivor when merged)
+    case: FourInOneCase  # the reporter's own case: a new one, or their pending duplicate
     code: str
-    merged: bool
+    duplicate_of: int | None = None  # staff only: the case this report seems to repeat
 
 
 async def open_case(
@@ -585,10 +654,13 @@ async def open_case(
     account: Account | None = None,
     now: datetime | None = None,
 ) -> Opened:
-    """Open a case, or fold the report into the live case for the same death.
+    """Open a case for a report, or hold it as a pending duplicate of the case for that death.
 
-    The tracking code is returned once and only its hash kept. A second report of the same death
-    gets its own code that resolves to the first case, so whoever was handed it can still track.
+    Either way the reporter gets a case of their own, with its own code, documents and target
+    computed from what they reported, and the same words: a report that matches a case learns
+    nothing of it (not that it exists, nor its code, notes, place, names or statuses). A desk
+    officer then merges the duplicate into the case or rejects it (`merge_duplicate`,
+    `reject_duplicate`). The tracking code is returned once and only its hash kept.
     """
     now = now or datetime.now(UTC)
     employee = await match(session, agency.id, report)
@@ -634,37 +706,39 @@ async def open_case(
             if survivor is None:
                 raise
     if survivor is not None:
-        case = FourInOneCase(**fields, status="merged", merged_into_id=survivor.id)
+        # Its own key, so the live case keeps the death's; the survivor is noted for staff only.
+        held = fields | {"identity_key": f"duplicate:{fields['tracking_hash'][:40]}"}
+        case = FourInOneCase(**held, status=DUPLICATE, duplicate_of_id=survivor.id)
         session.add(case)
         await session.flush()
-        _event(session, survivor, "merged", actor, now, note=f"case:{case.id}")
-    else:
-        for position, kind in enumerate(DOCUMENTS):
-            session.add(
-                CaseDocument(
-                    case_id=case.id,
-                    kind=kind,
-                    position=position,
-                    owner_role=OWNERS[kind],
-                    updated_at=now,
-                    updated_by=actor,
-                )
+        _event(session, survivor, "duplicate", actor, now, note=f"case:{case.id}")
+    for position, kind in enumerate(DOCUMENTS):
+        session.add(
+            CaseDocument(
+                case_id=case.id,
+                kind=kind,
+                position=position,
+                owner_role=OWNERS[kind],
+                updated_at=now,
+                updated_by=actor,
             )
-        _event(session, case, "opened", actor, now, note=via)
-    target = survivor or case
-    await _add_contact(session, target, report, account, trusted=survivor is None)
+        )
+    _event(session, case, "opened", actor, now, note=via)
+    if survivor is not None:
+        _event(session, case, "duplicate", actor, now, note=f"case:{survivor.id}")
+    await _add_contact(session, case, report, account, via=via, duplicate=survivor is not None)
     audit.record(
         session,
         actor=actor,
         action="case.open",
         agency_id=agency.id,
-        target=f"case:{target.id}",
+        target=f"case:{case.id}",
         via=via,
-        merged=survivor is not None,
+        duplicate_of=survivor.id if survivor is not None else None,
     )
     await session.flush()
-    await session.refresh(target)
-    return Opened(target, code, survivor is not None)
+    await session.refresh(case)
+    return Opened(case, code, survivor.id if survivor is not None else None)
 
 
 async def _add_contact(
@@ -673,35 +747,30 @@ async def _add_contact(
     report: Report,
     account: Account | None,
     *,
-    trusted: bool,
+    via: str,
+    duplicate: bool,
 ) -> None:
-    """Record who reported. A second report folded into a live case keeps its contact details for
-    the officer, but its chat only follows (see `trusted`)."""
-    if account is not None:
-        existing = await session.scalar(
-            select(CaseContact).where(
-                CaseContact.case_id == case.id, CaseContact.account_id == account.id
-            )
-        )
-        if existing is not None:
-            return
-    if account is None and not (report.contact_name or report.phone):
-        return
+    """Record who reported. Details an officer typed are the officer's record (a chat may later
+    prove that phone); details a family typed are their own claim and never verify anyone. The
+    reporting chat is the verified family only of a case it opened itself, not of a duplicate."""
+    officer = via == "officer"
+    phone = normalize_phone(report.phone) if report.phone else None
     details = CaseContact(
         case_id=case.id,
-        account_id=account.id if account and trusted else None,
+        account_id=account.id if account is not None and not officer else None,
         name=(report.contact_name or "")[:NAME_LIMIT] or None,
         relation=report.relation,
-        phone=normalize_phone(report.phone) if report.phone else None,
+        phone=phone,
+        source=BY_OFFICER if officer else BY_REPORTER,
+        verified=account is not None and not officer and not duplicate,
     )
     if details.name or details.phone or details.account_id:
         session.add(details)
-    if account is not None and not trusted:
-        session.add(CaseContact(case_id=case.id, account_id=account.id))
 
 
 async def follow(session: AsyncSession, case: FourInOneCase, account: Account) -> bool:
-    """A chat that holds the tracking code asks to be told of changes; True if newly added."""
+    """A chat that holds the tracking code asks to be told of changes; True if newly added.
+    It follows unverified: statuses and dates only."""
     existing = await session.scalar(
         select(CaseContact.id).where(
             CaseContact.case_id == case.id, CaseContact.account_id == account.id
@@ -709,43 +778,66 @@ async def follow(session: AsyncSession, case: FourInOneCase, account: Account) -
     )
     if existing is not None:
         return False
-    session.add(CaseContact(case_id=case.id, account_id=account.id))
+    session.add(CaseContact(case_id=case.id, account_id=account.id, source=FOLLOWER))
     await session.flush()
     return True
 
 
 async def awaits_family(session: AsyncSession, case: FourInOneCase) -> bool:
-    """An officer recorded the family's phone, and no chat has proven it is theirs yet."""
+    """An officer recorded a family phone on this live case, which a chat may prove is theirs."""
+    if case.status not in LIVE:
+        return False
     found = await session.scalar(
         select(CaseContact.id)
         .where(
             CaseContact.case_id == case.id,
-            CaseContact.account_id.is_(None),
+            CaseContact.source == BY_OFFICER,
             CaseContact.phone.is_not(None),
         )
         .limit(1)
     )
-    return found is not None and case.opened_via == "officer"
+    return found is not None
 
 
 async def verify_family(
-    session: AsyncSession, case: FourInOneCase, account: Account, phone: str
+    session: AsyncSession, case: FourInOneCase, account: Account, proven_phone: str
 ) -> bool:
-    """A chat that shared its own phone, the one the officer recorded, is that family (trusted)."""
-    wanted = normalize_phone(phone)
-    if wanted is None or case.opened_via != "officer":
+    """A chat whose own phone, as the platform proves it (Telegram: a contact whose user id is
+    the sender; WhatsApp: the sender's wa_id), is one an officer recorded for this case becomes
+    its verified family. The caller proves the phone; a typed number must never reach here.
+
+    Only officer-recorded rows count: a phone the reporter gave about themselves (their report,
+    a duplicate report folded in, the phone step) is their own claim and proves nothing."""
+    wanted = normalize_phone(proven_phone)
+    if wanted is None or case.status not in LIVE:
         return False
-    row = await session.scalar(
-        select(CaseContact).where(
+    recorded = await session.scalar(
+        select(CaseContact.id)
+        .where(
             CaseContact.case_id == case.id,
-            CaseContact.account_id.is_(None),
+            CaseContact.source == BY_OFFICER,
             CaseContact.phone == wanted,
         )
+        .limit(1)
     )
-    if row is None:
+    if recorded is None:
         return False
-    row.account_id = account.id
-    _event(session, case, "verified", f"account:{account.id}", datetime.now(UTC))
+    rows = list(
+        await session.scalars(
+            select(CaseContact).where(
+                CaseContact.case_id == case.id, CaseContact.account_id == account.id
+            )
+        )
+    )
+    if not rows:
+        rows = [CaseContact(case_id=case.id, account_id=account.id, source=FOLLOWER)]
+        session.add(rows[0])
+    for row in rows:
+        row.verified = True
+    _event(
+        session, case, "verified", f"account:{account.id}", datetime.now(UTC),
+        note=f"contact:{recorded}",
+    )  # fmt: skip
     await session.flush()
     return True
 
@@ -757,18 +849,19 @@ async def merge(
     actor: str,
     now: datetime,
 ) -> None:
-    """Fold a duplicate into the survivor: its followers and any further document progress."""
-    duplicate.status = "merged"
+    """Fold a duplicate into the survivor: its followers and any further document progress.
+
+    The duplicate's chats keep following, unverified: being the verified family of one case
+    says nothing about another. Their details stay for the officer, with their source: a
+    reporter's own phone never becomes a phone to verify against."""
+    duplicate.status = MERGED
     duplicate.merged_into_id = survivor.id
     await session.flush()
-    # The duplicate's reporter keeps following, but only the survivor's own family may close it.
     for row in list(
         await session.scalars(select(CaseContact).where(CaseContact.case_id == duplicate.id))
     ):
-        if row.account_id is not None and row.phone is not None:
-            session.add(CaseContact(case_id=survivor.id, account_id=row.account_id))
-            row.account_id = None
         row.case_id = survivor.id
+        row.verified = False
     theirs = {d.kind: d for d in duplicate.documents}
     for doc in survivor.documents:
         other = theirs.get(doc.kind)
@@ -789,7 +882,9 @@ async def merge(
         duplicate=duplicate.id,
     )
     await session.flush()
-    session.expire(survivor, ["contacts"])
+    # The rows moved: load both lists again now (a lazy load later would be I/O out of place).
+    await session.refresh(survivor, ["contacts"])
+    await session.refresh(duplicate, ["contacts"])
     await _sync_status(session, survivor, actor, now)
 
 
@@ -807,7 +902,7 @@ async def confirm_match(
     Returns the case that lives on (another case for the same employee may absorb this one).
     """
     now = now or datetime.now(UTC)
-    if case.status == "merged":
+    if case.status in NOT_CASES:
         raise CaseRefused(CaseError.CLOSED)
     if employee is None and case.employee_id is not None:
         employee = await session.get(Employee, case.employee_id)
@@ -851,23 +946,92 @@ async def confirm_match(
     return case
 
 
+async def merge_duplicate(
+    session: AsyncSession,
+    duplicate: FourInOneCase,
+    survivor_id: int,
+    actor: str,
+    now: datetime | None = None,
+) -> FourInOneCase:
+    """A desk officer folds a pending duplicate into the live case it repeats. `survivor_id` is
+    the case the officer was shown: if that is no longer where the duplicate would go, nothing
+    happens. The duplicate's reporter then follows the survivor unverified (statuses and dates)."""
+    now = now or datetime.now(UTC)
+    if duplicate.status != DUPLICATE:
+        raise CaseRefused(CaseError.NOT_DUPLICATE)
+    survivor = await duplicate_target(session, duplicate)
+    if survivor is None or survivor.id != survivor_id:
+        raise CaseRefused(CaseError.NO_SURVIVOR)
+    told = await _family_accounts(session, duplicate)
+    _event(session, duplicate, "merged", actor, now, note=f"case:{survivor.id}")
+    await merge(session, survivor, duplicate, actor, now)
+    audit.record(
+        session,
+        actor=actor,
+        action="case.duplicate.merge",
+        agency_id=duplicate.agency_id,
+        target=f"case:{duplicate.id}",
+        survivor=survivor.id,
+    )
+    for account, _ in told:
+        await delivery.enqueue(
+            session,
+            account,
+            "four_in_one.notify.duplicate_merged",
+            source=f"case:{duplicate.id}",
+            params={"number": duplicate.id, "survivor": survivor.id},
+            dedup_key=f"case:{duplicate.id}:merged:a{account.id}",
+        )
+    await session.flush()
+    return survivor
+
+
+async def reject_duplicate(
+    session: AsyncSession, duplicate: FourInOneCase, actor: str, now: datetime | None = None
+) -> None:
+    """A desk officer rejects a pending duplicate: the report closes and its chats are told so,
+    in words that say nothing of any other case."""
+    now = now or datetime.now(UTC)
+    if duplicate.status != DUPLICATE:
+        raise CaseRefused(CaseError.NOT_DUPLICATE)
+    duplicate.status, duplicate.closed_at = REJECTED, now
+    _event(session, duplicate, "rejected", actor, now, note=f"case:{duplicate.duplicate_of_id}")
+    audit.record(
+        session,
+        actor=actor,
+        action="case.duplicate.reject",
+        agency_id=duplicate.agency_id,
+        target=f"case:{duplicate.id}",
+        survivor=duplicate.duplicate_of_id,
+    )
+    await _notify_family(
+        session,
+        duplicate,
+        "four_in_one.notify.rejected",
+        lambda _t, _trusted: {"number": duplicate.id},
+        dedup=f"case:{duplicate.id}:rejected",
+    )
+    await session.flush()
+
+
 # --- Documents and notifications ----------------------------------------------------------------
 
 
 async def _family_accounts(
     session: AsyncSession, case: FourInOneCase
 ) -> list[tuple[Account, bool]]:
-    """The chats following the case, each with whether it is the trusted family (`trusted`)."""
+    """The chats following the case, each with whether it is the verified family (`trusted`):
+    notes and the handover place go to the verified family only."""
     rows = await session.execute(
-        select(Account, CaseContact.phone)
+        select(Account, CaseContact.verified)
         .join(CaseContact, CaseContact.account_id == Account.id)
         .where(CaseContact.case_id == case.id)
         .order_by(Account.id)
     )
     found: dict[int, tuple[Account, bool]] = {}
-    for account, phone in rows:
+    for account, verified in rows:
         known = found.get(account.id, (account, False))
-        found[account.id] = (account, known[1] or phone is not None)
+        found[account.id] = (account, known[1] or bool(verified))
     return list(found.values())
 
 
@@ -1253,7 +1417,7 @@ async def report(
     percentile function."""
     live = (
         FourInOneCase.agency_id == agency_id,
-        FourInOneCase.status.not_in(("merged", "cancelled")),
+        FourInOneCase.status.not_in((*NOT_CASES, "cancelled")),
     )
     month_filter = (FourInOneCase.opened_month == month,) if month else ()
     on_time = sql_case(
