@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -45,14 +44,15 @@ class ConsoleChat:
         self.attachments_dir = attachments_dir or Path("var/console")
         self._choices: list[str] = []
         self._text_first = False  # the last screen asked for text: "2" is text, "#2" a choice
-        self._ids = itertools.count(1)
 
     def inbound(self, line: str) -> Inbound:
         base = {
             "channel": Channel.CONSOLE,
             "chat_ref": self.user_ref,
             "user_ref": self.user_ref,
-            "event_id": f"{self.user_ref}:{next(self._ids)}",
+            # A typed line is never delivered twice, and ids counted per process would repeat
+            # across runs on one database: no de-duplication claim for the console.
+            "event_id": None,
             "language_hint": self.language_hint,
         }
         stripped = line.strip()
@@ -118,7 +118,6 @@ class ConsoleSender:
     def __init__(self, chat: ConsoleChat, t: Translator) -> None:
         self.chat = chat
         self.t = t
-        self._ids = itertools.count(1)
 
     @property
     def serves(self) -> frozenset[str]:
