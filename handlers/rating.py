@@ -9,12 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import Choice, Reply
-from bot.routing import ASN, HR, Context, Router
+from bot.routing import ASN, HR, ID, NUM, Context, Router
 from bot.services import periods, rating
 from bot.services.periods import PeriodRefused, QuarterRef
 from bot.services.rating import RatingRefused
 from bot.services.rating_scheme import Scheme, load_scheme
-from bot.services.standings import awards
+from bot.services.standings import awards, shown_award_scores
 from storage.models import Employee, RatingPeriod
 
 router = Router("rating")
@@ -93,7 +93,7 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
     return await _list(ctx)
 
 
-@router.action("page", roles={ASN}, args=1)
+@router.action("page", roles={ASN}, args=(NUM,))
 async def page(ctx: Context, args: list[str]) -> list[Reply]:
     number = int(args[0]) if args[0].isdigit() else 0
     return await _list(ctx, page=min(number, 10_000))
@@ -151,7 +151,7 @@ def _ask_score(ctx: Context, ratee: Employee, relation: str, scheme: Scheme, ind
     return Reply(text, [*choices, Choice(router.payload("start"), ctx.t("rating.back_to_list"))])
 
 
-@router.action("pick", roles={ASN}, args=1)
+@router.action("pick", roles={ASN}, args=(ID,))
 async def pick(ctx: Context, args: list[str]) -> list[Reply]:
     try:
         period, ratee, relation, scheme = await _target(ctx, args[0])
@@ -170,7 +170,7 @@ def _data(ctx: Context) -> dict[str, Any]:
     return dict(ctx.state.data)
 
 
-@router.action("score", roles={ASN}, state="rate", args=3)
+@router.action("score", roles={ASN}, state="rate", args=(ID, NUM, NUM))
 async def score(ctx: Context, args: list[str]) -> list[Reply]:
     data = _data(ctx)
     try:
@@ -223,7 +223,7 @@ async def comment_text(ctx: Context, text: str) -> list[Reply]:
     return replies
 
 
-@router.action("skip", roles={ASN}, state="rate", args=1)
+@router.action("skip", roles={ASN}, state="rate", args=(ID,))
 async def skip(ctx: Context, args: list[str]) -> list[Reply]:
     data = _data(ctx)
     if data.get("step") != "comment" or args[0] != str(data.get("ratee")):
@@ -271,7 +271,7 @@ async def _summary(ctx: Context, data: dict[str, Any], comment: str | None) -> l
     ]
 
 
-@router.action("save", roles={ASN}, state="rate", args=1)
+@router.action("save", roles={ASN}, state="rate", args=(ID,))
 async def save(ctx: Context, args: list[str]) -> list[Reply]:
     data = _data(ctx)
     if data.get("step") != "confirm" or args[0] != str(data.get("ratee")):
@@ -348,7 +348,7 @@ def _quarter_args(args: list[str]) -> QuarterRef | None:
     return QuarterRef(year, quarter) if 1 <= quarter <= 4 and 2000 <= year <= 2100 else None
 
 
-@router.action("open", roles={HR}, args=2)
+@router.action("open", roles={HR}, args=(NUM, NUM))
 async def ask_open(ctx: Context, args: list[str]) -> list[Reply]:
     ref = _quarter_args(args)
     if ref is None:
@@ -364,7 +364,7 @@ async def ask_open(ctx: Context, args: list[str]) -> list[Reply]:
     ]
 
 
-@router.action("openok", roles={HR}, args=2)
+@router.action("openok", roles={HR}, args=(NUM, NUM))
 async def open_quarter(ctx: Context, args: list[str]) -> list[Reply]:
     ref = _quarter_args(args)
     if ref is None:
@@ -396,12 +396,12 @@ async def _confirm(ctx: Context, verb: str, raw_id: str, key: str) -> list[Reply
     ]
 
 
-@router.action("close", roles={HR}, args=1)
+@router.action("close", roles={HR}, args=(ID,))
 async def ask_close(ctx: Context, args: list[str]) -> list[Reply]:
     return await _confirm(ctx, "closeok", args[0], "period.confirm_close")
 
 
-@router.action("publish", roles={HR}, args=1)
+@router.action("publish", roles={HR}, args=(ID,))
 async def ask_publish(ctx: Context, args: list[str]) -> list[Reply]:
     return await _confirm(ctx, "publishok", args[0], "period.confirm_publish")
 
@@ -424,7 +424,7 @@ async def _transition(
     return await period_list(ctx, [], lead=await lead(period))
 
 
-@router.action("closeok", roles={HR}, args=1)
+@router.action("closeok", roles={HR}, args=(ID,))
 async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
     async def closed(period: RatingPeriod) -> str:
         return ctx.t("period.closed", label=periods.label(period))
@@ -432,7 +432,7 @@ async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
     return await _transition(ctx, args[0], periods.close_period, closed)
 
 
-@router.action("publishok", roles={HR}, args=1)
+@router.action("publishok", roles={HR}, args=(ID,))
 async def do_publish(ctx: Context, args: list[str]) -> list[Reply]:
     return await _transition(
         ctx, args[0], periods.publish_period, lambda period: winners_text(ctx, period)
@@ -440,7 +440,9 @@ async def do_publish(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 async def winners_text(ctx: Context, period: RatingPeriod) -> str:
-    """The awards recorded for this quarter (and its semester and year when they closed)."""
+    """The awards recorded for this quarter (and its semester and year when they closed), each
+    score as its owner may see it ("-" where showing it would expose a small group of raters)."""
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
     lines = [ctx.t("period.published", label=periods.label(period))]
     parts = [("quarter", period.quarter)]
     if period.quarter % 2 == 0:
@@ -449,13 +451,16 @@ async def winners_text(ctx: Context, period: RatingPeriod) -> str:
         parts.append(("year", 0))
     for kind, part in parts:
         rows = await awards(ctx.session, ctx.agency.id, kind, period.year, part)
+        shown = await shown_award_scores(
+            ctx.session, scheme, ctx.agency.id, kind, period.year, part, [e.id for _a, e in rows]
+        )
         lines.append(ctx.t(f"award.{kind}", year=period.year, part=part))
         lines += [
             ctx.t(
                 "award.line",
                 rank=a.rank,
                 name=e.name,
-                score=ctx.t.decimal(a.score),
+                score="-" if shown.get(e.id) is None else ctx.t.decimal(shown[e.id]),
                 count=a.rater_count,
                 prize=a.prize,
             )

@@ -1,13 +1,15 @@
 """My standing (any ASN, published quarters only) and HR's rankings, shortlist, coaching list,
-integrity flags and export. Nothing here can tell anyone who rated them or what one rater gave.
+integrity flags and export. Nothing here can tell anyone who rated them or what one rater gave:
+every figure comes from standings.disclose, the same for one's own screen and for HR's.
 """
 
 from __future__ import annotations
 
+from bot.i18n import Translator
 from bot.messages import Attachment, Choice, Reply
-from bot.routing import ASN, HR, Context, Router
-from bot.services import periods, rating, standings
-from bot.services.rating_scheme import RELATIONS, load_scheme
+from bot.routing import ASN, HR, ID, Context, Router
+from bot.services import audit, periods, rating, standings
+from bot.services.rating_scheme import RELATIONS, Scheme, load_scheme
 from handlers.rating import winners_text
 from storage.models import Employee, RatingPeriod
 
@@ -33,7 +35,7 @@ async def mine(ctx: Context, args: list[str]) -> list[Reply]:
     return await _show(ctx, published[0], published)
 
 
-@router.action("of", roles={ASN}, args=1)
+@router.action("of", roles={ASN}, args=(ID,))
 async def of_period(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _published(ctx, args[0])
     if period is None:
@@ -42,52 +44,69 @@ async def of_period(ctx: Context, args: list[str]) -> list[Reply]:
     return await _show(ctx, period, published)
 
 
-async def standing_text(ctx: Context, employee: Employee, period: RatingPeriod) -> str:
-    scheme = await load_scheme(ctx.session, ctx.agency.id)
-    found = await standings.my_standing(ctx.session, employee, period)
+def render_standing(
+    t: Translator,
+    period: RatingPeriod,
+    found: standings.MyStanding,
+    shown: standings.Disclosure | None,
+    scheme: Scheme,
+) -> str:
+    """The "Posisi saya" text: only the figures `shown` allows, and a note when some are not."""
     row = found.standing
     label = periods.label(period)
     count = row.rater_count if row else 0
-    if row is None or not row.eligible:
-        reason = ctx.t("standing.reason.few", count=count, min=scheme.rule("min_raters"))
-        return ctx.t("standing.not_eligible", period=label, reason=reason, count=count)
-    lines = [
-        ctx.t(
-            "standing.text",
-            period=label,
-            score=ctx.t.decimal(row.score),
-            rank_unit=row.rank_unit,
-            unit_total=found.unit_total,
-            rank_agency=row.rank_agency,
-            agency_total=found.agency_total,
-            count=count,
-        )
-    ]
-    shown = standings.visible_breakdown(row, scheme)
-    if shown:
-        lines.append(ctx.t("standing.breakdown_title"))
+    if row is None or not row.eligible or shown is None:
+        reason = t("standing.reason.few", count=count, min=scheme.rule("min_raters"))
+        return t("standing.not_eligible", period=label, reason=reason, count=count)
+    ranks = {
+        "period": label,
+        "rank_unit": row.rank_unit,
+        "unit_total": found.unit_total,
+        "rank_agency": row.rank_agency,
+        "agency_total": found.agency_total,
+        "count": count,
+    }
+    if shown.score is not None:
+        lines = [t("standing.text", score=t.decimal(shown.score), **ranks)]
+    else:
+        lines = [t("standing.text_no_score", **ranks)]
+    if shown.groups:
+        lines.append(t("standing.breakdown_title"))
         lines += [
-            ctx.t(
+            t(
                 "standing.breakdown_line",
-                relation=ctx.t(f"standing.relation.{r}"),
-                score=ctx.t.decimal(shown[r]),
-                count=getattr(row, f"{r}_count"),
+                relation=t(f"standing.relation.{r}"),
+                score=t.decimal(shown.groups[r][0]),
+                count=shown.groups[r][1],
             )
             for r in RELATIONS
-            if r in shown
+            if r in shown.groups
         ]
-    if len(shown) < sum(1 for r in RELATIONS if getattr(row, f"{r}_count")):
-        lines.append(ctx.t("standing.breakdown_hidden", min=scheme.rule("breakdown_min_raters")))
-    lines.append(ctx.t("standing.anonymous"))
+    if shown.withheld:
+        lines.append(t("standing.breakdown_hidden", min=scheme.rule("breakdown_min_raters")))
+    lines.append(t("standing.anonymous"))
     return "\n".join(lines)
+
+
+async def standing_text(
+    ctx: Context,
+    employee: Employee,
+    period: RatingPeriod,
+    shown: dict[int, standings.Disclosure] | None = None,
+) -> str:
+    scheme = await load_scheme(ctx.session, ctx.agency.id)
+    found = await standings.my_standing(ctx.session, employee, period)
+    if shown is None or period.id not in shown:
+        shown = await standings.disclose_person(ctx.session, scheme, employee.id, [period])
+    return render_standing(ctx.t, period, found, shown.get(period.id), scheme)
 
 
 async def _show(ctx: Context, period: RatingPeriod, published: list[RatingPeriod]) -> list[Reply]:
     employee = ctx.employee
     assert employee is not None
     scheme = await load_scheme(ctx.session, ctx.agency.id)
+    points = await standings.history(ctx.session, employee, scheme)
     text = await standing_text(ctx, employee, period)
-    points = await standings.history(ctx.session, employee)
     chart = None
     if any(v is not None for _, v in points):
         png = standings.history_chart(points, ctx.t("standing.chart_title"), scheme)
@@ -150,7 +169,7 @@ def _line(ctx: Context, row: standings.Row) -> str:
     )
 
 
-@router.action("rank", roles={HR}, args=1)
+@router.action("rank", roles={HR}, args=(ID,))
 async def rank(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
@@ -170,7 +189,7 @@ async def rank(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
 
 
-@router.action("awards", roles={HR}, args=1)
+@router.action("awards", roles={HR}, args=(ID,))
 async def show_awards(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
@@ -180,7 +199,7 @@ async def show_awards(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(await winners_text(ctx, period), _hr_choices(ctx, period))]
 
 
-@router.action("coach", roles={HR}, args=1)
+@router.action("coach", roles={HR}, args=(ID,))
 async def coaching(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
@@ -194,24 +213,32 @@ async def coaching(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
 
 
-@router.action("flags", roles={HR}, args=1)
+@router.action("flags", roles={HR}, args=(ID,))
 async def flags(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     scheme = await load_scheme(ctx.session, ctx.agency.id)
-    found = await rating.integrity_flags(ctx.session, period, scheme)
-    names = await _names(ctx, {i for f in found for i in f.employee_ids})
+    review = await rating.review_flags(ctx.session, period, scheme, ctx.employee)
+    names = await _names(ctx, {line.employee_id for line in review.lines})
     lines = [
-        ctx.t(
-            f"rating.flag.{f.kind}",
-            names=", ".join(names.get(i, "?") for i in f.employee_ids),
-            **f.detail,
-        )
-        for f in found[:30]
+        ctx.t(f"rating.flag.{line.kind}", names=names.get(line.employee_id, "?"), **line.detail)
+        for line in review.lines[:30]
     ]
-    text = ctx.t("ranking.flags", period=periods.label(period), count=len(found))
+    audit.record(
+        ctx.session,
+        actor=f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}",
+        action="rating.flags.view",
+        agency_id=ctx.agency.id,
+        target=f"period:{period.id}",
+        shown=len(review.lines),
+        hidden=review.hidden,
+        unreviewable=review.unreviewable,
+    )
+    text = ctx.t("ranking.flags", period=periods.label(period), count=len(review.lines))
     body = "\n".join(lines) or ctx.t("ranking.no_flags")
+    if review.unreviewable:
+        body += "\n\n" + ctx.t("ranking.flags_hidden_alone", count=review.unreviewable)
     return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
 
 
@@ -228,13 +255,21 @@ async def _names(ctx: Context, ids: set[int]) -> dict[int, str]:
     return {i: f"{n} ({nip})" for i, n, nip in rows.all()}
 
 
-@router.action("export", roles={HR}, args=1)
+@router.action("export", roles={HR}, args=(ID,))
 async def export(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     records = standings.export_records(await standings.ranking(ctx.session, period, scheme))
+    audit.record(
+        ctx.session,
+        actor=f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}",
+        action="standings.export",
+        agency_id=ctx.agency.id,
+        target=f"period:{period.id}",
+        rows=len(records),
+    )
     label = periods.label(period)
     content = standings.write_xlsx(records, label)
     attachment = Attachment(

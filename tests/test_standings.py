@@ -17,7 +17,7 @@ from bot.app import App
 from bot.services import periods
 from bot.services.periods import QuarterRef
 from bot.services.rating_scheme import RELATIONS, Scheme, scheme_from
-from bot.services.standings import compute_standings, visible_breakdown
+from bot.services.standings import compute_standings, disclose_person
 from storage.models import Agency, Award, Employee, Rating, RatingPeriod, Standing
 from tests.rating_helpers import JOKO_K, JOKO_S, RINA, SRI, WULAN, employee_ids, linked
 
@@ -191,10 +191,12 @@ async def test_weights_renormalised_over_groups_present(demo_app) -> None:  # ty
     await _compare(demo_app, period_id, scheme_from())
     async with demo_app.sessions() as session:
         standing = await session.scalar(select(Standing))
-    assert standing is not None
+        period = await session.get(RatingPeriod, period_id)
+        assert standing is not None and period is not None
+        shown = await disclose_person(session, scheme_from(), standing.employee_id, [period])
     assert standing.score == pytest.approx((0.4 * 5 + 0.3 * 4) / 0.7, abs=1e-6)
     # One superior and two peers: neither group has 3 raters, nothing broken down.
-    assert visible_breakdown(standing, scheme_from()) == {}
+    assert shown[period_id].groups == {} and shown[period_id].withheld
 
 
 async def test_winners_shortlist_and_year(demo_app) -> None:  # type: ignore[no-untyped-def]

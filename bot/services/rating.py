@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.services.periods import is_accepting
 from bot.services.rating_scheme import Scheme
 from bot.services.refusal import Refused
-from storage.models import Employee, Rating, RatingPeriod, UTCDateTime
+from storage.models import Employee, EmployeeRole, Rating, RatingPeriod, UTCDateTime
 
 SUPERIOR, PEER, SUBORDINATE = "superior", "peer", "subordinate"
 
@@ -222,8 +222,11 @@ async def save_rating(
 
 @dataclass
 class Flag:
+    """One pattern found: mutual top scores (a pair), a ring of top scores (three), one score for
+    everyone or a burst (one rater). The detail is the pattern's size, never a score given."""
+
     kind: str  # mutual | ring | same_score | burst: message ids rating.flag.<kind>
-    employee_ids: list[int]
+    employee_ids: list[int]  # the raters the pattern is about
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -276,7 +279,7 @@ async def integrity_flags(
         )
         flags += [Flag("ring", list(r)) for r in rings.all()]
     same = await session.execute(
-        select(Rating.rater_id, func.count(), func.min(Rating.score))
+        select(Rating.rater_id, func.count())
         .where(Rating.period_id == period.id)
         .group_by(Rating.rater_id)
         .having(
@@ -284,10 +287,8 @@ async def integrity_flags(
             func.min(Rating.score) == func.max(Rating.score),
         )
     )
-    flags += [
-        Flag("same_score", [rid], {"count": n, "score": f"{score:.2f}"})
-        for rid, n, score in same.all()
-    ]
+    # The count only: the score itself would tell the reader what each of them was given.
+    flags += [Flag("same_score", [rid], {"count": n}) for rid, n in same.all()]
     flags += await _bursts(session, period, scheme)
     return flags
 
@@ -330,3 +331,94 @@ def _as_dt(value: object) -> datetime:
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
+
+
+# --- Who may read a flag --------------------------------------------------------------------
+#
+# An HR officer is "in the circle" of a flagged rater when they are that rater, are in the
+# rater's rating circle under the roster (superior, peer or subordinate: whom the rater rates
+# and who rates the rater), or rated or were rated by the rater in that quarter. A flag is hidden
+# from an HR officer in the circle of any rater it is about: they are one of the ratees concerned
+# or a colleague who could tell who gave what. Another HR officer outside every such circle sees
+# it; when no other HR officer can, the viewer is told that some flags need someone else.
+
+_FLAG_ORDER = ("mutual", "ring", "same_score", "burst")
+
+
+@dataclass(frozen=True)
+class FlagLine:
+    """What HR reads about one person: the pattern and its size, no partner, no score."""
+
+    kind: str
+    employee_id: int
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FlagReview:
+    lines: list[FlagLine]
+    hidden: int  # patterns hidden from this viewer because they are in the circle
+    unreviewable: int  # of those, patterns no other active HR officer may read either
+
+
+async def circle_ids(
+    session: AsyncSession, employee: Employee, period: RatingPeriod, scheme: Scheme
+) -> set[int]:
+    """The employee, their rating circle in the roster, and whoever they rated or were rated by
+    in the quarter (the roster may have changed since)."""
+    ids = {employee.id}
+    ids |= set(
+        await session.scalars(select(Employee.id).where(_circle_condition(employee, scheme)))
+    )
+    rows = await session.execute(
+        select(Rating.rater_id, Rating.ratee_id).where(
+            Rating.period_id == period.id,
+            or_(Rating.rater_id == employee.id, Rating.ratee_id == employee.id),
+        )
+    )
+    for rater, ratee in rows.all():
+        ids |= {rater, ratee}
+    return ids
+
+
+async def review_flags(
+    session: AsyncSession, period: RatingPeriod, scheme: Scheme, viewer: Employee | None
+) -> FlagReview:
+    """The flags this HR officer may read, one line per person and pattern, and how many are kept
+    from them (and whether another HR officer can read those)."""
+    found = await integrity_flags(session, period, scheme)
+    mine = await circle_ids(session, viewer, period, scheme) if viewer is not None else set()
+    visible = [f for f in found if not mine & set(f.employee_ids)]
+    hidden = [f for f in found if mine & set(f.employee_ids)]
+    unreviewable = 0
+    if hidden:
+        others = list(
+            await session.scalars(
+                select(Employee)
+                .join(EmployeeRole, EmployeeRole.employee_id == Employee.id)
+                .where(
+                    EmployeeRole.role == "hr",
+                    Employee.agency_id == period.agency_id,
+                    Employee.status == "active",
+                    Employee.id != (viewer.id if viewer is not None else -1),
+                )
+            )
+        )
+        circles = [await circle_ids(session, o, period, scheme) for o in others]
+        unreviewable = sum(1 for f in hidden if all(c & set(f.employee_ids) for c in circles))
+    return FlagReview(_lines(visible), len(hidden), unreviewable)
+
+
+def _lines(flags: list[Flag]) -> list[FlagLine]:
+    """One line per person and kind: mutual and ring flags name each member with the number of
+    patterns they are in, never the partner; the others name the rater with the pattern's size."""
+    per: dict[tuple[str, int], dict[str, Any]] = {}
+    for f in flags:
+        if f.kind in ("mutual", "ring"):
+            for person in f.employee_ids:
+                entry = per.setdefault((f.kind, person), {"count": 0})
+                entry["count"] += 1
+        else:
+            per[(f.kind, f.employee_ids[0])] = dict(f.detail)
+    ordered = sorted(per, key=lambda k: (_FLAG_ORDER.index(k[0]), k[1]))
+    return [FlagLine(kind, person, per[(kind, person)]) for kind, person in ordered]

@@ -1,4 +1,5 @@
-"""Standings: quarter scores and ranks computed in SQL, awards, one's own standing, the chart.
+"""Standings: quarter scores and ranks computed in SQL, awards, one's own standing, the chart,
+and what of them may be shown to anyone (`disclose`).
 
 A quarter's score is the weighted mean of the relation groups' mean scores, weights re-normalised
 over the groups present; ranked only with enough raters; ties: more raters, then earlier-rated
@@ -9,7 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from itertools import combinations
 from typing import Any
 
 from sqlalchemy import Float, Integer, bindparam, delete, func, select, text
@@ -17,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.periods import PUBLISHED, QuarterRef
 from bot.services.rating_scheme import RELATIONS, Scheme
-from storage.models import Award, Employee, RatingPeriod, Standing, Unit
+from storage.models import Award, Employee, Rating, RatingPeriod, Standing, Unit
 
 SCORE_DECIMALS = 6  # rounding before ranking, so float noise never decides a tie
 
@@ -236,22 +242,441 @@ async def _replace(
     await session.flush()
 
 
-# --- Reading standings ----------------------------------------------------------------------
+# --- What may be shown ------------------------------------------------------------------------
+#
+# The rule (README, "Anonymity"): nothing anyone is shown about a person's quarter -- the score,
+# a group's mean, a chart point, an export cell, an HR line, an award -- may let them work out the
+# mean of a group of fewer than `breakdown_min_raters` raters: read directly, by subtracting the
+# other figures of the quarter, or by comparing with the quarters published before it.
+#
+#  1. Every figure, and what is left of the score once the shown group means are taken out of it,
+#     comes from no rating or from at least `breakdown_min_raters` ratings.
+#  2. Exactness: with everything shown, every group of fewer raters can still take two values.
+#     Checked exactly over the integer sums of criterion scores (a group of n raters sums to any
+#     K in [C*min*n, C*max*n]); a value counts as looking the same only when it displays the same
+#     under any rounding (strictly inside the rounding interval, less a margin).
+#  3. Across quarters, each quarter is compared with the `compare_periods` quarters published
+#     before it, as if every rating repeated unchanged (same rater, same scores) were known to be
+#     the same: no two figures may differ by 1 to `breakdown_min_raters` - 1 ratings, and rule 2
+#     must hold for the two quarters together, for the groups of both.
+#
+# A quarter first gets what it may show on its own (the score first, then as many group means as
+# the rules allow; when the score cannot be shown, the groups big enough on their own); the
+# comparison can only take figures away from that. So an earlier quarter never showed more than
+# "its own" figures, and those are what a later quarter is checked against: a quarter's figures
+# depend only on itself and the quarters published before it, and never change afterwards.
+
+DISPLAY_PLACES = 2
+_QUANTUM = Decimal(1).scaleb(-DISPLAY_PLACES)
+# Strictly inside the rounding interval, less a margin for the 6-decimal rounding of stored scores.
+_WINDOW = Fraction(1, 2 * 10**DISPLAY_PLACES) - Fraction(1, 10**6)
+_SEARCH_BUDGET = 200_000  # nodes of one exactness search; beyond it, assume the worst
+
+RatingKey = tuple[int, float]  # (rater, that rater's mean): what one rating adds to a figure
 
 
-def visible_breakdown(standing: Standing, scheme: Scheme) -> dict[str, float]:
-    """Relation-group means safe to show: each shown group has enough raters, and never exactly
-    one present group hidden (its mean would follow from the score and the others' means)."""
+def shown_decimal(value: float | Decimal) -> Decimal:
+    """A figure as every screen and export writes it: two decimals, half-even on its decimal text
+    (what Babel does), so a chat line and a spreadsheet cell never disagree in rounding."""
+    return Decimal(str(value)).quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """The figures of one person's quarter that may be shown, to them or about them."""
+
+    rater_count: int
+    eligible: bool
+    score: Decimal | None  # the quarter score as shown; None when not shown
+    groups: dict[str, tuple[Decimal, int]]  # relation -> (mean as shown, raters), shown ones only
+    withheld: bool  # an eligible score or a present group's mean is not shown
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """One person's quarter: the standing's aggregates and the ratings behind them."""
+
+    counts: dict[str, int]
+    means: dict[str, float]
+    score: float | None  # None when not eligible
+    rater_count: int
+    sets: dict[str, frozenset[RatingKey]]
+
+    @classmethod
+    def of(cls, standing: Standing, sets: dict[str, frozenset[RatingKey]]) -> _Facts:
+        counts = {r: int(getattr(standing, f"{r}_count") or 0) for r in RELATIONS}
+        means = {r: getattr(standing, f"{r}_mean") for r in RELATIONS}
+        present = {r: float(means[r]) for r in RELATIONS if counts[r] and means[r] is not None}
+        eligible = bool(standing.eligible) and standing.score is not None
+        return cls(
+            {r: counts[r] for r in present},
+            present,
+            float(standing.score) if eligible else None,
+            int(standing.rater_count),
+            sets,
+        )
+
+    @property
+    def present(self) -> list[str]:
+        return [r for r in RELATIONS if r in self.means]
+
+    def get(self, relation: str) -> frozenset[RatingKey]:
+        return self.sets.get(relation, frozenset())
+
+    def union(self, relations: Iterable[str]) -> frozenset[RatingKey]:
+        out: frozenset[RatingKey] = frozenset()
+        for r in relations:
+            out |= self.get(r)
+        return out
+
+
+@dataclass(frozen=True)
+class _Shown:
+    score: bool
+    groups: tuple[str, ...]
+
+
+def _support(scheme: Scheme, relations: Iterable[str]) -> list[str]:
+    """The relations that count in the score (a zero weight leaves a group out of it)."""
+    weights = scheme.weights
+    return [r for r in relations if weights[r] > 0]
+
+
+def _orders(groups: Sequence[str], counts: dict[str, int]) -> list[tuple[str, ...]]:
+    """Subsets of groups to try, most informative first."""
+    subsets = [c for size in range(len(groups), -1, -1) for c in combinations(groups, size)]
+    return sorted(subsets, key=lambda s: (-len(s), -sum(counts[r] for r in s)))
+
+
+def _figure_sets(facts: _Facts, shown: _Shown, scheme: Scheme) -> list[frozenset[RatingKey]]:
+    """The ratings behind each shown figure, and behind what the score leaves once the shown
+    group means are taken out of it."""
+    figures = [facts.get(r) for r in shown.groups]
+    if shown.score:
+        total = facts.union(_support(scheme, facts.present))
+        figures += [total, total - facts.union(shown.groups)]
+    return figures
+
+
+def _separated(
+    figures: list[frozenset[RatingKey]], earlier: list[frozenset[RatingKey]], floor: int
+) -> bool:
+    """No figure of 1..floor-1 ratings; no two figures that far apart."""
+    if any(0 < len(f) < floor for f in figures):
+        return False
+    others = figures + earlier
+    for i, f in enumerate(figures):
+        for g in others[i + 1 :]:
+            if 0 < len(f ^ g) < floor:
+                return False
+    return True
+
+
+def _alone(facts: _Facts, scheme: Scheme) -> _Shown:
+    """What a quarter may show judged on its own (rules 1 and 2)."""
     floor = int(scheme.rule("breakdown_min_raters"))
-    present = {
-        r: (getattr(standing, f"{r}_mean"), getattr(standing, f"{r}_count"))
-        for r in RELATIONS
-        if getattr(standing, f"{r}_count")
-    }
-    shown = {r: float(m) for r, (m, n) in present.items() if n >= floor and m is not None}
-    if len(present) - len(shown) == 1:
+    big = [r for r in facts.present if facts.counts[r] >= floor]
+    if facts.score is not None:
+        for groups in _orders(big, facts.counts):
+            shown = _Shown(True, groups)
+            rest = sum(facts.counts[r] for r in _support(scheme, facts.present) if r not in groups)
+            if 0 < rest < floor:
+                continue
+            if _exact([(facts, shown)], scheme):
+                return shown
+    return _Shown(False, tuple(big))  # groups of enough raters, no score: nothing small in them
+
+
+def _choose(facts: _Facts, scheme: Scheme, earlier: Sequence[tuple[_Facts, _Shown]]) -> _Shown:
+    """What a quarter shows, given what the quarters published before it could show (rule 3)."""
+    alone = _alone(facts, scheme)
+    if not earlier:
+        return alone
+    floor = int(scheme.rule("breakdown_min_raters"))
+    seen = [f for p, s in earlier for f in _figure_sets(p, s, scheme)]
+    mine = facts.union(facts.present)
+    linked = [(p, s) for p, s in earlier if mine & p.union(p.present)]
+    options = _orders(alone.groups, facts.counts)
+    candidates = [_Shown(True, g) for g in options] if alone.score else []
+    candidates += [_Shown(False, g) for g in options]
+    for shown in candidates:
+        if _separated(_figure_sets(facts, shown, scheme), seen, floor) and all(
+            _exact([(p, s), (facts, shown)], scheme) for p, s in linked
+        ):
+            return shown
+    return _Shown(False, ())
+
+
+def disclose(
+    standing: Standing,
+    scheme: Scheme,
+    sets: dict[str, frozenset[RatingKey]] | None = None,
+    earlier: Sequence[tuple[Standing, dict[str, frozenset[RatingKey]]]] = (),
+) -> Disclosure:
+    """What of this standing may be shown, given its ratings (relation -> (rater, mean) pairs)
+    and the standings and ratings of the quarters published before it."""
+    facts = _Facts.of(standing, sets or {})
+    before = [(f, _alone(f, scheme)) for f in (_Facts.of(s, r) for s, r in earlier)]
+    return _disclosure(facts, _choose(facts, scheme, before))
+
+
+def _disclosure(facts: _Facts, shown: _Shown) -> Disclosure:
+    groups = {r: (shown_decimal(facts.means[r]), facts.counts[r]) for r in shown.groups}
+    score = shown_decimal(facts.score) if shown.score and facts.score is not None else None
+    withheld = (facts.score is not None and score is None) or len(groups) < len(facts.present)
+    return Disclosure(facts.rater_count, facts.score is not None, score, groups, withheld)
+
+
+# Exactness: integer sums of criterion scores ("classes" of raters) under linear windows.
+
+_Class = tuple[tuple[str | None, ...], int, int]  # (group in each quarter, raters, true sum)
+_Constraint = tuple[list[int], int, int]  # integer coefficients per class, lowest, highest
+
+
+class _TooHard(Exception):
+    pass
+
+
+def _classes(views: Sequence[tuple[_Facts, _Shown]], scheme: Scheme) -> list[_Class] | None:
+    """Raters grouped by where they sit in each quarter: one quarter, its groups; two quarters,
+    a rating repeated unchanged in both is one rater in both. None if the ratings do not match
+    the standings (then nothing risky is shown)."""
+    c = len(scheme.criteria)
+    if len(views) == 1:
+        facts = views[0][0]
+        out: list[_Class] = []
+        for r in facts.present:
+            exact = facts.means[r] * c * facts.counts[r]
+            if abs(exact - round(exact)) > 1e-6:
+                return None  # not on the scheme's lattice (criteria changed since?)
+            out.append(((r,), facts.counts[r], round(exact)))
+        return out
+    where: dict[RatingKey, list[str | None]] = {}
+    for i, (facts, _s) in enumerate(views):
+        for r in facts.present:
+            if len(facts.get(r)) != facts.counts[r]:
+                return None
+            for key in facts.get(r):
+                where.setdefault(key, [None] * len(views))[i] = r
+    sums: dict[tuple[str | None, ...], list[int]] = {}
+    for key, groups in where.items():
+        exact = key[1] * c
+        if abs(exact - round(exact)) > 1e-6:
+            return None
+        entry = sums.setdefault(tuple(groups), [0, 0])
+        entry[0] += 1
+        entry[1] += round(exact)
+    return [(groups, n, k) for groups, (n, k) in sorted(sums.items(), key=lambda i: str(i[0]))]
+
+
+def _window(coefs: list[Fraction], shown: Decimal) -> _Constraint:
+    low, high = Fraction(shown) - _WINDOW, Fraction(shown) + _WINDOW
+    scale = math.lcm(*(q.denominator for q in (*coefs, low, high)))
+    return [int(q * scale) for q in coefs], math.floor(low * scale) + 1, math.ceil(high * scale) - 1
+
+
+def _exact(views: Sequence[tuple[_Facts, _Shown]], scheme: Scheme) -> bool:
+    """Given every figure these views show, can each group of fewer than the minimum (in any of
+    the quarters) still take at least two values? With two quarters, only what the comparison
+    settles counts: what one quarter's own figures settle already (a group of three all giving
+    1, say) is that quarter's own business, and hiding the other could not help."""
+    floor = int(scheme.rule("breakdown_min_raters"))
+    classes = _classes(views, scheme)
+    if classes is None:
+        return False
+    c, lo, hi = len(scheme.criteria), scheme.score_min, scheme.score_max
+    ranges = [(c * lo * n, c * hi * n) for _g, n, _k in classes]
+    per_view: list[list[_Constraint]] = []
+    protected: list[list[int]] = []
+    for i, (facts, shown) in enumerate(views):
+        member = [g[i] for g, _n, _k in classes]
+        constraints: list[_Constraint] = []
+        if shown.score and facts.score is not None:
+            support = _support(scheme, facts.present)
+            weights = {r: Fraction(str(scheme.weights[r])) for r in support}
+            total = sum(weights.values())
+            coefs = [
+                weights[m] / (total * c * facts.counts[m]) if m in weights else Fraction(0)
+                for m in member
+            ]
+            constraints.append(_window(coefs, shown_decimal(facts.score)))
+        for r in shown.groups:
+            coefs = [Fraction(1, c * facts.counts[r]) if m == r else Fraction(0) for m in member]
+            constraints.append(_window(coefs, shown_decimal(facts.means[r])))
+        per_view.append(constraints)
+        protected += [
+            [1 if m == r else 0 for m in member] for r in facts.present if facts.counts[r] < floor
+        ]
+    if len(views) > 1:
+        # Ratings one quarter has and the other not, fewer than the minimum: their difference.
+        protected += [
+            [int(j == i) for j in range(len(classes))]
+            for i, (where, n, _k) in enumerate(classes)
+            if n < floor and sum(w is not None for w in where) == 1
+        ]
+    everything = [k for cons in per_view for k in cons]
+    if not per_view[-1]:
+        return True  # the last quarter shows nothing: it adds nothing
+    alone = per_view if len(views) > 1 else []
+    try:
+        for mask in protected:
+            truth = sum(k for (_g, _n, k), x in zip(classes, mask, strict=True) if x)
+            if not _another(ranges, everything, mask, truth) and all(
+                _another(ranges, cons, mask, truth) for cons in alone
+            ):
+                return False
+    except _TooHard:
+        return False
+    return True
+
+
+def _another(
+    ranges: list[tuple[int, int]], constraints: list[_Constraint], mask: list[int], truth: int
+) -> bool:
+    """Can the classes in `mask` sum to anything but `truth` within the constraints?"""
+    least = sum(a for (a, _b), x in zip(ranges, mask, strict=True) if x)
+    most = sum(b for (_a, b), x in zip(ranges, mask, strict=True) if x)
+    if truth > least and _feasible(ranges, [*constraints, (mask, least, truth - 1)]):
+        return True
+    return truth < most and _feasible(ranges, [*constraints, (mask, truth + 1, most)])
+
+
+def _feasible(ranges: list[tuple[int, int]], constraints: list[_Constraint]) -> bool:
+    """Is there an integer point in the box `ranges` with every lo <= sum(a * x) <= hi? Depth-first
+    with bounds (all coefficients are >= 0); the last variable is solved, not searched."""
+    order = sorted(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0])
+    box = [ranges[i] for i in order]
+    cons = [([a[i] for i in order], low, high) for a, low, high in constraints]
+    m = len(box)
+    # tails[j][i]: least and most the variables i.. can still add to constraint j
+    tails = [
+        [
+            (
+                sum(a[k] * box[k][0] for k in range(i, m)),
+                sum(a[k] * box[k][1] for k in range(i, m)),
+            )
+            for i in range(m + 1)
+        ]
+        for a, _l, _h in cons
+    ]
+    budget = [_SEARCH_BUDGET]
+
+    def search(i: int, partial: list[int]) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooHard
+        if i == m:
+            return all(low <= p <= high for p, (_a, low, high) in zip(partial, cons, strict=True))
+        v_lo, v_hi = box[i]
+        for j, (a, low, high) in enumerate(cons):
+            rest_lo, rest_hi = tails[j][i + 1]
+            if a[i] == 0:
+                if partial[j] + rest_lo > high or partial[j] + rest_hi < low:
+                    return False
+                continue
+            v_lo = max(v_lo, -((partial[j] + rest_hi - low) // a[i]))
+            v_hi = min(v_hi, (high - partial[j] - rest_lo) // a[i])
+        if v_lo > v_hi:
+            return False
+        if i == m - 1:
+            return True
+        for v in range(v_lo, v_hi + 1):
+            if search(i + 1, [p + a[i] * v for p, (a, _l, _h) in zip(partial, cons, strict=True)]):
+                return True
+        return False
+
+    return search(0, [0] * len(cons))
+
+
+async def _publication_order(session: AsyncSession, agency_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(RatingPeriod.id)
+        .where(RatingPeriod.agency_id == agency_id, RatingPeriod.state == PUBLISHED)
+        .order_by(func.coalesce(RatingPeriod.published_at, RatingPeriod.closes_at), RatingPeriod.id)
+    )
+    return list(rows)
+
+
+async def disclosures(
+    session: AsyncSession,
+    scheme: Scheme,
+    periods: Sequence[RatingPeriod],
+    rows: Sequence[Standing],
+) -> dict[tuple[int, int], Disclosure]:
+    """(period id, employee id) -> what may be shown, for these standing rows of these periods.
+
+    Each quarter is compared with the `compare_periods` quarters published before it (publishing
+    order; a quarter not yet published with the latest ones), never with later ones: what a
+    quarter shows never changes once it is published."""
+    if not rows or not periods:
         return {}
-    return shown
+    window = int(scheme.rule("compare_periods"))
+    order = await _publication_order(session, periods[0].agency_id)
+    before: dict[int, list[int]] = {}
+    for p in periods:
+        at = order.index(p.id) if p.id in order else len(order)
+        before[p.id] = order[max(0, at - window) : at] if window > 0 else []
+    earlier_ids = {i for ids in before.values() for i in ids} - {p.id for p in periods}
+    people = {s.employee_id for s in rows}
+    few = len(people) <= 1000
+    standing_rows = {(s.period_id, s.employee_id): s for s in rows}
+    if earlier_ids:
+        stmt = select(Standing).where(Standing.period_id.in_(sorted(earlier_ids)))
+        if few:
+            stmt = stmt.where(Standing.employee_id.in_(sorted(people)))
+        for s in await session.scalars(stmt):
+            if s.employee_id in people:
+                standing_rows.setdefault((s.period_id, s.employee_id), s)
+    needed = {p.id for p in periods} | earlier_ids
+    ratings = select(
+        Rating.period_id, Rating.ratee_id, Rating.relation, Rating.rater_id, Rating.score
+    ).where(Rating.period_id.in_(sorted(needed)))
+    if few:
+        ratings = ratings.where(Rating.ratee_id.in_(sorted(people)))
+    grouped: dict[tuple[int, int], dict[str, set[RatingKey]]] = {}
+    for period_id, ratee_id, relation, rater_id, score in (await session.execute(ratings)).all():
+        if ratee_id in people:
+            key = (rater_id, round(float(score), 9))
+            grouped.setdefault((period_id, ratee_id), {}).setdefault(relation, set()).add(key)
+    facts = {
+        k: _Facts.of(s, {r: frozenset(v) for r, v in grouped.get(k, {}).items()})
+        for k, s in standing_rows.items()
+    }
+    alone: dict[tuple[int, int], _Shown] = {}
+
+    def alone_of(key: tuple[int, int]) -> _Shown:
+        if key not in alone:
+            alone[key] = _alone(facts[key], scheme)
+        return alone[key]
+
+    out: dict[tuple[int, int], Disclosure] = {}
+    for s in rows:
+        key = (s.period_id, s.employee_id)
+        earlier = [
+            (facts[(p, s.employee_id)], alone_of((p, s.employee_id)))
+            for p in before.get(s.period_id, [])
+            if (p, s.employee_id) in facts
+        ]
+        out[key] = _disclosure(facts[key], _choose(facts[key], scheme, earlier))
+    return out
+
+
+async def disclose_person(
+    session: AsyncSession, scheme: Scheme, employee_id: int, periods: Sequence[RatingPeriod]
+) -> dict[int, Disclosure]:
+    """period id -> what this person's standing of that quarter may show (quarters rated only)."""
+    if not periods:
+        return {}
+    rows = list(
+        await session.scalars(
+            select(Standing).where(
+                Standing.employee_id == employee_id,
+                Standing.period_id.in_([p.id for p in periods]),
+            )
+        )
+    )
+    found = await disclosures(session, scheme, periods, rows)
+    return {p: d for (p, _e), d in found.items()}
 
 
 @dataclass(frozen=True)
@@ -299,27 +724,21 @@ async def published_periods(
 
 
 async def history(
-    session: AsyncSession, employee: Employee, limit: int = 12
-) -> list[tuple[str, float | None]]:
-    """(quarter label, score or None when not ranked) over the latest published quarters."""
-    rows = await session.execute(
-        select(RatingPeriod.year, RatingPeriod.quarter, Standing.score, Standing.eligible)
-        .outerjoin(
-            Standing,
-            (Standing.period_id == RatingPeriod.id) & (Standing.employee_id == employee.id),
-        )
-        .where(RatingPeriod.agency_id == employee.agency_id, RatingPeriod.state == PUBLISHED)
-        .order_by(RatingPeriod.year.desc(), RatingPeriod.quarter.desc())
-        .limit(limit)
-    )
-    points = [
-        (QuarterRef(y, q).label, float(s) if s is not None and ok else None)
-        for y, q, s, ok in rows.all()
+    session: AsyncSession, employee: Employee, scheme: Scheme, limit: int = 12
+) -> list[tuple[str, Decimal | None]]:
+    """(quarter label, score as shown or None) over the latest published quarters: a point is
+    drawn only where the quarter's own screen shows the score."""
+    recent = await published_periods(session, employee.agency_id, limit)
+    shown = await disclose_person(session, scheme, employee.id, recent)
+    return [
+        (QuarterRef(p.year, p.quarter).label, shown[p.id].score if p.id in shown else None)
+        for p in reversed(recent)
     ]
-    return list(reversed(points))
 
 
-def history_chart(points: list[tuple[str, float | None]], title: str, scheme: Scheme) -> bytes:
+def history_chart(
+    points: Sequence[tuple[str, float | Decimal | None]], title: str, scheme: Scheme
+) -> bytes:
     """A small PNG of one's own quarterly scores; aggregates only, nothing about any rater."""
     import matplotlib
 
@@ -329,7 +748,7 @@ def history_chart(points: list[tuple[str, float | None]], title: str, scheme: Sc
     figure = Figure(figsize=(6, 3), dpi=100)
     axes = figure.subplots()
     labels = [label for label, _ in points]
-    values = [float("nan") if v is None else v for _, v in points]
+    values = [float("nan") if v is None else float(v) for _, v in points]
     axes.plot(labels, values, marker="o", color="#1f6f8b")
     axes.set_ylim(scheme.score_min - 0.2, scheme.score_max + 0.2)
     axes.set_title(title)
@@ -351,10 +770,11 @@ class Row:
     nip: str
     name: str
     unit: str
-    score: float | None
+    score: float | None  # as shown (two decimals), None when not eligible or not shown
     rater_count: int
     eligible: bool
-    breakdown: dict[str, float]
+    breakdown: dict[str, float]  # the group means that may be shown, as shown
+    withheld: bool = False  # some figure of this person's quarter is not shown
 
 
 async def ranking(
@@ -365,7 +785,9 @@ async def ranking(
     limit: int | None = None,
     lowest: bool = False,
 ) -> list[Row]:
-    """Ranked rows (best first, or the lowest ranked first for the coaching list)."""
+    """Ranked rows (best first, or the lowest ranked first for the coaching list). Every row
+    carries only what that person's own screen may show: an HR officer reading the list, or an
+    export passed on, learns nothing more about anyone (themselves included) than they are shown."""
     order = Standing.rank_agency.desc() if lowest else Standing.rank_agency.asc()
     stmt = (
         select(Standing, Employee.nip, Employee.name, Unit.name)
@@ -378,20 +800,26 @@ async def ranking(
     stmt = stmt.order_by(Standing.eligible.desc(), order, Employee.name)
     if limit:
         stmt = stmt.limit(limit)
-    return [
-        Row(
-            s.rank_agency,
-            s.rank_unit,
-            nip,
-            name,
-            unit,
-            s.score if s.eligible else None,
-            s.rater_count,
-            bool(s.eligible),
-            visible_breakdown(s, scheme),
+    found = (await session.execute(stmt)).all()
+    shown = await disclosures(session, scheme, [period], [s for s, *_ in found])
+    rows = []
+    for s, nip, name, unit in found:
+        d = shown[(period.id, s.employee_id)]
+        rows.append(
+            Row(
+                s.rank_agency,
+                s.rank_unit,
+                nip,
+                name,
+                unit,
+                float(d.score) if d.score is not None else None,
+                s.rater_count,
+                bool(s.eligible),
+                {r: float(m) for r, (m, _n) in d.groups.items()},
+                d.withheld,
+            )
         )
-        for s, nip, name, unit in (await session.execute(stmt)).all()
-    ]
+    return rows
 
 
 async def awards(
@@ -408,6 +836,53 @@ async def awards(
     return [(a, e) for a, e in rows.all()]
 
 
+async def shown_award_scores(
+    session: AsyncSession,
+    scheme: Scheme,
+    agency_id: int,
+    kind: str,
+    year: int,
+    part: int,
+    employee_ids: Iterable[int],
+) -> dict[int, Decimal | None]:
+    """The score to print beside each award: a quarter's as its owner's screen shows it; a
+    semester's or year's as the mean of the shown quarter scores it is made of (so it adds
+    nothing to them), or None when one of those quarters' scores is not shown."""
+    quarters = {"quarter": (part, part), "shortlist": (2 * part - 1, 2 * part)}.get(kind, (1, 4))
+    spans = list(
+        await session.scalars(
+            select(RatingPeriod).where(
+                RatingPeriod.agency_id == agency_id,
+                RatingPeriod.year == year,
+                RatingPeriod.state == PUBLISHED,
+                RatingPeriod.quarter >= quarters[0],
+                RatingPeriod.quarter <= quarters[1],
+            )
+        )
+    )
+    people = set(employee_ids)
+    if not spans or not people:
+        return dict.fromkeys(people)
+    rows = list(
+        await session.scalars(
+            select(Standing).where(
+                Standing.period_id.in_([p.id for p in spans]),
+                Standing.employee_id.in_(sorted(people)),
+                Standing.eligible,
+            )
+        )
+    )
+    shown = await disclosures(session, scheme, spans, rows)
+    out: dict[int, Decimal | None] = {}
+    for person in people:
+        scores = [d.score for (_p, e), d in shown.items() if e == person]
+        if not scores or any(v is None for v in scores):
+            out[person] = None
+        else:
+            out[person] = shown_decimal(sum(v for v in scores if v is not None) / len(scores))
+    return out
+
+
 EXPORT_COLUMNS = (
     "rank_agency",
     "rank_unit",
@@ -418,11 +893,14 @@ EXPORT_COLUMNS = (
     "rater_count",
     "eligible",
     *(f"{r}_mean" for r in RELATIONS),
+    "withheld",
 )
 
 
 def export_records(rows: list[Row]) -> list[dict[str, Any]]:
-    """Aggregates only: a group's mean appears only where visible_breakdown allows it."""
+    """Aggregates only, and only what each person's own screen shows, at the same two decimals
+    (a finer figure in a file would say more than the screen); `withheld` marks a row where some
+    figure is left out to protect small groups of raters."""
     return [
         {
             **{f"{k}_mean": "" for k in RELATIONS},
@@ -431,10 +909,11 @@ def export_records(rows: list[Row]) -> list[dict[str, Any]]:
             "nip": r.nip,
             "name": r.name,
             "unit": r.unit,
-            "score": "" if r.score is None else round(r.score, 4),
+            "score": "" if r.score is None else r.score,
             "rater_count": r.rater_count,
             "eligible": int(r.eligible),
-            **{f"{k}_mean": round(v, 4) for k, v in r.breakdown.items()},
+            **{f"{k}_mean": v for k, v in r.breakdown.items()},
+            "withheld": int(r.withheld),
         }
         for r in rows
     ]
