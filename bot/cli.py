@@ -232,13 +232,17 @@ async def cmd_serve(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 
 async def cmd_whatsapp_dead_letters(app: App, args: argparse.Namespace, t: Translator) -> int:
-    """The webhook bodies we kept but could not read: a list, or one body's exact bytes."""
+    """The WhatsApp webhook bodies we kept but could not read: a list, one body's exact bytes,
+    or one body fed through the webhook's processing again (--replay)."""
     from storage.models import WebhookDeadLetter
 
+    if args.replay is not None:
+        return await _whatsapp_replay(app, args.replay, t)
+    whatsapp = WebhookDeadLetter.channel == "whatsapp"
     async with app.sessions() as session:
         if args.show is not None:
             letter = await session.get(WebhookDeadLetter, args.show)
-            if letter is None:
+            if letter is None or letter.channel != "whatsapp":
                 raise CliError("cli.dead_letters.not_found", id=args.show)
             sys.stdout.flush()
             # Exactly what Meta sent (and signed); rows from before 0008 have only the text.
@@ -247,7 +251,10 @@ async def cmd_whatsapp_dead_letters(app: App, args: argparse.Namespace, t: Trans
             return 0
         rows = list(
             await session.scalars(
-                select(WebhookDeadLetter).order_by(WebhookDeadLetter.id.desc()).limit(50)
+                select(WebhookDeadLetter)
+                .where(whatsapp)
+                .order_by(WebhookDeadLetter.id.desc())
+                .limit(50)
             )
         )
     if not rows:
@@ -255,7 +262,80 @@ async def cmd_whatsapp_dead_letters(app: App, args: argparse.Namespace, t: Trans
     for row in rows:
         size = len(row.raw) if row.raw is not None else len(row.body.encode())
         at = row.received_at.strftime("%Y-%m-%d %H:%M:%S")
-        print(t("cli.dead_letters.row", id=row.id, at=at, size=size, reason=row.reason))
+        if row.replayed_at is None:
+            print(t("cli.dead_letters.row", id=row.id, at=at, size=size, reason=row.reason))
+        else:
+            when = row.replayed_at.strftime("%Y-%m-%d %H:%M:%S")
+            note = _replay_summary(
+                t, dict(p.split("=", 1) for p in (row.replay_note or "").split())
+            )
+            print(
+                t(
+                    "cli.dead_letters.row_replayed",
+                    id=row.id,
+                    at=at,
+                    size=size,
+                    reason=row.reason,
+                    when=when,
+                    note=note,
+                )
+            )
+    return 0
+
+
+# What came of a replayed body's parts, in the order they are reported.
+REPLAY_OUTCOMES = {
+    "answered": "cli.dead_letters.answered",
+    "notice": "cli.dead_letters.notice",
+    "updated": "cli.dead_letters.updated",
+    "status": "cli.dead_letters.status",
+    "duplicate": "cli.dead_letters.duplicate",
+    "ignored": "cli.dead_letters.ignored",
+    "kept": "cli.dead_letters.kept",
+}
+
+
+def _replay_summary(t: Translator, counts: dict[str, object]) -> str:
+    """Outcome counts in words: "2 pesan dijawab, 1 sudah ditangani sebelumnya (dilewati)"."""
+    said = [t(key, count=counts[name]) for name, key in REPLAY_OUTCOMES.items() if counts.get(name)]
+    return ", ".join(said) or t("cli.dead_letters.nothing")
+
+
+async def _whatsapp_replay(app: App, letter_id: int, t: Translator) -> int:
+    """`abdi whatsapp dead-letters --replay ID`: the kept bytes through the webhook's own
+    processing (they came from our database: no signature). Messages handled before are skipped
+    by their claims; the rest are handled and answered."""
+    from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
+    from bot.channels.whatsapp_webhook import WhatsAppWebhook
+    from bot.dispatcher import Unavailable
+    from storage.models import WebhookDeadLetter
+
+    async with app.sessions() as session:
+        before = await session.get(WebhookDeadLetter, letter_id)
+    if before is None or before.channel != "whatsapp":
+        raise CliError("cli.dead_letters.not_found", id=letter_id)
+    if before.replayed_at is not None:
+        at = before.replayed_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(t("cli.dead_letters.replayed_before", id=letter_id, at=at))
+    client = make_client(app.settings)
+    try:
+        hook = WhatsAppWebhook(app, WhatsAppAdapter(app, client))
+        try:
+            replayed = await hook.replay(letter_id)
+        except Unavailable as exc:
+            raise CliError("cli.dead_letters.unavailable", id=letter_id) from exc
+    finally:
+        await close_client(client)
+    if replayed is None:
+        raise CliError("cli.dead_letters.not_found", id=letter_id)
+    _, taken = replayed
+    summary = _replay_summary(t, dict(taken.outcomes))
+    if taken.kept:
+        print(
+            t("cli.dead_letters.replay_kept", id=letter_id, reason=taken.kept[0], summary=summary)
+        )
+        return 1
+    print(t("cli.dead_letters.replayed", id=letter_id, summary=summary))
     return 0
 
 
@@ -454,7 +534,7 @@ async def _case(session, agency: Agency, raw_id: int):  # type: ignore[no-untype
 
 
 async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
-    """`abdi case list|show|open|update|confirm|cancel|handover|report|escalate`."""
+    """`abdi case list|show|open|update|confirm|cancel|merge|reject|handover|report|escalate`."""
     from bot.services import audit
     from bot.services import four_in_one as cases
     from bot.services.people import normalize_phone
@@ -473,12 +553,14 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
         )
         if action == "list":
             rows = await cases.queue(session, agency.id, CLI_ROLES, limit=args.limit)
+            held = await cases.pending_duplicates(session, agency.id, limit=args.limit)
             audit.record(
                 session,
                 actor=_actor(),
                 action="case.queue",
                 agency_id=agency.id,
                 cases=[c.id for c in rows],
+                duplicates=[c.id for c in held],
             )
             for c in rows:
                 docs = ", ".join(
@@ -497,7 +579,16 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
                         docs=docs,
                     )
                 )
-            if not rows:
+            for c in held:
+                print(
+                    t(
+                        "cli.case.duplicate_line",
+                        number=c.id,
+                        name=c.deceased_name,
+                        survivor=c.duplicate_of_id or "-",
+                    )
+                )
+            if not rows and not held:
                 print(t("cli.case.none"))
         elif action == "show":
             case = await _case(session, agency, args.id)
@@ -534,8 +625,8 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             opened = await cases.open_case(
                 session, agency, report, actor=_actor(), via="officer", settings=app.settings
             )
-            key = "cli.case.merged" if opened.merged else "cli.case.opened"
-            print(t(key, number=opened.case.id, code=opened.code))
+            # The same words for a new case and a pending duplicate (see `abdi case list`).
+            print(t("cli.case.opened", number=opened.case.id, code=opened.code))
         elif action == "update":
             case = await _case(session, agency, args.id)
             try:
@@ -572,6 +663,8 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             except cases.CaseRefused as exc:
                 raise CliError(exc.reason.value) from exc
             print(t("cli.case.cancelled", number=case.id))
+        elif action in ("merge", "reject"):
+            await _decide_duplicate(session, agency, args, t)
         elif action == "handover":
             case = await _case(session, agency, args.id)
             at = _moment(args.at, zone) if args.at else None
@@ -610,6 +703,35 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
                 )
             )
     return 0
+
+
+async def _decide_duplicate(  # type: ignore[no-untyped-def]
+    session, agency: Agency, args: argparse.Namespace, t: Translator
+) -> None:
+    """`abdi case merge|reject ID [--yes]`: without --yes, say what would happen and stop."""
+    from bot.services import four_in_one as cases
+
+    case = await _case(session, agency, args.id)
+    if case.status != cases.DUPLICATE:
+        raise CliError("cli.case.not_duplicate", number=case.id)
+    if args.case_command == "reject":
+        if not args.yes:
+            print(t("cli.case.reject_plan", number=case.id))
+            raise CliError("cli.case.need_yes", code=2)
+        await cases.reject_duplicate(session, case, _actor())
+        print(t("cli.case.rejected", number=case.id))
+        return
+    survivor = await cases.duplicate_target(session, case)
+    if survivor is None:
+        raise CliError("cli.case.no_survivor", number=case.id)
+    if not args.yes:
+        print(t("cli.case.merge_plan", number=case.id, survivor=survivor.id))
+        raise CliError("cli.case.need_yes", code=2)
+    try:
+        await cases.merge_duplicate(session, case, survivor.id, _actor())
+    except cases.CaseRefused as exc:
+        raise CliError(exc.reason.value) from exc
+    print(t("cli.case.merged", number=case.id, survivor=survivor.id))
 
 
 def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -652,6 +774,12 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     cc = add("cancel", "close a mistaken or bogus case (the family is not messaged)")
     cc.add_argument("id", type=int)
     cc.add_argument("--reason", required=True, help="why, for the audit log")
+    mg = add("merge", "merge a pending duplicate report into the case it repeats")
+    mg.add_argument("id", type=int)
+    mg.add_argument("--yes", action="store_true", help="do it (without: only say what happens)")
+    rj = add("reject", "reject a pending duplicate report (its reporter is told neutrally)")
+    rj.add_argument("id", type=int)
+    rj.add_argument("--yes", action="store_true", help="do it (without: only say what happens)")
     ho = add("handover", "set when and where the documents are handed over")
     ho.add_argument("id", type=int)
     ho.add_argument("--at", help="YYYY-MM-DD HH:MM local")
@@ -881,13 +1009,16 @@ async def cmd_worker(app: App, args: argparse.Namespace, t: Translator) -> int:
             await sender.close()  # type: ignore[attr-defined]
         print(t("cli.worker.once", sent=report.sent, retried=report.retried, failed=report.failed))
         return 0
+    from bot.web import health_server
+
     runner = background.start(app, senders)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     print(t("cli.worker.started", worker=runner.drain.worker))
-    await stop.wait()
+    async with health_server(app):
+        await stop.wait()
     await runner.stop()
     return 0
 
@@ -1028,7 +1159,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="whatsapp_command", required=True
     )
     dl = wap.add_parser("dead-letters", help="webhook bodies kept because they could not be read")
-    dl.add_argument("--show", type=_positive, metavar="ID", help="write that body's exact bytes")
+    shown = dl.add_mutually_exclusive_group()
+    shown.add_argument("--show", type=_positive, metavar="ID", help="write that body's exact bytes")
+    shown.add_argument(
+        "--replay",
+        type=_positive,
+        metavar="ID",
+        help="handle that body again (messages handled before are skipped) and mark it replayed",
+    )
     dl.set_defaults(func=cmd_whatsapp_dead_letters)
 
     dbp = sub.add_parser("db", help="database schema").add_subparsers(

@@ -128,6 +128,8 @@ class Account(Base):
     __table_args__ = (
         UniqueConstraint("channel", "user_ref", name="uq_account_channel_user"),
         UniqueConstraint("employee_id", "channel", name="uq_account_employee_channel"),
+        Index("ix_account_channel_bsuid", "channel", "bsuid"),
+        Index("ix_account_channel_wa_id", "channel", "wa_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,6 +145,15 @@ class Account(Base):
     linked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_inbound_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # WhatsApp only: the ids a user writes from, as the webhook last carried them (a message may
+    # carry either or both). user_ref stays the key the account was created with, so link,
+    # language and conversation state survive a change of shape, number or user id.
+    bsuid: Mapped[str | None] = mapped_column(String(64), nullable=True)  # business-scoped id
+    wa_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # phone, digits only
+    # The employee this account was linked to when WhatsApp reported that the user's identity
+    # changed (new device or reinstall): unlinked until the user confirms again. No foreign key:
+    # adding one would make SQLite rebuild this table (see migration 0010).
+    reconfirm_employee_id: Mapped[int | None] = mapped_column(nullable=True)
 
     employee: Mapped[Employee | None] = relationship(lazy="joined")
 
@@ -455,10 +466,14 @@ class FourInOneCase(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
     tracking_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open|ready|closed|merged
+    # open|ready|closed|merged|cancelled, or duplicate|rejected for a report awaiting the desk
+    status: Mapped[str] = mapped_column(String(16), default="open")
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("four_in_one_case.id", ondelete="SET NULL"), nullable=True
     )
+    # A pending duplicate's suspected survivor: staff only, never shown to the reporter. No
+    # foreign key: adding one would make SQLite rebuild this table (see migration 0009).
+    duplicate_of_id: Mapped[int | None] = mapped_column(nullable=True)
     identity_key: Mapped[str] = mapped_column(String(200))
     employee_id: Mapped[int | None] = mapped_column(
         ForeignKey("employee.id", ondelete="SET NULL"), nullable=True
@@ -527,6 +542,11 @@ class CaseContact(Base):
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     relation: Mapped[str | None] = mapped_column(String(16), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Who supplied the details: "officer" (recorded by staff), "reporter" (the person reporting,
+    # about themselves), "follower" (a chat following by code or merge, no details).
+    source: Mapped[str] = mapped_column(String(16), default="follower", server_default="follower")
+    # The chat of this row is the verified family: notes, handover place, confirming receipt.
+    verified: Mapped[bool] = mapped_column(default=False, server_default=sa_text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -571,6 +591,10 @@ class WebhookDeadLetter(Base):
     body: Mapped[str] = mapped_column(Text)  # for reading: invalid UTF-8 shown as U+FFFD
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # the exact bytes received
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Fed through the webhook's processing again (`abdi whatsapp dead-letters --replay`): when,
+    # and what came of it.
+    replayed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    replay_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class EarlyStatus(Base):

@@ -71,8 +71,12 @@ class Chat:
 class WhatsAppChat(Chat):
     """The same conversation through WhatsApp: signed webhook POSTs in, Graph API calls out.
 
-    The real adapter (pywa parsing and sending) runs against the fake Graph API; the replies are
-    read back from the Graph calls the adapter made, so what a test asserts is what was sent.
+    The real adapter runs against the fake Graph API; the replies are read back from the Graph
+    calls the adapter made, so what a test asserts is what was sent.
+
+    A chat writes with a business-scoped user id (`bsuid`) and a phone number (`wa_id`); either
+    can be switched off to send the other shape (bsuid None: the webhook shape without user ids;
+    wa_id None: a user who hides their number). `user_ref` stays the id the chat began with.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class WhatsAppChat(Chat):
         harness: WhatsAppHarness,
         lang: str | None = None,
         wa_id: str | None = "",
+        bsuid: bool = True,
     ) -> None:
         digits = (
             user_ref
@@ -89,17 +94,33 @@ class WhatsAppChat(Chat):
             else str(int(hashlib.sha1(user_ref.encode()).hexdigest(), 16))[:15]
         )
         country = "ID" if not lang or lang.lower().startswith(("id", "in")) else "US"
-        super().__init__(app, f"{country}.{digits}", Channel.WHATSAPP, lang)
+        number = f"62899{digits}" if wa_id == "" else wa_id  # None: the number is hidden
+        scoped = f"{country}.{digits}" if bsuid else None
+        first = scoped or number
+        assert first is not None, "a chat needs a user id or a number"
+        super().__init__(app, first, Channel.WHATSAPP, lang)
         self.harness = harness
-        self.wa_id = f"62899{digits}" if wa_id == "" else wa_id  # None: the number is hidden
+        self.bsuid: str | None = scoped
+        self.wa_id: str | None = number
+        self.addresses = {a for a in (scoped, number) if a}  # every id replies may go to
         self._buttons: dict[str, tuple[str, str]] = {}  # label -> (raw id, button | list)
+
+    def writes_as(self, bsuid: str | bool | None = True, wa_id: str | bool | None = True) -> None:
+        """Change the ids the next messages carry (True keeps one, None drops it)."""
+        if bsuid is not True:
+            self.bsuid = bsuid or None
+        if wa_id is not True:
+            self.wa_id = wa_id or None
+        self.addresses |= {a for a in (self.bsuid, self.wa_id) if a}
 
     async def post(self, body: dict[str, Any]) -> list[Reply]:
         fake = self.harness.fake
-        fake.user_wrote(self.user_ref)
+        for address in self.addresses:
+            fake.user_wrote(address)
         mark = len(fake.calls)
         status = await self.harness.post(body)
-        assert status == 200, status
+        # 503: a dependency is down, WhatsApp would send the body again (the user is told).
+        assert status in (200, 503), status
         await self.harness.webhook.idle()
         self.replies = self._read(fake.calls[mark:])
         return self.replies
@@ -110,7 +131,9 @@ class WhatsAppChat(Chat):
         replies: list[Reply] = []
         self._buttons = {}
         for call in calls:
-            if call.method != "messages" or "_id" not in call.params or call.to != self.user_ref:
+            if call.method != "messages" or "_id" not in call.params:
+                continue
+            if call.to not in self.addresses:
                 continue
             body = call.params
             kind = body["type"]
@@ -144,7 +167,7 @@ class WhatsAppChat(Chat):
         return replies
 
     async def send(self, text: str) -> list[Reply]:
-        return await self.post(fake_graph_api.text(self.user_ref, text, self.wa_id))
+        return await self.post(fake_graph_api.text(self.bsuid, text, self.wa_id))
 
     async def press(self, label: str) -> list[Reply]:
         for title, (raw_id, kind) in reversed(list(self._buttons.items())):
@@ -154,16 +177,43 @@ class WhatsAppChat(Chat):
 
     async def tap(self, raw_id: str, title: str = "", kind: str = "button") -> list[Reply]:
         make = fake_graph_api.tap if kind == "button" else fake_graph_api.pick
-        return await self.post(make(self.user_ref, raw_id, title, self.wa_id))
+        return await self.post(make(self.bsuid, raw_id, title, self.wa_id))
 
     async def action(self, payload: str) -> list[Reply]:
         """A button whose id the client made up (forged): it reaches the core unmarked."""
         return await self.tap(payload)
 
+    async def card(self, phone: str, card_wa_id: str | None = None) -> list[Reply]:
+        """A contact card, carrying whatever phone and wa_id the sender typed into it."""
+        return await self.post(fake_graph_api.card(self.bsuid, phone, card_wa_id, self.wa_id))
+
     async def share_contact(self, phone: str, owner: str | None = None) -> list[Reply]:
-        """A contact card; it is the user's own when it carries their own WhatsApp id."""
-        card_wa_id = self.wa_id if owner is None or owner == self.user_ref else (owner or None)
-        return await self.post(fake_graph_api.card(self.user_ref, phone, card_wa_id, self.wa_id))
+        """Share a phone as the shared tests mean it, the WhatsApp way.
+
+        Their own (owner None): on WhatsApp only the number a user writes from proves anything,
+        so the user is one whose WhatsApp number is `phone`: they tap "use my number" where it
+        is offered (or send their own card), then confirm the number they are shown. Someone
+        else's (owner given): a contact card with that phone, and `owner` as its wa_id.
+        """
+        from bot.services.people import normalize_phone
+
+        if owner is not None and owner != self.user_ref:
+            return await self.card(phone, "".join(ch for ch in owner if ch.isdigit()) or None)
+        if self.wa_id is not None:
+            self.writes_as(wa_id=normalize_phone(phone) or "".join(c for c in phone if c.isdigit()))
+        from bot.channels.whatsapp_render import PHONE_ACTION, untag
+
+        row = next((v for v in self._buttons.values() if untag(v[0])[1] == PHONE_ACTION), None)
+        if row is not None:
+            await self.tap(row[0], "", row[1])
+        else:
+            await self.card(phone, self.wa_id)
+        from bot.channels.whatsapp import CONFIRM_YES
+
+        yes = next((v for v in self._buttons.values() if untag(v[0])[1] == CONFIRM_YES), None)
+        if yes is not None:
+            await self.tap(yes[0], "", yes[1])
+        return self.replies
 
 
 class WhatsAppHarness:
@@ -193,17 +243,27 @@ class WhatsAppHarness:
         )
         self.wa = make_client(self.app.settings)
         self.webhook = WhatsAppWebhook(self.app, WhatsAppAdapter(self.app, self.wa))
-        self.client = TestClient(TestServer(webhook_app(self.webhook)))
+        # As bot/web.py serves: no automatic decompression, signatures see the wire bytes.
+        # (TestServer drops options given to its constructor; start_server passes them on.)
+        server = TestServer(webhook_app(self.webhook))
+        await server.start_server(auto_decompress=False)
+        self.client = TestClient(server)
         await self.client.start_server()
         return self
 
-    async def post(self, body: dict[str, Any] | bytes, signature: str | None = None) -> int:
+    async def post(
+        self,
+        body: dict[str, Any] | bytes,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> int:
         raw = body if isinstance(body, bytes) else fake_graph_api.dumps(body)
         sig = fake_graph_api.sign(raw) if signature is None else signature
         path = self.app.settings.whatsapp_webhook_path
-        response = await self.client.post(
-            path, data=raw, headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"}
-        )
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if sig:
+            sent["X-Hub-Signature-256"] = sig
+        response = await self.client.post(path, data=raw, headers=sent)
         await response.read()
         return response.status
 

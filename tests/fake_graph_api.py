@@ -91,6 +91,7 @@ class FakeGraphAPI:
         self.media: dict[str, tuple[bytes, str, str]] = {}  # id -> bytes, mime, filename
         self.templates = {"abdi_pemberitahuan"}
         self.delay = 0.0
+        self.drops = 0  # the next sends whose connection is dropped without an answer
         self.listeners: list[Callable[[Call], None]] = []
         self._ids = itertools.count(1)
         self._server: TestServer | None = None
@@ -138,9 +139,18 @@ class FakeGraphAPI:
         body = dict(await request.json())
         if body.get("status") == "read":
             await self._record(Call("read", body))
+            try:
+                self._scripted("read")
+            except GraphError as exc:
+                return self._error(exc)
             return web.json_response({"success": True})
         call = Call("messages", body)
         await self._record(call)
+        if self.drops > 0:
+            self.drops -= 1
+            assert request.transport is not None
+            request.transport.close()  # the client sees the connection drop, no answer
+            return web.Response(status=500)
         if self.delay:
             await asyncio.sleep(self.delay)
         try:
@@ -235,8 +245,19 @@ class FakeGraphAPI:
         return web.Response(body=content, content_type=mime)
 
     # -- test controls -------------------------------------------------------------------
-    def fail_next(self, code: int, status: int = 400, message: str = "scripted failure") -> None:
-        self.failures["messages"].append((code, status, message))
+    def fail_next(
+        self,
+        code: int,
+        status: int = 400,
+        message: str = "scripted failure",
+        method: str = "messages",
+    ) -> None:
+        """Answer the next send (or mark-as-read, method="read") with this Graph error."""
+        self.failures[method].append((code, status, message))
+
+    def drop_next(self, count: int = 1) -> None:
+        """Drop the connection of the next `count` sends (a network fault, not an answer)."""
+        self.drops += count
 
     def user_wrote(self, user: str, ago: float = 0.0) -> None:
         self.last_inbound[user] = time.time() - ago
@@ -274,8 +295,13 @@ def sign(body: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def contact(user_id: str, wa_id: str | None = None, name: str = "Pengguna") -> dict[str, Any]:
-    data: dict[str, Any] = {"profile": {"name": name}, "user_id": user_id}
+def contact(
+    user_id: str | None, wa_id: str | None = None, name: str = "Pengguna"
+) -> dict[str, Any]:
+    """The sender's contact block: user id, number, or both (the older shape has no user_id)."""
+    data: dict[str, Any] = {"profile": {"name": name}}
+    if user_id:
+        data["user_id"] = user_id
     if wa_id:
         data["wa_id"] = wa_id
     return data
@@ -294,40 +320,77 @@ def envelope(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def message(
-    user_id: str, wa_id: str | None = None, *, wamid: str | None = None, **content: Any
+    user_id: str | None, wa_id: str | None = None, *, wamid: str | None = None, **content: Any
 ) -> dict[str, Any]:
-    """A webhook body with one message from the user; `content` gives type and its object."""
-    msg: dict[str, Any] = {
-        "from_user_id": user_id,
-        "id": wamid or new_wamid(),
-        "timestamp": str(int(time.time())),
-        **content,
-    }
+    """A webhook body with one message from the user; `content` gives type and its object.
+
+    `user_id` None is the shape without business-scoped ids (contact and "from" by number)."""
+    msg: dict[str, Any] = {"id": wamid or new_wamid(), "timestamp": str(int(time.time()))}
+    if user_id:
+        msg["from_user_id"] = user_id
     if wa_id:
         msg["from"] = wa_id
+    msg.update(content)
     return envelope({"contacts": [contact(user_id, wa_id)], "messages": [msg]})
 
 
-def text(user_id: str, body: str, wa_id: str | None = None, **kw: Any) -> dict[str, Any]:
+def text(user_id: str | None, body: str, wa_id: str | None = None, **kw: Any) -> dict[str, Any]:
     return message(user_id, wa_id, type="text", text={"body": body}, **kw)
 
 
-def tap(user_id: str, button_id: str, title: str = "", wa_id: str | None = None) -> dict[str, Any]:
+def tap(
+    user_id: str | None, button_id: str, title: str = "", wa_id: str | None = None
+) -> dict[str, Any]:
     reply = {"type": "button_reply", "button_reply": {"id": button_id, "title": title or "x"}}
     return message(user_id, wa_id, type="interactive", interactive=reply, context={"id": "w"})
 
 
-def pick(user_id: str, row_id: str, title: str = "", wa_id: str | None = None) -> dict[str, Any]:
+def pick(
+    user_id: str | None, row_id: str, title: str = "", wa_id: str | None = None
+) -> dict[str, Any]:
     reply = {"type": "list_reply", "list_reply": {"id": row_id, "title": title or "x"}}
     return message(user_id, wa_id, type="interactive", interactive=reply, context={"id": "w"})
 
 
-def card(user_id: str, phone: str, card_wa_id: str | None, wa_id: str | None = None) -> dict:
+def card(
+    user_id: str | None, phone: str, card_wa_id: str | None, wa_id: str | None = None
+) -> dict[str, Any]:
+    """A shared contact card: its phone and wa_id are whatever the sender put in it."""
     phones: dict[str, Any] = {"phone": phone, "type": "CELL"}
     if card_wa_id:
         phones["wa_id"] = card_wa_id
     contacts = [{"name": {"formatted_name": "Saya", "first_name": "Saya"}, "phones": [phones]}]
     return message(user_id, wa_id, type="contacts", contacts=contacts)
+
+
+def system(
+    sender: str | None,
+    kind: str,
+    fields: dict[str, Any] | None = None,
+    *,
+    user_id: str | None = None,
+    identity: dict[str, Any] | None = None,
+    with_contact: bool = False,
+) -> dict[str, Any]:
+    """A system message from `sender` (a number) and/or `user_id`: a number change, a user id
+    change, an identity change, with `fields` in its system part. Meta sends them without a
+    contact block, except (sometimes) identity changes."""
+    msg: dict[str, Any] = {
+        "id": new_wamid(),
+        "timestamp": str(int(time.time())),
+        "type": "system",
+        "system": {"body": f"system: {kind}", "type": kind, **(fields or {})},
+    }
+    if sender:
+        msg["from"] = sender
+    if user_id:
+        msg["from_user_id"] = user_id
+    if identity is not None:
+        msg["identity"] = identity
+    value: dict[str, Any] = {"messages": [msg]}
+    if with_contact:
+        value["contacts"] = [contact(user_id, sender)]
+    return envelope(value)
 
 
 def status(
