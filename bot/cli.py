@@ -231,18 +231,19 @@ async def cmd_serve(app: App, args: argparse.Namespace, t: Translator) -> int:
     return 0
 
 
-async def cmd_whatsapp_dead_letters(app: App, args: argparse.Namespace, t: Translator) -> int:
-    """The WhatsApp webhook bodies we kept but could not read: a list, one body's exact bytes,
-    or one body fed through the webhook's processing again (--replay)."""
+async def cmd_dead_letters(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """The bodies of one channel we kept but could not read: a list, one body's exact bytes,
+    or one body fed through the channel's processing again (--replay)."""
     from storage.models import WebhookDeadLetter
 
     if args.replay is not None:
-        return await _whatsapp_replay(app, args.replay, t)
-    whatsapp = WebhookDeadLetter.channel == "whatsapp"
+        replay = _whatsapp_replay if args.channel == "whatsapp" else _telegram_replay
+        return await replay(app, args.replay, t)
+    of_channel = WebhookDeadLetter.channel == args.channel
     async with app.sessions() as session:
         if args.show is not None:
             letter = await session.get(WebhookDeadLetter, args.show)
-            if letter is None or letter.channel != "whatsapp":
+            if letter is None or letter.channel != args.channel:
                 raise CliError("cli.dead_letters.not_found", id=args.show)
             sys.stdout.flush()
             # Exactly what Meta sent (and signed); rows from before 0008 have only the text.
@@ -252,7 +253,7 @@ async def cmd_whatsapp_dead_letters(app: App, args: argparse.Namespace, t: Trans
         rows = list(
             await session.scalars(
                 select(WebhookDeadLetter)
-                .where(whatsapp)
+                .where(of_channel)
                 .order_by(WebhookDeadLetter.id.desc())
                 .limit(50)
             )
@@ -301,6 +302,19 @@ def _replay_summary(t: Translator, counts: dict[str, object]) -> str:
     return ", ".join(said) or t("cli.dead_letters.nothing")
 
 
+async def _replayable(app: App, letter_id: int, channel: str, t: Translator) -> None:
+    """Refuse a letter of another channel or none; say so when it was replayed before."""
+    from storage.models import WebhookDeadLetter
+
+    async with app.sessions() as session:
+        before = await session.get(WebhookDeadLetter, letter_id)
+    if before is None or before.channel != channel:
+        raise CliError("cli.dead_letters.not_found", id=letter_id)
+    if before.replayed_at is not None:
+        at = before.replayed_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(t("cli.dead_letters.replayed_before", id=letter_id, at=at))
+
+
 async def _whatsapp_replay(app: App, letter_id: int, t: Translator) -> int:
     """`abdi whatsapp dead-letters --replay ID`: the kept bytes through the webhook's own
     processing (they came from our database: no signature). Messages handled before are skipped
@@ -308,15 +322,8 @@ async def _whatsapp_replay(app: App, letter_id: int, t: Translator) -> int:
     from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
     from bot.channels.whatsapp_webhook import WhatsAppWebhook
     from bot.dispatcher import Unavailable
-    from storage.models import WebhookDeadLetter
 
-    async with app.sessions() as session:
-        before = await session.get(WebhookDeadLetter, letter_id)
-    if before is None or before.channel != "whatsapp":
-        raise CliError("cli.dead_letters.not_found", id=letter_id)
-    if before.replayed_at is not None:
-        at = before.replayed_at.strftime("%Y-%m-%d %H:%M:%S")
-        print(t("cli.dead_letters.replayed_before", id=letter_id, at=at))
+    await _replayable(app, letter_id, "whatsapp", t)
     client = make_client(app.settings)
     try:
         hook = WhatsAppWebhook(app, WhatsAppAdapter(app, client))
@@ -334,6 +341,35 @@ async def _whatsapp_replay(app: App, letter_id: int, t: Translator) -> int:
         print(
             t("cli.dead_letters.replay_kept", id=letter_id, reason=taken.kept[0], summary=summary)
         )
+        return 1
+    print(t("cli.dead_letters.replayed", id=letter_id, summary=summary))
+    return 0
+
+
+async def _telegram_replay(app: App, letter_id: int, t: Translator) -> int:
+    """`abdi telegram dead-letters --replay ID`: the kept update through the same processing as
+    polling and the webhook; an update handled before is skipped by its claim."""
+    from bot.channels import telegram
+    from bot.channels.telegram_polling import replay
+    from bot.dispatcher import Unavailable
+
+    await _replayable(app, letter_id, "telegram", t)
+    bot = telegram.make_bot(app.settings)
+    adapter = telegram.TelegramAdapter(app.dispatcher, bot)
+    try:
+        try:
+            outcome = await replay(app, adapter, letter_id)
+        except Unavailable as exc:
+            raise CliError("cli.dead_letters.unavailable", id=letter_id) from exc
+        await adapter.wait_inflight()
+    finally:
+        await bot.session.close()
+    if outcome is None:
+        raise CliError("cli.dead_letters.not_found", id=letter_id)
+    name, reason = outcome
+    summary = _replay_summary(t, {name: 1})
+    if name == "kept":
+        print(t("cli.dead_letters.replay_kept", id=letter_id, reason=reason, summary=summary))
         return 1
     print(t("cli.dead_letters.replayed", id=letter_id, summary=summary))
     return 0
@@ -482,6 +518,34 @@ async def cmd_standings_export(app: App, args: argparse.Namespace, t: Translator
     return 0
 
 
+async def cmd_standings_flags(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Every integrity flag of a quarter, for the review an HR officer in the circle cannot do
+    from chat (the operator at the terminal is in nobody's circle). Audit-logged."""
+    from bot.services import audit, periods, rating
+    from bot.services.rating_scheme import load_scheme
+
+    async with app.sessions() as session, session.begin():
+        agency, ref, period = await _period(app, session, args)
+        if period is None:
+            raise CliError(periods.PeriodError.NOT_FOUND.value)
+        scheme = await load_scheme(session, agency.id)
+        review = await rating.review_flags(session, period, scheme, None)
+        lines = await rating.flag_texts(session, agency.id, review, t, limit=10_000)
+        audit.record(
+            session,
+            actor=_actor(),
+            action="rating.flags.view",
+            agency_id=agency.id,
+            target=f"period:{period.id}",
+            shown=len(review.lines),
+            hidden=0,
+            unreviewable=0,
+        )
+    print(t("ranking.flags", period=ref.label, count=len(review.lines)))
+    print("\n".join(lines) or t("ranking.no_flags"))
+    return 0
+
+
 def _write_exports(out: Path, label: str, records: list[dict[str, object]]) -> tuple[Path, Path]:
     from bot.services import standings
 
@@ -507,6 +571,10 @@ def _add_rating_commands(sub: argparse._SubParsersAction) -> None:  # type: igno
     exp.add_argument("--out", default=".", help="directory (default: here)")
     exp.add_argument("--agency")
     exp.set_defaults(func=cmd_standings_export)
+    flags = st.add_parser("flags", help="every integrity flag of a quarter (audit-logged)")
+    flags.add_argument("period", help="quarter, e.g. 2025-Q1")
+    flags.add_argument("--agency")
+    flags.set_defaults(func=cmd_standings_flags)
 
 
 # --- 4-in-1 cases (issue 4) -------------------------------------------------------------------
@@ -1158,16 +1226,22 @@ def build_parser() -> argparse.ArgumentParser:
     wap = sub.add_parser("whatsapp", help="WhatsApp channel tools").add_subparsers(
         dest="whatsapp_command", required=True
     )
-    dl = wap.add_parser("dead-letters", help="webhook bodies kept because they could not be read")
-    shown = dl.add_mutually_exclusive_group()
-    shown.add_argument("--show", type=_positive, metavar="ID", help="write that body's exact bytes")
-    shown.add_argument(
-        "--replay",
-        type=_positive,
-        metavar="ID",
-        help="handle that body again (messages handled before are skipped) and mark it replayed",
+    tgp = sub.add_parser("telegram", help="Telegram channel tools").add_subparsers(
+        dest="telegram_command", required=True
     )
-    dl.set_defaults(func=cmd_whatsapp_dead_letters)
+    for channel, parent in (("whatsapp", wap), ("telegram", tgp)):
+        dl = parent.add_parser("dead-letters", help="bodies kept because they could not be read")
+        shown = dl.add_mutually_exclusive_group()
+        shown.add_argument(
+            "--show", type=_positive, metavar="ID", help="write that body's exact bytes"
+        )
+        shown.add_argument(
+            "--replay",
+            type=_positive,
+            metavar="ID",
+            help="handle that body again (what was handled before is skipped), mark it replayed",
+        )
+        dl.set_defaults(func=cmd_dead_letters, channel=channel)
 
     dbp = sub.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", required=True

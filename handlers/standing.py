@@ -220,11 +220,7 @@ async def flags(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     review = await rating.review_flags(ctx.session, period, scheme, ctx.employee)
-    names = await _names(ctx, {line.employee_id for line in review.lines})
-    lines = [
-        ctx.t(f"rating.flag.{line.kind}", names=names.get(line.employee_id, "?"), **line.detail)
-        for line in review.lines[:30]
-    ]
+    lines = await rating.flag_texts(ctx.session, ctx.agency.id, review, ctx.t)
     audit.record(
         ctx.session,
         actor=f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}",
@@ -240,19 +236,6 @@ async def flags(ctx: Context, args: list[str]) -> list[Reply]:
     if review.unreviewable:
         body += "\n\n" + ctx.t("ranking.flags_hidden_alone", count=review.unreviewable)
     return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
-
-
-async def _names(ctx: Context, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    from sqlalchemy import select
-
-    rows = await ctx.session.execute(
-        select(Employee.id, Employee.name, Employee.nip).where(
-            Employee.id.in_(ids), Employee.agency_id == ctx.agency.id
-        )
-    )
-    return {i: f"{n} ({nip})" for i, n, nip in rows.all()}
 
 
 @router.action("export", roles={HR}, args=(ID,))

@@ -82,6 +82,12 @@ async def test_flags_show_patterns_not_values_and_hide_the_viewers_circle(
     # Nobody else can review those three: he is told, with the way out.
     assert "3 tanda tidak ditampilkan kepada Anda" in text
     assert "petugas HR lain" in text
+    # The way out it names: the terminal reviews every flag, and that read is logged too.
+    result = await cli("standings", "flags", "2025-Q1")
+    assert result.code == 0, result.err
+    assert "Tanda kejanggalan triwulan 2025-Q1: 7" in result.out
+    assert "Nia Halim (199403022018122036): memberi nilai yang sama untuk semua 4" in result.out
+    assert not re.search(r"\d[.,]\d", result.out)
 
     async with demo_app.sessions() as session:
         logged = (
@@ -89,8 +95,8 @@ async def test_flags_show_patterns_not_values_and_hide_the_viewers_circle(
                 select(AuditLog).where(AuditLog.action == "rating.flags.view").order_by(AuditLog.id)
             )
         ).all()
-    assert [r.target for r in logged] == [f"period:{period_id}"]
-    assert logged[0].actor == "employee:34"
+    assert [r.target for r in logged] == [f"period:{period_id}"] * 2
+    assert logged[0].actor == "employee:34" and logged[1].actor.startswith("cli")
     assert logged[0].detail == {"shown": 3, "hidden": 3, "unreviewable": 3}
 
     # A second HR officer outside every circle: she sees all five, and Fajar is no longer told.

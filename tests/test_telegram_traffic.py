@@ -235,3 +235,42 @@ async def test_buttons_only_in_private_chats_and_no_download_for_what_no_step_ta
     assert int(answer.params["chat_id"]) == 5302
     assert not [c for c in bot_api.calls if c.method in ("getFile", "editMessageText")]
     assert not [c for c in replies(bot_api) if int(c.params["chat_id"]) == -5300]
+
+
+async def test_a_kept_update_is_replayed_from_the_cli_once(
+    cli, bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import create_app
+    from bot.config import Settings
+    from tests.fake_bot_api import TOKEN
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE", bot_api.base)
+    app = await create_app(Settings(_env_file=None, database_url=database_url))
+    readable = {"update_id": 7000, **message_update(7001, "/start")}
+    unreadable = json.loads((DATA / "getupdates_with_unreadable.json").read_text())["result"][1]
+    async with app.sessions() as session, session.begin():
+        # A body kept while the code could not read it (now it can), and one it still cannot.
+        for item in (readable, unreadable):
+            raw = json.dumps(item).encode()
+            session.add(
+                WebhookDeadLetter(channel="telegram", reason="test", body=raw.decode(), raw=raw)
+            )
+    async with app.sessions() as session:
+        ids = list(await session.scalars(select(WebhookDeadLetter.id).order_by("id")))
+    await app.close()
+    listed = await cli("telegram", "dead-letters")
+    assert listed.code == 0 and f"#{ids[0]}" in listed.out and f"#{ids[1]}" in listed.out
+    done = await cli("telegram", "dead-letters", "--replay", str(ids[0]))
+    assert done.code == 0, done
+    assert "1 pesan dijawab" in done.out
+    [sent] = bot_api.sent()
+    assert int(sent.params["chat_id"]) == 7001
+    again = await cli("telegram", "dead-letters", "--replay", str(ids[0]))
+    assert again.code == 0 and "sudah pernah diputar ulang" in again.out  # not answered twice
+    assert len(bot_api.sent()) == 1
+    still = await cli("telegram", "dead-letters", "--replay", str(ids[1]))
+    assert still.code == 1 and "chat.type" in still.out
+    assert (await cli("whatsapp", "dead-letters")).out.strip() == (
+        "Tidak ada kiriman yang disimpan karena tidak terbaca."
+    )

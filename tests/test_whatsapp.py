@@ -108,7 +108,7 @@ async def test_dead_letters_keep_the_exact_bytes_received(wa: WhatsAppHarness) -
 
 async def test_dead_letters_cli_lists_and_shows_bytes(wa: WhatsAppHarness, cli) -> None:  # type: ignore[no-untyped-def]
     empty = await cli("whatsapp", "dead-letters")
-    assert empty.code == 0 and "Tidak ada webhook" in empty.out
+    assert empty.code == 0 and "Tidak ada kiriman" in empty.out
     odd = g.text("ID.9131", "halo")
     del odd["entry"][0]["changes"][0]["value"]["metadata"]
     spaced = json.dumps(odd, indent=2, ensure_ascii=False).encode()

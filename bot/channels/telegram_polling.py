@@ -22,19 +22,26 @@ from pydantic import ValidationError
 
 from bot import dead_letters
 from bot.app import App, StartupError
+from bot.channels import webhook_body
 from bot.channels.telegram import ALLOWED_UPDATES, Taken, TelegramAdapter
 from bot.dispatcher import Unavailable
+from storage.models import WebhookDeadLetter, utcnow
 
 log = logging.getLogger("abdi.telegram.polling")
 MAX_PAUSE = 30.0  # seconds between two tries while the Bot API or a dependency is down
 
 
+class Unreadable(ValueError):
+    """An update that does not validate (when the caller keeps no dead letter of it)."""
+
+
 async def take_raw(
-    app: App, adapter: TelegramAdapter, item: Any, raw: bytes | None
+    app: App, adapter: TelegramAdapter, item: Any, raw: bytes | None, *, keep: bool = True
 ) -> Taken | None:
     """Validate one update and hand it to the core; None when it was kept as a dead letter.
 
-    Raises Unavailable when it was neither taken nor kept (the caller must not acknowledge)."""
+    Raises Unavailable when it was neither taken nor kept (the caller must not acknowledge);
+    with keep=False an unreadable update raises Unreadable instead of being kept."""
     if (
         isinstance(item, dict)
         and isinstance(item.get("update_id"), int)
@@ -50,10 +57,36 @@ async def take_raw(
     except (ValidationError, TypeError, RecursionError) as exc:
         body = raw if raw is not None else json.dumps(item, ensure_ascii=False).encode()
         reason = f"unreadable update: {_first_error(exc)}"
+        if not keep:
+            raise Unreadable(reason) from exc
         if not await dead_letters.keep(app.sessions, "telegram", body, reason):
             raise Unavailable("dead letter not stored") from exc
         return None
     return await adapter.take(update)
+
+
+async def replay(app: App, adapter: TelegramAdapter, letter_id: int) -> tuple[str, str] | None:
+    """Handle a kept Telegram update again: ("answered" | "ignored" | "kept", reason), or None
+    when there is no such letter. Marked replayed unless it is still unreadable."""
+    async with app.sessions() as session:
+        letter = await session.get(WebhookDeadLetter, letter_id)
+    if letter is None or letter.channel != "telegram":
+        return None
+    raw = letter.raw if letter.raw is not None else letter.body.encode()
+    try:
+        item = webhook_body.loads(raw)
+        taken = await take_raw(app, adapter, item, raw, keep=False)
+    except (webhook_body.BodyError, Unreadable) as exc:
+        return "kept", str(exc)[:200]
+    outcome = "answered" if taken is not None and taken.replies else "ignored"
+    if taken is not None:
+        await adapter.deliver(taken)
+    async with app.sessions() as session, session.begin():
+        row = await session.get(WebhookDeadLetter, letter_id)
+        if row is not None:
+            row.replayed_at = utcnow()
+            row.replay_note = f"{outcome}=1"
+    return outcome, ""
 
 
 def _first_error(exc: Exception) -> str:

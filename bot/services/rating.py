@@ -409,6 +409,25 @@ async def review_flags(
     return FlagReview(_lines(visible), len(hidden), unreviewable)
 
 
+async def flag_texts(
+    session: AsyncSession, agency_id: int, review: FlagReview, t: Any, limit: int = 30
+) -> list[str]:
+    """The review's lines in words, each naming its person "Name (NIP)" (chat and CLI alike)."""
+    ids = {line.employee_id for line in review.lines}
+    names: dict[int, str] = {}
+    if ids:
+        rows = await session.execute(
+            select(Employee.id, Employee.name, Employee.nip).where(
+                Employee.id.in_(ids), Employee.agency_id == agency_id
+            )
+        )
+        names = {i: f"{n} ({nip})" for i, n, nip in rows.all()}
+    return [
+        t(f"rating.flag.{line.kind}", names=names.get(line.employee_id, "?"), **line.detail)
+        for line in review.lines[:limit]
+    ]
+
+
 def _lines(flags: list[Flag]) -> list[FlagLine]:
     """One line per person and kind: mutual and ring flags name each member with the number of
     patterns they are in, never the partner; the others name the rater with the pattern's size."""
