@@ -111,3 +111,15 @@ class Reply:
             Choice(c.id, c.label if len(c.label) <= MAX_LABEL else c.label[: MAX_LABEL - 1] + "…")
             for c in self.choices
         ]
+
+
+def split_text(value: str, limit: int) -> list[str]:
+    """Cut long text at line breaks (or hard at the limit) into pieces a platform accepts."""
+    parts: list[str] = []
+    while len(value) > limit:
+        cut = value.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        parts.append(value[:cut])
+        value = value[cut:].lstrip("\n")
+    parts.append(value)
+    return [p for p in parts if p] or [" "]

@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from bot.app import App, StartupError
 from bot.channels.telegram import (
+    TEXT_LIMIT,
     check_token,
     make_bot,
-    split_text,
 )
+from bot.messages import split_text
 from storage.models import Account, WebhookDeadLetter
 from tests.conftest import TG_SECRET as SECRET
 from tests.fake_bot_api import TOKEN, FakeBotAPI, callback_update, contact_update, message_update
@@ -171,10 +172,10 @@ async def test_webhook_checks_secret_keeps_unreadable_bodies_never_5xx(
 
 def test_split_text_respects_telegram_limit() -> None:
     text = "\n".join(f"baris {i} " + "x" * 50 for i in range(200))
-    parts = split_text(text)
+    parts = split_text(text, TEXT_LIMIT)
     assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
     assert "".join(p.replace("\n", "") for p in parts) == text.replace("\n", "")
-    assert all(len(p) <= 4096 for p in split_text("y" * 10000))
+    assert all(len(p) <= 4096 for p in split_text("y" * 10000, TEXT_LIMIT))
 
 
 async def test_abdi_run_serves_polling_and_stops_cleanly_on_sigterm(

@@ -48,7 +48,15 @@ from bot.channels import webhook_body
 from bot.config import Settings
 from bot.dispatcher import Dispatcher, Unavailable
 from bot.i18n import LOCALES, Translator, translator
-from bot.messages import Attachment, Channel, Inbound, MediaRef, Reply, SharedContact
+from bot.messages import (
+    Attachment,
+    Channel,
+    Inbound,
+    MediaRef,
+    Reply,
+    SharedContact,
+    split_text,
+)
 
 log = logging.getLogger("abdi.telegram")
 T = TypeVar("T")
@@ -129,18 +137,6 @@ def callback_to_inbound(query: CallbackQuery, update_id: int | None) -> Inbound:
         language_hint=query.from_user.language_code,
         display_name=query.from_user.full_name,
     )
-
-
-def split_text(value: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Cut long text at line breaks (or hard at the limit) into pieces Telegram accepts."""
-    parts: list[str] = []
-    while len(value) > limit:
-        cut = value.rfind("\n", 0, limit)
-        cut = cut if cut > 0 else limit
-        parts.append(value[:cut])
-        value = value[cut:].lstrip("\n")
-    parts.append(value)
-    return [p for p in parts if p] or [" "]
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -311,7 +307,7 @@ class TelegramAdapter:
                 return
 
     async def _send_one(self, chat_id: int | str, reply: Reply) -> None:
-        pieces = split_text(reply.text)
+        pieces = split_text(reply.text, TEXT_LIMIT)
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             markup = keyboard(reply) if last else None
@@ -410,17 +406,6 @@ async def run_polling(
     finally:
         await adapter.wait_inflight()
         await bot.session.close()
-
-
-def health_check(app: App) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /healthz: each dependency by name; 503 when the database or Redis does not answer."""
-    from bot import health
-
-    async def healthz(_: web.Request) -> web.Response:
-        report = await health.check(app)
-        return web.json_response(report.body(False), status=200 if report.healthy else 503)
-
-    return healthz
 
 
 def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> web.Application:

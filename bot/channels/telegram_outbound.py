@@ -17,10 +17,10 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile
 
-from bot.channels.telegram import CAPTION_LIMIT, keyboard, make_bot, split_text
+from bot.channels.telegram import CAPTION_LIMIT, TEXT_LIMIT, keyboard, make_bot
 from bot.config import Settings
 from bot.delivery import ChannelLimits, Outcome, SendResult
-from bot.messages import Channel, Reply
+from bot.messages import Channel, Reply, split_text
 from storage.models import Account, Delivery
 
 # Seconds; below the drain's default lease (60 s), so a slow call is never taken for a dead one.
@@ -82,7 +82,7 @@ class TelegramSender:
                 request_timeout=UPLOAD_TIMEOUT,
             )
             return sent.message_id
-        pieces = split_text(reply.text)
+        pieces = split_text(reply.text, TEXT_LIMIT)
         first: int | None = None
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1 and attachment is None

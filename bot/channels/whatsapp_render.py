@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.channels.telegram import split_text
 from bot.i18n import Translator
-from bot.messages import Attachment, Choice, Reply
+from bot.messages import Attachment, Choice, Reply, split_text
 
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024

@@ -354,10 +354,9 @@ class WhatsAppWebhook:
 def webhook_app(hook: WhatsAppWebhook, web_app: web.Application | None = None) -> web.Application:
     """Add the WhatsApp routes to `web_app` (the Telegram one, under `abdi serve`) or a new app."""
     if web_app is None:
-        from bot.channels.telegram import health_check
+        from bot.web import application
 
-        web_app = web.Application(client_max_size=MAX_BODY)
-        web_app.router.add_get("/healthz", health_check(hook.app))
+        web_app = application(hook.app)
     hook.add_routes(web_app)
     return web_app
 
