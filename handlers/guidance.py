@@ -165,7 +165,7 @@ def _passage(ctx: Context, topic: svc.Topic, key: str) -> str:
 
 
 async def _answer(ctx: Context, question: str) -> list[Reply]:
-    hits = svc.library().index().search(question[:500], limit=MAX_ANSWER_HITS)
+    hits = svc.library().index().answer(question[:500], limit=MAX_ANSWER_HITS)
     if not hits:
         return [_topics_menu(ctx, ctx.t("guidance.no_answer"), await _pending(ctx))]
     parts = [ctx.t("guidance.answer_intro")]

@@ -117,6 +117,77 @@ async def test_a_question_typed_on_a_topic_page_is_answered(chat) -> None:  # ty
     assert "Menurut pedoman" in user.text
 
 
+def _first_passage(text: str) -> str:
+    """The first quoted passage of an answer: what follows the first 📘 title line."""
+    return text.split("📘", 1)[1].split("\n\n📘", 1)[0]
+
+
+async def test_the_first_passage_shown_is_the_one_that_answers(chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat("7006")
+    await user.send("/tanya boleh gak sih saya ngelike postingan caleg")
+    first = _first_passage(user.text)
+    assert "like" in first.lower() and "komentar" in first.lower(), user.text
+    assert "ASN melayani semua warga" not in first  # not the topic's introduction
+
+    # A sanction for a neutrality breach spans two topics: the sanction first, then the rule.
+    await user.send("/tanya klo ketauan dukung paslon di fb hukumannya apa?")
+    assert _first_passage(user.text).startswith(" Sanksi pelanggaran"), user.text
+    assert "📘 Netralitas" in user.text
+    assert any("📖 Sanksi" in label for label in user.labels)
+    assert any("📖 Netralitas" in label for label in user.labels)
+    await user.send("/tanya Apa sanksi kalau ASN tidak netral?")
+    assert "📘 Sanksi pelanggaran" in user.text and "📘 Netralitas" in user.text
+
+    # A question about what is allowed is answered by the rule, not by the sanctions example.
+    await user.send("/tanya boleh nge-share poster paslon ke grup arisan?")
+    assert _first_passage(user.text).startswith(" Netralitas"), user.text
+
+
+async def test_english_questions_get_the_answering_passage_in_english(chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat("7007", lang="en")
+    await user.send("/ask can I like a candidate's post on instagram?")
+    first = _first_passage(user.text)
+    assert "Liking" in first and "ASN serve every citizen" not in first, user.text
+    await user.send("/ask What is the sanction for breaking election neutrality?")
+    assert _first_passage(user.text).startswith(" Sanctions for breaches"), user.text
+    assert "📘 Neutrality in elections" in user.text
+
+
+async def test_post_check_sees_spelling_variants_emoji_and_hashtags(chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat("7021")
+    await user.send("/pedoman")
+    await user.press("Cek unggahan")
+    await user.send("Foto bareng pak calon walikota di acara warga, semoga amanah ✌️")
+    assert "Dukungan politik" in user.text and '"calon walikota"' in user.text
+    assert "✌️" in user.text  # the finger pose beside a candidate is named too
+    await user.press("Cek teks lain")
+    await user.send("Staycation di hotel bintang 5 dulu bareng keluarga 🏨")
+    assert "Pamer kemewahan" in user.text
+    await user.press("Cek teks lain")
+    await user.send("Bersatu untuk perubahan! #2024GantiPresiden #PKBMenang")
+    assert "Dukungan politik" in user.text and "#pkbmenang" in user.text.lower()
+    # Clean posts stay clean: a service rating, a work photo with a V sign, a voting reminder.
+    for clean in (
+        "Terima kasih atas rating bintang 5 untuk pelayanan kami di Mal Pelayanan Publik",
+        "Foto bersama peserta pelatihan UMKM, semoga usahanya makin maju ✌️",
+        "Jangan lupa datang ke TPS tanggal 14, gunakan hak pilih Anda",
+    ):
+        await user.press("Cek teks lain")
+        await user.send(clean)
+        assert "Tidak ada frasa dari daftar" in user.text, (clean, user.text)
+
+
+async def test_english_post_check(chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat("7022", lang="en")
+    await user.send("/pedoman")
+    await user.press("Check a post")
+    await user.send("Proud to stand with candidate number 2 at tonight's rally, let's win this!")
+    assert "Political support" in user.text
+    await user.press("Check another")
+    await user.send("Our service was rated 5 stars by residents, thank you!")
+    assert "No listed phrase found" in user.text and "✅" not in user.text
+
+
 async def test_english_question_answered_in_english(chat) -> None:  # type: ignore[no-untyped-def]
     user = chat("7005", lang="en")
     await user.send("/ask Who must approve posts on an official agency account?")
@@ -202,7 +273,8 @@ async def test_post_check_points_out_findings_and_stores_nothing(chat, demo_app)
     assert "Lebih aman:" in user.text
     assert "alat bantu, bukan putusan" in user.text
     await user.send("Layanan KTP keliling hari ini melayani 86 warga. Terima kasih tim!")
-    assert "tidak menemukan hal yang melanggar" in user.text
+    assert "Tidak ada frasa dari daftar yang ditemukan" in user.text and "✅" not in user.text
+    assert "tetap periksa sendiri" in user.text
     await user.press("Cek teks lain")
     await user.press("Untuk akun resmi")
     await user.send("Menurut saya layanan kami sudah bagus wkwk")

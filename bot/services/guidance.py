@@ -94,12 +94,22 @@ class Rule:
     patterns: tuple[re.Pattern[str], ...]
     official_only: bool = False
     safer_for: dict[str, str] = field(default_factory=dict)
+    # Words that touch the rule only beside a context word ("menang" beside "paslon", "bintang
+    # lima" beside "hotel"), the context words, signs that count beside a context word (the
+    # finger poses ✌️ ☝️ 🤟 beside a candidate or party), and words that count inside a hashtag
+    # ("menang" in #PKBMenang, "ganti" in #2024GantiPresiden).
+    context_terms: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
+    hashtag_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class CheckerConfig:
     official_reminder: str
     rules: tuple[Rule, ...]
+    # How people write -> how the lists write, word by word: "yg" -> "yang", "lima" -> "5".
+    spelling: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,12 @@ class SearchConfig:
     strong_score: float
     synonyms: tuple[tuple[str, ...], ...]
     stopwords: frozenset[str]
+    # How people type -> how the guidance writes: "gak" -> "tidak", "ngelike" -> "like".
+    spelling: dict[str, str] = field(default_factory=dict)
+    # Words that name what a question asks for: topic -> words ("sanksi" for "hukumannya apa?").
+    focus: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # A second topic is shown beside the first when its best passage scores this share of it.
+    second_topic_ratio: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -205,9 +221,20 @@ def _rules(data: dict[str, Any], where: str, problems: list[str]) -> CheckerConf
                 patterns=tuple(patterns),
                 official_only=bool(raw.get("official_only", False)),
                 safer_for={str(k).lower(): str(v) for k, v in raw.get("safer_for", {}).items()},
+                context_terms=_strings(raw.get("context_terms")),
+                context=_strings(raw.get("context")),
+                signals=_strings(raw.get("signals")),
+                hashtag_terms=tuple(t.lower() for t in _strings(raw.get("hashtag_terms"))),
             )
         )
-    return CheckerConfig(str(data.get("official_reminder", "")), tuple(rules))
+        if (rules[-1].context_terms or rules[-1].signals) and not rules[-1].context:
+            problems.append(f"{here}: context_terms and signals need context words")
+    spelling = {
+        str(k).lower(): str(v).lower()
+        for k, v in (data.get("spelling") or {}).items()
+        if isinstance(v, str)
+    }
+    return CheckerConfig(str(data.get("official_reminder", "")), tuple(rules), spelling)
 
 
 def load(root: Path = LOCALES_DIR) -> Content:
@@ -233,6 +260,17 @@ def load(root: Path = LOCALES_DIR) -> Content:
             strong_score=float(data.get("strong_score", 5.0)),
             synonyms=tuple(_strings(g) for g in data.get("synonyms", []) if isinstance(g, list)),
             stopwords=frozenset(_strings(data.get("stopwords"))),
+            spelling={
+                str(k).lower(): str(v).lower()
+                for k, v in (data.get("spelling") or {}).items()
+                if isinstance(v, str)
+            },
+            focus={
+                str(k): _strings(v)
+                for k, v in (data.get("focus") or {}).items()
+                if isinstance(v, list)
+            },
+            second_topic_ratio=float(data.get("second_topic_ratio", 0.6)),
         )
         data = _read(base / "checker.toml", problems) or {}
         checker[lang] = _rules(data, f"{lang}/checker.toml", problems)
@@ -282,6 +320,10 @@ def validate(content: Content) -> list[str]:
                     )
                 if [k for k, _ in topic.passages()] != [k for k, _ in other.passages()]:
                     problems.append(f"{where}: pages differ in number from the {base} version")
+    for lang in LOCALES:
+        for topic_id in content.search[lang].focus:
+            if topic_id not in ids:
+                problems.append(f"{lang}/search.toml: focus names unknown topic {topic_id!r}")
     rule_ids = {r.id for r in content.checker[base].rules}
     for lang in LOCALES:
         for rule in content.checker[lang].rules:

@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 import bm25s
 import numpy as np
 
+from bot.i18n import LOCALES
 from bot.services.guidance import Content
 
 # bm25s logs every index build at DEBUG/INFO; the terminal chat shares its screen with the logs.
@@ -25,6 +26,8 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 WORD = re.compile(r"[0-9a-z]+(?:-[0-9a-z]+)*%?")
 MAX_NGRAM = 4
+FOCUS_SHARE = 0.3  # an asked-for topic leads the answer when it scores this share of the best
+YIELD_SHARE = 0.6  # an unasked focus topic gives the lead to a rule topic this close to it
 
 
 @cache
@@ -33,6 +36,13 @@ def _stemmer():  # type: ignore[no-untyped-def]
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
     return StemmerFactory().create_stemmer()
+
+
+@cache
+def _root_words() -> object:
+    # Sastrawi's dictionary of Indonesian root words: "dinas", "jelas", "bagus" are words, not
+    # English plurals, so the English suffix strip must leave them alone.
+    return _stemmer().delegatedStemmer.get_dictionary()
 
 
 def _english(word: str) -> str:
@@ -52,14 +62,21 @@ def stem(word: str) -> str:
     stemmed = _stemmer().stem(word)
     if not stemmed or " " in stemmed:
         stemmed = word  # Sastrawi splits some hyphenated words; keep them whole
-    return _english(word) if stemmed == word else stemmed
+    if stemmed != word:
+        return stemmed
+    return word if _root_words().contains(word) else _english(word)  # type: ignore[attr-defined]
 
 
 def split_hashtags(text: str) -> str:
     """#HarisPastiMenang -> Haris Pasti Menang: hashtags carry words the checker must see."""
-    return re.sub(
-        r"#(\w+)", lambda m: " " + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", m.group(1)) + " ", text
-    )
+    return re.sub(r"#(\w+)", lambda m: " " + split_camel(m.group(1)) + " ", text)
+
+
+def split_camel(tag: str) -> str:
+    """HarisPastiMenang -> Haris Pasti Menang, PKBMenang -> PKB Menang, 2024Ganti -> 2024 Ganti."""
+    tag = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", tag)
+    tag = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", " ", tag)
+    return re.sub(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])", " ", tag)
 
 
 def words(text: str) -> list[tuple[str, int, int]]:
@@ -68,8 +85,29 @@ def words(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(0), m.start(), m.end()) for m in WORD.finditer(lowered)]
 
 
+REDUPLICATED = re.compile(r"^([a-z]{3,})2$")  # "jalan2" (jalan-jalan), "temen2"
+
+
+def respell(word: str, spelling: dict[str, str]) -> list[str]:
+    """A typed word as the guidance spells it: slang, abbreviations, "jalan2" -> "jalan"."""
+    replaced = spelling.get(word)
+    if replaced is None:
+        m = REDUPLICATED.match(word)
+        if m:
+            replaced = spelling.get(m.group(1), m.group(1))
+    if replaced is None:
+        return [word]
+    return [w for w, _, _ in words(replaced)]
+
+
 class Analyzer:
-    def __init__(self, synonyms: list[tuple[str, ...]], stopwords: set[str]) -> None:
+    def __init__(
+        self,
+        synonyms: list[tuple[str, ...]],
+        stopwords: set[str],
+        spelling: dict[str, str] | None = None,
+    ) -> None:
+        self.spelling = dict(spelling or {})
         self.phrases: dict[tuple[str, ...], str] = {}
         for group in synonyms:
             if not group:
@@ -83,9 +121,8 @@ class Analyzer:
         self.domain = set(self.phrases.values())
         self.longest = min(MAX_NGRAM, max((len(k) for k in self.phrases), default=1))
 
-    @staticmethod
-    def stems(text: str) -> list[str]:
-        return [stem(w) for w, _, _ in words(text)]
+    def stems(self, text: str) -> list[str]:
+        return [stem(r) for w, _, _ in words(text) for r in respell(w, self.spelling)]
 
     def tokens(self, text: str) -> list[str]:
         raw = self.stems(text)
@@ -112,49 +149,140 @@ class Hit:
     score: float
 
 
+def _units(key: str, text: str) -> list[str]:
+    """The smallest pieces of a passage that can answer: a paragraph, a bullet, one do or don't.
+
+    A page's heading says what the page answers, so it goes with each of its pieces.
+    """
+    if key in ("dos", "donts") or key == "example":
+        return [line for line in text.splitlines() if line.strip()] or [text]
+    heading, _, body = text.partition("\n")
+    pieces: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", body):
+        lines = [ln for ln in paragraph.splitlines() if ln.strip()]
+        if len(lines) > 1 and all(ln.lstrip().startswith(("•", "-", "*")) for ln in lines):
+            pieces += lines
+        elif lines:
+            pieces.append(" ".join(lines))
+    return [f"{heading}\n{piece}" for piece in pieces] or [text]
+
+
 class GuidanceIndex:
-    """One BM25 index over every passage of every topic in every language."""
+    """BM25 over every passage of every topic in every language, and over their pieces.
+
+    A passage (a page, the do's, the don'ts, the example) is ranked by its best piece (a
+    paragraph or a single do/don't line) plus a share of its own score: the piece says which
+    passage answers ("like, komentar, share" beats the topic's introduction for "boleh like
+    postingan caleg?"), the whole passage breaks ties between pieces.
+    """
+
+    PASSAGE_WEIGHT = 1.0
 
     def __init__(self, content: Content) -> None:
         self.content = content
         synonyms = [g for cfg in content.search.values() for g in cfg.synonyms]
         stopwords = {w for cfg in content.search.values() for w in cfg.stopwords}
-        self.analyzer = Analyzer(synonyms, stopwords)
+        spelling = {k: v for cfg in content.search.values() for k, v in cfg.spelling.items()}
+        self.analyzer = Analyzer(synonyms, stopwords, spelling)
         self.entries: list[tuple[str, str]] = []
+        self.unit_entries: list[int] = []  # unit -> index into entries
         corpus: list[list[str]] = []
+        units: list[list[str]] = []
         for topics in content.topics.values():
             for topic in topics.values():
                 for key, text in topic.passages():
                     # The title travels with every passage: it names what the passage is about.
                     corpus.append(self.analyzer.tokens(f"{topic.title}\n{text}") or ["_"])
+                    for unit in _units(key, text):
+                        units.append(self.analyzer.tokens(f"{topic.title}\n{unit}") or ["_"])
+                        self.unit_entries.append(len(self.entries))
                     self.entries.append((topic.id, key))
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
+        self.units = bm25s.BM25()
+        self.units.index(units, show_progress=False)
+        self.focus: dict[str, set[str]] = {}
+        for cfg in content.search.values():
+            for topic_id, terms in cfg.focus.items():
+                for term in terms:
+                    self.focus.setdefault(topic_id, set()).add("_".join(self.analyzer.tokens(term)))
+
+    def _ranked(self, tokens: list[str]) -> tuple[list[tuple[tuple[str, str], float]], float]:
+        """Passages (topic, key) by combined score, best first, and the best passage score."""
+        whole = np.asarray(self.bm25.get_scores(tokens), dtype=float)
+        pieces = np.asarray(self.units.get_scores(tokens), dtype=float)
+        best_piece = np.zeros(len(self.entries))
+        for unit, entry in enumerate(self.unit_entries):
+            best_piece[entry] = max(best_piece[entry], pieces[unit])
+        combined = best_piece + self.PASSAGE_WEIGHT * whole
+        best: dict[tuple[str, str], float] = {}
+        top_whole = 0.0
+        for i, key in enumerate(self.entries):
+            if whole[i] <= 0:
+                continue
+            top_whole = max(top_whole, float(whole[i]))
+            best[key] = max(best.get(key, 0.0), float(combined[i]))
+        return sorted(best.items(), key=lambda kv: -kv[1]), top_whole
+
+    def _threshold(self, tokens: list[str], min_score: float | None) -> float:
+        if min_score is not None:
+            return min_score
+        # BM25 scores are not comparable across questions, so a bare threshold lets "harga
+        # emas hari ini" through on the word "harga". A question is about the guidance when
+        # it uses the guidance's own vocabulary (a synonym group) and clears min_score, or,
+        # without such a word, when it matches far better than chance (strong_score).
+        domain = any(tok in self.analyzer.domain for tok in tokens)
+        return self.min_score if domain else self.strong_score
 
     def search(self, query: str, *, limit: int = 3, min_score: float | None = None) -> list[Hit]:
         """The best passages for a question, best first; empty when nothing is relevant enough."""
         tokens = self.analyzer.tokens(query)
         if not tokens:
             return []
-        scores = np.asarray(self.bm25.get_scores(tokens), dtype=float)
-        best: dict[tuple[str, str], float] = {}
-        for i in np.argsort(-scores, kind="stable"):
-            score = float(scores[i])
-            if score <= 0:
-                break
-            key = self.entries[int(i)]
-            best[key] = max(best.get(key, 0.0), score)
-        ranked = sorted(best.items(), key=lambda kv: -kv[1])
-        if min_score is None and ranked:
-            # BM25 scores are not comparable across questions, so a bare threshold lets "harga
-            # emas hari ini" through on the word "harga". A question is about the guidance when
-            # it uses the guidance's own vocabulary (a synonym group) and clears min_score, or,
-            # without such a word, when it matches far better than chance (strong_score).
-            domain = any(tok in self.analyzer.domain for tok in tokens)
-            threshold = self.min_score if domain else self.strong_score
-        else:
-            threshold = min_score or 0.0
-        return [Hit(t, k, s) for (t, k), s in ranked if s >= threshold][:limit]
+        ranked, top_whole = self._ranked(tokens)
+        if top_whole < self._threshold(tokens, min_score):
+            return []
+        return [Hit(t, k, s) for (t, k), s in ranked][:limit]
+
+    def answer(self, query: str, *, limit: int = 2) -> list[Hit]:
+        """The passages an answer shows, in the order shown: the first one should answer.
+
+        When the question names what it asks for ("sanksi", "hukumannya") that topic's best
+        passage comes first and the topic of the breach it asks about (neutrality) follows when
+        its best passage scores a fair share of the first; without such words a second topic
+        is shown only when it scores nearly as well as the first (second_topic_ratio).
+        """
+        tokens = self.analyzer.tokens(query)
+        hits = self.search(query, limit=len(self.entries))
+        if not hits:
+            return []
+        best: dict[str, Hit] = {}
+        for hit in hits:
+            best.setdefault(hit.topic, hit)
+        # The asked-for topic leads unless it barely matches ("gimana hukumnya?" asks for a rule).
+        # A topic with focus words leads only when asked: "boleh share poster paslon?" asks what
+        # the rule is, and the sanctions example about a shared poster is not the answer.
+        asked = {t for t, terms in self.focus.items() if terms & set(tokens)}
+        leading = [
+            h for h in best.values() if h.topic in asked and h.score >= FOCUS_SHARE * hits[0].score
+        ] or [
+            h
+            for h in best.values()
+            if h.topic not in self.focus and h.score >= YIELD_SHARE * hits[0].score
+        ]
+        first = leading[0] if leading else hits[0]
+        shown = [first]
+        others = [h for t, h in best.items() if t != first.topic]
+        # A question that asks for a sanction is about some breach: its topic follows readily.
+        # Otherwise a second topic must score nearly as well, or it is noise beside the answer.
+        ratio = FOCUS_SHARE if first.topic in asked else self.second_topic_ratio
+        if others and others[0].score >= ratio * first.score:
+            shown.append(others[0])
+        return shown[:limit]
+
+    @property
+    def second_topic_ratio(self) -> float:
+        return self.content.search[LOCALES[0]].second_topic_ratio  # set in the main language
 
     @property
     def min_score(self) -> float:
@@ -165,5 +293,5 @@ class GuidanceIndex:
         return min(cfg.strong_score for cfg in self.content.search.values())
 
     def best_topic(self, query: str) -> str | None:
-        hits = self.search(query, limit=1)
+        hits = self.answer(query, limit=1)
         return hits[0].topic if hits else None
