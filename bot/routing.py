@@ -82,6 +82,11 @@ class Context:
         return self.account.employee
 
     @property
+    def actor(self) -> str:
+        """Who acts, as audit rows name them: the employee, else the chat account."""
+        return f"employee:{self.employee.id}" if self.employee else f"account:{self.account.id}"
+
+    @property
     def state_key(self) -> str:
         return f"{self.account.channel}:{self.account.user_ref}"
 
@@ -133,18 +138,18 @@ class Context:
         return Reply(self.t(f"menu.section.{name}.title"), [*choices, self.back_to_menu()])
 
     def back_to_menu(self) -> Choice:
-        return Choice("home:menu", self.t("button.menu"))
+        return Choice("home:menu", self.t("button.menu"), nav="menu")
 
 
 def _page(ctx: Context, choices: list[Choice], page: int) -> list[Choice]:
     if len(choices) <= MAX_CHOICES:
         return choices
-    size = MAX_CHOICES - 1
+    size = MAX_CHOICES - 2  # 1–8, and "more" keeps its fixed number 9
     pages = (len(choices) + size - 1) // size
     page = max(0, min(page, pages - 1))
     shown = choices[page * size : (page + 1) * size]
     following = (page + 1) % pages
-    return [*shown, Choice(f"home:more:{following}", ctx.t("menu.more"))]
+    return [*shown, Choice(f"home:more:{following}", ctx.t("menu.more"), nav="next")]
 
 
 @dataclass(frozen=True)

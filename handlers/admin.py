@@ -17,10 +17,6 @@ router.menu_entry("accounts", "menu.accounts", roles={HR}, order=500, section="h
 MAX_MATCHES = 8
 
 
-def _actor(ctx: Context) -> str:
-    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
-
-
 async def _employee(ctx: Context, raw_id: str) -> Employee | None:
     """The employee a payload names, only if it is in the HR user's own agency."""
     if not raw_id.isdigit():
@@ -80,7 +76,7 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
     )
     audit.record(
         ctx.session,
-        actor=_actor(ctx),
+        actor=ctx.actor,
         action="employee.view",
         agency_id=ctx.agency.id,
         target=f"employee:{employee.id}",
@@ -110,7 +106,7 @@ async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
     if employee is None or employee.status != "active":
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     ttl = timedelta(minutes=ctx.settings.link_code_ttl_minutes)
-    code, _expires = await create_link_code(ctx.session, employee, ttl, _actor(ctx))
+    code, _expires = await create_link_code(ctx.session, employee, ttl, ctx.actor)
     hours = max(1, ctx.settings.link_code_ttl_minutes // 60)
     return [
         Reply(ctx.t("admin.code", name=employee.name, code=code, hours=hours), [ctx.back_to_menu()])
@@ -124,7 +120,12 @@ async def ask_unlink(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     text = ctx.t("admin.confirm_unlink", name=employee.name, channel=args[1])
     yes = Choice(router.payload("unlinkok", employee.id, args[1]), ctx.t("admin.yes_unlink"))
-    return [Reply(text, [yes, Choice(router.payload("show", employee.id), ctx.t("button.back"))])]
+    return [
+        Reply(
+            text,
+            [yes, Choice(router.payload("show", employee.id), ctx.t("button.back"), nav="back")],
+        )
+    ]
 
 
 @router.action("unlinkok", roles={HR}, args=(ID, WORD))
@@ -132,6 +133,6 @@ async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    count = await unlink(ctx.session, employee, _actor(ctx), channel=args[1])
+    count = await unlink(ctx.session, employee, ctx.actor, channel=args[1])
     key = "admin.unlinked" if count else "admin.nothing_unlinked"
     return [ctx.main_menu(ctx.t(key, name=employee.name, channel=args[1]))]

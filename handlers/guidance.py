@@ -31,10 +31,6 @@ def _content() -> svc.Content:
     return svc.library().content()
 
 
-def _actor(ctx: Context) -> str:
-    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
-
-
 def _topic(ctx: Context, topic_id: str) -> svc.Topic | None:
     return _content().topic(ctx.t.locale, topic_id)
 
@@ -84,14 +80,18 @@ def _page_reply(ctx: Context, topic: svc.Topic, number: int, pending: list[str])
     number = max(0, min(number, len(pages) - 1))
     choices = []
     if number > 0:
-        choices.append(Choice(router.payload("page", topic.id, number - 1), ctx.t("guidance.prev")))
+        choices.append(
+            Choice(router.payload("page", topic.id, number - 1), ctx.t("guidance.prev"), nav="prev")
+        )
     if number < len(pages) - 1:
-        choices.append(Choice(router.payload("page", topic.id, number + 1), ctx.t("guidance.next")))
+        choices.append(
+            Choice(router.payload("page", topic.id, number + 1), ctx.t("guidance.next"), nav="next")
+        )
     elif topic.id in pending:
         choices.append(
             Choice(router.payload("ack", topic.id, topic.version), ctx.t("guidance.button_ack"))
         )
-    choices.append(Choice(router.payload("menu"), ctx.t("guidance.button_topics")))
+    choices.append(Choice(router.payload("menu"), ctx.t("guidance.button_topics"), nav="back"))
     choices.append(ctx.back_to_menu())
     text = pages[number]
     if topic.id in pending and number == len(pages) - 1:
@@ -179,7 +179,7 @@ async def _answer(ctx: Context, question: str) -> list[Reply]:
             payload = router.payload("page", topic.id, topic.page_of(hit.key))
             opened[topic.id] = Choice(payload, ctx.t("guidance.open", label=topic.label))
     parts.append(ctx.t("guidance.ask_more"))
-    topics_button = Choice(router.payload("menu"), ctx.t("guidance.button_topics"))
+    topics_button = Choice(router.payload("menu"), ctx.t("guidance.button_topics"), nav="back")
     return [
         Reply(
             _clip("\n\n".join(parts), MAX_REPLY),
@@ -304,7 +304,7 @@ async def _hr_topic(ctx: Context, topic: svc.Topic, lead: str | None = None) -> 
         if required
         else Choice(router.payload("require", topic.id), ctx.t("guidance.button_require"))
     )
-    back = Choice(router.payload("hr"), ctx.t("button.back"))
+    back = Choice(router.payload("hr"), ctx.t("button.back"), nav="back")
     return [Reply(_clip("\n".join(lines), MAX_REPLY), [toggle, back, ctx.back_to_menu()])]
 
 
@@ -321,7 +321,7 @@ async def _set_required(ctx: Context, topic_id: str, required: bool) -> list[Rep
     if topic is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     changed = await svc.set_required(
-        ctx.session, ctx.agency.id, topic.id, required=required, actor=_actor(ctx)
+        ctx.session, ctx.agency.id, topic.id, required=required, actor=ctx.actor
     )
     key = "guidance.required_now" if required else "guidance.lifted_now"
     return await _hr_topic(ctx, topic, ctx.t(key, title=topic.title) if changed else None)
@@ -346,7 +346,7 @@ async def reload(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("guidance.reload_failed", problems=problems))]
     audit.record(
         ctx.session,
-        actor=_actor(ctx),
+        actor=ctx.actor,
         action="guidance.reload",
         agency_id=ctx.agency.id,
         versions=content.versions(),

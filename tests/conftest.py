@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import func, select
 
 from bot.app import App, create_app
 from bot.cli import main as cli_main
@@ -326,3 +327,16 @@ async def tg_webhook(demo_app: App, tg_settings: Settings) -> AsyncIterator[tupl
         yield client, str(server.make_url(tg_settings.webhook_path))
     await server.close()
     await bot.session.close()
+
+
+@pytest.fixture
+async def wa(demo_app: App) -> AsyncIterator[WhatsAppHarness]:
+    """The WhatsApp harness on the demo office: signed webhooks in, the fake Graph API out."""
+    harness = await WhatsAppHarness(demo_app).start()
+    yield harness
+    await harness.stop()
+
+
+async def count_rows(app: App, model: type) -> int:
+    async with app.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.app import App
 from bot.channels.whatsapp_render import render, typed_choice, untag
@@ -20,20 +19,9 @@ from bot.messages import Choice, Reply
 from storage.models import Account, Delivery, EarlyStatus, InboundEvent, WebhookDeadLetter
 from tests import fake_graph_api as g
 from tests.chat import WhatsAppChat, WhatsAppHarness
+from tests.conftest import count_rows as count
 
 STAFF_PHONE_WA = "6281200000001"  # demo roster row 1, 081200000001
-
-
-@pytest.fixture
-async def wa(demo_app: App) -> AsyncIterator[WhatsAppHarness]:
-    harness = await WhatsAppHarness(demo_app).start()
-    yield harness
-    await harness.stop()
-
-
-async def count(app: App, model: type) -> int:
-    async with app.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 # -- webhook ---------------------------------------------------------------------------------

@@ -4,29 +4,22 @@ confirmed), contact cards that prove nothing, and system messages that move or h
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.app import App
 from bot.services import identity
 from storage.models import Account, AuditLog, InboundEvent, WebhookDeadLetter
 from tests import fake_graph_api as g
 from tests.chat import WhatsAppChat, WhatsAppHarness
+from tests.conftest import count_rows as count
 from tests.four_in_one_helpers import code_in
 
 STAFF_PHONE, STAFF_WA = "081200000001", "6281200000001"  # demo roster row 1
 HR_PHONE, HR_WA = "081200000034", "6281200000034"  # row 34: HR
 STAFF_NIP = "199803132020012001"
-
-
-@pytest.fixture
-async def wa(demo_app: App) -> AsyncIterator[WhatsAppHarness]:
-    harness = await WhatsAppHarness(demo_app).start()
-    yield harness
-    await harness.stop()
 
 
 async def accounts(app: App) -> list[Account]:
@@ -36,11 +29,6 @@ async def accounts(app: App) -> list[Account]:
                 select(Account).where(Account.channel == "whatsapp").order_by(Account.id)
             )
         )
-
-
-async def count(app: App, model: type) -> int:
-    async with app.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def link_own_number(user: WhatsAppChat) -> None:

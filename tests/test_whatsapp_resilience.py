@@ -9,12 +9,12 @@ import json
 import logging
 import socket
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.app import App
@@ -22,20 +22,9 @@ from storage.models import Account, InboundEvent, WebhookDeadLetter
 from storage.state import ConversationState, RedisStore, StateStore
 from tests import fake_graph_api as g
 from tests.chat import WhatsAppChat, WhatsAppHarness
+from tests.conftest import count_rows as count
 
 UNAVAILABLE = "Maaf, layanan sedang gangguan sebentar. Silakan coba lagi beberapa saat lagi."
-
-
-@pytest.fixture
-async def wa(demo_app: App) -> AsyncIterator[WhatsAppHarness]:
-    harness = await WhatsAppHarness(demo_app).start()
-    yield harness
-    await harness.stop()
-
-
-async def count(app: App, model: type) -> int:
-    async with app.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def closed_port() -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,6 @@ DATA = Path(__file__).parent / "data" / "whatsapp"
 FILES = sorted(DATA.glob("*.json"))
 BODIES = {path.name: path.read_bytes() for path in FILES}  # the exact bytes, signed as they are
 SILENT = {"edit", "revoke", "reaction", "system"}
-
-
-@pytest.fixture
-async def wa(demo_app: App) -> AsyncIterator[WhatsAppHarness]:
-    harness = await WhatsAppHarness(demo_app).start()
-    yield harness
-    await harness.stop()
 
 
 def _address(value: dict[str, Any], message: dict[str, Any]) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot import numbering
 from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.dispatcher import Dispatcher
 from bot.i18n import Translator
@@ -42,7 +44,7 @@ class ConsoleChat:
         self.read_line = read_line
         self.write = write
         self.attachments_dir = attachments_dir or Path("var/console")
-        self._choices: list[str] = []
+        self._keys: list[tuple[int, str]] = []  # (number to type, payload) of the last menu
         self._text_first = False  # the last screen asked for text: "2" is text, "#2" a choice
 
     def inbound(self, line: str) -> Inbound:
@@ -56,10 +58,9 @@ class ConsoleChat:
             "language_hint": self.language_hint,
         }
         stripped = line.strip()
-        number = stripped.removeprefix("#")
         picked = stripped.startswith("#") or not self._text_first
-        if picked and number.isdigit() and 1 <= int(number) <= len(self._choices):
-            return Inbound(**base, action=self._choices[int(number) - 1])
+        if picked and (payload := numbering.pick(stripped, self._keys)) is not None:
+            return Inbound(**base, action=payload)
         if stripped.lower().startswith("/kontak "):
             return Inbound(**base, contact=SharedContact(stripped[8:].strip(), self.user_ref))
         return Inbound(**base, text=line)
@@ -76,18 +77,34 @@ class ConsoleChat:
             if reply.request_phone:
                 self.write(t("console.phone_hint", label=reply.request_phone))
             mark = "#" if any(r.expects_text for r in replies) else ""
-            for number, choice in enumerate(reply.choices, start=1):
+            for number, choice in numbering.numbered(reply.choices):
                 self.write(f"  {mark}{number}. {choice.label}")
             if mark and reply.choices:
                 self.write(t("console.pick_hint"))
         # Numbers refer to the options last shown; a reply without options keeps the old ones.
-        shown = [c.id for r in replies for c in r.choices]
-        if shown:
-            self._choices = shown
+        menus = [r for r in replies if r.choices]
+        if menus:
+            # Only the last menu's numbers are live (they are the ones nearest the prompt).
+            self._keys = [(n, c.id) for n, c in numbering.numbered(menus[-1].choices)]
         if replies:
             self._text_first = any(r.expects_text for r in replies)
 
+    def out_of_range(self, line: str) -> bool:
+        """A typed number that no shown option has (and the screen is not asking for text)."""
+        stripped = line.strip()
+        picked = stripped.startswith("#") or not self._text_first
+        return (
+            picked
+            and bool(self._keys)
+            and numbering.is_number(stripped)
+            and numbering.pick(stripped, self._keys) is None
+        )
+
     async def send(self, line: str, t: Translator) -> list[Reply]:
+        if self.out_of_range(line):
+            numbers = numbering.ranges([n for n, _ in self._keys])
+            self.write(t("console.out_of_range", numbers=numbers))
+            return []
         replies = await self.dispatcher.handle(self.inbound(line))
         self.render(replies, t)
         return replies
@@ -118,6 +135,7 @@ class ConsoleSender:
     def __init__(self, chat: ConsoleChat, t: Translator) -> None:
         self.chat = chat
         self.t = t
+        self._ids = itertools.count(1)
 
     @property
     def serves(self) -> frozenset[str]:
