@@ -123,6 +123,7 @@ def abdi_server(app: App) -> Serve:
         bot = make_bot(
             app.settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_base": base})
         )
+        app.settings = app.settings.model_copy(update={"health_port": 0})  # no health server
         adapter = TelegramAdapter(app.dispatcher, bot)
         task = asyncio.create_task(
             run_polling(app, bot, adapter=adapter, polling_timeout=1, handle_signals=False)

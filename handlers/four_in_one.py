@@ -5,17 +5,20 @@ knows is asked again. Every button is re-checked against the database.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import LOCALES
 from bot.messages import Choice, Reply
 from bot.routing import ASN, FAMILY, GUEST, HR, ID, NUM, WORD, Context, Router
 from bot.services import audit
 from bot.services import four_in_one as cases
+from bot.services import four_in_one_words as words
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
 from bot.services.people import normalize_phone
-from storage.models import Employee, FourInOneCase
+from storage.models import CaseEvent, Employee, FourInOneCase
 
 router = Router("case")
 EVERYONE = {GUEST, ASN, FAMILY, *STAFF_ROLES}
@@ -89,6 +92,25 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 # --- Reporting a death --------------------------------------------------------------------------
+#
+# The answers so far travel in the conversation state. Every answer is read for everything it
+# says (a sentence at the name question can give the unit and the day too), and only what is
+# still missing is asked next, in the order of `_next`.
+
+# Where each kind of fact is read from: the step a text answers.
+NAME_STEPS = ("who", "name")
+UNIT_STEPS = ("first", "who", "name", "unit", "confirm")
+WHEN_STEPS = ("first", "who", "name", "unit", "date", "time", "confirm")
+RELATION_STEPS = ("first", "who", "name", "unit", "contact", "confirm")
+PHONE_STEPS = ("first", "contact", "phone", "confirm")
+SAID_PART = {
+    "subuh": "four_in_one.said_part.subuh",
+    "pagi": "four_in_one.said_part.pagi",
+    "siang": "four_in_one.said_part.siang",
+    "sore": "four_in_one.said_part.sore",
+    "malam": "four_in_one.said_part.malam",
+}
+HEARD = ("nip", "deceased", "unit", "pensioner", "date", "clock", "part", "night", "relation")
 
 
 @router.action("new")
@@ -102,6 +124,196 @@ async def new(ctx: Context, args: list[str]) -> list[Reply]:
         {"via": via},
         Choice(router.payload("track"), ctx.t("four_in_one.have_code")),
     )
+
+
+async def from_message(ctx: Context, text: str) -> list[Reply]:
+    """A family's own first words ("bapak sy meninggal td pagi, gmn caranya"): a condolence,
+    what the message already said (to be corrected if wrong), and the first missing question."""
+    if not _is_staff(ctx) and await cases.cases_of_account(ctx.session, ctx.account):
+        return await track(ctx, [])  # their own case first; "report another" is one tap away
+    via = "officer" if ctx.has_any(DESK_ROLES) else "family"
+    data = await _absorb(ctx, {"via": via}, text, "first")
+    lead = ctx.t("four_in_one.condolence") if via == "family" else None
+    return await _next(ctx, data, lead=lead, heard=any(data.get(k) for k in HEARD))
+
+
+def _now_local(ctx: Context) -> datetime:
+    return datetime.now(ZoneInfo(_zone(ctx)))
+
+
+async def _unit_names(ctx: Context) -> list[str]:
+    from sqlalchemy import select
+
+    from storage.models import Unit
+
+    rows = await ctx.session.scalars(select(Unit.name).where(Unit.agency_id == ctx.agency.id))
+    return list(rows)
+
+
+def _take_day(ctx: Context, data: dict[str, Any], day_: Any) -> None:
+    if day_ is None or day_ > _today(ctx) or day_ < _today(ctx) - timedelta(MAX_DAYS_AGO):
+        return  # the date question says why, with its own words
+    data["date"] = day_.isoformat()
+    data.pop("night", None)
+    data.pop("died_at", None)
+
+
+async def _absorb(ctx: Context, data: dict[str, Any], text: str, step: str) -> dict[str, Any]:
+    """`data` with everything `text` says that this step may take (see the *_STEPS above)."""
+    data = dict(data)
+    text = text[:500]
+    today = _today(ctx)
+    if step in RELATION_STEPS:
+        relation_ = words.relation_of(text)
+        if relation_:
+            data["relation"] = relation_
+    if step in ("first", *NAME_STEPS, "confirm"):
+        nip = words.nip_in(text)
+        if nip and cases.is_nip(nip):
+            data["nip"] = nip
+        name = words.name_of(text, loose=step in NAME_STEPS)
+        if name and len(cases.normalize_name(name)) >= 2:
+            data["deceased"] = name[: cases.NAME_LIMIT]
+    if step in UNIT_STEPS:
+        unit_, several = words.pick_unit(text, await _unit_names(ctx), cases.unit_words)
+        if unit_:
+            data["unit"] = unit_
+            data.pop("units", None)
+            data.pop("pensioner", None)
+        elif several and not data.get("unit"):
+            data["units"] = several[:8]
+    if step in WHEN_STEPS:
+        found = words.when_of(text, today)
+        day_, clock = words.resolve(found, today, _now_local(ctx))
+        _take_day(ctx, data, day_)
+        if found.night and day_ is None and not data.get("date"):
+            data["night"] = "tonight" if found.tonight else "last"
+        if clock is not None:
+            data["clock"] = clock.strftime("%H:%M")
+            data.pop("part", None)
+            data.pop("died_at", None)
+        elif found.part and not found.night and not data.get("clock"):
+            data["part"] = found.part
+    if step in PHONE_STEPS:
+        phone_ = words.phone_in(text)
+        normalized = normalize_phone(phone_) if phone_ else None
+        if normalized:
+            data["phone"] = normalized
+    return data
+
+
+def _settle_moment(ctx: Context, data: dict[str, Any]) -> str | None:
+    """The day and the clock (or "no time") make the moment of death; a moment still ahead is
+    refused with the key returned."""
+    if data.get("died_at") or not data.get("date"):
+        return None
+    clock = data.get("clock")
+    if clock is None and not data.get("part") and not data.get("no_time"):
+        return None
+    moment = time.fromisoformat(clock) if clock else cases.UNKNOWN_TIME
+    local = datetime.fromisoformat(data["date"]).replace(
+        hour=moment.hour, minute=moment.minute, tzinfo=ZoneInfo(_zone(ctx))
+    )
+    if local > datetime.now(UTC) + timedelta(minutes=5):
+        data.pop("clock", None)
+        data.pop("part", None)
+        return "four_in_one.future_time"
+    data["died_at"] = local.astimezone(UTC).isoformat()
+    return None
+
+
+def _relation_choices(ctx: Context) -> list[Choice]:
+    return [Choice(router.payload("rel", r), ctx.t(f"four_in_one.relation.{r}")) for r in RELATIONS]
+
+
+def _heard(ctx: Context, data: dict[str, Any]) -> str:
+    """What was understood so far, for the family to correct."""
+    lines = []
+    if data.get("deceased"):
+        lines.append(ctx.t("four_in_one.heard.deceased", name=data["deceased"]))
+    if data.get("nip"):
+        lines.append(ctx.t("four_in_one.heard.nip", nip=data["nip"]))
+    if data.get("unit") or data.get("pensioner"):
+        lines.append(ctx.t("four_in_one.heard.unit", unit=data.get("unit") or data["pensioner"]))
+    if data.get("died_at") or data.get("date"):
+        lines.append(ctx.t("four_in_one.heard.died", died=_died_words(ctx, data)))
+    elif data.get("night"):
+        lines.append(ctx.t("four_in_one.heard.night"))
+    if data.get("relation"):
+        relation_ = ctx.t(f"four_in_one.relation.{data['relation']}")
+        lines.append(ctx.t("four_in_one.heard.relation", relation=relation_))
+    if not lines:
+        return ""
+    return ctx.t("four_in_one.heard", lines="\n".join(lines))
+
+
+def _died_words(ctx: Context, data: dict[str, Any]) -> str:
+    if data.get("died_at"):
+        text = cases.died_text(ctx.t, datetime.fromisoformat(data["died_at"]), _zone(ctx))
+    else:
+        day_ = datetime.fromisoformat(data["date"]).replace(tzinfo=ZoneInfo(_zone(ctx)))
+        text = cases.died_text(ctx.t, day_, _zone(ctx))
+    part = data.get("part")
+    if part and not data.get("clock"):
+        text += " · " + ctx.t(SAID_PART.get(part, "four_in_one.said_part.pagi"))
+    return text
+
+
+async def _next(
+    ctx: Context,
+    data: dict[str, Any],
+    lead: str | None = None,
+    heard: bool = False,
+    problem: str | None = None,
+) -> list[Reply]:
+    """Ask the first thing still missing (or show the summary), after `lead`, `problem` and,
+    with `heard`, what was understood."""
+    problem = _settle_moment(ctx, data) or problem
+    head = [x for x in (lead, problem and ctx.t(problem), heard and _heard(ctx, data)) if x]
+    choices: list[Choice] = []
+    if not data.get("deceased") and not data.get("nip"):
+        state, key = "who", "four_in_one.ask_who_free" if lead or heard else "four_in_one.edit_who"
+        if key == "four_in_one.ask_who_free" and not (data.get("date") or data.get("night")):
+            key = "four_in_one.ask_who_when_free"
+    elif not data.get("deceased"):
+        state, key = "name", "four_in_one.nip_noted"
+    elif not (data.get("nip") or data.get("unit") or data.get("pensioner")):
+        state, key = "unit", "four_in_one.ask_unit"
+        if data.get("units"):
+            key = "four_in_one.pick_unit"
+            choices = [
+                Choice(router.payload("unitpick", i), name[:24])
+                for i, name in enumerate(data["units"])
+            ]
+    elif not data.get("date") and data.get("night") and not data.get("no_time"):
+        state, key = "time", "four_in_one.ask_night_time"
+        choices = [Choice(router.payload("notime"), ctx.t("four_in_one.time_unknown"))]
+    elif not data.get("date"):
+        state, key = "date", "four_in_one.ask_date"
+        choices = _day_choices(ctx)
+    elif not data.get("died_at"):
+        state, key = "time", "four_in_one.ask_time"
+        choices = [Choice(router.payload("notime"), ctx.t("four_in_one.time_unknown"))]
+    elif not data.get("contact"):
+        state, key = "contact", _prompt(data, "four_in_one.ask_contact")
+        if not data.get("phone") and not data.get("relation"):
+            key = _prompt(data, "four_in_one.ask_contact_all")
+        elif not data.get("phone"):
+            key = _prompt(data, "four_in_one.ask_contact_phone")
+    elif not data.get("relation"):
+        state, key = "relation", _prompt(data, "four_in_one.ask_relation")
+        choices = _relation_choices(ctx)
+    elif not data.get("phone"):
+        state, key = "phone", "four_in_one.ask_phone"
+    else:
+        return await _summary(ctx, data, "\n\n".join(head) if head else None)
+    await router.enter(ctx, state, **data)
+    text = "\n\n".join([*head, ctx.t(key)])
+    return _reply(ctx, text, *choices, expects_text=state in TIME_STEPS)
+
+
+def _filled(data: dict[str, Any]) -> set[str]:
+    return {k for k in (*HEARD, "contact", "phone") if data.get(k)}
 
 
 @router.on_state("who")
@@ -119,24 +331,28 @@ async def who(ctx: Context, text: str) -> list[Reply]:
         return _reply(ctx, ctx.t("four_in_one.bad_nip"))
     if digits.isdigit():
         # The same words whether or not the NIP is in the roster: only the officer sees the match.
-        return await _ask(ctx, "name", "four_in_one.nip_noted", _data(ctx) | {"nip": digits})
-    return await _name(ctx, text)
+        data = _data(ctx) | {"nip": digits}
+        data.pop("deceased", None)
+        return await _ask(ctx, "name", "four_in_one.nip_noted", data)
+    return await _answered(ctx, text, "who")
 
 
 @router.on_state("name")
 async def name_step(ctx: Context, text: str) -> list[Reply]:
-    return await _name(ctx, text)
+    return await _answered(ctx, text, "name")
 
 
-async def _name(ctx: Context, text: str) -> list[Reply]:
-    name = " ".join(text.split())[: cases.NAME_LIMIT]
-    if len(cases.normalize_name(name)) < 2:
-        return _reply(ctx, ctx.t("four_in_one.bad_name"))
-    data = _data(ctx) | {"deceased": name}
-    if data.get("nip"):
-        # The NIP identifies the deceased; the unit would only help a search by name.
-        return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
-    return await _ask(ctx, "unit", "four_in_one.ask_unit", data)
+async def _answered(ctx: Context, text: str, step: str) -> list[Reply]:
+    """An answer read for all it says; the question is asked again only when it said nothing."""
+    before = _data(ctx)
+    if step in NAME_STEPS:
+        before.pop("deceased", None)  # the answer to "what name?" replaces the name
+    data = await _absorb(ctx, before, text, step)
+    added = _filled(data) - _filled(before)
+    if step in NAME_STEPS and not data.get("deceased"):
+        if not added:
+            return _reply(ctx, ctx.t("four_in_one.bad_name"))
+    return await _next(ctx, data, heard=len(added) > 1)
 
 
 @router.on_state("unit")
@@ -144,19 +360,20 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
     value = " ".join(text.split())[: cases.NAME_LIMIT]
     if len(value) < 2:
         return _reply(ctx, ctx.t("four_in_one.ask_unit"))
-    data = _data(ctx)
+    before = _data(ctx)
+    before.pop("units", None)
+    data = await _absorb(ctx, before, text, "unit")
+    if data.get("unit") or data.get("units"):
+        return await _next(ctx, data, heard=len(_filled(data) - _filled(before)) > 1)
     compact = value.replace(" ", "").replace("-", "")
     if compact.isdigit():
         data["pensioner"] = value
-        return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
+        return await _next(ctx, data)
     units = [u.name for u in await cases.find_units(ctx.session, ctx.agency.id, value)]
     if len(units) > 1:
         # "Dinas" fits several units: the family picks, we do not guess between them.
-        picks = [
-            Choice(router.payload("unitpick", i), name[:24]) for i, name in enumerate(units[:8])
-        ]
         data["units"] = units[:8]
-        return await _ask(ctx, "unit", "four_in_one.pick_unit", data, *picks)
+        return await _next(ctx, data)
     return await _unit_chosen(ctx, data, units[0] if units else value)
 
 
@@ -173,7 +390,7 @@ async def _unit_chosen(ctx: Context, data: dict[str, Any], unit_: str) -> list[R
     data.pop("units", None)
     data.pop("typed_unit", None)
     data["unit"] = unit_
-    return await _ask(ctx, "date", "four_in_one.ask_date", data, *_day_choices(ctx))
+    return await _next(ctx, data)
 
 
 def _day_choices(ctx: Context) -> list[Choice]:
@@ -196,6 +413,11 @@ async def day(ctx: Context, args: list[str]) -> list[Reply]:
 @router.on_state("date")
 async def date_typed(ctx: Context, text: str) -> list[Reply]:
     parsed = cases.parse_date(text[:64], _today(ctx))
+    if parsed is None:
+        # "td pagi", "kemarin sore jam 4", "semalam": the day (and time) in people's words
+        data = await _absorb(ctx, _data(ctx), text, "date")
+        if data.get("date") or data.get("night"):
+            return await _next(ctx, data)
     key = None
     if parsed is None:
         key = "four_in_one.bad_date"
@@ -210,105 +432,147 @@ async def date_typed(ctx: Context, text: str) -> list[Reply]:
 
 async def _date_chosen(ctx: Context, day_: Any) -> list[Reply]:
     data = _data(ctx) | {"date": day_.isoformat()}
-    unknown = Choice(router.payload("notime"), ctx.t("four_in_one.time_unknown"))
-    return await _ask(ctx, "time", "four_in_one.ask_time", data, unknown)
+    data.pop("died_at", None)
+    data.pop("night", None)
+    return await _next(ctx, data)
 
 
 @router.action("notime", state="time")
 async def no_time(ctx: Context, args: list[str]) -> list[Reply]:
-    return await _time_chosen(ctx, cases.UNKNOWN_TIME)
+    data = _data(ctx) | {"no_time": True}
+    for key in ("clock", "part", "died_at"):
+        data.pop(key, None)
+    return await _next(ctx, data)
 
 
 @router.on_state("time")
 async def time_typed(ctx: Context, text: str) -> list[Reply]:
-    parsed = cases.parse_time(text[:64])
-    if parsed is None:
+    data = _data(ctx)
+    moment = cases.parse_time(text[:64])
+    part = None
+    if moment is None:
+        moment, part = words.time_answer(text[:64])
+    if moment is None and part is None:
         unknown = Choice(router.payload("notime"), ctx.t("four_in_one.time_unknown"))
         return _reply(ctx, ctx.t("four_in_one.bad_time"), unknown, expects_text=True)
-    return await _time_chosen(ctx, parsed)
-
-
-async def _time_chosen(ctx: Context, moment: time) -> list[Reply]:
-    data = _data(ctx)
-    local = datetime.fromisoformat(data["date"]).replace(
-        hour=moment.hour, minute=moment.minute, tzinfo=ZoneInfo(_zone(ctx))
-    )
-    if local > datetime.now(UTC) + timedelta(minutes=5):
-        return await _ask(ctx, "time", "four_in_one.future_time", data)
-    data["died_at"] = local.astimezone(UTC).isoformat()
-    if all(data.get(k) for k in ("contact", "relation", "phone")):
-        return await _summary(ctx, data)  # a correction: the family's answers still stand
-    return await _ask(ctx, "contact", _prompt(data, "four_in_one.ask_contact"), data)
+    # "kemarin jam 3": a day named with the time comes along; the "tadi" of "td pagi" does not
+    # overrule the day already chosen
+    found = words.when_of(text[:64], _today(ctx))
+    if found.on is not None or found.days_ago or not data.get("date"):
+        day_, _ = words.resolve(found, _today(ctx), _now_local(ctx))
+        _take_day(ctx, data, day_)
+    for key in ("clock", "part", "died_at", "no_time"):
+        data.pop(key, None)
+    if moment is not None:
+        data["clock"] = moment.strftime("%H:%M")
+    else:
+        data["part"] = part
+    if not data.get("date") and data.get("night") and moment is not None:
+        night = words.When(night=True, tonight=data["night"] == "tonight", clock=moment)
+        day_, _ = words.resolve(night, _today(ctx), _now_local(ctx))
+        _take_day(ctx, data, day_)
+    return await _next(ctx, data)
 
 
 @router.on_state("contact")
 async def contact_name(ctx: Context, text: str) -> list[Reply]:
-    name = " ".join(text.split())[: cases.NAME_LIMIT]
-    if len(name) < 2:
-        return _reply(ctx, ctx.t(_prompt(_data(ctx), "four_in_one.ask_contact")))
-    data = _data(ctx) | {"contact": name}
-    relations = [
-        Choice(router.payload("rel", r), ctx.t(f"four_in_one.relation.{r}")) for r in RELATIONS
-    ]
-    key = _prompt(data, "four_in_one.ask_relation")
-    return await _ask(ctx, "relation", key, data, *relations)
+    before = _data(ctx)
+    data = await _absorb(ctx, before, text, "contact")
+    name = words.contact_of(text)
+    if not data.get("relation"):
+        parts = [p for p in re.split(r"[,;()\n]", text) if p.strip()]
+        for part in parts[1:]:
+            found = words.relation_label(part, _relation_labels(ctx))
+            if found:
+                data["relation"] = found
+                break
+    if not name or len(name) < 2:
+        if _filled(data) != _filled(before):
+            return await _next(ctx, data)
+        return _reply(ctx, ctx.t(_prompt(before, "four_in_one.ask_contact")))
+    data["contact"] = name[: cases.NAME_LIMIT]
+    return await _next(ctx, data)
+
+
+def _relation_labels(ctx: Context) -> dict[str, list[str]]:
+    """The relation buttons' labels in every language: typed as text, they are the answer."""
+    from bot.i18n import translator
+
+    return {
+        r: [translator(code)(f"four_in_one.relation.{r}") for code in LOCALES] for r in RELATIONS
+    }
 
 
 @router.action("rel", state="relation", args=(WORD,))
 async def relation(ctx: Context, args: list[str]) -> list[Reply]:
     if args[0] not in RELATIONS:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    return await _ask(ctx, "phone", "four_in_one.ask_phone", _data(ctx) | {"relation": args[0]})
+    return await _next(ctx, _data(ctx) | {"relation": args[0]})
 
 
 @router.on_state("relation")
 async def relation_typed(ctx: Context, text: str) -> list[Reply]:
-    relations = [
-        Choice(router.payload("rel", r), ctx.t(f"four_in_one.relation.{r}")) for r in RELATIONS
-    ]
-    return _reply(ctx, ctx.t(_prompt(_data(ctx), "four_in_one.ask_relation")), *relations)
+    found = words.relation_label(text, _relation_labels(ctx))
+    if found in RELATIONS:
+        data = await _absorb(ctx, _data(ctx), text, "phone")  # "anak, 0812...": the phone too
+        return await _next(ctx, data | {"relation": found})
+    key = _prompt(_data(ctx), "four_in_one.ask_relation")
+    hint = ctx.t("four_in_one.relation_hint")
+    return _reply(ctx, f"{hint}\n\n{ctx.t(key)}", *_relation_choices(ctx))
 
 
 @router.on_state("phone", contact=True)
 async def phone(ctx: Context, text: str) -> list[Reply]:
     normalized = normalize_phone(text)
     if normalized is None:
+        found = words.phone_in(text)
+        normalized = normalize_phone(found) if found else None
+    if normalized is None:
         return _reply(ctx, ctx.t("four_in_one.bad_phone"))
-    return await _summary(ctx, _data(ctx) | {"phone": normalized})
+    return await _next(ctx, _data(ctx) | {"phone": normalized})
 
 
-async def _summary(ctx: Context, data: dict[str, Any]) -> list[Reply]:
+async def _summary(ctx: Context, data: dict[str, Any], lead: str | None = None) -> list[Reply]:
     normalized = data["phone"]
     await router.enter(ctx, "confirm", **data)
-    died = datetime.fromisoformat(data["died_at"])
     relation_ = data["relation"]
     summary = ctx.t(
         "four_in_one.summary",
         deceased=data.get("deceased", "-"),
         nip=ctx.t("four_in_one.by_nip", nip=data["nip"]) if data.get("nip") else "",
-        died=cases.died_text(ctx.t, died, _zone(ctx)),
+        unit=data.get("unit") or data.get("pensioner") or "-",
+        died=_died_words(ctx, data),
         contact=data["contact"],
         relation=ctx.t(f"four_in_one.relation.{relation_}"),
         phone=cases.display_phone(normalized),
     )
+    if data.get("via") != "officer":
+        summary += "\n\n" + ctx.t("four_in_one.summary_next", agency=ctx.agency.name)
+    summary += "\n\n" + ctx.t("four_in_one.summary_send")
     send_ = Choice(router.payload("send"), ctx.t("four_in_one.send"))
-    return _reply(ctx, summary, send_, Choice(router.payload("edit"), ctx.t("four_in_one.edit")))
+    edit_ = Choice(router.payload("edit"), ctx.t("four_in_one.edit"))
+    return _reply(ctx, f"{lead}\n\n{summary}" if lead else summary, send_, edit_)
 
 
-# Where "Ubah" leads, and the answers that step (and the steps after it) will ask again.
-EDIT_STEPS = {
-    "who": ("nip", "deceased", "unit", "pensioner", "date", "died_at"),
-    "date": ("date", "died_at"),
-    "contact": ("contact", "relation", "phone"),
+# Where "Ubah" leads, and the one answer it asks again: every other answer stands.
+EDIT_FIELDS = ("who", "unit", "date", "contact", "relation", "phone")
+EDIT_DROPS = {
+    "who": ("nip", "deceased"),
+    "unit": ("unit", "pensioner", "units"),
+    "date": ("date", "died_at", "clock", "part", "night", "no_time"),
+    "contact": ("contact",),
+    "relation": ("relation",),
     "phone": ("phone",),
 }
+_YES = {"kirim", "ya", "iya", "y", "benar", "sudah benar", "betul", "ok", "oke", "send", "yes"}
+_EDIT = {"ubah", "edit", "koreksi", "salah", "ganti", "change"}
 
 
 @router.action("edit", state="confirm")
 async def edit(ctx: Context, args: list[str]) -> list[Reply]:
     steps = [
         Choice(router.payload("editstep", step), ctx.t(f"four_in_one.edit.{step}"))
-        for step in EDIT_STEPS
+        for step in EDIT_FIELDS
     ]
     await router.enter(ctx, "confirm", **_data(ctx))
     return _reply(ctx, ctx.t("four_in_one.edit_which"), *steps)
@@ -316,17 +580,26 @@ async def edit(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.action("editstep", state="confirm", args=(WORD,))
 async def edit_step(ctx: Context, args: list[str]) -> list[Reply]:
-    if args[0] not in EDIT_STEPS:
+    if args[0] not in EDIT_DROPS:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    data = {k: v for k, v in _data(ctx).items() if k not in EDIT_STEPS[args[0]]}
-    prompts = {
-        "who": ("four_in_one.edit_who", []),
-        "date": ("four_in_one.ask_date", _day_choices(ctx)),
-        "contact": (_prompt(data, "four_in_one.ask_contact"), []),
-        "phone": ("four_in_one.ask_phone", []),
-    }
-    key, choices = prompts[args[0]]
-    return await _ask(ctx, args[0], key, data, *choices)
+    data = {k: v for k, v in _data(ctx).items() if k not in EDIT_DROPS[args[0]]}
+    return await _next(ctx, data)
+
+
+@router.on_state("confirm")
+async def confirm_typed(ctx: Context, text: str) -> list[Reply]:
+    """At the summary a typed "kirim" sends, "ubah" opens the corrections, and a correction
+    ("namanya Budi Santoso", "kemarin jam 3 sore") is taken with everything else kept."""
+    said = words.normal(text)
+    if said in _YES:
+        return await send(ctx, [])
+    if said in _EDIT:
+        return await edit(ctx, [])
+    before = _data(ctx)
+    data = await _absorb(ctx, before, text, "confirm")
+    if data != before:
+        return await _next(ctx, data, lead=ctx.t("four_in_one.corrected"))
+    return await _summary(ctx, data, ctx.t("four_in_one.confirm_hint"))
 
 
 @router.action("send", state="confirm")
@@ -472,10 +745,34 @@ async def _case_by_id(ctx: Context, case_id: object) -> FourInOneCase | None:
     return await ctx.session.get(FourInOneCase, case_id)
 
 
-@router.action("received", args=(ID,))
-async def received(ctx: Context, args: list[str]) -> list[Reply]:
+async def _followed_case(ctx: Context, raw: str) -> FourInOneCase | None:
     followed = {c.id: c for c in await cases.cases_of_account(ctx.session, ctx.account)}
-    case = followed.get(int(args[0])) if args[0].isdigit() else None
+    return followed.get(int(raw)) if raw.isdigit() else None
+
+
+@router.action("received", args=(ID,))
+async def ask_received(ctx: Context, args: list[str]) -> list[Reply]:
+    """Saying the documents arrived closes the case: asked once more, in words."""
+    case = await _followed_case(ctx, args[0])
+    if case is None or case.status != "ready":
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    if not await cases.trusted(ctx.session, case, ctx.account):
+        return [ctx.main_menu(ctx.t("four_in_one.error.not_family"))]
+    return [
+        Reply(
+            ctx.t("four_in_one.ask_received", number=case.id),
+            [
+                Choice(router.payload("receivedok", case.id), ctx.t("four_in_one.received_yes")),
+                Choice(router.payload("track"), ctx.t("four_in_one.not_yet")),
+                ctx.back_to_menu(),
+            ],
+        )
+    ]
+
+
+@router.action("receivedok", args=(ID,))
+async def received(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _followed_case(ctx, args[0])
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     if not await cases.trusted(ctx.session, case, ctx.account):
@@ -488,6 +785,29 @@ async def received(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 @router.action("handed", roles=DESK_ROLES, args=(ID,))
+async def ask_handed(ctx: Context, args: list[str]) -> list[Reply]:
+    """Closing a case is asked first, naming the case; before the set handover it says so."""
+    case = await _staff_case(ctx, args[0])
+    if case is None or case.status != "ready":
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    text = ctx.t("four_in_one.ask_handed", number=case.id, name=case.deceased_name)
+    at = _aware(case.handover_at)
+    if at is not None and at > datetime.now(UTC):
+        when = cases.when_text(ctx.t, at, _zone(ctx))
+        text = f"{ctx.t('four_in_one.handed_early', when=when)}\n\n{text}"
+    return _reply(
+        ctx,
+        text,
+        Choice(router.payload("handedok", case.id), ctx.t("four_in_one.handed_yes")),
+        Choice(router.payload("show", case.id), ctx.t("button.back")),
+    )
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+@router.action("handedok", roles=DESK_ROLES, args=(ID,))
 async def handed(ctx: Context, args: list[str]) -> list[Reply]:
     """An officer records that the family received the four documents (at the desk)."""
     case = await _staff_case(ctx, args[0])
@@ -603,7 +923,7 @@ async def duplicates(ctx: Context, args: list[str]) -> list[Reply]:
 async def _staff_case(ctx: Context, raw: str) -> FourInOneCase | None:
     if not raw.isdigit():
         return None
-    return await cases.agency_case(ctx.session, ctx.agency.id, int(raw))
+    return await cases.case_for_staff(ctx.session, ctx.agency.id, int(raw), ctx.roles)
 
 
 @router.action("show", roles=STAFF_ROLES, args=(ID,))
@@ -647,6 +967,8 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
     if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
         # Rarer actions wait one tap away: a chat shows ten buttons at most.
         choices.append(Choice(router.payload("more", case.id), ctx.t("four_in_one.more_actions")))
+    if _reopenable(case) and ctx.has_any(DESK_ROLES):
+        choices.append(Choice(router.payload("reopen", case.id), ctx.t("four_in_one.reopen")))
     if case.status == "ready" and ctx.has_any(DESK_ROLES):
         handed_ = ctx.t("four_in_one.handed_button")
         choices.append(Choice(router.payload("handed", case.id), handed_))
@@ -874,11 +1196,89 @@ async def cancel_typed(ctx: Context, text: str) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     if len(text.strip()) < 3:
         return _reply(ctx, ctx.t("four_in_one.ask_cancel"))
+    reason = " ".join(text.split())[: cases.NOTE_LIMIT]
+    await router.enter(ctx, "cancel", case_id=case.id, reason=reason)
+    question = ctx.t(
+        "four_in_one.confirm_cancel", number=case.id, name=case.deceased_name, reason=reason
+    )
+    return _reply(
+        ctx,
+        question,
+        Choice(router.payload("cancelok", case.id), ctx.t("four_in_one.cancel_yes")),
+        Choice(router.payload("show", case.id), ctx.t("button.back")),
+    )
+
+
+@router.action("cancelok", roles=DESK_ROLES, state="cancel", args=(ID,))
+async def cancel_confirmed(ctx: Context, args: list[str]) -> list[Reply]:
+    data = _data(ctx)
+    case = await _staff_case(ctx, args[0])
+    if case is None or data.get("case_id") != case.id or not data.get("reason"):
+        await ctx.clear_state()
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
     try:
-        await cases.cancel_case(ctx.session, case, actor=_actor(ctx), reason=text)
+        await cases.cancel_case(ctx.session, case, actor=_actor(ctx), reason=data["reason"])
     except cases.CaseRefused as exc:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     return await _card(ctx, case, ctx.t("four_in_one.cancelled"))
+
+
+# --- Undoing a closing made by mistake ----------------------------------------------------------
+
+REOPEN_WINDOW = timedelta(days=1)
+
+
+def _reopenable(case: FourInOneCase) -> bool:
+    closed = _aware(case.closed_at)
+    return (
+        case.status == "closed"
+        and closed is not None
+        and datetime.now(UTC) - closed <= REOPEN_WINDOW
+    )
+
+
+@router.action("reopen", roles=DESK_ROLES, args=(ID,))
+async def ask_reopen(ctx: Context, args: list[str]) -> list[Reply]:
+    case = await _staff_case(ctx, args[0])
+    if case is None or not _reopenable(case):
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return _reply(
+        ctx,
+        ctx.t("four_in_one.ask_reopen", number=case.id, name=case.deceased_name),
+        Choice(router.payload("reopenok", case.id), ctx.t("four_in_one.reopen_yes")),
+        Choice(router.payload("show", case.id), ctx.t("button.back")),
+    )
+
+
+@router.action("reopenok", roles=DESK_ROLES, args=(ID,))
+async def reopen(ctx: Context, args: list[str]) -> list[Reply]:
+    """A case closed by mistake goes back to "ready": the documents the closing marked handed
+    over are ready again, and the history and the audit log say who undid it."""
+    case = await _staff_case(ctx, args[0])
+    if case is None or not _reopenable(case):
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    now = datetime.now(UTC)
+    closed = _aware(case.closed_at)
+    actor = _actor(ctx)
+    for doc in case.documents:
+        if doc.status == "handed_over" and _aware(doc.updated_at) == closed:
+            ctx.session.add(
+                CaseEvent(
+                    case_id=case.id, document_kind=doc.kind, kind="status", actor=actor, at=now,
+                    from_status="handed_over", to_status="ready", note="reopened",
+                )
+            )  # fmt: skip
+            doc.status, doc.updated_at, doc.updated_by = "ready", now, actor
+    if _aware(case.handed_over_at) == closed:
+        case.handed_over_at = None
+    case.status, case.closed_at = "ready", None
+    ctx.session.add(CaseEvent(case_id=case.id, kind="reopened", actor=actor, at=now))
+    audit.record(
+        ctx.session, actor=actor, action="case.reopen", agency_id=case.agency_id,
+        target=f"case:{case.id}",
+    )  # fmt: skip
+    await ctx.session.flush()
+    return await _card(ctx, case, ctx.t("four_in_one.reopened", number=case.id))
 
 
 @router.action("report", roles={HR})

@@ -34,8 +34,8 @@ class StateStore(Protocol):
         """Increment a counter that expires ttl seconds after its first hit; return the count."""
         ...
 
-    async def peek(self, key: str) -> int:
-        """A counter's current value (0 when it has expired or was never hit)."""
+    async def unhit(self, key: str) -> None:
+        """Take one hit back (a reservation that turned out not to count); expiry unchanged."""
         ...
 
     async def close(self) -> None: ...
@@ -90,11 +90,20 @@ class MemoryStore:
         self._items[full] = (expires, count)
         return count
 
-    async def peek(self, key: str) -> int:
-        return int(self._live(f"hit:{key}") or 0)
+    async def unhit(self, key: str) -> None:
+        full = f"hit:{key}"
+        count = self._live(full)
+        if count:
+            self._items[full] = (self._items[full][0], count - 1)
 
     async def close(self) -> None:
         self._items.clear()
+
+
+_UNHIT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
 class RedisStore:
@@ -134,8 +143,9 @@ class RedisStore:
             count, _ = await pipe.execute()
         return int(count)
 
-    async def peek(self, key: str) -> int:
-        return int(await self._redis.get(f"{self._prefix}hit:{key}") or 0)
+    async def unhit(self, key: str) -> None:
+        # Only a live counter goes down: an expired one must not come back as -1 without a TTL.
+        await self._redis.eval(_UNHIT, 1, f"{self._prefix}hit:{key}")
 
     async def close(self) -> None:
         await self._redis.aclose()

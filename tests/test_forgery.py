@@ -113,3 +113,37 @@ async def test_guessing_codes_from_many_chats_trips_the_agency_budget(demo_app: 
     own = Chat(demo_app, "6298")
     await own.share_contact("081200000001")
     assert "berhasil terhubung" in own.text
+
+
+async def test_a_liaison_opens_only_cases_where_their_document_waits(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    opened = await cli(
+        "case", "open", "--nip", "199804212024011004", "--died", "2026-11-19 10:00",
+        "--family-name", "Rahmat", "--relation", "child", "--phone", "081377778888",
+    )  # fmt: skip
+    assert opened.code == 0, opened
+    nia = Chat(demo_app, "6500")  # Nia Halim, TASPEN liaison in the demo roster
+    await nia.share_contact("081200000036")
+    await nia.action("case:show:1")
+    assert "Joko Siregar" in nia.text  # the TASPEN book waits: her case
+    done = await cli("case", "update", "1", "taspen_book", "ready", "--note", "Rahasia loket 9")
+    assert done.code == 0, done
+    for payload in ("case:show:1", "case:doc:1:death_certificate", "case:more:1"):
+        await nia.action(payload)
+        assert "Joko Siregar" not in nia.text and "Rahasia" not in nia.text, payload
+        assert "0813" not in nia.text, payload
+
+
+async def test_wrong_codes_sent_at_the_same_moment_do_not_overshoot_the_budget(
+    demo_app: App,
+) -> None:
+    import asyncio
+
+    budget = demo_app.settings.link_code_agency_failures
+    guessers = [Chat(demo_app, f"66{n:03d}") for n in range(budget + 20)]
+    for guesser in guessers:
+        await guesser.send("/hubungkan")
+        await guesser.press("kode")
+    await asyncio.gather(*(g.send("ZZZZ-ZZZZ") for g in guessers))
+    checked = [g for g in guessers if "tidak dikenal" in g.text]
+    locked = [g for g in guessers if "dihentikan sementara" in g.text]
+    assert len(checked) == budget and len(locked) == 20

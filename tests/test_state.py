@@ -205,3 +205,14 @@ async def test_every_key_carries_its_ttl(store: StateStore) -> None:
     ttls = await redis_ttls(store)
     by_kind = {key.rsplit(":", 2)[-2]: ttl for key, ttl in ttls.items()}
     assert 1 < by_kind["state"] <= 300 and by_kind["hit"] <= 1, ttls
+
+
+async def test_unhit_gives_a_hit_back_and_never_revives_an_expired_counter(
+    store: StateStore,
+) -> None:
+    assert await store.hit("budget", 60) == 1
+    assert await store.hit("budget", 60) == 2
+    await store.unhit("budget")
+    assert await store.hit("budget", 60) == 2
+    await store.unhit("never-hit")
+    assert await store.hit("never-hit", 60) == 1

@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -445,6 +445,32 @@ async def trusted(session: AsyncSession, case: FourInOneCase, account: Account) 
     return found is not None
 
 
+def _liaison_waits(roles: set[str]) -> ColumnElement[bool]:
+    """Cases where a document this liaison owns still waits: all a liaison may see."""
+    mine = [kind for kind, owner in OWNERS.items() if owner in roles]
+    return FourInOneCase.id.in_(
+        select(CaseDocument.case_id).where(
+            CaseDocument.kind.in_(mine), CaseDocument.status.not_in(READY)
+        )
+    )
+
+
+async def case_for_staff(
+    session: AsyncSession, agency_id: int, case_id: int, roles: set[str]
+) -> FourInOneCase | None:
+    """A case as a staff member may open it: the desk any case of the agency, a liaison only a
+    live case where one of their documents waits (the same rule as their queue)."""
+    case = await agency_case(session, agency_id, case_id)
+    if case is None or roles & set(DESK_ROLES):
+        return case
+    allowed = await session.scalar(
+        select(FourInOneCase.id).where(
+            FourInOneCase.id == case.id, FourInOneCase.status.in_(LIVE), _liaison_waits(roles)
+        )
+    )
+    return case if allowed is not None else None
+
+
 async def queue(
     session: AsyncSession, agency_id: int, roles: set[str], limit: int = 8, offset: int = 0
 ) -> list[FourInOneCase]:
@@ -453,14 +479,7 @@ async def queue(
         FourInOneCase.agency_id == agency_id, FourInOneCase.status.in_(LIVE)
     )
     if not roles & set(DESK_ROLES):
-        mine = [kind for kind, owner in OWNERS.items() if owner in roles]
-        query = query.where(
-            FourInOneCase.id.in_(
-                select(CaseDocument.case_id).where(
-                    CaseDocument.kind.in_(mine), CaseDocument.status.not_in(READY)
-                )
-            )
-        )
+        query = query.where(_liaison_waits(roles))
     rows = await session.scalars(
         query.order_by(FourInOneCase.deadline_at, FourInOneCase.id).offset(offset).limit(limit)
     )
@@ -572,6 +591,9 @@ def _unit_words(text: str) -> list[str]:
     aliases = unit_aliases()
     words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
     return " ".join(aliases.get(w, w) for w in words).split()
+
+
+unit_words = _unit_words  # for reading a unit out of a sentence (four_in_one_words.pick_unit)
 
 
 async def find_units(session: AsyncSession, agency_id: int, typed: str) -> list[Unit]:

@@ -138,21 +138,24 @@ async def redeem_within_budget(
     trips, codes are refused agency-wide for the rest of the hour (linking by one's own phone
     still works), and the trip is audit-logged and logged as a WARNING for the operators."""
     key = _failures_key(account.agency_id)
-    if await store.peek(key) >= budget:
+    # Reserve a place in the budget before the check, so attempts in flight at once cannot
+    # overshoot it; an attempt that does not fail gives its place back.
+    used = await store.hit(key, 3600)
+    if used > budget:
         return LinkResult.LOCKED
     result = await redeem_link_code(session, account, code)
-    if result is LinkResult.INVALID:
-        failures = await store.hit(key, 3600)
-        if failures == budget:
-            log.warning("link-code failure budget spent: codes refused for an hour")
-            audit.record(
-                session,
-                actor="system",
-                action="link_code.budget_tripped",
-                agency_id=account.agency_id,
-                target=f"agency:{account.agency_id}",
-                failures=failures,
-            )
+    if result is not LinkResult.INVALID:
+        await store.unhit(key)
+    elif used == budget:
+        log.warning("link-code failure budget spent: codes refused for an hour")
+        audit.record(
+            session,
+            actor="system",
+            action="link_code.budget_tripped",
+            agency_id=account.agency_id,
+            target=f"agency:{account.agency_id}",
+            failures=used,
+        )
     return result
 
 
