@@ -526,7 +526,8 @@ async def test_an_hr_officer_rated_sees_no_more_in_hr_views_than_on_his_screen(
     await fajar.press("Pemenang")
     assert "Fajar Santoso: nilai 4,40, 5 penilai" in fajar.text
     await fajar.press("Butuh pembinaan")
-    assert "Fajar Santoso, BKPSDM: 4,40 (5 penilai)" in fajar.text
+    # The quarter's only ranked person (its winner) is never on the coaching list (issue point 7).
+    assert "Fajar Santoso" not in fajar.text and "paling sedikit" in fajar.text
     await fajar.press("Unduh XLSX")
     attachment = fajar.replies[0].attachment
     assert attachment is not None
@@ -534,9 +535,39 @@ async def test_an_hr_officer_rated_sees_no_more_in_hr_views_than_on_his_screen(
     assert sheet is not None
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     head, row = rows[0], next(r for r in rows if r[2] == "198412052009031034")
-    record = dict(zip(head, row, strict=True))
-    assert record["score"] == 4.4 and record["withheld"] == 1
+    # The sheet speaks the reader's language (issue point 9): map its headers back to columns.
+    from bot.i18n import translator
+
+    names = {translator("id")(f"export.column.{c}"): c for c in standings.EXPORT_COLUMNS}
+    record = {names[h]: v for h, v in zip(head, row, strict=True)}
+    assert record["score"] == 4.4 and record["withheld"] == "Ya"
     assert all(record[f"{r}_mean"] in (None, "") for r in RELATIONS)  # was subordinate 3.0
     exported = Shown(as_text(record["score"]))
     assert_protected(one_quarter_classes(circle, 4), [mine], scheme_from())
     assert_protected(one_quarter_classes(circle, 4), [exported], scheme_from())
+
+
+async def test_quarters_far_apart_cannot_be_subtracted(demo_app: App) -> None:
+    """A tester's case: the same three subordinates a year and a half apart, plus one new one;
+    4 x 3,25 - 3 x 4,00 would give the new rater's whole rating. Every earlier quarter counts."""
+    ids = await employee_ids(demo_app)
+    ratee = ids[RINA]
+    pool = await _rater_pool(demo_app, ratee)
+    refs = [QuarterRef(2024, q) for q in (1, 2, 3, 4)] + [QuarterRef(2025, 1), QuarterRef(2025, 2)]
+    pids = [await _published(demo_app, ref) for ref in refs]
+    same = [[5, 5, 5, 5], [4, 4, 4, 4], [3, 3, 3, 3]]
+    twos = [[2, 2, 2, 2]] * 3
+    circles = [same, twos, twos, twos, twos, [*same, [1, 1, 1, 1]]]
+    for pid, subordinates in zip(pids, circles, strict=True):
+        await _store(
+            demo_app, pid, ratee, pool, {"superior": [], "peer": [], "subordinate": subordinates}
+        )
+    first, _ = await screen(demo_app, ratee, pids[0])
+    last, _ = await screen(demo_app, ratee, pids[-1])
+    assert not ("4,00" in first and "3,25" in last), (first, last)
+    async with demo_app.sessions() as session:
+        scheme = await load_scheme(session, 1)
+        employee = await session.get(Employee, ratee)
+        assert employee is not None
+        points = dict(await standings.history(session, employee, scheme))
+    assert points.get("2024-Q1") is None or points.get("2025-Q2") is None, points

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.messages import Channel
 from bot.services import rating as rating_service
 from bot.services.rating_scheme import scheme_from
 from storage.models import Award, Employee, Rating, RatingPeriod, Standing
@@ -246,6 +247,11 @@ async def test_typed_scores_and_stray_text_keep_the_step(chat, demo_app) -> None
     assert "Kriteria 2 dari 4" in joko.text
     for stray in ("lima", "9", "0", "😀" * 50):
         await joko.send(stray)
+        if joko.channel == Channel.WHATSAPP and stray.isdigit():
+            # Where typing numbers picks a choice, one the menu lacks gets "pilih 1–N" (issue
+            # point 4); the step and its menu stay as they were.
+            assert joko.text == "Nomor itu tidak ada di pilihan. Pilih 1–5, 7.", stray
+            continue
         assert "Kriteria 2 dari 4" in joko.text and "5" in joko.labels, stray
     for value in ("5", "3", "4"):
         await joko.send(value)

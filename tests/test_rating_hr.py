@@ -42,9 +42,9 @@ async def test_hr_sees_flags_with_evidence_rankings_and_coaching(chat, demo_app)
     # One line per person and pattern (2 of a pair, 3 of a ring, 1 + 1): the pattern and its
     # size, never a score given nor who it was given to.
     assert "Tanda kejanggalan triwulan 2025-Q1: 7" in text
-    assert "Fitri Lubis (196911031995042011): saling memberi nilai tertinggi dengan 1 rekan" in text
-    assert "Rani Saputra (198608032008042012): saling memberi nilai tertinggi" in text
-    assert "Rahmat Lubis (197004201995031022): ikut dalam 1 lingkaran nilai tertinggi" in text
+    assert "Fitri Lubis (196911031995042011): pola saling menilai yang janggal dengan 1 rekan" in text
+    assert "Rani Saputra (198608032008042012): pola saling menilai yang janggal" in text
+    assert "Rahmat Lubis (197004201995031022): ikut dalam 1 lingkaran saling menilai yang janggal" in text
     assert "memberi nilai yang sama untuk semua 4 rekan yang dinilainya" in text
     assert "5 penilaian dalam 40 detik" in text
     assert "3.00" not in text and "3,00" not in text and "tidak ditampilkan kepada Anda" not in text
@@ -69,3 +69,65 @@ async def test_hr_sees_flags_with_evidence_rankings_and_coaching(chat, demo_app)
         assert "bukan untuk akun Anda" in joko.text
     await joko.action(f"standing:of:{period_id}")  # closed, not yet published
     assert "tidak berlaku" in joko.text
+
+
+def test_coaching_rule_never_lists_the_median_or_above() -> None:
+    from bot.services.standings import coaching_cutoffs, needs_coaching
+
+    scores = [5, 5, 5, 5, 4, 4, 4, 11 / 3, 3, 2]
+    q1, median = coaching_cutoffs(scores, 3.0)
+    assert median == 4 and 3.6 < q1 < 3.8
+    listed = [s for s in scores if needs_coaching(s, 3.0, q1, median)]
+    assert listed == [11 / 3, 3, 2]
+    # A strong group: nobody below the threshold, only the lower quartile under the median.
+    strong = [5.0] * 8 + [4.5, 4.8]
+    q1, median = coaching_cutoffs(strong, 3.0)
+    assert [s for s in strong if needs_coaching(s, 3.0, q1, median)] == [4.5, 4.8]
+    # Everyone equal: nobody is below the median, so nobody is listed.
+    q1, median = coaching_cutoffs([4.0] * 9, 3.0)
+    assert not any(needs_coaching(4.0, 3.0, q1, median) for _ in range(9))
+
+
+async def _quarter_with(demo_app, values: dict[int, tuple[int, ...]]) -> int:  # type: ignore[no-untyped-def]
+    period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
+    async with demo_app.sessions() as session, session.begin():
+        for ratee, given in values.items():
+            for i, value in enumerate(given):
+                await _rate(session, period_id, 40 + i, ratee, value, T0 + timedelta(hours=ratee))
+        period = await session.get(RatingPeriod, period_id)
+        assert period is not None
+        await periods.close_period(session, period, scheme_from(), "test")
+    return period_id
+
+
+async def test_coaching_list_states_its_rule_and_skips_the_winner(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    values = {k: (5, 5, 5) for k in (1, 2, 3, 4)}
+    values |= {5: (4, 4, 4), 6: (4, 4, 4), 7: (4, 4, 4), 8: (4, 4, 3), 9: (3, 3, 3), 10: (2, 2, 2)}
+    await _quarter_with(demo_app, values)
+    hr = await linked(chat, FAJAR_HR)
+    await hr.press("Meja HR")
+    await hr.press("Peringkat")
+    await hr.press("2025-Q1")
+    winner = next(line for line in hr.text.splitlines() if line.startswith("1. "))
+    winner_name = winner[3:].split(",")[0]
+    await hr.press("Butuh pembinaan")
+    text = hr.text
+    assert "dari 10 orang yang masuk peringkat" in text
+    assert "di bawah 3,00" in text and "kuartil bawah" in text and "median (4,00)" in text
+    listed = [line for line in text.splitlines() if line[:1].isdigit()]
+    assert [line.split(".")[0] for line in listed] == ["10", "9", "8"]
+    assert winner_name not in text
+    assert all(": 4,00" not in line and ": 5,00" not in line for line in listed)
+
+
+async def test_coaching_list_needs_enough_ranked(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+    await _quarter_with(demo_app, {1: (5, 5, 5), 2: (2, 2, 2), 3: (1, 1, 1)})
+    hr = await linked(chat, FAJAR_HR)
+    await hr.press("Meja HR")
+    await hr.press("Peringkat")
+    await hr.press("2025-Q1")
+    await hr.press("Butuh pembinaan")
+    assert "baru 3 orang masuk peringkat" in hr.text and "paling sedikit 8" in hr.text
+    assert "(1 penilai)" not in hr.text and not any(
+        line[:1].isdigit() for line in hr.text.splitlines()[1:]
+    )

@@ -73,7 +73,7 @@ async def test_flags_show_patterns_not_values_and_hide_the_viewers_circle(
     # Visible to Fajar: 41's one score for everyone, and the 11/12 pair (one line each).
     assert "Tanda kejanggalan triwulan 2025-Q1: 3" in text
     assert "Rudi Simanjuntak (199202172017011041): memberi nilai yang sama untuk semua 4" in text
-    assert "Fitri Lubis (196911031995042011): saling memberi nilai tertinggi dengan 1 rekan" in text
+    assert "Fitri Lubis (196911031995042011): pola saling menilai yang janggal dengan 1 rekan" in text
     # Hidden: his peer Nia (36), Doni who rated him (21), and the pair he is in himself.
     for name in ("Nia Halim", "Doni Firmansyah", "Fajar Santoso", "Hendra Rahayu"):
         assert name not in text, name
@@ -107,8 +107,8 @@ async def test_flags_show_patterns_not_values_and_hide_the_viewers_circle(
     assert "Tanda kejanggalan triwulan 2025-Q1: 7" in text
     assert "Nia Halim (199403022018122036): memberi nilai yang sama untuk semua 4" in text
     assert "Doni Firmansyah (197101191994011021): memberi nilai yang sama" in text
-    assert "Fajar Santoso (198412052009031034): saling memberi nilai tertinggi" in text
-    assert "Hendra Rahayu (199508252018011038): saling memberi nilai tertinggi" in text
+    assert "Fajar Santoso (198412052009031034): pola saling menilai yang janggal" in text
+    assert "Hendra Rahayu (199508252018011038): pola saling menilai yang janggal" in text
     assert "tidak ditampilkan kepada Anda" not in text
     assert not re.search(r"\d[.,]\d", text)
     text = await _flags_screen(fajar)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import Float, Integer, bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import Translator
 from bot.services.periods import PUBLISHED, QuarterRef
 from bot.services.rating_scheme import RELATIONS, Scheme
 from storage.models import Award, Employee, Rating, RatingPeriod, Standing, Unit
@@ -256,7 +258,7 @@ async def _replace(
 #     K in [C*min*n, C*max*n]); a value counts as looking the same only when it displays the same
 #     under any rounding (strictly inside the rounding interval, less a margin).
 #  3. Across quarters, each quarter is compared with the `compare_periods` quarters published
-#     before it, as if every rating repeated unchanged (same rater, same scores) were known to be
+#     before it (0, the default: all of them), as if every rating repeated unchanged (same rater, same scores) were known to be
 #     the same: no two figures may differ by 1 to `breakdown_min_raters` - 1 ratings, and rule 2
 #     must hold for the two quarters together, for the groups of both.
 #
@@ -615,7 +617,8 @@ async def disclosures(
     before: dict[int, list[int]] = {}
     for p in periods:
         at = order.index(p.id) if p.id in order else len(order)
-        before[p.id] = order[max(0, at - window) : at] if window > 0 else []
+        # 0: every quarter published before (a chart shows them all, so any two can be compared)
+        before[p.id] = order[max(0, at - window) : at] if window > 0 else order[:at]
     earlier_ids = {i for ids in before.values() for i in ids} - {p.id for p in periods}
     people = {s.employee_id for s in rows}
     few = len(people) <= 1000
@@ -822,6 +825,63 @@ async def ranking(
     return rows
 
 
+@dataclass(frozen=True)
+class Coaching:
+    """The coaching list and the rule that made it, with the figures the screen states."""
+
+    rows: list[Row]
+    ranked: int  # people ranked in the quarter
+    min_ranked: int
+    threshold: float
+    lower_quartile: float | None  # None when too few are ranked for the rule to apply
+    median: float | None
+    size: int
+
+    @property
+    def applies(self) -> bool:
+        return self.ranked >= self.min_ranked
+
+
+def coaching_cutoffs(scores: Sequence[float], threshold: float) -> tuple[float, float]:
+    """(lower quartile, median) of the ranked scores. A score is listed when it is below the
+    threshold or at most the lower quartile, and always strictly below the median."""
+    ordered = sorted(scores)
+    q1 = statistics.quantiles(ordered, n=4, method="inclusive")[0]
+    return q1, statistics.median(ordered)
+
+
+def needs_coaching(score: float, threshold: float, q1: float, median: float) -> bool:
+    return score < median and (score < threshold or score <= q1)
+
+
+async def coaching(session: AsyncSession, period: RatingPeriod, scheme: Scheme) -> Coaching:
+    """HR's "butuh pembinaan" list: never a lowest-N cut alone. Needs a minimum number ranked;
+    takes only scores below the configured threshold or in the lower quartile, never at or above
+    the median; lowest first, at most `coaching_size`. Figures shown per row are `ranking`'s."""
+    size = int(scheme.rule("coaching_size"))
+    min_ranked = int(scheme.rule("coaching_min_ranked"))
+    threshold = float(scheme.rule("coaching_threshold"))
+    scores = [
+        float(v)
+        for v in await session.scalars(
+            select(Standing.score).where(
+                Standing.period_id == period.id, Standing.eligible, Standing.score.is_not(None)
+            )
+        )
+    ]
+    ranked = len(scores)
+    if ranked < max(min_ranked, 2):
+        return Coaching([], ranked, min_ranked, threshold, None, None, size)
+    q1, median = coaching_cutoffs(scores, threshold)
+    listed = sum(1 for v in scores if needs_coaching(v, threshold, q1, median))
+    rows = (
+        await ranking(session, period, scheme, limit=min(listed, size), lowest=True)
+        if listed
+        else []
+    )
+    return Coaching(rows, ranked, min_ranked, threshold, q1, median, size)
+
+
 async def awards(
     session: AsyncSession, agency_id: int, kind: str, year: int, part: int
 ) -> list[tuple[Award, Employee]]:
@@ -927,16 +987,32 @@ def write_csv(records: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def write_xlsx(records: list[dict[str, Any]], sheet_title: str) -> bytes:
+_YES_NO = ("eligible", "withheld")
+
+
+def write_xlsx(
+    records: list[dict[str, Any]], sheet_title: str, t: Translator | None = None
+) -> bytes:
+    """The sheet a person opens: with `t`, headers and yes/no in their language (the CSV keeps
+    the machine column names and 1/0)."""
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = sheet_title[:31]
-    sheet.append(list(EXPORT_COLUMNS))
+    if t is None:
+        sheet.append(list(EXPORT_COLUMNS))
+    else:
+        sheet.append([t(f"export.column.{c}") for c in EXPORT_COLUMNS])
     for record in records:
-        sheet.append([record[c] for c in EXPORT_COLUMNS])
+        cells = []
+        for c in EXPORT_COLUMNS:
+            value = record[c]
+            if t is not None and c in _YES_NO:
+                value = t("export.yes") if value else t("export.no")
+            cells.append(value)
+        sheet.append(cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
