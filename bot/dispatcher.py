@@ -14,18 +14,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import LOCALES, resolve_locale, translator
 from bot.messages import Inbound, Reply
+from bot.outage import is_outage
 from bot.routing import ASN, GUEST, Context, MenuEntry, Router, parse_args
 from storage.models import Account, Agency, InboundEvent
 from storage.state import StateStore
@@ -34,25 +32,8 @@ log = logging.getLogger("abdi.dispatcher")
 INBOUND_RESOLUTION = timedelta(minutes=1)  # last_inbound_at precision (WhatsApp's 24 h window)
 
 
-# SQLSTATE classes that mean the server cannot serve us now: connection exception, insufficient
-# resources, operator intervention (shutdown), database missing, authorisation failed.
-OUTAGE_SQLSTATES = frozenset({"08", "53", "57", "3D", "28"})
-
-
 class Unavailable(Exception):
     """A dependency is down: the event was not taken (nothing of it was stored); retry later."""
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether an exception means a dependency is unreachable, not that the input or code is bad."""
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
-        return True
-    if isinstance(exc, DBAPIError):
-        code = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", "") or "")
-        return bool(exc.connection_invalidated) or code[:2] in OUTAGE_SQLSTATES
-    return isinstance(
-        exc, OSError | ConnectionError | TimeoutError | RedisConnectionError | RedisTimeoutError
-    )
 
 
 def _clean_text(text: str | None, limit: int) -> str | None:
@@ -279,6 +260,9 @@ class Dispatcher:
             return await state_handler(ctx, text or "")
         if not text:
             return [ctx.main_menu(ctx.t("error.unsupported"))]
+        free_text = getattr(self.routers.get("home"), "free_text", None)
+        if free_text is not None:  # words typed on a screen that asked for none (handlers/home.py)
+            return await free_text(ctx, text)
         return [ctx.main_menu(ctx.t("error.unknown_text"))]
 
     @staticmethod

@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.delivery import ChannelSender, Outcome, SendResult, Status, render
 from bot.i18n import translator
 from bot.messages import Attachment, Reply
+from bot.outage import is_outage
 from bot.services.rate_limit import Limiter, MemoryLimiter, acquire
 from storage.models import Account, Broadcast, Delivery, utcnow
 
@@ -85,6 +86,7 @@ class Drain:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
+        self._down = False  # a dependency was down at the last step: said once, not per step
         self.senders = {str(channel): sender for channel, sender in senders.items()}
         self.settings = settings
         self.limiter = limiter or MemoryLimiter()
@@ -352,9 +354,17 @@ class Drain:
         while not stop.is_set():
             try:
                 report = await self.step()
-            except Exception:  # a database restart: keep the loop alive and try again
-                log.exception("drain step failed")
+            except Exception as exc:  # a database restart: keep the loop alive and try again
+                if not is_outage(exc):
+                    log.exception("drain step failed")
+                elif not self._down:
+                    log.warning("drain paused: a dependency is down (%s)", type(exc).__name__)
+                self._down = is_outage(exc)
                 report = StepReport()
+            else:
+                if self._down:
+                    log.warning("drain resumed")
+                self._down = False
             if report.claimed == 0:
                 try:
                     await asyncio.wait_for(stop.wait(), idle)

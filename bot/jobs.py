@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from bot.outage import is_outage
 from storage.models import InboundEvent, JobRun, utcnow
 
 log = logging.getLogger("abdi.jobs")
@@ -76,8 +77,11 @@ async def run_due(
             continue
         try:
             await job.fn(app, now)
-        except Exception:  # one failing job must not stop the others or the loop
-            log.exception("job failed", extra={"job": job.name})
+        except Exception as exc:  # one failing job must not stop the others or the loop
+            if not is_outage(exc):
+                log.exception("job failed", extra={"job": job.name})
+            else:
+                log.warning("job not run, a dependency is down: %s", type(exc).__name__)
         ran.append(job.name)
     return ran
 
@@ -90,11 +94,18 @@ async def run_forever(
     tick: float = 1.0,
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
+    down = False
     while not stop.is_set():
         try:
             await run_due(app, clock(), worker=worker)
-        except Exception:  # database restart: try again next tick
-            log.exception("job runner failed")
+        except Exception as exc:  # database restart: try again next tick
+            if not is_outage(exc):
+                log.exception("job runner failed")
+            elif not down:  # one line per outage, not one per tick
+                log.warning("jobs paused: a dependency is down (%s)", type(exc).__name__)
+            down = is_outage(exc)
+        else:
+            down = False
         try:
             await asyncio.wait_for(stop.wait(), tick)
         except TimeoutError:

@@ -37,10 +37,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import numbering
 from bot.app import App, StartupError
 from bot.channels import whatsapp_render as render
 from bot.config import Settings
-from bot.dispatcher import is_outage
 from bot.i18n import Translator, resolve_locale, translator
 from bot.messages import (
     Attachment,
@@ -51,6 +51,7 @@ from bot.messages import (
     Reply,
     SharedContact,
 )
+from bot.outage import is_outage
 from bot.services import audit
 from bot.services.people import normalize_phone
 from storage.models import Account, InboundEvent
@@ -413,7 +414,14 @@ class WhatsAppAdapter:
                 return await self._again(who, incoming, menu, "whatsapp.stale")
         elif incoming.type == "text" and incoming.text is not None and menu is not None:
             if not menu.data.get("text_first"):  # a screen that asked for text takes "2" as text
-                payload = render.typed_choice(incoming.text, menu.data.get("options", []))
+                payload = render.typed_choice(
+                    incoming.text, menu.data.get("options", []), menu.data.get("keys")
+                )
+                if payload is None and numbering.is_number(incoming.text):
+                    keys = menu.data.get("keys") or list(
+                        range(1, len(menu.data.get("options", [])) + 1)
+                    )
+                    return await self._out_of_range(who, incoming, menu, keys)
             if payload is None and menu.data.get("confirm"):  # "ya" to "use this number?"
                 typed = incoming.text.strip().rstrip(".!").casefold()
                 options = menu.data.get("options", [])
@@ -756,10 +764,29 @@ class WhatsAppAdapter:
             log.warning("reply not delivered: %s", _short(exc))
         return ANSWERED
 
+    async def _out_of_range(
+        self, who: Who, incoming: Incoming, menu: ConversationState, keys: list[int]
+    ) -> str:
+        """A typed number the menu does not have: "pilih 1–N", never taken as a question."""
+        if not await self._claimed(incoming.wamid):
+            return DUPLICATE
+        await self._remember(who)
+        t = self.translator(menu.data.get("locale"))
+        text = t("whatsapp.out_of_range", numbers=numbering.ranges(keys))
+        try:
+            await self.deliver(who.chat_ref, render.Outgoing("text", text))
+        except (WhatsAppError, httpx.HTTPError) as exc:
+            log.warning("reply not delivered: %s", _short(exc))
+        return NOTICE
+
     @staticmethod
     def _menu_reply(menu: ConversationState) -> Reply:
         text = str(menu.data.get("text") or "")
-        choices = [Choice(p, label) for p, label in menu.data.get("options", [])]
+        navs = menu.data.get("nav") or []
+        choices = [
+            Choice(p, label, navs[i] if i < len(navs) else None)
+            for i, (p, label) in enumerate(menu.data.get("options", []))
+        ]
         phone = menu.data.get("phone")
         choices = [c for c in choices if c.id != render.PHONE_ACTION]
         return Reply(text, choices[:10], request_phone=phone, locale=menu.data.get("locale"))
@@ -953,10 +980,13 @@ class WhatsAppAdapter:
         store, ttl = self.app.store, self.app.settings.state_ttl_seconds
         text_first = any(r.expects_text for r in replies)
         if last_menu is not None:
-            options = [[c.id, c.label] for c in render.options_of(last_menu)]
+            shown = render.options_of(last_menu)
+            options = [[c.id, c.label] for c in shown]
             data = {
                 "seq": seq,
                 "options": options,
+                "keys": render.keys_of(shown),
+                "nav": [c.nav for c in shown],
                 "text": self._menu_text(last_menu),
                 "phone": last_menu.request_phone,
                 "locale": last_menu.locale,

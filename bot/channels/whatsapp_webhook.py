@@ -39,9 +39,10 @@ from bot.channels.whatsapp import (
     wa_id_of,
 )
 from bot.config import Settings
-from bot.dispatcher import Unavailable, is_outage
+from bot.dispatcher import Unavailable
 from bot.i18n import Translator
 from bot.messages import Channel
+from bot.outage import is_outage
 from storage.models import InboundEvent, WebhookDeadLetter, utcnow
 
 log = logging.getLogger("abdi.whatsapp.webhook")
