@@ -99,6 +99,11 @@ def _first_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:180]
 
 
+def _update_id(item: Any) -> int | None:
+    value = item.get("update_id") if isinstance(item, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _user_of(item: Any) -> str:
     """Whose update this is, so one person's updates are handled in the order they were sent."""
     if isinstance(item, dict):
@@ -119,6 +124,7 @@ class Poller:
         self.timeout = timeout
         self.slots = asyncio.Semaphore(app.settings.polling_concurrency)
         self.sending: dict[str, asyncio.Task[None]] = {}  # each user's latest delivery
+        self.kept: set[int] = set()  # id-less updates already kept as dead letters
 
     async def run(self, stop: asyncio.Event) -> None:
         offset: int | None = None
@@ -132,7 +138,7 @@ class Poller:
             if not batch:
                 continue
             retry_from = await self._take_all(batch)
-            ids = [u["update_id"] for u in batch if isinstance(u.get("update_id"), int)]
+            ids = [u["update_id"] for u in batch if _update_id(u) is not None]
             if retry_from is None:
                 failures = 0
                 offset = max(ids) + 1 if ids else offset
@@ -147,7 +153,7 @@ class Poller:
         except TimeoutError:
             pass
 
-    async def _fetch(self, offset: int | None, stop: asyncio.Event) -> list[dict[str, Any]] | None:
+    async def _fetch(self, offset: int | None, stop: asyncio.Event) -> list[Any] | None:
         """One getUpdates, raced against `stop`; None on a failure (already logged)."""
         fetch = asyncio.ensure_future(self._get_updates(offset))
         stopping = asyncio.ensure_future(stop.wait())
@@ -158,7 +164,7 @@ class Poller:
         stopping.cancel()
         return fetch.result()
 
-    async def _get_updates(self, offset: int | None) -> list[dict[str, Any]] | None:
+    async def _get_updates(self, offset: int | None) -> list[Any] | None:
         session = await self.bot.session.create_session()
         url = self.bot.session.api.api_url(token=self.bot.token, method="getUpdates")
         payload: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": ALLOWED_UPDATES}
@@ -186,22 +192,29 @@ class Poller:
             )
             log.warning("getUpdates answered %s %s", status, description)
             return None
-        return [u for u in result if isinstance(u, dict)]
+        return result
 
-    async def _take_all(self, batch: list[dict[str, Any]]) -> int | None:
+    async def _take_all(self, batch: list[Any]) -> int | None:
         """Take every update of a batch; the first update id to fetch again, if any."""
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[str, list[Any]] = {}
         for item in batch:
+            if _update_id(item) is None:
+                # No id to move past: Telegram would hand it back with every batch, so it is kept
+                # once per process, not once per fetch.
+                digest = hash(json.dumps(item, sort_keys=True, default=str))
+                if digest in self.kept:
+                    continue
+                self.kept.add(digest)
             groups.setdefault(_user_of(item), []).append(item)
         failed: list[int] = []
 
-        async def one_user(user: str, items: list[dict[str, Any]]) -> None:
+        async def one_user(user: str, items: list[Any]) -> None:
             for item in items:
                 try:
                     async with self.slots:
                         taken = await take_raw(self.app, self.adapter, item, None)
                 except Unavailable:
-                    failed.append(int(item.get("update_id", 0)))
+                    failed.append(_update_id(item) or 0)
                     return  # this person's later updates wait, to stay in order
                 if taken is not None:
                     self._deliver(user, taken)
