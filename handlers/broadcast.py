@@ -219,7 +219,8 @@ async def change_audience(ctx: Context, args: list[str]) -> list[Reply]:
 async def send_now(ctx: Context, args: list[str]) -> list[Reply]:
     data = _data(ctx)
     await router.enter(ctx, "draft", **(data | {"send_at": None}))
-    return [_confirm(ctx, ctx.t("broadcast.confirm_now"))]
+    count = data.get("reachable", 0)
+    return [_confirm(ctx, ctx.t("broadcast.confirm_now", count=count))]
 
 
 def _confirm(ctx: Context, question: str, yes: str = "broadcast.yes_send") -> Reply:
@@ -256,7 +257,8 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
     if moment < now:
         return [Reply(ctx.t("broadcast.past_time", at=local), [ctx.back_to_menu()])]
     await router.enter(ctx, "draft", **(data | {"send_at": moment.isoformat()}))
-    return [_confirm(ctx, ctx.t("broadcast.confirm_later", at=local), "broadcast.yes_schedule")]
+    question = ctx.t("broadcast.confirm_later", at=local, count=data.get("reachable", 0))
+    return [_confirm(ctx, question, "broadcast.yes_schedule")]
 
 
 @router.action("confirm", roles={HR}, state="draft")

@@ -76,3 +76,34 @@ router.menu_entry("help", "menu.help", roles={"guest", "asn", "family", "hr", "o
 router.menu_entry(
     "language", "menu.language", roles={"guest", "asn", "family", "hr", "officer"}, order=910
 )
+
+
+async def free_text(ctx: Context, text: str) -> list[Reply]:
+    """Words typed where no question was asked (the menu, a card): understood where they can be
+    ("bapak saya meninggal td pagi", "apa sanksi flexing?", "mau menilai rekan"), else the menu."""
+    from bot.services import intent
+
+    kind = intent.classify(text)
+    if kind == intent.DEATH:
+        from handlers import four_in_one
+
+        return await four_in_one.from_message(ctx, text)
+    if kind == intent.QUESTION:
+        from handlers import guidance
+
+        return await guidance._answer(ctx, text)
+    if kind in (intent.RATING, intent.STANDING):
+        from handlers import rating, standing
+
+        rating_ = kind == intent.RATING
+        owner, verb = (rating.router, "start") if rating_ else (standing.router, "mine")
+        spec = owner.actions.get(verb)
+        if spec is not None and (spec.roles is None or spec.roles & ctx.roles):
+            return await spec.handler(ctx, [])
+        return [ctx.main_menu(ctx.t("home.asn_only"))]
+    if kind == intent.HELP:
+        return await help_(ctx, [])
+    return [ctx.main_menu(ctx.t("error.unknown_text"))]
+
+
+router.free_text = free_text  # type: ignore[attr-defined]  # the dispatcher's last resort

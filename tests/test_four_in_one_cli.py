@@ -68,6 +68,7 @@ async def test_case_commands_end_to_end(cli, demo_app, inbox) -> None:  # type: 
 
     await family.send("/lacak")
     await family.press("Sudah diterima")
+    await family.press("Ya, sudah diterima")  # asked first: it closes the case
     async with demo_app.sessions() as session:
         assert (await session.get(FourInOneCase, 1)).status == "closed"
     closed = await cli("case", "update", "1", "id_card", "pending")

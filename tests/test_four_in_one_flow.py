@@ -138,6 +138,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(  # type:
     await family.press("Keluarga berduka")
     assert "Keempat dokumen sudah siap" in family.text
     await family.press("Sudah diterima")
+    await family.press("Ya, sudah diterima")  # asked first: it closes the case
     assert "Kasus ini kami tutup" in family.text
     async with demo_app.sessions() as session:
         closed = await session.get(FourInOneCase, case.id)

@@ -72,6 +72,7 @@ async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_
     await family.press("Keluarga berduka")
     assert "Masjid" in family.text and "loket 3" in family.text
     await family.press("Sudah diterima")
+    await family.press("Ya, sudah diterima")  # asked first: it closes the case
     assert (await live_case(demo_app)).status == "closed"
 
 
@@ -82,6 +83,9 @@ async def test_officer_records_receipt_for_the_family(chat, demo_app) -> None:  
     await _all_ready(officer, case.id)
     await officer.action(f"case:show:{case.id}")
     await officer.press("Diterima keluarga")
+    assert "tutup kasus #" in officer.text  # asked first, naming the case
+    assert (await live_case(demo_app)).status == "ready"
+    await officer.press("Ya, tutup kasus")
     assert "Kasus ditutup" in officer.text
     assert (await live_case(demo_app)).status == "closed"
 
@@ -264,6 +268,8 @@ async def test_officer_cancels_a_bogus_case_and_attaches_a_nip(chat, cli, demo_a
     await officer.press("Lainnya")
     await officer.press("Batalkan kasus")
     await officer.send("Laporan palsu")
+    assert "Batalkan kasus #2" in officer.text and "Laporan palsu" in officer.text
+    await officer.press("Ya, batalkan kasus")
     assert "Kasus dibatalkan" in officer.text and "dibatalkan" in officer.text
     assert (await cli("case", "cancel", "2", "--reason", "lagi")).code != 0
     escalated = await cli("case", "escalate")
@@ -380,10 +386,10 @@ async def test_summary_can_be_corrected_before_sending(chat, demo_app) -> None: 
     await family.press("Ubah")
     await family.press("Nama/NIP almarhum")
     await family.send("Putri Gunawan Sari")
-    await family.send("Sekretariat Daerah")
-    await family.press("Kemarin")
-    await family.send("10.00")
+    # Only the name is asked again: the unit, the day and the time stand (issue: "Understood in
+    # people's own words" — re-asking them was the old behaviour).
     assert "Putri Gunawan Sari" in family.text and "0813-9999-8888" in family.text
+    assert "Sekretariat Daerah" in family.text and "pukul 10.00" in family.text
     await family.press("✅ Kirim")
     assert code_in(family.text)
 
