@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.delivery import Outcome, Status
 from bot.i18n import Translator, translator
 from bot.jobs import periodic
@@ -79,8 +79,8 @@ async def report(
             )
         )
         if broadcast.status == broadcasts.SCHEDULED:
-            local = broadcast.send_at.astimezone(ZoneInfo(agency.timezone))
-            lines.append(t("broadcast.scheduled_for", at=local.strftime("%d-%m-%Y %H:%M")))
+            at = dates.moment(broadcast.send_at, agency.timezone, t)
+            lines.append(t("broadcast.scheduled_for", at=at))
         return "\n".join(lines), False
     lines.append(t("broadcast.audience_line", audience=described))
     failures = await broadcasts.failures(session, broadcast.id)

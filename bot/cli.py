@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from bot import logs
+from bot import dates, logs
 from bot.app import App, StartupError, create_app, open_database
 from bot.config import ROOT, Settings
 from bot.i18n import Translator, translator
@@ -106,7 +106,7 @@ async def cmd_link_code(app: App, args: argparse.Namespace, t: Translator) -> in
         employee = await _employee(app, session, args.nip)
         ttl = timedelta(minutes=args.minutes or app.settings.link_code_ttl_minutes)
         code, expires = await identity.create_link_code(session, employee, ttl, _actor())
-    local = expires.astimezone(ZoneInfo(app.settings.agency_timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    local = dates.moment(expires, app.settings.agency_timezone, t)
     print(t("cli.link_code", name=employee.name, code=code, expires=local))
     return 0
 
@@ -139,16 +139,37 @@ async def cmd_unlink(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 
 async def cmd_demo(app: App, args: argparse.Namespace, t: Translator) -> int:
-    await _load_demo(app, t)
+    await _load_demo(app, t, story=not getattr(args, "roster_only", False))
     return 0
 
 
-async def _load_demo(app: App, t: Translator) -> None:
+async def _load_demo(app: App, t: Translator, story: bool = True) -> None:
+    """The demo roster, then its story (bot/services/demo.py): quarters, cases, a broadcast."""
+    from bot.services import demo
+
     rows = roster.read_rows(DEMO_ROSTER)
     async with app.sessions() as session, session.begin():
         agency = await ensure_default_agency(session, app.settings)
         report = await roster.import_roster(session, agency, rows, "demo")
     print(t("cli.demo_loaded", created=report.created, unchanged=report.unchanged + report.updated))
+    if not story:
+        return
+    async with app.sessions() as session, session.begin():
+        agency = await ensure_default_agency(session, app.settings)
+        made = await demo.load(session, agency, app.settings)
+    if made.made:
+        print(
+            t(
+                "cli.demo_story",
+                published=made.published,
+                open=made.open,
+                ratings=made.ratings,
+                cases=made.cases,
+                broadcasts=made.broadcasts,
+            )
+        )
+    else:
+        print(t("cli.demo_story_kept"))
 
 
 async def _console_account(app: App, nip: str | None) -> str:
@@ -180,17 +201,18 @@ async def _console_account(app: App, nip: str | None) -> str:
 async def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
     from bot.channels.console import ConsoleChat, ConsoleSender
 
+    # The chat's own language for everything it prints, the demo lines and banner included.
+    chat_t = translator(args.lang or app.settings.default_locale)
     if args.demo:
-        await _load_demo(app, t)
+        await _load_demo(app, chat_t)
     user_ref = await _console_account(app, args.as_nip)
     chat = ConsoleChat(
         app.dispatcher, user_ref, language_hint=args.lang, attachments_dir=ROOT / "var" / "console"
     )
-    who = args.as_nip or t("console.guest")
-    chat_t = translator(args.lang or app.settings.default_locale)
+    who = args.as_nip or chat_t("console.guest")
     runner = _background(app, {"console": ConsoleSender(chat, chat_t)})
     try:
-        await chat.run(chat_t, t("console.banner", who=who))
+        await chat.run(chat_t, chat_t("console.banner", who=who))
     finally:
         await runner.stop()
     return 0
@@ -474,7 +496,7 @@ async def cmd_period(app: App, args: argparse.Namespace, t: Translator) -> int:
                 period = await periods.open_quarter(
                     session, agency, ref, scheme, _actor(), closes_at=closes
                 )
-                local = period.closes_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+                local = dates.until(period.closes_at, zone, t)  # a quarter ends on its last day
                 print(t("cli.period.opened", label=ref.label, closes=local))
                 return 0
             if period is None:
@@ -978,7 +1000,7 @@ async def cmd_broadcast_send(app: App, args: argparse.Namespace, t: Translator) 
             count = await broadcasts.release(session, broadcast, utcnow())
             print(t("cli.broadcast.queued", id=broadcast.id, count=count))
         else:
-            local = send_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            local = dates.moment(send_at, zone, t)
             print(t("cli.broadcast.scheduled", id=broadcast.id, at=local))
     return 0
 
@@ -1284,7 +1306,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="demo data").add_subparsers(
         dest="demo_command", required=True
     )
-    demo.add_parser("load", help="load the fictional demo office").set_defaults(func=cmd_demo)
+    demo_load = demo.add_parser("load", help="load the fictional demo office")
+    demo_load.add_argument(
+        "--roster-only",
+        action="store_true",
+        help="only the 50 employees: no quarters, cases or broadcast",
+    )
+    demo_load.set_defaults(func=cmd_demo)
 
     gp = sub.add_parser("guidance", help="media-ethics guidance").add_subparsers(
         dest="guidance_command", required=True

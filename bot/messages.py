@@ -63,6 +63,9 @@ class Inbound:
 class Choice:
     id: str
     label: str
+    # A navigation choice ("next", "prev", "back", "menu"): renderers that number choices give it
+    # the same number on every screen (bot/numbering.py), so a typed number never moves.
+    nav: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.id.encode()) > MAX_PAYLOAD_BYTES:
@@ -108,7 +111,11 @@ class Reply:
         if len(self.choices) > MAX_CHOICES:
             raise ValueError(f"at most {MAX_CHOICES} choices per reply; paginate")
         self.choices = [
-            Choice(c.id, c.label if len(c.label) <= MAX_LABEL else c.label[: MAX_LABEL - 1] + "…")
+            Choice(
+                c.id,
+                c.label if len(c.label) <= MAX_LABEL else c.label[: MAX_LABEL - 1] + "…",
+                c.nav,
+            )
             for c in self.choices
         ]
 

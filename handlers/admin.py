@@ -89,7 +89,11 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
         unit=employee.unit.name,
         channels=channels,
     )
-    choices = [Choice(router.payload("code", employee.id), ctx.t("admin.make_code"))]
+    choices: list[Choice] = []
+    if employee.status == "active":  # nobody links as a deceased (or departed) employee
+        choices.append(Choice(router.payload("code", employee.id), ctx.t("admin.make_code")))
+    else:
+        text += "\n" + ctx.t(f"admin.status.{employee.status}")
     choices += [
         Choice(
             router.payload("unlink", employee.id, a.channel),

@@ -8,8 +8,7 @@ confirmation rates per unit.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
+from bot import dates
 from bot.messages import MAX_CHOICES, Choice, Reply
 from bot.routing import ASN, GUEST, HR, NUM, WORD, Context, Router
 from bot.services import audit
@@ -138,7 +137,7 @@ async def ack(ctx: Context, args: list[str]) -> list[Reply]:
     if topic.id not in pending:
         return [_topics_menu(ctx, ctx.t("guidance.not_required", title=topic.title), pending)]
     row = await svc.acknowledge(ctx.session, employee, topic.id, topic.version, ctx.account.channel)
-    when = row.acked_at.astimezone(ZoneInfo(ctx.agency.timezone)).strftime("%d-%m-%Y %H:%M")
+    when = dates.moment(row.acked_at, ctx.agency.timezone, ctx.t)
     rest = [p for p in pending if p != topic.id]
     lead = ctx.t("guidance.acked", title=topic.title, version=topic.version, when=when)
     if rest:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.messages import Choice, Reply
 from bot.routing import ASN, GUEST, Context, Router
 from bot.services.identity import LinkResult, link_by_contact, redeem_within_budget
@@ -64,8 +66,28 @@ async def _finish(ctx: Context, result: LinkResult) -> list[Reply]:
     ]
 
 
+_PHONE = re.compile(r"^\+?[\d\s().-]{9,20}$")
+
+
+def looks_like_phone(text: str) -> bool:
+    """ "0812 3456 7890", "+62 812-3456-7890": 9 to 15 digits, a phone's shape."""
+    value = text.strip()
+    digits = sum(ch.isdigit() for ch in value)
+    return bool(_PHONE.match(value)) and 9 <= digits <= 15
+
+
 @router.on_state("await_code")
 async def receive_code(ctx: Context, text: str) -> list[Reply]:
+    if looks_like_phone(text):
+        # Not a code (codes have no digits 0 or 1, and are 8 symbols): say so, and offer the
+        # way a phone does link, without spending one of the chat's code attempts.
+        return [
+            Reply(
+                ctx.t("link.code_looks_like_phone"),
+                [ctx.back_to_menu()],
+                request_phone=ctx.t("link.share_phone"),
+            )
+        ]
     refused = await ctx.too_many("link-code", ctx.settings.link_code_attempts, "link.too_many")
     if refused is not None:
         return [refused]

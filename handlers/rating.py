@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import dates
 from bot.messages import Choice, Reply
 from bot.routing import ASN, HR, ID, NUM, Context, Router
 from bot.services import periods, rating
@@ -23,7 +24,12 @@ router.menu_entry("periods", "menu.periods", roles={HR}, order=520, section="hr"
 
 
 def _local(ctx: Context, moment: Any) -> str:
-    return moment.astimezone(ZoneInfo(ctx.agency.timezone)).strftime("%d-%m-%Y %H:%M %Z")
+    return dates.moment(moment, ctx.agency.timezone, ctx.t)
+
+
+def _until(ctx: Context, end: Any) -> str:
+    """A quarter ends on its last day ("Kamis, 31 Des 2026"), not at 00.00 of the next."""
+    return dates.until(end, ctx.agency.timezone, ctx.t)
 
 
 def _actor(ctx: Context) -> str:
@@ -35,7 +41,10 @@ async def _refused(ctx: Context, reason: str) -> list[Reply]:
     return [
         Reply(
             ctx.t(reason),
-            [Choice(router.payload("start"), ctx.t("rating.back_to_list")), ctx.back_to_menu()],
+            [
+                Choice(router.payload("start"), ctx.t("rating.back_to_list"), nav="back"),
+                ctx.back_to_menu(),
+            ],
         )
     ]
 
@@ -62,7 +71,7 @@ async def _list(
     head = ctx.t(
         "rating.intro",
         period=periods.label(period),
-        closes=_local(ctx, period.closes_at),
+        closes=_until(ctx, period.closes_at),
         progress=ctx.t("rating.progress", done=done, total=total),
     )
     if query is not None and not members:
@@ -76,9 +85,13 @@ async def _list(
     ]
     if query is None:
         if page > 0:
-            choices.append(Choice(router.payload("page", page - 1), ctx.t("rating.page_prev")))
+            choices.append(
+                Choice(router.payload("page", page - 1), ctx.t("rating.page_prev"), nav="prev")
+            )
         if more:
-            choices.append(Choice(router.payload("page", page + 1), ctx.t("rating.page_next")))
+            choices.append(
+                Choice(router.payload("page", page + 1), ctx.t("rating.page_next"), nav="next")
+            )
     choices.append(Choice(router.payload("search"), ctx.t("rating.search")))
     choices.append(ctx.back_to_menu())
     return [Reply(f"{lead}\n\n{head}" if lead else head, choices)]
@@ -148,7 +161,9 @@ def _ask_score(ctx: Context, ratee: Employee, relation: str, scheme: Scheme, ind
         Choice(router.payload("score", ratee.id, index, s), str(s))
         for s in range(scheme.score_min, scheme.score_max + 1)
     ]
-    return Reply(text, [*choices, Choice(router.payload("start"), ctx.t("rating.back_to_list"))])
+    return Reply(
+        text, [*choices, Choice(router.payload("start"), ctx.t("rating.back_to_list"), nav="back")]
+    )
 
 
 @router.action("pick", roles={ASN}, args=(ID,))
@@ -264,7 +279,7 @@ async def _summary(ctx: Context, data: dict[str, Any], comment: str | None) -> l
             [
                 Choice(router.payload("save", ratee.id), ctx.t("rating.save")),
                 Choice(router.payload("pick", ratee.id), ctx.t("rating.change")),
-                Choice(router.payload("start"), ctx.t("rating.back_to_list")),
+                Choice(router.payload("start"), ctx.t("rating.back_to_list"), nav="back"),
                 ctx.back_to_menu(),
             ],
         )
@@ -304,7 +319,7 @@ async def period_list(ctx: Context, args: list[str], lead: str | None = None) ->
             label=periods.label(p),
             state=ctx.t(f"period.state.{p.state}"),
             opens=_local(ctx, p.opens_at),
-            closes=_local(ctx, p.closed_at or p.closes_at),
+            closes=_until(ctx, p.closed_at or p.closes_at),
         )
         for p in recent
     ]
@@ -358,7 +373,7 @@ async def ask_open(ctx: Context, args: list[str]) -> list[Reply]:
             ctx.t("period.confirm_open", label=ref.label),
             [
                 Choice(router.payload("openok", ref.year, ref.quarter), ctx.t("period.yes")),
-                Choice(router.payload("periods"), ctx.t("button.back")),
+                Choice(router.payload("periods"), ctx.t("button.back"), nav="back"),
             ],
         )
     ]
@@ -377,7 +392,7 @@ async def open_quarter(ctx: Context, args: list[str]) -> list[Reply]:
         )
     except PeriodRefused as exc:
         return await period_list(ctx, [], lead=ctx.t(exc.reason.value))
-    lead = ctx.t("period.opened", label=periods.label(period), closes=_local(ctx, period.closes_at))
+    lead = ctx.t("period.opened", label=periods.label(period), closes=_until(ctx, period.closes_at))
     return await period_list(ctx, [], lead=lead)
 
 
@@ -390,7 +405,7 @@ async def _confirm(ctx: Context, verb: str, raw_id: str, key: str) -> list[Reply
             ctx.t(key, label=periods.label(period)),
             [
                 Choice(router.payload(verb, period.id), ctx.t("period.yes")),
-                Choice(router.payload("periods"), ctx.t("button.back")),
+                Choice(router.payload("periods"), ctx.t("button.back"), nav="back"),
             ],
         )
     ]
@@ -462,7 +477,7 @@ async def winners_text(ctx: Context, period: RatingPeriod) -> str:
                 name=e.name,
                 score="-" if shown.get(e.id) is None else ctx.t.decimal(shown[e.id]),
                 count=a.rater_count,
-                prize=a.prize,
+                prize=ctx.t("award.prize", prize=a.prize) if a.prize else "",
             )
             for a, e in rows
         ] or [ctx.t("award.none")]

@@ -153,7 +153,7 @@ def _hr_choices(ctx: Context, period: RatingPeriod) -> list[Choice]:
         Choice(router.payload("coach", period.id), ctx.t("ranking.button.coaching")),
         Choice(router.payload("flags", period.id), ctx.t("ranking.button.flags")),
         Choice(router.payload("export", period.id), ctx.t("ranking.button.export")),
-        Choice(router.payload("hr"), ctx.t("button.back")),
+        Choice(router.payload("hr"), ctx.t("button.back"), nav="back"),
         ctx.back_to_menu(),
     ]
 
@@ -205,12 +205,37 @@ async def coaching(ctx: Context, args: list[str]) -> list[Reply]:
     if period is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     scheme = await load_scheme(ctx.session, ctx.agency.id)
-    rows = await standings.ranking(
-        ctx.session, period, scheme, limit=int(scheme.rule("coaching_size")), lowest=True
+    found = await standings.coaching(ctx.session, period, scheme)
+    return [Reply(coaching_text(ctx.t, period, found), _hr_choices(ctx, period))]
+
+
+def coaching_text(t: Translator, period: RatingPeriod, found: standings.Coaching) -> str:
+    """The coaching list with its rule said in words, so HR can say why each name is there."""
+    head = t("ranking.coaching", period=periods.label(period))
+    if not found.applies or found.lower_quartile is None or found.median is None:
+        rule = t("ranking.coaching.too_few", count=found.ranked, min=found.min_ranked)
+        return f"{head}\n{rule}"
+    rule = t(
+        "ranking.coaching.rule",
+        threshold=t.decimal(found.threshold),
+        quartile=t.decimal(found.lower_quartile),
+        median=t.decimal(found.median),
+        size=found.size,
+        count=found.ranked,
     )
-    body = "\n".join(_line(ctx, r) for r in rows) or ctx.t("ranking.empty")
-    text = ctx.t("ranking.coaching", period=periods.label(period))
-    return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
+    lines = [
+        t(
+            "ranking.line",
+            rank=r.rank_agency,
+            name=r.name,
+            unit=r.unit,
+            score=t.decimal(r.score) if r.score is not None else "-",
+            count=r.rater_count,
+        )
+        for r in found.rows
+    ]
+    body = "\n".join(lines) or t("ranking.coaching.nobody")
+    return f"{head}\n{rule}\n{body}"
 
 
 @router.action("flags", roles={HR}, args=(ID,))
@@ -254,7 +279,7 @@ async def export(ctx: Context, args: list[str]) -> list[Reply]:
         rows=len(records),
     )
     label = periods.label(period)
-    content = standings.write_xlsx(records, label)
+    content = standings.write_xlsx(records, label, ctx.t)
     attachment = Attachment(
         f"standings-{label}.xlsx",
         content,

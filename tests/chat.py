@@ -13,6 +13,11 @@ from tests import fake_graph_api
 _events = itertools.count(1)
 
 
+def _unkeyed(title: str) -> str:
+    head, space, rest = title.partition(" ")
+    return rest if space and head.isdigit() and rest else title
+
+
 class Chat:
     def __init__(
         self, app: App, user_ref: str, channel: Channel = Channel.TELEGRAM, lang: str | None = None
@@ -155,7 +160,9 @@ class WhatsAppChat(Chat):
                     if payload == PHONE_ACTION:
                         reply.request_phone = title
                     else:
-                        reply.choices.append(Choice(payload, title))
+                        # "0 ⬅ Menu utama": the fixed number a button shows is rendering, like
+                        # the word joiners; the neutral label is what follows it.
+                        reply.choices.append(Choice(payload, _unkeyed(title)))
                 replies.append(reply)
             elif kind in ("image", "document"):
                 content, mime, filename = self.harness.fake.media[body[kind]["id"]]

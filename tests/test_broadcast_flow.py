@@ -278,7 +278,9 @@ async def test_a_scheduled_or_cancelled_broadcast_reads_as_not_started(chat, dem
     for step in ("/menu", "Meja HR", "Siaran", "Laporan siaran", "#1"):
         await (hr.send(step) if step.startswith("/") else hr.press(step))
     assert "belum dimulai" in hr.text and "100%" not in hr.text and "dari 0" not in hr.text
-    assert f"Semua ASN — {everyone} ASN" in hr.text and "01-01-2099 08:00" in hr.text
+    assert (
+        f"Semua ASN — {everyone} ASN" in hr.text and "Kamis, 1 Jan 2099, pukul 08.00 WIB" in hr.text
+    )  # one date style (issue point 9)
     await hr.press("Batalkan siaran")
     await hr.press("Ya, batalkan")
     for step in ("/menu", "Meja HR", "Siaran", "Laporan siaran", "#1"):

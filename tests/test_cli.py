@@ -304,10 +304,11 @@ def test_chat_as_unknown_nip_is_one_line(tmp_path: Path) -> None:
 
 
 def test_console_a_number_typed_where_text_is_asked_is_text(tmp_path: Path) -> None:
-    """ "1" typed as a question is the question; "#1" still picks the first option."""
-    done = run_abdi(tmp_path, "chat", "--demo", stdin="/tanya\n1\n/tanya\n#1\n")
+    """ "1" typed as a question is the question; "#0" still picks the way back."""
+    done = run_abdi(tmp_path, "chat", "--demo", stdin="/tanya\n1\n/tanya\n#0\n")
     assert done.returncode == 0, done
-    assert "#1. ⬅ Menu utama" in done.stdout and "#1, #2" in done.stdout
+    # The way back to the menu keeps its fixed number 0 on every screen (issue point 4).
+    assert "#0. ⬅ Menu utama" in done.stdout and "#1, #2" in done.stdout
     after_one, after_pick = done.stdout.split("Tulis pertanyaan Anda")[1:3]
     assert "tidak menemukan jawaban" in after_one  # "1" went to the guidance search
     assert "Silakan pilih layanan" in after_pick and "tidak menemukan" not in after_pick

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.i18n import Translator
 from bot.messages import Attachment, Choice, Reply, split_text
+from bot.numbering import numbered
 
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024
@@ -71,8 +72,10 @@ def options_of(reply: Reply) -> list[Choice]:
     """The reply's choices, plus the "use my WhatsApp number" choice where a phone is asked for."""
     options = list(reply.choices)
     if reply.request_phone:
-        # The way back stays last: the phone row goes before a closing "menu" choice.
-        at = len(options) - 1 if options and options[-1].id == MENU_ACTION else len(options)
+        # The way back stays last: the phone row goes before the closing navigation choices.
+        at = len(options)
+        while at > 0 and (options[at - 1].nav or options[at - 1].id == MENU_ACTION):
+            at -= 1
         options.insert(at, Choice(PHONE_ACTION, reply.request_phone))
     return options
 
@@ -109,11 +112,36 @@ def render(reply: Reply, seq: int, t: Translator, page: int = 0) -> list[Outgoin
 
 
 def menu(text: str, options: list[Choice], seq: int, t: Translator, page: int = 0) -> Outgoing:
+    keyed = numbered(options)
     labels = [c.label for c in options]
+    if any(n != i for i, (n, _c) in enumerate(keyed, start=1)):
+        # Navigation has a fixed number that is not its place: the button says it ("0 Menu").
+        labels = [f"{n} {c.label}" for n, c in keyed]
     # Reply buttons need distinct titles of at most 20 characters; a list takes the rest.
     fits = all(len(label) <= BUTTON_TITLE for label in labels) and len(set(labels)) == len(labels)
     if len(options) <= MAX_BUTTONS and fits:
-        return Outgoing("buttons", text, [(tag(seq, c.id), c.label, None) for c in options])
+        return Outgoing(
+            "buttons",
+            text,
+            [(tag(seq, c.id), label, None) for c, label in zip(options, labels, strict=True)],
+        )
+    if len(options) <= MAX_ROWS:
+        # One page: the number to type is the fixed one (navigation keeps 9/8/7/0).
+        return Outgoing(
+            "list",
+            text,
+            [
+                (
+                    tag(seq, c.id),
+                    clip(c.label, ROW_TITLE),
+                    None
+                    if c.label.strip().isdigit()
+                    else clip(t("whatsapp.type", n=n), ROW_DESCRIPTION),
+                )
+                for n, c in numbered(options)
+            ],
+            button=clip(t("whatsapp.open_menu"), LIST_BUTTON),
+        )
     shown, first = page_of(options, page, t)
     rows = [
         (
@@ -130,8 +158,15 @@ def menu(text: str, options: list[Choice], seq: int, t: Translator, page: int = 
     return Outgoing("list", text, rows, button=clip(t("whatsapp.open_menu"), LIST_BUTTON))
 
 
-def typed_choice(text: str, options: list[list[str]]) -> str | None:
-    """A typed "2" as the second choice shown (or the choice labelled "2", e.g. a score)."""
+def keys_of(options: list[Choice]) -> list[int]:
+    """The number to type for each option, as the menu shows it."""
+    if len(options) > MAX_ROWS:
+        return list(range(1, len(options) + 1))
+    return [n for n, _ in numbered(options)]
+
+
+def typed_choice(text: str, options: list[list[str]], keys: list[int] | None = None) -> str | None:
+    """A typed "2" as the choice numbered 2 (or the choice labelled "2", e.g. a score)."""
     typed = text.strip().rstrip(".")
     if not typed.isdigit() or not options:
         return None
@@ -139,6 +174,8 @@ def typed_choice(text: str, options: list[list[str]]) -> str | None:
         if label.strip() == typed:
             return payload
     number = int(typed)
+    if keys is not None and len(keys) == len(options):
+        return next((o[0] for k, o in zip(keys, options, strict=True) if k == number), None)
     if 1 <= number <= len(options):
         return options[number - 1][0]
     return None

@@ -192,13 +192,45 @@ async def publish_period(
     period.published_at = datetime.now(UTC)
     await session.flush()
     await record_awards(session, period, scheme)
+    told = await _tell_ranked(session, period)
     audit.record(
         session,
         actor=actor,
         action="period.publish",
         agency_id=period.agency_id,
         target=f"period:{period.id}",
+        told=told,
     )
+
+
+async def _tell_ranked(session: AsyncSession, period: RatingPeriod) -> int:
+    """Each ranked ASN hears that their standing is ready, on the chat they used last (once per
+    quarter and person). The message names no figure: the standing itself is behind /posisi."""
+    from bot.delivery import enqueue
+    from storage.models import Account, Standing
+
+    ranked = select(Standing.employee_id).where(Standing.period_id == period.id, Standing.eligible)
+    accounts = await session.scalars(
+        select(Account)
+        .where(Account.employee_id.in_(ranked), Account.reachable.is_(True))
+        .order_by(
+            Account.employee_id, Account.last_inbound_at.desc().nulls_last(), Account.id.desc()
+        )
+    )
+    seen: set[int] = set()
+    for account in accounts:
+        if account.employee_id is None or account.employee_id in seen:
+            continue
+        seen.add(account.employee_id)
+        await enqueue(
+            session,
+            account,
+            "standing.ready",
+            source=f"period:{period.id}",
+            params={"period": label(period)},
+            dedup_key=f"standing-ready:{period.id}:{account.employee_id}",
+        )
+    return len(seen)
 
 
 def label(period: RatingPeriod) -> str:

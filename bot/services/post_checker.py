@@ -192,7 +192,9 @@ def check(content: Content, text: str, locale: str, *, official: bool = False) -
                     phrase=phrase,
                     name=shown.name,
                     rule=shown.rule,
-                    safer=_safer(shown, phrase, [shown, rule]),
+                    # Phrase-specific advice only from the reader's language: an Indonesian
+                    # "coblos" hint must not leak into an English answer.
+                    safer=_safer(shown, phrase, [shown] if shown is not rule else [rule]),
                 )
                 hits.append((position, finding))
     hits.sort(key=lambda h: h[0])

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.i18n import Translator
 from bot.jobs import periodic
 from bot.services import audit, broadcasts, periods, when
@@ -182,7 +183,8 @@ async def due_occurrence(
         if not fire <= now < period.closes_at:
             return None
         label = f"{period.year}-Q{period.quarter}"
-        closes = last_day.strftime("%d-%m-%Y")
+        # The day as the office writes it; a quarter ends on its last day.
+        closes = dates.day(last_day, "id")
         params = {"period": label, "days": reminder.days_before, "closes": closes}
         return Occurrence(f"reminder:{reminder.id}:period:{period.id}", fire, params)
     local_now = now.astimezone(zone)

@@ -1,0 +1,81 @@
+"""Typed numbers that do not move (issue point 4): navigation keeps one number on every screen
+of a kind (9 next, 8 previous, 7 back, 0 menu) on WhatsApp and the console, and a number the
+screen lacks gets "pilih 1–N" instead of being taken as a question."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.console import ConsoleChat
+from bot.i18n import translator
+from bot.messages import Channel, Choice, Reply
+from bot.numbering import numbered, pick, ranges
+
+
+def test_navigation_keeps_its_number_whatever_the_content() -> None:
+    first = [Choice("a", "A"), Choice("n", "Berikutnya", nav="next"), Choice("home:menu", "Menu")]
+    second = [
+        Choice("p", "Sebelumnya", nav="prev"),
+        Choice("a", "A"),
+        Choice("b", "B"),
+        Choice("n", "Berikutnya", nav="next"),
+        Choice("home:menu", "Menu", nav="menu"),
+    ]
+    assert [n for n, _ in numbered(first)] == [1, 9, 0]
+    assert [n for n, _ in numbered(second)] == [8, 1, 2, 9, 0]
+    assert pick("9", [(n, c.id) for n, c in numbered(second)]) == "n"
+    assert pick("#8", [(n, c.id) for n, c in numbered(second)]) == "p"
+    assert ranges([8, 1, 2, 9, 0]) == "1–2, 8–9, 0"
+    # Ten choices: content fills 1..8, navigation still fits in 9 and 0.
+    many = [Choice(f"c{i}", str(i)) for i in range(8)]
+    keys = [n for n, _ in numbered([*many, Choice("n", "N", nav="next"), Choice("home:menu", "M")])]
+    assert keys == [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]
+    # A navigation key already taken by content moves to the next free number, never collides.
+    crowded = [*(Choice(f"c{i}", f"C{i}") for i in range(7)), Choice("b", "Back", nav="back")]
+    assert sorted(n for n, _ in numbered(crowded)) == list(range(1, 9))
+    # Reply keeps the flag through its label clipping.
+    assert Reply("x", [Choice("n", "N" * 40, nav="next")]).choices[0].nav == "next"
+
+
+async def test_whatsapp_next_is_nine_on_every_page(chat) -> None:  # type: ignore[no-untyped-def]
+    user = chat("7301")
+    if user.channel != Channel.WHATSAPP:
+        pytest.skip("typed numbers pick choices on WhatsApp and the console only")
+    await user.send("/pedoman")
+    await user.press("Netralitas pemilu")
+    assert "(1/4)" in user.text
+    assert any(title.startswith("9 ") for title in user._buttons)  # the number is on the button
+    await user.send("9")
+    assert "(2/4)" in user.text
+    await user.send("9")
+    assert "(3/4)" in user.text
+    await user.send("8")
+    assert "(2/4)" in user.text
+    await user.send("42")
+    assert user.text == "Nomor itu tidak ada di pilihan. Pilih 7–9, 0."
+    await user.send("9")  # the menu is still the one shown
+    assert "(3/4)" in user.text
+    await user.send("7")
+    assert "Pedoman etika" in user.text
+    await user.send("0")
+    assert "Silakan pilih layanan" in user.text
+
+
+async def test_console_next_is_nine_on_every_page(demo_app) -> None:  # type: ignore[no-untyped-def]
+    out: list[str] = []
+    console = ConsoleChat(demo_app.dispatcher, "console-7302", write=out.append)
+    t = translator("id")
+    await console.send("/pedoman", t)
+    topic = next(line for line in out if "Netralitas pemilu" in line)
+    await console.send(topic.strip().split(".", 1)[0], t)
+    for page in ("(1/4)", "(2/4)", "(3/4)"):
+        assert page in "\n".join(out)
+        assert "  9. Berikutnya ▶" in out and "  0. ⬅ Menu utama" in out
+        out.clear()
+        await console.send("9", t)
+    assert "(4/4)" in "\n".join(out) and "  8. ◀ Sebelumnya" in out
+    out.clear()
+    await console.send("5", t)
+    assert out == ["Nomor itu tidak ada di pilihan. Pilih 7–8, 0."]
+    await console.send("8", t)
+    assert "(3/4)" in "\n".join(out)
