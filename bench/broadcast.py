@@ -102,7 +102,7 @@ def _setup(url: str, recipients: int) -> None:
         from tests.delivery_helpers import add_staff
 
         app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
-        await _load_demo(app, translator("id"))
+        await _load_demo(app, translator("id"), story=False)
         await add_staff(app, recipients, chat_base=BROADCAST_CHATS)
         await app.close()
 

@@ -42,9 +42,14 @@ async def test_hr_sees_flags_with_evidence_rankings_and_coaching(chat, demo_app)
     # One line per person and pattern (2 of a pair, 3 of a ring, 1 + 1): the pattern and its
     # size, never a score given nor who it was given to.
     assert "Tanda kejanggalan triwulan 2025-Q1: 7" in text
-    assert "Fitri Lubis (196911031995042011): pola saling menilai yang janggal dengan 1 rekan" in text
+    assert (
+        "Fitri Lubis (196911031995042011): pola saling menilai yang janggal dengan 1 rekan" in text
+    )
     assert "Rani Saputra (198608032008042012): pola saling menilai yang janggal" in text
-    assert "Rahmat Lubis (197004201995031022): ikut dalam 1 lingkaran saling menilai yang janggal" in text
+    assert (
+        "Rahmat Lubis (197004201995031022): ikut dalam 1 lingkaran saling menilai yang janggal"
+        in text
+    )
     assert "memberi nilai yang sama untuk semua 4 rekan yang dinilainya" in text
     assert "5 penilaian dalam 40 detik" in text
     assert "3.00" not in text and "3,00" not in text and "tidak ditampilkan kepada Anda" not in text

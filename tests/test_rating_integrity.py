@@ -73,7 +73,9 @@ async def test_flags_show_patterns_not_values_and_hide_the_viewers_circle(
     # Visible to Fajar: 41's one score for everyone, and the 11/12 pair (one line each).
     assert "Tanda kejanggalan triwulan 2025-Q1: 3" in text
     assert "Rudi Simanjuntak (199202172017011041): memberi nilai yang sama untuk semua 4" in text
-    assert "Fitri Lubis (196911031995042011): pola saling menilai yang janggal dengan 1 rekan" in text
+    assert (
+        "Fitri Lubis (196911031995042011): pola saling menilai yang janggal dengan 1 rekan" in text
+    )
     # Hidden: his peer Nia (36), Doni who rated him (21), and the pair he is in himself.
     for name in ("Nia Halim", "Doni Firmansyah", "Fajar Santoso", "Hendra Rahayu"):
         assert name not in text, name

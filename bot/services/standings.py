@@ -258,9 +258,10 @@ async def _replace(
 #     K in [C*min*n, C*max*n]); a value counts as looking the same only when it displays the same
 #     under any rounding (strictly inside the rounding interval, less a margin).
 #  3. Across quarters, each quarter is compared with the `compare_periods` quarters published
-#     before it (0, the default: all of them), as if every rating repeated unchanged (same rater, same scores) were known to be
-#     the same: no two figures may differ by 1 to `breakdown_min_raters` - 1 ratings, and rule 2
-#     must hold for the two quarters together, for the groups of both.
+#     before it (0, the default: all of them), as if every rating repeated unchanged (same
+#     rater, same scores) were known to be the same: no two figures may differ by 1 to
+#     `breakdown_min_raters` - 1 ratings, and rule 2 must hold for the two quarters together,
+#     for the groups of both.
 #
 # A quarter first gets what it may show on its own (the score first, then as many group means as
 # the rules allow; when the score cannot be shown, the groups big enough on their own); the
