@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot import dates
 from bot.broadcast_jobs import report
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, ID, NUM, WORD, Context, Router
@@ -253,7 +254,7 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
         example = when.example(zone, now)
         retry = ctx.t("broadcast.bad_time", example=example)
         return [Reply(retry, [ctx.back_to_menu()], expects_text=True)]
-    local = moment.astimezone(zone).strftime("%d-%m-%Y %H:%M")
+    local = dates.moment(moment, zone, ctx.t)
     if moment < now:
         return [Reply(ctx.t("broadcast.past_time", at=local), [ctx.back_to_menu()])]
     await router.enter(ctx, "draft", **(data | {"send_at": moment.isoformat()}))
@@ -290,7 +291,7 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
         if not count:
             lead = ctx.t("broadcast.queued_nobody", id=broadcast.id, targets=broadcast.recipients)
     else:
-        local = send_at.astimezone(ZoneInfo(ctx.agency.timezone)).strftime("%d-%m-%Y %H:%M")
+        local = dates.moment(send_at, ctx.agency.timezone, ctx.t)
         lead = ctx.t("broadcast.scheduled", id=broadcast.id, at=local)
     return [ctx.main_menu(lead)]
 
@@ -326,7 +327,7 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
         choices.append(
             Choice(router.payload("cancel", broadcast.id), ctx.t("broadcast.button_cancel"))
         )
-    choices.append(Choice(router.payload("list"), ctx.t("button.back")))
+    choices.append(Choice(router.payload("list"), ctx.t("button.back"), nav="back"))
     return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
@@ -353,7 +354,7 @@ async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     if broadcast is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     yes = Choice(router.payload("cancelok", broadcast.id), ctx.t("broadcast.yes_cancel"))
-    back = Choice(router.payload("show", broadcast.id), ctx.t("button.back"))
+    back = Choice(router.payload("show", broadcast.id), ctx.t("button.back"), nav="back")
     return [Reply(ctx.t("broadcast.confirm_cancel", id=broadcast.id), [yes, back])]
 
 
@@ -385,7 +386,10 @@ async def list_reminders(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.action("remadd", roles={HR})
 async def add_reminder(ctx: Context, args: list[str]) -> list[Reply]:
-    back = [Choice(router.payload("reminders"), ctx.t("button.back")), ctx.back_to_menu()]
+    back = [
+        Choice(router.payload("reminders"), ctx.t("button.back"), nav="back"),
+        ctx.back_to_menu(),
+    ]
     try:
         reminder = await reminders.add(
             ctx.session, ctx.agency, trigger=reminders.BEFORE_CLOSE, actor=_actor(ctx)
@@ -406,7 +410,7 @@ async def ask_remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     if reminder is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     yes = Choice(router.payload("remdelok", reminder.id), ctx.t("broadcast.yes_remove_reminder"))
-    back = Choice(router.payload("reminders"), ctx.t("button.back"))
+    back = Choice(router.payload("reminders"), ctx.t("button.back"), nav="back")
     return [Reply(ctx.t("broadcast.confirm_remove_reminder", id=reminder.id), [yes, back])]
 
 

@@ -799,7 +799,7 @@ async def ask_handed(ctx: Context, args: list[str]) -> list[Reply]:
         ctx,
         text,
         Choice(router.payload("handedok", case.id), ctx.t("four_in_one.handed_yes")),
-        Choice(router.payload("show", case.id), ctx.t("button.back")),
+        Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back"),
     )
 
 
@@ -915,7 +915,7 @@ async def duplicates(ctx: Context, args: list[str]) -> list[Reply]:
         )
         for c in rows
     ]
-    choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
+    choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue"), nav="back"))
     head = ctx.t("four_in_one.duplicates_head" if rows else "four_in_one.duplicates_none")
     return _reply(ctx, "\n".join([head, *lines]), *choices)
 
@@ -972,7 +972,7 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
     if case.status == "ready" and ctx.has_any(DESK_ROLES):
         handed_ = ctx.t("four_in_one.handed_button")
         choices.append(Choice(router.payload("handed", case.id), handed_))
-    choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
+    choices.append(Choice(router.payload("queue"), ctx.t("four_in_one.to_queue"), nav="back"))
     return _reply(ctx, f"{lead}\n\n{text}" if lead else text, *choices)
 
 
@@ -985,7 +985,7 @@ async def doc(ctx: Context, args: list[str]) -> list[Reply]:
         Choice(router.payload("set", case.id, args[1], i), ctx.t(f"four_in_one.status.{s}"))
         for i, s in enumerate(STATUSES)
     ]
-    choices.append(Choice(router.payload("show", case.id), ctx.t("button.back")))
+    choices.append(Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back"))
     text = ctx.t("four_in_one.pick_status", doc=ctx.t(f"four_in_one.doc.{args[1]}"))
     return _reply(ctx, text, *choices)
 
@@ -1058,7 +1058,7 @@ async def ask_merge_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
         ctx,
         text,
         Choice(router.payload("dupmergeok", case.id, survivor.id), ctx.t("four_in_one.merge_yes")),
-        Choice(router.payload("show", case.id), ctx.t("button.back")),
+        Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back"),
     )
 
 
@@ -1084,7 +1084,7 @@ async def ask_reject_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
         ctx,
         ctx.t("four_in_one.ask_reject_duplicate", number=case.id),
         Choice(router.payload("duprejectok", case.id), ctx.t("four_in_one.reject_yes")),
-        Choice(router.payload("show", case.id), ctx.t("button.back")),
+        Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back"),
     )
 
 
@@ -1111,7 +1111,7 @@ async def ask_match(ctx: Context, args: list[str]) -> list[Reply]:
         ctx,
         text,
         Choice(router.payload("matchyes", case.id), ctx.t("four_in_one.match_yes")),
-        Choice(router.payload("show", case.id), ctx.t("button.back")),
+        Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back"),
     )
 
 
@@ -1139,7 +1139,7 @@ async def more(ctx: Context, args: list[str]) -> list[Reply]:
     if case.opened_via == "officer":
         choices.append(Choice(router.payload("newcode", case.id), ctx.t("four_in_one.new_code")))
     choices.append(Choice(router.payload("cancel", case.id), ctx.t("four_in_one.cancel")))
-    choices.append(Choice(router.payload("show", case.id), ctx.t("button.back")))
+    choices.append(Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back"))
     return _reply(ctx, ctx.t("four_in_one.more_head", number=case.id), *choices)
 
 
@@ -1184,7 +1184,7 @@ async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _staff_case(ctx, args[0])
     if case is None or case.status not in cases.LIVE:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    back = Choice(router.payload("show", case.id), ctx.t("button.back"))
+    back = Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back")
     return await _ask(ctx, "cancel", "four_in_one.ask_cancel", {"case_id": case.id}, back)
 
 
@@ -1205,7 +1205,7 @@ async def cancel_typed(ctx: Context, text: str) -> list[Reply]:
         ctx,
         question,
         Choice(router.payload("cancelok", case.id), ctx.t("four_in_one.cancel_yes")),
-        Choice(router.payload("show", case.id), ctx.t("button.back")),
+        Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back"),
     )
 
 
@@ -1246,7 +1246,7 @@ async def ask_reopen(ctx: Context, args: list[str]) -> list[Reply]:
         ctx,
         ctx.t("four_in_one.ask_reopen", number=case.id, name=case.deceased_name),
         Choice(router.payload("reopenok", case.id), ctx.t("four_in_one.reopen_yes")),
-        Choice(router.payload("show", case.id), ctx.t("button.back")),
+        Choice(router.payload("show", case.id), ctx.t("button.back"), nav="back"),
     )
 
 
@@ -1289,7 +1289,9 @@ async def report(ctx: Context, args: list[str]) -> list[Reply]:
     text = (
         "\n\n".join([ctx.t("four_in_one.report_head"), *lines]) if lines else ctx.t("cli.case.none")
     )
-    return _reply(ctx, text, Choice(router.payload("queue"), ctx.t("four_in_one.to_queue")))
+    return _reply(
+        ctx, text, Choice(router.payload("queue"), ctx.t("four_in_one.to_queue"), nav="back")
+    )
 
 
 @router.action("handover", roles=DESK_ROLES, args=(ID,))

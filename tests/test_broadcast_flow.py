@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot import jobs
+from bot import dates, jobs
 from bot.channels.console import ConsoleChat, ConsoleSender
 from bot.delivery import enqueue
 from bot.drain import drain_once
@@ -98,7 +98,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat,
     await hr.send("2020-01-01 08:00")
     assert "sudah lewat" in hr.text
     await hr.send("2099-01-01 08:00")
-    assert "01-01-2099 08:00" in hr.text
+    assert "Kamis, 1 Jan 2099, pukul 08.00 WIB" in hr.text
     await hr.press("Ya, jadwalkan")
     assert "dijadwalkan" in hr.text
     await jobs.run_due(demo_app, names=["broadcast.release"])
@@ -338,12 +338,12 @@ async def test_schedule_times_as_people_type_them(chat, demo_app) -> None:  # ty
     assert example in hr.text and "2025" not in hr.text
     await hr.send("kemarin sore")
     assert "tidak terbaca" in hr.text and example in hr.text
-    tomorrow = (datetime.now(UTC).astimezone(zone) + timedelta(days=1)).strftime("%d-%m-%Y")
+    tomorrow = dates.day(datetime.now(UTC) + timedelta(days=1), "id", zone)
     await hr.send("besok jam 7 pagi")
-    assert f"{tomorrow} 07:00" in hr.text
+    assert f"{tomorrow}, pukul 07.00 WIB" in hr.text
     assert "✔ Ya, jadwalkan" in hr.labels and "✔ Ya, kirim" not in hr.labels
     await hr.press("Ya, jadwalkan")
-    assert f"dijadwalkan pada {tomorrow} 07:00" in hr.text
+    assert f"dijadwalkan pada {tomorrow}, pukul 07.00 WIB" in hr.text
 
 
 async def test_labels_fit_and_length_counts_like_telegram(chat, demo_app) -> None:  # type: ignore[no-untyped-def]

@@ -37,10 +37,10 @@ def test_navigation_keeps_its_number_whatever_the_content() -> None:
     assert Reply("x", [Choice("n", "N" * 40, nav="next")]).choices[0].nav == "next"
 
 
+@pytest.mark.parametrize("chat", ["whatsapp"], indirect=True)  # typed numbers pick choices there
 async def test_whatsapp_next_is_nine_on_every_page(chat) -> None:  # type: ignore[no-untyped-def]
     user = chat("7301")
-    if user.channel != Channel.WHATSAPP:
-        pytest.skip("typed numbers pick choices on WhatsApp and the console only")
+    assert user.channel == Channel.WHATSAPP
     await user.send("/pedoman")
     await user.press("Netralitas pemilu")
     assert "(1/4)" in user.text
