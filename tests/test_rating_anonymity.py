@@ -191,12 +191,15 @@ async def _published(app: App, ref: QuarterRef) -> int:
 async def _store(
     app: App, period_id: int, ratee: int, raters: dict[str, list[int]], circle: Circle
 ) -> None:
-    """Replace the ratee's ratings of the quarter (as save_rating stores them) and recompute."""
+    """Replace the ratee's ratings of the quarter (as save_rating stores them) and recompute;
+    an empty slot is a rater who did not rate (again)."""
     async with app.sessions() as session, session.begin():
         scheme = await load_scheme(session, 1)
         await session.execute(delete(Rating).where(Rating.period_id == period_id))
         for relation, given in circle.items():
             for rater, values in zip(raters[relation], given, strict=False):
+                if not values:
+                    continue
                 scores = dict(zip(scheme.criteria, values, strict=True))
                 session.add(
                     Rating(
@@ -349,7 +352,7 @@ async def test_comparing_two_published_quarters_determines_no_small_group(
     # Ratings of quarter 2 keep their rater; a gone rater is simply not stored.
     second: Circle = {r: [v for v in q2[r]] for r in RELATIONS}
     await _store(demo_app, found[0], ratee, pool, q1)
-    await _store_sparse(demo_app, found[1], ratee, pool, second)
+    await _store(demo_app, found[1], ratee, pool, second)
     shown = [(await screen(demo_app, ratee, p))[1] for p in found]
     classes = []
     for r in RELATIONS:
@@ -372,35 +375,6 @@ def _merge(classes: list[Cls]) -> list[Cls]:
         entry[0] += k.n
         entry[1] += k.truth
     return [Cls(w, n, t) for w, (n, t) in merged.items()]
-
-
-async def _store_sparse(
-    app: App, period_id: int, ratee: int, raters: dict[str, list[int]], circle: Circle
-) -> None:
-    """Like _store, skipping empty slots (a rater of quarter 1 who did not rate again)."""
-    async with app.sessions() as session, session.begin():
-        scheme = await load_scheme(session, 1)
-        await session.execute(delete(Rating).where(Rating.period_id == period_id))
-        for relation, given in circle.items():
-            for rater, values in zip(raters[relation], given, strict=False):
-                if not values:
-                    continue
-                session.add(
-                    Rating(
-                        period_id=period_id,
-                        rater_id=rater,
-                        ratee_id=ratee,
-                        relation=relation,
-                        scores=dict(zip(scheme.criteria, values, strict=True)),
-                        score=sum(values) / len(values),
-                        created_at=T0,
-                        updated_at=T0,
-                    )
-                )
-        await session.flush()
-        period = await session.get(RatingPeriod, period_id)
-        assert period is not None
-        await standings.compute_standings(session, period, scheme)
 
 
 # --- End to end, through the chat ------------------------------------------------------------
