@@ -957,9 +957,8 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
         choices.append(
             Choice(router.payload("dupreject", case.id), ctx.t("four_in_one.reject_button"))
         )
-    usable = case.status not in cases.NOT_CASES
-    if usable and case.employee_id and not case.match_confirmed_at and _desk(ctx):
-        choices.append(Choice(router.payload("match", case.id), ctx.t("four_in_one.confirm_match")))
+    # Buttons that are always there come first and buttons that come and go after them, so a
+    # typed number keeps its meaning when one appears or goes (confirming a death, all ready).
     if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
         choices.append(
             Choice(router.payload("handover", case.id), ctx.t("four_in_one.set_handover"))
@@ -967,6 +966,9 @@ async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> l
     if case.status in cases.LIVE and ctx.has_any(DESK_ROLES):
         # Rarer actions wait one tap away: a chat shows ten buttons at most.
         choices.append(Choice(router.payload("more", case.id), ctx.t("four_in_one.more_actions")))
+    usable = case.status not in cases.NOT_CASES
+    if usable and case.employee_id and not case.match_confirmed_at and _desk(ctx):
+        choices.append(Choice(router.payload("match", case.id), ctx.t("four_in_one.confirm_match")))
     if _reopenable(case) and ctx.has_any(DESK_ROLES):
         choices.append(Choice(router.payload("reopen", case.id), ctx.t("four_in_one.reopen")))
     if case.status == "ready" and ctx.has_any(DESK_ROLES):

@@ -79,3 +79,25 @@ async def test_console_next_is_nine_on_every_page(demo_app) -> None:  # type: ig
     assert out == ["Nomor itu tidak ada di pilihan. Pilih 7–8, 0."]
     await console.send("8", t)
     assert "(3/4)" in "\n".join(out)
+
+
+async def test_a_case_card_keeps_its_numbers_when_the_death_is_confirmed(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+    from tests.chat import Chat
+
+    opened = await cli(
+        "case", "open", "--nip", "199804212024011004", "--died", "2026-11-19 10:00",
+        "--family-name", "Rahmat", "--relation", "child", "--phone", "081377778888",
+    )  # fmt: skip
+    assert opened.code == 0, opened
+    officer = Chat(demo_app, "7401")  # Lestari Utami, the demo's 4-in-1 desk officer
+    await officer.share_contact("081200000035")
+    await officer.action("case:show:1")
+    before = [c.id for c in officer.replies[-1].choices]
+    assert "case:match:1" in before
+    await officer.press("Konfirmasi wafat")
+    await officer.press("Ya")
+    await officer.action("case:show:1")
+    after = [c.id for c in officer.replies[-1].choices]
+    assert "case:match:1" not in after
+    # Every button that stayed keeps its position (what a typed number picks).
+    assert [i for i in before if i in after] == after[: len([i for i in before if i in after])]
