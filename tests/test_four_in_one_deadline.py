@@ -90,7 +90,7 @@ def test_deadline_is_monotonic_in_the_time_of_death(died: datetime, zone: str) -
 def test_deadline_in_words_in_both_languages() -> None:
     due = deadline(local(WIB, 2024, 11, 19, 9, 0), WIB)  # Thursday 21 Nov 2024
     assert when_text(translator("id"), due, WIB) == "Kamis malam, 21 Nov, pukul 19.00 WIB"
-    assert when_text(translator("en"), due, WIB) == "Thursday evening, 21 Nov, at 19:00 WIB"
+    assert when_text(translator("en"), due, WIB) == "Thursday evening, 21 Nov, at 19.00 WIB"
     assert when_text(translator("id"), due, WITA).endswith("pukul 20.00 WITA")
     assert when_text(translator("id"), due, WIT).endswith("pukul 21.00 WIT")
     assert zone_abbreviation(due, "Europe/Berlin") == "CET"

@@ -267,7 +267,7 @@ async def test_second_report_of_same_death_waits_for_the_desk(chat, demo_app, in
 async def test_english_family_gets_english_words(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
     family = chat("7050", lang="en")
     await report_by_nip(family, steps=EN_STEPS)
-    assert "Target:" in family.text and "evening" in family.text and "at 19:00 WIB" in family.text
+    assert "Target:" in family.text and "evening" in family.text and "at 19.00 WIB" in family.text
     async with demo_app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
 

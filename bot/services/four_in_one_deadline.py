@@ -76,6 +76,6 @@ def moment_words(moment: datetime, zone: str, locale: str) -> MomentWords:
         weekday=format_date(local.date(), "EEEE", locale=locale),
         part=day_part(local.hour),
         day=format_date(local.date(), "d MMM", locale=locale),
-        time=format_time(local.time(), "HH.mm" if locale == "id" else "HH:mm", locale=locale),
+        time=format_time(local.time(), "HH.mm", locale=locale),  # one style in both languages
         zone=zone_abbreviation(moment, zone),
     )
