@@ -8,7 +8,7 @@ and hands each to the `ChannelSender` of the recipient's channel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -121,4 +121,16 @@ async def enqueue(
 def render(delivery: Delivery, account: Account, default_locale: str = "id") -> Reply:
     """The delivery as a neutral reply in the recipient's language."""
     t = translator(account.locale or default_locale)
-    return Reply(t(delivery.message_key, **delivery.params))
+    return Reply(t(delivery.message_key, **localized(delivery.params, t)))
+
+
+def localized(params: dict[str, Any], t: Any) -> dict[str, Any]:
+    """Params as the recipient reads them: a {"day": "YYYY-MM-DD"} value becomes the day in the
+    recipient's language ("Kamis, 31 Des 2026" / "Thursday, 31 Dec 2026"), not the sender's."""
+    from bot import dates
+
+    out = dict(params)
+    for key, value in params.items():
+        if isinstance(value, dict) and set(value) == {"day"}:
+            out[key] = dates.day(date.fromisoformat(str(value["day"])), t)
+    return out

@@ -23,7 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery import ChannelSender, Outcome, SendResult, Status, render
+from bot.delivery import ChannelSender, Outcome, SendResult, Status, localized, render
 from bot.i18n import translator
 from bot.messages import Attachment, Reply
 from bot.outage import is_outage
@@ -49,7 +49,7 @@ def compose(
     if broadcast.text is not None:
         text = t("broadcast.message", text=broadcast.text)
     else:
-        text = t(broadcast.message_key or "broadcast.message", **broadcast.params)
+        text = t(broadcast.message_key or "broadcast.message", **localized(broadcast.params, t))
     attachment = None
     if broadcast.attachment is not None:
         attachment = Attachment(

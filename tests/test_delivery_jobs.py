@@ -14,7 +14,7 @@ from bot.app import create_app
 from bot.services import reminders
 from bot.services.audiences import NOT_RATED, Audience
 from bot.services.rate_limit import MemoryLimiter, RedisLimiter
-from storage.models import Agency, Broadcast, Delivery, Employee, Rating, RatingPeriod
+from storage.models import Account, Agency, Broadcast, Delivery, Employee, Rating, RatingPeriod
 from tests.conftest import redis_keys
 from tests.delivery_helpers import link_all
 from tests.rating_helpers import open_quarter
@@ -120,6 +120,14 @@ async def test_before_close_reminder_fires_once_to_those_who_have_not_rated(demo
     assert len(sent) == 1 and sent[0].kind == "reminder"
     assert recipients == everyone - 1  # the one who rated is not reminded
     assert sent[0].params["period"] == "2025-Q1" and sent[0].params["days"] == 3
+    # The closing day is written in each recipient's language when sent, not in the sender's.
+    from bot.drain import compose
+
+    reader = Account(agency_id=1, channel="telegram", user_ref="r", chat_ref="r", locale="en")
+    english = compose(Delivery(params={}), reader, sent[0]).text
+    assert "Monday, 31 Mar 2025" in english, english
+    reader.locale = "id"
+    assert "Senin, 31 Mar 2025" in compose(Delivery(params={}), reader, sent[0]).text
 
 
 async def test_weekly_reminder_skips_a_stale_occurrence(demo_app) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import dates
 from bot.i18n import Translator
 from bot.jobs import periodic
 from bot.services import audit, broadcasts, periods, when
@@ -184,7 +183,7 @@ async def due_occurrence(
             return None
         label = f"{period.year}-Q{period.quarter}"
         # The day as the office writes it; a quarter ends on its last day.
-        closes = dates.day(last_day, "id")
+        closes = {"day": last_day.date().isoformat()}  # written in each recipient's language
         params = {"period": label, "days": reminder.days_before, "closes": closes}
         return Occurrence(f"reminder:{reminder.id}:period:{period.id}", fire, params)
     local_now = now.astimezone(zone)
