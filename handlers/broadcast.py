@@ -32,10 +32,6 @@ SIMPLE = {
 }
 
 
-def _actor(ctx: Context) -> str:
-    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
-
-
 def _data(ctx: Context) -> dict[str, Any]:
     return dict(ctx.state.data) if ctx.state else {}
 
@@ -278,7 +274,7 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
         ctx.session,
         ctx.agency,
         audience,
-        actor=_actor(ctx),
+        actor=ctx.actor,
         text=data["text"],
         send_at=send_at,
         attachment=_attachment(data),
@@ -339,7 +335,7 @@ async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     data = await broadcasts.undelivered_csv(ctx.session, broadcast, ctx.t)
     audit.record(
         ctx.session,
-        actor=_actor(ctx),
+        actor=ctx.actor,
         action="broadcast.export",
         agency_id=ctx.agency.id,
         target=f"broadcast:{broadcast.id}",
@@ -363,7 +359,7 @@ async def do_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None or broadcast.status not in (broadcasts.SCHEDULED, broadcasts.SENDING):
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    withdrawn = await broadcasts.cancel(ctx.session, broadcast, _actor(ctx))
+    withdrawn = await broadcasts.cancel(ctx.session, broadcast, ctx.actor)
     return [ctx.main_menu(ctx.t("broadcast.cancelled", id=broadcast.id, count=withdrawn))]
 
 
@@ -392,7 +388,7 @@ async def add_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     ]
     try:
         reminder = await reminders.add(
-            ctx.session, ctx.agency, trigger=reminders.BEFORE_CLOSE, actor=_actor(ctx)
+            ctx.session, ctx.agency, trigger=reminders.BEFORE_CLOSE, actor=ctx.actor
         )
     except reminders.ReminderError as exc:
         return [Reply(ctx.t(str(exc), **exc.params), back)]
@@ -419,5 +415,5 @@ async def remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     reminder = await _reminder(ctx, args[0])
     if reminder is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    await reminders.remove(ctx.session, reminder, _actor(ctx))
+    await reminders.remove(ctx.session, reminder, ctx.actor)
     return [ctx.main_menu(ctx.t("broadcast.reminder_removed", id=reminder.id))]

@@ -34,10 +34,6 @@ async def family_role(ctx: Context) -> set[str]:
     return {FAMILY} if await cases.follows_any(ctx.session, ctx.account.id) else set()
 
 
-def _actor(ctx: Context) -> str:
-    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
-
-
 def _is_staff(ctx: Context) -> bool:
     return ctx.has_any(STAFF_ROLES)
 
@@ -623,7 +619,7 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
         ctx.session,
         ctx.agency,
         report,
-        actor=_actor(ctx),
+        actor=ctx.actor,
         via="officer" if officer else "family",
         settings=ctx.settings,
         account=None if officer else ctx.account,
@@ -632,7 +628,7 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
     # of any other case (a desk officer sees the duplicate in the queue and decides).
     case = opened.case
     if officer:
-        cases.read_by_staff(ctx.session, case, _actor(ctx), "chat")
+        cases.read_by_staff(ctx.session, case, ctx.actor, "chat")
         text = ctx.t("four_in_one.opened_for_family", number=case.id, code=opened.code)
         return [
             Reply(
@@ -778,7 +774,7 @@ async def received(ctx: Context, args: list[str]) -> list[Reply]:
     if not await cases.trusted(ctx.session, case, ctx.account):
         return [ctx.main_menu(ctx.t("four_in_one.error.not_family"))]
     try:
-        await cases.confirm_receipt(ctx.session, case, _actor(ctx))
+        await cases.confirm_receipt(ctx.session, case, ctx.actor)
     except cases.CaseRefused as exc:
         return [ctx.main_menu(ctx.t(exc.reason.value))]
     return [ctx.main_menu(ctx.t("four_in_one.thanks_received"))]
@@ -814,12 +810,12 @@ async def handed(ctx: Context, args: list[str]) -> list[Reply]:
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     try:
-        await cases.confirm_receipt(ctx.session, case, _actor(ctx))
+        await cases.confirm_receipt(ctx.session, case, ctx.actor)
     except cases.CaseRefused as exc:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     audit.record(
         ctx.session,
-        actor=_actor(ctx),
+        actor=ctx.actor,
         action="case.received",
         agency_id=case.agency_id,
         target=f"case:{case.id}",
@@ -846,7 +842,7 @@ async def _queue(ctx: Context, page_: int) -> list[Reply]:
     now = datetime.now(UTC)
     audit.record(
         ctx.session,
-        actor=_actor(ctx),
+        actor=ctx.actor,
         action="case.queue",
         agency_id=ctx.agency.id,
         cases=[c.id for c in rows[:PAGE]],
@@ -894,7 +890,7 @@ async def duplicates(ctx: Context, args: list[str]) -> list[Reply]:
     rows = await cases.pending_duplicates(ctx.session, ctx.agency.id, PAGE)
     audit.record(
         ctx.session,
-        actor=_actor(ctx),
+        actor=ctx.actor,
         action="case.duplicates",
         agency_id=ctx.agency.id,
         cases=[c.id for c in rows],
@@ -936,7 +932,7 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
 
 async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> list[Reply]:
     await ctx.clear_state()
-    cases.read_by_staff(ctx.session, case, _actor(ctx), "chat")
+    cases.read_by_staff(ctx.session, case, ctx.actor, "chat")
     text = cases.staff_view(ctx.t, case, _zone(ctx))
     choices = []
     if case.status in cases.LIVE:
@@ -1028,7 +1024,7 @@ async def _apply(ctx: Context, note_: str | None) -> list[Reply]:
             case,
             data["kind"],
             data["status"],
-            actor=_actor(ctx),
+            actor=ctx.actor,
             roles=ctx.roles,
             zone=_zone(ctx),
             note=note_,
@@ -1070,7 +1066,7 @@ async def merge_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
     if case is None or not args[1].isdigit():
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     try:
-        survivor = await cases.merge_duplicate(ctx.session, case, int(args[1]), _actor(ctx))
+        survivor = await cases.merge_duplicate(ctx.session, case, int(args[1]), ctx.actor)
     except cases.CaseRefused:
         # The case shown is no longer where this report would go: nothing was changed.
         return [ctx.main_menu(ctx.t("error.stale_button"))]
@@ -1095,7 +1091,7 @@ async def reject_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _duplicate(ctx, args[0])
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    await cases.reject_duplicate(ctx.session, case, _actor(ctx))
+    await cases.reject_duplicate(ctx.session, case, ctx.actor)
     return await _card(ctx, case, ctx.t("four_in_one.duplicate_rejected", number=case.id))
 
 
@@ -1123,7 +1119,7 @@ async def confirm_match(ctx: Context, args: list[str]) -> list[Reply]:
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     try:
-        survivor = await cases.confirm_match(ctx.session, case, _actor(ctx))
+        survivor = await cases.confirm_match(ctx.session, case, ctx.actor)
     except cases.CaseRefused as exc:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     key = "four_in_one.matched_merged" if survivor.id != case.id else "four_in_one.matched"
@@ -1151,7 +1147,7 @@ async def new_code(ctx: Context, args: list[str]) -> list[Reply]:
     if case is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     try:
-        code = await cases.reissue_code(ctx.session, case, _actor(ctx))
+        code = await cases.reissue_code(ctx.session, case, ctx.actor)
     except cases.CaseRefused as exc:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     return await _card(ctx, case, ctx.t("four_in_one.code_reissued", code=code))
@@ -1219,7 +1215,7 @@ async def cancel_confirmed(ctx: Context, args: list[str]) -> list[Reply]:
         await ctx.clear_state()
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     try:
-        await cases.cancel_case(ctx.session, case, actor=_actor(ctx), reason=data["reason"])
+        await cases.cancel_case(ctx.session, case, actor=ctx.actor, reason=data["reason"])
     except cases.CaseRefused as exc:
         return await _card(ctx, case, ctx.t(exc.reason.value))
     return await _card(ctx, case, ctx.t("four_in_one.cancelled"))
@@ -1261,7 +1257,7 @@ async def reopen(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     now = datetime.now(UTC)
     closed = _aware(case.closed_at)
-    actor = _actor(ctx)
+    actor = ctx.actor
     for doc in case.documents:
         if doc.status == "handed_over" and _aware(doc.updated_at) == closed:
             ctx.session.add(
@@ -1285,7 +1281,7 @@ async def reopen(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.action("report", roles={HR})
 async def report(ctx: Context, args: list[str]) -> list[Reply]:
-    audit.record(ctx.session, actor=_actor(ctx), action="case.report", agency_id=ctx.agency.id)
+    audit.record(ctx.session, actor=ctx.actor, action="case.report", agency_id=ctx.agency.id)
     months = await cases.report(ctx.session, ctx.agency.id, datetime.now(UTC))
     lines = [cases.report_text(ctx.t, m) for m in months[-6:]]
     text = (
@@ -1370,7 +1366,7 @@ async def _save_handover(ctx: Context, place: str | None) -> list[Reply]:
     at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
     try:
         await cases.set_handover(
-            ctx.session, case, at=at, place=place, actor=_actor(ctx), zone=_zone(ctx)
+            ctx.session, case, at=at, place=place, actor=ctx.actor, zone=_zone(ctx)
         )
     except cases.CaseRefused as exc:
         return await _card(ctx, case, ctx.t(exc.reason.value))

@@ -32,10 +32,6 @@ def _until(ctx: Context, end: Any) -> str:
     return dates.until(end, ctx.agency.timezone, ctx.t)
 
 
-def _actor(ctx: Context) -> str:
-    return f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}"
-
-
 async def _refused(ctx: Context, reason: str) -> list[Reply]:
     await ctx.clear_state()
     return [
@@ -388,7 +384,7 @@ async def open_quarter(ctx: Context, args: list[str]) -> list[Reply]:
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     try:
         period = await periods.open_quarter(
-            ctx.session, ctx.agency, QuarterRef(year, quarter), scheme, _actor(ctx)
+            ctx.session, ctx.agency, QuarterRef(year, quarter), scheme, ctx.actor
         )
     except PeriodRefused as exc:
         return await period_list(ctx, [], lead=ctx.t(exc.reason.value))
@@ -433,7 +429,7 @@ async def _transition(
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     try:
-        await step(ctx.session, period, scheme, _actor(ctx))
+        await step(ctx.session, period, scheme, ctx.actor)
     except PeriodRefused as exc:
         return await period_list(ctx, [], lead=ctx.t(exc.reason.value))
     return await period_list(ctx, [], lead=await lead(period))

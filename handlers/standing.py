@@ -248,7 +248,7 @@ async def flags(ctx: Context, args: list[str]) -> list[Reply]:
     lines = await rating.flag_texts(ctx.session, ctx.agency.id, review, ctx.t)
     audit.record(
         ctx.session,
-        actor=f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}",
+        actor=ctx.actor,
         action="rating.flags.view",
         agency_id=ctx.agency.id,
         target=f"period:{period.id}",
@@ -272,7 +272,7 @@ async def export(ctx: Context, args: list[str]) -> list[Reply]:
     records = standings.export_records(await standings.ranking(ctx.session, period, scheme))
     audit.record(
         ctx.session,
-        actor=f"employee:{ctx.employee.id}" if ctx.employee else f"account:{ctx.account.id}",
+        actor=ctx.actor,
         action="standings.export",
         agency_id=ctx.agency.id,
         target=f"period:{period.id}",

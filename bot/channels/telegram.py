@@ -197,10 +197,6 @@ class TelegramAdapter:
         log.info("update ignored", extra={"kind": _kind(update)})
         return Taken()
 
-    async def process(self, update: Update) -> None:
-        """Take and deliver in one go (polling, tests)."""
-        await self.deliver(await self.take(update))
-
     async def _message(self, message: Message, update_id: int) -> Taken:
         if message.chat.type != "private" or message.from_user is None:
             log.info("group or channel message ignored")
@@ -485,15 +481,6 @@ async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> 
         await run_site(webhook_app(app, bot), settings, stop)
     finally:
         await bot.session.close()
-
-
-async def run_site(
-    web_app: web.Application, settings: Settings, stop: asyncio.Event | None
-) -> None:
-    """Serve `web_app` on WEBHOOK_HOST:WEBHOOK_PORT (kept here for `abdi serve`'s callers)."""
-    from bot import web as server
-
-    await server.run_site(web_app, settings, stop)
 
 
 async def serve(app: App, *, webhook: bool, t: Translator) -> None:

@@ -375,6 +375,7 @@ async def serve(app: App, t: Translator, stop: asyncio.Event | None = None) -> N
     """`abdi serve`: the Telegram and WhatsApp webhooks (those configured) on one aiohttp server."""
     from bot.channels import telegram
     from bot.channels.whatsapp import close_client, make_client
+    from bot.web import run_site
 
     settings = app.settings
     has_telegram = bool(settings.telegram_bot_token and settings.telegram_webhook_secret)
@@ -412,7 +413,7 @@ async def serve(app: App, t: Translator, stop: asyncio.Event | None = None) -> N
         )
     )
     try:
-        await telegram.run_site(web_app, settings, stop)
+        await run_site(web_app, settings, stop)
     finally:
         if bot is not None:
             await bot.session.close()
