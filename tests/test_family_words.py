@@ -333,3 +333,41 @@ async def test_free_text_on_the_menu_goes_to_the_service(chat, demo_app) -> None
     assert "Semalam sekitar jam berapa" in user.text  # before or after midnight: asked
     await user.send("jam 11 malam")  # the hour decides the date: yesterday
     assert "Siapa nama Anda" in user.text
+
+
+async def test_the_reporter_introducing_themselves_is_not_taken_for_the_deceased(  # type: ignore[no-untyped-def]
+    chat, demo_app
+) -> None:
+    family = chat("8911")
+    await family.send("/start")
+    await family.send("bapak saya meninggal tadi subuh")
+    assert "nama lengkap almarhum" in family.text
+    # The tester's answer: their own name and phone at the question about the deceased.
+    await family.send("nama saya rina, nomor saya 0812 3456 7890")
+    assert "nama lengkap almarhum" in family.text  # still asked: "rina" is the reporter
+    assert "Rina" in family.text  # what was understood is shown, capitalised
+    await family.send("Budi Santoso")
+    assert "unit kerja mana" in family.text
+    await family.send("iya")  # agrees, names nothing: asked again with a hint, not stored
+    assert "unit kerja" in family.text and "Iya" not in family.text
+    await family.send("setda")
+    assert "Siapa nama Anda" not in family.text  # name and phone were already given
+    await family.send("jam 4")
+    assert "Mohon periksa" in family.text, family.text
+    assert "Rina (Anak), 0812-3456-7890" in family.text and "Sekretariat Daerah" in family.text
+    await family.press("Kirim")
+    case = await live_case(demo_app)
+    assert case.deceased_name == "Budi Santoso"
+
+
+def test_reporter_names_read_from_natural_replies() -> None:
+    assert words.contact_of("nama sy rina wati anak pertama 0812 3456 7890") == "Rina Wati"
+    assert words.contact_of("saya anaknya, rina") == "Rina"
+    assert words.contact_of("I am his daughter, Rina") == "Rina"
+    assert words.contact_of("iya") is None and words.contact_of("ok siap") is None
+    assert words.own_name_of("perkenalkan, nama saya Rina") == "Rina"
+    assert words.own_name_of("saya mau lapor") is None
+    assert words.name_of("nama saya rina, anaknya", loose=True) is None
+    assert words.name_of("my father passed away", loose=True) is None
+    assert words.name_of("ini Budi Santoso", loose=True) == "Budi Santoso"
+    assert words.is_acknowledgement("iya min") and not words.is_acknowledgement("setda")

@@ -113,6 +113,41 @@ _FILLER = set(
     salah ralat""".split()
 )
 
+# The speaker: "nama saya", "my name" mark the reporter's own name, not the deceased's.
+_SELF = {"saya", "aku", "my", "im", "i'm", "i’m"}
+# How a reporter introduces themselves, after any greeting ("perkenalkan, nama saya …").
+_SELF_LEADS = (
+    ("nama", "saya"), ("nama", "aku"), ("my", "name", "is"), ("my", "name"), ("name", "is"),
+    ("saya",), ("aku",), ("i", "am"), ("i'm",), ("i’m",), ("im",), ("this", "is"),
+    ("dengan",),
+)  # fmt: skip
+_GREETING = set(
+    """perkenalkan kenalkan halo hallo hai hi assalamualaikum assalamu'alaikum salam selamat
+    pagi siang sore malam ini""".split()
+)
+# Words after "saya" that start a sentence, not a name ("saya mau lapor", "saya ingin …").
+_NOT_NAME = set(
+    """ingin pengen pingin lapor melapor melaporkan urus mengurus tanya bertanya kehilangan
+    sedang lagi belum bisa perlu butuh punya lupa bingung juga cuma hanya mewakili dari want
+    need would lost am is have his her the""".split()
+)
+# A clause that starts about the deceased ("nama bapak …", "almarhum …").
+_ABOUT_DECEASED = [[word] for word in ("nama", "namanya", "almarhum", "almarhumah", "mendiang")]
+# A relation said beside the reporter's name ("Rina, anak pertama"), and the birth order.
+_RELATION_WORDS = (
+    {word for words in _ROLE.values() for word in words}
+    | {f"{word}nya" for words in _ROLE.values() for word in words}
+    | set(_LABELS["child"])
+)
+_KIN_WORDS = {word for words in _KIN.values() for word in words}
+_ORDINAL = set("pertama kedua ketiga keempat sulung bungsu tertua termuda first eldest".split())
+# Answers that agree but say nothing else.
+_ACK = set(
+    """iya iyah iy ya yaa yap yup y ok oke okey okay okeh sip siap baik baiklah benar betul
+    bener yes yeah sure tidak gak nggak enggak ga ngga no nope sudah done makasih terimakasih
+    thanks thank terima kasih""".split()
+)
+
 _UNIT_LEADS = (
     "kerjanya di", "kerja nya di", "kerja di", "bekerja di", "bertugas di", "tugas di",
     "tugasnya di", "dinas di", "pegawai di", "pegawai", "pns di", "pns", "asn di", "asn",
@@ -501,29 +536,120 @@ def name_of(text: str, loose: bool = False) -> str | None:
         if m is None:
             continue
         index = joined[: m.end()].count(" ") + 1
+        if _first_person(words, m.start(), index):
+            continue  # "nama saya Rina", "my name is Rina": the reporter, not the deceased
         name = _take_name(tokens, index, loose=True)
         if name:
-            return name
+            return _capitalised(name)
     # "bapak kami Drs. H. Bambang Susilo": a capitalised name right after kin + possessive
     for i in range(len(tokens) - 1):
         if _kin_at(words, i, _KIN) and words[i + 1] in _POSSESSIVE:
             name = _take_name(tokens, i + 2, loose=False)
             if name:
+                return _capitalised(name)
+    if loose and _self_lead(words, _after_greeting(words)) is None:
+        start = 0
+        while start < len(words) and (words[start] in _FILLER or words[start] in _GREETING):
+            start += 1
+        return _name_from(tokens, start)
+    return None
+
+
+def _first_person(words: list[str], marker_start: int, after: int) -> bool:
+    """Whether a name marker is about the speaker: "nama saya …" (a first-person word after
+    "nama"/"name") or "my name is …" (one before it)."""
+    following = words[after] if after < len(words) else ""
+    before = " ".join(words)[:marker_start].split()
+    return following in _SELF or (bool(before) and before[-1] in _SELF)
+
+
+def _capitalised(name: str) -> str:
+    """A name typed all in lower case on a phone ("rina wati") as it is written ("Rina Wati");
+    a name with capitals of its own ("McDonald", "dr. Rina") is left as typed."""
+    return name.title() if name == name.lower() else name
+
+
+def _only_acknowledges(name: str) -> bool:
+    return all(word in _ACK for word in name.lower().split())
+
+
+def is_acknowledgement(text: str) -> bool:
+    """A bare "iya", "ok", "siap, min": an answer that agrees but names nothing."""
+    said = [w for w in normal(text).split() if w not in _ADDRESS]
+    return bool(said) and all(w in _ACK for w in said)
+
+
+def _clauses(text: str) -> list[list[tuple[str, str]]]:
+    out: list[list[tuple[str, str]]] = [[]]
+    for token in _tokens(_NIP.sub(",", _PHONE.sub(",", text))):
+        if token[1] == ",":
+            out.append([])
+        else:
+            out[-1].append(token)
+    return [clause for clause in out if clause]
+
+
+def _after_greeting(words: list[str]) -> int:
+    i = 0
+    while i < len(words) and (words[i] in _GREETING or words[i] in _ADDRESS):
+        i += 1
+    return i
+
+
+def _self_lead(words: list[str], at: int) -> int | None:
+    """Where the name starts when the words at `at` introduce the speaker ("nama saya",
+    "my name is", "saya", "I'm", "ini", "dengan"), else None."""
+    for lead in _SELF_LEADS:
+        if words[at : at + len(lead)] == list(lead):
+            return at + len(lead)
+    return None
+
+
+def _name_from(clause: list[tuple[str, str]], at: int) -> str | None:
+    """A name starting at `at`, unless what stands there is a relation, a kin word, an
+    agreement or a verb ("saya anaknya", "saya mau lapor"); "rina anak pertama" -> "rina"."""
+    if at >= len(clause):
+        return None
+    first = clause[at][1]
+    if first in _RELATION_WORDS or first in _KIN_WORDS or first in _ACK or first in _NOT_NAME:
+        return None
+    name = _take_name(clause, at, loose=True)
+    if name is None or _only_acknowledges(name):
+        return None
+    taken = name.split()
+    while taken and taken[-1].lower() in _RELATION_WORDS | _ORDINAL:
+        taken.pop()
+    return _capitalised(" ".join(taken)) if taken else None
+
+
+def own_name_of(text: str) -> str | None:
+    """The reporter's name where they introduce themselves ("nama saya Rina", "saya Rina,
+    anaknya", "my name is Rina"): at a question about the deceased it is not their name."""
+    for clause in _clauses(text):
+        words = [w for _, w in clause]
+        at = _self_lead(words, _after_greeting(words))
+        if at is not None:
+            name = _name_from(clause, at)
+            if name:
                 return name
-    if loose:
-        return _take_name(tokens, 0, loose=True)
     return None
 
 
 def contact_of(text: str) -> str | None:
-    """The reporter's own name in a reply like "Sari, anaknya, 0812..." or "saya Sari"."""
-    cleaned = _PHONE.sub(",", text)
-    tokens = _tokens(cleaned)
-    skip = {"saya", "aku", "nama", "namanya", "nama saya", "i", "am", "my", "name", "is", "im"}
-    i = 0
-    while i < len(tokens) and (tokens[i][1] in skip or tokens[i][1] == ","):
-        i += 1
-    return _take_name(tokens, i, loose=True)
+    """The reporter's own name in a reply like "Sari, anaknya, 0812...", "saya Sari",
+    "perkenalkan nama sy rina" or "saya anaknya, Rina"; None for a bare "iya"."""
+    own = own_name_of(text)
+    if own:
+        return own
+    for clause in _clauses(text):
+        words = [w for _, w in clause]
+        at = _after_greeting(words)
+        if _self_lead(words, at) is not None or words[at : at + 1] in _ABOUT_DECEASED:
+            continue  # "saya anaknya", "nama bapak …": the reporter's name is elsewhere
+        name = _name_from(clause, at)
+        if name:
+            return name
+    return None
 
 
 def unit_phrases(text: str) -> list[tuple[str, bool]]:
