@@ -139,6 +139,8 @@ _RELATION_WORDS = (
     | {f"{word}nya" for words in _ROLE.values() for word in words}
     | set(_LABELS["child"])
 )
+# Relation words that are also given names ("Putri", "Putra").
+_NAMELIKE = {"putri", "putra", "puteri", "putera"}
 _KIN_WORDS = {word for words in _KIN.values() for word in words}
 _ORDINAL = set("pertama kedua ketiga keempat sulung bungsu tertua termuda first eldest".split())
 # Answers that agree but say nothing else.
@@ -610,16 +612,22 @@ def _name_from(clause: list[tuple[str, str]], at: int) -> str | None:
     agreement or a verb ("saya anaknya", "saya mau lapor"); "rina anak pertama" -> "rina"."""
     if at >= len(clause):
         return None
-    first = clause[at][1]
-    if first in _RELATION_WORDS or first in _KIN_WORDS or first in _ACK or first in _NOT_NAME:
+    raw, first = clause[at]
+    if raw.islower() and first in _NOT_NAME | _ACK:
         return None
     name = _take_name(clause, at, loose=True)
-    if name is None or _only_acknowledges(name):
+    if name is None:
         return None
     taken = name.split()
-    while taken and taken[-1].lower() in _RELATION_WORDS | _ORDINAL:
+    while len(taken) > 1 and taken[-1].lower() in _RELATION_WORDS | _ORDINAL:
         taken.pop()
-    return _capitalised(" ".join(taken)) if taken else None
+    # "ayah", "anak pertama" are relations; "Putri" and "putri gunawan" are names
+    plain = [w.lower() for w in taken]
+    if all(w in _RELATION_WORDS | _KIN_WORDS | _ACK | _ORDINAL for w in plain) and not (
+        len(taken) == 1 and taken[0][0].isupper() and plain[0] in _NAMELIKE
+    ):
+        return None
+    return _capitalised(" ".join(taken))
 
 
 def own_name_of(text: str) -> str | None:
