@@ -7,9 +7,9 @@ ranking were adjusted while looking at it) or HELD-OUT (written before any chang
 used to adjust anything: its figures are the honest ones):
 
 - questions.csv (tune), questions_holdout.csv (held-out), questions_holdout2.csv (held-out 2,
-  written in WhatsApp style for issue 13 before the search.toml changes of that round): topic, the passage keys that answer
-  (any of them, "|"-separated), `also` (a second topic the answer must show, e.g. sanctions
-  for a neutrality breach) and the language.
+  written in WhatsApp style for issue 13 before the search.toml changes of that round): topic,
+  the passage keys that answer (any of them, "|"-separated), `also` (a second topic the answer
+  must show, e.g. sanctions for a neutrality breach) and the language.
 - captions.csv: "dev" rows (tune) and "holdout" rows (held-out in the first release; the
   second release added the words its README named as misses, so it is no longer clean);
   captions_tune.csv (tune, second release); captions_holdout.csv (held-out, written for the
