@@ -6,9 +6,10 @@ Reads the labelled sets in tests/data/. Each set is either TUNE (the word lists,
 ranking were adjusted while looking at it) or HELD-OUT (written before any change and never
 used to adjust anything: its figures are the honest ones):
 
-- questions.csv (tune), questions_holdout.csv (held-out): topic, the passage keys that answer
-  (any of them, "|"-separated), `also` (a second topic the answer must show, e.g. sanctions
-  for a neutrality breach) and the language.
+- questions.csv (tune), questions_holdout.csv (held-out), questions_holdout2.csv (held-out 2,
+  written in WhatsApp style for issue 13 before the search.toml changes of that round): topic,
+  the passage keys that answer (any of them, "|"-separated), `also` (a second topic the answer
+  must show, e.g. sanctions for a neutrality breach) and the language.
 - captions.csv: "dev" rows (tune) and "holdout" rows (held-out in the first release; the
   second release added the words its README named as misses, so it is no longer clean);
   captions_tune.csv (tune, second release); captions_holdout.csv (held-out, written for the
@@ -29,7 +30,11 @@ from bot.services import guidance, post_checker
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 LABELS = ("flexing", "partisan", "sara", "hoax", "clean")
 LANGS = ("id", "en")
-QUESTION_SETS = {"tune": "questions.csv", "held-out": "questions_holdout.csv"}
+QUESTION_SETS = {
+    "tune": "questions.csv",
+    "held-out": "questions_holdout.csv",
+    "held-out 2": "questions_holdout2.csv",
+}
 CAPTION_SETS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "tune": (("captions.csv", "dev"), ("captions_tune.csv", None)),
     "held-out (old)": (("captions.csv", "holdout"),),
@@ -145,7 +150,7 @@ def main() -> None:
             s = qa_scores(question_rows(name, lang))
             both = f"  both-topics={s.both:.2f} (n={s.n_both})" if s.both is not None else ""
             print(
-                f"  qa[{name:8} {lang or 'all':3} n={s.n:2}]  top1={s.top1:.2f}  "
+                f"  qa[{name:10} {lang or 'all':3} n={s.n:2}]  top1={s.top1:.2f}  "
                 f"passage={s.passage:.2f}  extra-topic={s.extra:.2f}{both}"
             )
     print("post checker (precision / recall per label)")

@@ -20,13 +20,18 @@ from bot.services import guidance, post_checker
 
 # (set, language) -> (top-1 topic, first passage) floors; measured figures in the comments.
 QA_FLOORS = {
-    ("tune", "id"): (0.88, 0.72),  # 0.91, 0.76
-    ("tune", "en"): (0.90, 0.85),  # 0.95, 0.90
-    ("held-out", "id"): (0.80, 0.74),  # 0.85, 0.79
-    ("held-out", "en"): (0.70, 0.65),  # 0.75, 0.70
+    ("tune", "id"): (0.92, 0.78),  # 0.95, 0.81
+    ("tune", "en"): (0.92, 0.92),  # 0.95, 0.95
+    ("held-out", "id"): (0.93, 0.80),  # 0.97, 0.85
+    ("held-out", "en"): (0.85, 0.70),  # 0.90, 0.75
+    # Written in WhatsApp style before the search.toml changes of issue 13 (before: 0.79,
+    # 0.62 id; 0.75, 0.58 en).
+    ("held-out 2", "id"): (0.88, 0.67),  # 0.92, 0.71
+    ("held-out 2", "en"): (0.88, 0.70),  # 0.92, 0.75
 }
 # Questions spanning two topics (a sanction for a neutrality breach) show both.
 BOTH_TOPICS_FLOOR = 0.85  # tune: 1.00 (n=7); held-out has only 2 such questions (0.50)
+BOTH_TOPICS_HELD_OUT_2_FLOOR = 0.85  # held-out 2: 1.00 (n=7)
 # set -> label -> (precision, recall) floors; measured figures in the comments.
 CHECKER_FLOORS = {
     "tune": {label: (0.95, 0.95) for label in ("flexing", "partisan", "sara", "hoax", "clean")},
@@ -108,6 +113,12 @@ def test_questions_spanning_two_topics_show_both() -> None:
     score = qa_scores(question_rows("tune"))
     assert score.n_both >= 5 and score.both is not None
     assert score.both >= BOTH_TOPICS_FLOOR, score
+
+
+def test_held_out_questions_spanning_two_topics_show_both() -> None:
+    score = qa_scores(question_rows("held-out 2"))
+    assert score.n_both >= 5 and score.both is not None
+    assert score.both >= BOTH_TOPICS_HELD_OUT_2_FLOOR, score
 
 
 @pytest.mark.parametrize(
