@@ -38,7 +38,7 @@ from bot.channels.telegram_outbound import TelegramSender
 from bot.config import Settings
 from bot.delivery import ChannelLimits
 from bot.messages import Channel, Inbound
-from bot.services.audiences import EVERYONE, Audience
+from bot.services.broadcasting.audiences import EVERYONE, Audience
 from storage import db
 from storage.models import Delivery
 from storage.state import MemoryStore
@@ -213,7 +213,7 @@ async def run(
     runner = None
     worker = None
     if rate is not None:
-        from bot.services import broadcasts
+        from bot.services.broadcasting import broadcasts
         from storage.models import Agency, utcnow
 
         async with app.sessions() as session, session.begin():
