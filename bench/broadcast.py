@@ -97,12 +97,12 @@ def _setup(url: str, recipients: int) -> None:
     """Child process: demo office + `recipients` linked staff (its memory is not the bot's)."""
 
     async def main() -> None:
-        from bot.cli import _load_demo
+        from bot.cli.demo import load_demo
         from bot.i18n import translator
         from tests.delivery_helpers import add_staff
 
         app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
-        await _load_demo(app, translator("id"), story=False)
+        await load_demo(app, translator("id"), story=False)
         await add_staff(app, recipients, chat_base=BROADCAST_CHATS)
         await app.close()
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import DEMO_ROSTER
+from bot.cli.demo import DEMO_ROSTER
 from bot.services.broadcasting import audiences, broadcasts
 from bot.services.broadcasting.audiences import Audience, AudienceError
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, GuidanceAck, Rating, Unit

@@ -181,7 +181,7 @@ async def cancel(session: AsyncSession, broadcast: Broadcast, actor: str) -> int
         .execution_options(synchronize_session=False)
     )
     withdrawn = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if cancellable(broadcast):
+    if unfinished(broadcast):
         broadcast.status = CANCELLED
         broadcast.finished_at = now
     audit.record(
@@ -248,8 +248,8 @@ def too_long(text: str) -> bool:
     return text_length(text) > MAX_TEXT
 
 
-def cancellable(broadcast: Broadcast) -> bool:
-    """Still has something to withdraw: not yet sent, or still going out."""
+def unfinished(broadcast: Broadcast) -> bool:
+    """Scheduled or still going out: something is left to send, or to withdraw by cancelling."""
     return broadcast.status in (SCHEDULED, SENDING)
 
 
