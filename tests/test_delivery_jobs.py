@@ -59,6 +59,20 @@ async def test_a_failing_job_does_not_stop_the_others(demo_app) -> None:  # type
     assert ran == ["test.boom", "test.after"] and seen == ["after"]
 
 
+def test_every_process_runs_the_same_jobs_at_their_intervals() -> None:
+    """The one list in bot/jobs.py: each job once, under the name its claims are stored by."""
+    assert {job.name: job.every for job in jobs.JOBS} == {
+        "jobs.prune": timedelta(days=1),
+        "inbound.prune": timedelta(hours=1),
+        "broadcast.release": timedelta(seconds=10),
+        "broadcast.progress": timedelta(seconds=10),
+        "reminders": timedelta(minutes=1),
+        "case.escalate": timedelta(minutes=5),
+        "whatsapp.settle": timedelta(minutes=1),
+    }
+    assert len(jobs.JOBS) == len({job.name for job in jobs.JOBS})
+
+
 async def test_before_close_reminder_fires_once_to_those_who_have_not_rated(demo_app) -> None:  # type: ignore[no-untyped-def]
     await link_all(demo_app)
     period_id = await open_quarter(demo_app)
