@@ -38,7 +38,7 @@ from bot.channels.telegram_outbound import TelegramSender
 from bot.config import Settings
 from bot.delivery import ChannelLimits
 from bot.messages import Channel, Inbound
-from bot.services.audiences import EVERYONE, Audience
+from bot.services.broadcasting.audiences import EVERYONE, Audience
 from storage import db
 from storage.models import Delivery
 from storage.state import MemoryStore
@@ -97,12 +97,12 @@ def _setup(url: str, recipients: int) -> None:
     """Child process: demo office + `recipients` linked staff (its memory is not the bot's)."""
 
     async def main() -> None:
-        from bot.cli import _load_demo
+        from bot.cli.demo import load_demo
         from bot.i18n import translator
         from tests.delivery_helpers import add_staff
 
         app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
-        await _load_demo(app, translator("id"), story=False)
+        await load_demo(app, translator("id"), story=False)
         await add_staff(app, recipients, chat_base=BROADCAST_CHATS)
         await app.close()
 
@@ -213,7 +213,7 @@ async def run(
     runner = None
     worker = None
     if rate is not None:
-        from bot.services import broadcasts
+        from bot.services.broadcasting import broadcasts
         from storage.models import Agency, utcnow
 
         async with app.sessions() as session, session.begin():

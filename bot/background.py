@@ -24,6 +24,8 @@ log = logging.getLogger("abdi.background")
 def channel_senders(app: App) -> dict[str, ChannelSender]:
     """The outbound senders this configuration can build: Telegram with a token, WhatsApp when
     its Cloud API settings are complete. Each has its own HTTP session, apart from the replies."""
+    # The channel clients (aiogram, pywa) take seconds to import, and every `abdi` command loads
+    # this module: each is imported only when its channel is configured.
     senders: dict[str, ChannelSender] = {}
     if app.settings.telegram_bot_token:
         from bot.channels.telegram_outbound import TelegramSender

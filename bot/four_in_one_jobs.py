@@ -1,21 +1,20 @@
 """Periodic work of 4-in-1: warn about cases at risk of missing the third night, in every agency.
 
 Each warning level fires once per case however many processes run this (see escalate_due).
+A plain async job; `bot/jobs.py` lists it with its interval.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.jobs import periodic
 from bot.services import four_in_one
 from storage.models import Agency
 
 
-@periodic("case.escalate", timedelta(minutes=5))
 async def escalate(app: Any, now: datetime) -> None:
     async with app.sessions() as session:
         agency_ids = list(await session.scalars(select(Agency.id)))

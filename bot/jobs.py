@@ -4,17 +4,16 @@ A job runs at most once per time slot (now // interval) across all processes: th
 inserts (job name, slot) into `job_run`, whose unique key lets exactly one process win. Jobs take
 (app, now), so tests drive them with any clock.
 
-Register with::
-
-    @periodic("case.escalate", timedelta(minutes=5))
-    async def escalate(app, now): ...
+`JOBS` below is the one list of every job with its name and interval. A capability's jobs are
+plain async functions in its own module (which imports nothing from here); add one by writing
+the function there and a line here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,10 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from bot import four_in_one_jobs
+from bot.channels import whatsapp_status
 from bot.outage import is_outage
+from bot.services.broadcasting import jobs as broadcasting
 from storage.models import InboundEvent, JobRun, utcnow
 
 log = logging.getLogger("abdi.jobs")
@@ -40,17 +42,6 @@ class Job:
         return int(now.timestamp() // self.every.total_seconds())
 
 
-JOBS: dict[str, Job] = {}
-
-
-def periodic(name: str, every: timedelta) -> Callable[[JobFn], JobFn]:
-    def register(fn: JobFn) -> JobFn:
-        JOBS[name] = Job(name, every, fn)
-        return fn
-
-    return register
-
-
 async def claim(app: Any, job: Job, now: datetime, worker: str) -> bool:
     """True for exactly one process per (job, slot)."""
     try:
@@ -64,13 +55,18 @@ async def claim(app: Any, job: Job, now: datetime, worker: str) -> bool:
 
 
 async def run_due(
-    app: Any, now: datetime | None = None, *, worker: str = "local", names: list[str] | None = None
+    app: Any,
+    now: datetime | None = None,
+    *,
+    worker: str = "local",
+    names: list[str] | None = None,
+    jobs: Sequence[Job] | None = None,
 ) -> list[str]:
-    """Run every job whose current slot nobody has taken yet; the names of those run here."""
-    _load_builtin_jobs()
+    """Run every job (of `JOBS`, or those given) whose current slot nobody has taken yet; the
+    names of those run here."""
     now = now or utcnow()
     ran = []
-    for job in list(JOBS.values()):
+    for job in JOBS if jobs is None else jobs:
         if names is not None and job.name not in names:
             continue
         if not await claim(app, job, now, worker):
@@ -112,13 +108,11 @@ async def run_forever(
             pass
 
 
-@periodic("jobs.prune", timedelta(days=1))
 async def prune(app: Any, now: datetime) -> None:
     async with app.sessions() as session, session.begin():
         await session.execute(delete(JobRun).where(JobRun.started_at < now - KEEP_RUNS))
 
 
-@periodic("inbound.prune", timedelta(hours=1))
 async def prune_claims(app: Any, now: datetime) -> None:
     """Forget event claims older than DEDUP_TTL_SECONDS: platforms stop redelivering long before."""
     cutoff = now - timedelta(seconds=app.settings.dedup_ttl_seconds)
@@ -126,9 +120,12 @@ async def prune_claims(app: Any, now: datetime) -> None:
         await session.execute(delete(InboundEvent).where(InboundEvent.received_at < cutoff))
 
 
-def _load_builtin_jobs() -> None:
-    """Import the modules that register jobs, so every process runs the same set."""
-    import bot.broadcast_jobs
-    import bot.channels.whatsapp_status
-    import bot.four_in_one_jobs
-    import bot.services.reminders  # noqa: F401
+JOBS: tuple[Job, ...] = (
+    Job("jobs.prune", timedelta(days=1), prune),
+    Job("inbound.prune", timedelta(hours=1), prune_claims),
+    Job("broadcast.release", timedelta(seconds=10), broadcasting.release_scheduled),
+    Job("broadcast.progress", timedelta(seconds=10), broadcasting.report_progress),
+    Job("reminders", timedelta(minutes=1), broadcasting.fire_reminders),
+    Job("case.escalate", timedelta(minutes=5), four_in_one_jobs.escalate),
+    Job("whatsapp.settle", timedelta(minutes=1), whatsapp_status.settle_job),
+)

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import dates
-from bot.broadcast_jobs import report
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, ID, NUM, WORD, Context, Router
-from bot.services import audiences, audit, broadcasts, reminders, when
-from bot.services.audiences import Audience, AudienceError
+from bot.services import audit, when
+from bot.services.broadcasting import audiences, broadcasts, reminders
+from bot.services.broadcasting.audiences import Audience, AudienceError
+from bot.services.broadcasting.report import report
 from storage.models import Unit, utcnow
 
 router = Router("broadcast")

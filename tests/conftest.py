@@ -130,7 +130,7 @@ async def app(settings: Settings) -> AsyncIterator[App]:
 
 @pytest.fixture
 async def demo_app(app: App) -> App:
-    from bot.cli import DEMO_ROSTER
+    from bot.cli.demo import DEMO_ROSTER
     from bot.services import roster
     from bot.services.agencies import ensure_default_agency
 

@@ -12,8 +12,8 @@ from bot.app import App
 from bot.channels.telegram_outbound import TelegramSender
 from bot.delivery import ChannelSender
 from bot.drain import drain_once
-from bot.services import broadcasts
-from bot.services.audiences import Audience
+from bot.services.broadcasting import broadcasts
+from bot.services.broadcasting.audiences import Audience
 from bot.services.rate_limit import Limiter, MemoryLimiter
 from storage.models import Account, Agency, Delivery, Employee
 from tests.fake_bot_api import TOKEN, FakeBotAPI

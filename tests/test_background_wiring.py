@@ -57,7 +57,7 @@ async def test_a_broadcast_goes_out_on_each_recipients_channel(demo_app, bot_api
 
     from bot.channels.whatsapp import WhatsAppAdapter
     from bot.channels.whatsapp_sender import WhatsAppSender
-    from bot.services.audiences import EVERYONE, Audience
+    from bot.services.broadcasting.audiences import EVERYONE, Audience
     from storage.models import Account
     from tests.chat import WhatsAppHarness
     from tests.delivery_helpers import drain_all, link_all, send_now, statuses, telegram_sender

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import DEMO_ROSTER
-from bot.services import audiences, broadcasts
-from bot.services.audiences import Audience, AudienceError
+from bot.cli.demo import DEMO_ROSTER
+from bot.services.broadcasting import audiences, broadcasts
+from bot.services.broadcasting.audiences import Audience, AudienceError
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, GuidanceAck, Rating, Unit
 from tests.delivery_helpers import link_all
 from tests.rating_helpers import open_quarter

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.delivery import enqueue
 from bot.drain import Drain
-from bot.services.audiences import EVERYONE, Audience
+from bot.services.broadcasting.audiences import EVERYONE, Audience
 from bot.services.rate_limit import MemoryLimiter
 from storage.models import Account, Delivery
 from tests.delivery_helpers import drain_all, link_all, send_now, statuses, telegram_sender

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot import jobs
 from bot.app import create_app
-from bot.services import reminders
-from bot.services.audiences import NOT_RATED, Audience
+from bot.services.broadcasting import reminders
+from bot.services.broadcasting.audiences import NOT_RATED, Audience
 from bot.services.rate_limit import MemoryLimiter, RedisLimiter
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Rating, RatingPeriod
 from tests.conftest import redis_keys
@@ -23,27 +23,23 @@ from tests.rating_helpers import open_quarter
 async def test_a_job_runs_once_per_slot_across_processes(demo_app) -> None:  # type: ignore[no-untyped-def]
     runs: list[datetime] = []
 
-    @jobs.periodic("test.count", timedelta(minutes=5))
     async def count(app, now):  # type: ignore[no-untyped-def]
         runs.append(now)
 
+    counting = [jobs.Job("test.count", timedelta(minutes=5), count)]
     try:
         others = [await create_app(demo_app.settings) for _ in range(2)]
         now = datetime(2025, 3, 3, 8, 1, tzinfo=UTC)
         apps = [demo_app, *others]
         ran = await asyncio.gather(
-            *(
-                jobs.run_due(a, now, worker=f"w{i}", names=["test.count"])
-                for i, a in enumerate(apps)
-            )
+            *(jobs.run_due(a, now, worker=f"w{i}", jobs=counting) for i, a in enumerate(apps))
         )
         assert sum(len(r) for r in ran) == 1 and len(runs) == 1
-        await jobs.run_due(others[0], now + timedelta(minutes=3), names=["test.count"])
+        await jobs.run_due(others[0], now + timedelta(minutes=3), jobs=counting)
         assert len(runs) == 1  # same 5-minute slot
-        await jobs.run_due(others[1], now + timedelta(minutes=5), names=["test.count"])
+        await jobs.run_due(others[1], now + timedelta(minutes=5), jobs=counting)
         assert len(runs) == 2  # the next slot
     finally:
-        jobs.JOBS.pop("test.count")
         for other in others:
             await other.close()
 
@@ -51,20 +47,30 @@ async def test_a_job_runs_once_per_slot_across_processes(demo_app) -> None:  # t
 async def test_a_failing_job_does_not_stop_the_others(demo_app) -> None:  # type: ignore[no-untyped-def]
     seen: list[str] = []
 
-    @jobs.periodic("test.boom", timedelta(minutes=1))
     async def boom(app, now):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    @jobs.periodic("test.after", timedelta(minutes=1))
     async def after(app, now):  # type: ignore[no-untyped-def]
         seen.append("after")
 
-    try:
-        ran = await jobs.run_due(demo_app, names=["test.boom", "test.after"])
-    finally:
-        jobs.JOBS.pop("test.boom")
-        jobs.JOBS.pop("test.after")
+    minute = timedelta(minutes=1)
+    two = [jobs.Job("test.boom", minute, boom), jobs.Job("test.after", minute, after)]
+    ran = await jobs.run_due(demo_app, jobs=two)
     assert ran == ["test.boom", "test.after"] and seen == ["after"]
+
+
+def test_every_process_runs_the_same_jobs_at_their_intervals() -> None:
+    """The one list in bot/jobs.py: each job once, under the name its claims are stored by."""
+    assert {job.name: job.every for job in jobs.JOBS} == {
+        "jobs.prune": timedelta(days=1),
+        "inbound.prune": timedelta(hours=1),
+        "broadcast.release": timedelta(seconds=10),
+        "broadcast.progress": timedelta(seconds=10),
+        "reminders": timedelta(minutes=1),
+        "case.escalate": timedelta(minutes=5),
+        "whatsapp.settle": timedelta(minutes=1),
+    }
+    assert len(jobs.JOBS) == len({job.name for job in jobs.JOBS})
 
 
 async def test_before_close_reminder_fires_once_to_those_who_have_not_rated(demo_app) -> None:  # type: ignore[no-untyped-def]

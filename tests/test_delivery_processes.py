@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.services.audiences import EVERYONE, Audience
+from bot.services.broadcasting.audiences import EVERYONE, Audience
 from storage.models import Account, Delivery
 from tests.delivery_helpers import add_staff, link_all, open_rows, send_now
 from tests.fake_bot_api import TOKEN, FakeBotAPI

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from bot.app import App
-from bot.cli import DEMO_ROSTER
+from bot.cli.demo import DEMO_ROSTER
 from bot.config import Settings
 from bot.services import roster
 from bot.services.agencies import ensure_default_agency

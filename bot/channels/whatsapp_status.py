@@ -14,7 +14,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status, moves_forward
-from bot.jobs import periodic
 from storage.models import Delivery, EarlyStatus, utcnow
 
 TRACKER_PREFIX = "delivery:"  # biz_opaque_callback_data of every delivery we send
@@ -84,7 +83,6 @@ async def catch_up(session: AsyncSession, delivery: Delivery) -> None:
         await session.delete(early)
 
 
-@periodic("whatsapp.settle", timedelta(minutes=1))
 async def settle_job(app: Any, now: datetime) -> None:
     """Early statuses of deliveries whose id the drain has recorded since, when no callback
     came after it to settle them."""

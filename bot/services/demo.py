@@ -181,8 +181,8 @@ async def _broadcast(
 ) -> int:
     if not spec:
         return 0
-    from bot.services import broadcasts
-    from bot.services.audiences import EVERYONE, Audience
+    from bot.services.broadcasting import broadcasts
+    from bot.services.broadcasting.audiences import EVERYONE, Audience
 
     sent = now - timedelta(days=int(spec.get("days_ago", 3)))
     made = await broadcasts.create(

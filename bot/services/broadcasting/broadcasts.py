@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status
 from bot.i18n import Translator
-from bot.services import audiences, audit
-from bot.services.audiences import Audience, best_account, employee_ids
+from bot.services import audit, guidance
+from bot.services.broadcasting import audiences
+from bot.services.broadcasting.audiences import Audience, best_account, employee_ids
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Unit, utcnow
 
 SCHEDULED, SENDING, DONE, CANCELLED = "scheduled", "sending", "done", "cancelled"
@@ -51,6 +52,12 @@ SIGNATURES = {  # what a file is by its first bytes, not by its name
 def attachment_type(content: bytes) -> str | None:
     """The MIME type of a PDF, PNG or JPEG file's content; None for anything else."""
     return next((mime for magic, mime in SIGNATURES.items() if content.startswith(magic)), None)
+
+
+def accepted_attachment(content: bytes) -> str | None:
+    """The MIME type of a file a broadcast may carry (a PDF or an image within the size limit);
+    None when it may not."""
+    return attachment_type(content) if len(content) <= MAX_ATTACHMENT else None
 
 
 async def create(
@@ -174,7 +181,7 @@ async def cancel(session: AsyncSession, broadcast: Broadcast, actor: str) -> int
         .execution_options(synchronize_session=False)
     )
     withdrawn = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if broadcast.status in (SCHEDULED, SENDING):
+    if unfinished(broadcast):
         broadcast.status = CANCELLED
         broadcast.finished_at = now
     audit.record(
@@ -235,6 +242,15 @@ async def failures(session: AsyncSession, broadcast_id: int) -> list[tuple[str, 
 def text_length(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units): an emoji counts as two."""
     return len(text.encode("utf-16-le")) // 2
+
+
+def too_long(text: str) -> bool:
+    return text_length(text) > MAX_TEXT
+
+
+def unfinished(broadcast: Broadcast) -> bool:
+    """Scheduled or still going out: something is left to send, or to withdraw by cancelling."""
+    return broadcast.status in (SCHEDULED, SENDING)
 
 
 def status_label(status: str, t: Translator) -> str:
@@ -350,8 +366,6 @@ def bar(done: int, total: int, width: int = 20) -> str:
 
 def topic_title(topic: str, locale: str) -> str:
     """A guidance topic as people know it (its label), not its internal id."""
-    from bot.services import guidance
-
     found = guidance.library().content().topic(locale, topic)
     return found.label if found is not None else topic
 

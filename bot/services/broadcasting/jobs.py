@@ -1,4 +1,6 @@
-"""Periodic work of broadcasts: release scheduled ones, and keep HR's progress message current.
+"""Periodic work of broadcasting: release scheduled broadcasts, keep HR's progress message
+current, fire recurring reminders. Plain async jobs `(app, now)`; `bot/jobs.py` lists them with
+their intervals.
 
 The progress message is edited in place where the channel can edit (Telegram); elsewhere a new
 message goes out when the broadcast starts and when it ends, so HR's chat is not flooded.
@@ -6,88 +8,24 @@ message goes out when the broadcast starts and when it ends, so HR's chat is not
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import dates
-from bot.delivery import Outcome, Status
-from bot.i18n import Translator, translator
-from bot.jobs import periodic
+from bot.delivery import Outcome
 from bot.messages import Reply
-from bot.services import audiences, broadcasts
-from bot.services.audiences import Audience
+from bot.services.broadcasting import broadcasts, reminders
+from bot.services.broadcasting.report import progress_text
 from bot.services.rate_limit import acquire
-from storage.models import Account, Agency, Broadcast, Delivery
+from storage.models import Account, Broadcast, Delivery, Reminder
 
 NO_EDIT = "-"  # progress_platform_id of a channel that cannot edit: the first message went out
 
 
-@periodic("broadcast.release", timedelta(seconds=10))
 async def release_scheduled(app: Any, now: datetime) -> None:
     async with app.sessions() as session, session.begin():
         await broadcasts.release_due(session, now)
-
-
-def progress_text(broadcast: Broadcast, progress: broadcasts.Progress, locale: str) -> str:
-    t = translator(locale)
-    if broadcast.released_at is None:  # scheduled, or cancelled before its time: nothing sent
-        key = "broadcast.progress_cancelled" if broadcast.status == broadcasts.CANCELLED else ""
-        return t(key or "broadcast.not_started", id=broadcast.id)
-    lines = [
-        t(
-            "broadcast.progress",
-            id=broadcast.id,
-            bar=broadcasts.bar(progress.total - progress.pending, progress.total),
-            sent=progress.sent,
-            pending=progress.pending,
-            failed=progress.get(Status.FAILED),
-            unreachable=progress.get(Status.UNREACHABLE),
-            uncertain=progress.get(Status.UNCERTAIN),
-            cancelled=progress.get(Status.CANCELLED),
-            total=progress.total,
-        )
-    ]
-    unlinked = max(0, broadcast.recipients - progress.total)
-    lines.append(t("broadcast.targets", targets=broadcast.recipients, unlinked=unlinked))
-    if broadcast.status in (broadcasts.DONE, broadcasts.CANCELLED):
-        lines.insert(0, t(f"broadcast.progress_{broadcast.status}", id=broadcast.id))
-    return "\n".join(lines)
-
-
-async def report(
-    session: AsyncSession, broadcast: Broadcast, t: Translator, now: datetime
-) -> tuple[str, bool]:
-    """HR's full report of one broadcast (chat and shell): progress or the audience it awaits,
-    targets without a chat account, failures by reason; and whether a CSV has anything to list."""
-    progress = await broadcasts.progress(session, broadcast.id)
-    lines = [progress_text(broadcast, progress, t.locale)]
-    agency = await session.get(Agency, broadcast.agency_id)
-    assert agency is not None
-    audience = Audience.from_json(broadcast.audience)
-    described = await broadcasts.describe(session, agency.id, audience, t)
-    if broadcast.released_at is None:
-        size = await audiences.size(session, agency, audience, now)
-        lines.append(
-            t(
-                "broadcast.audience_size",
-                audience=described,
-                employees=size.employees,
-                reachable=size.reachable,
-            )
-        )
-        if broadcast.status == broadcasts.SCHEDULED:
-            at = dates.moment(broadcast.send_at, agency.timezone, t)
-            lines.append(t("broadcast.scheduled_for", at=at))
-        return "\n".join(lines), False
-    lines.append(t("broadcast.audience_line", audience=described))
-    failures = await broadcasts.failures(session, broadcast.id)
-    for status, reason, count in failures:
-        label = broadcasts.status_label(status, t)
-        lines.append(t("broadcast.failure_line", status=label, reason=reason, count=count))
-    return "\n".join(lines), bool(failures) or broadcast.recipients > progress.total
 
 
 async def _report(app: Any, broadcast: Broadcast, account: Account, text: str) -> str | None:
@@ -113,7 +51,6 @@ async def _report(app: Any, broadcast: Broadcast, account: Account, text: str) -
     return result.platform_id if editable and result.platform_id else NO_EDIT
 
 
-@periodic("broadcast.progress", timedelta(seconds=10))
 async def report_progress(app: Any, now: datetime) -> None:
     async with app.sessions() as session, session.begin():
         finished = {b.id for b in await broadcasts.finish_done(session, now)}
@@ -144,3 +81,13 @@ async def report_progress(app: Any, now: datetime) -> None:
                 if row is not None:
                     row.progress_platform_id = platform_id
                     row.progress_at = now
+
+
+async def fire_reminders(app: Any, now: datetime) -> None:
+    async with app.sessions() as session:
+        ids = list(await session.scalars(select(Reminder.id).where(Reminder.active.is_(True))))
+    for reminder_id in ids:
+        async with app.sessions() as session, session.begin():
+            reminder = await session.get(Reminder, reminder_id)
+            if reminder is not None:
+                await reminders.fire(session, reminder, now)

@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from bot.jobs import periodic
-from bot.services import audit, broadcasts, periods, when
-from bot.services.audiences import NOT_RATED, Audience
+from bot.services import audit, periods, when
+from bot.services.broadcasting import broadcasts
+from bot.services.broadcasting.audiences import NOT_RATED, Audience
 from storage.models import Agency, Broadcast, Reminder
 
 BEFORE_CLOSE, WEEKLY = "before_close", "weekly"
@@ -144,6 +144,11 @@ async def listed(session: AsyncSession, agency_id: int) -> list[Reminder]:
     )
 
 
+async def by_id(session: AsyncSession, agency_id: int, raw: str | int) -> Reminder | None:
+    """The active reminder a payload or argument names, only within the caller's agency."""
+    return next((r for r in await listed(session, agency_id) if str(r.id) == str(raw)), None)
+
+
 async def describe(session: AsyncSession, reminder: Reminder, t: Translator) -> str:
     """When a reminder fires and to whom, in words."""
     when = (
@@ -224,14 +229,3 @@ async def fire(session: AsyncSession, reminder: Reminder, now: datetime) -> Broa
         return None  # another process fired this occurrence a moment ago
     await broadcasts.release(session, broadcast, now)
     return broadcast
-
-
-@periodic("reminders", timedelta(minutes=1))
-async def fire_reminders(app: Any, now: datetime) -> None:
-    async with app.sessions() as session:
-        ids = list(await session.scalars(select(Reminder.id).where(Reminder.active.is_(True))))
-    for reminder_id in ids:
-        async with app.sessions() as session, session.begin():
-            reminder = await session.get(Reminder, reminder_id)
-            if reminder is not None:
-                await fire(session, reminder, now)
