@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 
 from bot.messages import Choice, Reply
-from bot.routing import HR, ID, WORD, Context, Router
+from bot.routing import HR, ID, WORD, Context, NoDraft, Router, Step
 from bot.services import audit
 from bot.services.identity import create_link_code, unlink
 from storage.models import Account, Employee
@@ -15,6 +16,12 @@ from storage.models import Account, Employee
 router = Router("admin")
 router.menu_entry("accounts", "menu.accounts", roles={HR}, order=500, section="hr")
 MAX_MATCHES = 8
+
+
+class Accounts(StrEnum):
+    """HR finds an employee's chat accounts: a name or NIP, then the employee's card."""
+
+    QUERY = "await_query"
 
 
 async def _employee(ctx: Context, raw_id: str) -> Employee | None:
@@ -29,15 +36,11 @@ async def _employee(ctx: Context, raw_id: str) -> Employee | None:
 
 @router.action("accounts", roles={HR})
 async def ask(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "await_query")
+    await router.enter(ctx, Accounts.QUERY)
     return [Reply(ctx.t("admin.ask_employee"), [ctx.back_to_menu()])]
 
 
-@router.on_state("await_query")
 async def search(ctx: Context, text: str) -> list[Reply]:
-    if HR not in ctx.roles:
-        await ctx.clear_state()
-        return [ctx.main_menu(ctx.t("error.not_allowed"))]
     query = text.strip()[:100]
     digits = query.replace(" ", "")
     like = "%" + query.replace("%", "").replace("_", "").lower() + "%"
@@ -140,3 +143,6 @@ async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     count = await unlink(ctx.session, employee, ctx.actor, channel=args[1])
     key = "admin.unlinked" if count else "admin.nothing_unlinked"
     return [ctx.main_menu(ctx.t(key, name=employee.name, channel=args[1]))]
+
+
+router.flow(Accounts, NoDraft, {Accounts.QUERY: Step(search, roles={HR})})

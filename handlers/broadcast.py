@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from sqlalchemy import select
 
 from bot import dates
 from bot.broadcast_jobs import report
 from bot.messages import Attachment, Choice, Reply
-from bot.routing import HR, ID, NUM, WORD, Context, Router
-from bot.services import audiences, audit, broadcasts, reminders, when
+from bot.routing import HR, ID, NUM, WORD, Context, Draft, Expect, Router, Step
+from bot.services import audiences, audit, broadcasts, guidance, reminders, when
 from bot.services.audiences import Audience, AudienceError
 from storage.models import Unit, utcnow
 
@@ -32,8 +34,21 @@ SIMPLE = {
 }
 
 
-def _data(ctx: Context) -> dict[str, Any]:
-    return dict(ctx.state.data) if ctx.state else {}
+class Compose(StrEnum):
+    """HR writes a broadcast: the text (a file may come along), the audience, then when."""
+
+    TEXT = "await_text"
+    DRAFT = "draft"  # the audience and "now or later" are picked with buttons
+    TIME = "await_time"
+
+
+class BroadcastDraft(Draft):
+    text: str | None = None
+    attachment: list[str] | None = None  # [file name, MIME type, base64 content]
+    units: list[int] = Field(default_factory=list)  # units picked so far, for a broadcast to units
+    audience: dict[str, Any] | None = None  # Audience.to_json()
+    reachable: int | None = None  # how many of the audience can be reached, at the preview
+    send_at: str | None = None  # ISO moment, for a scheduled broadcast
 
 
 @router.action("start", roles={HR})
@@ -50,18 +65,14 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.action("new", roles={HR})
 async def new(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "await_text")
+    await router.enter(ctx, Compose.TEXT)
     prompt = ctx.t("broadcast.ask_text", limit=broadcasts.MAX_TEXT)
     return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
 
 
-@router.on_state("await_text", files=True)
 async def got_text(ctx: Context, text: str) -> list[Reply]:
-    if HR not in ctx.roles:
-        await ctx.clear_state()
-        return [ctx.main_menu(ctx.t("error.not_allowed"))]
     text = (text or "").strip()
-    draft = _data(ctx)
+    draft = BroadcastDraft.of(ctx)
     sent = ctx.inbound.attachment
     if sent is not None:
         mime = broadcasts.attachment_type(sent.content)
@@ -69,9 +80,9 @@ async def got_text(ctx: Context, text: str) -> list[Reply]:
             prompt = ctx.t("broadcast.bad_attachment", mb=broadcasts.MAX_ATTACHMENT // 2**20)
             return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
         # Kept with the draft until HR confirms; only HR drafts carry a file this way.
-        draft["attachment"] = [sent.filename, mime, base64.b64encode(sent.content).decode()]
+        draft.attachment = [sent.filename, mime, base64.b64encode(sent.content).decode()]
     if not text:
-        await router.enter(ctx, "await_text", **draft)
+        await router.enter(ctx, Compose.TEXT, draft)
         key = "broadcast.attachment_needs_text" if sent else "broadcast.ask_text"
         prompt = ctx.t(key, limit=broadcasts.MAX_TEXT)
         return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
@@ -79,14 +90,15 @@ async def got_text(ctx: Context, text: str) -> list[Reply]:
     cut = len(ctx.inbound.text or "") > ctx.settings.max_text_length
     if cut or broadcasts.text_length(text) > broadcasts.MAX_TEXT:
         return [Reply(ctx.t("broadcast.too_long", limit=broadcasts.MAX_TEXT), [ctx.back_to_menu()])]
-    await router.enter(ctx, "draft", **(draft | {"text": text}))
+    draft.text = text
+    await router.enter(ctx, Compose.DRAFT, draft)
     return [_audience_picker(ctx)]
 
 
-def _attachment(data: dict[str, Any]) -> tuple[str, str, bytes] | None:
-    if not data.get("attachment"):
+def _attachment(draft: BroadcastDraft) -> tuple[str, str, bytes] | None:
+    if not draft.attachment:
         return None
-    name, mime, encoded = data["attachment"]
+    name, mime, encoded = draft.attachment
     return name, mime, base64.b64decode(encoded)
 
 
@@ -103,7 +115,7 @@ def _audience_picker(ctx: Context) -> Reply:
     return Reply(ctx.t("broadcast.ask_audience"), choices)
 
 
-@router.action("aud", roles={HR}, state="draft", args=(WORD,))
+@router.action("aud", roles={HR}, state=Compose.DRAFT, args=(WORD,))
 async def pick_simple(ctx: Context, args: list[str]) -> list[Reply]:
     audience = SIMPLE.get(args[0])
     if audience is None:
@@ -119,12 +131,12 @@ async def _units(ctx: Context) -> list[Unit]:
     )
 
 
-@router.action("units", roles={HR}, state="draft", args=(NUM,))
+@router.action("units", roles={HR}, state=Compose.DRAFT, args=(NUM,))
 async def pick_units(ctx: Context, args: list[str]) -> list[Reply]:
     units = await _units(ctx)
     page = int(args[0]) if args[0].isdigit() else 0
     page = min(page, max(0, (len(units) - 1) // UNITS_PER_PAGE))
-    chosen = set(_data(ctx).get("units", []))
+    chosen = set(BroadcastDraft.of(ctx).units)
     shown = units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
     choices = [
         Choice(
@@ -141,36 +153,34 @@ async def pick_units(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.ask_units", count=len(chosen)), choices)]
 
 
-@router.action("unit", roles={HR}, state="draft", args=(ID, NUM))
+@router.action("unit", roles={HR}, state=Compose.DRAFT, args=(ID, NUM))
 async def toggle_unit(ctx: Context, args: list[str]) -> list[Reply]:
     valid = {u.id for u in await _units(ctx)}
     if not args[0].isdigit() or int(args[0]) not in valid:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    data = _data(ctx)
-    chosen = set(data.get("units", [])) ^ {int(args[0])}
-    await router.enter(ctx, "draft", **(data | {"units": sorted(chosen)}))
+    draft = BroadcastDraft.of(ctx)
+    draft.units = sorted(set(draft.units) ^ {int(args[0])})
+    await router.enter(ctx, Compose.DRAFT, draft)
     return await pick_units(ctx, [args[1]])
 
 
-@router.action("unitsok", roles={HR}, state="draft")
+@router.action("unitsok", roles={HR}, state=Compose.DRAFT)
 async def units_done(ctx: Context, args: list[str]) -> list[Reply]:
     valid = {u.id for u in await _units(ctx)}
-    chosen = tuple(u for u in _data(ctx).get("units", []) if u in valid)
+    chosen = tuple(u for u in BroadcastDraft.of(ctx).units if u in valid)
     if not chosen:
         return await pick_units(ctx, ["0"])
     return await _preview(ctx, Audience(audiences.UNITS, chosen))
 
 
-@router.action("topics", roles={HR}, state="draft")
+@router.action("topics", roles={HR}, state=Compose.DRAFT)
 async def pick_topic(ctx: Context, args: list[str]) -> list[Reply]:
-    from bot.services import guidance
-
     topics = guidance.library().content().ordered(ctx.t.locale)[:9]
     choices = [Choice(router.payload("topic", topic.id), topic.label) for topic in topics]
     return [Reply(ctx.t("broadcast.ask_topic"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("topic", roles={HR}, state="draft", args=(WORD,))
+@router.action("topic", roles={HR}, state=Compose.DRAFT, args=(WORD,))
 async def picked_topic(ctx: Context, args: list[str]) -> list[Reply]:
     try:
         return await _preview(ctx, Audience(audiences.NOT_ACKED, topic=args[0]))
@@ -179,23 +189,23 @@ async def picked_topic(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
-    data = _data(ctx)
-    if "text" not in data:
+    draft = BroadcastDraft.of(ctx)
+    if draft.text is None:
         await ctx.clear_state()
         return [ctx.main_menu(ctx.t("error.expired"))]
     size = await audiences.size(ctx.session, ctx.agency, audience, utcnow())
     described = await broadcasts.describe(ctx.session, ctx.agency.id, audience, ctx.t)
-    state = data | {"audience": audience.to_json(), "reachable": size.reachable}
-    await router.enter(ctx, "draft", **state)
+    draft.audience, draft.reachable = audience.to_json(), size.reachable
+    await router.enter(ctx, Compose.DRAFT, draft)
     text = ctx.t(
         "broadcast.preview",
         audience=described,
         employees=size.employees,
         reachable=size.reachable,
-        message=ctx.t("broadcast.message", text=data["text"]),
+        message=ctx.t("broadcast.message", text=draft.text),
     )
-    if data.get("attachment"):
-        text += "\n" + ctx.t("broadcast.attached", name=data["attachment"][0])
+    if draft.attachment:
+        text += "\n" + ctx.t("broadcast.attached", name=draft.attachment[0])
     if not size.reachable:
         text += "\n\n" + ctx.t("broadcast.nobody_reachable", employees=size.employees)
     choices = [
@@ -207,21 +217,24 @@ async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
     return [Reply(text, choices)]
 
 
-@router.action("again", roles={HR}, state="draft")
+@router.action("again", roles={HR}, state=Compose.DRAFT)
 async def change_audience(ctx: Context, args: list[str]) -> list[Reply]:
     return [_audience_picker(ctx)]
 
 
-@router.action("now", roles={HR}, state="draft")
+@router.action("now", roles={HR}, state=Compose.DRAFT)
 async def send_now(ctx: Context, args: list[str]) -> list[Reply]:
-    data = _data(ctx)
-    await router.enter(ctx, "draft", **(data | {"send_at": None}))
-    count = data.get("reachable", 0)
-    return [_confirm(ctx, ctx.t("broadcast.confirm_now", count=count))]
+    draft = BroadcastDraft.of(ctx)
+    draft.send_at = None
+    await router.enter(ctx, Compose.DRAFT, draft)
+    count = draft.reachable or 0
+    return [_confirm(ctx, draft, ctx.t("broadcast.confirm_now", count=count))]
 
 
-def _confirm(ctx: Context, question: str, yes: str = "broadcast.yes_send") -> Reply:
-    if not _data(ctx).get("reachable", 1):
+def _confirm(
+    ctx: Context, draft: BroadcastDraft, question: str, yes: str = "broadcast.yes_send"
+) -> Reply:
+    if draft.reachable == 0:
         question = ctx.t("broadcast.nobody_reachable_short") + "\n" + question
     return Reply(
         question,
@@ -229,18 +242,17 @@ def _confirm(ctx: Context, question: str, yes: str = "broadcast.yes_send") -> Re
     )
 
 
-@router.action("later", roles={HR}, state="draft")
+@router.action("later", roles={HR}, state=Compose.DRAFT)
 async def ask_time(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "await_time", **_data(ctx))
+    await router.enter(ctx, Compose.TIME, BroadcastDraft.of(ctx))
     example = when.example(ZoneInfo(ctx.agency.timezone), utcnow())
     prompt = ctx.t("broadcast.ask_time", example=example)
     return [Reply(prompt, [ctx.back_to_menu()], expects_text=True)]
 
 
-@router.on_state("await_time")
 async def got_time(ctx: Context, text: str) -> list[Reply]:
-    data = _data(ctx)
-    if HR not in ctx.roles or "audience" not in data:
+    draft = BroadcastDraft.of(ctx)
+    if draft.audience is None:
         await ctx.clear_state()
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     zone = ZoneInfo(ctx.agency.timezone)
@@ -253,31 +265,32 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
     local = dates.moment(moment, zone, ctx.t)
     if moment < now:
         return [Reply(ctx.t("broadcast.past_time", at=local), [ctx.back_to_menu()])]
-    await router.enter(ctx, "draft", **(data | {"send_at": moment.isoformat()}))
-    question = ctx.t("broadcast.confirm_later", at=local, count=data.get("reachable", 0))
-    return [_confirm(ctx, question, "broadcast.yes_schedule")]
+    draft.send_at = moment.isoformat()
+    await router.enter(ctx, Compose.DRAFT, draft)
+    question = ctx.t("broadcast.confirm_later", at=local, count=draft.reachable or 0)
+    return [_confirm(ctx, draft, question, "broadcast.yes_schedule")]
 
 
-@router.action("confirm", roles={HR}, state="draft")
+@router.action("confirm", roles={HR}, state=Compose.DRAFT)
 async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
-    data = _data(ctx)
-    if "text" not in data or "audience" not in data:
+    draft = BroadcastDraft.of(ctx)
+    if draft.text is None or draft.audience is None:
         await ctx.clear_state()
         return [ctx.main_menu(ctx.t("error.expired"))]
     try:
-        audience = Audience.from_json(data["audience"])
+        audience = Audience.from_json(draft.audience)
     except AudienceError:
         await ctx.clear_state()
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    send_at = datetime.fromisoformat(data["send_at"]) if data.get("send_at") else None
+    send_at = datetime.fromisoformat(draft.send_at) if draft.send_at else None
     broadcast = await broadcasts.create(
         ctx.session,
         ctx.agency,
         audience,
         actor=ctx.actor,
-        text=data["text"],
+        text=draft.text,
         send_at=send_at,
-        attachment=_attachment(data),
+        attachment=_attachment(draft),
         report_account_id=ctx.account.id,
     )
     await ctx.clear_state()
@@ -417,3 +430,14 @@ async def remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     await reminders.remove(ctx.session, reminder, ctx.actor)
     return [ctx.main_menu(ctx.t("broadcast.reminder_removed", id=reminder.id))]
+
+
+router.flow(
+    Compose,
+    BroadcastDraft,
+    {
+        Compose.TEXT: Step(got_text, roles={HR}, expects=(Expect.TEXT, Expect.FILE)),
+        Compose.DRAFT: Step(None, roles={HR}),
+        Compose.TIME: Step(got_time, roles={HR}, expects=(Expect.BARE_NUMBER,)),
+    },
+)

@@ -8,9 +8,11 @@ confirmation rates per unit.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from bot import dates
 from bot.messages import MAX_CHOICES, Choice, Reply
-from bot.routing import ASN, GUEST, HR, NUM, WORD, Context, Router
+from bot.routing import ASN, GUEST, HR, NUM, WORD, Context, Draft, NoDraft, Router, Step
 from bot.services import audit
 from bot.services import guidance as svc
 from bot.services.post_checker import check
@@ -20,6 +22,23 @@ READERS = {GUEST, ASN, HR}
 DUE = "guidance_due"  # a role this router grants while the user has a confirmation to give
 router.menu_entry("due", "guidance.menu_due", roles={DUE}, order=15)
 router.menu_entry("menu", "guidance.menu", roles=READERS, order=300)
+
+
+class Ask(StrEnum):
+    """A question in the reader's own words, answered from the guidance."""
+
+    QUESTION = "await_question"
+
+
+class Check(StrEnum):
+    """A draft post checked against the guidance (the draft itself is never stored)."""
+
+    CAPTION = "await_caption"
+
+
+class CheckDraft(Draft):
+    official: bool = False  # posted from an official account: the stricter reminders apply
+
 
 MAX_PASSAGE = 420  # characters of each passage quoted in an answer
 MAX_ANSWER_HITS = 2
@@ -70,7 +89,7 @@ def _topics_menu(ctx: Context, lead: str, pending: list[str]) -> Reply:
 @router.action("menu", roles=READERS)
 async def menu(ctx: Context, args: list[str]) -> list[Reply]:
     # Reading and asking go together: text typed beside a topic list or page is a question.
-    await router.enter(ctx, "await_question")
+    await router.enter(ctx, Ask.QUESTION)
     return [_topics_menu(ctx, ctx.t("guidance.intro"), await _pending(ctx))]
 
 
@@ -103,7 +122,7 @@ async def page(ctx: Context, args: list[str]) -> list[Reply]:
     topic = _topic(ctx, args[0])
     if topic is None or not args[1].isdigit():
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    await router.enter(ctx, "await_question")
+    await router.enter(ctx, Ask.QUESTION)
     return [_page_reply(ctx, topic, int(args[1]), await _pending(ctx))]
 
 
@@ -116,7 +135,7 @@ async def due(ctx: Context, args: list[str]) -> list[Reply]:
     topic = _topic(ctx, pending[0]) if pending else None
     if topic is None:
         return [ctx.main_menu(ctx.t("guidance.nothing_due"))]
-    await router.enter(ctx, "await_question")
+    await router.enter(ctx, Ask.QUESTION)
     lead = Reply(ctx.t("guidance.due_lead", title=topic.title, count=len(pending)))
     return [lead, _page_reply(ctx, topic, 0, pending)]
 
@@ -189,7 +208,7 @@ async def _answer(ctx: Context, question: str) -> list[Reply]:
 
 @router.command("tanya", "ask")
 async def ask_command(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "await_question")
+    await router.enter(ctx, Ask.QUESTION)
     if args:
         return await _answer(ctx, args[0])
     return [Reply(ctx.t("guidance.ask_prompt"), [ctx.back_to_menu()], expects_text=True)]
@@ -200,7 +219,6 @@ async def ask(ctx: Context, args: list[str]) -> list[Reply]:
     return await ask_command(ctx, [])
 
 
-@router.on_state("await_question")
 async def question(ctx: Context, text: str) -> list[Reply]:
     return await _answer(ctx, text)
 
@@ -211,7 +229,7 @@ async def question(ctx: Context, text: str) -> list[Reply]:
 @router.action("check", roles=READERS)
 async def check_start(ctx: Context, args: list[str]) -> list[Reply]:
     # Only the "official account" flag is kept in the state, never the draft itself.
-    await router.enter(ctx, "await_caption", official=False)
+    await router.enter(ctx, Check.CAPTION, CheckDraft(official=False))
     return [
         Reply(
             ctx.t("guidance.check_prompt"),
@@ -224,15 +242,14 @@ async def check_start(ctx: Context, args: list[str]) -> list[Reply]:
     ]
 
 
-@router.action("official", roles=READERS, state="await_caption")
+@router.action("official", roles=READERS, state=Check.CAPTION)
 async def check_official(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "await_caption", official=True)
+    await router.enter(ctx, Check.CAPTION, CheckDraft(official=True))
     return [Reply(ctx.t("guidance.check_prompt_official"), [ctx.back_to_menu()], expects_text=True)]
 
 
-@router.on_state("await_caption")
 async def caption(ctx: Context, text: str) -> list[Reply]:
-    official = bool(ctx.state.data.get("official")) if ctx.state else False
+    official = CheckDraft.of(ctx).official
     result = check(_content(), text, ctx.t.locale, official=official)
     parts = []
     if result.findings:
@@ -351,3 +368,7 @@ async def reload(ctx: Context, args: list[str]) -> list[Reply]:
         versions=content.versions(),
     )
     return [ctx.main_menu(ctx.t("guidance.reloaded", count=len(content.versions())))]
+
+
+router.flow(Ask, NoDraft, {Ask.QUESTION: Step(question)})
+router.flow(Check, CheckDraft, {Check.CAPTION: Step(caption)})

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 from bot.messages import Choice, Reply
-from bot.routing import ASN, GUEST, Context, Router
+from bot.routing import ASN, GUEST, Context, NoDraft, Router, Step
 from bot.services.identity import LinkResult, link_by_contact, redeem_within_budget
+from storage.models import Employee
 
 router = Router("link")
 router.menu_entry("start", "menu.link", roles={GUEST}, order=10)
 router.menu_entry("profile", "menu.profile", roles={ASN}, order=800)
+
+
+class Link(StrEnum):
+    """A chat account links to its employee: a code typed here (a shared phone links anywhere)."""
+
+    CODE = "await_code"
+
 
 RESULT_KEYS = {
     LinkResult.LINKED: "link.done",
@@ -29,7 +38,7 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
     if ASN in ctx.roles:
         return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
     # The screen offers "enter a code": a code typed right here is taken as one.
-    await router.enter(ctx, "await_code")
+    await router.enter(ctx, Link.CODE)
     return [
         Reply(
             ctx.t("link.intro"),
@@ -43,7 +52,7 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
 async def ask_code(ctx: Context, args: list[str]) -> list[Reply]:
     if ASN in ctx.roles:
         return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
-    await router.enter(ctx, "await_code")
+    await router.enter(ctx, Link.CODE)
     return [Reply(ctx.t("link.ask_code"), [ctx.back_to_menu()])]
 
 
@@ -76,7 +85,6 @@ def looks_like_phone(text: str) -> bool:
     return bool(_PHONE.match(value)) and 9 <= digits <= 15
 
 
-@router.on_state("await_code")
 async def receive_code(ctx: Context, text: str) -> list[Reply]:
     if looks_like_phone(text):
         # Not a code (codes have no digits 0 or 1, and are 8 symbols): say so, and offer the
@@ -123,8 +131,6 @@ async def profile(ctx: Context, args: list[str]) -> list[Reply]:
     assert employee is not None
     supervisor = None
     if employee.supervisor_id:
-        from storage.models import Employee
-
         boss = await ctx.session.get(Employee, employee.supervisor_id)
         supervisor = boss.name if boss else None
     text = ctx.t(
@@ -137,3 +143,6 @@ async def profile(ctx: Context, args: list[str]) -> list[Reply]:
         kind=employee.kind,
     )
     return [Reply(text, [ctx.back_to_menu()])]
+
+
+router.flow(Link, NoDraft, {Link.CODE: Step(receive_code)})
