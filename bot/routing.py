@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +68,8 @@ ActionHandler = Callable[["Context", list[str]], Awaitable[Replies]]
 TextHandler = Callable[["Context", str], Awaitable[Replies]]
 RoleProvider = Callable[["Context"], Awaitable[set[str]]]
 ContactHandler = Callable[["Context"], Awaitable[Replies]]
+# A handler keeps its own signature through the decorators (extra keyword arguments included).
+H = TypeVar("H", bound=ActionHandler)
 
 
 @dataclass
@@ -333,7 +335,7 @@ class Router:
         roles: Iterable[str] | None = None,
         state: StrEnum | Iterable[StrEnum] | None = None,
         args: Sequence[str] | int = (),
-    ) -> Callable[[ActionHandler], ActionHandler]:
+    ) -> Callable[[H], H]:
         """`state`: the step (or steps) in which the action is valid, a stale button elsewhere;
         `args`: the kind of each payload argument (ID, NUM, WORD); a bare count means that many
         arguments that are either small numbers or words (prefer declaring kinds)."""
@@ -345,17 +347,15 @@ class Router:
         steps = [state] if isinstance(state, StrEnum) else state
         states = frozenset(self.state_name(s.value) for s in steps) if steps is not None else None
 
-        def register(fn: ActionHandler) -> ActionHandler:
+        def register(fn: H) -> H:
             roles_ = frozenset(roles) if roles is not None else None
             self.actions[verb] = ActionSpec(fn, roles_, states, kinds)
             return fn
 
         return register
 
-    def command(
-        self, *names: str, roles: Iterable[str] | None = None
-    ) -> Callable[[ActionHandler], ActionHandler]:
-        def register(fn: ActionHandler) -> ActionHandler:
+    def command(self, *names: str, roles: Iterable[str] | None = None) -> Callable[[H], H]:
+        def register(fn: H) -> H:
             for name in names:
                 self.commands[name] = (fn, frozenset(roles) if roles is not None else None)
             return fn

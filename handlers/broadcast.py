@@ -21,10 +21,37 @@ from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, ID, NUM, WORD, Context, Draft, Expect, Router, Step
 from bot.services import audiences, audit, broadcasts, guidance, reminders, when
 from bot.services.audiences import Audience, AudienceError
-from storage.models import Unit, utcnow
+from storage.models import Reminder, Unit, utcnow
+
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    START = "start"
+    NEW = "new"
+    LIST = "list"
+    REMINDERS = "reminders"
+    AUDIENCE = "aud"
+    UNITS = "units"
+    TOPICS = "topics"
+    UNIT = "unit"
+    UNITS_OK = "unitsok"
+    TOPIC = "topic"
+    NOW = "now"
+    LATER = "later"
+    AGAIN = "again"
+    CONFIRM = "confirm"
+    SHOW = "show"
+    CSV = "csv"
+    CANCEL = "cancel"
+    CANCEL_OK = "cancelok"
+    REMINDER_DELETE = "remdel"
+    REMINDER_ADD = "remadd"
+    REMINDER_DELETE_OK = "remdelok"
+
 
 router = Router("broadcast")
-router.menu_entry("start", "menu.broadcast", roles={HR}, order=450, section="hr")
+router.menu_entry(Verb.START, "menu.broadcast", roles={HR}, order=450, section="hr")
 UNITS_PER_PAGE = 7
 SIMPLE = {
     "everyone": Audience(audiences.EVERYONE),
@@ -51,19 +78,19 @@ class BroadcastDraft(Draft):
     send_at: str | None = None  # ISO moment, for a scheduled broadcast
 
 
-@router.action("start", roles={HR})
+@router.action(Verb.START, roles={HR})
 async def start(ctx: Context, args: list[str]) -> list[Reply]:
     await ctx.clear_state()
     choices = [
-        Choice(router.payload("new"), ctx.t("broadcast.button_new")),
-        Choice(router.payload("list"), ctx.t("broadcast.button_list")),
-        Choice(router.payload("reminders"), ctx.t("broadcast.button_reminders")),
+        Choice(router.payload(Verb.NEW), ctx.t("broadcast.button_new")),
+        Choice(router.payload(Verb.LIST), ctx.t("broadcast.button_list")),
+        Choice(router.payload(Verb.REMINDERS), ctx.t("broadcast.button_reminders")),
         ctx.back_to_menu(),
     ]
     return [Reply(ctx.t("broadcast.intro"), choices)]
 
 
-@router.action("new", roles={HR})
+@router.action(Verb.NEW, roles={HR})
 async def new(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, Compose.TEXT)
     prompt = ctx.t("broadcast.ask_text", limit=broadcasts.MAX_TEXT)
@@ -104,18 +131,18 @@ def _attachment(draft: BroadcastDraft) -> tuple[str, str, bytes] | None:
 
 def _audience_picker(ctx: Context) -> Reply:
     choices = [
-        Choice(router.payload("aud", "everyone"), ctx.t("broadcast.aud_everyone")),
-        Choice(router.payload("units", 0), ctx.t("broadcast.aud_units")),
-        Choice(router.payload("aud", "hr"), ctx.t("broadcast.aud_hr")),
-        Choice(router.payload("aud", "officer"), ctx.t("broadcast.aud_officer")),
-        Choice(router.payload("aud", "notrated"), ctx.t("broadcast.aud_notrated")),
-        Choice(router.payload("topics"), ctx.t("broadcast.aud_notacked")),
+        Choice(router.payload(Verb.AUDIENCE, "everyone"), ctx.t("broadcast.aud_everyone")),
+        Choice(router.payload(Verb.UNITS, 0), ctx.t("broadcast.aud_units")),
+        Choice(router.payload(Verb.AUDIENCE, "hr"), ctx.t("broadcast.aud_hr")),
+        Choice(router.payload(Verb.AUDIENCE, "officer"), ctx.t("broadcast.aud_officer")),
+        Choice(router.payload(Verb.AUDIENCE, "notrated"), ctx.t("broadcast.aud_notrated")),
+        Choice(router.payload(Verb.TOPICS), ctx.t("broadcast.aud_notacked")),
         ctx.back_to_menu(),
     ]
     return Reply(ctx.t("broadcast.ask_audience"), choices)
 
 
-@router.action("aud", roles={HR}, state=Compose.DRAFT, args=(WORD,))
+@router.action(Verb.AUDIENCE, roles={HR}, state=Compose.DRAFT, args=(WORD,))
 async def pick_simple(ctx: Context, args: list[str]) -> list[Reply]:
     audience = SIMPLE.get(args[0])
     if audience is None:
@@ -131,7 +158,7 @@ async def _units(ctx: Context) -> list[Unit]:
     )
 
 
-@router.action("units", roles={HR}, state=Compose.DRAFT, args=(NUM,))
+@router.action(Verb.UNITS, roles={HR}, state=Compose.DRAFT, args=(NUM,))
 async def pick_units(ctx: Context, args: list[str]) -> list[Reply]:
     units = await _units(ctx)
     page = int(args[0]) if args[0].isdigit() else 0
@@ -140,20 +167,20 @@ async def pick_units(ctx: Context, args: list[str]) -> list[Reply]:
     shown = units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
     choices = [
         Choice(
-            router.payload("unit", u.id, page),
+            router.payload(Verb.UNIT, u.id, page),
             ("✓ " if u.id in chosen else "") + u.name,
         )
         for u in shown
     ]
     if (page + 1) * UNITS_PER_PAGE < len(units):
-        choices.append(Choice(router.payload("units", page + 1), ctx.t("broadcast.more_units")))
+        choices.append(Choice(router.payload(Verb.UNITS, page + 1), ctx.t("broadcast.more_units")))
     if chosen:
-        choices.append(Choice(router.payload("unitsok"), ctx.t("broadcast.units_done")))
+        choices.append(Choice(router.payload(Verb.UNITS_OK), ctx.t("broadcast.units_done")))
     choices.append(ctx.back_to_menu())
     return [Reply(ctx.t("broadcast.ask_units", count=len(chosen)), choices)]
 
 
-@router.action("unit", roles={HR}, state=Compose.DRAFT, args=(ID, NUM))
+@router.action(Verb.UNIT, roles={HR}, state=Compose.DRAFT, args=(ID, NUM))
 async def toggle_unit(ctx: Context, args: list[str]) -> list[Reply]:
     valid = {u.id for u in await _units(ctx)}
     if not args[0].isdigit() or int(args[0]) not in valid:
@@ -164,7 +191,7 @@ async def toggle_unit(ctx: Context, args: list[str]) -> list[Reply]:
     return await pick_units(ctx, [args[1]])
 
 
-@router.action("unitsok", roles={HR}, state=Compose.DRAFT)
+@router.action(Verb.UNITS_OK, roles={HR}, state=Compose.DRAFT)
 async def units_done(ctx: Context, args: list[str]) -> list[Reply]:
     valid = {u.id for u in await _units(ctx)}
     chosen = tuple(u for u in BroadcastDraft.of(ctx).units if u in valid)
@@ -173,14 +200,14 @@ async def units_done(ctx: Context, args: list[str]) -> list[Reply]:
     return await _preview(ctx, Audience(audiences.UNITS, chosen))
 
 
-@router.action("topics", roles={HR}, state=Compose.DRAFT)
+@router.action(Verb.TOPICS, roles={HR}, state=Compose.DRAFT)
 async def pick_topic(ctx: Context, args: list[str]) -> list[Reply]:
     topics = guidance.library().content().ordered(ctx.t.locale)[:9]
-    choices = [Choice(router.payload("topic", topic.id), topic.label) for topic in topics]
+    choices = [Choice(router.payload(Verb.TOPIC, topic.id), topic.label) for topic in topics]
     return [Reply(ctx.t("broadcast.ask_topic"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("topic", roles={HR}, state=Compose.DRAFT, args=(WORD,))
+@router.action(Verb.TOPIC, roles={HR}, state=Compose.DRAFT, args=(WORD,))
 async def picked_topic(ctx: Context, args: list[str]) -> list[Reply]:
     try:
         return await _preview(ctx, Audience(audiences.NOT_ACKED, topic=args[0]))
@@ -209,20 +236,20 @@ async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
     if not size.reachable:
         text += "\n\n" + ctx.t("broadcast.nobody_reachable", employees=size.employees)
     choices = [
-        Choice(router.payload("now"), ctx.t("broadcast.send_now")),
-        Choice(router.payload("later"), ctx.t("broadcast.send_later")),
-        Choice(router.payload("again"), ctx.t("broadcast.change_audience")),
+        Choice(router.payload(Verb.NOW), ctx.t("broadcast.send_now")),
+        Choice(router.payload(Verb.LATER), ctx.t("broadcast.send_later")),
+        Choice(router.payload(Verb.AGAIN), ctx.t("broadcast.change_audience")),
         ctx.back_to_menu(),
     ]
     return [Reply(text, choices)]
 
 
-@router.action("again", roles={HR}, state=Compose.DRAFT)
+@router.action(Verb.AGAIN, roles={HR}, state=Compose.DRAFT)
 async def change_audience(ctx: Context, args: list[str]) -> list[Reply]:
     return [_audience_picker(ctx)]
 
 
-@router.action("now", roles={HR}, state=Compose.DRAFT)
+@router.action(Verb.NOW, roles={HR}, state=Compose.DRAFT)
 async def send_now(ctx: Context, args: list[str]) -> list[Reply]:
     draft = BroadcastDraft.of(ctx)
     draft.send_at = None
@@ -238,11 +265,11 @@ def _confirm(
         question = ctx.t("broadcast.nobody_reachable_short") + "\n" + question
     return Reply(
         question,
-        [Choice(router.payload("confirm"), ctx.t(yes)), ctx.back_to_menu()],
+        [Choice(router.payload(Verb.CONFIRM), ctx.t(yes)), ctx.back_to_menu()],
     )
 
 
-@router.action("later", roles={HR}, state=Compose.DRAFT)
+@router.action(Verb.LATER, roles={HR}, state=Compose.DRAFT)
 async def ask_time(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, Compose.TIME, BroadcastDraft.of(ctx))
     example = when.example(ZoneInfo(ctx.agency.timezone), utcnow())
@@ -271,7 +298,7 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
     return [_confirm(ctx, draft, question, "broadcast.yes_schedule")]
 
 
-@router.action("confirm", roles={HR}, state=Compose.DRAFT)
+@router.action(Verb.CONFIRM, roles={HR}, state=Compose.DRAFT)
 async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
     draft = BroadcastDraft.of(ctx)
     if draft.text is None or draft.audience is None:
@@ -308,14 +335,14 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
 # --- reports -------------------------------------------------------------------------------
 
 
-@router.action("list", roles={HR})
+@router.action(Verb.LIST, roles={HR})
 async def list_broadcasts(ctx: Context, args: list[str]) -> list[Reply]:
     rows = await broadcasts.recent(ctx.session, ctx.agency.id)
     if not rows:
         return [Reply(ctx.t("broadcast.none"), [ctx.back_to_menu()])]
     choices = [
         Choice(
-            router.payload("show", b.id),
+            router.payload(Verb.SHOW, b.id),
             f"#{b.id} {broadcasts.title(b, ctx.t)}",
         )
         for b in rows
@@ -323,7 +350,7 @@ async def list_broadcasts(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.pick"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("show", roles={HR}, args=(ID,))
+@router.action(Verb.SHOW, roles={HR}, args=(ID,))
 async def show(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
@@ -331,16 +358,18 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
     text, unreached = await report(ctx.session, broadcast, ctx.t, utcnow())
     choices = []
     if unreached:
-        choices.append(Choice(router.payload("csv", broadcast.id), ctx.t("broadcast.button_csv")))
+        choices.append(
+            Choice(router.payload(Verb.CSV, broadcast.id), ctx.t("broadcast.button_csv"))
+        )
     if broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
         choices.append(
-            Choice(router.payload("cancel", broadcast.id), ctx.t("broadcast.button_cancel"))
+            Choice(router.payload(Verb.CANCEL, broadcast.id), ctx.t("broadcast.button_cancel"))
         )
-    choices.append(Choice(router.payload("list"), ctx.t("button.back"), nav="back"))
+    choices.append(Choice(router.payload(Verb.LIST), ctx.t("button.back"), nav="back"))
     return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("csv", roles={HR}, args=(ID,))
+@router.action(Verb.CSV, roles={HR}, args=(ID,))
 async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
@@ -357,17 +386,17 @@ async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.csv_ready"), [ctx.back_to_menu()], attachment=attachment)]
 
 
-@router.action("cancel", roles={HR}, args=(ID,))
+@router.action(Verb.CANCEL, roles={HR}, args=(ID,))
 async def ask_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    yes = Choice(router.payload("cancelok", broadcast.id), ctx.t("broadcast.yes_cancel"))
-    back = Choice(router.payload("show", broadcast.id), ctx.t("button.back"), nav="back")
+    yes = Choice(router.payload(Verb.CANCEL_OK, broadcast.id), ctx.t("broadcast.yes_cancel"))
+    back = Choice(router.payload(Verb.SHOW, broadcast.id), ctx.t("button.back"), nav="back")
     return [Reply(ctx.t("broadcast.confirm_cancel", id=broadcast.id), [yes, back])]
 
 
-@router.action("cancelok", roles={HR}, args=(ID,))
+@router.action(Verb.CANCEL_OK, roles={HR}, args=(ID,))
 async def do_cancel(ctx: Context, args: list[str]) -> list[Reply]:
     broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
     if broadcast is None or broadcast.status not in (broadcasts.SCHEDULED, broadcasts.SENDING):
@@ -379,7 +408,7 @@ async def do_cancel(ctx: Context, args: list[str]) -> list[Reply]:
 # --- reminders -----------------------------------------------------------------------------
 
 
-@router.action("reminders", roles={HR})
+@router.action(Verb.REMINDERS, roles={HR})
 async def list_reminders(ctx: Context, args: list[str]) -> list[Reply]:
     rows = await reminders.listed(ctx.session, ctx.agency.id)
     lines = [ctx.t("broadcast.reminders_intro" if rows else "broadcast.reminders_none")]
@@ -387,16 +416,19 @@ async def list_reminders(ctx: Context, args: list[str]) -> list[Reply]:
     for r in rows[:7]:
         lines.append(await reminders.describe(ctx.session, r, ctx.t))
         choices.append(
-            Choice(router.payload("remdel", r.id), ctx.t("broadcast.remove_reminder", id=r.id))
+            Choice(
+                router.payload(Verb.REMINDER_DELETE, r.id),
+                ctx.t("broadcast.remove_reminder", id=r.id),
+            )
         )
-    choices.append(Choice(router.payload("remadd"), ctx.t("broadcast.add_reminder")))
+    choices.append(Choice(router.payload(Verb.REMINDER_ADD), ctx.t("broadcast.add_reminder")))
     return [Reply("\n".join(lines), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("remadd", roles={HR})
+@router.action(Verb.REMINDER_ADD, roles={HR})
 async def add_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     back = [
-        Choice(router.payload("reminders"), ctx.t("button.back"), nav="back"),
+        Choice(router.payload(Verb.REMINDERS), ctx.t("button.back"), nav="back"),
         ctx.back_to_menu(),
     ]
     try:
@@ -408,22 +440,24 @@ async def add_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(ctx.t("broadcast.reminder_added", id=reminder.id), back)]
 
 
-async def _reminder(ctx: Context, raw: str):  # type: ignore[no-untyped-def]
+async def _reminder(ctx: Context, raw: str) -> Reminder | None:
     rows = await reminders.listed(ctx.session, ctx.agency.id)
     return next((r for r in rows if str(r.id) == raw), None)
 
 
-@router.action("remdel", roles={HR}, args=(ID,))
+@router.action(Verb.REMINDER_DELETE, roles={HR}, args=(ID,))
 async def ask_remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     reminder = await _reminder(ctx, args[0])
     if reminder is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    yes = Choice(router.payload("remdelok", reminder.id), ctx.t("broadcast.yes_remove_reminder"))
-    back = Choice(router.payload("reminders"), ctx.t("button.back"), nav="back")
+    yes = Choice(
+        router.payload(Verb.REMINDER_DELETE_OK, reminder.id), ctx.t("broadcast.yes_remove_reminder")
+    )
+    back = Choice(router.payload(Verb.REMINDERS), ctx.t("button.back"), nav="back")
     return [Reply(ctx.t("broadcast.confirm_remove_reminder", id=reminder.id), [yes, back])]
 
 
-@router.action("remdelok", roles={HR}, args=(ID,))
+@router.action(Verb.REMINDER_DELETE_OK, roles={HR}, args=(ID,))
 async def remove_reminder(ctx: Context, args: list[str]) -> list[Reply]:
     reminder = await _reminder(ctx, args[0])
     if reminder is None:

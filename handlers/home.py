@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from bot.i18n import LOCALES, translator
 from bot.messages import Choice, Reply
 from bot.routing import GUEST, NUM, WORD, Context, Router
 from bot.services import intent
 from handlers import four_in_one, guidance, rating, standing
+
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    LANGUAGE = "language"
+    LANG = "lang"
+    HELP = "help"
+
 
 router = Router("home")
 
@@ -51,13 +62,15 @@ async def cancel(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 @router.command("bahasa", "language")
-@router.action("language")
+@router.action(Verb.LANGUAGE)
 async def language(ctx: Context, args: list[str]) -> list[Reply]:
-    choices = [Choice(router.payload("lang", code), ctx.t(f"language.{code}")) for code in LOCALES]
+    choices = [
+        Choice(router.payload(Verb.LANG, code), ctx.t(f"language.{code}")) for code in LOCALES
+    ]
     return [Reply(ctx.t("language.prompt"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("lang", args=(WORD,))
+@router.action(Verb.LANG, args=(WORD,))
 async def set_language(ctx: Context, args: list[str]) -> list[Reply]:
     if args[0] not in LOCALES:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
@@ -67,14 +80,16 @@ async def set_language(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 @router.command("bantuan", "help")
-@router.action("help")
+@router.action(Verb.HELP)
 async def help_(ctx: Context, args: list[str]) -> list[Reply]:
     return [ctx.main_menu(ctx.t("home.help"))]
 
 
-router.menu_entry("help", "menu.help", roles={"guest", "asn", "family", "hr", "officer"}, order=900)
 router.menu_entry(
-    "language", "menu.language", roles={"guest", "asn", "family", "hr", "officer"}, order=910
+    Verb.HELP, "menu.help", roles={"guest", "asn", "family", "hr", "officer"}, order=900
+)
+router.menu_entry(
+    Verb.LANGUAGE, "menu.language", roles={"guest", "asn", "family", "hr", "officer"}, order=910
 )
 
 

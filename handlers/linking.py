@@ -10,9 +10,18 @@ from bot.routing import ASN, GUEST, Context, NoDraft, Router, Step
 from bot.services.identity import LinkResult, link_by_contact, redeem_within_budget
 from storage.models import Employee
 
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    START = "start"
+    PROFILE = "profile"
+    CODE = "code"
+
+
 router = Router("link")
-router.menu_entry("start", "menu.link", roles={GUEST}, order=10)
-router.menu_entry("profile", "menu.profile", roles={ASN}, order=800)
+router.menu_entry(Verb.START, "menu.link", roles={GUEST}, order=10)
+router.menu_entry(Verb.PROFILE, "menu.profile", roles={ASN}, order=800)
 
 
 class Link(StrEnum):
@@ -33,25 +42,25 @@ RESULT_KEYS = {
 
 
 @router.command("hubungkan", "link")
-@router.action("start")
+@router.action(Verb.START)
 async def start(ctx: Context, args: list[str]) -> list[Reply]:
-    if ASN in ctx.roles:
-        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
+    if ASN in ctx.roles and ctx.employee is not None:  # ASN: linked to an employee
+        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]
     # The screen offers "enter a code": a code typed right here is taken as one.
     await router.enter(ctx, Link.CODE)
     return [
         Reply(
             ctx.t("link.intro"),
-            [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()],
+            [Choice(router.payload(Verb.CODE), ctx.t("link.use_code")), ctx.back_to_menu()],
             request_phone=ctx.t("link.share_phone"),
         )
     ]
 
 
-@router.action("code")
+@router.action(Verb.CODE)
 async def ask_code(ctx: Context, args: list[str]) -> list[Reply]:
-    if ASN in ctx.roles:
-        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
+    if ASN in ctx.roles and ctx.employee is not None:  # ASN: linked to an employee
+        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]
     await router.enter(ctx, Link.CODE)
     return [Reply(ctx.t("link.ask_code"), [ctx.back_to_menu()])]
 
@@ -68,7 +77,7 @@ async def _finish(ctx: Context, result: LinkResult) -> list[Reply]:
     return [
         Reply(
             ctx.t(RESULT_KEYS[result]),
-            [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()],
+            [Choice(router.payload(Verb.CODE), ctx.t("link.use_code")), ctx.back_to_menu()],
             # "Share your own contact": the button that does it is right here again.
             request_phone=ctx.t("link.share_phone") if result is LinkResult.NOT_OWN else None,
         )
@@ -125,7 +134,7 @@ async def contact(ctx: Context) -> list[Reply]:
     )
 
 
-@router.action("profile", roles={ASN})
+@router.action(Verb.PROFILE, roles={ASN})
 async def profile(ctx: Context, args: list[str]) -> list[Reply]:
     employee = ctx.employee
     assert employee is not None

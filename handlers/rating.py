@@ -21,13 +21,29 @@ from bot.services.rating_scheme import Scheme, load_scheme
 from bot.services.standings import awards, shown_award_scores
 from storage.models import Employee, RatingPeriod
 
-router = Router("rating")
-router.menu_entry("start", "menu.rate", roles={ASN}, order=200)
-router.menu_entry("periods", "menu.periods", roles={HR}, order=520, section="hr")
 
-# Payload verbs named in more than one place.
-START, PICK, SCORE, SKIP, SAVE, PERIODS = "start", "pick", "score", "skip", "save", "periods"
-OPEN, OPEN_OK, CLOSE_OK, PUBLISH_OK = "open", "openok", "closeok", "publishok"
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    START = "start"
+    PERIODS = "periods"
+    PICK = "pick"
+    PAGE = "page"
+    SEARCH = "search"
+    SCORE = "score"
+    SKIP = "skip"
+    SAVE = "save"
+    OPEN = "open"
+    CLOSE = "close"
+    PUBLISH = "publish"
+    OPEN_OK = "openok"
+    CLOSE_OK = "closeok"
+    PUBLISH_OK = "publishok"
+
+
+router = Router("rating")
+router.menu_entry(Verb.START, "menu.rate", roles={ASN}, order=200)
+router.menu_entry(Verb.PERIODS, "menu.periods", roles={HR}, order=520, section="hr")
 
 
 class Search(StrEnum):
@@ -68,7 +84,7 @@ async def _refused(ctx: Context, reason: str) -> list[Reply]:
         Reply(
             ctx.t(reason),
             [
-                Choice(router.payload(START), ctx.t("rating.back_to_list"), nav="back"),
+                Choice(router.payload(Verb.START), ctx.t("rating.back_to_list"), nav="back"),
                 ctx.back_to_menu(),
             ],
         )
@@ -104,7 +120,7 @@ async def _list(
         head = ctx.t("rating.search_none", query=query[:50])
     choices = [
         Choice(
-            router.payload(PICK, m.id),
+            router.payload(Verb.PICK, m.id),
             ctx.t("rating.member_rated" if m.rated else "rating.member", name=m.name),
         )
         for m in members
@@ -112,19 +128,19 @@ async def _list(
     if query is None:
         if page > 0:
             choices.append(
-                Choice(router.payload("page", page - 1), ctx.t("rating.page_prev"), nav="prev")
+                Choice(router.payload(Verb.PAGE, page - 1), ctx.t("rating.page_prev"), nav="prev")
             )
         if more:
             choices.append(
-                Choice(router.payload("page", page + 1), ctx.t("rating.page_next"), nav="next")
+                Choice(router.payload(Verb.PAGE, page + 1), ctx.t("rating.page_next"), nav="next")
             )
-    choices.append(Choice(router.payload("search"), ctx.t("rating.search")))
+    choices.append(Choice(router.payload(Verb.SEARCH), ctx.t("rating.search")))
     choices.append(ctx.back_to_menu())
     return [Reply(f"{lead}\n\n{head}" if lead else head, choices)]
 
 
 @router.command("nilai", "rate")
-@router.action(START, roles={ASN})
+@router.action(Verb.START, roles={ASN})
 async def start(ctx: Context, args: list[str]) -> list[Reply]:
     if ASN not in ctx.roles:  # also reached by the command, which any role may type
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
@@ -132,13 +148,13 @@ async def start(ctx: Context, args: list[str]) -> list[Reply]:
     return await _list(ctx)
 
 
-@router.action("page", roles={ASN}, args=(NUM,))
+@router.action(Verb.PAGE, roles={ASN}, args=(NUM,))
 async def page(ctx: Context, args: list[str]) -> list[Reply]:
     number = int(args[0]) if args[0].isdigit() else 0
     return await _list(ctx, page=min(number, 10_000))
 
 
-@router.action("search", roles={ASN})
+@router.action(Verb.SEARCH, roles={ASN})
 async def search(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, Search.NAME)
     return [Reply(ctx.t("rating.ask_name"), [ctx.back_to_menu()])]
@@ -180,15 +196,16 @@ def _ask_score(ctx: Context, ratee: Employee, relation: str, scheme: Scheme, ind
         scale=_scale(ctx, scheme),
     )
     choices = [
-        Choice(router.payload(SCORE, ratee.id, index, s), str(s))
+        Choice(router.payload(Verb.SCORE, ratee.id, index, s), str(s))
         for s in range(scheme.score_min, scheme.score_max + 1)
     ]
     return Reply(
-        text, [*choices, Choice(router.payload(START), ctx.t("rating.back_to_list"), nav="back")]
+        text,
+        [*choices, Choice(router.payload(Verb.START), ctx.t("rating.back_to_list"), nav="back")],
     )
 
 
-@router.action(PICK, roles={ASN}, args=(ID,))
+@router.action(Verb.PICK, roles={ASN}, args=(ID,))
 async def pick(ctx: Context, args: list[str]) -> list[Reply]:
     try:
         period, ratee, relation, scheme = await _target(ctx, args[0])
@@ -208,7 +225,7 @@ def _stale(ctx: Context) -> list[Reply]:
 
 
 # The buttons of a rating answer at any of its steps: a stale one is said so in place.
-@router.action(SCORE, roles={ASN}, state=tuple(Rate), args=(ID, NUM, NUM))
+@router.action(Verb.SCORE, roles={ASN}, state=tuple(Rate), args=(ID, NUM, NUM))
 async def score(ctx: Context, args: list[str]) -> list[Reply]:
     draft = RateDraft.of(ctx)
     try:
@@ -232,7 +249,7 @@ async def score(ctx: Context, args: list[str]) -> list[Reply]:
     return [
         Reply(
             ctx.t("rating.ask_comment", max=scheme.comment_max_chars),
-            [Choice(router.payload(SKIP, ratee.id), ctx.t("rating.skip")), ctx.back_to_menu()],
+            [Choice(router.payload(Verb.SKIP, ratee.id), ctx.t("rating.skip")), ctx.back_to_menu()],
             expects_text=True,
         )
     ]
@@ -271,7 +288,7 @@ async def confirm_typed(ctx: Context, text: str) -> list[Reply]:
     return _use_buttons(ctx, await _summary(ctx, draft, draft.comment))
 
 
-@router.action(SKIP, roles={ASN}, state=tuple(Rate), args=(ID,))
+@router.action(Verb.SKIP, roles={ASN}, state=tuple(Rate), args=(ID,))
 async def skip(ctx: Context, args: list[str]) -> list[Reply]:
     draft = RateDraft.of(ctx)
     if not router.at(ctx, Rate.COMMENT) or args[0] != str(draft.ratee):
@@ -311,16 +328,16 @@ async def _summary(ctx: Context, draft: RateDraft, comment: str | None) -> list[
         Reply(
             text,
             [
-                Choice(router.payload(SAVE, ratee.id), ctx.t("rating.save")),
-                Choice(router.payload(PICK, ratee.id), ctx.t("rating.change")),
-                Choice(router.payload(START), ctx.t("rating.back_to_list"), nav="back"),
+                Choice(router.payload(Verb.SAVE, ratee.id), ctx.t("rating.save")),
+                Choice(router.payload(Verb.PICK, ratee.id), ctx.t("rating.change")),
+                Choice(router.payload(Verb.START), ctx.t("rating.back_to_list"), nav="back"),
                 ctx.back_to_menu(),
             ],
         )
     ]
 
 
-@router.action(SAVE, roles={ASN}, state=tuple(Rate), args=(ID,))
+@router.action(Verb.SAVE, roles={ASN}, state=tuple(Rate), args=(ID,))
 async def save(ctx: Context, args: list[str]) -> list[Reply]:
     draft = RateDraft.of(ctx)
     if not router.at(ctx, Rate.CONFIRM) or args[0] != str(draft.ratee):
@@ -343,7 +360,7 @@ async def save(ctx: Context, args: list[str]) -> list[Reply]:
 # --- HR: quarters ----------------------------------------------------------------------------
 
 
-@router.action(PERIODS, roles={HR})
+@router.action(Verb.PERIODS, roles={HR})
 async def period_list(ctx: Context, args: list[str], lead: str | None = None) -> list[Reply]:
     await ctx.clear_state()
     recent = await periods.recent(ctx.session, ctx.agency.id, limit=4)
@@ -367,7 +384,7 @@ async def period_list(ctx: Context, args: list[str], lead: str | None = None) ->
             ref = QuarterRef(ref.year + ref.quarter // 4, ref.quarter % 4 + 1)
         choices.append(
             Choice(
-                router.payload(OPEN, ref.year, ref.quarter),
+                router.payload(Verb.OPEN, ref.year, ref.quarter),
                 ctx.t("period.open_button", label=ref.label),
             )
         )
@@ -375,14 +392,14 @@ async def period_list(ctx: Context, args: list[str], lead: str | None = None) ->
         if p.state == periods.OPEN:
             choices.append(
                 Choice(
-                    router.payload("close", p.id),
+                    router.payload(Verb.CLOSE, p.id),
                     ctx.t("period.close_button", label=periods.label(p)),
                 )
             )
         elif p.state == periods.CLOSED:
             choices.append(
                 Choice(
-                    router.payload("publish", p.id),
+                    router.payload(Verb.PUBLISH, p.id),
                     ctx.t("period.publish_button", label=periods.label(p)),
                 )
             )
@@ -397,7 +414,7 @@ def _quarter_args(args: list[str]) -> QuarterRef | None:
     return QuarterRef(year, quarter) if 1 <= quarter <= 4 and 2000 <= year <= 2100 else None
 
 
-@router.action(OPEN, roles={HR}, args=(NUM, NUM))
+@router.action(Verb.OPEN, roles={HR}, args=(NUM, NUM))
 async def ask_open(ctx: Context, args: list[str]) -> list[Reply]:
     ref = _quarter_args(args)
     if ref is None:
@@ -406,14 +423,14 @@ async def ask_open(ctx: Context, args: list[str]) -> list[Reply]:
         Reply(
             ctx.t("period.confirm_open", label=ref.label),
             [
-                Choice(router.payload(OPEN_OK, ref.year, ref.quarter), ctx.t("period.yes")),
-                Choice(router.payload(PERIODS), ctx.t("button.back"), nav="back"),
+                Choice(router.payload(Verb.OPEN_OK, ref.year, ref.quarter), ctx.t("period.yes")),
+                Choice(router.payload(Verb.PERIODS), ctx.t("button.back"), nav="back"),
             ],
         )
     ]
 
 
-@router.action(OPEN_OK, roles={HR}, args=(NUM, NUM))
+@router.action(Verb.OPEN_OK, roles={HR}, args=(NUM, NUM))
 async def open_quarter(ctx: Context, args: list[str]) -> list[Reply]:
     ref = _quarter_args(args)
     if ref is None:
@@ -439,20 +456,20 @@ async def _confirm(ctx: Context, verb: str, raw_id: str, key: str) -> list[Reply
             ctx.t(key, label=periods.label(period)),
             [
                 Choice(router.payload(verb, period.id), ctx.t("period.yes")),
-                Choice(router.payload(PERIODS), ctx.t("button.back"), nav="back"),
+                Choice(router.payload(Verb.PERIODS), ctx.t("button.back"), nav="back"),
             ],
         )
     ]
 
 
-@router.action("close", roles={HR}, args=(ID,))
+@router.action(Verb.CLOSE, roles={HR}, args=(ID,))
 async def ask_close(ctx: Context, args: list[str]) -> list[Reply]:
-    return await _confirm(ctx, CLOSE_OK, args[0], "period.confirm_close")
+    return await _confirm(ctx, Verb.CLOSE_OK, args[0], "period.confirm_close")
 
 
-@router.action("publish", roles={HR}, args=(ID,))
+@router.action(Verb.PUBLISH, roles={HR}, args=(ID,))
 async def ask_publish(ctx: Context, args: list[str]) -> list[Reply]:
-    return await _confirm(ctx, PUBLISH_OK, args[0], "period.confirm_publish")
+    return await _confirm(ctx, Verb.PUBLISH_OK, args[0], "period.confirm_publish")
 
 
 async def _transition(
@@ -473,7 +490,7 @@ async def _transition(
     return await period_list(ctx, [], lead=await lead(period))
 
 
-@router.action(CLOSE_OK, roles={HR}, args=(ID,))
+@router.action(Verb.CLOSE_OK, roles={HR}, args=(ID,))
 async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
     async def closed(period: RatingPeriod) -> str:
         return ctx.t("period.closed", label=periods.label(period))
@@ -481,7 +498,7 @@ async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
     return await _transition(ctx, args[0], periods.close_period, closed)
 
 
-@router.action(PUBLISH_OK, roles={HR}, args=(ID,))
+@router.action(Verb.PUBLISH_OK, roles={HR}, args=(ID,))
 async def do_publish(ctx: Context, args: list[str]) -> list[Reply]:
     return await _transition(
         ctx, args[0], periods.publish_period, lambda period: winners_text(ctx, period)

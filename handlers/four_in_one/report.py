@@ -8,6 +8,7 @@ answers so far travel in a ReportDraft.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -463,7 +464,7 @@ async def contact_name(ctx: Context, text: str) -> list[Reply]:
     return await _next(ctx, draft)
 
 
-def _relation_labels() -> dict[str, list[str]]:
+def _relation_labels() -> dict[str, Iterable[str]]:
     """The relation buttons' labels in every language: typed as text, they are the answer."""
     return {
         r: [translator(code)(f"four_in_one.relation.{r}") for code in LOCALES] for r in RELATIONS
