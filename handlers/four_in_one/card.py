@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.messages import Choice, Reply
@@ -14,25 +13,14 @@ from handlers.four_in_one.common import (
     Verb,
     ask,
     at_desk,
-    aware,
     back_to_card,
+    reopenable,
     reply,
     router,
     stale,
     zone,
 )
 from storage.models import FourInOneCase
-
-REOPEN_WINDOW = timedelta(days=1)  # a closing can be undone for this long
-
-
-def reopenable(case: FourInOneCase) -> bool:
-    closed = aware(case.closed_at)
-    return (
-        case.status == "closed"
-        and closed is not None
-        and datetime.now(UTC) - closed <= REOPEN_WINDOW
-    )
 
 
 class Note(StrEnum):

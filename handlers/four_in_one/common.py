@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from bot.messages import Choice, Reply
 from bot.routing import ASN, FAMILY, GUEST, Context, Draft, Expect, Router
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, STAFF_ROLES
+from storage.models import FourInOneCase
 
 router = Router("case")
 EVERYONE = {GUEST, ASN, FAMILY, *STAFF_ROLES}
@@ -103,6 +104,18 @@ def aware(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
+REOPEN_WINDOW = timedelta(days=1)  # a closing can be undone for this long
+
+
+def reopenable(case: FourInOneCase) -> bool:
+    closed = aware(case.closed_at)
+    return (
+        case.status == "closed"
+        and closed is not None
+        and datetime.now(UTC) - closed <= REOPEN_WINDOW
+    )
+
+
 def reply(ctx: Context, text: str, *choices: Choice, expects_text: bool = False) -> list[Reply]:
     return [Reply(text, [*choices, ctx.back_to_menu()], expects_text=expects_text)]
 
@@ -131,6 +144,18 @@ def remember_language(ctx: Context) -> None:
     a message: a family who asks to be told is told in the language they are reading now."""
     if ctx.account.locale is None:
         ctx.account.locale = ctx.t.locale
+
+
+def confirm(
+    ctx: Context, case_id: int, question: str, verb: Verb, yes: str, *args: object
+) -> list[Reply]:
+    """A change to a case asked once more, naming the case: yes, or back to the case's card."""
+    return reply(
+        ctx,
+        question,
+        Choice(router.payload(verb, case_id, *args), ctx.t(yes)),
+        back_to_card(ctx, case_id),
+    )
 
 
 def back_to_card(ctx: Context, case_id: int) -> Choice:

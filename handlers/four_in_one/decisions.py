@@ -12,13 +12,15 @@ from bot.routing import ID, Context, Step
 from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES
-from handlers.four_in_one.card import card, reopenable, staff_case
+from handlers.four_in_one.card import card, staff_case
 from handlers.four_in_one.common import (
     CaseDraft,
     Verb,
     ask,
     aware,
     back_to_card,
+    confirm,
+    reopenable,
     reply,
     router,
     stale,
@@ -53,12 +55,7 @@ async def ask_merge_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
     if case is None or survivor is None:
         return stale(ctx)
     text = ctx.t("four_in_one.ask_merge_duplicate", number=case.id, survivor=survivor.id)
-    return reply(
-        ctx,
-        text,
-        Choice(router.payload(Verb.MERGE_OK, case.id, survivor.id), ctx.t("four_in_one.merge_yes")),
-        back_to_card(ctx, case.id),
-    )
+    return confirm(ctx, case.id, text, Verb.MERGE_OK, "four_in_one.merge_yes", survivor.id)
 
 
 @router.action(Verb.MERGE_OK, roles=DESK_ROLES, args=(ID, ID))
@@ -79,11 +76,12 @@ async def ask_reject_duplicate(ctx: Context, args: list[str]) -> list[Reply]:
     case = await _duplicate(ctx, args[0])
     if case is None:
         return stale(ctx)
-    return reply(
+    return confirm(
         ctx,
+        case.id,
         ctx.t("four_in_one.ask_reject_duplicate", number=case.id),
-        Choice(router.payload(Verb.REJECT_OK, case.id), ctx.t("four_in_one.reject_yes")),
-        back_to_card(ctx, case.id),
+        Verb.REJECT_OK,
+        "four_in_one.reject_yes",
     )
 
 
@@ -106,12 +104,7 @@ async def ask_match(ctx: Context, args: list[str]) -> list[Reply]:
     if employee is None:
         return stale(ctx)
     text = ctx.t("four_in_one.ask_match", name=employee.name, nip=employee.nip, number=case.id)
-    return reply(
-        ctx,
-        text,
-        Choice(router.payload(Verb.MATCH_OK, case.id), ctx.t("four_in_one.match_yes")),
-        back_to_card(ctx, case.id),
-    )
+    return confirm(ctx, case.id, text, Verb.MATCH_OK, "four_in_one.match_yes")
 
 
 @router.action(Verb.MATCH_OK, roles=DESK_ROLES, args=(ID,))
@@ -203,12 +196,7 @@ async def cancel_typed(ctx: Context, text: str) -> list[Reply]:
     question = ctx.t(
         "four_in_one.confirm_cancel", number=case.id, name=case.deceased_name, reason=reason
     )
-    return reply(
-        ctx,
-        question,
-        Choice(router.payload(Verb.CANCEL_OK, case.id), ctx.t("four_in_one.cancel_yes")),
-        back_to_card(ctx, case.id),
-    )
+    return confirm(ctx, case.id, question, Verb.CANCEL_OK, "four_in_one.cancel_yes")
 
 
 @router.action(Verb.CANCEL_OK, roles=DESK_ROLES, state=Cancel.REASON, args=(ID,))
@@ -233,11 +221,12 @@ async def ask_reopen(ctx: Context, args: list[str]) -> list[Reply]:
     case = await staff_case(ctx, args[0])
     if case is None or not reopenable(case):
         return stale(ctx)
-    return reply(
+    return confirm(
         ctx,
+        case.id,
         ctx.t("four_in_one.ask_reopen", number=case.id, name=case.deceased_name),
-        Choice(router.payload(Verb.REOPEN_OK, case.id), ctx.t("four_in_one.reopen_yes")),
-        back_to_card(ctx, case.id),
+        Verb.REOPEN_OK,
+        "four_in_one.reopen_yes",
     )
 
 
@@ -283,12 +272,7 @@ async def ask_handed(ctx: Context, args: list[str]) -> list[Reply]:
     if at is not None and at > datetime.now(UTC):
         when = cases.when_text(ctx.t, at, zone(ctx))
         text = f"{ctx.t('four_in_one.handed_early', when=when)}\n\n{text}"
-    return reply(
-        ctx,
-        text,
-        Choice(router.payload(Verb.HANDED_OK, case.id), ctx.t("four_in_one.handed_yes")),
-        back_to_card(ctx, case.id),
-    )
+    return confirm(ctx, case.id, text, Verb.HANDED_OK, "four_in_one.handed_yes")
 
 
 @router.action(Verb.HANDED_OK, roles=DESK_ROLES, args=(ID,))
