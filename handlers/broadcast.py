@@ -1,7 +1,8 @@
 """HR broadcasts in chat: write, pick an audience, see the count and a preview, send now or at a
 time, confirm; follow a broadcast's report, get the CSV of those not reached, cancel; reminders.
 
-Every step re-checks the HR role and re-reads what a payload names from the database.
+The dispatcher checks the HR role at every step and button; each re-reads what a payload names
+from the database.
 """
 
 from __future__ import annotations

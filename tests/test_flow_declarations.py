@@ -168,3 +168,41 @@ async def test_every_step_has_a_way_back_to_the_menu(demo_app: App) -> None:
         await user.send("/batal")
         walked += 1
     assert walked == len(list(_specs())) > 20
+
+
+async def test_a_draft_this_release_cannot_read_is_expired_not_an_error(demo_app: App) -> None:
+    """A stored draft of another shape (an older release's, a forged one) leaves the step with
+    the "expired" answer, for typed answers and for the step's buttons alike."""
+    t = translator(demo_app.settings.default_locale)
+    user = Chat(demo_app, "7302")
+    await link(user, HR_PHONE)  # allowed in every step: only the draft is wrong
+    key = f"{user.channel.value}:{user.user_ref}"
+    ttl = demo_app.settings.state_ttl_seconds
+    unreadable = [
+        ("case:who", {"via": "nobody"}, "text", "Budi"),
+        ("case:confirm", {"nip": 19900101}, "action", "case:send"),
+        ("rating:rate", {"period": 1, "ratee": 2, "scores": {}, "step": "comment"}, "text", "ok"),
+        ("broadcast:draft", {"units": "all"}, "action", "broadcast:now"),
+        ("case:tracked", {"case_id": "7"}, "action", "case:follow"),
+    ]
+    for state, data, kind, value in unreadable:
+        await demo_app.store.set(key, ConversationState(state, data), ttl)
+        await (user.send(value) if kind == "text" else user.action(value))
+        assert user.text.startswith(t("error.expired")), (state, user.text)
+        assert await demo_app.store.get(key) is None, state
+
+
+async def test_a_step_refuses_who_may_not_answer_it(demo_app: App) -> None:
+    """The dispatcher checks a step's roles as it does a button's: a guest left in an HR step
+    is told so and taken out of it, and nothing of the answer is used."""
+    t = translator(demo_app.settings.default_locale)
+    user = Chat(demo_app, "7303")  # a guest: not linked to the roster
+    key = f"{user.channel.value}:{user.user_ref}"
+    guarded = [(router, spec) for router, spec in _specs() if spec.roles and spec.handler]
+    assert {spec.state for _r, spec in guarded} >= {"admin:await_query", "case:note"}
+    for _router, spec in guarded:
+        data = _placeholder(spec.draft)
+        await demo_app.store.set(key, ConversationState(spec.state, data), 60)
+        await user.send("Budi")
+        assert user.text.startswith(t("error.not_allowed")), (spec.state, user.text)
+        assert await demo_app.store.get(key) is None, spec.state
