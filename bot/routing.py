@@ -4,9 +4,10 @@ Payloads are "<router>:<verb>[:<arg>...]"; states are "<router>:<step>". The dis
 routing; handlers only declare what they answer and who may ask.
 
 A flow is a conversation of several steps, declared in one table (see `Router.flow`): each step
-of a StrEnum names its text handler, who may answer it, what it expects (typed text, a time, a
-file, a shared contact) and which draft fields it asks for. The answers so far travel between
-steps in a typed `Draft`, stored as JSON in the conversation state.
+of a StrEnum names its text handler, who may answer it (checked by the dispatcher, as for
+actions), what it expects besides words (a bare number, a file, a shared contact) and which draft
+fields it asks for. The answers so far travel between steps in a typed `Draft`, stored as JSON in
+the conversation state; entering a step takes the enum member, never a string.
 """
 
 from __future__ import annotations
