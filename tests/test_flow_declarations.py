@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from enum import StrEnum
 from types import ModuleType
 
+import pytest
+
 import handlers
 from bot.app import App
 from bot.i18n import translator
-from bot.routing import Draft, Router, StepSpec
+from bot.messages import Reply
+from bot.routing import Context, Draft, NoDraft, Router, Step, StepSpec
 from storage.state import ConversationState
 from tests.chat import Chat
 from tests.four_in_one_helpers import HR_PHONE, link
@@ -112,7 +115,7 @@ def test_the_walk_finds_a_step_never_entered() -> None:
         NEVER = "never"
 
     module = ModuleType("demo")
-    module.Demo = Demo  # type: ignore[attr-defined]
+    vars(module)["Demo"] = Demo
     source = (
         "async def start(ctx):\n"
         "    await router.enter(ctx, Demo.FIRST)\n"
@@ -178,7 +181,7 @@ async def test_a_draft_this_release_cannot_read_is_expired_not_an_error(demo_app
     await link(user, HR_PHONE)  # allowed in every step: only the draft is wrong
     key = f"{user.channel.value}:{user.user_ref}"
     ttl = demo_app.settings.state_ttl_seconds
-    unreadable = [
+    unreadable: list[tuple[str, dict[str, object], str, str]] = [
         ("case:who", {"via": "nobody"}, "text", "Budi"),
         ("case:confirm", {"nip": 19900101}, "action", "case:send"),
         ("rating:rate", {"period": 1, "ratee": 2, "scores": {}, "step": "comment"}, "text", "ok"),
@@ -206,3 +209,29 @@ async def test_a_step_refuses_who_may_not_answer_it(demo_app: App) -> None:
         await user.send("Budi")
         assert user.text.startswith(t("error.not_allowed")), (spec.state, user.text)
         assert await demo_app.store.get(key) is None, spec.state
+
+
+def test_a_flow_table_must_name_every_step_and_only_its_own() -> None:
+    """A step left out of its table, or a row of another flow, fails when the module loads."""
+
+    class Steps(StrEnum):
+        ONE = "one"
+        TWO = "two"
+
+    class Other(StrEnum):
+        THREE = "three"
+
+    async def answer(ctx: Context, text: str) -> list[Reply]:
+        return []
+
+    both: dict[StrEnum, Step] = {Steps.ONE: Step(answer), Steps.TWO: Step(None)}
+
+    router = Router("demo")
+    with pytest.raises(ValueError, match="no row for"):
+        router.flow(Steps, NoDraft, {Steps.ONE: Step(answer)})
+    with pytest.raises(ValueError, match="foreign"):
+        router.flow(Steps, NoDraft, {**both, Other.THREE: Step(None)})
+    router.flow(Steps, NoDraft, both)
+    assert router.step(Steps.TWO).state == "demo:two"
+    with pytest.raises(LookupError):
+        router.step(Other.THREE)
