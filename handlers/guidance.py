@@ -204,7 +204,7 @@ def _passage(ctx: Context, topic: svc.Topic, key: str) -> str:
     return topic.passage(key)
 
 
-async def _answer(ctx: Context, question: str) -> list[Reply]:
+async def answer(ctx: Context, question: str) -> list[Reply]:
     hits = svc.library().index().answer(question[:500], limit=MAX_ANSWER_HITS)
     if not hits:
         return [_topics_menu(ctx, ctx.t("guidance.no_answer"), await _pending(ctx))]
@@ -232,7 +232,7 @@ async def _answer(ctx: Context, question: str) -> list[Reply]:
 async def ask_command(ctx: Context, args: list[str]) -> list[Reply]:
     await router.enter(ctx, Ask.QUESTION)
     if args:
-        return await _answer(ctx, args[0])
+        return await answer(ctx, args[0])
     return [Reply(ctx.t("guidance.ask_prompt"), [ctx.back_to_menu()], expects_text=True)]
 
 
@@ -242,7 +242,7 @@ async def ask(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 async def question(ctx: Context, text: str) -> list[Reply]:
-    return await _answer(ctx, text)
+    return await answer(ctx, text)
 
 
 # --- Cek unggahan -----------------------------------------------------------------------------

@@ -100,7 +100,7 @@ async def free_text(ctx: Context, text: str) -> list[Reply]:
     if kind == intent.DEATH:
         return await four_in_one.from_message(ctx, text)
     if kind == intent.QUESTION:
-        return await guidance._answer(ctx, text)
+        return await guidance.answer(ctx, text)
     if kind in (intent.RATING, intent.STANDING):
         rating_ = kind == intent.RATING
         owner, verb = (rating.router, "start") if rating_ else (standing.router, "mine")
