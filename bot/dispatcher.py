@@ -24,7 +24,17 @@ from bot.config import Settings
 from bot.i18n import LOCALES, resolve_locale, translator
 from bot.messages import Inbound, Reply
 from bot.outage import is_outage
-from bot.routing import ASN, GUEST, Context, MenuEntry, Router, parse_args
+from bot.routing import (
+    ASN,
+    GUEST,
+    Context,
+    Expect,
+    Expired,
+    MenuEntry,
+    Router,
+    StepSpec,
+    parse_args,
+)
 from storage.models import Account, Agency, InboundEvent
 from storage.state import StateStore
 
@@ -221,13 +231,21 @@ class Dispatcher:
         return roles
 
     async def _route(self, ctx: Context, text: str | None) -> list[Reply]:
+        try:
+            return await self._route_inbound(ctx, text)
+        except Expired:
+            # A draft this release cannot read: the same answer as a step that no longer exists.
+            await ctx.clear_state()
+            return [ctx.main_menu(ctx.t("error.expired"))]
+
+    async def _route_inbound(self, ctx: Context, text: str | None) -> list[Reply]:
         inbound = ctx.inbound
         state = ctx.state.name if ctx.state else None
-        owner = self._state_owner(state) if state else None
+        step = self._step(state) if state else None
         if inbound.contact is not None:
             # A step that asks for a phone takes a shared contact as the answer (not as linking).
-            if owner is not None and state in owner.contact_states:
-                return await owner.states[state](ctx, inbound.contact.phone)
+            if step is not None and Expect.CONTACT in step.expects:
+                return await self._answer(ctx, step, inbound.contact.phone)
             for router in self.routers.values():
                 if router.contact_handler is not None:
                     return await router.contact_handler(ctx)
@@ -246,21 +264,21 @@ class Dispatcher:
                 return [ctx.main_menu(ctx.t("error.not_allowed"))]
             return await handler(ctx, [inbound.argument] if inbound.argument else [])
         if state is not None:
-            state_handler = owner.states.get(state) if owner else None
-            if owner is None or state_handler is None:
+            if step is None or step.handler is None:
+                # A step of an older release, or one answered with its buttons only.
                 await ctx.clear_state()
                 return [ctx.main_menu(ctx.t("error.expired"))]
-            takes_file = state in owner.file_states
+            takes_file = Expect.FILE in step.expects
             if takes_file and inbound.media is not None and inbound.attachment is None:
                 ctx.inbound = await self._fetched(inbound)
                 if ctx.inbound.attachment is None and not text:
                     return [Reply(ctx.t("error.file_not_received"), [ctx.back_to_menu()])]
             if not text and not (takes_file and ctx.inbound.attachment is not None):
                 return [Reply(ctx.t("error.need_text"), [ctx.back_to_menu()])]
-            return await state_handler(ctx, text or "")
+            return await self._answer(ctx, step, text or "")
         if not text:
             return [ctx.main_menu(ctx.t("error.unsupported"))]
-        free_text = getattr(self.routers.get("home"), "free_text", None)
+        free_text = self.home.free_text
         if free_text is not None:  # words typed on a screen that asked for none (handlers/home.py)
             return await free_text(ctx, text)
         return [ctx.main_menu(ctx.t("error.unknown_text"))]
@@ -273,9 +291,19 @@ class Dispatcher:
             return inbound
         return replace(inbound, attachment=await media.fetch())
 
-    def _state_owner(self, name: str) -> Router | None:
-        """The router a state belongs to (states are named "<router>:<name>")."""
-        return self.routers.get(name.split(":", 1)[0])
+    def _step(self, state: str) -> StepSpec | None:
+        """The declared step a stored state names ("<router>:<step>"), if it still exists."""
+        router = self.routers.get(state.split(":", 1)[0])
+        return router.steps.get(state) if router is not None else None
+
+    @staticmethod
+    async def _answer(ctx: Context, step: StepSpec, text: str) -> list[Reply]:
+        """The step's handler, if the user may answer it; otherwise the step is left."""
+        if step.roles is not None and not (step.roles & ctx.roles):
+            await ctx.clear_state()
+            return [ctx.main_menu(ctx.t("error.not_allowed"))]
+        assert step.handler is not None
+        return await step.handler(ctx, text)
 
     async def _route_action(self, ctx: Context, payload: str) -> list[Reply]:
         parts = payload.split(":")
@@ -288,6 +316,6 @@ class Dispatcher:
             return [ctx.main_menu(ctx.t("error.stale_button"))]
         if spec.roles is not None and not (spec.roles & ctx.roles):
             return [ctx.main_menu(ctx.t("error.not_allowed"))]
-        if spec.state is not None and (ctx.state is None or ctx.state.name != spec.state):
+        if spec.states is not None and (ctx.state is None or ctx.state.name not in spec.states):
             return [ctx.main_menu(ctx.t("error.stale_button"))]
         return await spec.handler(ctx, args)

@@ -1,16 +1,24 @@
-"""What handler modules plug into: a Router of actions, states, commands and menu entries.
+"""What handler modules plug into: a Router of actions, flows of steps, commands and menu entries.
 
-Payloads are "<router>:<verb>[:<arg>...]"; states are "<router>:<name>". The dispatcher owns the
+Payloads are "<router>:<verb>[:<arg>...]"; states are "<router>:<step>". The dispatcher owns the
 routing; handlers only declare what they answer and who may ask.
+
+A flow is a conversation of several steps, declared in one table (see `Router.flow`): each step
+of a StrEnum names its text handler, who may answer it (checked by the dispatcher, as for
+actions), what it expects besides words (a bare number, a file, a shared contact) and which draft
+fields it asks for. The answers so far travel between steps in a typed `Draft`, stored as JSON in
+the conversation state; entering a step takes the enum member, never a string.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Self, TypeVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -60,6 +68,9 @@ Replies = list[Reply]
 ActionHandler = Callable[["Context", list[str]], Awaitable[Replies]]
 TextHandler = Callable[["Context", str], Awaitable[Replies]]
 RoleProvider = Callable[["Context"], Awaitable[set[str]]]
+ContactHandler = Callable[["Context"], Awaitable[Replies]]
+# A handler keeps its own signature through the decorators (extra keyword arguments included).
+H = TypeVar("H", bound=ActionHandler)
 
 
 @dataclass
@@ -161,11 +172,86 @@ class MenuEntry:
     section: str | None = None  # shown inside that section's sub-menu, not on the main menu
 
 
+class Expect(StrEnum):
+    """What a step's answer may be, besides typed words (which every step with a handler takes)."""
+
+    TEXT = "text"
+    # Text where a bare typed number is the answer (a time, a comment), never the n-th button:
+    # the step's question says it expects text (Reply.expects_text).
+    BARE_NUMBER = "bare_number"
+    # A photo or document, with or without a caption (the handler reads ctx.inbound.attachment).
+    FILE = "file"
+    # A shared contact: its phone number reaches the handler as the text.
+    CONTACT = "contact"
+
+
+class Expired(Exception):
+    """The conversation's draft is gone or unreadable (an older release's, a foreign shape): the
+    dispatcher leaves the step and answers "expired", as for a step that no longer exists."""
+
+
+class Draft(BaseModel):
+    """The answers a flow carries between its steps, stored as JSON in the conversation state.
+
+    Strict and closed: a stored draft of another shape is never guessed at, it is `Expired`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @classmethod
+    def of(cls, ctx: Context) -> Self:
+        """The draft of the step the user is in; raises Expired if there is none to read."""
+        if ctx.state is None:
+            raise Expired(cls.__name__)
+        try:
+            return cls.model_validate(ctx.state.data)
+        except ValidationError as exc:
+            raise Expired(cls.__name__) from exc
+
+    def stored(self) -> dict[str, Any]:
+        """What the state store keeps: only the answers given, as JSON values."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+
+class NoDraft(Draft):
+    """For flows whose steps carry nothing between them."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of a flow's table (see Router.flow)."""
+
+    handler: TextHandler | None  # None: the step is answered with its buttons only
+    roles: Iterable[str] | None = None  # None: anyone in the step
+    expects: Iterable[Expect] = (Expect.TEXT,)
+    fills: tuple[str, ...] = ()  # the draft fields the step asks for (a correction clears them)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    step: StrEnum
+    state: str  # "<router>:<step>", as stored
+    handler: TextHandler | None
+    roles: frozenset[str] | None
+    expects: frozenset[Expect]
+    fills: tuple[str, ...]
+    draft: type[Draft]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A conversation of several steps: the steps in their order, and the draft they share."""
+
+    router: str
+    steps: type[StrEnum]
+    draft: type[Draft]
+    specs: tuple[StepSpec, ...]
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     handler: ActionHandler
     roles: frozenset[str] | None  # None: anyone
-    state: str | None  # the action is only valid while in this state (stale otherwise)
+    states: frozenset[str] | None  # the action is only valid in these steps (stale otherwise)
     kinds: tuple[str, ...]  # the kind of each ":"-separated argument the payload carries
 
     @property
@@ -179,71 +265,98 @@ class Router:
             raise ValueError("router names cannot contain ':'")
         self.name = name
         self.actions: dict[str, ActionSpec] = {}
-        self.states: dict[str, TextHandler] = {}
+        self.flows: list[Flow] = []
+        self.steps: dict[str, StepSpec] = {}  # by stored state name
         self.commands: dict[str, tuple[ActionHandler, frozenset[str] | None]] = {}
         self.menu: list[MenuEntry] = []
         self.role_providers: list[RoleProvider] = []
-        self.contact_handler: Callable[[Context], Awaitable[Replies]] | None = None
-        # States whose question a shared contact answers: its phone reaches the state handler.
-        self.contact_states: set[str] = set()
-        self.file_states: set[str] = set()
+        self.contact_handler: ContactHandler | None = None
+        # Words typed where no step asked for any (the home router's: understood where possible).
+        self.free_text: TextHandler | None = None
+
+    @property
+    def contact_states(self) -> set[str]:
+        """The steps whose question a shared contact answers (not a request to link)."""
+        return {s.state for s in self.steps.values() if Expect.CONTACT in s.expects}
 
     def payload(self, verb: str, *args: object) -> str:
         return ":".join([self.name, verb, *(str(a) for a in args)])
 
-    def state_name(self, name: str) -> str:
-        return f"{self.name}:{name}"
+    def state_name(self, step: str) -> str:
+        return f"{self.name}:{step}"
 
-    async def enter(self, ctx: Context, name: str, **data: Any) -> None:
-        """Put the user in one of this router's states, where their next text comes here."""
-        await ctx.set_state(self.state_name(name), **data)
+    def flow(self, steps: type[StrEnum], draft: type[Draft], table: Mapping[StrEnum, Step]) -> Flow:
+        """Declare a flow: every member of `steps`, in the conversation's order, with its row.
+
+        Like python-telegram-bot's ConversationHandler(states=...): the one place that says
+        which handler answers which step, who may answer it and what it takes."""
+        missing = [str(step) for step in steps if step not in table]
+        foreign = [str(step) for step in table if not isinstance(step, steps)]
+        if missing or foreign:
+            raise ValueError(f"flow {steps.__name__}: no row for {missing}, foreign {foreign}")
+        specs = []
+        for step in steps:
+            row = table[step]
+            state = self.state_name(step.value)
+            if state in self.steps:
+                raise ValueError(f"step {state} is declared twice")
+            expects = frozenset(row.expects) if row.handler is not None else frozenset()
+            roles = frozenset(row.roles) if row.roles is not None else None
+            spec = StepSpec(step, state, row.handler, roles, expects, row.fills, draft)
+            self.steps[state] = spec
+            specs.append(spec)
+        declared = Flow(self.name, steps, draft, tuple(specs))
+        self.flows.append(declared)
+        return declared
+
+    def step(self, step: StrEnum) -> StepSpec:
+        """The declaration of one of this router's steps; a step of no flow is a LookupError."""
+        spec = self.steps.get(self.state_name(step.value))
+        if spec is None or spec.step is not step:
+            raise LookupError(f"{step!r} is not a step of router {self.name!r}")
+        return spec
+
+    def at(self, ctx: Context, step: StrEnum) -> bool:
+        """Whether the user is in this step now."""
+        return ctx.state is not None and ctx.state.name == self.step(step).state
+
+    async def enter(self, ctx: Context, step: StrEnum, draft: Draft | None = None) -> None:
+        """Put the user in one of this router's steps, where their next answer comes here."""
+        spec = self.step(step)
+        if draft is None:
+            draft = spec.draft()
+        elif not isinstance(draft, spec.draft):
+            raise TypeError(f"{step!r} carries a {spec.draft.__name__}, not {type(draft)}")
+        await ctx.set_state(spec.state, **draft.stored())
 
     def action(
         self,
         verb: str,
         *,
         roles: Iterable[str] | None = None,
-        state: str | None = None,
+        state: StrEnum | Iterable[StrEnum] | None = None,
         args: Sequence[str] | int = (),
-    ) -> Callable[[ActionHandler], ActionHandler]:
-        """`args`: the kind of each payload argument (ID, NUM, WORD); a bare count means that
-        many arguments that are either small numbers or words (prefer declaring kinds)."""
+    ) -> Callable[[H], H]:
+        """`state`: the step (or steps) in which the action is valid, a stale button elsewhere;
+        `args`: the kind of each payload argument (ID, NUM, WORD); a bare count means that many
+        arguments that are either small numbers or words (prefer declaring kinds)."""
         kinds = tuple(args) if not isinstance(args, int) else (ANY,) * args
         unknown = set(kinds) - {ID, NUM, WORD, ANY}
         if unknown:
             raise ValueError(f"unknown payload argument kinds {sorted(unknown)}")
 
-        def register(fn: ActionHandler) -> ActionHandler:
-            self.actions[verb] = ActionSpec(
-                fn,
-                frozenset(roles) if roles is not None else None,
-                self.state_name(state) if state else None,
-                kinds,
-            )
+        steps = [state] if isinstance(state, StrEnum) else state
+        states = frozenset(self.state_name(s.value) for s in steps) if steps is not None else None
+
+        def register(fn: H) -> H:
+            roles_ = frozenset(roles) if roles is not None else None
+            self.actions[verb] = ActionSpec(fn, roles_, states, kinds)
             return fn
 
         return register
 
-    def on_state(
-        self, name: str, contact: bool = False, files: bool = False
-    ) -> Callable[[TextHandler], TextHandler]:
-        """Text typed in this state comes here; `contact`: so does a shared phone; `files`: so
-        does a photo or document without a caption (the handler reads ctx.inbound.attachment)."""
-
-        def register(fn: TextHandler) -> TextHandler:
-            self.states[self.state_name(name)] = fn
-            if contact:
-                self.contact_states.add(self.state_name(name))
-            if files:
-                self.file_states.add(self.state_name(name))
-            return fn
-
-        return register
-
-    def command(
-        self, *names: str, roles: Iterable[str] | None = None
-    ) -> Callable[[ActionHandler], ActionHandler]:
-        def register(fn: ActionHandler) -> ActionHandler:
+    def command(self, *names: str, roles: Iterable[str] | None = None) -> Callable[[H], H]:
+        def register(fn: H) -> H:
             for name in names:
                 self.commands[name] = (fn, frozenset(roles) if roles is not None else None)
             return fn
@@ -264,8 +377,6 @@ class Router:
         self.role_providers.append(fn)
         return fn
 
-    def on_contact(
-        self, fn: Callable[[Context], Awaitable[Replies]]
-    ) -> Callable[[Context], Awaitable[Replies]]:
+    def on_contact(self, fn: ContactHandler) -> ContactHandler:
         self.contact_handler = fn
         return fn

@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 
 from bot.messages import Choice, Reply
-from bot.routing import HR, ID, WORD, Context, Router
+from bot.routing import HR, ID, WORD, Context, NoDraft, Router, Step
 from bot.services import audit
 from bot.services.identity import create_link_code, unlink
 from storage.models import Account, Employee
 
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    ACCOUNTS = "accounts"
+    SHOW = "show"
+    CODE = "code"
+    UNLINK = "unlink"
+    UNLINK_OK = "unlinkok"
+
+
 router = Router("admin")
-router.menu_entry("accounts", "menu.accounts", roles={HR}, order=500, section="hr")
+router.menu_entry(Verb.ACCOUNTS, "menu.accounts", roles={HR}, order=500, section="hr")
 MAX_MATCHES = 8
+
+
+class Accounts(StrEnum):
+    """HR finds an employee's chat accounts: a name or NIP, then the employee's card."""
+
+    QUERY = "await_query"
 
 
 async def _employee(ctx: Context, raw_id: str) -> Employee | None:
@@ -27,17 +45,13 @@ async def _employee(ctx: Context, raw_id: str) -> Employee | None:
     return employee
 
 
-@router.action("accounts", roles={HR})
+@router.action(Verb.ACCOUNTS, roles={HR})
 async def ask(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "await_query")
+    await router.enter(ctx, Accounts.QUERY)
     return [Reply(ctx.t("admin.ask_employee"), [ctx.back_to_menu()])]
 
 
-@router.on_state("await_query")
 async def search(ctx: Context, text: str) -> list[Reply]:
-    if HR not in ctx.roles:
-        await ctx.clear_state()
-        return [ctx.main_menu(ctx.t("error.not_allowed"))]
     query = text.strip()[:100]
     digits = query.replace(" ", "")
     like = "%" + query.replace("%", "").replace("_", "").lower() + "%"
@@ -57,11 +71,11 @@ async def search(ctx: Context, text: str) -> list[Reply]:
     if len(matches) == 1:
         return await _card(ctx, matches[0])
     lead = ctx.t("admin.many_found") if len(matches) > MAX_MATCHES else ctx.t("admin.pick")
-    choices = [Choice(router.payload("show", e.id), e.name) for e in matches[:MAX_MATCHES]]
+    choices = [Choice(router.payload(Verb.SHOW, e.id), e.name) for e in matches[:MAX_MATCHES]]
     return [Reply(lead, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("show", roles={HR}, args=(ID,))
+@router.action(Verb.SHOW, roles={HR}, args=(ID,))
 async def show(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:
@@ -91,12 +105,12 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
     )
     choices: list[Choice] = []
     if employee.status == "active":  # nobody links as a deceased (or departed) employee
-        choices.append(Choice(router.payload("code", employee.id), ctx.t("admin.make_code")))
+        choices.append(Choice(router.payload(Verb.CODE, employee.id), ctx.t("admin.make_code")))
     else:
         text += "\n" + ctx.t(f"admin.status.{employee.status}")
     choices += [
         Choice(
-            router.payload("unlink", employee.id, a.channel),
+            router.payload(Verb.UNLINK, employee.id, a.channel),
             ctx.t("admin.unlink", channel=a.channel),
         )
         for a in accounts
@@ -104,7 +118,7 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
     return [Reply(text, [*choices, ctx.back_to_menu()])]
 
 
-@router.action("code", roles={HR}, args=(ID,))
+@router.action(Verb.CODE, roles={HR}, args=(ID,))
 async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None or employee.status != "active":
@@ -117,22 +131,22 @@ async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
     ]
 
 
-@router.action("unlink", roles={HR}, args=(ID, WORD))
+@router.action(Verb.UNLINK, roles={HR}, args=(ID, WORD))
 async def ask_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     text = ctx.t("admin.confirm_unlink", name=employee.name, channel=args[1])
-    yes = Choice(router.payload("unlinkok", employee.id, args[1]), ctx.t("admin.yes_unlink"))
+    yes = Choice(router.payload(Verb.UNLINK_OK, employee.id, args[1]), ctx.t("admin.yes_unlink"))
     return [
         Reply(
             text,
-            [yes, Choice(router.payload("show", employee.id), ctx.t("button.back"), nav="back")],
+            [yes, Choice(router.payload(Verb.SHOW, employee.id), ctx.t("button.back"), nav="back")],
         )
     ]
 
 
-@router.action("unlinkok", roles={HR}, args=(ID, WORD))
+@router.action(Verb.UNLINK_OK, roles={HR}, args=(ID, WORD))
 async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:
@@ -140,3 +154,6 @@ async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     count = await unlink(ctx.session, employee, ctx.actor, channel=args[1])
     key = "admin.unlinked" if count else "admin.nothing_unlinked"
     return [ctx.main_menu(ctx.t(key, name=employee.name, channel=args[1]))]
+
+
+router.flow(Accounts, NoDraft, {Accounts.QUERY: Step(search, roles={HR})})

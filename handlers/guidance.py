@@ -8,18 +8,55 @@ confirmation rates per unit.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from bot import dates
 from bot.messages import MAX_CHOICES, Choice, Reply
-from bot.routing import ASN, GUEST, HR, NUM, WORD, Context, Router
+from bot.routing import ASN, GUEST, HR, NUM, WORD, Context, Draft, NoDraft, Router, Step
 from bot.services import audit
 from bot.services import guidance as svc
 from bot.services.post_checker import check
 
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    DUE = "due"
+    MENU = "menu"
+    ASK = "ask"
+    CHECK = "check"
+    HR = "hr"
+    PAGE = "page"
+    ACK = "ack"
+    OFFICIAL = "official"
+    HR_TOPIC = "hrtopic"
+    RELOAD = "reload"
+    LIFT = "lift"
+    REQUIRE = "require"
+
+
 router = Router("guidance")
 READERS = {GUEST, ASN, HR}
 DUE = "guidance_due"  # a role this router grants while the user has a confirmation to give
-router.menu_entry("due", "guidance.menu_due", roles={DUE}, order=15)
-router.menu_entry("menu", "guidance.menu", roles=READERS, order=300)
+router.menu_entry(Verb.DUE, "guidance.menu_due", roles={DUE}, order=15)
+router.menu_entry(Verb.MENU, "guidance.menu", roles=READERS, order=300)
+
+
+class Ask(StrEnum):
+    """A question in the reader's own words, answered from the guidance."""
+
+    QUESTION = "await_question"
+
+
+class Check(StrEnum):
+    """A draft post checked against the guidance (the draft itself is never stored)."""
+
+    CAPTION = "await_caption"
+
+
+class CheckDraft(Draft):
+    official: bool = False  # posted from an official account: the stricter reminders apply
+
 
 MAX_PASSAGE = 420  # characters of each passage quoted in an answer
 MAX_ANSWER_HITS = 2
@@ -50,15 +87,15 @@ async def due_role(ctx: Context) -> set[str]:
 
 def _topics_menu(ctx: Context, lead: str, pending: list[str]) -> Reply:
     extras = [
-        Choice(router.payload("ask"), ctx.t("guidance.button_ask")),
-        Choice(router.payload("check"), ctx.t("guidance.button_check")),
+        Choice(router.payload(Verb.ASK), ctx.t("guidance.button_ask")),
+        Choice(router.payload(Verb.CHECK), ctx.t("guidance.button_check")),
     ]
     if HR in ctx.roles:
-        extras.append(Choice(router.payload("hr"), ctx.t("guidance.button_hr")))
+        extras.append(Choice(router.payload(Verb.HR), ctx.t("guidance.button_hr")))
     room = MAX_CHOICES - len(extras) - 1
     topics = [
         Choice(
-            router.payload("page", t.id, 0),
+            router.payload(Verb.PAGE, t.id, 0),
             ("📌 " if t.id in pending else "") + t.label,
         )
         for t in _content().ordered(ctx.t.locale)[:room]
@@ -67,10 +104,10 @@ def _topics_menu(ctx: Context, lead: str, pending: list[str]) -> Reply:
 
 
 @router.command("pedoman", "guidance")
-@router.action("menu", roles=READERS)
+@router.action(Verb.MENU, roles=READERS)
 async def menu(ctx: Context, args: list[str]) -> list[Reply]:
     # Reading and asking go together: text typed beside a topic list or page is a question.
-    await router.enter(ctx, "await_question")
+    await router.enter(ctx, Ask.QUESTION)
     return [_topics_menu(ctx, ctx.t("guidance.intro"), await _pending(ctx))]
 
 
@@ -80,17 +117,21 @@ def _page_reply(ctx: Context, topic: svc.Topic, number: int, pending: list[str])
     choices = []
     if number > 0:
         choices.append(
-            Choice(router.payload("page", topic.id, number - 1), ctx.t("guidance.prev"), nav="prev")
+            Choice(
+                router.payload(Verb.PAGE, topic.id, number - 1), ctx.t("guidance.prev"), nav="prev"
+            )
         )
     if number < len(pages) - 1:
         choices.append(
-            Choice(router.payload("page", topic.id, number + 1), ctx.t("guidance.next"), nav="next")
+            Choice(
+                router.payload(Verb.PAGE, topic.id, number + 1), ctx.t("guidance.next"), nav="next"
+            )
         )
     elif topic.id in pending:
         choices.append(
-            Choice(router.payload("ack", topic.id, topic.version), ctx.t("guidance.button_ack"))
+            Choice(router.payload(Verb.ACK, topic.id, topic.version), ctx.t("guidance.button_ack"))
         )
-    choices.append(Choice(router.payload("menu"), ctx.t("guidance.button_topics"), nav="back"))
+    choices.append(Choice(router.payload(Verb.MENU), ctx.t("guidance.button_topics"), nav="back"))
     choices.append(ctx.back_to_menu())
     text = pages[number]
     if topic.id in pending and number == len(pages) - 1:
@@ -98,30 +139,30 @@ def _page_reply(ctx: Context, topic: svc.Topic, number: int, pending: list[str])
     return Reply(text, choices)
 
 
-@router.action("page", roles=READERS, args=(WORD, NUM))
+@router.action(Verb.PAGE, roles=READERS, args=(WORD, NUM))
 async def page(ctx: Context, args: list[str]) -> list[Reply]:
     topic = _topic(ctx, args[0])
     if topic is None or not args[1].isdigit():
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    await router.enter(ctx, "await_question")
+    await router.enter(ctx, Ask.QUESTION)
     return [_page_reply(ctx, topic, int(args[1]), await _pending(ctx))]
 
 
 # --- acknowledgement --------------------------------------------------------------------------
 
 
-@router.action("due", roles={ASN})
+@router.action(Verb.DUE, roles={ASN})
 async def due(ctx: Context, args: list[str]) -> list[Reply]:
     pending = await _pending(ctx)
     topic = _topic(ctx, pending[0]) if pending else None
     if topic is None:
         return [ctx.main_menu(ctx.t("guidance.nothing_due"))]
-    await router.enter(ctx, "await_question")
+    await router.enter(ctx, Ask.QUESTION)
     lead = Reply(ctx.t("guidance.due_lead", title=topic.title, count=len(pending)))
     return [lead, _page_reply(ctx, topic, 0, pending)]
 
 
-@router.action("ack", roles={ASN}, args=(WORD, NUM))
+@router.action(Verb.ACK, roles={ASN}, args=(WORD, NUM))
 async def ack(ctx: Context, args: list[str]) -> list[Reply]:
     employee = ctx.employee
     topic = _topic(ctx, args[0])
@@ -163,7 +204,7 @@ def _passage(ctx: Context, topic: svc.Topic, key: str) -> str:
     return topic.passage(key)
 
 
-async def _answer(ctx: Context, question: str) -> list[Reply]:
+async def answer(ctx: Context, question: str) -> list[Reply]:
     hits = svc.library().index().answer(question[:500], limit=MAX_ANSWER_HITS)
     if not hits:
         return [_topics_menu(ctx, ctx.t("guidance.no_answer"), await _pending(ctx))]
@@ -175,10 +216,10 @@ async def _answer(ctx: Context, question: str) -> list[Reply]:
             continue
         parts.append(f"📘 {topic.title}\n{_clip(_passage(ctx, topic, hit.key), MAX_PASSAGE)}")
         if topic.id not in opened:  # open the topic at the page the passage is on
-            payload = router.payload("page", topic.id, topic.page_of(hit.key))
+            payload = router.payload(Verb.PAGE, topic.id, topic.page_of(hit.key))
             opened[topic.id] = Choice(payload, ctx.t("guidance.open", label=topic.label))
     parts.append(ctx.t("guidance.ask_more"))
-    topics_button = Choice(router.payload("menu"), ctx.t("guidance.button_topics"), nav="back")
+    topics_button = Choice(router.payload(Verb.MENU), ctx.t("guidance.button_topics"), nav="back")
     return [
         Reply(
             _clip("\n\n".join(parts), MAX_REPLY),
@@ -189,34 +230,33 @@ async def _answer(ctx: Context, question: str) -> list[Reply]:
 
 @router.command("tanya", "ask")
 async def ask_command(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "await_question")
+    await router.enter(ctx, Ask.QUESTION)
     if args:
-        return await _answer(ctx, args[0])
+        return await answer(ctx, args[0])
     return [Reply(ctx.t("guidance.ask_prompt"), [ctx.back_to_menu()], expects_text=True)]
 
 
-@router.action("ask", roles=READERS)
+@router.action(Verb.ASK, roles=READERS)
 async def ask(ctx: Context, args: list[str]) -> list[Reply]:
     return await ask_command(ctx, [])
 
 
-@router.on_state("await_question")
 async def question(ctx: Context, text: str) -> list[Reply]:
-    return await _answer(ctx, text)
+    return await answer(ctx, text)
 
 
 # --- Cek unggahan -----------------------------------------------------------------------------
 
 
-@router.action("check", roles=READERS)
+@router.action(Verb.CHECK, roles=READERS)
 async def check_start(ctx: Context, args: list[str]) -> list[Reply]:
     # Only the "official account" flag is kept in the state, never the draft itself.
-    await router.enter(ctx, "await_caption", official=False)
+    await router.enter(ctx, Check.CAPTION, CheckDraft(official=False))
     return [
         Reply(
             ctx.t("guidance.check_prompt"),
             [
-                Choice(router.payload("official"), ctx.t("guidance.button_official")),
+                Choice(router.payload(Verb.OFFICIAL), ctx.t("guidance.button_official")),
                 ctx.back_to_menu(),
             ],
             expects_text=True,
@@ -224,15 +264,14 @@ async def check_start(ctx: Context, args: list[str]) -> list[Reply]:
     ]
 
 
-@router.action("official", roles=READERS, state="await_caption")
+@router.action(Verb.OFFICIAL, roles=READERS, state=Check.CAPTION)
 async def check_official(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "await_caption", official=True)
+    await router.enter(ctx, Check.CAPTION, CheckDraft(official=True))
     return [Reply(ctx.t("guidance.check_prompt_official"), [ctx.back_to_menu()], expects_text=True)]
 
 
-@router.on_state("await_caption")
 async def caption(ctx: Context, text: str) -> list[Reply]:
-    official = bool(ctx.state.data.get("official")) if ctx.state else False
+    official = CheckDraft.of(ctx).official
     result = check(_content(), text, ctx.t.locale, official=official)
     parts = []
     if result.findings:
@@ -246,14 +285,15 @@ async def caption(ctx: Context, text: str) -> list[Reply]:
     if result.official_reminder:
         parts.append("🏛 " + result.official_reminder)
     parts.append(ctx.t("guidance.check_disclaimer"))
-    choices = [Choice(router.payload("check"), ctx.t("guidance.button_check_again"))]
+    choices = [Choice(router.payload(Verb.CHECK), ctx.t("guidance.button_check_again"))]
     topics = list(dict.fromkeys(f.topic for f in result.findings))[:2]
     for topic_id in topics:
         topic = _topic(ctx, topic_id)
         if topic is not None:
             choices.append(
                 Choice(
-                    router.payload("page", topic.id, 0), ctx.t("guidance.open", label=topic.label)
+                    router.payload(Verb.PAGE, topic.id, 0),
+                    ctx.t("guidance.open", label=topic.label),
                 )
             )
     choices.append(ctx.back_to_menu())
@@ -263,7 +303,7 @@ async def caption(ctx: Context, text: str) -> list[Reply]:
 # --- HR: requirements, rates, reload ----------------------------------------------------------
 
 
-@router.action("hr", roles={HR})
+@router.action(Verb.HR, roles={HR})
 async def hr_panel(ctx: Context, args: list[str]) -> list[Reply]:
     await ctx.clear_state()
     required = set(await svc.required_topics(ctx.session, ctx.agency.id))
@@ -276,8 +316,8 @@ async def hr_panel(ctx: Context, args: list[str]) -> list[Reply]:
         lines.append(
             ctx.t(key, label=topic.label, version=topic.version, confirmed=done, total=total)
         )
-        choices.append(Choice(router.payload("hrtopic", topic.id), topic.label))
-    choices.append(Choice(router.payload("reload"), ctx.t("guidance.button_reload")))
+        choices.append(Choice(router.payload(Verb.HR_TOPIC, topic.id), topic.label))
+    choices.append(Choice(router.payload(Verb.RELOAD), ctx.t("guidance.button_reload")))
     choices.append(ctx.back_to_menu())
     return [Reply("\n".join(lines), choices)]
 
@@ -299,15 +339,15 @@ async def _hr_topic(ctx: Context, topic: svc.Topic, lead: str | None = None) -> 
         for r in rates
     ]
     toggle = (
-        Choice(router.payload("lift", topic.id), ctx.t("guidance.button_lift"))
+        Choice(router.payload(Verb.LIFT, topic.id), ctx.t("guidance.button_lift"))
         if required
-        else Choice(router.payload("require", topic.id), ctx.t("guidance.button_require"))
+        else Choice(router.payload(Verb.REQUIRE, topic.id), ctx.t("guidance.button_require"))
     )
-    back = Choice(router.payload("hr"), ctx.t("button.back"), nav="back")
+    back = Choice(router.payload(Verb.HR), ctx.t("button.back"), nav="back")
     return [Reply(_clip("\n".join(lines), MAX_REPLY), [toggle, back, ctx.back_to_menu()])]
 
 
-@router.action("hrtopic", roles={HR}, args=(WORD,))
+@router.action(Verb.HR_TOPIC, roles={HR}, args=(WORD,))
 async def hr_topic(ctx: Context, args: list[str]) -> list[Reply]:
     topic = _topic(ctx, args[0])
     if topic is None:
@@ -326,17 +366,17 @@ async def _set_required(ctx: Context, topic_id: str, required: bool) -> list[Rep
     return await _hr_topic(ctx, topic, ctx.t(key, title=topic.title) if changed else None)
 
 
-@router.action("require", roles={HR}, args=(WORD,))
+@router.action(Verb.REQUIRE, roles={HR}, args=(WORD,))
 async def require(ctx: Context, args: list[str]) -> list[Reply]:
     return await _set_required(ctx, args[0], True)
 
 
-@router.action("lift", roles={HR}, args=(WORD,))
+@router.action(Verb.LIFT, roles={HR}, args=(WORD,))
 async def lift(ctx: Context, args: list[str]) -> list[Reply]:
     return await _set_required(ctx, args[0], False)
 
 
-@router.action("reload", roles={HR})
+@router.action(Verb.RELOAD, roles={HR})
 async def reload(ctx: Context, args: list[str]) -> list[Reply]:
     try:
         content = svc.library().reload()
@@ -351,3 +391,7 @@ async def reload(ctx: Context, args: list[str]) -> list[Reply]:
         versions=content.versions(),
     )
     return [ctx.main_menu(ctx.t("guidance.reloaded", count=len(content.versions())))]
+
+
+router.flow(Ask, NoDraft, {Ask.QUESTION: Step(question)})
+router.flow(Check, CheckDraft, {Check.CAPTION: Step(caption)})

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from bot.i18n import LOCALES
+from enum import StrEnum
+
+from bot.i18n import LOCALES, translator
 from bot.messages import Choice, Reply
 from bot.routing import GUEST, NUM, WORD, Context, Router
+from bot.services import intent
+from handlers import four_in_one, guidance, rating, standing
+
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    LANGUAGE = "language"
+    LANG = "lang"
+    HELP = "help"
+
 
 router = Router("home")
 
@@ -49,52 +62,46 @@ async def cancel(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 @router.command("bahasa", "language")
-@router.action("language")
+@router.action(Verb.LANGUAGE)
 async def language(ctx: Context, args: list[str]) -> list[Reply]:
-    choices = [Choice(router.payload("lang", code), ctx.t(f"language.{code}")) for code in LOCALES]
+    choices = [
+        Choice(router.payload(Verb.LANG, code), ctx.t(f"language.{code}")) for code in LOCALES
+    ]
     return [Reply(ctx.t("language.prompt"), [*choices, ctx.back_to_menu()])]
 
 
-@router.action("lang", args=(WORD,))
+@router.action(Verb.LANG, args=(WORD,))
 async def set_language(ctx: Context, args: list[str]) -> list[Reply]:
     if args[0] not in LOCALES:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     ctx.account.locale = args[0]
-    from bot.i18n import translator
-
     ctx.t = translator(args[0])
     return [ctx.main_menu(ctx.t("language.changed"))]
 
 
 @router.command("bantuan", "help")
-@router.action("help")
+@router.action(Verb.HELP)
 async def help_(ctx: Context, args: list[str]) -> list[Reply]:
     return [ctx.main_menu(ctx.t("home.help"))]
 
 
-router.menu_entry("help", "menu.help", roles={"guest", "asn", "family", "hr", "officer"}, order=900)
 router.menu_entry(
-    "language", "menu.language", roles={"guest", "asn", "family", "hr", "officer"}, order=910
+    Verb.HELP, "menu.help", roles={"guest", "asn", "family", "hr", "officer"}, order=900
+)
+router.menu_entry(
+    Verb.LANGUAGE, "menu.language", roles={"guest", "asn", "family", "hr", "officer"}, order=910
 )
 
 
 async def free_text(ctx: Context, text: str) -> list[Reply]:
     """Words typed where no question was asked (the menu, a card): understood where they can be
     ("bapak saya meninggal td pagi", "apa sanksi flexing?", "mau menilai rekan"), else the menu."""
-    from bot.services import intent
-
     kind = intent.classify(text)
     if kind == intent.DEATH:
-        from handlers import four_in_one
-
         return await four_in_one.from_message(ctx, text)
     if kind == intent.QUESTION:
-        from handlers import guidance
-
-        return await guidance._answer(ctx, text)
+        return await guidance.answer(ctx, text)
     if kind in (intent.RATING, intent.STANDING):
-        from handlers import rating, standing
-
         rating_ = kind == intent.RATING
         owner, verb = (rating.router, "start") if rating_ else (standing.router, "mine")
         spec = owner.actions.get(verb)
@@ -106,4 +113,4 @@ async def free_text(ctx: Context, text: str) -> list[Reply]:
     return [ctx.main_menu(ctx.t("error.unknown_text"))]
 
 
-router.free_text = free_text  # type: ignore[attr-defined]  # the dispatcher's last resort
+router.free_text = free_text  # the dispatcher's last resort

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 from bot.messages import Choice, Reply
-from bot.routing import ASN, GUEST, Context, Router
+from bot.routing import ASN, GUEST, Context, NoDraft, Router, Step
 from bot.services.identity import LinkResult, link_by_contact, redeem_within_budget
+from storage.models import Employee
+
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    START = "start"
+    PROFILE = "profile"
+    CODE = "code"
+
 
 router = Router("link")
-router.menu_entry("start", "menu.link", roles={GUEST}, order=10)
-router.menu_entry("profile", "menu.profile", roles={ASN}, order=800)
+router.menu_entry(Verb.START, "menu.link", roles={GUEST}, order=10)
+router.menu_entry(Verb.PROFILE, "menu.profile", roles={ASN}, order=800)
+
+
+class Link(StrEnum):
+    """A chat account links to its employee: a code typed here (a shared phone links anywhere)."""
+
+    CODE = "await_code"
+
 
 RESULT_KEYS = {
     LinkResult.LINKED: "link.done",
@@ -24,26 +42,26 @@ RESULT_KEYS = {
 
 
 @router.command("hubungkan", "link")
-@router.action("start")
+@router.action(Verb.START)
 async def start(ctx: Context, args: list[str]) -> list[Reply]:
-    if ASN in ctx.roles:
-        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
+    if ASN in ctx.roles and ctx.employee is not None:  # ASN: linked to an employee
+        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]
     # The screen offers "enter a code": a code typed right here is taken as one.
-    await router.enter(ctx, "await_code")
+    await router.enter(ctx, Link.CODE)
     return [
         Reply(
             ctx.t("link.intro"),
-            [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()],
+            [Choice(router.payload(Verb.CODE), ctx.t("link.use_code")), ctx.back_to_menu()],
             request_phone=ctx.t("link.share_phone"),
         )
     ]
 
 
-@router.action("code")
+@router.action(Verb.CODE)
 async def ask_code(ctx: Context, args: list[str]) -> list[Reply]:
-    if ASN in ctx.roles:
-        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]  # type: ignore[union-attr]
-    await router.enter(ctx, "await_code")
+    if ASN in ctx.roles and ctx.employee is not None:  # ASN: linked to an employee
+        return [ctx.main_menu(ctx.t("link.already_linked", name=ctx.employee.name))]
+    await router.enter(ctx, Link.CODE)
     return [Reply(ctx.t("link.ask_code"), [ctx.back_to_menu()])]
 
 
@@ -59,7 +77,7 @@ async def _finish(ctx: Context, result: LinkResult) -> list[Reply]:
     return [
         Reply(
             ctx.t(RESULT_KEYS[result]),
-            [Choice(router.payload("code"), ctx.t("link.use_code")), ctx.back_to_menu()],
+            [Choice(router.payload(Verb.CODE), ctx.t("link.use_code")), ctx.back_to_menu()],
             # "Share your own contact": the button that does it is right here again.
             request_phone=ctx.t("link.share_phone") if result is LinkResult.NOT_OWN else None,
         )
@@ -76,7 +94,6 @@ def looks_like_phone(text: str) -> bool:
     return bool(_PHONE.match(value)) and 9 <= digits <= 15
 
 
-@router.on_state("await_code")
 async def receive_code(ctx: Context, text: str) -> list[Reply]:
     if looks_like_phone(text):
         # Not a code (codes have no digits 0 or 1, and are 8 symbols): say so, and offer the
@@ -117,14 +134,12 @@ async def contact(ctx: Context) -> list[Reply]:
     )
 
 
-@router.action("profile", roles={ASN})
+@router.action(Verb.PROFILE, roles={ASN})
 async def profile(ctx: Context, args: list[str]) -> list[Reply]:
     employee = ctx.employee
     assert employee is not None
     supervisor = None
     if employee.supervisor_id:
-        from storage.models import Employee
-
         boss = await ctx.session.get(Employee, employee.supervisor_id)
         supervisor = boss.name if boss else None
     text = ctx.t(
@@ -137,3 +152,6 @@ async def profile(ctx: Context, args: list[str]) -> list[Reply]:
         kind=employee.kind,
     )
     return [Reply(text, [ctx.back_to_menu()])]
+
+
+router.flow(Link, NoDraft, {Link.CODE: Step(receive_code)})

@@ -5,12 +5,15 @@ opening, closing and publishing quarters. Every step re-checks period and circle
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
+
 from bot import dates
 from bot.messages import Choice, Reply
-from bot.routing import ASN, HR, ID, NUM, Context, Router
+from bot.routing import ASN, HR, ID, NUM, Context, Draft, Expect, NoDraft, Router, Step
 from bot.services import periods, rating
 from bot.services.periods import PeriodRefused, QuarterRef
 from bot.services.rating import RatingRefused
@@ -18,9 +21,52 @@ from bot.services.rating_scheme import Scheme, load_scheme
 from bot.services.standings import awards, shown_award_scores
 from storage.models import Employee, RatingPeriod
 
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    START = "start"
+    PERIODS = "periods"
+    PICK = "pick"
+    PAGE = "page"
+    SEARCH = "search"
+    SCORE = "score"
+    SKIP = "skip"
+    SAVE = "save"
+    OPEN = "open"
+    CLOSE = "close"
+    PUBLISH = "publish"
+    OPEN_OK = "openok"
+    CLOSE_OK = "closeok"
+    PUBLISH_OK = "publishok"
+
+
 router = Router("rating")
-router.menu_entry("start", "menu.rate", roles={ASN}, order=200)
-router.menu_entry("periods", "menu.periods", roles={HR}, order=520, section="hr")
+router.menu_entry(Verb.START, "menu.rate", roles={ASN}, order=200)
+router.menu_entry(Verb.PERIODS, "menu.periods", roles={HR}, order=520, section="hr")
+
+
+class Search(StrEnum):
+    """A colleague looked up by name in one's circle."""
+
+    NAME = "search"
+
+
+class Rate(StrEnum):
+    """Rating one colleague: a score per criterion, an optional comment, then the summary."""
+
+    SCORE = "rate"
+    COMMENT = "rate_comment"
+    CONFIRM = "rate_confirm"
+
+
+class RateDraft(Draft):
+    period: int
+    ratee: int
+    scores: dict[str, int] = Field(
+        default_factory=dict
+    )  # criterion -> score, in the scheme's order
+    comment: str | None = None
 
 
 def _local(ctx: Context, moment: Any) -> str:
@@ -38,7 +84,7 @@ async def _refused(ctx: Context, reason: str) -> list[Reply]:
         Reply(
             ctx.t(reason),
             [
-                Choice(router.payload("start"), ctx.t("rating.back_to_list"), nav="back"),
+                Choice(router.payload(Verb.START), ctx.t("rating.back_to_list"), nav="back"),
                 ctx.back_to_menu(),
             ],
         )
@@ -74,7 +120,7 @@ async def _list(
         head = ctx.t("rating.search_none", query=query[:50])
     choices = [
         Choice(
-            router.payload("pick", m.id),
+            router.payload(Verb.PICK, m.id),
             ctx.t("rating.member_rated" if m.rated else "rating.member", name=m.name),
         )
         for m in members
@@ -82,43 +128,39 @@ async def _list(
     if query is None:
         if page > 0:
             choices.append(
-                Choice(router.payload("page", page - 1), ctx.t("rating.page_prev"), nav="prev")
+                Choice(router.payload(Verb.PAGE, page - 1), ctx.t("rating.page_prev"), nav="prev")
             )
         if more:
             choices.append(
-                Choice(router.payload("page", page + 1), ctx.t("rating.page_next"), nav="next")
+                Choice(router.payload(Verb.PAGE, page + 1), ctx.t("rating.page_next"), nav="next")
             )
-    choices.append(Choice(router.payload("search"), ctx.t("rating.search")))
+    choices.append(Choice(router.payload(Verb.SEARCH), ctx.t("rating.search")))
     choices.append(ctx.back_to_menu())
     return [Reply(f"{lead}\n\n{head}" if lead else head, choices)]
 
 
 @router.command("nilai", "rate")
-@router.action("start", roles={ASN})
+@router.action(Verb.START, roles={ASN})
 async def start(ctx: Context, args: list[str]) -> list[Reply]:
-    if ASN not in ctx.roles:
+    if ASN not in ctx.roles:  # also reached by the command, which any role may type
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     await ctx.clear_state()
     return await _list(ctx)
 
 
-@router.action("page", roles={ASN}, args=(NUM,))
+@router.action(Verb.PAGE, roles={ASN}, args=(NUM,))
 async def page(ctx: Context, args: list[str]) -> list[Reply]:
     number = int(args[0]) if args[0].isdigit() else 0
     return await _list(ctx, page=min(number, 10_000))
 
 
-@router.action("search", roles={ASN})
+@router.action(Verb.SEARCH, roles={ASN})
 async def search(ctx: Context, args: list[str]) -> list[Reply]:
-    await router.enter(ctx, "search")
+    await router.enter(ctx, Search.NAME)
     return [Reply(ctx.t("rating.ask_name"), [ctx.back_to_menu()])]
 
 
-@router.on_state("search")
 async def search_text(ctx: Context, text: str) -> list[Reply]:
-    if ASN not in ctx.roles:
-        await ctx.clear_state()
-        return [ctx.main_menu(ctx.t("error.not_allowed"))]
     await ctx.clear_state()
     return await _list(ctx, query=text.strip()[:50])
 
@@ -154,102 +196,115 @@ def _ask_score(ctx: Context, ratee: Employee, relation: str, scheme: Scheme, ind
         scale=_scale(ctx, scheme),
     )
     choices = [
-        Choice(router.payload("score", ratee.id, index, s), str(s))
+        Choice(router.payload(Verb.SCORE, ratee.id, index, s), str(s))
         for s in range(scheme.score_min, scheme.score_max + 1)
     ]
     return Reply(
-        text, [*choices, Choice(router.payload("start"), ctx.t("rating.back_to_list"), nav="back")]
+        text,
+        [*choices, Choice(router.payload(Verb.START), ctx.t("rating.back_to_list"), nav="back")],
     )
 
 
-@router.action("pick", roles={ASN}, args=(ID,))
+@router.action(Verb.PICK, roles={ASN}, args=(ID,))
 async def pick(ctx: Context, args: list[str]) -> list[Reply]:
     try:
         period, ratee, relation, scheme = await _target(ctx, args[0])
     except RatingRefused as exc:
         return await _refused(ctx, exc.reason.value)
     assert ctx.employee is not None
-    await router.enter(ctx, "rate", period=period.id, ratee=ratee.id, scores={}, step="score")
+    await router.enter(ctx, Rate.SCORE, RateDraft(period=period.id, ratee=ratee.id))
     replies = [_ask_score(ctx, ratee, relation, scheme, 0)]
     if await rating.existing(ctx.session, period, ctx.employee, ratee) is not None:
         replies[0].text = ctx.t("rating.revising", name=ratee.name) + "\n\n" + replies[0].text
     return replies
 
 
-def _data(ctx: Context) -> dict[str, Any]:
-    assert ctx.state is not None
-    return dict(ctx.state.data)
+def _stale(ctx: Context) -> list[Reply]:
+    """A button of this rating pressed at another step: the user stays where they are."""
+    return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
 
 
-@router.action("score", roles={ASN}, state="rate", args=(ID, NUM, NUM))
+# The buttons of a rating answer at any of its steps: a stale one is said so in place.
+@router.action(Verb.SCORE, roles={ASN}, state=tuple(Rate), args=(ID, NUM, NUM))
 async def score(ctx: Context, args: list[str]) -> list[Reply]:
-    data = _data(ctx)
+    draft = RateDraft.of(ctx)
     try:
         period, ratee, relation, scheme = await _target(ctx, args[0])
         value = rating.valid_score(args[2], scheme)
     except RatingRefused as exc:
         return await _refused(ctx, exc.reason.value)
-    scores: dict[str, int] = dict(data.get("scores") or {})
+    scores = dict(draft.scores)
     index = int(args[1]) if args[1].isdigit() else -1
     # The button must belong to this conversation: same colleague, same quarter, current step.
-    if ratee.id != data.get("ratee") or period.id != data.get("period") or index != len(scores):
-        return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
+    if ratee.id != draft.ratee or period.id != draft.period or index != len(scores):
+        return _stale(ctx)
     if index >= len(scheme.criteria):
-        return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
+        return _stale(ctx)
     scores[scheme.criteria[index]] = value
+    draft.scores = scores
     if len(scores) < len(scheme.criteria):
-        await router.enter(ctx, "rate", **{**data, "scores": scores})
+        await router.enter(ctx, Rate.SCORE, draft)
         return [_ask_score(ctx, ratee, relation, scheme, len(scores))]
-    await router.enter(ctx, "rate", **{**data, "scores": scores, "step": "comment"})
+    await router.enter(ctx, Rate.COMMENT, draft)
     return [
         Reply(
             ctx.t("rating.ask_comment", max=scheme.comment_max_chars),
-            [Choice(router.payload("skip", ratee.id), ctx.t("rating.skip")), ctx.back_to_menu()],
+            [Choice(router.payload(Verb.SKIP, ratee.id), ctx.t("rating.skip")), ctx.back_to_menu()],
             expects_text=True,
         )
     ]
 
 
-@router.on_state("rate")
-async def comment_text(ctx: Context, text: str) -> list[Reply]:
-    data = _data(ctx)
-    step = data.get("step")
-    if step == "comment":
-        return await _summary(ctx, data, text)
+async def score_typed(ctx: Context, text: str) -> list[Reply]:
+    draft = RateDraft.of(ctx)
     try:
-        _period, ratee, relation, scheme = await _target(ctx, str(data.get("ratee")))
+        _period, ratee, relation, scheme = await _target(ctx, str(draft.ratee))
     except RatingRefused as exc:
         return await _refused(ctx, exc.reason.value)
-    if step == "confirm":
-        replies = await _summary(ctx, data, data.get("comment"))
-    else:
-        index = len(data.get("scores") or {})
-        typed = text.strip()
-        # A typed score is as good as a pressed one; the button path re-checks everything.
-        if typed.isdigit() and scheme.score_min <= int(typed) <= scheme.score_max:
-            return await score(ctx, [str(ratee.id), str(index), typed])
-        replies = [_ask_score(ctx, ratee, relation, scheme, index)]
-    # Anything else keeps the user on the same step, with its buttons, instead of a dead end.
+    index = len(draft.scores)
+    typed = text.strip()
+    # A typed score is as good as a pressed one; the button path re-checks everything.
+    if typed.isdigit() and scheme.score_min <= int(typed) <= scheme.score_max:
+        return await score(ctx, [str(ratee.id), str(index), typed])
+    return _use_buttons(ctx, [_ask_score(ctx, ratee, relation, scheme, index)])
+
+
+def _use_buttons(ctx: Context, replies: list[Reply]) -> list[Reply]:
+    """Anything else keeps the user on the same step, with its buttons, instead of a dead end."""
     replies[0].text = ctx.t("rating.use_buttons") + "\n\n" + replies[0].text
     return replies
 
 
-@router.action("skip", roles={ASN}, state="rate", args=(ID,))
-async def skip(ctx: Context, args: list[str]) -> list[Reply]:
-    data = _data(ctx)
-    if data.get("step") != "comment" or args[0] != str(data.get("ratee")):
-        return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
-    return await _summary(ctx, data, None)
+async def comment_typed(ctx: Context, text: str) -> list[Reply]:
+    return await _summary(ctx, RateDraft.of(ctx), text)
 
 
-async def _summary(ctx: Context, data: dict[str, Any], comment: str | None) -> list[Reply]:
+async def confirm_typed(ctx: Context, text: str) -> list[Reply]:
+    draft = RateDraft.of(ctx)
     try:
-        period, ratee, _relation, scheme = await _target(ctx, str(data.get("ratee")))
+        await _target(ctx, str(draft.ratee))
+    except RatingRefused as exc:
+        return await _refused(ctx, exc.reason.value)
+    return _use_buttons(ctx, await _summary(ctx, draft, draft.comment))
+
+
+@router.action(Verb.SKIP, roles={ASN}, state=tuple(Rate), args=(ID,))
+async def skip(ctx: Context, args: list[str]) -> list[Reply]:
+    draft = RateDraft.of(ctx)
+    if not router.at(ctx, Rate.COMMENT) or args[0] != str(draft.ratee):
+        return _stale(ctx)
+    return await _summary(ctx, draft, None)
+
+
+async def _summary(ctx: Context, draft: RateDraft, comment: str | None) -> list[Reply]:
+    try:
+        period, ratee, _relation, scheme = await _target(ctx, str(draft.ratee))
     except RatingRefused as exc:
         return await _refused(ctx, exc.reason.value)
     given = (comment or "").strip()
     note = given[: scheme.comment_max_chars] or None
-    await router.enter(ctx, "rate", **{**data, "comment": note, "step": "confirm"})
+    draft.comment = note
+    await router.enter(ctx, Rate.CONFIRM, draft)
     lines = "\n".join(
         ctx.t(
             "rating.summary_line",
@@ -257,7 +312,7 @@ async def _summary(ctx: Context, data: dict[str, Any], comment: str | None) -> l
             score=v,
             meaning=ctx.t(f"rating.score.{v}"),
         )
-        for c, v in data["scores"].items()
+        for c, v in draft.scores.items()
     )
     text = ctx.t(
         "rating.summary",
@@ -273,28 +328,28 @@ async def _summary(ctx: Context, data: dict[str, Any], comment: str | None) -> l
         Reply(
             text,
             [
-                Choice(router.payload("save", ratee.id), ctx.t("rating.save")),
-                Choice(router.payload("pick", ratee.id), ctx.t("rating.change")),
-                Choice(router.payload("start"), ctx.t("rating.back_to_list"), nav="back"),
+                Choice(router.payload(Verb.SAVE, ratee.id), ctx.t("rating.save")),
+                Choice(router.payload(Verb.PICK, ratee.id), ctx.t("rating.change")),
+                Choice(router.payload(Verb.START), ctx.t("rating.back_to_list"), nav="back"),
                 ctx.back_to_menu(),
             ],
         )
     ]
 
 
-@router.action("save", roles={ASN}, state="rate", args=(ID,))
+@router.action(Verb.SAVE, roles={ASN}, state=tuple(Rate), args=(ID,))
 async def save(ctx: Context, args: list[str]) -> list[Reply]:
-    data = _data(ctx)
-    if data.get("step") != "confirm" or args[0] != str(data.get("ratee")):
-        return [Reply(ctx.t("error.stale_button"), [ctx.back_to_menu()])]
+    draft = RateDraft.of(ctx)
+    if not router.at(ctx, Rate.CONFIRM) or args[0] != str(draft.ratee):
+        return _stale(ctx)
     employee = ctx.employee
     assert employee is not None
     try:
         period, ratee, _relation, scheme = await _target(ctx, args[0])
-        if period.id != data.get("period"):
+        if period.id != draft.period:
             raise RatingRefused(rating.RatingError.NO_PERIOD)
         await rating.save_rating(
-            ctx.session, period, employee, ratee.id, data["scores"], data.get("comment"), scheme
+            ctx.session, period, employee, ratee.id, draft.scores, draft.comment, scheme
         )
     except RatingRefused as exc:
         return await _refused(ctx, exc.reason.value)
@@ -305,7 +360,7 @@ async def save(ctx: Context, args: list[str]) -> list[Reply]:
 # --- HR: quarters ----------------------------------------------------------------------------
 
 
-@router.action("periods", roles={HR})
+@router.action(Verb.PERIODS, roles={HR})
 async def period_list(ctx: Context, args: list[str], lead: str | None = None) -> list[Reply]:
     await ctx.clear_state()
     recent = await periods.recent(ctx.session, ctx.agency.id, limit=4)
@@ -329,7 +384,7 @@ async def period_list(ctx: Context, args: list[str], lead: str | None = None) ->
             ref = QuarterRef(ref.year + ref.quarter // 4, ref.quarter % 4 + 1)
         choices.append(
             Choice(
-                router.payload("open", ref.year, ref.quarter),
+                router.payload(Verb.OPEN, ref.year, ref.quarter),
                 ctx.t("period.open_button", label=ref.label),
             )
         )
@@ -337,14 +392,14 @@ async def period_list(ctx: Context, args: list[str], lead: str | None = None) ->
         if p.state == periods.OPEN:
             choices.append(
                 Choice(
-                    router.payload("close", p.id),
+                    router.payload(Verb.CLOSE, p.id),
                     ctx.t("period.close_button", label=periods.label(p)),
                 )
             )
         elif p.state == periods.CLOSED:
             choices.append(
                 Choice(
-                    router.payload("publish", p.id),
+                    router.payload(Verb.PUBLISH, p.id),
                     ctx.t("period.publish_button", label=periods.label(p)),
                 )
             )
@@ -359,7 +414,7 @@ def _quarter_args(args: list[str]) -> QuarterRef | None:
     return QuarterRef(year, quarter) if 1 <= quarter <= 4 and 2000 <= year <= 2100 else None
 
 
-@router.action("open", roles={HR}, args=(NUM, NUM))
+@router.action(Verb.OPEN, roles={HR}, args=(NUM, NUM))
 async def ask_open(ctx: Context, args: list[str]) -> list[Reply]:
     ref = _quarter_args(args)
     if ref is None:
@@ -368,14 +423,14 @@ async def ask_open(ctx: Context, args: list[str]) -> list[Reply]:
         Reply(
             ctx.t("period.confirm_open", label=ref.label),
             [
-                Choice(router.payload("openok", ref.year, ref.quarter), ctx.t("period.yes")),
-                Choice(router.payload("periods"), ctx.t("button.back"), nav="back"),
+                Choice(router.payload(Verb.OPEN_OK, ref.year, ref.quarter), ctx.t("period.yes")),
+                Choice(router.payload(Verb.PERIODS), ctx.t("button.back"), nav="back"),
             ],
         )
     ]
 
 
-@router.action("openok", roles={HR}, args=(NUM, NUM))
+@router.action(Verb.OPEN_OK, roles={HR}, args=(NUM, NUM))
 async def open_quarter(ctx: Context, args: list[str]) -> list[Reply]:
     ref = _quarter_args(args)
     if ref is None:
@@ -401,20 +456,20 @@ async def _confirm(ctx: Context, verb: str, raw_id: str, key: str) -> list[Reply
             ctx.t(key, label=periods.label(period)),
             [
                 Choice(router.payload(verb, period.id), ctx.t("period.yes")),
-                Choice(router.payload("periods"), ctx.t("button.back"), nav="back"),
+                Choice(router.payload(Verb.PERIODS), ctx.t("button.back"), nav="back"),
             ],
         )
     ]
 
 
-@router.action("close", roles={HR}, args=(ID,))
+@router.action(Verb.CLOSE, roles={HR}, args=(ID,))
 async def ask_close(ctx: Context, args: list[str]) -> list[Reply]:
-    return await _confirm(ctx, "closeok", args[0], "period.confirm_close")
+    return await _confirm(ctx, Verb.CLOSE_OK, args[0], "period.confirm_close")
 
 
-@router.action("publish", roles={HR}, args=(ID,))
+@router.action(Verb.PUBLISH, roles={HR}, args=(ID,))
 async def ask_publish(ctx: Context, args: list[str]) -> list[Reply]:
-    return await _confirm(ctx, "publishok", args[0], "period.confirm_publish")
+    return await _confirm(ctx, Verb.PUBLISH_OK, args[0], "period.confirm_publish")
 
 
 async def _transition(
@@ -435,7 +490,7 @@ async def _transition(
     return await period_list(ctx, [], lead=await lead(period))
 
 
-@router.action("closeok", roles={HR}, args=(ID,))
+@router.action(Verb.CLOSE_OK, roles={HR}, args=(ID,))
 async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
     async def closed(period: RatingPeriod) -> str:
         return ctx.t("period.closed", label=periods.label(period))
@@ -443,7 +498,7 @@ async def do_close(ctx: Context, args: list[str]) -> list[Reply]:
     return await _transition(ctx, args[0], periods.close_period, closed)
 
 
-@router.action("publishok", roles={HR}, args=(ID,))
+@router.action(Verb.PUBLISH_OK, roles={HR}, args=(ID,))
 async def do_publish(ctx: Context, args: list[str]) -> list[Reply]:
     return await _transition(
         ctx, args[0], periods.publish_period, lambda period: winners_text(ctx, period)
@@ -478,3 +533,16 @@ async def winners_text(ctx: Context, period: RatingPeriod) -> str:
             for a, e in rows
         ] or [ctx.t("award.none")]
     return "\n".join(lines)
+
+
+router.flow(Search, NoDraft, {Search.NAME: Step(search_text, roles={ASN})})
+router.flow(
+    Rate,
+    RateDraft,
+    {
+        Rate.SCORE: Step(score_typed, roles={ASN}),
+        # A typed "5" is the comment, not the fifth button.
+        Rate.COMMENT: Step(comment_typed, roles={ASN}, expects=(Expect.BARE_NUMBER,)),
+        Rate.CONFIRM: Step(confirm_typed, roles={ASN}),
+    },
+)

@@ -5,6 +5,8 @@ every figure comes from standings.disclose, the same for one's own screen and fo
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from bot.i18n import Translator
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import ASN, HR, ID, Context, Router
@@ -13,9 +15,23 @@ from bot.services.rating_scheme import RELATIONS, Scheme, load_scheme
 from handlers.rating import winners_text
 from storage.models import Employee, RatingPeriod
 
+
+class Verb(StrEnum):
+    """The payload verbs of this router, as stored in buttons."""
+
+    MINE = "mine"
+    HR = "hr"
+    OF = "of"
+    RANK = "rank"
+    AWARDS = "awards"
+    COACH = "coach"
+    FLAGS = "flags"
+    EXPORT = "export"
+
+
 router = Router("standing")
-router.menu_entry("mine", "menu.standing", roles={ASN}, order=210)
-router.menu_entry("hr", "menu.ranking", roles={HR}, order=530, section="hr")
+router.menu_entry(Verb.MINE, "menu.standing", roles={ASN}, order=210)
+router.menu_entry(Verb.HR, "menu.ranking", roles={HR}, order=530, section="hr")
 PERIOD_BUTTONS = 6
 
 
@@ -25,7 +41,7 @@ async def _published(ctx: Context, raw_id: str) -> RatingPeriod | None:
 
 
 @router.command("posisi", "standing")
-@router.action("mine", roles={ASN})
+@router.action(Verb.MINE, roles={ASN})
 async def mine(ctx: Context, args: list[str]) -> list[Reply]:
     if ASN not in ctx.roles:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
@@ -35,7 +51,7 @@ async def mine(ctx: Context, args: list[str]) -> list[Reply]:
     return await _show(ctx, published[0], published)
 
 
-@router.action("of", roles={ASN}, args=(ID,))
+@router.action(Verb.OF, roles={ASN}, args=(ID,))
 async def of_period(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _published(ctx, args[0])
     if period is None:
@@ -112,7 +128,9 @@ async def _show(ctx: Context, period: RatingPeriod, published: list[RatingPeriod
         png = standings.history_chart(points, ctx.t("standing.chart_title"), scheme)
         chart = Attachment("posisi.png", png, "image/png")
     choices = [
-        Choice(router.payload("of", p.id), periods.label(p)) for p in published if p.id != period.id
+        Choice(router.payload(Verb.OF, p.id), periods.label(p))
+        for p in published
+        if p.id != period.id
     ]
     return [Reply(text, [*choices, ctx.back_to_menu()], attachment=chart)]
 
@@ -120,7 +138,7 @@ async def _show(ctx: Context, period: RatingPeriod, published: list[RatingPeriod
 # --- HR ---------------------------------------------------------------------------------------
 
 
-@router.action("hr", roles={HR})
+@router.action(Verb.HR, roles={HR})
 async def hr_periods(ctx: Context, args: list[str]) -> list[Reply]:
     recent = [
         p for p in await periods.recent(ctx.session, ctx.agency.id, 8) if p.state != periods.OPEN
@@ -129,7 +147,7 @@ async def hr_periods(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("ranking.none"))]
     choices = [
         Choice(
-            router.payload("rank", p.id),
+            router.payload(Verb.RANK, p.id),
             ctx.t(
                 "ranking.period_button",
                 label=periods.label(p),
@@ -148,12 +166,12 @@ async def _hr_period(ctx: Context, raw_id: str) -> RatingPeriod | None:
 
 def _hr_choices(ctx: Context, period: RatingPeriod) -> list[Choice]:
     return [
-        Choice(router.payload("rank", period.id), ctx.t("ranking.button.top")),
-        Choice(router.payload("awards", period.id), ctx.t("ranking.button.awards")),
-        Choice(router.payload("coach", period.id), ctx.t("ranking.button.coaching")),
-        Choice(router.payload("flags", period.id), ctx.t("ranking.button.flags")),
-        Choice(router.payload("export", period.id), ctx.t("ranking.button.export")),
-        Choice(router.payload("hr"), ctx.t("button.back"), nav="back"),
+        Choice(router.payload(Verb.RANK, period.id), ctx.t("ranking.button.top")),
+        Choice(router.payload(Verb.AWARDS, period.id), ctx.t("ranking.button.awards")),
+        Choice(router.payload(Verb.COACH, period.id), ctx.t("ranking.button.coaching")),
+        Choice(router.payload(Verb.FLAGS, period.id), ctx.t("ranking.button.flags")),
+        Choice(router.payload(Verb.EXPORT, period.id), ctx.t("ranking.button.export")),
+        Choice(router.payload(Verb.HR), ctx.t("button.back"), nav="back"),
         ctx.back_to_menu(),
     ]
 
@@ -169,7 +187,7 @@ def _line(ctx: Context, row: standings.Row) -> str:
     )
 
 
-@router.action("rank", roles={HR}, args=(ID,))
+@router.action(Verb.RANK, roles={HR}, args=(ID,))
 async def rank(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
@@ -189,7 +207,7 @@ async def rank(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
 
 
-@router.action("awards", roles={HR}, args=(ID,))
+@router.action(Verb.AWARDS, roles={HR}, args=(ID,))
 async def show_awards(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
@@ -199,7 +217,7 @@ async def show_awards(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(await winners_text(ctx, period), _hr_choices(ctx, period))]
 
 
-@router.action("coach", roles={HR}, args=(ID,))
+@router.action(Verb.COACH, roles={HR}, args=(ID,))
 async def coaching(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
@@ -238,7 +256,7 @@ def coaching_text(t: Translator, period: RatingPeriod, found: standings.Coaching
     return f"{head}\n{rule}\n{body}"
 
 
-@router.action("flags", roles={HR}, args=(ID,))
+@router.action(Verb.FLAGS, roles={HR}, args=(ID,))
 async def flags(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
@@ -263,7 +281,7 @@ async def flags(ctx: Context, args: list[str]) -> list[Reply]:
     return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
 
 
-@router.action("export", roles={HR}, args=(ID,))
+@router.action(Verb.EXPORT, roles={HR}, args=(ID,))
 async def export(ctx: Context, args: list[str]) -> list[Reply]:
     period = await _hr_period(ctx, args[0])
     if period is None:
