@@ -150,6 +150,12 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
         name = words.name_of(text, loose=step in NAME_STEPS)
         if name and len(cases.normalize_name(name)) >= 2:
             draft.deceased = name[: cases.NAME_LIMIT]
+        # "nama saya Rina, 0812…" at the question about the deceased: the reporter's own details
+        own = words.own_name_of(text)
+        if own:
+            draft.contact = own[: cases.NAME_LIMIT]
+            phone_ = words.phone_in(text)
+            draft.phone = (normalize_phone(phone_) if phone_ else None) or draft.phone
     if step in UNIT_STEPS:
         unit_, several = words.pick_unit(text, await _unit_names(ctx), cases.unit_words)
         if unit_:
@@ -220,6 +226,10 @@ def _heard(ctx: Context, draft: ReportDraft) -> str:
     if draft.relation:
         relation_ = ctx.t(f"four_in_one.relation.{draft.relation}")
         lines.append(ctx.t("four_in_one.heard.relation", relation=relation_))
+    if draft.contact:
+        lines.append(ctx.t("four_in_one.heard.contact", name=draft.contact))
+    if draft.phone:
+        lines.append(ctx.t("four_in_one.heard.phone", phone=cases.display_phone(draft.phone)))
     if not lines:
         return ""
     return ctx.t("four_in_one.heard", lines="\n".join(lines))
@@ -329,13 +339,15 @@ async def _answered(ctx: Context, text: str, step: Report) -> list[Reply]:
     if step in NAME_STEPS and not draft.deceased:
         if not added:
             return reply(ctx, ctx.t("four_in_one.bad_name"))
-    return await _next(ctx, draft, heard=len(added) > 1)
+    return await _next(ctx, draft, heard=len(added) > 1 or "contact" in added)
 
 
 async def unit(ctx: Context, text: str) -> list[Reply]:
     value = " ".join(text.split())[: cases.NAME_LIMIT]
     if len(value) < 2:
         return reply(ctx, ctx.t("four_in_one.ask_unit"))
+    if words.is_acknowledgement(value):
+        return reply(ctx, ctx.t("four_in_one.bad_unit"))  # "iya" is no unit
     before = ReportDraft.of(ctx)
     before.units = []
     draft = await _absorb(ctx, before, text, Report.UNIT)
