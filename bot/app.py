@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import handlers
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
+from bot.senders import ChannelSender
 from bot.services.agencies import ensure_default_agency
+from bot.services.rate_limit import Limiter
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
 
@@ -39,8 +41,8 @@ class App:
     dispatcher: Dispatcher = field(init=False)
     # Outbound senders by channel and the shared limiter, set when a drain runs in this process
     # (bot/background.py); periodic jobs that message HR directly use them.
-    senders: dict[str, Any] = field(default_factory=dict)
-    limiter: Any = None
+    senders: dict[str, ChannelSender] = field(default_factory=dict)
+    limiter: Limiter | None = None
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(

@@ -226,7 +226,7 @@ def _background(app: App, senders: dict):  # type: ignore[no-untyped-def,type-ar
 
 
 async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
-    from bot.channels import telegram
+    from bot.channels import serving
 
     if not app.settings.telegram_bot_token:
         raise CliError("cli.no_token", code=2)
@@ -235,7 +235,7 @@ async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
     webhook = args.webhook or bool(app.settings.telegram_webhook_url)
     runner = _background(app, channel_senders(app))
     try:
-        await telegram.serve(app, webhook=webhook, t=t)
+        await serving.serve_telegram(app, webhook=webhook, t=t)
     finally:
         await runner.stop()
     return 0
@@ -243,11 +243,11 @@ async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 async def cmd_serve(app: App, args: argparse.Namespace, t: Translator) -> int:
     from bot.background import channel_senders
-    from bot.channels import whatsapp_webhook
+    from bot.channels import serving
 
     runner = _background(app, channel_senders(app))
     try:
-        await whatsapp_webhook.serve(app, t)
+        await serving.serve_webhooks(app, t)
     finally:
         await runner.stop()
     return 0
@@ -372,7 +372,7 @@ async def _telegram_replay(app: App, letter_id: int, t: Translator) -> int:
     """`abdi telegram dead-letters --replay ID`: the kept update through the same processing as
     polling and the webhook; an update handled before is skipped by its claim."""
     from bot.channels import telegram
-    from bot.channels.telegram_polling import replay
+    from bot.channels.telegram_intake import replay
     from bot.dispatcher import Unavailable
 
     await _replayable(app, letter_id, "telegram", t)

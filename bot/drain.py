@@ -23,10 +23,11 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery import ChannelSender, Outcome, SendResult, Status, localized, render
+from bot.delivery import Status, localized, render
 from bot.i18n import translator
 from bot.messages import Attachment, Reply
 from bot.outage import is_outage
+from bot.senders import ChannelSender, Outcome, SendResult
 from bot.services.rate_limit import Limiter, MemoryLimiter, acquire
 from storage.models import Account, Broadcast, Delivery, utcnow
 
@@ -127,10 +128,10 @@ class Drain:
         """Accounts this process can deliver to: every account of a channel it has a sender for,
         except where the sender serves only some accounts (a terminal chat serves the person at
         that terminal: other console accounts' rows wait for their own terminal)."""
-        open_channels = [c for c, s in self.senders.items() if getattr(s, "serves", None) is None]
+        open_channels = [c for c, s in self.senders.items() if s.serves is None]
         conditions: list[Any] = [Account.channel.in_(open_channels)]
         for channel, sender in self.senders.items():
-            serves = getattr(sender, "serves", None)
+            serves = sender.serves
             if serves is not None:
                 conditions.append(
                     and_(Account.channel == channel, Account.user_ref.in_(sorted(serves)))

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot import numbering
-from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.dispatcher import Dispatcher
 from bot.i18n import Translator
 from bot.messages import Channel, Inbound, Reply, SharedContact
+from bot.senders import ChannelLimits, ChannelSender, Outcome, SendResult
 from storage.models import Account, Delivery
 
 ReadLine = Callable[[str], Awaitable[str | None]]
@@ -121,7 +121,7 @@ class ConsoleChat:
                 await self.send(line, t)
 
 
-class ConsoleSender:
+class ConsoleSender(ChannelSender):
     """Outbound messages to the console account at this terminal, printed into its chat.
 
     `serves` tells the drain which accounts this sender delivers to: only the person at this

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import numbering
 from bot.app import App, StartupError
 from bot.channels import whatsapp_render as render
-from bot.config import Settings
+from bot.config import Settings, reveal
 from bot.i18n import Translator, resolve_locale, translator
 from bot.messages import (
     Attachment,
@@ -127,10 +127,10 @@ def make_client(settings: Settings, transport: httpx.AsyncBaseTransport | None =
     )
     return WhatsApp(
         phone_id=settings.whatsapp_phone_number_id,
-        token=settings.whatsapp_token,
+        token=reveal(settings.whatsapp_token),
         session=http,
-        app_secret=settings.whatsapp_app_secret,
-        verify_token=settings.whatsapp_verify_token,
+        app_secret=reveal(settings.whatsapp_app_secret) or None,
+        verify_token=reveal(settings.whatsapp_verify_token) or None,
         filter_updates=False,
         skip_duplicate_updates=False,  # in-memory only: our dedup is a shared database insert
     )

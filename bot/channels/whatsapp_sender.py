@@ -18,8 +18,8 @@ from bot.app import App
 from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
 from bot.channels.whatsapp_status import TRACKER_PREFIX
 from bot.config import Settings
-from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.messages import Channel, Reply
+from bot.senders import ChannelLimits, ChannelSender, Outcome, SendResult
 from storage.models import Account, Delivery
 
 log = logging.getLogger("abdi.whatsapp.sender")
@@ -66,7 +66,7 @@ def outcome_of(exc: BaseException) -> SendResult:
     return SendResult(Outcome.FAILED, error=error)
 
 
-class WhatsAppSender:
+class WhatsAppSender(ChannelSender):
     """`bot.delivery.ChannelSender` for WhatsApp."""
 
     channel = Channel.WHATSAPP
