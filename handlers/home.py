@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.i18n import LOCALES
+from bot.i18n import LOCALES, translator
 from bot.messages import Choice, Reply
 from bot.routing import GUEST, NUM, WORD, Context, Router
+from bot.services import intent
+from handlers import four_in_one, guidance, rating, standing
 
 router = Router("home")
 
@@ -60,8 +62,6 @@ async def set_language(ctx: Context, args: list[str]) -> list[Reply]:
     if args[0] not in LOCALES:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     ctx.account.locale = args[0]
-    from bot.i18n import translator
-
     ctx.t = translator(args[0])
     return [ctx.main_menu(ctx.t("language.changed"))]
 
@@ -81,20 +81,12 @@ router.menu_entry(
 async def free_text(ctx: Context, text: str) -> list[Reply]:
     """Words typed where no question was asked (the menu, a card): understood where they can be
     ("bapak saya meninggal td pagi", "apa sanksi flexing?", "mau menilai rekan"), else the menu."""
-    from bot.services import intent
-
     kind = intent.classify(text)
     if kind == intent.DEATH:
-        from handlers import four_in_one
-
         return await four_in_one.from_message(ctx, text)
     if kind == intent.QUESTION:
-        from handlers import guidance
-
         return await guidance._answer(ctx, text)
     if kind in (intent.RATING, intent.STANDING):
-        from handlers import rating, standing
-
         rating_ = kind == intent.RATING
         owner, verb = (rating.router, "start") if rating_ else (standing.router, "mine")
         spec = owner.actions.get(verb)

@@ -19,7 +19,7 @@ import bm25s
 import numpy as np
 
 from bot.i18n import LOCALES
-from bot.services.guidance import Content
+from bot.services.guidance_content import Content
 
 # bm25s logs every index build at DEBUG/INFO; the terminal chat shares its screen with the logs.
 logging.getLogger("bm25s").setLevel(logging.WARNING)

@@ -23,7 +23,7 @@ from sqlalchemy import Float, Integer, bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from bot.services.periods import PUBLISHED, QuarterRef
+from bot.services.quarters import PUBLISHED, QuarterRef
 from bot.services.rating_scheme import RELATIONS, Scheme
 from storage.models import Award, Employee, Rating, RatingPeriod, Standing, Unit
 
