@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.i18n import translator
 from bot.messages import Reply
 
@@ -101,8 +102,6 @@ def render(delivery: Delivery, account: Account, default_locale: str = "id") -> 
 def localized(params: dict[str, Any], t: Any) -> dict[str, Any]:
     """Params as the recipient reads them: a {"day": "YYYY-MM-DD"} value becomes the day in the
     recipient's language ("Kamis, 31 Des 2026" / "Thursday, 31 Dec 2026"), not the sender's."""
-    from bot import dates
-
     out = dict(params)
     for key, value in params.items():
         if isinstance(value, dict) and set(value) == {"day"}:

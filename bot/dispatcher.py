@@ -25,6 +25,7 @@ from bot.i18n import LOCALES, resolve_locale, translator
 from bot.messages import Inbound, Reply
 from bot.outage import is_outage
 from bot.routing import ASN, GUEST, Context, MenuEntry, Router, parse_args
+from bot.services.agencies import ensure_default_agency
 from storage.models import Account, Agency, InboundEvent
 from storage.state import StateStore
 
@@ -205,8 +206,6 @@ class Dispatcher:
 
     async def _default_agency(self, session: AsyncSession) -> int:
         if self._default_agency_id is None:
-            from bot.services.agencies import ensure_default_agency
-
             self._default_agency_id = (await ensure_default_agency(session, self.settings)).id
         return self._default_agency_id
 

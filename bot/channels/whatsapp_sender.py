@@ -15,6 +15,7 @@ from pywa.types.templates import BodyText, TemplateLanguage
 from pywa_async.errors import WhatsAppError
 
 from bot.app import App
+from bot.channels import whatsapp_render as render
 from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
 from bot.channels.whatsapp_status import TRACKER_PREFIX
 from bot.config import Settings
@@ -105,8 +106,6 @@ class WhatsAppSender(ChannelSender):
 
     async def _free_text(self, account: Account, reply: Reply, track: str | None) -> str:
         """The reply as the adapter renders any reply (buttons, lists, media); no retries here."""
-        from bot.channels import whatsapp_render as render
-
         platform_id = ""
         t = self.adapter.translator(reply.locale or account.locale)
         for message in render.render(reply, 0, t):

@@ -17,6 +17,7 @@ from functools import cache, lru_cache
 
 import bm25s
 import numpy as np
+from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
 from bot.i18n import LOCALES
 from bot.services.guidance_content import Content
@@ -33,8 +34,6 @@ YIELD_SHARE = 0.6  # an unasked focus topic gives the lead to a rule topic this 
 @cache
 def _stemmer():  # type: ignore[no-untyped-def]
     # Building Sastrawi's dictionary takes a third of a second: once per process.
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
-
     return StemmerFactory().create_stemmer()
 
 

@@ -744,6 +744,7 @@ def history_chart(
     points: Sequence[tuple[str, float | Decimal | None]], title: str, scheme: Scheme
 ) -> bytes:
     """A small PNG of one's own quarterly scores; aggregates only, nothing about any rater."""
+    # matplotlib takes about a second to import: only the processes that draw a chart pay it.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -996,6 +997,7 @@ def write_xlsx(
 ) -> bytes:
     """The sheet a person opens: with `t`, headers and yes/no in their language (the CSV keeps
     the machine column names and 1/0)."""
+    # openpyxl is slow to import and only exports need it: loaded on the first export.
     from openpyxl import Workbook
 
     book = Workbook()
