@@ -10,7 +10,7 @@ unacknowledged for the platform to send again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +29,8 @@ from bot.services.agencies import ensure_default_agency
 from storage.models import Account, Agency, InboundEvent
 from storage.state import StateStore
 
+# What handlers/home.py gives its router for words typed where no question was asked.
+FreeText = Callable[[Context, str], Awaitable[list[Reply]]]
 log = logging.getLogger("abdi.dispatcher")
 INBOUND_RESOLUTION = timedelta(minutes=1)  # last_inbound_at precision (WhatsApp's 24 h window)
 
@@ -259,7 +261,7 @@ class Dispatcher:
             return await state_handler(ctx, text or "")
         if not text:
             return [ctx.main_menu(ctx.t("error.unsupported"))]
-        free_text = getattr(self.routers.get("home"), "free_text", None)
+        free_text: FreeText | None = getattr(self.routers.get("home"), "free_text", None)
         if free_text is not None:  # words typed on a screen that asked for none (handlers/home.py)
             return await free_text(ctx, text)
         return [ctx.main_menu(ctx.t("error.unknown_text"))]

@@ -340,12 +340,14 @@ class Drain:
                 # Tokens for the next wave are taken while this one is on the wire.
                 inflight.add(asyncio.create_task(self._wave(wave, report)))
                 if len(inflight) >= 2:
-                    done, inflight = await asyncio.wait(inflight, return_when="FIRST_COMPLETED")
+                    done, inflight = await asyncio.wait(
+                        inflight, return_when=asyncio.FIRST_COMPLETED
+                    )
                     for task in done:
                         task.result()
             if inflight:
-                for task in asyncio.as_completed(inflight):
-                    await task
+                for finished in asyncio.as_completed(inflight):
+                    await finished
         finally:
             await self.release([d.id for d, _ in pending if d.id not in started])
         return report

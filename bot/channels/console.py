@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from bot import numbering
 from bot.dispatcher import Dispatcher
@@ -48,7 +49,7 @@ class ConsoleChat:
         self._text_first = False  # the last screen asked for text: "2" is text, "#2" a choice
 
     def inbound(self, line: str) -> Inbound:
-        base = {
+        base: dict[str, Any] = {
             "channel": Channel.CONSOLE,
             "chat_ref": self.user_ref,
             "user_ref": self.user_ref,

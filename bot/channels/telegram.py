@@ -303,21 +303,16 @@ class TelegramAdapter:
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             markup = keyboard(reply) if last else None
-            await with_retry(
-                lambda piece=piece, markup=markup: self.bot.send_message(
-                    chat_id, piece, reply_markup=markup
-                )
-            )
+            await with_retry(partial(self.bot.send_message, chat_id, piece, reply_markup=markup))
         if reply.request_phone:
             contact_keyboard = ReplyKeyboardMarkup(
                 keyboard=[[KeyboardButton(text=reply.request_phone, request_contact=True)]],
                 resize_keyboard=True,
                 one_time_keyboard=True,
             )
+            ask = "⬇ " + reply.request_phone
             await with_retry(
-                lambda: self.bot.send_message(
-                    chat_id, "⬇ " + reply.request_phone, reply_markup=contact_keyboard
-                )
+                partial(self.bot.send_message, chat_id, ask, reply_markup=contact_keyboard)
             )
         if reply.attachment is not None:
             attachment = reply.attachment
@@ -356,11 +351,7 @@ async def register_commands(bot: Bot) -> None:
         t: Translator = translator(locale)
         commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
         language = None if locale == "id" else locale
-        await with_retry(
-            lambda commands=commands, language=language: bot.set_my_commands(
-                commands, language_code=language
-            )
-        )
+        await with_retry(partial(bot.set_my_commands, commands, language_code=language))
 
 
 async def check_token(bot: Bot) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 
 from bot.app import App, StartupError
 from bot.channels.telegram import (
@@ -102,7 +103,10 @@ class Poller:
         return fetch.result()
 
     async def _get_updates(self, offset: int | None) -> list[Any] | None:
-        session = await self.bot.session.create_session()
+        bot_session = self.bot.session
+        if not isinstance(bot_session, AiohttpSession):  # make_bot gives every Bot one
+            raise TypeError("long polling reads getUpdates through aiogram's AiohttpSession")
+        session = await bot_session.create_session()
         url = self.bot.session.api.api_url(token=self.bot.token, method="getUpdates")
         payload: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": ALLOWED_UPDATES}
         if offset is not None:
@@ -170,11 +174,12 @@ class Poller:
 
         task = self.adapter.track(send())
         self.sending[user] = task
-        task.add_done_callback(
-            lambda t, user=user: (
-                self.sending.pop(user, None) if self.sending.get(user) is t else None
-            )
-        )
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self.sending.get(user) is done:
+                del self.sending[user]
+
+        task.add_done_callback(forget)
 
 
 async def run_polling(

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import Any
 
 from aiogram import Bot
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot import dead_letters
 from bot.app import App, StartupError
@@ -82,7 +82,7 @@ def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> w
     async def drain(_: web.Application) -> None:
         await adapter.wait_inflight()
 
-    async def on_error(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def on_error(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
         except web.HTTPException:

@@ -152,7 +152,12 @@ async def record_awards(session: AsyncSession, period: RatingPeriod, scheme: Sch
         .order_by(Standing.rank_agency)
         .limit(int(scheme.rule("quarter_winners")))
     )
-    winners = [Ranked(r[0], float(r[1]), r[2], r[3]) for r in top.all()]
+    # Eligible standings always carry a score and a rank; the test only tells the type checker.
+    winners = [
+        Ranked(who, float(score), raters, rank)
+        for who, score, raters, rank in top.all()
+        if score is not None and rank is not None
+    ]
     await _replace(
         session,
         period.agency_id,
@@ -310,11 +315,11 @@ class _Facts:
         counts = {r: int(getattr(standing, f"{r}_count") or 0) for r in RELATIONS}
         means = {r: getattr(standing, f"{r}_mean") for r in RELATIONS}
         present = {r: float(means[r]) for r in RELATIONS if counts[r] and means[r] is not None}
-        eligible = bool(standing.eligible) and standing.score is not None
+        score = standing.score if standing.eligible else None
         return cls(
             {r: counts[r] for r in present},
             present,
-            float(standing.score) if eligible else None,
+            float(score) if score is not None else None,
             int(standing.rater_count),
             sets,
         )
@@ -870,6 +875,7 @@ async def coaching(session: AsyncSession, period: RatingPeriod, scheme: Scheme) 
                 Standing.period_id == period.id, Standing.eligible, Standing.score.is_not(None)
             )
         )
+        if v is not None  # as the query says; for the type checker
     ]
     ranked = len(scores)
     if ranked < max(min_ranked, 2):
