@@ -29,6 +29,7 @@ from bot.messages import Attachment, Reply
 from bot.outage import is_outage
 from bot.senders import ChannelSender, Outcome, SendResult
 from bot.services.rate_limit import Limiter, MemoryLimiter, acquire
+from storage import db
 from storage.models import Account, Broadcast, Delivery, utcnow
 
 log = logging.getLogger("abdi.drain")
@@ -112,7 +113,7 @@ class Drain:
                 .values(updated_at=now, **values)
                 .execution_options(synchronize_session=False)
             )
-        count = result.rowcount or 0  # type: ignore[attr-defined]
+        count = db.changed_rows(result)
         if count:
             log.warning("recovered in-flight deliveries", extra={"count": count, "resend": resend})
         return count

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import periods
+from bot.services import guidance, periods
 from storage.models import (
     Account,
     Agency,
@@ -81,8 +81,6 @@ async def _period_for(session: AsyncSession, agency: Agency, now: datetime) -> R
 
 
 def _topic_version(topic: str) -> int:
-    from bot.services import guidance
-
     version = guidance.library().content().versions().get(topic)
     if version is None:
         raise AudienceError("broadcast.error.unknown_topic")
@@ -91,7 +89,7 @@ def _topic_version(topic: str) -> int:
 
 async def employee_ids(
     session: AsyncSession, agency: Agency, audience: Audience, now: datetime
-) -> Select[tuple[int]]:
+) -> Select[int]:
     """A selectable of the active employees in the audience."""
     query = select(Employee.id).where(Employee.agency_id == agency.id, Employee.status == "active")
     if audience.kind == UNITS:
