@@ -37,5 +37,5 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.whatsapp_throughput
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
 	find locales -name '*.mo' -delete

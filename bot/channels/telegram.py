@@ -1,7 +1,8 @@
 """Telegram through aiogram 3: updates -> neutral Inbound, neutral Reply -> Bot API calls.
 
 One catch-all handler per update type, no aiogram filters: routing is the core dispatcher's.
-Polling (default) or an aiohttp webhook that checks the secret header and never answers 5xx.
+Updates arrive by long polling (telegram_polling.py) or a webhook (telegram_webhook.py), both
+through telegram_intake.py; serving.py starts either.
 """
 
 from __future__ import annotations

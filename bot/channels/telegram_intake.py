@@ -20,7 +20,7 @@ from bot.channels.telegram import ALLOWED_UPDATES, Taken, TelegramAdapter
 from bot.dispatcher import Unavailable
 from storage.models import WebhookDeadLetter, utcnow
 
-log = logging.getLogger("abdi.telegram.intake")
+log = logging.getLogger("abdi.telegram.polling")  # the name log filters already use
 
 
 class Unreadable(ValueError):

@@ -29,7 +29,7 @@ from bot.config import reveal
 from bot.dispatcher import Unavailable
 from bot.web import application, run_site
 
-log = logging.getLogger("abdi.telegram.webhook")
+log = logging.getLogger("abdi.telegram")  # the name log filters already use
 
 
 async def announce(app: App, bot: Bot) -> None:
