@@ -20,15 +20,16 @@ chat: $(STAMP)
 	$(BIN)/python -m bot.i18n >/dev/null
 	$(BIN)/abdi chat --demo $(ARGS)
 
-## Lint, then every test (PostgreSQL and Redis on 127.0.0.1 are used when they run).
+## Lint and type-check, then every test (PostgreSQL and Redis on 127.0.0.1 are used when they run).
 test: $(STAMP)
 	$(BIN)/python -m bot.i18n >/dev/null
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 ## Benchmarks (not part of the test run).
 bench: $(STAMP)
@@ -36,5 +37,5 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.whatsapp_throughput
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
 	find locales -name '*.mo' -delete

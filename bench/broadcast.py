@@ -36,8 +36,8 @@ from bot.background import start
 from bot.channels.telegram import TelegramAdapter, make_bot
 from bot.channels.telegram_outbound import TelegramSender
 from bot.config import Settings
-from bot.delivery import ChannelLimits
 from bot.messages import Channel, Inbound
+from bot.senders import ChannelLimits
 from bot.services.broadcasting.audiences import EVERYONE, Audience
 from storage import db
 from storage.models import Delivery

@@ -26,7 +26,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bench.closed_loop import Answers, arguments, closed_loop, finish, report, spawn_driver
 from bot.app import App, create_app
-from bot.channels.telegram import TelegramAdapter, make_bot, run_polling
+from bot.channels.telegram import TelegramAdapter, make_bot
+from bot.channels.telegram_polling import run_polling
 from bot.config import Settings
 from tests.fake_bot_api import TOKEN, Call, FakeBotAPI, callback_update, message_update
 

@@ -11,10 +11,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import handlers
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
+from bot.senders import ChannelSender
 from bot.services.agencies import ensure_default_agency
+from bot.services.rate_limit import Limiter
+from handlers.routers import HOME, ROUTERS
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
 
@@ -39,13 +41,11 @@ class App:
     dispatcher: Dispatcher = field(init=False)
     # Outbound senders by channel and the shared limiter, set when a drain runs in this process
     # (bot/background.py); periodic jobs that message HR directly use them.
-    senders: dict[str, Any] = field(default_factory=dict)
-    limiter: Any = None
+    senders: dict[str, ChannelSender] = field(default_factory=dict)
+    limiter: Limiter | None = None
 
     def __post_init__(self) -> None:
-        self.dispatcher = Dispatcher(
-            self.sessions, self.store, self.settings, handlers.ROUTERS, handlers.HOME
-        )
+        self.dispatcher = Dispatcher(self.sessions, self.store, self.settings, ROUTERS, HOME)
 
     async def close(self) -> None:
         await self.store.close()

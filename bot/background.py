@@ -14,8 +14,8 @@ from typing import Any
 
 from bot import jobs
 from bot.app import App
-from bot.delivery import ChannelSender
 from bot.drain import Drain, worker_name
+from bot.senders import ChannelSender
 from bot.services.rate_limit import limiter_for
 
 log = logging.getLogger("abdi.background")
@@ -53,10 +53,8 @@ class Background:
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=30)
         for sender in self.app.senders.values():
-            close = getattr(sender, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    await close()
+            with contextlib.suppress(Exception):
+                await sender.close()
         if self.app.limiter is not None:
             await self.app.limiter.close()
 

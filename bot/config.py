@@ -1,23 +1,92 @@
-"""Every knob of Abdi, read from the environment (or a .env file) with documented defaults."""
+"""Every knob of Abdi, read from the environment (or a .env file) with documented defaults.
+
+The settings are grouped by what they are about: the office's own rules (the domain) apart from
+how Abdi is reached and run (storage, the chat platforms, the server, the delivery drain). Each
+group is a model of its own, and `Settings` is all of them read at once, so every environment
+variable keeps its plain name (FOUR_IN_ONE_NIGHT, not FOUR_IN_ONE__NIGHT) and callers read
+`settings.four_in_one_night` wherever they are. Secrets may also come from files, one per setting,
+in SECRETS_DIR (Docker and Kubernetes mount them at /run/secrets).
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import os
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "var" / "abdi.db"
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+LOCALES = ("id", "en")  # the languages with catalogs under locales/
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
-class Settings(BaseSettings):
-    """Configuration. Secrets (tokens) come only from the environment."""
+# -- the domain: the office's own rules --------------------------------------------------------
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+class OfficeSettings(BaseModel):
+    """The agency Abdi serves and how people link their accounts."""
+
+    agency_code: str = Field(default="kota-contoh", description="Default agency (instansi) code")
+    agency_name: str = Field(default="Pemerintah Kota Contoh", description="Default agency name")
+    agency_timezone: str = Field(default="Asia/Jakarta", description="WIB/WITA/WIT zone name")
+    default_locale: str = Field(
+        default="id", description="Language when nothing else is known: id or en"
+    )
+    link_code_ttl_minutes: int = Field(default=60 * 24, description="Life of an HR link code")
+    link_code_attempts: int = Field(default=5, description="Wrong codes allowed per chat per hour")
+    link_code_agency_failures: int = Field(
+        default=30, description="Wrong codes allowed per agency per hour, all chats together"
+    )
+
+    @field_validator("agency_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in LOCALES:
+            raise ValueError(f"unknown language {value!r}; one of {', '.join(LOCALES)}")
+        return value
+
+
+class FourInOneSettings(BaseModel):
+    """The 4-in-1 service for bereaved families: when and where documents are handed over."""
+
+    four_in_one_night: int = Field(
+        default=3, ge=1, le=14, description="4-in-1: documents due on this night after the death"
+    )
+    four_in_one_hour: int = Field(
+        default=19, ge=0, le=23, description="4-in-1: local hour of the handover evening"
+    )
+    four_in_one_place: str = Field(
+        default="rumah duka", description="4-in-1: where documents are handed over by default"
+    )
+    four_in_one_code_attempts: int = Field(
+        default=10, description="4-in-1: tracking-code lookups allowed per chat per hour"
+    )
+
+
+# -- transport: how Abdi is stored, reached and run ---------------------------------------------
+
+
+class StorageSettings(BaseModel):
+    """The database and the shared state store."""
 
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{DEFAULT_DB}",
@@ -33,43 +102,55 @@ class Settings(BaseSettings):
     state_ttl_seconds: int = Field(default=24 * 3600, description="Life of a conversation state")
     dedup_ttl_seconds: int = Field(default=48 * 3600, description="How long update ids are kept")
 
-    telegram_bot_token: str | None = Field(default=None, description="Bot token from @BotFather")
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+
+class TelegramSettings(BaseModel):
+    """The Telegram Bot API."""
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, description="Bot token from @BotFather"
+    )
     telegram_api_base: str = Field(
         default="https://api.telegram.org", description="Bot API server (self-hosted possible)"
     )
     telegram_webhook_url: str | None = Field(
         default=None, description="Public HTTPS URL; when set `abdi run` serves a webhook"
     )
-    telegram_webhook_secret: str | None = Field(
+    telegram_webhook_secret: SecretStr | None = Field(
         default=None, description="Secret checked in X-Telegram-Bot-Api-Secret-Token"
     )
-    webhook_host: str = Field(default="0.0.0.0", description="Webhook listen address")
-    webhook_port: int = Field(default=8080, description="Webhook listen port")
-    webhook_path: str = Field(default="/telegram/webhook", description="Webhook path")
     polling_concurrency: int = Field(default=32, description="Updates handled at once in polling")
-    health_host: str = Field(
-        default="127.0.0.1", description="Where `abdi run` (polling) and `abdi worker` serve health"
+    telegram_broadcast_rate: float = Field(
+        default=25.0,
+        gt=0,
+        le=1000,
+        description="Outbound messages/s per bot (Telegram ~30; paid broadcasts up to 1000)",
     )
-    health_port: int = Field(
-        default=8081, description="Health port of `abdi run` (polling) and `abdi worker`; 0: none"
-    )
-    ready_max_backlog: int = Field(
-        default=10_000, description="/readyz fails when more deliveries than this wait past due"
-    )
-    ready_max_uncertain: int = Field(
-        default=100, description="/readyz fails when more deliveries than this are uncertain"
+    telegram_chat_interval: float = Field(
+        default=1.0, ge=0, description="Minimum seconds between two outbound messages to one chat"
     )
 
-    whatsapp_token: str | None = Field(
+
+class WhatsAppSettings(BaseModel):
+    """The WhatsApp Cloud API."""
+
+    whatsapp_token: SecretStr | None = Field(
         default=None, description="Cloud API access token (system user token)"
     )
     whatsapp_phone_number_id: str | None = Field(
         default=None, description="Phone number ID that sends and receives"
     )
-    whatsapp_app_secret: str | None = Field(
+    whatsapp_app_secret: SecretStr | None = Field(
         default=None, description="Meta app secret: checks X-Hub-Signature-256 on webhooks"
     )
-    whatsapp_verify_token: str | None = Field(
+    whatsapp_verify_token: SecretStr | None = Field(
         default=None, description="Token Meta echoes in the webhook verification handshake"
     )
     whatsapp_api_base: str = Field(
@@ -91,40 +172,51 @@ class Settings(BaseSettings):
         default=6.0, description="Seconds between two messages to one user (pair rate)"
     )
 
-    agency_code: str = Field(default="kota-contoh", description="Default agency (instansi) code")
-    agency_name: str = Field(default="Pemerintah Kota Contoh", description="Default agency name")
-    agency_timezone: str = Field(default="Asia/Jakarta", description="WIB/WITA/WIT zone name")
 
-    default_locale: str = Field(default="id", description="Language when nothing else is known")
-    link_code_ttl_minutes: int = Field(default=60 * 24, description="Life of an HR link code")
-    link_code_attempts: int = Field(default=5, description="Wrong codes allowed per chat per hour")
-    link_code_agency_failures: int = Field(
-        default=30, description="Wrong codes allowed per agency per hour, all chats together"
+class ServerSettings(BaseModel):
+    """The process: its web server (webhooks, health), logs and limits on what comes in."""
+
+    webhook_host: str = Field(default="0.0.0.0", description="Webhook listen address")
+    webhook_port: int = Field(default=8080, description="Webhook listen port")
+    webhook_path: str = Field(default="/telegram/webhook", description="Webhook path")
+    health_host: str = Field(
+        default="127.0.0.1", description="Where `abdi run` (polling) and `abdi worker` serve health"
+    )
+    health_port: int = Field(
+        default=8081, description="Health port of `abdi run` (polling) and `abdi worker`; 0: none"
+    )
+    ready_max_backlog: int = Field(
+        default=10_000, description="/readyz fails when more deliveries than this wait past due"
+    )
+    ready_max_uncertain: int = Field(
+        default=100, description="/readyz fails when more deliveries than this are uncertain"
     )
     max_text_length: int = Field(default=4096, description="Longer inbound text is cut")
-    log_level: str = Field(default="INFO", description="Logging level")
+    log_level: LogLevel = Field(
+        default="INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    )
+    secrets_dir: Path | None = Field(
+        default=None,
+        description="Directory of secret files named like the settings (telegram_bot_token...); "
+        "default: /run/secrets when it exists",
+    )
 
-    four_in_one_night: int = Field(
-        default=3, ge=1, le=14, description="4-in-1: documents due on this night after the death"
-    )
-    four_in_one_hour: int = Field(
-        default=19, ge=0, le=23, description="4-in-1: local hour of the handover evening"
-    )
-    four_in_one_place: str = Field(
-        default="rumah duka", description="4-in-1: where documents are handed over by default"
-    )
-    four_in_one_code_attempts: int = Field(
-        default=10, description="4-in-1: tracking-code lookups allowed per chat per hour"
-    )
-    telegram_broadcast_rate: float = Field(
-        default=25.0,
-        gt=0,
-        le=1000,
-        description="Outbound messages/s per bot (Telegram ~30; paid broadcasts up to 1000)",
-    )
-    telegram_chat_interval: float = Field(
-        default=1.0, ge=0, description="Minimum seconds between two outbound messages to one chat"
-    )
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("secrets_dir")
+    @classmethod
+    def _secrets_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"not a directory: {value}")
+        return value
+
+
+class DeliverySettings(BaseModel):
+    """The drain that sends recorded outbound messages."""
+
     delivery_max_attempts: int = Field(
         default=8, ge=1, description="Tries per message before it is marked failed"
     )
@@ -145,24 +237,50 @@ class Settings(BaseSettings):
         default=True, description="`abdi run` drains deliveries itself (off: use `abdi worker`)"
     )
 
-    @field_validator("agency_timezone")
+
+def secrets_dir() -> Path | None:
+    """Where secret files are read from: SECRETS_DIR, else /run/secrets when it exists."""
+    configured = os.environ.get("SECRETS_DIR")
+    if configured:
+        return Path(configured)
+    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
+
+
+class Settings(
+    BaseSettings,
+    OfficeSettings,
+    FourInOneSettings,
+    StorageSettings,
+    TelegramSettings,
+    WhatsAppSettings,
+    ServerSettings,
+    DeliverySettings,
+):
+    """Configuration: the environment first, then .env, then secret files, then defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if isinstance(file_secret_settings, SecretsSettingsSource) and (
+            file_secret_settings.secrets_dir is not None  # Settings(_secrets_dir=...)
+        ):
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
+        folder = secrets_dir()
+        if folder is None or not folder.is_dir():
+            # A configured folder that is missing is reported by the SECRETS_DIR field's check.
+            return init_settings, env_settings, dotenv_settings
+        secrets = SecretsSettingsSource(settings_cls, secrets_dir=folder)
+        return init_settings, env_settings, dotenv_settings, secrets
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
-    @property
-    def should_migrate(self) -> bool:
-        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
+def reveal(secret: SecretStr | None) -> str:
+    """A secret's text where it is used (a request header, a signature check); "" when unset."""
+    return secret.get_secret_value() if secret is not None else ""

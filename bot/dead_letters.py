@@ -9,14 +9,17 @@ caller, which then leaves the body unacknowledged.
 from __future__ import annotations
 
 import logging
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import WebhookDeadLetter
 
 log = logging.getLogger("abdi.dead_letters")
 
 
-async def keep(sessions: Any, channel: str, body: bytes, reason: str) -> bool:
+async def keep(
+    sessions: async_sessionmaker[AsyncSession], channel: str, body: bytes, reason: str
+) -> bool:
     """Store a body; False when the database could not take it (the caller must not ack it)."""
     # One line at ERROR: an operator should look; the reason says what, without a traceback.
     log.error("unreadable %s body kept for inspection: %s", channel, reason[:200])

@@ -2,21 +2,28 @@
 
 Capabilities call `enqueue` inside their own unit of work, so a notification exists exactly when
 the change that caused it was committed. A drain (in-process or `abdi worker`) claims pending rows
-and hands each to the `ChannelSender` of the recipient's channel.
+and hands each to the `ChannelSender` (bot/senders.py) of the recipient's channel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.i18n import translator
-from bot.messages import Channel, Reply
+from bot.messages import Reply
+
+# The sender contract lives in bot.senders; these names stay importable from here for callers
+# that think of them as part of delivery.
+from bot.senders import ChannelLimits as ChannelLimits
+from bot.senders import ChannelSender as ChannelSender
+from bot.senders import Outcome as Outcome
+from bot.senders import SendResult as SendResult
 from storage.models import Account, Delivery, utcnow
 
 
@@ -49,38 +56,6 @@ PROGRESS = {
 
 def moves_forward(current: str, new: str) -> bool:
     return PROGRESS[Status(new)] > PROGRESS[Status(current)]
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"  # throttled or a transient fault: try again after `retry_after`
-    UNREACHABLE = "unreachable"  # blocked, deactivated, or no longer messageable
-    FAILED = "failed"  # rejected for good (bad request)
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    outcome: Outcome
-    platform_id: str | None = None  # message id the platform gave (wamid, Telegram message_id)
-    retry_after: float | None = None  # seconds, when the platform named a wait
-    error: str | None = None  # short reason for reports
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelLimits:
-    per_second: float  # messages per second for the whole bot / phone number
-    per_chat_interval: float  # minimum seconds between two messages to one chat
-
-
-class ChannelSender(Protocol):
-    """What a channel adapter offers the drain: one message to one account, no retries inside."""
-
-    channel: Channel
-    limits: ChannelLimits
-
-    async def send_outbound(self, account: Account, delivery: Delivery, reply: Reply) -> SendResult:
-        """Send one rendered delivery; map every platform error onto a `SendResult`."""
-        ...
 
 
 async def enqueue(
@@ -127,8 +102,6 @@ def render(delivery: Delivery, account: Account, default_locale: str = "id") -> 
 def localized(params: dict[str, Any], t: Any) -> dict[str, Any]:
     """Params as the recipient reads them: a {"day": "YYYY-MM-DD"} value becomes the day in the
     recipient's language ("Kamis, 31 Des 2026" / "Thursday, 31 Dec 2026"), not the sender's."""
-    from bot import dates
-
     out = dict(params)
     for key, value in params.items():
         if isinstance(value, dict) and set(value) == {"day"}:

@@ -35,6 +35,7 @@ from bot.routing import (
     StepSpec,
     parse_args,
 )
+from bot.services.agencies import ensure_default_agency
 from storage.models import Account, Agency, InboundEvent
 from storage.state import StateStore
 
@@ -215,8 +216,6 @@ class Dispatcher:
 
     async def _default_agency(self, session: AsyncSession) -> int:
         if self._default_agency_id is None:
-            from bot.services.agencies import ensure_default_agency
-
             self._default_agency_id = (await ensure_default_agency(session, self.settings)).id
         return self._default_agency_id
 

@@ -23,11 +23,13 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery import ChannelSender, Outcome, SendResult, Status, localized, render
+from bot.delivery import Status, localized, render
 from bot.i18n import translator
 from bot.messages import Attachment, Reply
 from bot.outage import is_outage
+from bot.senders import ChannelSender, Outcome, SendResult
 from bot.services.rate_limit import Limiter, MemoryLimiter, acquire
+from storage import db
 from storage.models import Account, Broadcast, Delivery, utcnow
 
 log = logging.getLogger("abdi.drain")
@@ -111,7 +113,7 @@ class Drain:
                 .values(updated_at=now, **values)
                 .execution_options(synchronize_session=False)
             )
-        count = result.rowcount or 0  # type: ignore[attr-defined]
+        count = db.changed_rows(result)
         if count:
             log.warning("recovered in-flight deliveries", extra={"count": count, "resend": resend})
         return count
@@ -127,10 +129,10 @@ class Drain:
         """Accounts this process can deliver to: every account of a channel it has a sender for,
         except where the sender serves only some accounts (a terminal chat serves the person at
         that terminal: other console accounts' rows wait for their own terminal)."""
-        open_channels = [c for c, s in self.senders.items() if getattr(s, "serves", None) is None]
+        open_channels = [c for c, s in self.senders.items() if s.serves is None]
         conditions: list[Any] = [Account.channel.in_(open_channels)]
         for channel, sender in self.senders.items():
-            serves = getattr(sender, "serves", None)
+            serves = sender.serves
             if serves is not None:
                 conditions.append(
                     and_(Account.channel == channel, Account.user_ref.in_(sorted(serves)))
@@ -339,12 +341,14 @@ class Drain:
                 # Tokens for the next wave are taken while this one is on the wire.
                 inflight.add(asyncio.create_task(self._wave(wave, report)))
                 if len(inflight) >= 2:
-                    done, inflight = await asyncio.wait(inflight, return_when="FIRST_COMPLETED")
+                    done, inflight = await asyncio.wait(
+                        inflight, return_when=asyncio.FIRST_COMPLETED
+                    )
                     for task in done:
                         task.result()
             if inflight:
-                for task in asyncio.as_completed(inflight):
-                    await task
+                for finished in asyncio.as_completed(inflight):
+                    await finished
         finally:
             await self.release([d.id for d, _ in pending if d.id not in started])
         return report

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select, text
 
+from bot.app import App
 from bot.delivery import Status
 from storage import db
 from storage.models import Delivery, utcnow
@@ -35,14 +36,14 @@ class Report:
         return {"status": "ok" if ok else "degraded", **self.checks}
 
 
-async def _database(app: Any) -> tuple[str, bool]:
+async def _database(app: App) -> tuple[str, bool]:
     async with app.engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
     behind = await db.pending_revision(app.engine)
     return ("behind" if behind else "ok"), behind is None
 
 
-async def _deliveries(app: Any) -> dict[str, int]:
+async def _deliveries(app: App) -> dict[str, int]:
     async with app.sessions() as session:
         rows = await session.execute(
             select(Delivery.status, func.count())
@@ -59,7 +60,7 @@ async def _deliveries(app: Any) -> dict[str, int]:
     }
 
 
-async def check(app: Any) -> Report:
+async def check(app: App) -> Report:
     checks: dict[str, Any] = {}
     healthy = ready = True
     try:
@@ -94,7 +95,7 @@ async def check(app: Any) -> Report:
     return Report(checks, healthy, ready)
 
 
-def add_routes(web_app: web.Application, app: Any) -> None:
+def add_routes(web_app: web.Application, app: App) -> None:
     """GET /healthz and /readyz on `web_app`, reporting on `app`'s dependencies."""
 
     async def healthz(_: web.Request) -> web.Response:

@@ -15,10 +15,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from bot.config import ROOT
+from bot.config import LOCALES, ROOT
 
 LOCALES_DIR = ROOT / "locales"
-LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
 
 

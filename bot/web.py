@@ -17,13 +17,15 @@ from typing import Any
 from aiohttp import web
 
 from bot import health
+from bot.app import App
+from bot.config import Settings
 
 log = logging.getLogger("abdi.web")
 SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False, "access_log": None}
 MAX_BODY = 1024 * 1024
 
 
-def application(app: Any) -> web.Application:
+def application(app: App) -> web.Application:
     """A web application with /healthz and /readyz on `app`; webhooks add their routes."""
     web_app = web.Application(client_max_size=MAX_BODY)
     health.add_routes(web_app, app)
@@ -45,7 +47,9 @@ async def serving(web_app: web.Application, host: str, port: int) -> AsyncIterat
         await runner.cleanup()  # stops accepting, then waits for work in flight (on_shutdown)
 
 
-async def run_site(web_app: web.Application, settings: Any, stop: asyncio.Event | None) -> None:
+async def run_site(
+    web_app: web.Application, settings: Settings, stop: asyncio.Event | None
+) -> None:
     """Serve `web_app` on WEBHOOK_HOST:WEBHOOK_PORT until SIGTERM/SIGINT (or `stop`)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -56,7 +60,7 @@ async def run_site(web_app: web.Application, settings: Any, stop: asyncio.Event 
 
 
 @contextlib.asynccontextmanager
-async def health_server(app: Any) -> AsyncIterator[int | None]:
+async def health_server(app: App) -> AsyncIterator[int | None]:
     """/healthz and /readyz on HEALTH_HOST:HEALTH_PORT for a process without a webhook server.
 
     A port already taken (two workers on one host) costs this process its health endpoint, with

@@ -12,14 +12,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, CursorResult, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -36,7 +38,7 @@ def create_engine(url: str, pool_size: int = 40) -> AsyncEngine:
         )
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -48,6 +50,14 @@ def create_engine(url: str, pool_size: int = 40) -> AsyncEngine:
         return engine
     # Overflow connections are closed on return; size the pool for the usual concurrency instead.
     return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
+
+
+def changed_rows(result: object) -> int:
+    """Rows an UPDATE or DELETE changed. `AsyncSession.execute` is typed to return a plain
+    Result whatever the statement; for these it is a CursorResult, which counts them."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

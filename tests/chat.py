@@ -6,6 +6,8 @@ import hashlib
 import itertools
 from typing import Any
 
+from pydantic import SecretStr
+
 from bot.app import App
 from bot.messages import Attachment, Channel, Choice, Inbound, Reply, SharedContact
 from tests import fake_graph_api
@@ -241,10 +243,10 @@ class WhatsAppHarness:
         await self.fake.start()
         self.app.settings = self.app.settings.model_copy(
             update={
-                "whatsapp_token": fake_graph_api.TOKEN,
+                "whatsapp_token": SecretStr(fake_graph_api.TOKEN),
                 "whatsapp_phone_number_id": fake_graph_api.PHONE_ID,
-                "whatsapp_app_secret": fake_graph_api.APP_SECRET,
-                "whatsapp_verify_token": fake_graph_api.VERIFY_TOKEN,
+                "whatsapp_app_secret": SecretStr(fake_graph_api.APP_SECRET),
+                "whatsapp_verify_token": SecretStr(fake_graph_api.VERIFY_TOKEN),
                 "whatsapp_api_base": self.fake.base,
             }
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
@@ -287,9 +288,9 @@ def tg_settings(demo_app: App, bot_api: FakeBotAPI) -> Settings:
 
     return demo_app.settings.model_copy(
         update={
-            "telegram_bot_token": TOKEN,
+            "telegram_bot_token": SecretStr(TOKEN),
             "telegram_api_base": bot_api.base,
-            "telegram_webhook_secret": TG_SECRET,
+            "telegram_webhook_secret": SecretStr(TG_SECRET),
             "health_port": 0,
         }
     )
@@ -298,7 +299,8 @@ def tg_settings(demo_app: App, bot_api: FakeBotAPI) -> Settings:
 @pytest.fixture
 async def tg_polling(demo_app: App, tg_settings: Settings) -> AsyncIterator[Any]:
     """The real adapter long-polling the fake Bot API (stopped at the end)."""
-    from bot.channels.telegram import TelegramAdapter, make_bot, run_polling
+    from bot.channels.telegram import TelegramAdapter, make_bot
+    from bot.channels.telegram_polling import run_polling
 
     bot = make_bot(tg_settings)
     adapter = TelegramAdapter(demo_app.dispatcher, bot)
@@ -316,7 +318,8 @@ async def tg_webhook(demo_app: App, tg_settings: Settings) -> AsyncIterator[tupl
     from aiohttp import ClientSession
     from aiohttp.test_utils import TestServer
 
-    from bot.channels.telegram import make_bot, webhook_app
+    from bot.channels.telegram import make_bot
+    from bot.channels.telegram_webhook import webhook_app
     from bot.web import SERVER_OPTIONS
 
     bot = make_bot(tg_settings)

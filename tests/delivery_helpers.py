@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.app import App
 from bot.channels.telegram_outbound import TelegramSender
-from bot.delivery import ChannelSender
 from bot.drain import drain_once
+from bot.senders import ChannelSender
 from bot.services.broadcasting import broadcasts
 from bot.services.broadcasting.audiences import Audience
 from bot.services.rate_limit import Limiter, MemoryLimiter
@@ -51,7 +52,7 @@ def telegram_sender(
 ) -> ChannelSender:
     settings = app.settings.model_copy(
         update={
-            "telegram_bot_token": TOKEN,
+            "telegram_bot_token": SecretStr(TOKEN),
             "telegram_api_base": api.base,
             "telegram_broadcast_rate": rate,
             "telegram_chat_interval": interval,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import SecretStr
+
 from bot import background, jobs
 from bot.services import four_in_one as cases
 from bot.services.agencies import ensure_default_agency
@@ -33,11 +35,11 @@ async def test_each_configured_channel_gets_a_sender(demo_app) -> None:  # type:
     assert background.channel_senders(demo_app) == {}  # no tokens: nothing to send through
     demo_app.settings = demo_app.settings.model_copy(
         update={
-            "telegram_bot_token": "123:abc",
-            "whatsapp_token": "t",
+            "telegram_bot_token": SecretStr("123:abc"),
+            "whatsapp_token": SecretStr("t"),
             "whatsapp_phone_number_id": "1",
-            "whatsapp_app_secret": "s",
-            "whatsapp_verify_token": "v",
+            "whatsapp_app_secret": SecretStr("s"),
+            "whatsapp_verify_token": SecretStr("v"),
         }
     )
     senders = background.channel_senders(demo_app)

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-import handlers
 from bot.dispatcher import Dispatcher
 from bot.messages import Channel, Inbound
 from bot.routing import GUEST, Router
 from bot.services import identity
+from handlers.routers import HOME, ROUTERS
 from storage.models import Account, AuditLog, Employee
 from tests.chat import Chat
 
@@ -280,8 +280,8 @@ async def test_a_menu_longer_than_ten_entries_pages_instead_of_hiding_entries(de
         demo_app.sessions,
         demo_app.store,
         demo_app.settings,
-        [*handlers.ROUTERS, extra],
-        handlers.HOME,
+        [*ROUTERS, extra],
+        HOME,
     )
     user = Chat(SimpleNamespace(dispatcher=dispatcher), "5090")  # type: ignore[arg-type]
     await user.send("/menu")

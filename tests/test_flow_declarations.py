@@ -19,11 +19,12 @@ from bot.app import App
 from bot.i18n import translator
 from bot.messages import Reply
 from bot.routing import Context, Draft, NoDraft, Router, Step, StepSpec
+from handlers import routers
 from storage.state import ConversationState
 from tests.chat import Chat
 from tests.four_in_one_helpers import HR_PHONE, link
 
-ROUTERS: list[Router] = [*handlers.ROUTERS, handlers.HOME]
+ROUTERS: list[Router] = [*routers.ROUTERS, routers.HOME]
 # Calls that put the user in a step (the 4-in-1 screens ask through common.ask/ask_text).
 ENTERING = {"enter", "ask", "ask_text"}
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.routing import ANY, ID, NUM, WORD, parse_args, valid_arg
 from bot.services import identity
-from handlers import HOME, ROUTERS
+from handlers.routers import HOME, ROUTERS
 from storage.models import AuditLog
 from tests.chat import Chat
 

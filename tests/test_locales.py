@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-import handlers
 from bot.config import ROOT
 from bot.i18n import LOCALES, LOCALES_DIR, catalog_keys, resolve_locale, translator
 from bot.services import four_in_one
+from handlers.routers import ROUTERS
 
 SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
 
@@ -39,7 +39,7 @@ def placeholders(text: str) -> set[str]:
 
 
 def menu_sections() -> list[str]:
-    return sorted({e.section for r in handlers.ROUTERS for e in r.menu if e.section})
+    return sorted({e.section for r in ROUTERS for e in r.menu if e.section})
 
 
 def dynamic_families() -> dict[str, list[str]]:

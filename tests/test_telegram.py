@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.app import App, StartupError
@@ -108,7 +109,7 @@ async def test_server_error_retried_and_group_chats_ignored(
 
 
 async def test_bad_token_is_one_clear_error(demo_app: App, tg_settings) -> None:  # type: ignore[no-untyped-def]
-    bot = make_bot(tg_settings.model_copy(update={"telegram_bot_token": "1:wrong"}))
+    bot = make_bot(tg_settings.model_copy(update={"telegram_bot_token": SecretStr("1:wrong")}))
     with pytest.raises(StartupError) as raised:
         await check_token(bot)
     assert raised.value.key == "cli.bad_token"

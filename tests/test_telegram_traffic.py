@@ -177,7 +177,8 @@ async def test_webhook_answers_503_while_redis_is_down_and_loses_nothing(
 async def test_polling_does_not_confirm_updates_while_redis_is_down(
     bot_api: FakeBotAPI, demo_app: App, tg_settings
 ) -> None:  # type: ignore[no-untyped-def]
-    from bot.channels.telegram import TelegramAdapter, make_bot, run_polling
+    from bot.channels.telegram import TelegramAdapter, make_bot
+    from bot.channels.telegram_polling import run_polling
 
     demo_app.dispatcher.store = dead_redis()
     bot = make_bot(tg_settings)

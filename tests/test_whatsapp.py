@@ -7,6 +7,7 @@ import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.app import App
@@ -533,7 +534,7 @@ async def test_abdi_serve_has_both_webhooks_on_one_server(demo_app: App) -> None
 
     from aiohttp import ClientSession
 
-    from bot.channels import whatsapp_webhook
+    from bot.channels import serving
     from tests.fake_bot_api import TOKEN as TG_TOKEN
     from tests.fake_bot_api import FakeBotAPI, message_update
 
@@ -547,18 +548,18 @@ async def test_abdi_serve_has_both_webhooks_on_one_server(demo_app: App) -> None
         update={
             "webhook_host": "127.0.0.1",
             "webhook_port": port,
-            "telegram_bot_token": TG_TOKEN,
+            "telegram_bot_token": SecretStr(TG_TOKEN),
             "telegram_api_base": bot_api.base,
-            "telegram_webhook_secret": "tg-secret",
-            "whatsapp_token": g.TOKEN,
+            "telegram_webhook_secret": SecretStr("tg-secret"),
+            "whatsapp_token": SecretStr(g.TOKEN),
             "whatsapp_phone_number_id": g.PHONE_ID,
-            "whatsapp_app_secret": g.APP_SECRET,
-            "whatsapp_verify_token": g.VERIFY_TOKEN,
+            "whatsapp_app_secret": SecretStr(g.APP_SECRET),
+            "whatsapp_verify_token": SecretStr(g.VERIFY_TOKEN),
             "whatsapp_api_base": graph.base,
         }
     )
     stop = asyncio.Event()
-    server = asyncio.create_task(whatsapp_webhook.serve(demo_app, translator("id"), stop))
+    server = asyncio.create_task(serving.serve_webhooks(demo_app, translator("id"), stop))
     base = f"http://127.0.0.1:{port}"
     try:
         async with ClientSession() as http:

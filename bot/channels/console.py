@@ -6,12 +6,13 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from bot import numbering
-from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.dispatcher import Dispatcher
 from bot.i18n import Translator
 from bot.messages import Channel, Inbound, Reply, SharedContact
+from bot.senders import ChannelLimits, ChannelSender, Outcome, SendResult
 from storage.models import Account, Delivery
 
 ReadLine = Callable[[str], Awaitable[str | None]]
@@ -48,7 +49,7 @@ class ConsoleChat:
         self._text_first = False  # the last screen asked for text: "2" is text, "#2" a choice
 
     def inbound(self, line: str) -> Inbound:
-        base = {
+        base: dict[str, Any] = {
             "channel": Channel.CONSOLE,
             "chat_ref": self.user_ref,
             "user_ref": self.user_ref,
@@ -121,7 +122,7 @@ class ConsoleChat:
                 await self.send(line, t)
 
 
-class ConsoleSender:
+class ConsoleSender(ChannelSender):
     """Outbound messages to the console account at this terminal, printed into its chat.
 
     `serves` tells the drain which accounts this sender delivers to: only the person at this

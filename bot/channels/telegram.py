@@ -1,15 +1,14 @@
 """Telegram through aiogram 3: updates -> neutral Inbound, neutral Reply -> Bot API calls.
 
 One catch-all handler per update type, no aiogram filters: routing is the core dispatcher's.
-Polling (default) or an aiohttp webhook that checks the secret header and never answers 5xx.
+Updates arrive by long polling (telegram_polling.py) or a webhook (telegram_webhook.py), both
+through telegram_intake.py; serving.py starts either.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,13 +39,10 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     Update,
 )
-from aiohttp import web
 
-from bot import dead_letters
-from bot.app import App, StartupError
-from bot.channels import webhook_body
-from bot.config import Settings
-from bot.dispatcher import Dispatcher, Unavailable
+from bot.app import StartupError
+from bot.config import Settings, reveal
+from bot.dispatcher import Dispatcher
 from bot.i18n import LOCALES, Translator, translator
 from bot.messages import (
     Attachment,
@@ -75,7 +71,8 @@ def make_bot(settings: Settings) -> Bot:
     if not settings.telegram_bot_token:
         raise StartupError("cli.no_token")
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-    return Bot(settings.telegram_bot_token, session=session, default=DefaultBotProperties())
+    token = reveal(settings.telegram_bot_token)
+    return Bot(token, session=session, default=DefaultBotProperties())
 
 
 # What a person writes. Everything else in a message (pins, timers, payments, members joining,
@@ -307,21 +304,16 @@ class TelegramAdapter:
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             markup = keyboard(reply) if last else None
-            await with_retry(
-                lambda piece=piece, markup=markup: self.bot.send_message(
-                    chat_id, piece, reply_markup=markup
-                )
-            )
+            await with_retry(partial(self.bot.send_message, chat_id, piece, reply_markup=markup))
         if reply.request_phone:
             contact_keyboard = ReplyKeyboardMarkup(
                 keyboard=[[KeyboardButton(text=reply.request_phone, request_contact=True)]],
                 resize_keyboard=True,
                 one_time_keyboard=True,
             )
+            ask = "⬇ " + reply.request_phone
             await with_retry(
-                lambda: self.bot.send_message(
-                    chat_id, "⬇ " + reply.request_phone, reply_markup=contact_keyboard
-                )
+                partial(self.bot.send_message, chat_id, ask, reply_markup=contact_keyboard)
             )
         if reply.attachment is not None:
             attachment = reply.attachment
@@ -360,11 +352,7 @@ async def register_commands(bot: Bot) -> None:
         t: Translator = translator(locale)
         commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
         language = None if locale == "id" else locale
-        await with_retry(
-            lambda commands=commands, language=language: bot.set_my_commands(
-                commands, language_code=language
-            )
-        )
+        await with_retry(partial(bot.set_my_commands, commands, language_code=language))
 
 
 async def check_token(bot: Bot) -> None:
@@ -374,121 +362,3 @@ async def check_token(bot: Bot) -> None:
         raise StartupError("cli.bad_token", detail=exc.message) from exc
     except TelegramNetworkError as exc:
         raise StartupError("cli.bad_token", detail=str(exc)) from exc
-
-
-async def run_polling(
-    app: App,
-    bot: Bot,
-    *,
-    adapter: TelegramAdapter | None = None,
-    polling_timeout: int = 30,
-    handle_signals: bool = True,
-) -> None:
-    """Long polling until SIGTERM/SIGINT or `adapter.stop_polling()`, with /healthz beside it."""
-    from bot.channels.telegram_polling import Poller
-    from bot.web import health_server
-
-    adapter = adapter or TelegramAdapter(app.dispatcher, bot)
-    await check_token(bot)
-    await register_commands(bot)
-    await with_retry(lambda: bot.delete_webhook(drop_pending_updates=False))
-    if handle_signals:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, adapter.stop_polling)
-    try:
-        async with health_server(app):
-            await Poller(app, bot, adapter, polling_timeout).run(adapter.stopping)
-    finally:
-        await adapter.wait_inflight()
-        await bot.session.close()
-
-
-def webhook_app(app: App, bot: Bot, adapter: TelegramAdapter | None = None) -> web.Application:
-    """The aiohttp application: POST updates (secret checked), GET /healthz and /readyz."""
-    from bot.channels.telegram_polling import take_raw
-    from bot.web import application
-
-    settings = app.settings
-    adapter = adapter or TelegramAdapter(app.dispatcher, bot)
-    secret = settings.telegram_webhook_secret or ""
-
-    async def receive(request: web.Request) -> web.Response:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("webhook POST without the right secret refused")
-            return web.json_response({"error": "forbidden"}, status=403)
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            log.warning("webhook body over the size limit refused")
-            return web.json_response({"error": "too large"}, status=413)
-        try:
-            try:
-                item = webhook_body.loads(
-                    webhook_body.decoded(raw, request.headers.get("Content-Encoding"))
-                )
-            except webhook_body.BodyError as exc:
-                # Authenticated by the secret, so kept; Telegram retrying it would not help.
-                if not await dead_letters.keep(app.sessions, "telegram", raw, str(exc)):
-                    raise Unavailable("dead letter not stored") from exc
-                return web.json_response({"ok": True, "kept": True})
-            taken = await take_raw(app, adapter, item, raw)
-        except Unavailable:
-            # Not taken: Telegram sends it again later, and nothing of it was stored.
-            return web.json_response({"error": "unavailable"}, status=503)
-        if taken is not None:
-            adapter.track(adapter.deliver(taken))
-        return web.json_response({"ok": True})
-
-    async def drain(_: web.Application) -> None:
-        await adapter.wait_inflight()
-
-    async def on_error(request: web.Request, handler: Any) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except Exception:
-            # A bug must not turn into a 5xx: Telegram would redeliver the update in a loop.
-            log.exception("webhook handler failed")
-            return web.json_response({"error": "bad request"}, status=400)
-
-    web_app = application(app)
-    web_app.middlewares.append(web.middleware(on_error))
-    web_app.router.add_post(settings.webhook_path, receive)
-    web_app.on_shutdown.append(drain)
-    return web_app
-
-
-async def run_webhook(app: App, bot: Bot, stop: asyncio.Event | None = None) -> None:
-    from bot.web import run_site
-
-    settings = app.settings
-    if not settings.telegram_webhook_secret:
-        raise StartupError(
-            "cli.bad_config", detail="TELEGRAM_WEBHOOK_SECRET is required for webhooks"
-        )
-    await check_token(bot)
-    await register_commands(bot)
-    if settings.telegram_webhook_url:
-        # The public URL (behind a proxy) ends in WEBHOOK_PATH, where this server listens.
-        url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
-        await with_retry(
-            lambda: bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-        )
-    try:
-        await run_site(webhook_app(app, bot), settings, stop)
-    finally:
-        await bot.session.close()
-
-
-async def serve(app: App, *, webhook: bool, t: Translator) -> None:
-    bot = make_bot(app.settings)
-    if webhook:
-        s = app.settings
-        print(t("cli.webhook", host=s.webhook_host, port=s.webhook_port, path=s.webhook_path))
-        await run_webhook(app, bot)
-    else:
-        print(t("cli.polling"))
-        await run_polling(app, bot)

@@ -19,8 +19,8 @@ from aiogram.types import BufferedInputFile
 
 from bot.channels.telegram import CAPTION_LIMIT, TEXT_LIMIT, keyboard, make_bot
 from bot.config import Settings
-from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.messages import Channel, Reply, split_text
+from bot.senders import ChannelLimits, ChannelSender, Outcome, SendResult
 from storage.models import Account, Delivery
 
 # Seconds; below the drain's default lease (60 s), so a slow call is never taken for a dead one.
@@ -37,8 +37,9 @@ def _bad_request(exc: TelegramBadRequest) -> SendResult:
     return SendResult(Outcome.FAILED, error=f"400 {exc.message}"[:200])
 
 
-class TelegramSender:
+class TelegramSender(ChannelSender):
     channel = Channel.TELEGRAM
+    can_edit = True
 
     def __init__(self, bot: Bot, limits: ChannelLimits) -> None:
         self.bot = bot

@@ -13,90 +13,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from typing import Any
 
 import aiohttp
 from aiogram import Bot
-from aiogram.types import Update
-from pydantic import ValidationError
+from aiogram.client.session.aiohttp import AiohttpSession
 
-from bot import dead_letters
 from bot.app import App, StartupError
-from bot.channels import webhook_body
-from bot.channels.telegram import ALLOWED_UPDATES, Taken, TelegramAdapter
+from bot.channels.telegram import (
+    ALLOWED_UPDATES,
+    Taken,
+    TelegramAdapter,
+    check_token,
+    register_commands,
+    with_retry,
+)
+from bot.channels.telegram_intake import take_raw
 from bot.dispatcher import Unavailable
-from storage.models import WebhookDeadLetter, utcnow
+from bot.web import health_server
 
 log = logging.getLogger("abdi.telegram.polling")
 MAX_PAUSE = 30.0  # seconds between two tries while the Bot API or a dependency is down
-
-
-class Unreadable(ValueError):
-    """An update that does not validate (when the caller keeps no dead letter of it)."""
-
-
-async def take_raw(
-    app: App, adapter: TelegramAdapter, item: Any, raw: bytes | None, *, keep: bool = True
-) -> Taken | None:
-    """Validate one update and hand it to the core; None when it was kept as a dead letter.
-
-    Raises Unavailable when it was neither taken nor kept (the caller must not acknowledge);
-    with keep=False an unreadable update raises Unreadable instead of being kept."""
-    if (
-        isinstance(item, dict)
-        and isinstance(item.get("update_id"), int)
-        and not any(kind in item for kind in ALLOWED_UPDATES)
-    ):
-        # A kind we never asked for (polls, reactions, chat members...): nothing to read.
-        log.info("update ignored", extra={"kind": next(iter(set(item) - {"update_id"}), "")})
-        return Taken()
-    try:
-        if not isinstance(item, dict):
-            raise TypeError(f"an update is an object, not {type(item).__name__}")
-        update = Update.model_validate(item, context={"bot": adapter.bot})
-    except (ValidationError, TypeError, RecursionError) as exc:
-        body = raw if raw is not None else json.dumps(item, ensure_ascii=False).encode()
-        reason = f"unreadable update: {_first_error(exc)}"
-        if not keep:
-            raise Unreadable(reason) from exc
-        if not await dead_letters.keep(app.sessions, "telegram", body, reason):
-            raise Unavailable("dead letter not stored") from exc
-        return None
-    return await adapter.take(update)
-
-
-async def replay(app: App, adapter: TelegramAdapter, letter_id: int) -> tuple[str, str] | None:
-    """Handle a kept Telegram update again: ("answered" | "ignored" | "kept", reason), or None
-    when there is no such letter. Marked replayed unless it is still unreadable."""
-    async with app.sessions() as session:
-        letter = await session.get(WebhookDeadLetter, letter_id)
-    if letter is None or letter.channel != "telegram":
-        return None
-    raw = letter.raw if letter.raw is not None else letter.body.encode()
-    try:
-        item = webhook_body.loads(raw)
-        taken = await take_raw(app, adapter, item, raw, keep=False)
-    except (webhook_body.BodyError, Unreadable) as exc:
-        return "kept", str(exc)[:200]
-    outcome = "answered" if taken is not None and taken.replies else "ignored"
-    if taken is not None:
-        await adapter.deliver(taken)
-    async with app.sessions() as session, session.begin():
-        row = await session.get(WebhookDeadLetter, letter_id)
-        if row is not None:
-            row.replayed_at = utcnow()
-            row.replay_note = f"{outcome}=1"
-    return outcome, ""
-
-
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        errors = exc.errors()
-        if errors:
-            first = errors[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            return f"{len(errors)} error(s), first at {where}: {first.get('msg', '')}"[:180]
-    return f"{type(exc).__name__}: {exc}"[:180]
 
 
 def _update_id(item: Any) -> int | None:
@@ -165,7 +103,10 @@ class Poller:
         return fetch.result()
 
     async def _get_updates(self, offset: int | None) -> list[Any] | None:
-        session = await self.bot.session.create_session()
+        bot_session = self.bot.session
+        if not isinstance(bot_session, AiohttpSession):  # make_bot gives every Bot one
+            raise TypeError("long polling reads getUpdates through aiogram's AiohttpSession")
+        session = await bot_session.create_session()
         url = self.bot.session.api.api_url(token=self.bot.token, method="getUpdates")
         payload: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": ALLOWED_UPDATES}
         if offset is not None:
@@ -233,8 +174,34 @@ class Poller:
 
         task = self.adapter.track(send())
         self.sending[user] = task
-        task.add_done_callback(
-            lambda t, user=user: (
-                self.sending.pop(user, None) if self.sending.get(user) is t else None
-            )
-        )
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self.sending.get(user) is done:
+                del self.sending[user]
+
+        task.add_done_callback(forget)
+
+
+async def run_polling(
+    app: App,
+    bot: Bot,
+    *,
+    adapter: TelegramAdapter | None = None,
+    polling_timeout: int = 30,
+    handle_signals: bool = True,
+) -> None:
+    """Long polling until SIGTERM/SIGINT or `adapter.stop_polling()`, with /healthz beside it."""
+    adapter = adapter or TelegramAdapter(app.dispatcher, bot)
+    await check_token(bot)
+    await register_commands(bot)
+    await with_retry(lambda: bot.delete_webhook(drop_pending_updates=False))
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, adapter.stop_polling)
+    try:
+        async with health_server(app):
+            await Poller(app, bot, adapter, polling_timeout).run(adapter.stopping)
+    finally:
+        await adapter.wait_inflight()
+        await bot.session.close()

@@ -36,11 +36,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot import numbering
 from bot.app import App, StartupError
 from bot.channels import whatsapp_render as render
-from bot.config import Settings
+from bot.config import Settings, reveal
 from bot.i18n import Translator, resolve_locale, translator
 from bot.messages import (
     Attachment,
@@ -127,10 +128,10 @@ def make_client(settings: Settings, transport: httpx.AsyncBaseTransport | None =
     )
     return WhatsApp(
         phone_id=settings.whatsapp_phone_number_id,
-        token=settings.whatsapp_token,
+        token=reveal(settings.whatsapp_token),
         session=http,
-        app_secret=settings.whatsapp_app_secret,
-        verify_token=settings.whatsapp_verify_token,
+        app_secret=reveal(settings.whatsapp_app_secret) or None,
+        verify_token=reveal(settings.whatsapp_verify_token) or None,
         filter_updates=False,
         skip_duplicate_updates=False,  # in-memory only: our dedup is a shared database insert
     )
@@ -220,7 +221,8 @@ class Sender:
 def sender_of(value: dict[str, Any], message: dict[str, Any]) -> Sender | None:
     contacts = value.get("contacts") or []
     contact = contacts[0] if contacts and isinstance(contacts[0], dict) else {}
-    profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+    profile = contact.get("profile")
+    profile = profile if isinstance(profile, dict) else {}
     sent_from = message.get("from")
     bsuid = bsuid_of(message.get("from_user_id")) or bsuid_of(contact.get("user_id"))
     bsuid = bsuid or bsuid_of(sent_from)  # a "from" that is a user id, not a number
@@ -342,10 +344,12 @@ def _pick(accounts: list[Account], sender: Sender) -> Account | None:
     return None
 
 
-async def find_account(session: AsyncSession, sender: Sender) -> tuple[Account | None, list]:
+async def find_account(
+    session: AsyncSession, sender: Sender
+) -> tuple[Account | None, list[Account]]:
     """The sender's account (or None) and every candidate looked at."""
     refs = [r for r in (sender.bsuid, sender.wa_id) if r]
-    conditions = [Account.user_ref.in_(refs)]
+    conditions: list[ColumnElement[bool]] = [Account.user_ref.in_(refs)]
     if sender.bsuid:
         conditions.append(Account.bsuid == sender.bsuid)
     if sender.wa_id:
@@ -939,13 +943,14 @@ class WhatsAppAdapter:
             return None
         address, key = (to.chat_ref, to.user_ref) if isinstance(to, Who) else (to, to)
         store, ttl = self.app.store, self.app.settings.state_ttl_seconds
+        tracked = True
         try:
             seq = await store.hit(f"wa-seq:{key}", ttl)
         except Exception as exc:
             if not is_outage(exc):
                 raise
             log.warning("menu not tracked: state store unavailable")
-            seq, store = 0, None
+            seq, tracked = 0, False
         last_menu: Reply | None = None
         last_id = None
         try:
@@ -960,7 +965,7 @@ class WhatsAppAdapter:
                     last_menu = reply
         except (WhatsAppError, httpx.HTTPError) as exc:
             log.warning("reply not delivered: %s", _short(exc))
-        if store is not None:
+        if tracked:
             try:
                 await self._keep_menu(key, replies, last_menu, seq, extra)
             except Exception as exc:

@@ -15,11 +15,12 @@ from pywa.types.templates import BodyText, TemplateLanguage
 from pywa_async.errors import WhatsAppError
 
 from bot.app import App
+from bot.channels import whatsapp_render as render
 from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
 from bot.channels.whatsapp_status import TRACKER_PREFIX
 from bot.config import Settings
-from bot.delivery import ChannelLimits, Outcome, SendResult
 from bot.messages import Channel, Reply
+from bot.senders import ChannelLimits, ChannelSender, Outcome, SendResult
 from storage.models import Account, Delivery
 
 log = logging.getLogger("abdi.whatsapp.sender")
@@ -66,7 +67,7 @@ def outcome_of(exc: BaseException) -> SendResult:
     return SendResult(Outcome.FAILED, error=error)
 
 
-class WhatsAppSender:
+class WhatsAppSender(ChannelSender):
     """`bot.delivery.ChannelSender` for WhatsApp."""
 
     channel = Channel.WHATSAPP
@@ -105,8 +106,6 @@ class WhatsAppSender:
 
     async def _free_text(self, account: Account, reply: Reply, track: str | None) -> str:
         """The reply as the adapter renders any reply (buttons, lists, media); no retries here."""
-        from bot.channels import whatsapp_render as render
-
         platform_id = ""
         t = self.adapter.translator(reply.locale or account.locale)
         for message in render.render(reply, 0, t):
@@ -120,7 +119,8 @@ class WhatsAppSender:
             to,
             name=self.settings.whatsapp_template_notification,
             language=TemplateLanguage(self.settings.whatsapp_template_language),
-            params=[BodyText.params(template_text(reply.text))],
+            # pywa declares BodyText.params without @staticmethod; called on the class it is right.
+            params=[BodyText.params(template_text(reply.text))],  # type: ignore[arg-type]
             tracker=track,
         )
         return str(sent.id)

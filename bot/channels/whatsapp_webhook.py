@@ -27,7 +27,7 @@ from pywa.utils import HUB_SIG, webhook_updates_validator
 from sqlalchemy import delete
 
 from bot import dead_letters
-from bot.app import App, StartupError
+from bot.app import App
 from bot.channels import webhook_body, whatsapp_status
 from bot.channels.whatsapp import (
     DUPLICATE,
@@ -38,11 +38,11 @@ from bot.channels.whatsapp import (
     bsuid_of,
     wa_id_of,
 )
-from bot.config import Settings
+from bot.config import Settings, reveal
 from bot.dispatcher import Unavailable
-from bot.i18n import Translator
 from bot.messages import Channel
 from bot.outage import is_outage
+from bot.web import application
 from storage.models import InboundEvent, WebhookDeadLetter, utcnow
 
 log = logging.getLogger("abdi.whatsapp.webhook")
@@ -51,7 +51,7 @@ SHUTDOWN_GRACE = 25
 PRUNE_EVERY = 1000  # claims per process between two deletions of old ones
 STATUS, KEPT = "status", "kept"
 
-__all__ = ["Taken", "Unreadable", "WhatsAppWebhook", "fragments", "serve", "webhook_app"]
+__all__ = ["Taken", "Unreadable", "WhatsAppWebhook", "fragments", "webhook_app"]
 
 
 def fragments(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -129,7 +129,7 @@ class WhatsAppWebhook:
 
     # -- routes --------------------------------------------------------------------------
     async def verify(self, request: web.Request) -> web.Response:
-        token = self.app.settings.whatsapp_verify_token or ""
+        token = reveal(self.app.settings.whatsapp_verify_token)
         mode = request.query.get("hub.mode", "")
         given = request.query.get("hub.verify_token", "")
         challenge = request.query.get("hub.challenge", "")
@@ -160,7 +160,7 @@ class WhatsAppWebhook:
             return web.json_response({"error": "bad request"}, status=400)
 
     async def _receive(self, request: web.Request) -> web.Response:
-        secret = self.app.settings.whatsapp_app_secret or ""
+        secret = reveal(self.app.settings.whatsapp_app_secret)
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -355,8 +355,6 @@ class WhatsAppWebhook:
 def webhook_app(hook: WhatsAppWebhook, web_app: web.Application | None = None) -> web.Application:
     """Add the WhatsApp routes to `web_app` (the Telegram one, under `abdi serve`) or a new app."""
     if web_app is None:
-        from bot.web import application
-
         web_app = application(hook.app)
     hook.add_routes(web_app)
     return web_app
@@ -369,53 +367,3 @@ def whatsapp_configured(settings: Settings) -> bool:
         and settings.whatsapp_app_secret
         and settings.whatsapp_verify_token
     )
-
-
-async def serve(app: App, t: Translator, stop: asyncio.Event | None = None) -> None:
-    """`abdi serve`: the Telegram and WhatsApp webhooks (those configured) on one aiohttp server."""
-    from bot.channels import telegram
-    from bot.channels.whatsapp import close_client, make_client
-    from bot.web import run_site
-
-    settings = app.settings
-    has_telegram = bool(settings.telegram_bot_token and settings.telegram_webhook_secret)
-    if not has_telegram and not whatsapp_configured(settings):
-        raise StartupError("cli.serve.nothing")
-    bot = None
-    web_app = None
-    paths = []
-    if has_telegram:
-        bot = telegram.make_bot(settings)
-        await telegram.check_token(bot)
-        await telegram.register_commands(bot)
-        if settings.telegram_webhook_url:
-            url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
-            await telegram.with_retry(
-                lambda: bot.set_webhook(
-                    url, secret_token=secret, allowed_updates=telegram.ALLOWED_UPDATES
-                )
-            )
-        web_app = telegram.webhook_app(app, bot)
-        paths.append(settings.webhook_path)
-    client = None
-    if whatsapp_configured(settings):
-        client = make_client(settings)
-        hook = WhatsAppWebhook(app, WhatsAppAdapter(app, client))
-        web_app = webhook_app(hook, web_app)
-        paths.append(settings.whatsapp_webhook_path)
-    assert web_app is not None
-    print(
-        t(
-            "cli.serve",
-            host=settings.webhook_host,
-            port=settings.webhook_port,
-            paths=" ".join(paths),
-        )
-    )
-    try:
-        await run_site(web_app, settings, stop)
-    finally:
-        if bot is not None:
-            await bot.session.close()
-        if client is not None:
-            await close_client(client)

@@ -133,7 +133,7 @@ async def _telegram_replay(app: App, letter_id: int, t: Translator) -> int:
     handled before is skipped by its claim."""
     # aiogram takes seconds to import: only this command of the dead-letter tools loads it.
     from bot.channels import telegram
-    from bot.channels.telegram_polling import replay
+    from bot.channels.telegram_intake import replay
 
     await _replayable(app, letter_id, "telegram", t)
     bot = telegram.make_bot(app.settings)

@@ -72,14 +72,14 @@ async def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
     # aiogram takes seconds to import: only the command that serves Telegram loads it.
-    from bot.channels import telegram
+    from bot.channels import serving
 
     if not app.settings.telegram_bot_token:
         raise CliError("cli.no_token", code=2)
     webhook = args.webhook or bool(app.settings.telegram_webhook_url)
     runner = _background(app, background.channel_senders(app))
     try:
-        await telegram.serve(app, webhook=webhook, t=t)
+        await serving.serve_telegram(app, webhook=webhook, t=t)
     finally:
         await runner.stop()
     return 0
@@ -87,11 +87,11 @@ async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 async def cmd_serve(app: App, args: argparse.Namespace, t: Translator) -> int:
     # pywa and the webhook server are heavy imports: only the command that serves loads them.
-    from bot.channels import whatsapp_webhook
+    from bot.channels import serving
 
     runner = _background(app, background.channel_senders(app))
     try:
-        await whatsapp_webhook.serve(app, t)
+        await serving.serve_webhooks(app, t)
     finally:
         await runner.stop()
     return 0

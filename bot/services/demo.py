@@ -19,8 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.services import four_in_one as cases
 from bot.services import periods
 from bot.services import rating as rating_service
+from bot.services.broadcasting import broadcasts
+from bot.services.broadcasting.audiences import EVERYONE, Audience
 from bot.services.periods import QuarterRef
 from bot.services.rating_scheme import load_scheme
 from storage.models import Agency, Employee, RatingPeriod
@@ -144,8 +147,6 @@ async def _cases(
     now: datetime,
     tz: ZoneInfo,
 ) -> int:
-    from bot.services import four_in_one as cases
-
     made = 0
     for spec in specs:
         local = (now.astimezone(tz) - timedelta(days=int(spec.get("died_days_ago", 0)))).replace(
@@ -181,9 +182,6 @@ async def _broadcast(
 ) -> int:
     if not spec:
         return 0
-    from bot.services.broadcasting import broadcasts
-    from bot.services.broadcasting.audiences import EVERYONE, Audience
-
     sent = now - timedelta(days=int(spec.get("days_ago", 3)))
     made = await broadcasts.create(
         session, agency, Audience(EVERYONE), actor=ACTOR, text=spec["text"], send_at=sent

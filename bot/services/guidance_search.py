@@ -14,12 +14,14 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any, Protocol
 
 import bm25s
 import numpy as np
+from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
 from bot.i18n import LOCALES
-from bot.services.guidance import Content
+from bot.services.guidance_content import Content
 
 # bm25s logs every index build at DEBUG/INFO; the terminal chat shares its screen with the logs.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -30,16 +32,18 @@ FOCUS_SHARE = 0.3  # an asked-for topic leads the answer when it scores this sha
 YIELD_SHARE = 0.6  # an unasked focus topic gives the lead to a rule topic this close to it
 
 
-@cache
-def _stemmer():  # type: ignore[no-untyped-def]
-    # Building Sastrawi's dictionary takes a third of a second: once per process.
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+class _Words(Protocol):
+    def contains(self, word: str) -> bool: ...
 
+
+@cache
+def _stemmer() -> Any:  # Sastrawi ships no type information
+    # Building Sastrawi's dictionary takes a third of a second: once per process.
     return StemmerFactory().create_stemmer()
 
 
 @cache
-def _root_words() -> object:
+def _root_words() -> _Words:
     # Sastrawi's dictionary of Indonesian root words: "dinas", "jelas", "bagus" are words, not
     # English plurals, so the English suffix strip must leave them alone.
     return _stemmer().delegatedStemmer.get_dictionary()
@@ -64,7 +68,7 @@ def stem(word: str) -> str:
         stemmed = word  # Sastrawi splits some hyphenated words; keep them whole
     if stemmed != word:
         return stemmed
-    return word if _root_words().contains(word) else _english(word)  # type: ignore[attr-defined]
+    return word if _root_words().contains(word) else _english(word)
 
 
 def split_hashtags(text: str) -> str:

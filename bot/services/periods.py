@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -11,12 +10,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery import enqueue
 from bot.services import audit
+from bot.services.quarters import (
+    CLOSED,
+    OPEN,
+    PUBLISHED,
+    QuarterRef,
+    quarter_bounds,
+    quarter_of,
+)
 from bot.services.rating_scheme import Scheme
 from bot.services.refusal import Refused
-from storage.models import Agency, RatingPeriod
+from bot.services.standings import compute_standings, record_awards
+from storage.models import Account, Agency, RatingPeriod, Standing
 
-OPEN, CLOSED, PUBLISHED = "open", "closed", "published"
 _LABEL = re.compile(r"^\s*(\d{4})\s*[-/ ]?\s*[QqTt](?:W)?\s*([1-4])\s*$")
 
 
@@ -35,39 +43,12 @@ class PeriodRefused(Refused):
     reason: PeriodError
 
 
-@dataclass(frozen=True)
-class QuarterRef:
-    year: int
-    quarter: int
-
-    @property
-    def semester(self) -> int:
-        return 1 if self.quarter <= 2 else 2
-
-    @property
-    def label(self) -> str:
-        return f"{self.year}-Q{self.quarter}"
-
-
 def parse_label(text: str) -> QuarterRef:
     """'2025-Q1', '2025Q1', '2025 T1' (triwulan) -> QuarterRef."""
     match = _LABEL.match(text)
     if not match:
         raise PeriodRefused(PeriodError.BAD_LABEL)
     return QuarterRef(int(match.group(1)), int(match.group(2)))
-
-
-def quarter_of(moment: datetime, tz: ZoneInfo) -> QuarterRef:
-    local = moment.astimezone(tz)
-    return QuarterRef(local.year, (local.month - 1) // 3 + 1)
-
-
-def quarter_bounds(ref: QuarterRef, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """Start and end of a quarter as UTC instants: local midnight to local midnight."""
-    start = datetime(ref.year, 3 * ref.quarter - 2, 1, tzinfo=tz)
-    end_year, end_month = (ref.year + 1, 1) if ref.quarter == 4 else (ref.year, 3 * ref.quarter + 1)
-    end = datetime(end_year, end_month, 1, tzinfo=tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def is_accepting(period: RatingPeriod, now: datetime | None = None) -> bool:
@@ -157,8 +138,6 @@ async def close_period(
     session: AsyncSession, period: RatingPeriod, scheme: Scheme, actor: str
 ) -> None:
     """Close for raters (final) and compute the standings HR reviews before publishing."""
-    from bot.services.standings import compute_standings
-
     if period.state != OPEN:
         raise PeriodRefused(PeriodError.NOT_OPEN)
     now = datetime.now(UTC)
@@ -184,8 +163,6 @@ async def publish_period(
     The standings are the ones computed at close (ratings cannot change since): what HR reviewed
     is exactly what is published.
     """
-    from bot.services.standings import record_awards
-
     if period.state != CLOSED:
         raise PeriodRefused(PeriodError.NOT_CLOSED)
     period.state = PUBLISHED
@@ -206,9 +183,6 @@ async def publish_period(
 async def _tell_ranked(session: AsyncSession, period: RatingPeriod) -> int:
     """Each ranked ASN hears that their standing is ready, on the chat they used last (once per
     quarter and person). The message names no figure: the standing itself is behind /posisi."""
-    from bot.delivery import enqueue
-    from storage.models import Account, Standing
-
     ranked = select(Standing.employee_id).where(Standing.period_id == period.id, Standing.eligible)
     accounts = await session.scalars(
         select(Account)
@@ -235,3 +209,26 @@ async def _tell_ranked(session: AsyncSession, period: RatingPeriod) -> int:
 
 def label(period: RatingPeriod) -> str:
     return QuarterRef(period.year, period.quarter).label
+
+
+# Quarters and period states are shared with the standings: defined in quarters.py, used here too.
+__all__ = [
+    "CLOSED",
+    "OPEN",
+    "PUBLISHED",
+    "PeriodError",
+    "PeriodRefused",
+    "QuarterRef",
+    "close_period",
+    "current_open",
+    "get_period",
+    "is_accepting",
+    "label",
+    "open_quarter",
+    "parse_label",
+    "period_by_id",
+    "publish_period",
+    "quarter_bounds",
+    "quarter_of",
+    "recent",
+]

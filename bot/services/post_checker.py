@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.i18n import LOCALES
-from bot.services.guidance import CheckerConfig, Content, Rule
+from bot.services.guidance_content import CheckerConfig, Content, Rule
 from bot.services.guidance_search import split_camel, split_hashtags, stem, words
 
 MAX_PER_RULE = 3

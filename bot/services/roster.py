@@ -182,7 +182,10 @@ def validate(
     parsed: list[RosterRow] = []
     for number, data in raw_rows:
         result = _parse(number, data)
-        (errors if isinstance(result, RowError) else parsed).append(result)  # type: ignore[arg-type]
+        if isinstance(result, RowError):
+            errors.append(result)
+        else:
+            parsed.append(result)
 
     # A NIP twice in one file is ambiguous: reject every copy rather than guess which is right.
     rows_by_nip: dict[str, list[RosterRow]] = defaultdict(list)
@@ -209,10 +212,10 @@ def validate(
         for row in good.values():
             if row.phone:
                 owners[row.phone].add(row.nip)
-        clashes = [n for n, r in good.items() if r.phone and len(owners[r.phone]) > 1]
-        for nip in clashes:
+        clashes = [(n, r.phone) for n, r in good.items() if r.phone and len(owners[r.phone]) > 1]
+        for nip, phone in clashes:
             row = good.pop(nip)
-            others = ", ".join(sorted(owners[row.phone] - {nip}))  # type: ignore[index]
+            others = ", ".join(sorted(owners[phone] - {nip}))
             errors.append(RowError(row.row, nip, "roster.error.duplicate_phone", {"nips": others}))
         supervisor_of = {nip: held.supervisor_nip for nip, held in existing.items()}
         supervisor_of.update({nip: row.supervisor_nip for nip, row in good.items()})

@@ -23,7 +23,7 @@ from sqlalchemy import Float, Integer, bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from bot.services.periods import PUBLISHED, QuarterRef
+from bot.services.quarters import PUBLISHED, QuarterRef
 from bot.services.rating_scheme import RELATIONS, Scheme
 from storage.models import Award, Employee, Rating, RatingPeriod, Standing, Unit
 
@@ -152,7 +152,12 @@ async def record_awards(session: AsyncSession, period: RatingPeriod, scheme: Sch
         .order_by(Standing.rank_agency)
         .limit(int(scheme.rule("quarter_winners")))
     )
-    winners = [Ranked(r[0], float(r[1]), r[2], r[3]) for r in top.all()]
+    # Eligible standings always carry a score and a rank; the test only tells the type checker.
+    winners = [
+        Ranked(who, float(score), raters, rank)
+        for who, score, raters, rank in top.all()
+        if score is not None and rank is not None
+    ]
     await _replace(
         session,
         period.agency_id,
@@ -310,11 +315,11 @@ class _Facts:
         counts = {r: int(getattr(standing, f"{r}_count") or 0) for r in RELATIONS}
         means = {r: getattr(standing, f"{r}_mean") for r in RELATIONS}
         present = {r: float(means[r]) for r in RELATIONS if counts[r] and means[r] is not None}
-        eligible = bool(standing.eligible) and standing.score is not None
+        score = standing.score if standing.eligible else None
         return cls(
             {r: counts[r] for r in present},
             present,
-            float(standing.score) if eligible else None,
+            float(score) if score is not None else None,
             int(standing.rater_count),
             sets,
         )
@@ -744,6 +749,7 @@ def history_chart(
     points: Sequence[tuple[str, float | Decimal | None]], title: str, scheme: Scheme
 ) -> bytes:
     """A small PNG of one's own quarterly scores; aggregates only, nothing about any rater."""
+    # matplotlib takes about a second to import: only the processes that draw a chart pay it.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -869,6 +875,7 @@ async def coaching(session: AsyncSession, period: RatingPeriod, scheme: Scheme) 
                 Standing.period_id == period.id, Standing.eligible, Standing.score.is_not(None)
             )
         )
+        if v is not None  # as the query says; for the type checker
     ]
     ranked = len(scores)
     if ranked < max(min_ranked, 2):
@@ -996,6 +1003,7 @@ def write_xlsx(
 ) -> bytes:
     """The sheet a person opens: with `t`, headers and yes/no in their language (the CSV keeps
     the machine column names and 1/0)."""
+    # openpyxl is slow to import and only exports need it: loaded on the first export.
     from openpyxl import Workbook
 
     book = Workbook()

@@ -89,7 +89,7 @@ def _topic_version(topic: str) -> int:
 
 async def employee_ids(
     session: AsyncSession, agency: Agency, audience: Audience, now: datetime
-) -> Select[tuple[int]]:
+) -> Select[int]:
     """A selectable of the active employees in the audience."""
     query = select(Employee.id).where(Employee.agency_id == agency.id, Employee.status == "active")
     if audience.kind == UNITS:

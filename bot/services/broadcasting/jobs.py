@@ -31,11 +31,10 @@ async def release_scheduled(app: Any, now: datetime) -> None:
 async def _report(app: Any, broadcast: Broadcast, account: Account, text: str) -> str | None:
     """Show the progress text to HR; the platform id to edit next time, or None if not shown."""
     sender = app.senders.get(account.channel)
-    serves = getattr(sender, "serves", None)
-    if sender is None or (serves is not None and account.user_ref not in serves):
+    if sender is None or not sender.reaches(account):
         return None  # HR reads it where their account is (another terminal, another process)
     reply = Reply(text)
-    editable = hasattr(sender, "edit_outbound")
+    editable = sender.can_edit
     if app.limiter is not None:
         limits = sender.limits
         await acquire(app.limiter, account.channel, limits.per_second, account.chat_ref, 0)

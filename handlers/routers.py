@@ -1,0 +1,14 @@
+"""Every capability's router, as the dispatcher serves them: HOME first, then the rest in order."""
+
+from handlers import admin, broadcast, four_in_one, guidance, home, linking, rating, standing
+
+HOME = home.router
+ROUTERS = [
+    linking.router,
+    admin.router,
+    rating.router,
+    standing.router,
+    guidance.router,
+    four_in_one.router,
+    broadcast.router,
+]
