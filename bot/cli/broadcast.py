@@ -226,7 +226,7 @@ async def cmd_reminder_add(app: App, args: argparse.Namespace, t: Translator) ->
                 text=args.text,
             )
         except reminders.ReminderError as exc:
-            raise CliError(str(exc), **exc.params) from exc
+            raise CliError(str(exc), params=exc.params) from exc
     print(t("cli.reminder.added", id=reminder.id))
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,9 +26,11 @@ YES = ("y", "ya", "yes")
 class CliError(Exception):
     """A command refused: `key` is the message id, `code` the exit code."""
 
-    def __init__(self, key: str, code: int = 1, **params: object) -> None:
+    def __init__(
+        self, key: str, *, code: int = 1, params: Mapping[str, object] = {}, **more: object
+    ) -> None:
         super().__init__(key)
-        self.key, self.code, self.params = key, code, params
+        self.key, self.code, self.params = key, code, {**params, **more}
 
 
 def actor() -> str:

@@ -106,7 +106,7 @@ async def cmd_worker(app: App, args: argparse.Namespace, t: Translator) -> int:
         await jobs.run_due(app)
         report = await drain_once(app, senders)
         for sender in senders.values():
-            await sender.close()  # type: ignore[attr-defined]
+            await sender.close()
         print(t("cli.worker.once", sent=report.sent, retried=report.retried, failed=report.failed))
         return 0
     # aiohttp's server only for the long-running worker's health endpoint.

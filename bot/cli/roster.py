@@ -15,7 +15,7 @@ async def cmd_import(app: App, args: argparse.Namespace, t: Translator) -> int:
     try:
         rows = roster.read_rows(Path(args.file))
     except roster.RosterFileError as exc:
-        raise CliError(exc.reason, **exc.params) from exc
+        raise CliError(exc.reason, params=exc.params) from exc
     except OSError as exc:
         raise CliError("cli.bad_config", detail=str(exc)) from exc
     async with app.sessions() as session, session.begin():
@@ -44,7 +44,7 @@ async def cmd_export(app: App, args: argparse.Namespace, t: Translator) -> int:
     try:
         roster.write_rows(Path(args.file), rows)
     except roster.RosterFileError as exc:
-        raise CliError(exc.reason, **exc.params) from exc
+        raise CliError(exc.reason, params=exc.params) from exc
     except OSError as exc:
         raise CliError("cli.bad_config", detail=str(exc)) from exc
     print(t("cli.roster.exported", count=len(rows), path=args.file))

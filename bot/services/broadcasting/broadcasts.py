@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, union_all, update
+from sqlalchemy import case, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status
@@ -130,7 +130,7 @@ async def release(session: AsyncSession, broadcast: Broadcast, now: datetime) ->
         literal(now, Delivery.not_before.type),
     ).where(chosen.c.account_id.is_not(None))
     await session.execute(
-        Delivery.__table__.insert().from_select(
+        insert(Delivery).from_select(
             [
                 "agency_id",
                 "account_id",
