@@ -18,19 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import translator
 from bot.messages import Channel, Reply
 from storage.models import Account, Delivery, utcnow
-
-
-class Status(StrEnum):
-    PENDING = "pending"  # waiting to be sent (or to be retried after not_before)
-    SENDING = "sending"  # claimed by a drain; the request may be in flight
-    SENT = "sent"  # the platform accepted it
-    DELIVERED = "delivered"  # the platform says it reached the device (WhatsApp)
-    READ = "read"  # the platform says it was read (WhatsApp)
-    FAILED = "failed"  # given up after retries, or rejected for good
-    UNREACHABLE = "unreachable"  # the user blocked the bot or left the platform
-    UNCERTAIN = "uncertain"  # in flight when a process died: its fate cannot be known
-    CANCELLED = "cancelled"  # HR cancelled the broadcast before it was sent
-
+from storage.statuses import DeliveryStatus as Status
 
 # Platform status callbacks only ever move a record forward along this order; a late "sent"
 # never undoes "read", and a late "failed" after "delivered" is ignored.
