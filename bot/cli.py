@@ -627,7 +627,7 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
     """`abdi case list|show|open|update|confirm|cancel|merge|reject|handover|report|escalate`."""
     from bot.services import audit
     from bot.services import four_in_one as cases
-    from bot.services.people import normalize_phone
+    from bot.views import four_in_one as views
 
     action = args.case_command
     month = getattr(args, "month", None)
@@ -683,7 +683,7 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
         elif action == "show":
             case = await _case(session, agency, args.id)
             cases.read_by_staff(session, case, _actor(), "cli")
-            print(cases.staff_view(t, case, zone))
+            print(views.staff_view(t, case, zone))
             events = await cases.history(session, case)
             names = await cases.actor_names(session, t, case, {e.actor for e in events})
             for e in events:
@@ -696,16 +696,16 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
                 raise CliError("cli.case.need_deceased")
             # The chat's rules hold at the terminal too: no future death, a real NIP and phone.
             died_at = _moment(args.died, zone)
-            if died_at > now + timedelta(minutes=5):
+            if cases.death_in_future(died_at, now):
                 raise CliError("cli.case.future_death", code=2, value=args.died)
-            if args.nip and not cases.is_nip(args.nip):
+            if args.nip and cases.nip_of(args.nip) is None:
                 raise CliError("cli.case.bad_nip", code=2, value=args.nip)
-            if args.phone and normalize_phone(args.phone) is None:
+            if args.phone and cases.phone_of(args.phone) is None:
                 raise CliError("cli.case.bad_phone", code=2, value=args.phone)
             report = cases.Report(
                 died_at=died_at,
                 deceased_name=args.name or "",
-                nip=cases.clean_nip(args.nip) if args.nip else None,
+                nip=cases.nip_of(args.nip) if args.nip else None,
                 unit=args.unit,
                 pensioner_number=args.pensioner,
                 contact_name=args.family_name,
@@ -768,14 +768,14 @@ async def cmd_case(app: App, args: argparse.Namespace, t: Translator) -> int:
             print(
                 t("cli.case.handover", number=case.id, when=when, place=case.handover_place or "-")
             )
-            late = cases.late_handover(t, case, zone)
+            late = views.late_handover(t, case, zone)
             if late:
                 print(late)
         elif action == "report":
             audit.record(session, actor=_actor(), action="case.report", agency_id=agency.id)
             months = await cases.report(session, agency.id, now, args.month)
             for m in months:
-                print(cases.report_text(t, m))
+                print(views.report_text(t, m))
             if not months:
                 print(t("cli.case.none"))
         else:  # escalate

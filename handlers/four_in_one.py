@@ -17,7 +17,8 @@ from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services import four_in_one_words as words
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
-from bot.services.people import normalize_phone
+from bot.services.when import parse as parse_moment
+from bot.views import four_in_one as views
 from storage.models import CaseEvent, Employee, FourInOneCase
 
 router = Router("case")
@@ -192,7 +193,7 @@ async def _absorb(ctx: Context, data: dict[str, Any], text: str, step: str) -> d
             data["part"] = found.part
     if step in PHONE_STEPS:
         phone_ = words.phone_in(text)
-        normalized = normalize_phone(phone_) if phone_ else None
+        normalized = cases.phone_of(phone_) if phone_ else None
         if normalized:
             data["phone"] = normalized
     return data
@@ -210,7 +211,7 @@ def _settle_moment(ctx: Context, data: dict[str, Any]) -> str | None:
     local = datetime.fromisoformat(data["date"]).replace(
         hour=moment.hour, minute=moment.minute, tzinfo=ZoneInfo(_zone(ctx))
     )
-    if local > datetime.now(UTC) + timedelta(minutes=5):
+    if cases.death_in_future(local, datetime.now(UTC)):
         data.pop("clock", None)
         data.pop("part", None)
         return "four_in_one.future_time"
@@ -245,10 +246,10 @@ def _heard(ctx: Context, data: dict[str, Any]) -> str:
 
 def _died_words(ctx: Context, data: dict[str, Any]) -> str:
     if data.get("died_at"):
-        text = cases.died_text(ctx.t, datetime.fromisoformat(data["died_at"]), _zone(ctx))
+        text = views.died_text(ctx.t, datetime.fromisoformat(data["died_at"]), _zone(ctx))
     else:
         day_ = datetime.fromisoformat(data["date"]).replace(tzinfo=ZoneInfo(_zone(ctx)))
-        text = cases.died_text(ctx.t, day_, _zone(ctx))
+        text = views.died_text(ctx.t, day_, _zone(ctx))
     part = data.get("part")
     if part and not data.get("clock"):
         text += " · " + ctx.t(SAID_PART.get(part, "four_in_one.said_part.pagi"))
@@ -519,10 +520,10 @@ async def relation_typed(ctx: Context, text: str) -> list[Reply]:
 
 @router.on_state("phone", contact=True)
 async def phone(ctx: Context, text: str) -> list[Reply]:
-    normalized = normalize_phone(text)
+    normalized = cases.phone_of(text)
     if normalized is None:
         found = words.phone_in(text)
-        normalized = normalize_phone(found) if found else None
+        normalized = cases.phone_of(found) if found else None
     if normalized is None:
         return _reply(ctx, ctx.t("four_in_one.bad_phone"))
     return await _next(ctx, _data(ctx) | {"phone": normalized})
@@ -540,7 +541,7 @@ async def _summary(ctx: Context, data: dict[str, Any], lead: str | None = None) 
         died=_died_words(ctx, data),
         contact=data["contact"],
         relation=ctx.t(f"four_in_one.relation.{relation_}"),
-        phone=cases.display_phone(normalized),
+        phone=views.display_phone(normalized),
     )
     if data.get("via") != "officer":
         summary += "\n\n" + ctx.t("four_in_one.summary_next", agency=ctx.agency.name)
@@ -632,7 +633,7 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
         text = ctx.t("four_in_one.opened_for_family", number=case.id, code=opened.code)
         return [
             Reply(
-                f"{text}\n\n{cases.family_view(ctx.t, case, _zone(ctx))}",
+                f"{text}\n\n{views.family_view(ctx.t, case, _zone(ctx))}",
                 [
                     Choice(router.payload("show", case.id), ctx.t("four_in_one.open_case")),
                     ctx.back_to_menu(),
@@ -642,7 +643,7 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
     ctx.roles.add(FAMILY)
     text = ctx.t("four_in_one.opened", name=data.get("contact", ""), code=opened.code)
     trusted = await cases.trusted(ctx.session, case, ctx.account)
-    view = cases.family_view(ctx.t, case, _zone(ctx), trusted=trusted)
+    view = views.family_view(ctx.t, case, _zone(ctx), trusted=trusted)
     return [ctx.main_menu(f"{text}\n\n{view}")]
 
 
@@ -657,7 +658,7 @@ def _family_choices(case: FourInOneCase, ctx: Context, trusted: bool) -> list[Ch
 
 async def _family_reply(ctx: Context, case: FourInOneCase) -> Reply:
     trusted = await cases.trusted(ctx.session, case, ctx.account)
-    view = cases.family_view(ctx.t, case, _zone(ctx), trusted=trusted)
+    view = views.family_view(ctx.t, case, _zone(ctx), trusted=trusted)
     return Reply(view, _family_choices(case, ctx, trusted))
 
 
@@ -696,7 +697,7 @@ async def code_typed(ctx: Context, text: str) -> list[Reply]:
         return _reply(ctx, ctx.t("four_in_one.code_unknown"))
     await router.enter(ctx, "tracked", case_id=case.id)
     follow = Choice(router.payload("follow"), ctx.t("four_in_one.follow"))
-    return _reply(ctx, cases.family_view(ctx.t, case, _zone(ctx)), follow)
+    return _reply(ctx, views.family_view(ctx.t, case, _zone(ctx)), follow)
 
 
 @router.action("follow", state="tracked")
@@ -933,7 +934,7 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
 async def _card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> list[Reply]:
     await ctx.clear_state()
     cases.read_by_staff(ctx.session, case, ctx.actor, "chat")
-    text = cases.staff_view(ctx.t, case, _zone(ctx))
+    text = views.staff_view(ctx.t, case, _zone(ctx))
     choices = []
     if case.status in cases.LIVE:
         choices = [
@@ -1283,7 +1284,7 @@ async def reopen(ctx: Context, args: list[str]) -> list[Reply]:
 async def report(ctx: Context, args: list[str]) -> list[Reply]:
     audit.record(ctx.session, actor=ctx.actor, action="case.report", agency_id=ctx.agency.id)
     months = await cases.report(ctx.session, ctx.agency.id, datetime.now(UTC))
-    lines = [cases.report_text(ctx.t, m) for m in months[-6:]]
+    lines = [views.report_text(ctx.t, m) for m in months[-6:]]
     text = (
         "\n\n".join([ctx.t("four_in_one.report_head"), *lines]) if lines else ctx.t("cli.case.none")
     )
@@ -1316,7 +1317,7 @@ async def handover_typed(ctx: Context, text: str) -> list[Reply]:
     if case is None:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     keep = Choice(router.payload("hkeep"), ctx.t("four_in_one.keep_time"))
-    at = cases.parse_when(text[:64], _today(ctx), _zone(ctx))
+    at = parse_moment(text[:64], ZoneInfo(_zone(ctx)), datetime.now(UTC))
     if at is None:
         return _reply(ctx, ctx.t("four_in_one.bad_handover_time"), keep, expects_text=True)
     if at < datetime.now(UTC):
@@ -1373,7 +1374,7 @@ async def _save_handover(ctx: Context, place: str | None) -> list[Reply]:
     # Until an officer sets a time, the handover is planned for the target itself.
     when = cases.when_text(ctx.t, case.handover_at or case.deadline_at, _zone(ctx))
     lead = ctx.t("four_in_one.handover_set", when=when, place=case.handover_place or "-")
-    late = cases.late_handover(ctx.t, case, _zone(ctx))
+    late = views.late_handover(ctx.t, case, _zone(ctx))
     if late:
         lead += "\n" + late
     return await _card(ctx, case, lead)
