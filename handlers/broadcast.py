@@ -19,6 +19,7 @@ from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, ID, NUM, WORD, Context, Router
 from bot.services import audiences, audit, broadcasts, reminders, when
 from bot.services.audiences import Audience, AudienceError
+from bot.views.when import ask_half
 from storage.models import Unit, utcnow
 
 router = Router("broadcast")
@@ -245,7 +246,9 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     zone = ZoneInfo(ctx.agency.timezone)
     now = utcnow()
-    moment = when.parse(text, zone, now)
+    moment = when.read(text, zone, now)
+    if isinstance(moment, when.Ambiguous):
+        return [Reply(ask_half(ctx.t, moment, zone), [ctx.back_to_menu()], expects_text=True)]
     if moment is None:
         example = when.example(zone, now)
         retry = ctx.t("broadcast.bad_time", example=example)

@@ -17,8 +17,10 @@ from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services import four_in_one_words as words
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, RELATIONS, STAFF_ROLES, STATUSES
-from bot.services.when import parse as parse_moment
+from bot.services.when import Ambiguous
+from bot.services.when import read as read_moment
 from bot.views import four_in_one as views
+from bot.views.when import ask_half
 from storage.models import CaseEvent, Employee, FourInOneCase
 
 router = Router("case")
@@ -1317,7 +1319,9 @@ async def handover_typed(ctx: Context, text: str) -> list[Reply]:
     if case is None:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     keep = Choice(router.payload("hkeep"), ctx.t("four_in_one.keep_time"))
-    at = parse_moment(text[:64], ZoneInfo(_zone(ctx)), datetime.now(UTC))
+    at = read_moment(text[:64], ZoneInfo(_zone(ctx)), datetime.now(UTC))
+    if isinstance(at, Ambiguous):
+        return _reply(ctx, ask_half(ctx.t, at, _zone(ctx)), keep, expects_text=True)
     if at is None:
         return _reply(ctx, ctx.t("four_in_one.bad_handover_time"), keep, expects_text=True)
     if at < datetime.now(UTC):
