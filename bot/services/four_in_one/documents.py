@@ -31,7 +31,7 @@ async def set_document(
     session: AsyncSession,
     case: FourInOneCase,
     kind: str,
-    status: str,
+    status: DocumentStatus | str,
     *,
     actor: str,
     roles: set[str],
@@ -45,6 +45,7 @@ async def set_document(
         raise CaseRefused(CaseError.CLOSED)
     if kind not in DOCUMENTS or status not in STATUSES:
         raise CaseRefused(CaseError.BAD_STATUS)
+    status = DocumentStatus(status)  # typed as it is stored from here on
     if not may_update(roles, kind):
         raise CaseRefused(CaseError.NOT_OWNER)
     doc = next(d for d in case.documents if d.kind == kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -72,7 +73,7 @@ async def open_case(
         died_on=died_on,
     )
     code = new_code()
-    fields = dict(
+    fields: dict[str, Any] = dict(
         agency_id=agency.id,
         tracking_hash=hash_code(code),
         identity_key=key,

@@ -80,6 +80,7 @@ async def report(
     )
     hours: dict[tuple[str, str], list[float]] = {}
     for m, kind, opened, ready in durations:
+        assert ready is not None  # the query reads only documents that are ready
         hours.setdefault((m, kind), []).append((ready - opened).total_seconds() / 3600)
     for (m, kind), values in hours.items():
         figures[m].median_hours[kind] = statistics.median(values)
