@@ -8,7 +8,6 @@ and hands each to the `ChannelSender` (bot/senders.py) of the recipient's channe
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -25,19 +24,7 @@ from bot.senders import ChannelSender as ChannelSender
 from bot.senders import Outcome as Outcome
 from bot.senders import SendResult as SendResult
 from storage.models import Account, Delivery, utcnow
-
-
-class Status(StrEnum):
-    PENDING = "pending"  # waiting to be sent (or to be retried after not_before)
-    SENDING = "sending"  # claimed by a drain; the request may be in flight
-    SENT = "sent"  # the platform accepted it
-    DELIVERED = "delivered"  # the platform says it reached the device (WhatsApp)
-    READ = "read"  # the platform says it was read (WhatsApp)
-    FAILED = "failed"  # given up after retries, or rejected for good
-    UNREACHABLE = "unreachable"  # the user blocked the bot or left the platform
-    UNCERTAIN = "uncertain"  # in flight when a process died: its fate cannot be known
-    CANCELLED = "cancelled"  # HR cancelled the broadcast before it was sent
-
+from storage.statuses import DeliveryStatus as Status
 
 # Platform status callbacks only ever move a record forward along this order; a late "sent"
 # never undoes "read", and a late "failed" after "delivered" is ignored.

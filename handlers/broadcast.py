@@ -23,6 +23,7 @@ from bot.services import audit, guidance, when
 from bot.services.broadcasting import audiences, broadcasts, reminders
 from bot.services.broadcasting.audiences import Audience, AudienceError
 from bot.services.broadcasting.report import report
+from bot.views.when import ask_half
 from storage.models import Reminder, Unit, utcnow
 
 
@@ -286,7 +287,9 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     zone = ZoneInfo(ctx.agency.timezone)
     now = utcnow()
-    moment = when.parse(text, zone, now)
+    moment = when.read(text, zone, now)
+    if isinstance(moment, when.Ambiguous):
+        return [Reply(ask_half(ctx.t, moment, zone), [ctx.back_to_menu()], expects_text=True)]
     if moment is None:
         example = when.example(zone, now)
         retry = ctx.t("broadcast.bad_time", example=example)

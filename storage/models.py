@@ -21,6 +21,15 @@ from sqlalchemy import text as sa_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from storage.statuses import (
+    BroadcastStatus,
+    CaseStatus,
+    DeliveryStatus,
+    DocumentStatus,
+    PeriodState,
+    status_column,
+)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -249,7 +258,7 @@ class RatingPeriod(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
     year: Mapped[int]
     quarter: Mapped[int]  # 1..4
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open | closed | published
+    state: Mapped[PeriodState] = mapped_column(status_column(PeriodState), default=PeriodState.OPEN)
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]  # planned close; ratings stop at this time even if HR forgets
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -355,7 +364,9 @@ class Delivery(Base):
     message_key: Mapped[str] = mapped_column(String(96))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dedup_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # A DeliveryStatus, kept a plain string column: broadcast reports union it with outcome words
+    # that are not statuses ("no_account", "blocked"), which an Enum column would refuse to load.
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -391,8 +402,9 @@ class Broadcast(Base):
     attachment_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # scheduled -> sending -> done; or cancelled
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    status: Mapped[BroadcastStatus] = mapped_column(
+        status_column(BroadcastStatus), default=BroadcastStatus.SCHEDULED
+    )
     send_at: Mapped[datetime] = mapped_column(default=utcnow)
     recipients: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -466,8 +478,7 @@ class FourInOneCase(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
     tracking_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # open|ready|closed|merged|cancelled, or duplicate|rejected for a report awaiting the desk
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[CaseStatus] = mapped_column(status_column(CaseStatus), default=CaseStatus.OPEN)
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("four_in_one_case.id", ondelete="SET NULL"), nullable=True
     )
@@ -521,7 +532,9 @@ class CaseDocument(Base):
     )  # taspen_book|death_certificate|family_card|id_card
     position: Mapped[int]
     owner_role: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[DocumentStatus] = mapped_column(
+        status_column(DocumentStatus), default=DocumentStatus.PENDING
+    )
     note: Mapped[str | None] = mapped_column(String(300), nullable=True)
     ready_at: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,8 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.i18n import translator
-from bot.services.four_in_one import parse_date, parse_time, parse_when, when_text
-from bot.services.four_in_one_deadline import DeadlineRule, deadline, zone_abbreviation
+from bot.services.four_in_one.deadline import (
+    DeadlineRule,
+    deadline,
+    when_text,
+    zone_abbreviation,
+)
 
 WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
 
@@ -94,68 +98,3 @@ def test_deadline_in_words_in_both_languages() -> None:
     assert when_text(translator("id"), due, WITA).endswith("pukul 20.00 WITA")
     assert when_text(translator("id"), due, WIT).endswith("pukul 21.00 WIT")
     assert zone_abbreviation(due, "Europe/Berlin") == "CET"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("21-11-2026", date(2026, 11, 21)),
-        ("21/11/26", date(2026, 11, 21)),
-        ("3.1", date(2026, 1, 3)),
-        ("31-02-2026", None),
-        ("kemarin", date(2026, 11, 23)),
-        ("hari ini", date(2026, 11, 24)),
-        ("besok", date(2026, 11, 25)),  # the caller refuses it with its own words
-        ("21 November", date(2026, 11, 21)),
-        ("21 Nov", date(2026, 11, 21)),
-        ("2026-11-21", date(2026, 11, 21)),
-        ("21/11", date(2026, 11, 21)),
-        ("30 Des", date(2025, 12, 30)),  # no year: the last one, not eleven months ahead
-        ("kemarinan", None),
-        ("1-2-3-4", None),
-    ],
-)
-def test_parse_date(text: str, expected: date | None) -> None:
-    assert parse_date(text, date(2026, 11, 24)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("14.30", time(14, 30)),
-        ("7", time(7)),
-        ("0730", time(7, 30)),
-        ("23:59 WIB", time(23, 59)),
-        ("jam 3 sore", time(15)),
-        ("3 sore", time(15)),
-        ("pukul 15.00", time(15)),
-        ("15,30", time(15, 30)),
-        ("jam 7 malam", time(19)),
-        ("jam 1 malam", time(1)),
-        ("10 pagi", time(10)),
-        ("1 siang", time(13)),
-    ],
-)
-def test_parse_time(text: str, expected: time) -> None:
-    assert parse_time(text) == expected
-
-
-@pytest.mark.parametrize("text", ["25.00", "12.60", "siang", "", "jam 15 sore"])
-def test_parse_time_refuses(text: str) -> None:
-    assert parse_time(text) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "when"),
-    [
-        ("21-11 19.30", datetime(2026, 11, 21, 12, 30, tzinfo=UTC)),
-        ("19.30", datetime(2026, 11, 24, 12, 30, tzinfo=UTC)),
-        ("besok jam 7 malam", datetime(2026, 11, 25, 12, 0, tzinfo=UTC)),
-        ("25 Nov pukul 15.00", datetime(2026, 11, 25, 8, 0, tzinfo=UTC)),
-        ("31-02 19.30", None),
-        ("besok 25.00", None),
-        ("Balai Kota", None),
-    ],
-)
-def test_parse_when(text: str, when: datetime | None) -> None:
-    assert parse_when(text, date(2026, 11, 24), WIB) == when

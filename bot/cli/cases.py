@@ -27,7 +27,7 @@ from bot.i18n import Translator
 from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.agencies import agency_by_code
-from bot.services.people import normalize_phone
+from bot.views import four_in_one as views
 from storage.models import Agency, Employee, FourInOneCase
 
 # The operator at the terminal acts as the case desk: every document, every case of the agency.
@@ -128,7 +128,7 @@ async def list_cases(desk: Desk, args: argparse.Namespace, t: Translator) -> Non
 async def show(desk: Desk, args: argparse.Namespace, t: Translator) -> None:
     case = await desk.case(args.id)
     cases.read_by_staff(desk.session, case, actor(), "cli")
-    print(cases.staff_view(t, case, desk.zone))
+    print(views.staff_view(t, case, desk.zone))
     events = await cases.history(desk.session, case)
     names = await cases.actor_names(desk.session, t, case, {e.actor for e in events})
     for e in events:
@@ -142,16 +142,16 @@ async def open_case(desk: Desk, args: argparse.Namespace, t: Translator) -> None
         raise CliError("cli.case.need_deceased")
     # The chat's rules hold at the terminal too: no future death, a real NIP and phone.
     died_at = _moment(args.died, desk.zone)
-    if died_at > desk.now + timedelta(minutes=5):
+    if cases.death_in_future(died_at, desk.now):
         raise CliError("cli.case.future_death", code=2, value=args.died)
-    if args.nip and not cases.is_nip(args.nip):
+    if args.nip and cases.nip_of(args.nip) is None:
         raise CliError("cli.case.bad_nip", code=2, value=args.nip)
-    if args.phone and normalize_phone(args.phone) is None:
+    if args.phone and cases.phone_of(args.phone) is None:
         raise CliError("cli.case.bad_phone", code=2, value=args.phone)
     report = cases.Report(
         died_at=died_at,
         deceased_name=args.name or "",
-        nip=cases.clean_nip(args.nip) if args.nip else None,
+        nip=cases.nip_of(args.nip) if args.nip else None,
         unit=args.unit,
         pensioner_number=args.pensioner,
         contact_name=args.family_name,
@@ -250,7 +250,7 @@ async def handover(desk: Desk, args: argparse.Namespace, t: Translator) -> None:
         raise CliError(exc.reason.value) from exc
     when = cases.when_text(t, case.handover_at or case.deadline_at, desk.zone)
     print(t("cli.case.handover", number=case.id, when=when, place=case.handover_place or "-"))
-    late = cases.late_handover(t, case, desk.zone)
+    late = views.late_handover(t, case, desk.zone)
     if late:
         print(late)
 
@@ -259,7 +259,7 @@ async def report(desk: Desk, args: argparse.Namespace, t: Translator) -> None:
     audit.record(desk.session, actor=actor(), action="case.report", agency_id=desk.agency.id)
     months = await cases.report(desk.session, desk.agency.id, desk.now, args.month)
     for m in months:
-        print(cases.report_text(t, m))
+        print(views.report_text(t, m))
     if not months:
         print(t("cli.case.none"))
 

@@ -1,118 +1,218 @@
-"""Moments as people type them in Indonesian chats: "besok 07.30", "25/11 08:00", "jam 3 sore",
-"senin 07.00", "2025-04-01 08:00", "lusa jam 7 pagi". Local to the agency's time zone.
+"""Days and times as people type them in Indonesian chats, for every flow that asks for one.
 
-A day without a time is refused (nobody means midnight), and so is a bare number ("8"): too easy to
-misread. A time alone is its next occurrence; a weekday name the next such day (today if the time
-is still ahead).
+"besok 07.30", "25/11 08:00", "25 Nov pukul 15.00", "jam 3 sore", "senin 07.00", "kemarin",
+"2026-04-01 08:00", "lusa jam 7 pagi", "14.30", "0730", "15,30". Local to the agency's time zone.
+
+One grammar, two leanings: a schedule or a handover looks ahead (`Lean.FUTURE`), a death looks
+back (`Lean.PAST`). The leaning decides only what the words leave open: the year of "21/11", which
+Monday "senin" is, and whether a time alone that has passed today means tomorrow.
+
+An hour from 1 to 12 said without minutes or a part of the day ("8", "jam 7") could be morning
+or evening: it reads as `Ambiguous`, for the caller to ask back. A day without a time is not a
+moment (nobody means midnight).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+
+class Lean(Enum):
+    PAST = "past"
+    FUTURE = "future"
+
+
+T = TypeVar("T", time, datetime)
+
+
+@dataclass(frozen=True, slots=True)
+class Ambiguous(Generic[T]):
+    """An hour that may be either half of the day: "jam 7" is `early` 07.00 or `late` 19.00."""
+
+    early: T
+    late: T
+
+
 WEEKDAYS = {
-    "senin": 0,
-    "selasa": 1,
-    "rabu": 2,
-    "kamis": 3,
-    "jumat": 4,
-    "sabtu": 5,
-    "minggu": 6,
-    "ahad": 6,
-    "monday": 0,
-    "tuesday": 1,
-    "wednesday": 2,
-    "thursday": 3,
-    "friday": 4,
-    "saturday": 5,
-    "sunday": 6,
-}
-RELATIVE = {"hari ini": 0, "nanti": 0, "today": 0, "besok": 1, "tomorrow": 1, "lusa": 2}
-_MOMENT = re.compile(
-    r"^(?P<day>.*?)\s*(?:(?P<jam>jam|pukul|pk\.?|at)\s*)?(?P<h>\d{1,2})(?:[.:](?P<m>\d{2}))?"
-    r"(?:\s*(?P<part>pagi|siang|sore|malam))?$"
+    "senin": 0, "selasa": 1, "rabu": 2, "kamis": 3, "jumat": 4, "sabtu": 5, "minggu": 6,
+    "ahad": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+    "saturday": 5, "sunday": 6,
+}  # fmt: skip
+# Days people name instead of a date, relative to today.
+RELATIVE = {
+    "hari ini": 0, "today": 0, "nanti": 0, "kemarin": -1, "yesterday": -1, "kemarin lusa": -2,
+    "besok": 1, "tomorrow": 1, "lusa": 2,
+}  # fmt: skip
+_MONTH_NAMES = (
+    ("januari", "jan", "january"), ("februari", "feb", "pebruari", "february"),
+    ("maret", "mar", "march"), ("april", "apr"), ("mei", "may"), ("juni", "jun", "june"),
+    ("juli", "jul", "july"), ("agustus", "agu", "agt", "ags", "aug", "august"),
+    ("september", "sep", "sept"), ("oktober", "okt", "oct", "october"),
+    ("november", "nov", "nop"), ("desember", "des", "dec", "december"),
+)  # fmt: skip
+MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name in names}
+# A date typed without its year is at most this far the other way from the leaning: "21/11"
+# typed on 24 November is three days ago even for a handover, "30 Des" typed then is last
+# December for a death, and "01/02" is next February for a schedule.
+YEAR_WINDOW = timedelta(days=31)
+
+_CLOCK = re.compile(
+    r"(?:(?:jam|pukul|pkl|pk|at)\.?\s*)?(?P<h>\d{1,2})(?:\s*[.:h]\s*(?P<m>\d{2})|(?P<m4>\d{2}))?"
+    r"\s*(?P<part>pagi|siang|sore|malam|am|pm)?"
 )
-_NUMERIC_DAY = re.compile(r"^(\d{1,2})[/-](\d{1,2})(?:[/-](\d{4}))?$")
-_ISO_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
-def _normalise(text: str) -> str:
-    raw = text.lower().replace("jum'at", "jumat").replace(",", " ")
+def normalise(text: str) -> str:
+    """Lower case, single spaces, and without the words that carry nothing here ("hari Selasa",
+    "tgl 21", "15.00 WIB": the agency's zone is meant)."""
+    raw = text.lower().replace("jum'at", "jumat")
+    raw = re.sub(r"(\d),(\d{2})(?!\d)", r"\1.\2", raw)  # 15,30 is a time; other commas separate
+    raw = raw.replace(",", " ")
     raw = re.sub(r"\bhari\b(?! ini)|\b(?:wib|wita|wit|tanggal|tgl)\b\.?", " ", raw)
     return " ".join(raw.split())
 
 
-def _hour(hour: int, part: str | None) -> int | None:
+def _with_part(hour: int, minute: int, part: str) -> time | None:
     """24-hour clock from "jam 3 sore" and the like; None if the hour cannot be that part."""
-    if part is None or part == "pagi":
-        return hour if hour < 24 and not (part == "pagi" and hour > 12) else None
     if hour > 12:
         return None
+    if part in ("pagi", "am"):
+        return time(hour % 12, minute)  # jam 12 pagi / 12 am: midnight
     if part == "siang":
-        return hour + 12 if hour < 6 else hour  # jam 1 siang = 13:00, jam 11 siang = 11:00
-    if part == "sore":
-        return hour + 12 if hour < 12 else hour
-    return (hour + 12) % 24 if hour >= 6 else hour  # malam: jam 8 malam = 20:00, jam 2 = 02:00
+        return time(hour + 12 if hour < 6 else hour, minute)  # jam 1 siang 13.00, jam 11 11.00
+    if part in ("sore", "pm"):
+        return time(hour + 12 if hour < 12 else hour, minute)
+    if hour == 12:
+        return time(0, minute)  # jam 12 malam
+    return time(hour + 12 if hour >= 6 else hour, minute)  # jam 8 malam 20.00, jam 2 malam 02.00
 
 
-def parse_clock(text: str) -> time | None:
-    """ "07.30", "7:30", "jam 7 pagi", "pukul 15.00" → a time of day; None if not one."""
-    match = _MOMENT.match(_normalise(text))
-    if match is None or match["day"]:
+def read_clock(text: str) -> time | Ambiguous[time] | None:
+    """A time of day: "14.30", "0730", "jam 3 sore", "pukul 15.00", "7 malam"; a lone hour from
+    1 to 12 ("8", "jam 7") is `Ambiguous`; None if the text is not a time."""
+    match = _CLOCK.fullmatch(normalise(text))
+    if match is None:
         return None
-    return _clock(match)
-
-
-def _clock(match: re.Match[str]) -> time | None:
-    if match["m"] is None and not match["jam"] and not match["part"]:
-        return None  # a bare number is not a time
-    hour = _hour(int(match["h"]), match["part"])
-    minute = int(match["m"] or 0)
-    if hour is None or minute > 59:
+    hour, minutes, part = int(match["h"]), match["m"] or match["m4"], match["part"]
+    minute = int(minutes or 0)
+    if hour > 23 or minute > 59:
         return None
-    return time(hour, minute)
+    if part is not None:
+        return _with_part(hour, minute, part)
+    if minutes is None and 1 <= hour <= 12:
+        return Ambiguous(time(hour), time((hour + 12) % 24))
+    return time(hour, minute)  # minutes written, or an hour only a 24-hour clock has
 
 
-def _day(words: str, today: date) -> tuple[date | None, bool]:
-    """The date named, and whether it may roll forward when the time has passed today."""
-    if not words:
-        return today, True
-    if words in RELATIVE:
-        return today + timedelta(days=RELATIVE[words]), False
-    if words in WEEKDAYS:
-        return today + timedelta(days=(WEEKDAYS[words] - today.weekday()) % 7), True
+def _year_less(day: int, month: int, today: date, lean: Lean) -> date | None:
+    candidates = []
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            candidates.append(date(year, month, day))
+        except ValueError:  # 29 February of a common year
+            continue
+    if lean is Lean.PAST:
+        return max((d for d in candidates if d <= today + YEAR_WINDOW), default=None)
+    return min((d for d in candidates if d >= today - YEAR_WINDOW), default=None)
+
+
+def _calendar_day(text: str, today: date, lean: Lean) -> date | None:
+    """21-11-2026, 21/11/26, 21.11, 21/11, 2026-11-21, 21 November, 21 Nov 2026."""
+    parts = [p for p in re.split(r"[\s/.\-]+", text) if p]
+    if len(parts) == 3 and len(parts[0]) == 4 and parts[0].isdigit():
+        parts = [parts[2], parts[1], parts[0]]  # ISO: 2026-11-21
+    if len(parts) >= 2 and parts[1] in MONTHS:
+        parts[1] = str(MONTHS[parts[1]])
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return None
+    day, month = int(parts[0]), int(parts[1])
+    if len(parts) == 2:
+        return _year_less(day, month, today, lean)
+    year = int(parts[2])
     try:
-        if found := _ISO_DAY.match(words):
-            year, month, day = (int(g) for g in found.groups())
-            return date(year, month, day), False
-        if found := _NUMERIC_DAY.match(words):
-            day, month = int(found[1]), int(found[2])
-            if found[3]:
-                return date(int(found[3]), month, day), False
-            this_year = date(today.year, month, day)
-            return (this_year if this_year >= today else date(today.year + 1, month, day)), False
-    except ValueError:  # 31/02 and the like
-        return None, False
-    return None, False
+        return date(year + 2000 if year < 100 else year, month, day)
+    except ValueError:
+        return None
+
+
+def read_day(text: str, today: date, lean: Lean) -> tuple[date | None, int]:
+    """The day named, and by how many days it moves on when its time has already passed today
+    (0: it never does; only a looking-ahead weekday, by a week)."""
+    words = normalise(text)
+    if words in RELATIVE:
+        return today + timedelta(days=RELATIVE[words]), 0
+    if words in WEEKDAYS:
+        ahead = (WEEKDAYS[words] - today.weekday()) % 7
+        if lean is Lean.PAST:
+            return today - timedelta(days=(7 - ahead) % 7), 0
+        return today + timedelta(days=ahead), 7
+    return _calendar_day(words, today, lean), 0
+
+
+def read(
+    text: str, zone: ZoneInfo, now: datetime, lean: Lean = Lean.FUTURE
+) -> datetime | Ambiguous[datetime] | None:
+    """The moment `text` names, as an aware UTC datetime; `Ambiguous` when its hour may be
+    morning or evening; None if it names none. A time alone is today, or, looking ahead, its
+    next occurrence. A moment on the wrong side of `now` (e.g. "hari ini 07.00" at noon) is
+    returned as such: the caller says why it is refused."""
+    words = normalise(text).split()
+    local_now = now.astimezone(zone)
+    # The time is the tail: try the longest tail that reads as a time, the rest as the day.
+    for cut in range(len(words)):
+        clock = read_clock(" ".join(words[cut:]))
+        if clock is None:
+            continue
+        if cut:
+            day, step = read_day(" ".join(words[:cut]), local_now.date(), lean)
+        else:
+            day, step = local_now.date(), 1 if lean is Lean.FUTURE else 0
+        if day is None:
+            return None
+
+        def at(moment: time, day: date = day, step: int = step) -> datetime:
+            local = datetime.combine(day, moment, tzinfo=zone)
+            if step and local <= local_now:
+                local += timedelta(days=step)
+            return local.astimezone(UTC)
+
+        if isinstance(clock, Ambiguous):
+            return Ambiguous(at(clock.early), at(clock.late))
+        return at(clock)
+    return None
+
+
+# --- What each flow asks for ---------------------------------------------------------------------
 
 
 def parse(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
-    """The moment `text` names, as an aware UTC datetime; None if it names none. A moment in
-    the past (e.g. "hari ini 07.00" at noon) is returned as such: the caller says it has passed."""
-    match = _MOMENT.match(_normalise(text))
-    if match is None:
-        return None
-    clock = _clock(match)
-    local_now = now.astimezone(zone)
-    day, rolls = _day(match["day"], local_now.date())
-    if clock is None or day is None:
-        return None
-    moment = datetime.combine(day, clock, tzinfo=zone)
-    if rolls and moment <= local_now:
-        moment += timedelta(days=7 if match["day"] in WEEKDAYS else 1)
-    return moment.astimezone(UTC)
+    """A moment ahead (a broadcast, a reminder, a handover); an ambiguous hour is not one."""
+    moment = read(text, zone, now, Lean.FUTURE)
+    return moment if isinstance(moment, datetime) else None
+
+
+def parse_clock(text: str) -> time | None:
+    """A reminder's time of day; an ambiguous hour is not one."""
+    clock = read_clock(text)
+    return clock if isinstance(clock, time) else None
+
+
+def parse_date(text: str, today: date) -> date | None:
+    """The day of a death: "kemarin", "21/11", "senin" look back. Future days are returned: the
+    caller says why they are refused."""
+    return read_day(text, today, Lean.PAST)[0]
+
+
+def parse_time(text: str) -> time | None:
+    """The time of a death. A lone hour ("7") is taken as typed, in the morning: the 4-in-1
+    conversation has always done so and its tests rely on it (asking back is for a later step)."""
+    clock = read_clock(text)
+    return clock.early if isinstance(clock, Ambiguous) else clock
 
 
 def example(zone: ZoneInfo, now: datetime) -> str:

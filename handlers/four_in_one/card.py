@@ -8,6 +8,7 @@ from bot.messages import Choice, Reply
 from bot.routing import ID, NUM, WORD, Context, Step
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, STAFF_ROLES, STATUSES
+from bot.views import four_in_one as views
 from handlers.four_in_one.common import (
     CaseDraft,
     Verb,
@@ -50,7 +51,7 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
 async def card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> list[Reply]:
     await ctx.clear_state()
     cases.read_by_staff(ctx.session, case, ctx.actor, "chat")
-    text = cases.staff_view(ctx.t, case, zone(ctx))
+    text = views.staff_view(ctx.t, case, zone(ctx))
     choices = []
     if case.status in cases.LIVE:
         choices = [

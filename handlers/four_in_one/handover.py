@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.messages import Choice, Reply
 from bot.routing import ID, Context, Expect, Step
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES
+from bot.services.when import Ambiguous
+from bot.services.when import read as read_moment
+from bot.views import four_in_one as views
+from bot.views.when import ask_half
 from handlers.four_in_one.card import card, staff_case
-from handlers.four_in_one.common import CaseDraft, Verb, ask, reply, router, stale, today, zone
+from handlers.four_in_one.common import CaseDraft, Verb, ask, reply, router, stale, zone
 from storage.models import FourInOneCase
 
 
@@ -47,7 +52,9 @@ async def handover_typed(ctx: Context, text: str) -> list[Reply]:
     if case is None:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     keep = Choice(router.payload(Verb.KEEP_TIME), ctx.t("four_in_one.keep_time"))
-    at = cases.parse_when(text[:64], today(ctx), zone(ctx))
+    at = read_moment(text[:64], ZoneInfo(zone(ctx)), datetime.now(UTC))
+    if isinstance(at, Ambiguous):
+        return reply(ctx, ask_half(ctx.t, at, zone(ctx)), keep, expects_text=True)
     if at is None:
         return reply(ctx, ctx.t("four_in_one.bad_handover_time"), keep, expects_text=True)
     if at < datetime.now(UTC):
@@ -103,7 +110,7 @@ async def _save_handover(ctx: Context, place: str | None) -> list[Reply]:
     # Until an officer sets a time, the handover is planned for the target itself.
     when = cases.when_text(ctx.t, case.handover_at or case.deadline_at, zone(ctx))
     lead = ctx.t("four_in_one.handover_set", when=when, place=case.handover_place or "-")
-    late = cases.late_handover(ctx.t, case, zone(ctx))
+    late = views.late_handover(ctx.t, case, zone(ctx))
     if late:
         lead += "\n" + late
     return await card(ctx, case, lead)

@@ -9,6 +9,7 @@ from bot.routing import HR, NUM, Context
 from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, STAFF_ROLES
+from bot.views import four_in_one as views
 from handlers.four_in_one.common import PAGE, Verb, at_desk, reply, router, zone
 
 
@@ -106,7 +107,7 @@ async def duplicates(ctx: Context, args: list[str]) -> list[Reply]:
 async def report(ctx: Context, args: list[str]) -> list[Reply]:
     audit.record(ctx.session, actor=ctx.actor, action="case.report", agency_id=ctx.agency.id)
     months = await cases.report(ctx.session, ctx.agency.id, datetime.now(UTC))
-    lines = [cases.report_text(ctx.t, m) for m in months[-6:]]
+    lines = [views.report_text(ctx.t, m) for m in months[-6:]]
     text = (
         "\n\n".join([ctx.t("four_in_one.report_head"), *lines]) if lines else ctx.t("cli.case.none")
     )

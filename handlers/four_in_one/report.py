@@ -23,7 +23,7 @@ from bot.routing import FAMILY, NUM, WORD, Context, Draft, Expect, Expired, Step
 from bot.services import four_in_one as cases
 from bot.services import four_in_one_words as words
 from bot.services.four_in_one import RELATIONS
-from bot.services.people import normalize_phone
+from bot.views import four_in_one as views
 from handlers.four_in_one.common import (
     MAX_DAYS_AGO,
     Verb,
@@ -155,7 +155,7 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
         if own:
             draft.contact = own[: cases.NAME_LIMIT]
             phone_ = words.phone_in(text)
-            draft.phone = (normalize_phone(phone_) if phone_ else None) or draft.phone
+            draft.phone = (cases.phone_of(phone_) if phone_ else None) or draft.phone
     if step in UNIT_STEPS:
         unit_, several = words.pick_unit(text, await _unit_names(ctx), cases.unit_words)
         if unit_:
@@ -178,7 +178,7 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
             draft.part = found.part
     if step in PHONE_STEPS:
         phone_ = words.phone_in(text)
-        normalized = normalize_phone(phone_) if phone_ else None
+        normalized = cases.phone_of(phone_) if phone_ else None
         if normalized:
             draft.phone = normalized
     return draft
@@ -195,7 +195,7 @@ def _settle_moment(ctx: Context, draft: ReportDraft) -> str | None:
     local = datetime.fromisoformat(draft.date).replace(
         hour=moment.hour, minute=moment.minute, tzinfo=ZoneInfo(zone(ctx))
     )
-    if local > datetime.now(UTC) + timedelta(minutes=5):
+    if cases.death_in_future(local, datetime.now(UTC)):
         draft.clock = None
         draft.part = None
         return "four_in_one.future_time"
@@ -229,7 +229,7 @@ def _heard(ctx: Context, draft: ReportDraft) -> str:
     if draft.contact:
         lines.append(ctx.t("four_in_one.heard.contact", name=draft.contact))
     if draft.phone:
-        lines.append(ctx.t("four_in_one.heard.phone", phone=cases.display_phone(draft.phone)))
+        lines.append(ctx.t("four_in_one.heard.phone", phone=views.display_phone(draft.phone)))
     if not lines:
         return ""
     return ctx.t("four_in_one.heard", lines="\n".join(lines))
@@ -237,11 +237,11 @@ def _heard(ctx: Context, draft: ReportDraft) -> str:
 
 def _died_words(ctx: Context, draft: ReportDraft) -> str:
     if draft.died_at:
-        text = cases.died_text(ctx.t, datetime.fromisoformat(draft.died_at), zone(ctx))
+        text = views.died_text(ctx.t, datetime.fromisoformat(draft.died_at), zone(ctx))
     else:
         assert draft.date is not None
         day_ = datetime.fromisoformat(draft.date).replace(tzinfo=ZoneInfo(zone(ctx)))
-        text = cases.died_text(ctx.t, day_, zone(ctx))
+        text = views.died_text(ctx.t, day_, zone(ctx))
     part = draft.part
     if part and not draft.clock:
         text += " · " + ctx.t(SAID_PART.get(part, "four_in_one.said_part.pagi"))
@@ -505,10 +505,10 @@ async def relation_typed(ctx: Context, text: str) -> list[Reply]:
 
 
 async def phone(ctx: Context, text: str) -> list[Reply]:
-    normalized = normalize_phone(text)
+    normalized = cases.phone_of(text)
     if normalized is None:
         found = words.phone_in(text)
-        normalized = normalize_phone(found) if found else None
+        normalized = cases.phone_of(found) if found else None
     if normalized is None:
         return reply(ctx, ctx.t("four_in_one.bad_phone"))
     draft = ReportDraft.of(ctx)
@@ -527,7 +527,7 @@ async def _summary(ctx: Context, draft: ReportDraft, lead: str | None = None) ->
         died=_died_words(ctx, draft),
         contact=draft.contact,
         relation=ctx.t(f"four_in_one.relation.{draft.relation}"),
-        phone=cases.display_phone(draft.phone),
+        phone=views.display_phone(draft.phone),
     )
     if draft.via != "officer":
         summary += "\n\n" + ctx.t("four_in_one.summary_next", agency=ctx.agency.name)
@@ -613,7 +613,7 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
         text = ctx.t("four_in_one.opened_for_family", number=case.id, code=opened.code)
         return [
             Reply(
-                f"{text}\n\n{cases.family_view(ctx.t, case, zone(ctx))}",
+                f"{text}\n\n{views.family_view(ctx.t, case, zone(ctx))}",
                 [
                     Choice(router.payload(Verb.SHOW, case.id), ctx.t("four_in_one.open_case")),
                     ctx.back_to_menu(),
@@ -623,7 +623,7 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
     ctx.roles.add(FAMILY)
     text = ctx.t("four_in_one.opened", name=draft.contact or "", code=opened.code)
     trusted = await cases.trusted(ctx.session, case, ctx.account)
-    view = cases.family_view(ctx.t, case, zone(ctx), trusted=trusted)
+    view = views.family_view(ctx.t, case, zone(ctx), trusted=trusted)
     return [ctx.main_menu(f"{text}\n\n{view}")]
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from bot.messages import Choice, Reply
 from bot.routing import FAMILY, ID, Context, Draft, Expect, Step
 from bot.services import four_in_one as cases
+from bot.views import four_in_one as views
 from handlers.four_in_one.common import Verb, ask, remember_language, reply, router, stale, zone
 from storage.models import FourInOneCase
 
@@ -32,7 +33,7 @@ def _family_choices(case: FourInOneCase, ctx: Context, trusted: bool) -> list[Ch
 
 async def _family_reply(ctx: Context, case: FourInOneCase) -> Reply:
     trusted = await cases.trusted(ctx.session, case, ctx.account)
-    view = cases.family_view(ctx.t, case, zone(ctx), trusted=trusted)
+    view = views.family_view(ctx.t, case, zone(ctx), trusted=trusted)
     return Reply(view, _family_choices(case, ctx, trusted))
 
 
@@ -70,7 +71,7 @@ async def code_typed(ctx: Context, text: str) -> list[Reply]:
         return reply(ctx, ctx.t("four_in_one.code_unknown"))
     await router.enter(ctx, Track.TRACKED, TrackDraft(case_id=case.id))
     follow_ = Choice(router.payload(Verb.FOLLOW), ctx.t("four_in_one.follow"))
-    return reply(ctx, cases.family_view(ctx.t, case, zone(ctx)), follow_)
+    return reply(ctx, views.family_view(ctx.t, case, zone(ctx)), follow_)
 
 
 @router.action(Verb.FOLLOW, state=Track.TRACKED)

@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 
+from bot.config import Settings
+from bot.i18n import Translator
+
 # Indonesia's own abbreviations, by UTC offset in hours; other zones fall back to tzname().
 ZONE_ABBREVIATIONS = {7: "WIB", 8: "WITA", 9: "WIT"}
 
@@ -78,4 +81,22 @@ def moment_words(moment: datetime, zone: str, locale: str) -> MomentWords:
         day=format_date(local.date(), "d MMM", locale=locale),
         time=format_time(local.time(), "HH.mm", locale=locale),  # one style in both languages
         zone=zone_abbreviation(moment, zone),
+    )
+
+
+def rule_of(settings: Settings) -> DeadlineRule:
+    return DeadlineRule(night=settings.four_in_one_night, hour=settings.four_in_one_hour)
+
+
+# A service fills dates into a delivery's params in the reader's language when it records it,
+# as `delivery.render` only fills placeholders: the words live here, beside the rule.
+def when_text(t: Translator, moment: datetime, zone: str) -> str:
+    words = moment_words(moment, zone, t.locale)
+    return t(
+        "four_in_one.when",
+        weekday=words.weekday,
+        part=t(f"four_in_one.part.{words.part}"),
+        day=words.day,
+        time=words.time,
+        zone=words.zone,
     )

@@ -1,0 +1,195 @@
+"""4-in-1 cases: the four documents a bereaved family receives by the third night.
+
+A case is opened by the family or by an officer, matched to the roster where possible, and
+followed document by document. A report that matches a case already held reveals nothing of that
+case: it is answered like any new report and waits, as a pending duplicate, for a desk officer to
+merge or reject it. Every change is a `case_event` row and, for the family, a `delivery` row
+(bot/delivery.py) in the same unit of work.
+
+Who sees what: a chat is the verified family of a case only when its contact row says so
+(`CaseContact.verified`): the reporter's own chat on a case they opened, or a chat whose
+platform-proven phone matches one an officer recorded. Everyone else who follows (code holders,
+duplicate reporters, unverified contacts) sees statuses and dates only.
+
+The modules: `rules` (documents, stages, limits, refusals), `parsing` (codes, NIPs, names),
+`deadline` (the third night), `reading` (finding cases), `opening` (a report becomes a case and
+chats follow it), `matching` (the roster entry, duplicates merged or rejected), `documents`
+(progress, handover, receipt), `escalation`, `sla_report`. The words users read are built in
+`bot/views/four_in_one.py`; days and times are read by `bot/services/when.py`.
+"""
+
+from bot.services.four_in_one.deadline import (
+    DeadlineRule,
+    deadline,
+    moment_words,
+    rule_of,
+    when_text,
+)
+from bot.services.four_in_one.documents import (
+    cancel_case,
+    confirm_receipt,
+    reissue_code,
+    set_document,
+    set_handover,
+)
+from bot.services.four_in_one.escalation import RISK_LEVELS, Escalated, escalate_due
+from bot.services.four_in_one.matching import (
+    Report,
+    attach_candidate,
+    confirm_match,
+    find_units,
+    match,
+    merge,
+    merge_duplicate,
+    reject_duplicate,
+    unit_aliases,
+    unit_words,
+)
+from bot.services.four_in_one.opening import (
+    Opened,
+    awaits_family,
+    follow,
+    open_case,
+    verify_family,
+)
+from bot.services.four_in_one.parsing import (
+    CODE_LENGTH,
+    clean_code,
+    clean_nip,
+    hash_code,
+    identity_key,
+    is_code_shaped,
+    is_nip,
+    looks_like_code,
+    names_agree,
+    new_code,
+    nip_of,
+    normalize_name,
+    phone_of,
+)
+from bot.services.four_in_one.reading import (
+    actor_names,
+    agency_case,
+    by_code,
+    case_for_staff,
+    cases_of_account,
+    count_duplicates,
+    duplicate_target,
+    follows_any,
+    history,
+    pending_duplicates,
+    queue,
+    read_by_staff,
+    trusted,
+)
+from bot.services.four_in_one.rules import (
+    BY_OFFICER,
+    BY_REPORTER,
+    DESK_ROLES,
+    DOCUMENTS,
+    DUPLICATE,
+    FOLLOWER,
+    FUTURE_SLACK,
+    LIVE,
+    MERGED,
+    NAME_LIMIT,
+    NOT_CASES,
+    NOTE_LIMIT,
+    OWNERS,
+    READY,
+    REJECTED,
+    RELATIONS,
+    STAFF_ROLES,
+    STATUSES,
+    UNKNOWN_TIME,
+    CaseError,
+    CaseRefused,
+    death_in_future,
+    may_update,
+)
+from bot.services.four_in_one.sla_report import MonthFigures, report
+from bot.services.when import parse_date, parse_time
+
+__all__ = [
+    "BY_OFFICER",
+    "BY_REPORTER",
+    "CODE_LENGTH",
+    "DESK_ROLES",
+    "DOCUMENTS",
+    "DUPLICATE",
+    "FOLLOWER",
+    "FUTURE_SLACK",
+    "LIVE",
+    "MERGED",
+    "NAME_LIMIT",
+    "NOTE_LIMIT",
+    "NOT_CASES",
+    "OWNERS",
+    "READY",
+    "REJECTED",
+    "RELATIONS",
+    "RISK_LEVELS",
+    "STAFF_ROLES",
+    "STATUSES",
+    "UNKNOWN_TIME",
+    "CaseError",
+    "CaseRefused",
+    "DeadlineRule",
+    "Escalated",
+    "MonthFigures",
+    "Opened",
+    "Report",
+    "actor_names",
+    "agency_case",
+    "attach_candidate",
+    "awaits_family",
+    "by_code",
+    "cancel_case",
+    "case_for_staff",
+    "cases_of_account",
+    "clean_code",
+    "clean_nip",
+    "confirm_match",
+    "confirm_receipt",
+    "count_duplicates",
+    "deadline",
+    "death_in_future",
+    "duplicate_target",
+    "escalate_due",
+    "find_units",
+    "follow",
+    "follows_any",
+    "hash_code",
+    "history",
+    "identity_key",
+    "is_code_shaped",
+    "is_nip",
+    "looks_like_code",
+    "match",
+    "may_update",
+    "merge",
+    "merge_duplicate",
+    "moment_words",
+    "names_agree",
+    "new_code",
+    "nip_of",
+    "normalize_name",
+    "open_case",
+    "parse_date",
+    "parse_time",
+    "pending_duplicates",
+    "phone_of",
+    "queue",
+    "read_by_staff",
+    "reissue_code",
+    "reject_duplicate",
+    "report",
+    "rule_of",
+    "set_document",
+    "set_handover",
+    "trusted",
+    "unit_aliases",
+    "unit_words",
+    "verify_family",
+    "when_text",
+]

@@ -1,0 +1,1 @@
+"""What users read, built from the services' results: platform-neutral text."""
