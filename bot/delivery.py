@@ -24,7 +24,9 @@ from bot.senders import ChannelSender as ChannelSender
 from bot.senders import Outcome as Outcome
 from bot.senders import SendResult as SendResult
 from storage.models import Account, Delivery, utcnow
-from storage.statuses import DeliveryStatus as Status
+from storage.statuses import DeliveryStatus
+
+Status = DeliveryStatus  # the name the drain, the jobs and the reports use
 
 # Platform status callbacks only ever move a record forward along this order; a late "sent"
 # never undoes "read", and a late "failed" after "delivered" is ignored.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -71,7 +72,7 @@ class Translator:
             text = self._fallback.gettext(key)
         return text.format(**params) if params else text
 
-    def decimal(self, value: float, places: int = 2) -> str:
+    def decimal(self, value: float | Decimal, places: int = 2) -> str:
         """A number as the user's language writes it: 4,50 in Indonesian, 4.50 in English."""
         return format_decimal(value, format="0." + "0" * places, locale=self.locale)
 

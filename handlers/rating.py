@@ -526,7 +526,7 @@ async def winners_text(ctx: Context, period: RatingPeriod) -> str:
                 "award.line",
                 rank=a.rank,
                 name=e.name,
-                score="-" if shown.get(e.id) is None else ctx.t.decimal(shown[e.id]),
+                score="-" if (value := shown.get(e.id)) is None else ctx.t.decimal(value),
                 count=a.rater_count,
                 prize=ctx.t("award.prize", prize=a.prize) if a.prize else "",
             )

@@ -10,9 +10,11 @@ top of the module; the functions only read them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+
+from bot.services.when import parse_date
 
 # --- word lists ---------------------------------------------------------------------------------
 
@@ -414,8 +416,6 @@ def when_of(text: str, today: date) -> When:
 
 
 def _date_in(said: str, today: date) -> date | None:
-    from bot.services.four_in_one import parse_date
-
     for pattern in (
         r"\b\d{1,2}[/\-]\d{1,2}(?:[/\-]\d{2,4})?\b",
         r"\b\d{4}-\d{1,2}-\d{1,2}\b",
@@ -689,7 +689,9 @@ def unit_phrases(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def pick_unit(text: str, unit_names: list[str], words_of) -> tuple[str | None, list[str]]:  # type: ignore[no-untyped-def]
+def pick_unit(
+    text: str, unit_names: list[str], words_of: Callable[[str], Iterable[str]]
+) -> tuple[str | None, list[str]]:
     """The roster unit the text names: (one unit, []) or (None, the several it may mean) or
     (a unit typed after a lead word that is not in the roster, []) or (None, [])."""
     expanded = {name: set(words_of(name)) for name in unit_names}

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from storage.statuses import PeriodState
+
 # A rating period is open (rating), then closed (standings computed for HR), then published.
-OPEN, CLOSED, PUBLISHED = "open", "closed", "published"
+OPEN, CLOSED, PUBLISHED = PeriodState.OPEN, PeriodState.CLOSED, PeriodState.PUBLISHED
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from handlers.four_in_one.common import (
     zone,
 )
 from storage.models import CaseEvent, Employee, FourInOneCase
+from storage.statuses import CaseStatus, DocumentStatus
 
 
 class Attach(StrEnum):
@@ -248,10 +249,10 @@ async def reopen(ctx: Context, args: list[str]) -> list[Reply]:
                     from_status="handed_over", to_status="ready", note="reopened",
                 )
             )  # fmt: skip
-            doc.status, doc.updated_at, doc.updated_by = "ready", now, actor
+            doc.status, doc.updated_at, doc.updated_by = DocumentStatus.READY, now, actor
     if aware(case.handed_over_at) == closed:
         case.handed_over_at = None
-    case.status, case.closed_at = "ready", None
+    case.status, case.closed_at = CaseStatus.READY, None
     ctx.session.add(CaseEvent(case_id=case.id, kind="reopened", actor=actor, at=now))
     audit.record(
         ctx.session, actor=actor, action="case.reopen", agency_id=case.agency_id,

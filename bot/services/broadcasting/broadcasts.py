@@ -18,16 +18,23 @@ from bot.i18n import Translator
 from bot.services import audit, guidance
 from bot.services.broadcasting import audiences
 from bot.services.broadcasting.audiences import Audience, best_account, employee_ids
+from storage.db import changed_rows
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Unit, utcnow
+from storage.statuses import BroadcastStatus
 
-SCHEDULED, SENDING, DONE, CANCELLED = "scheduled", "sending", "done", "cancelled"
+SCHEDULED, SENDING, DONE, CANCELLED = (
+    BroadcastStatus.SCHEDULED,
+    BroadcastStatus.SENDING,
+    BroadcastStatus.DONE,
+    BroadcastStatus.CANCELLED,
+)
 BROADCAST_PRIORITY = 10  # after notifications (priority 0)
 MAX_TEXT = 3500  # leaves room for the header within Telegram's 4096
 MAX_ATTACHMENT = 10 * 1024 * 1024
 OPEN_STATUSES = (Status.PENDING.value, Status.SENDING.value)
 UNDELIVERED = (Status.FAILED.value, Status.UNREACHABLE.value, Status.UNCERTAIN.value)
 NO_ACCOUNT, BLOCKED = "no_account", "blocked"  # targets that got no delivery row
-STATUS_KEYS = {
+STATUS_KEYS: dict[str, str] = {
     SCHEDULED: "broadcast.status.scheduled",
     SENDING: "broadcast.status.sending",
     DONE: "broadcast.status.done",
@@ -180,7 +187,7 @@ async def cancel(session: AsyncSession, broadcast: Broadcast, actor: str) -> int
         .values(status=Status.CANCELLED.value, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    withdrawn = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    withdrawn = changed_rows(result)
     if unfinished(broadcast):
         broadcast.status = CANCELLED
         broadcast.finished_at = now

@@ -99,7 +99,10 @@ async def sync_status(
             select(func.count()).where(CaseEvent.case_id == case.id, CaseEvent.kind == "ready")
         )
         record_event(session, case, "ready", actor, now)
-        zone = zone or (await session.get(Agency, case.agency_id)).timezone  # type: ignore[union-attr]
+        if zone is None:
+            agency = await session.get(Agency, case.agency_id)
+            assert agency is not None  # a foreign key: the case's agency exists
+            zone = agency.timezone
         await _notify_all_ready(session, case, zone, f"case:{case.id}:ready{rounds}")
     elif not all_ready and case.status == CaseStatus.READY:
         case.status = CaseStatus.OPEN

@@ -13,6 +13,7 @@ from bot import delivery
 from bot.services.four_in_one.deadline import when_text
 from bot.services.four_in_one.events import reader_translator, record_event
 from bot.services.four_in_one.rules import DESK_ROLES, OWNERS, READY
+from storage.db import changed_rows
 from storage.models import Account, Agency, Employee, EmployeeRole, FourInOneCase
 from storage.statuses import CaseStatus
 
@@ -35,7 +36,7 @@ async def _claim(session: AsyncSession, case_id: int, column: str, now: datetime
         .values({column: now})
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return changed_rows(result) == 1
 
 
 async def _staff_accounts(session: AsyncSession, agency_id: int, roles: set[str]) -> list[Account]:
