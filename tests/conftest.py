@@ -29,8 +29,8 @@ from bot.config import Settings
 from bot.messages import Channel
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
-from tests.chat import Chat, WhatsAppChat, WhatsAppHarness
-from tests.fake_bot_api import FakeBotAPI
+from tests.fakes.chat import Chat, WhatsAppChat, WhatsAppHarness
+from tests.fakes.fake_bot_api import FakeBotAPI
 
 PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ABDI_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -243,7 +243,7 @@ async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-un
     from bot.channels.whatsapp_render import WORD_JOINER
     from bot.channels.whatsapp_sender import WhatsAppSender
     from bot.channels.whatsapp_status import TRACKER_PREFIX
-    from tests.delivery_helpers import drain_all, telegram_sender
+    from tests.helpers.delivery_helpers import drain_all, telegram_sender
 
     harness = chat.harness
     senders = {"telegram": telegram_sender(demo_app, bot_api, interval=0.02)}
@@ -271,7 +271,7 @@ async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-un
 
 @pytest.fixture
 async def bot_api() -> AsyncIterator[FakeBotAPI]:
-    """The fake Telegram Bot API on loopback (tests/fake_bot_api.py)."""
+    """The fake Telegram Bot API on loopback (tests/fakes/fake_bot_api.py)."""
     api = FakeBotAPI()
     await api.start()
     yield api
@@ -284,7 +284,7 @@ TG_SECRET = "s3cret-webhook-token"
 @pytest.fixture
 def tg_settings(demo_app: App, bot_api: FakeBotAPI) -> Settings:
     """Telegram settings pointing at the fake Bot API (token, base, webhook secret)."""
-    from tests.fake_bot_api import TOKEN
+    from tests.fakes.fake_bot_api import TOKEN
 
     return demo_app.settings.model_copy(
         update={
