@@ -143,7 +143,7 @@ async def demo_app(app: App) -> App:
 
 
 @pytest.fixture(params=["direct", "whatsapp"])
-async def chat(demo_app: App, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+async def chat(demo_app: App, request: pytest.FixtureRequest):
     """A factory of conversations with the demo office: chat(user_ref, lang=None).
 
     "direct" drives the dispatcher with neutral messages; "whatsapp" runs the same conversation
@@ -211,7 +211,7 @@ class Result:
 @pytest.fixture
 async def cli(
     database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
-) -> AsyncIterator[Callable[..., Awaitable[Result]]]:  # type: ignore[no-untyped-def]
+) -> AsyncIterator[Callable[..., Awaitable[Result]]]:
     """`abdi ARGS...` in-process, in a thread (it runs its own event loop), on the test database."""
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in Settings.model_fields:
@@ -232,7 +232,7 @@ async def cli(
 
 
 @pytest.fixture
-async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-untyped-def]
+async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):
     """inbox(user_ref) -> every notification that chat has received so far, oldest first.
 
     Sends what is due through the real drain and senders: Telegram's on the fake Bot API (the
@@ -266,7 +266,7 @@ async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-un
         return texts
 
     yield read
-    await senders["telegram"].close()  # type: ignore[attr-defined]
+    await senders["telegram"].close()
 
 
 @pytest.fixture

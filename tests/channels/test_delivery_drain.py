@@ -24,14 +24,14 @@ def received(bot_api: FakeBotAPI) -> Counter[int]:
     return Counter(int(c.params["chat_id"]) for c in bot_api.accepted if c.method == "sendMessage")
 
 
-async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, bot_api) -> None:
     chats = await link_all(demo_app)
     blocked = set(list(chats.values())[:3])
     bot_api.blocked |= blocked
     bot_api.rate_limit_next("sendMessage", retry_after=1)
     calls = itertools.count()
 
-    def flaky(call):  # type: ignore[no-untyped-def]
+    def flaky(call):
         if call.method == "sendMessage" and next(calls) % 7 == 3:
             return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         return None
@@ -40,7 +40,7 @@ async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, bot_api
     sender = telegram_sender(demo_app, bot_api)
     broadcast_id = await send_now(demo_app, Audience(EVERYONE))
     await drain_all(demo_app, {"telegram": sender})
-    await sender.close()  # type: ignore[attr-defined]
+    await sender.close()
 
     got = received(bot_api)
     assert set(got) == set(chats.values()) - blocked
@@ -58,7 +58,7 @@ async def test_faults_are_waited_out_and_nothing_is_sent_twice(demo_app, bot_api
     assert retried is not None  # the 429 and 500s were retried to success
 
 
-async def test_429_pauses_the_broadcast_for_its_retry_after(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+async def test_429_pauses_the_broadcast_for_its_retry_after(demo_app, bot_api) -> None:
     await link_all(demo_app, limit=4)
     bot_api.rate_limit_next("sendMessage", retry_after=2)
     sender = telegram_sender(demo_app, bot_api)
@@ -66,7 +66,7 @@ async def test_429_pauses_the_broadcast_for_its_retry_after(demo_app, bot_api) -
     one_at_a_time = demo_app.settings.model_copy(update={"delivery_concurrency": 1})
     drain = Drain(demo_app.sessions, {"telegram": sender}, one_at_a_time, limiter=MemoryLimiter())
     await drain.step()
-    await sender.close()  # type: ignore[attr-defined]
+    await sender.close()
     attempts = [c.at for c in bot_api.calls if c.method == "sendMessage"]
     throttled = attempts[0]
     # One request was already on the wire when the 429 came back; the rest waited retry_after.
@@ -79,7 +79,7 @@ async def test_429_pauses_the_broadcast_for_its_retry_after(demo_app, bot_api) -
     assert waiting.not_before >= datetime.now(UTC) - timedelta(seconds=1)
 
 
-async def test_exhausted_retries_end_as_failed_with_reason(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+async def test_exhausted_retries_end_as_failed_with_reason(demo_app, bot_api) -> None:
     await link_all(demo_app, limit=1)
     bot_api.fault = lambda call: (
         502,
@@ -92,14 +92,14 @@ async def test_exhausted_retries_end_as_failed_with_reason(demo_app, bot_api) ->
     now = datetime.now(UTC)
     await drain.step(now)
     await drain.step(now + timedelta(seconds=5))
-    await sender.close()  # type: ignore[attr-defined]
+    await sender.close()
     async with demo_app.sessions() as session:
         row = await session.scalar(select(Delivery).where(Delivery.broadcast_id == broadcast_id))
     assert row is not None and row.status == "failed" and row.attempts == 2
     assert "Bad Gateway" in (row.error or "")
 
 
-async def test_notifications_go_before_a_long_broadcast(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+async def test_notifications_go_before_a_long_broadcast(demo_app, bot_api) -> None:
     await link_all(demo_app)
     await send_now(demo_app, Audience(EVERYONE))
     async with demo_app.sessions() as session, session.begin():
@@ -113,23 +113,23 @@ async def test_notifications_go_before_a_long_broadcast(demo_app, bot_api) -> No
     sender = telegram_sender(demo_app, bot_api)
     drain = Drain(demo_app.sessions, {"telegram": sender}, settings, limiter=MemoryLimiter())
     await drain.step()
-    await sender.close()  # type: ignore[attr-defined]
+    await sender.close()
     first = bot_api.accepted[0]
     assert int(first.params["chat_id"]) == int(account.chat_ref)
 
 
-async def test_rows_of_channels_without_a_sender_wait(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+async def test_rows_of_channels_without_a_sender_wait(demo_app, bot_api) -> None:
     await link_all(demo_app, channel="whatsapp", limit=3)
     await send_now(demo_app, Audience(EVERYONE))
     sender = telegram_sender(demo_app, bot_api)
     drain = Drain(demo_app.sessions, {"telegram": sender}, demo_app.settings)
     report = await drain.step()
-    await sender.close()  # type: ignore[attr-defined]
+    await sender.close()
     assert report.claimed == 0
     assert set((await statuses(demo_app)).values()) == {"pending"}
 
 
-async def test_the_drain_loop_survives_a_database_outage(demo_app, bot_api, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_the_drain_loop_survives_a_database_outage(demo_app, bot_api, caplog) -> None:
     from storage import db
 
     down = db.create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")  # nothing listens
@@ -140,7 +140,7 @@ async def test_the_drain_loop_survives_a_database_outage(demo_app, bot_api, capl
     await asyncio.sleep(0.5)
     stop.set()
     await asyncio.wait_for(task, 10)  # it stops cleanly instead of dying on the first error
-    await sender.close()  # type: ignore[attr-defined]
+    await sender.close()
     await down.dispose()
     # Kept trying without a traceback per try: one WARNING for the outage, no ERROR.
     paused = [r for r in caplog.records if r.getMessage().startswith("drain paused")]

@@ -32,7 +32,7 @@ from tests.fakes.fake_bot_api import (
 STAFF_PHONE = "081200000001"
 
 
-def keyboard_of(call) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def keyboard_of(call) -> list[tuple[str, str]]:
     markup = call.params.get("reply_markup") or {}
     return [
         (b["text"], b.get("callback_data", ""))
@@ -41,7 +41,7 @@ def keyboard_of(call) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     ]
 
 
-async def test_polling_start_menu_button_and_commands(bot_api: FakeBotAPI, tg_polling) -> None:  # type: ignore[no-untyped-def]
+async def test_polling_start_menu_button_and_commands(bot_api: FakeBotAPI, tg_polling) -> None:
     await bot_api.push(message_update(42, "/start"))
     [reply] = await bot_api.wait_calls("sendMessage", 1)
     assert int(reply.params["chat_id"]) == 42
@@ -75,7 +75,7 @@ async def test_polling_start_menu_button_and_commands(bot_api: FakeBotAPI, tg_po
 
 async def test_polling_links_own_contact_and_refuses_anothers(
     bot_api: FakeBotAPI, tg_polling, demo_app: App
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     await bot_api.push(message_update(51, "/hubungkan"))
     sent = await bot_api.wait_calls("sendMessage", 2)
     contact_prompt = sent[1].params["reply_markup"]["keyboard"][0][0]
@@ -92,7 +92,7 @@ async def test_polling_links_own_contact_and_refuses_anothers(
     assert account is not None and account.employee_id is not None
 
 
-async def test_rate_limited_reply_waits_and_is_delivered(bot_api: FakeBotAPI, tg_polling) -> None:  # type: ignore[no-untyped-def]
+async def test_rate_limited_reply_waits_and_is_delivered(bot_api: FakeBotAPI, tg_polling) -> None:
     bot_api.rate_limit_next("sendMessage", retry_after=1)
     await bot_api.push(message_update(43, "/menu"))
     sent = await bot_api.wait_calls("sendMessage", 2)
@@ -102,7 +102,7 @@ async def test_rate_limited_reply_waits_and_is_delivered(bot_api: FakeBotAPI, tg
 
 async def test_server_error_retried_and_group_chats_ignored(
     bot_api: FakeBotAPI, tg_polling
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     group = message_update(44, "/start")
     group["message"]["chat"] = {"id": -100, "type": "group", "title": "Grup"}
     await bot_api.push(group)
@@ -112,7 +112,7 @@ async def test_server_error_retried_and_group_chats_ignored(
     assert {int(c.params["chat_id"]) for c in sent} == {45}
 
 
-async def test_bad_token_is_one_clear_error(demo_app: App, tg_settings) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_token_is_one_clear_error(demo_app: App, tg_settings) -> None:
     bot = make_bot(tg_settings.model_copy(update={"telegram_bot_token": SecretStr("1:wrong")}))
     with pytest.raises(StartupError) as raised:
         await check_token(bot)
@@ -122,7 +122,7 @@ async def test_bad_token_is_one_clear_error(demo_app: App, tg_settings) -> None:
 
 async def test_webhook_checks_secret_keeps_unreadable_bodies_never_5xx(
     tg_webhook, bot_api: FakeBotAPI, demo_app: App
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client, url = tg_webhook
     good = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     update = {"update_id": 900, **message_update(60, "/start")}
@@ -136,7 +136,7 @@ async def test_webhook_checks_secret_keeps_unreadable_bodies_never_5xx(
         async with client.post(url, data=body, headers=headers) as response:
             assert response.status == status, (headers, str(body)[:40])
     # With the right secret a body is Telegram's: what cannot be read is kept, answered 200.
-    unreadable = [
+    unreadable: list[tuple[dict[str, str], str | bytes]] = [
         ({}, "{not json"),
         ({}, json.dumps({"hello": "world"})),
         ({}, json.dumps([1, 2, 3])),
@@ -152,7 +152,7 @@ async def test_webhook_checks_secret_keeps_unreadable_bodies_never_5xx(
     async with demo_app.sessions() as session:
         kept = list(await session.scalars(select(WebhookDeadLetter.raw)))
     assert len(kept) == len(unreadable)
-    assert {bytes(k) for k in kept} == {
+    assert {bytes(k) for k in kept} == {  # type: ignore[arg-type]
         b if isinstance(b, bytes) else b.encode() for _, b in unreadable
     }
     assert not bot_api.sent()
@@ -212,7 +212,7 @@ async def test_abdi_run_serves_polling_and_stops_cleanly_on_sigterm(
 
 async def test_a_document_sent_to_a_broadcast_draft_is_downloaded_and_attached(
     bot_api: FakeBotAPI, tg_polling
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     hr = 61
     await bot_api.push(contact_update(hr, "081200000034", owner=hr))  # the demo HR officer
     await bot_api.wait_calls("sendMessage", 1)

@@ -95,7 +95,7 @@ def test_every_sample_is_classified() -> None:
 
 async def test_every_real_update_shape_is_answered_or_ignored_never_an_error(
     tg_webhook, bot_api: FakeBotAPI, demo_app: App, caplog: pytest.LogCaptureFixture
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     caplog.set_level(logging.INFO)
     wrong: list[str] = []
     for n, name in enumerate(SAMPLES):
@@ -128,7 +128,7 @@ async def test_every_real_update_shape_is_answered_or_ignored_never_an_error(
 
 async def test_polling_keeps_an_unreadable_update_and_serves_the_rest(
     bot_api: FakeBotAPI, tg_polling, demo_app: App
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     batch = json.loads((DATA / "getupdates_with_unreadable.json").read_text())["result"]
     for update in batch:
         await bot_api.push(update)
@@ -156,7 +156,7 @@ async def claims(app: App) -> int:
 
 async def test_webhook_answers_503_while_redis_is_down_and_loses_nothing(
     tg_webhook, bot_api: FakeBotAPI, demo_app: App
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     update = {"update_id": 5000, **message_update(5001, "/start")}
     working = demo_app.dispatcher.store
     demo_app.dispatcher.store = dead_redis()
@@ -176,7 +176,7 @@ async def test_webhook_answers_503_while_redis_is_down_and_loses_nothing(
 
 async def test_polling_does_not_confirm_updates_while_redis_is_down(
     bot_api: FakeBotAPI, demo_app: App, tg_settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from bot.channels.telegram import TelegramAdapter, make_bot
     from bot.channels.telegram_polling import run_polling
 
@@ -206,7 +206,7 @@ async def test_polling_does_not_confirm_updates_while_redis_is_down(
 
 async def test_a_press_is_handled_when_answering_it_fails_and_a_failed_edit_sends_anew(
     bot_api: FakeBotAPI, tg_polling
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for _ in range(4):  # more 5xx than the client retries
         bot_api.fail_next("answerCallbackQuery", 502, "Bad Gateway")
     await bot_api.push(callback_update(5201, "home:menu"))
@@ -224,7 +224,7 @@ async def test_a_press_is_handled_when_answering_it_fails_and_a_failed_edit_send
 
 async def test_buttons_only_in_private_chats_and_no_download_for_what_no_step_takes(
     bot_api: FakeBotAPI, tg_polling
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     group_press = callback_update(5301, "home:menu")
     group_press["callback_query"]["message"]["chat"] = {"id": -5300, "type": "group", "title": "G"}
     await bot_api.push(group_press)
@@ -240,7 +240,7 @@ async def test_buttons_only_in_private_chats_and_no_download_for_what_no_step_ta
 
 async def test_a_kept_update_is_replayed_from_the_cli_once(
     cli, bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from bot.app import create_app
     from bot.config import Settings
     from tests.fakes.fake_bot_api import TOKEN

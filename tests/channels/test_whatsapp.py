@@ -95,7 +95,7 @@ async def test_dead_letters_keep_the_exact_bytes_received(wa: WhatsAppHarness) -
     assert "ID.9130" in letters[0].body and "part 1" in letters[0].reason
 
 
-async def test_dead_letters_cli_lists_and_shows_bytes(wa: WhatsAppHarness, cli) -> None:  # type: ignore[no-untyped-def]
+async def test_dead_letters_cli_lists_and_shows_bytes(wa: WhatsAppHarness, cli) -> None:
     empty = await cli("whatsapp", "dead-letters")
     assert empty.code == 0 and "Tidak ada kiriman" in empty.out
     odd = g.text("ID.9131", "halo")
@@ -488,7 +488,7 @@ async def test_long_menu_pages_and_page_taps_show_the_rest(wa: WhatsAppHarness) 
     assert user.replies and user.labels
 
 
-async def test_abdi_serve_without_channels_says_what_to_set(cli) -> None:  # type: ignore[no-untyped-def]
+async def test_abdi_serve_without_channels_says_what_to_set(cli) -> None:
     result = await cli("serve")
     assert result.code == 2 and "WHATSAPP_TOKEN" in result.err
 

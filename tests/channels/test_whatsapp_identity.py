@@ -160,7 +160,7 @@ async def test_without_a_visible_number_the_hr_code_is_offered(wa: WhatsAppHarne
 
 async def test_a_step_that_asks_for_a_phone_takes_a_card_as_the_phone_only(
     wa: WhatsAppHarness, cli
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     opened = await cli(
         "case", "open", "--name", "Hj. Aminah", "--pensioner", "123456",
         "--died", "2026-11-19 10:00",

@@ -69,6 +69,10 @@ class PartlyDown:
         self._check(key)
         return await self.inner.hit(key, ttl)
 
+    async def unhit(self, key: str) -> None:
+        self._check(key)
+        await self.inner.unhit(key)
+
     async def peek(self, key: str) -> int:
         self._check(key)
         return await self.inner.peek(key)  # type: ignore[attr-defined]
@@ -83,6 +87,7 @@ async def test_redis_down_is_503_with_no_claim_and_the_redelivery_is_answered_on
 ) -> None:
     user = WhatsAppChat(wa.app, "9301", wa)
     body = g.text(user.bsuid, "/start", user.wa_id)
+    assert user.bsuid is not None
     wa.fake.user_wrote(user.bsuid)
     dead = RedisStore(Redis(host="127.0.0.1", port=closed_port(), socket_connect_timeout=0.5))
     working = use_store(wa.app, dead)
@@ -110,6 +115,7 @@ async def test_a_body_half_taken_is_finished_by_the_redelivery(wa: WhatsAppHarne
     value["contacts"] += other["contacts"]
     value["messages"] += other["messages"]
     for user in (first, second):
+        assert user.bsuid is not None
         wa.fake.user_wrote(user.bsuid)
     # The state store fails for the second user's conversation only (in the dispatcher).
     working = use_store(wa.app, PartlyDown(wa.app.store, lambda k: k == f"whatsapp:{second.bsuid}"))
@@ -184,7 +190,7 @@ async def _keep(app: App, raw: bytes) -> int:
 
 async def test_a_replayed_dead_letter_is_processed_and_marked(
     wa: WhatsAppHarness, cli, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for name, value in {
         "WHATSAPP_TOKEN": g.TOKEN,
         "WHATSAPP_PHONE_NUMBER_ID": g.PHONE_ID,
@@ -295,6 +301,7 @@ async def test_signed_bodies_we_cannot_read_are_kept_without_tracebacks(
 
 async def test_a_gzipped_body_signed_as_sent_is_answered(wa: WhatsAppHarness) -> None:
     user = WhatsAppChat(wa.app, "9311", wa)
+    assert user.bsuid is not None
     wa.fake.user_wrote(user.bsuid)
     plain = g.dumps(g.text(user.bsuid, "/start", user.wa_id))
     for encoding, packed in (("gzip", gzip.compress(plain)), ("deflate", zlib.compress(plain))):

@@ -75,11 +75,11 @@ class FakeBotAPI:
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
-            if hasattr(value, "file"):
+            if isinstance(value, web.FileField):
                 params[key] = {"filename": value.filename, "size": len(value.file.read())}
                 continue
             try:
-                params[key] = json.loads(value)  # type: ignore[arg-type]
+                params[key] = json.loads(value)
             except (TypeError, ValueError):
                 params[key] = value
         return params

@@ -14,7 +14,7 @@ from tests.flows.test_four_in_one_service import DIED, DUE
 from tests.helpers.four_in_one_helpers import DECEASED_NIP, OFFICER_PHONE, link
 
 
-async def test_the_job_runner_warns_officers_of_a_case_at_risk(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+async def test_the_job_runner_warns_officers_of_a_case_at_risk(chat, demo_app, inbox) -> None:
     await link(chat("8101"), OFFICER_PHONE)
     async with demo_app.sessions() as session, session.begin():
         agency = await ensure_default_agency(session, demo_app.settings)
@@ -31,7 +31,7 @@ async def test_the_job_runner_warns_officers_of_a_case_at_risk(chat, demo_app, i
     assert len(warned) == 1 and "kurang dari 24 jam" in warned[0]
 
 
-async def test_each_configured_channel_gets_a_sender(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_each_configured_channel_gets_a_sender(demo_app) -> None:
     assert background.channel_senders(demo_app) == {}  # no tokens: nothing to send through
     demo_app.settings = demo_app.settings.model_copy(
         update={
@@ -48,10 +48,10 @@ async def test_each_configured_channel_gets_a_sender(demo_app) -> None:  # type:
         assert senders["whatsapp"].limits.per_chat_interval == 6
     finally:
         for sender in senders.values():
-            await sender.close()  # type: ignore[attr-defined]
+            await sender.close()
 
 
-async def test_a_broadcast_goes_out_on_each_recipients_channel(demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+async def test_a_broadcast_goes_out_on_each_recipients_channel(demo_app, bot_api) -> None:
     """Telegram users get text; WhatsApp users get text inside 24 h and the template outside."""
     from datetime import UTC, datetime
 
@@ -99,7 +99,7 @@ async def test_a_broadcast_goes_out_on_each_recipients_channel(demo_app, bot_api
             "whatsapp": WhatsAppSender(WhatsAppAdapter(demo_app, harness.wa), fast),
         }
         await drain_all(demo_app, senders)
-        await senders["telegram"].close()  # type: ignore[attr-defined]
+        await senders["telegram"].close()
         assert set((await statuses(demo_app, broadcast_id)).values()) == {"sent"}
         kinds = {c.to: c.params["type"] for c in harness.fake.sent()}
         assert {kinds[str(on_whatsapp[e])] for e in recent} == {"text"}

@@ -20,19 +20,19 @@ from tests.helpers.rating_helpers import open_quarter
 ROWS = list(csv.DictReader(DEMO_ROSTER.open(encoding="utf-8")))
 
 
-async def nips(app, audience: Audience) -> set[str]:  # type: ignore[no-untyped-def]
+async def nips(app, audience: Audience) -> set[str]:
     async with app.sessions() as session:
         agency = await session.scalar(select(Agency))
         ids = await audiences.employee_ids(session, agency, audience, datetime.now(UTC))
         return set(await session.scalars(select(Employee.nip).where(Employee.id.in_(ids))))
 
 
-async def unit_ids(app, *names: str) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+async def unit_ids(app, *names: str) -> tuple[int, ...]:
     async with app.sessions() as session:
         return tuple(await session.scalars(select(Unit.id).where(Unit.name.in_(names))))
 
 
-async def test_everyone_units_and_roles_match_the_roster(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_everyone_units_and_roles_match_the_roster(demo_app) -> None:
     assert await nips(demo_app, Audience(audiences.EVERYONE)) == {r["nip"] for r in ROWS}
     by_unit = Counter(r["unit"] for r in ROWS)
     two = sorted(by_unit)[:2]
@@ -44,7 +44,7 @@ async def test_everyone_units_and_roles_match_the_roster(demo_app) -> None:  # t
         assert expected and await nips(demo_app, Audience(audiences.ROLE, role=role)) == expected
 
 
-async def test_not_rated_leaves_out_whoever_rated_this_quarter(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_not_rated_leaves_out_whoever_rated_this_quarter(demo_app) -> None:
     everyone = {r["nip"] for r in ROWS}
     assert await nips(demo_app, Audience(audiences.NOT_RATED)) == everyone  # no quarter yet
     period_id = await open_quarter(demo_app)
@@ -64,7 +64,7 @@ async def test_not_rated_leaves_out_whoever_rated_this_quarter(demo_app) -> None
     assert await nips(demo_app, Audience(audiences.NOT_RATED)) == everyone - {rater}
 
 
-async def test_not_acknowledged_uses_the_current_topic_version(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_not_acknowledged_uses_the_current_topic_version(demo_app) -> None:
     from bot.services import guidance
 
     topic, version = next(iter(guidance.library().content().versions().items()))
@@ -104,7 +104,7 @@ def test_malformed_audiences_are_refused(bad: dict[str, object]) -> None:
         Audience.from_json(bad)
 
 
-async def test_release_writes_one_row_per_reachable_person_once(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_release_writes_one_row_per_reachable_person_once(demo_app) -> None:
     linked = await link_all(demo_app, limit=20)
     async with demo_app.sessions() as session, session.begin():
         # One person with two accounts gets one message, on the account used last.

@@ -15,7 +15,7 @@ from tests.helpers.delivery_helpers import link_all
 
 async def test_send_status_csv_from_the_shell(
     cli, demo_app, bot_api, monkeypatch, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     chats = await link_all(demo_app)
     async with demo_app.sessions() as session:
         unit = await session.scalar(select(Unit).where(Unit.name == "Dinas Pendidikan"))
@@ -60,7 +60,7 @@ async def test_send_status_csv_from_the_shell(
     assert audit is not None and audit.actor.startswith("cli")
 
 
-async def test_schedule_and_cancel_from_the_shell(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_schedule_and_cancel_from_the_shell(cli, demo_app) -> None:
     await link_all(demo_app, limit=10)
     past = await cli("broadcast", "schedule", "--text", "x", "--at", "2020-01-01 08:00", "--yes")
     assert past.code != 0 and "sudah lewat" in past.err
@@ -90,7 +90,7 @@ async def test_schedule_and_cancel_from_the_shell(cli, demo_app) -> None:  # typ
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
 
 
-async def test_bad_input_gets_one_clear_line(cli, demo_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_input_gets_one_clear_line(cli, demo_app, tmp_path) -> None:
     unknown = await cli("broadcast", "send", "--text", "x", "--unit", "Dinas Luar Angkasa", "--yes")
     assert unknown.code != 0 and "Dinas Luar Angkasa" in unknown.err and "BKPSDM" in unknown.err
     empty = await cli("broadcast", "send", "--text", "   ", "--yes")
@@ -107,7 +107,7 @@ async def test_bad_input_gets_one_clear_line(cli, demo_app, tmp_path) -> None:  
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
 
 
-async def test_a_pdf_goes_out_as_a_document(cli, demo_app, bot_api, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_pdf_goes_out_as_a_document(cli, demo_app, bot_api, monkeypatch, tmp_path) -> None:
     await link_all(demo_app, limit=2)
     pdf = tmp_path / "surat-edaran.pdf"
     pdf.write_bytes(b"%PDF-1.4 test")
@@ -125,7 +125,7 @@ async def test_a_pdf_goes_out_as_a_document(cli, demo_app, bot_api, monkeypatch,
     assert "Surat edaran terlampir." in documents[0].params["caption"]
 
 
-async def test_reminders_from_the_shell(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_reminders_from_the_shell(cli, demo_app) -> None:
     added = await cli("reminder", "add", "before-close", "--days", "3", "--at", "08.00")
     assert added.code == 0 and "#1 aktif" in added.out
     weekly = await cli("reminder", "add", "weekly", "--day", "mon", "--at", "07:00")
@@ -140,7 +140,7 @@ async def test_reminders_from_the_shell(cli, demo_app) -> None:  # type: ignore[
     assert "Belum ada pengingat" in (await cli("reminder", "list")).out
 
 
-async def test_a_csv_into_a_missing_folder_is_one_clear_line(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_csv_into_a_missing_folder_is_one_clear_line(cli, demo_app) -> None:
     await link_all(demo_app, limit=2)
     assert (await cli("broadcast", "send", "--text", "Halo", "--yes")).code == 0
     result = await cli("broadcast", "status", "1", "--csv", "/nonexistent/dir/u.csv")
@@ -148,7 +148,7 @@ async def test_a_csv_into_a_missing_folder_is_one_clear_line(cli, demo_app) -> N
     assert len(result.err.strip().splitlines()) == 1 and "/nonexistent/dir/u.csv" in result.err
 
 
-async def test_targets_without_chat_are_counted_and_in_the_csv(cli, demo_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_targets_without_chat_are_counted_and_in_the_csv(cli, demo_app, tmp_path) -> None:
     linked_ids = await link_all(demo_app, limit=3)
     async with demo_app.sessions() as session:
         staff = list(await session.scalars(select(Employee).where(Employee.status == "active")))
@@ -166,7 +166,7 @@ async def test_targets_without_chat_are_counted_and_in_the_csv(cli, demo_app, tm
     assert "tidak akan sampai ke siapa pun" in nobody.out
 
 
-async def test_statuses_read_in_indonesian(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_statuses_read_in_indonesian(cli, demo_app) -> None:
     await link_all(demo_app, limit=2)
     await cli("broadcast", "schedule", "--text", "Nanti", "--at", "2099-05-01 08:00", "--yes")
     await cli("broadcast", "send", "--text", "Sekarang", "--yes")
@@ -180,7 +180,7 @@ async def test_statuses_read_in_indonesian(cli, demo_app) -> None:  # type: igno
     assert "dibatalkan" in one.out and "100%" not in one.out
 
 
-async def test_reminder_mistakes_get_a_clear_answer(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_reminder_mistakes_get_a_clear_answer(cli, demo_app) -> None:
     first = await cli("reminder", "add", "before-close", "--days", "3", "--at", "08:00")
     assert first.code == 0
     twice = await cli("reminder", "add", "before-close", "--days", "3", "--at", "08.00")
@@ -195,7 +195,7 @@ async def test_reminder_mistakes_get_a_clear_answer(cli, demo_app) -> None:  # t
     assert listing.out.count("#") == 2
 
 
-async def test_schedule_accepts_the_chat_time_forms(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_schedule_accepts_the_chat_time_forms(cli, demo_app) -> None:
     await link_all(demo_app, limit=2)
     ok = await cli("broadcast", "schedule", "--text", "Apel", "--at", "besok 07.30", "--yes")
     assert ok.code == 0 and "pukul 07.30 WIB" in ok.out, ok  # one date style (issue point 9)
@@ -205,7 +205,7 @@ async def test_schedule_accepts_the_chat_time_forms(cli, demo_app) -> None:  # t
     assert bad.code != 0 and "besok 07.30" in bad.err
 
 
-async def test_attachments_are_checked_by_content(cli, demo_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_attachments_are_checked_by_content(cli, demo_app, tmp_path) -> None:
     await link_all(demo_app, limit=2)
     missing = await cli("broadcast", "send", "--text", "x", "--attach", "/nope.pdf", "--yes")
     assert missing.code != 0 and "berkas tidak ditemukan: /nope.pdf" in missing.err

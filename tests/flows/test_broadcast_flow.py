@@ -30,7 +30,7 @@ async def compose(
     assert "Kirim ke siapa" in hr.text
 
 
-async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> None:
     hr = await linked(chat, FAJAR_HR, channel=Channel.TELEGRAM)  # Telegram edits progress in place
     chats = await link_all(demo_app)
     async with demo_app.sessions() as session:
@@ -60,7 +60,7 @@ async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> 
     await drain_all(demo_app, demo_app.senders)
     later = datetime.now(UTC) + timedelta(minutes=1)
     await jobs.run_due(demo_app, later, names=["broadcast.progress"])  # ... and the end, edited
-    await sender.close()  # type: ignore[attr-defined]
+    await sender.close()
 
     got = sorted(int(c.params["chat_id"]) for c in bot_api.accepted if c.method == "sendMessage")
     expected = sorted([chats[m] for m in members if m != gone] + [int(hr_account.chat_ref)])
@@ -87,7 +87,7 @@ async def test_hr_sends_to_a_unit_and_sees_progress(chat, demo_app, bot_api) -> 
     assert attachment.content.decode("utf-8-sig").splitlines()[1].startswith(f"{nip},")
 
 
-async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)
     await link_all(demo_app, limit=5)
     await compose(hr)
@@ -119,7 +119,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(chat,
     assert {"broadcast.create", "broadcast.cancel"} <= actions
 
 
-async def test_only_hr_may_broadcast_and_forged_buttons_change_nothing(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_only_hr_may_broadcast_and_forged_buttons_change_nothing(chat, demo_app) -> None:
     staff = await linked(chat, MEGA)
     await staff.send("/menu")
     assert not any("Siaran" in label for label in staff.labels)
@@ -148,7 +148,7 @@ async def test_only_hr_may_broadcast_and_forged_buttons_change_nothing(chat, dem
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
 
 
-async def test_a_too_long_or_garbage_draft_gets_a_clear_answer(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_too_long_or_garbage_draft_gets_a_clear_answer(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)
     await hr.send("/menu")
     await hr.press("Meja HR")
@@ -160,7 +160,7 @@ async def test_a_too_long_or_garbage_draft_gets_a_clear_answer(chat, demo_app) -
     assert "pilih layanan" in hr.text
 
 
-async def console_account(app, nip: str, user_ref: str) -> None:  # type: ignore[no-untyped-def]
+async def console_account(app, nip: str, user_ref: str) -> None:
     async with app.sessions() as session, session.begin():
         employee = await session.scalar(select(Employee).where(Employee.nip == nip))
         session.add(
@@ -174,7 +174,7 @@ async def console_account(app, nip: str, user_ref: str) -> None:  # type: ignore
         )
 
 
-async def test_each_terminal_prints_only_its_own_messages(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_each_terminal_prints_only_its_own_messages(demo_app) -> None:
     await console_account(demo_app, "199803132020012001", "as-mega")
     await console_account(demo_app, "198412052009031034", "as-hr")
     hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
@@ -209,7 +209,7 @@ async def test_each_terminal_prints_only_its_own_messages(demo_app) -> None:  # 
     assert mega_lines.count("📢 Rapat koordinasi besok.") == 1
 
 
-async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app) -> None:
     await console_account(demo_app, "198412052009031034", "as-hr")
     others = await link_all(demo_app, channel="console", limit=5)
     hr = Chat(demo_app, "as-hr", channel=Channel.CONSOLE)
@@ -234,7 +234,7 @@ async def test_channels_that_cannot_edit_get_a_start_and_an_end_message(demo_app
     assert "✅ Siaran #1 selesai." in "\n".join(lines) and "Terkirim 6" in "\n".join(lines)
 
 
-async def test_targets_without_a_chat_account_are_shown_and_listed(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_targets_without_a_chat_account_are_shown_and_listed(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)
     async with demo_app.sessions() as session:
         unit = await session.scalar(select(Unit).where(Unit.name == "Dinas Kesehatan"))
@@ -263,7 +263,7 @@ async def test_targets_without_a_chat_account_are_shown_and_listed(chat, demo_ap
     assert all("belum terhubung ke chat" in r for r in rows)
 
 
-async def test_a_scheduled_or_cancelled_broadcast_reads_as_not_started(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_scheduled_or_cancelled_broadcast_reads_as_not_started(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)
     await link_all(demo_app, limit=4)
     async with demo_app.sessions() as session:
@@ -289,7 +289,7 @@ async def test_a_scheduled_or_cancelled_broadcast_reads_as_not_started(chat, dem
     assert f"Semua ASN — {everyone} ASN" in hr.text
 
 
-async def test_the_guidance_topic_picker_shows_topic_names(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_the_guidance_topic_picker_shows_topic_names(chat, demo_app) -> None:
     from bot.services import guidance
 
     hr = await linked(chat, FAJAR_HR)
@@ -302,7 +302,7 @@ async def test_the_guidance_topic_picker_shows_topic_names(chat, demo_app) -> No
     assert f'Belum konfirmasi pedoman "{topics[0].label}"' in hr.text
 
 
-async def test_reminders_in_chat_refuse_duplicates_and_confirm_removal(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_reminders_in_chat_refuse_duplicates_and_confirm_removal(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)
     for step in ("/menu", "Meja HR", "Siaran", "Pengingat rutin"):
         await (hr.send(step) if step.startswith("/") else hr.press(step))
@@ -325,7 +325,7 @@ async def test_reminders_in_chat_refuse_duplicates_and_confirm_removal(chat, dem
         assert await session.scalar(select(Reminder.active)) is False
 
 
-async def test_schedule_times_as_people_type_them(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_schedule_times_as_people_type_them(chat, demo_app) -> None:
     from zoneinfo import ZoneInfo
 
     hr = await linked(chat, FAJAR_HR)
@@ -346,7 +346,7 @@ async def test_schedule_times_as_people_type_them(chat, demo_app) -> None:  # ty
     assert f"dijadwalkan pada {tomorrow}, pukul 07.00 WIB" in hr.text
 
 
-async def test_labels_fit_and_length_counts_like_telegram(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_labels_fit_and_length_counts_like_telegram(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)
     await hr.send("/menu")
     await hr.press("Meja HR")
@@ -364,7 +364,7 @@ async def test_labels_fit_and_length_counts_like_telegram(chat, demo_app) -> Non
 PDF = b"%PDF-1.4\n% jadwal apel\n"
 
 
-async def test_hr_attaches_a_pdf_from_chat_and_recipients_get_it(chat, demo_app, bot_api) -> None:  # type: ignore[no-untyped-def]
+async def test_hr_attaches_a_pdf_from_chat_and_recipients_get_it(chat, demo_app, bot_api) -> None:
     hr = await linked(chat, FAJAR_HR, channel=Channel.TELEGRAM)
     chats = await link_all(demo_app)
     async with demo_app.sessions() as session:
@@ -392,7 +392,7 @@ async def test_hr_attaches_a_pdf_from_chat_and_recipients_get_it(chat, demo_app,
     assert broadcast.attachment_type == "application/pdf"
     sender = telegram_sender(demo_app, bot_api)
     await drain_all(demo_app, {"telegram": sender})
-    await sender.close()  # type: ignore[attr-defined]
+    await sender.close()
     documents = bot_api.sent("sendDocument")
     hr_chat = int(hr.user_ref)
     expected = {chats.get(m, hr_chat) for m in members}

@@ -20,7 +20,7 @@ from tests.helpers.four_in_one_helpers import (
 from tests.helpers.rating_helpers import FAJAR_HR, linked
 
 
-async def _all_ready(officer, case_id: int) -> None:  # type: ignore[no-untyped-def]
+async def _all_ready(officer, case_id: int) -> None:
     for doc in ("TASPEN", "Akta kematian", "KK", "KTP"):
         await officer.action(f"case:show:{case_id}")
         await officer.press(doc)
@@ -28,12 +28,12 @@ async def _all_ready(officer, case_id: int) -> None:  # type: ignore[no-untyped-
         await officer.press("Tanpa catatan")
 
 
-async def _status(app, case_id: int) -> str:  # type: ignore[no-untyped-def]
+async def _status(app, case_id: int) -> str:
     async with app.sessions() as session:
         return (await session.get(FourInOneCase, case_id)).status
 
 
-async def test_closing_before_the_handover_asks_says_so_and_can_be_undone(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_closing_before_the_handover_asks_says_so_and_can_be_undone(chat, demo_app) -> None:
     await report_by_nip(chat("7601"))
     case = await live_case(demo_app)
     officer = await staff_opens(chat, "7602", OFFICER_PHONE, case.id)
@@ -74,7 +74,7 @@ async def test_closing_before_the_handover_asks_says_so_and_can_be_undone(chat, 
         assert audited is not None
 
 
-async def test_a_case_closed_more_than_a_day_ago_stays_closed(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_case_closed_more_than_a_day_ago_stays_closed(chat, demo_app) -> None:
     await report_by_nip(chat("7611"))
     case = await live_case(demo_app)
     officer = await staff_opens(chat, "7612", OFFICER_PHONE, case.id)
@@ -91,7 +91,7 @@ async def test_a_case_closed_more_than_a_day_ago_stays_closed(chat, demo_app) ->
     assert await _status(demo_app, case.id) == "closed"
 
 
-async def test_family_confirms_receipt_only_after_being_asked(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_family_confirms_receipt_only_after_being_asked(chat, demo_app) -> None:
     family = chat("7621")
     await report_by_nip(family)
     case = await live_case(demo_app)
@@ -108,7 +108,7 @@ async def test_family_confirms_receipt_only_after_being_asked(chat, demo_app) ->
     assert await _status(demo_app, case.id) == "closed"
 
 
-async def test_cancelling_a_case_names_it_and_asks(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_cancelling_a_case_names_it_and_asks(chat, demo_app) -> None:
     await report_by_nip(chat("7631"))
     case = await live_case(demo_app)
     officer = await staff_opens(chat, "7632", OFFICER_PHONE, case.id)
@@ -129,7 +129,7 @@ async def test_cancelling_a_case_names_it_and_asks(chat, demo_app) -> None:  # t
     assert await _status(demo_app, case.id) == "cancelled"
 
 
-async def test_sending_a_broadcast_says_to_how_many(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_sending_a_broadcast_says_to_how_many(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR, channel=Channel.TELEGRAM)
     await hr.send("/menu")
     await hr.press("Meja HR")

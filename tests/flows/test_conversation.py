@@ -22,13 +22,13 @@ STAFF_NIP = "199803132020012001"
 STAFF_PHONE = "081200000001"
 
 
-async def link(chat, phone: str) -> None:  # type: ignore[no-untyped-def]
+async def link(chat, phone: str) -> None:
     await chat.send("/start")
     await chat.press("Hubungkan")
     await chat.share_contact(phone)
 
 
-async def test_start_shows_guest_menu_in_indonesian(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_start_shows_guest_menu_in_indonesian(chat) -> None:
     user = chat("5001")
     await user.send("/start")
     assert "Selamat datang di Abdi" in user.text
@@ -36,7 +36,7 @@ async def test_start_shows_guest_menu_in_indonesian(chat) -> None:  # type: igno
     assert not any("Meja HR" in label for label in user.labels)
 
 
-async def test_language_from_platform_hint_then_user_choice(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_language_from_platform_hint_then_user_choice(chat) -> None:
     user = chat("5002", lang="en-US")
     await user.send("/start")
     assert "Welcome to Abdi" in user.text
@@ -47,7 +47,7 @@ async def test_language_from_platform_hint_then_user_choice(chat) -> None:  # ty
     assert "Silakan pilih layanan" in user.text  # the choice beats the hint from now on
 
 
-async def test_unknown_text_and_command_get_hint_and_menu(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_text_and_command_get_hint_and_menu(chat) -> None:
     user = chat("5003")
     await user.send("asdfgh qwerty")
     assert "belum mengerti" in user.text and user.labels
@@ -70,14 +70,14 @@ async def test_unknown_text_and_command_get_hint_and_menu(chat) -> None:  # type
         ("batal", "Tidak ada yang perlu dibatalkan"),
     ],
 )
-async def test_plain_words_are_the_core_commands(chat, word: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+async def test_plain_words_are_the_core_commands(chat, word: str, expected: str) -> None:
     user = chat("5030")
     await user.send(word)
     assert expected in user.text and "belum mengerti" not in user.text
     assert user.labels
 
 
-async def test_plain_words_are_text_while_text_is_asked_for(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_plain_words_are_text_while_text_is_asked_for(chat) -> None:
     user = chat("5031")
     await user.send("/hubungkan")
     await user.press("kode")
@@ -87,7 +87,7 @@ async def test_plain_words_are_text_while_text_is_asked_for(chat) -> None:  # ty
     assert "Selamat datang" not in user.text
 
 
-async def test_link_by_own_contact_then_menu_has_asn_entries(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_link_by_own_contact_then_menu_has_asn_entries(chat, demo_app) -> None:
     user = chat("5004")
     await link(user, STAFF_PHONE)
     assert "berhasil terhubung" in user.text
@@ -99,7 +99,7 @@ async def test_link_by_own_contact_then_menu_has_asn_entries(chat, demo_app) -> 
     assert "account.link" in actions
 
 
-async def test_someone_elses_contact_is_refused(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_someone_elses_contact_is_refused(chat, demo_app) -> None:
     user = chat("5005")
     await user.send("/start")
     await user.press("Hubungkan")
@@ -115,13 +115,13 @@ async def test_someone_elses_contact_is_refused(chat, demo_app) -> None:  # type
 @pytest.mark.parametrize(
     "spelling", ["+62 (0)812-0000-0001", "0062 812 0000 0001", "+62 812 0000 0001"]
 )
-async def test_contact_in_any_usual_spelling_links(chat, spelling: str) -> None:  # type: ignore[no-untyped-def]
+async def test_contact_in_any_usual_spelling_links(chat, spelling: str) -> None:
     user = chat("5011")
     await link(user, spelling)
     assert "berhasil terhubung" in user.text
 
 
-async def test_unknown_phone_and_second_account_refused(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_phone_and_second_account_refused(chat) -> None:
     stranger = chat("5006")
     await link(stranger, "+62 811-9999-0000")
     assert "tidak ada di data kepegawaian" in stranger.text
@@ -131,9 +131,10 @@ async def test_unknown_phone_and_second_account_refused(chat) -> None:  # type: 
     assert "sudah terhubung dengan akun lain" in second.text
 
 
-async def test_link_code_single_use_and_rate_limited(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_link_code_single_use_and_rate_limited(chat, demo_app) -> None:
     async with demo_app.sessions() as session, session.begin():
         employee = await identity.employee_by_nip(session, 1, STAFF_NIP)
+        assert employee is not None
         code, _ = await identity.create_link_code(session, employee, timedelta(hours=1), "test")
     user = chat("5009", channel=Channel.WHATSAPP)
     await user.send("/start")
@@ -152,9 +153,10 @@ async def test_link_code_single_use_and_rate_limited(chat, demo_app) -> None:  #
     assert "Terlalu banyak" in other.text
 
 
-async def test_expired_code_refused(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_code_refused(chat, demo_app) -> None:
     async with demo_app.sessions() as session, session.begin():
         employee = await identity.employee_by_nip(session, 1, STAFF_NIP)
+        assert employee is not None
         code, _ = await identity.create_link_code(session, employee, timedelta(seconds=-1), "test")
     user = chat("5011")
     await user.send("/hubungkan")
@@ -163,7 +165,7 @@ async def test_expired_code_refused(chat, demo_app) -> None:  # type: ignore[no-
     assert "kedaluwarsa" in user.text
 
 
-async def test_cancel_and_menu_work_mid_flow(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_and_menu_work_mid_flow(chat) -> None:
     user = chat("5012")
     await user.send("/hubungkan")
     await user.press("kode")
@@ -177,7 +179,7 @@ async def test_cancel_and_menu_work_mid_flow(chat) -> None:  # type: ignore[no-u
     assert "/batal" in user.text
 
 
-async def test_forged_and_stale_payloads_refused(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_forged_and_stale_payloads_refused(chat, demo_app) -> None:
     user = chat("5013")
     await link(user, STAFF_PHONE)  # an ordinary ASN, not HR
     for payload in [
@@ -200,7 +202,7 @@ async def test_forged_and_stale_payloads_refused(chat, demo_app) -> None:  # typ
     assert codes == 0
 
 
-async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> None:
     hr = chat("5014")
     await link(hr, HR_PHONE)
     await hr.press("Meja HR")
@@ -233,7 +235,7 @@ async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> 
     assert {"employee.view", "account.unlink", "link_code.create"} <= actions
 
 
-async def test_duplicate_update_handled_once(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_update_handled_once(chat, demo_app) -> None:
     inbound = Inbound(
         channel=Channel.TELEGRAM, chat_ref="5016", user_ref="5016", event_id="dup-1", text="/start"
     )
@@ -242,7 +244,7 @@ async def test_duplicate_update_handled_once(chat, demo_app) -> None:  # type: i
     assert first and second == []
 
 
-async def test_huge_and_odd_unicode_messages_answered(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_huge_and_odd_unicode_messages_answered(chat) -> None:
     user = chat("5017")
     for text in [
         "x" * 4000,
@@ -262,7 +264,7 @@ async def test_huge_and_odd_unicode_messages_answered(chat) -> None:  # type: ig
     assert "tidak dikenal" in user.text
 
 
-async def test_deceased_employee_cannot_link(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_deceased_employee_cannot_link(chat, demo_app) -> None:
     async with demo_app.sessions() as session, session.begin():
         employee = await session.scalar(select(Employee).where(Employee.nip == STAFF_NIP))
         employee.status = "deceased"
@@ -271,7 +273,7 @@ async def test_deceased_employee_cannot_link(chat, demo_app) -> None:  # type: i
     assert "tidak ada di data kepegawaian" in user.text
 
 
-async def test_a_menu_longer_than_ten_entries_pages_instead_of_hiding_entries(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_menu_longer_than_ten_entries_pages_instead_of_hiding_entries(demo_app) -> None:
     """A deployment that plugs in many capabilities still reaches every entry, help included."""
     extra = Router("extra")
     for n in range(12):

@@ -20,10 +20,10 @@ from tests.helpers.delivery_helpers import link_all
 from tests.helpers.rating_helpers import open_quarter
 
 
-async def test_a_job_runs_once_per_slot_across_processes(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_job_runs_once_per_slot_across_processes(demo_app) -> None:
     runs: list[datetime] = []
 
-    async def count(app, now):  # type: ignore[no-untyped-def]
+    async def count(app, now):
         runs.append(now)
 
     counting = [jobs.Job("test.count", timedelta(minutes=5), count)]
@@ -44,13 +44,13 @@ async def test_a_job_runs_once_per_slot_across_processes(demo_app) -> None:  # t
             await other.close()
 
 
-async def test_a_failing_job_does_not_stop_the_others(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failing_job_does_not_stop_the_others(demo_app) -> None:
     seen: list[str] = []
 
-    async def boom(app, now):  # type: ignore[no-untyped-def]
+    async def boom(app, now):
         raise RuntimeError("boom")
 
-    async def after(app, now):  # type: ignore[no-untyped-def]
+    async def after(app, now):
         seen.append("after")
 
     minute = timedelta(minutes=1)
@@ -59,7 +59,7 @@ async def test_a_failing_job_does_not_stop_the_others(demo_app) -> None:  # type
     assert ran == ["test.boom", "test.after"] and seen == ["after"]
 
 
-async def test_before_close_reminder_fires_once_to_those_who_have_not_rated(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_before_close_reminder_fires_once_to_those_who_have_not_rated(demo_app) -> None:
     await link_all(demo_app)
     period_id = await open_quarter(demo_app)
     async with demo_app.sessions() as session, session.begin():
@@ -122,7 +122,7 @@ async def test_before_close_reminder_fires_once_to_those_who_have_not_rated(demo
     assert "Senin, 31 Mar 2025" in compose(Delivery(params={}), reader, sent[0]).text
 
 
-async def test_weekly_reminder_skips_a_stale_occurrence(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_weekly_reminder_skips_a_stale_occurrence(demo_app) -> None:
     async with demo_app.sessions() as session, session.begin():
         agency = await session.scalar(select(Agency))
         reminder = await reminders.add(
@@ -143,7 +143,7 @@ async def test_weekly_reminder_skips_a_stale_occurrence(demo_app) -> None:  # ty
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def limiter(request):  # type: ignore[no-untyped-def]
+async def limiter(request):
     if request.param == "memory":
         yield MemoryLimiter()
         return
@@ -151,7 +151,7 @@ async def limiter(request):  # type: ignore[no-untyped-def]
         yield RedisLimiter(client, prefix)
 
 
-async def test_limiter_paces_the_bot_and_each_chat(limiter) -> None:  # type: ignore[no-untyped-def]
+async def test_limiter_paces_the_bot_and_each_chat(limiter) -> None:
     grants = [await limiter.reserve("tg", 10.0, f"chat{i}", 1.0) for i in range(5)]
     delays = [g.delay for g in grants]
     assert all(g.reserved for g in grants)

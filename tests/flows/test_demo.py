@@ -17,7 +17,7 @@ from tests.flows.test_standings import T0, _rate
 from tests.helpers.rating_helpers import MEGA, employee_ids, linked, open_quarter
 
 
-async def test_demo_story_is_current_and_loads_once(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_demo_story_is_current_and_loads_once(chat, demo_app) -> None:
     now = datetime.now(UTC)
     async with demo_app.sessions() as session, session.begin():
         agency = await ensure_default_agency(session, demo_app.settings)
@@ -51,7 +51,7 @@ async def test_demo_story_is_current_and_loads_once(chat, demo_app) -> None:  # 
     assert story.open in guest.text and "Rina Harahap" in " ".join(guest.labels)
 
 
-async def test_publishing_tells_each_ranked_asn(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_publishing_tells_each_ranked_asn(chat, demo_app) -> None:
     mega = await linked(chat, MEGA)
     del mega
     ids = await employee_ids(demo_app)

@@ -106,9 +106,9 @@ def test_days_in_words_and_last_night_is_asked_not_guessed() -> None:
     # "semalam": before or after midnight? only the hour tells
     assert words.resolve(words.when_of("semalam", today), today, now) == (None, None)
     day, clock = words.resolve(words.when_of("semalam jam 11", today), today, now)
-    assert day == today - timedelta(days=1) and clock.hour == 23
+    assert day == today - timedelta(days=1) and clock is not None and clock.hour == 23
     day, clock = words.resolve(words.when_of("semalam jam 2", today), today, now)
-    assert day == today and clock.hour == 2
+    assert day == today and clock is not None and clock.hour == 2
     # a bare hour in a sentence is not guessed as morning or evening
     assert words.when_of("meninggal kemarin jam 9", today).clock is None
 
@@ -175,7 +175,7 @@ def _day_words(row: dict[str, str]) -> str:
     return {"0": "hari ini", "-1": "kemarin", "-2": "2 hari lalu"}.get(row["day"], "kemarin")
 
 
-async def _answer(family, row: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+async def _answer(family, row: dict[str, str]) -> None:
     """What a family types to the question on screen (one answer)."""
     text = family.text
     if "Mohon periksa" in text:
@@ -219,7 +219,7 @@ async def _answer(family, row: dict[str, str]) -> None:  # type: ignore[no-untyp
         raise AssertionError(f"unexpected question: {text}")
 
 
-async def _answers_to_open(family, demo_app, row: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
+async def _answers_to_open(family, demo_app, row: dict[str, str]) -> int:
     await family.send(row["message"])
     assert "Turut berduka" in family.text, family.text
     for count in range(1, 12):
@@ -230,7 +230,7 @@ async def _answers_to_open(family, demo_app, row: dict[str, str]) -> int:  # typ
 
 
 @pytest.mark.parametrize("half", ["tune", "held"])
-async def test_a_case_opens_in_few_answers_after_a_natural_first_message(  # type: ignore[no-untyped-def]
+async def test_a_case_opens_in_few_answers_after_a_natural_first_message(
     chat, demo_app, half: str, capsys
 ) -> None:
     counts = []
@@ -259,7 +259,7 @@ async def test_a_case_opens_in_few_answers_after_a_natural_first_message(  # typ
 # --- single conversations from the issue -----------------------------------------------------
 
 
-async def test_the_issue_first_message_gets_a_condolence_and_a_way_in(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_the_issue_first_message_gets_a_condolence_and_a_way_in(chat, demo_app) -> None:
     family = chat("8901")
     await family.send("/start")
     await family.send(
@@ -283,7 +283,7 @@ async def test_the_issue_first_message_gets_a_condolence_and_a_way_in(chat, demo
     assert case.deceased_name == "Budi Santosa" and case.deceased_unit == "Sekretariat Daerah"
 
 
-async def test_natural_answers_in_the_step_by_step_form(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_natural_answers_in_the_step_by_step_form(chat, demo_app) -> None:
     family = chat("8902")
     await family.send("/start")
     await family.press("Keluarga berduka")
@@ -305,7 +305,7 @@ async def test_natural_answers_in_the_step_by_step_form(chat, demo_app) -> None:
     assert "pukul 03.00" in family.text
 
 
-async def test_time_in_words_and_relation_in_the_contact_answer(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_time_in_words_and_relation_in_the_contact_answer(chat, demo_app) -> None:
     family = chat("8903")
     await family.send("/start")
     await family.press("Keluarga berduka")
@@ -320,7 +320,7 @@ async def test_time_in_words_and_relation_in_the_contact_answer(chat, demo_app) 
     assert "Sari Dewi (Anak)" in family.text and "pagi" in family.text
 
 
-async def test_free_text_on_the_menu_goes_to_the_service(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_free_text_on_the_menu_goes_to_the_service(chat, demo_app) -> None:
     user = chat("8904")
     await user.send("/start")
     await user.send("apa sanksi kalau ASN flexing barang mewah di medsos?")
@@ -335,7 +335,7 @@ async def test_free_text_on_the_menu_goes_to_the_service(chat, demo_app) -> None
     assert "Siapa nama Anda" in user.text
 
 
-async def test_the_reporter_introducing_themselves_is_not_taken_for_the_deceased(  # type: ignore[no-untyped-def]
+async def test_the_reporter_introducing_themselves_is_not_taken_for_the_deceased(
     chat, demo_app
 ) -> None:
     family = chat("8911")

@@ -96,7 +96,7 @@ async def test_guessing_codes_from_many_chats_trips_the_agency_budget(demo_app: 
     assert "berhasil terhubung" in own.text
 
 
-async def test_a_liaison_opens_only_cases_where_their_document_waits(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_liaison_opens_only_cases_where_their_document_waits(cli, demo_app) -> None:
     opened = await cli(
         "case", "open", "--nip", "199804212024011004", "--died", "2026-11-19 10:00",
         "--family-name", "Rahmat", "--relation", "child", "--phone", "081377778888",

@@ -18,12 +18,12 @@ from tests.helpers.four_in_one_helpers import (
 )
 
 
-async def _audit(app, action: str) -> list[AuditLog]:  # type: ignore[no-untyped-def]
+async def _audit(app, action: str) -> list[AuditLog]:
     async with app.sessions() as session:
         return list(await session.scalars(select(AuditLog).where(AuditLog.action == action)))
 
 
-async def test_case_commands_end_to_end(cli, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+async def test_case_commands_end_to_end(cli, demo_app, inbox) -> None:
     opened = await cli(
         "case", "open", "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00",
         "--family-name", "Sari", "--relation", "spouse", "--phone", "081299991234",
@@ -88,7 +88,7 @@ async def test_case_commands_end_to_end(cli, demo_app, inbox) -> None:  # type: 
     assert len(await _audit(demo_app, "case.report")) == 1
 
 
-async def test_case_commands_refuse_bad_input_in_one_line(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_case_commands_refuse_bad_input_in_one_line(cli, demo_app) -> None:
     missing = await cli("case", "show", "42")
     assert missing.code == 1 and "#42 tidak ditemukan" in missing.err and missing.out == ""
     vague = await cli("case", "open", "--name", "Budi", "--died", "2026-11-19 10:00")
@@ -103,7 +103,7 @@ async def test_case_commands_refuse_bad_input_in_one_line(cli, demo_app) -> None
     assert refused.code == 1 and "Belum ada pegawai yang cocok" in refused.err
 
 
-async def test_officer_queue_shows_cli_opened_case(cli, chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_officer_queue_shows_cli_opened_case(cli, chat, demo_app) -> None:
     await cli("case", "open", "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00")
     officer = chat("9010")
     await link(officer, OFFICER_PHONE)
@@ -111,7 +111,7 @@ async def test_officer_queue_shows_cli_opened_case(cli, chat, demo_app) -> None:
     assert any(label.startswith("#1 Joko Sireg") for label in officer.labels)
 
 
-async def test_cli_open_refuses_what_the_chat_refuses(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_open_refuses_what_the_chat_refuses(cli, demo_app) -> None:
     base = ("case", "open", "--family-name", "Sari", "--relation", "spouse")
     future = await cli(*base, "--nip", DECEASED_NIP, "--died", "2099-01-01 10:00")
     assert future.code == 2 and "masa depan" in future.err
@@ -122,7 +122,7 @@ async def test_cli_open_refuses_what_the_chat_refuses(cli, demo_app) -> None:  #
     assert await live_case(demo_app) is None
 
 
-async def test_cli_confirm_refuses_a_nip_of_someone_else(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_confirm_refuses_a_nip_of_someone_else(cli, demo_app) -> None:
     await cli(
         "case", "open", "--name", "Alm. Putri Gunawan", "--unit", "Kantor Lain",
         "--died", "2026-11-19 10:00",
@@ -144,7 +144,7 @@ async def test_cli_confirm_refuses_a_nip_of_someone_else(cli, demo_app) -> None:
     assert forced.code == 0 and "Mega Hidayat ditandai wafat" in forced.out
 
 
-async def test_old_note_goes_with_its_status(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_old_note_goes_with_its_status(cli, demo_app) -> None:
     await cli(
         "case", "open", "--nip", DECEASED_NIP, "--died", "2026-11-19 10:00",
         "--family-name", "Sari", "--relation", "spouse", "--phone", "081299991234",
@@ -156,7 +156,7 @@ async def test_old_note_goes_with_its_status(cli, demo_app) -> None:  # type: ig
     assert "KTP baru: siap" in shown.out and "📝" not in shown.out
 
 
-async def test_cli_report_escalate_and_history_speak_plainly(chat, cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_report_escalate_and_history_speak_plainly(chat, cli, demo_app) -> None:
     for bad in ("2026-13", "abc"):
         result = await cli("case", "report", "--month", bad)
         assert result.code == 2 and "Bulan tidak valid" in result.err

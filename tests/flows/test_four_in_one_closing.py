@@ -11,7 +11,7 @@ from tests.helpers.four_in_one_helpers import (
 )
 
 
-async def _all_ready(officer, case_id: int, note: str | None = None) -> None:  # type: ignore[no-untyped-def]
+async def _all_ready(officer, case_id: int, note: str | None = None) -> None:
     for doc in ("TASPEN", "Akta kematian", "KK", "KTP"):
         await officer.action(f"case:show:{case_id}")
         await officer.press(doc)
@@ -22,7 +22,7 @@ async def _all_ready(officer, case_id: int, note: str | None = None) -> None:  #
             await officer.press("Tanpa catatan")
 
 
-async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_app, inbox) -> None:
     family = chat("7101")
     code = await report_by_nip(family)
     second = chat("7102")
@@ -67,7 +67,7 @@ async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_
     assert (await live_case(demo_app)).status == "closed"
 
 
-async def test_officer_records_receipt_for_the_family(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_officer_records_receipt_for_the_family(chat, demo_app) -> None:
     await report_by_nip(chat("7105"))
     case = await live_case(demo_app)
     officer = await staff_opens(chat, "7106", OFFICER_PHONE, case.id)

@@ -28,7 +28,7 @@ def _morning_zone() -> str:
     raise AssertionError("unreachable")
 
 
-async def test_today_with_unknown_time_is_accepted_and_not_made_up(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_today_with_unknown_time_is_accepted_and_not_made_up(chat, demo_app) -> None:
     async with demo_app.sessions() as session, session.begin():
         for agency in await session.scalars(select(Agency)):
             agency.timezone = _morning_zone()
@@ -50,7 +50,7 @@ async def test_today_with_unknown_time_is_accepted_and_not_made_up(chat, demo_ap
     assert case is not None and case.died_at.replace(tzinfo=UTC) <= datetime.now(UTC)
 
 
-async def _at_date_step(chat, ref: str):  # type: ignore[no-untyped-def]
+async def _at_date_step(chat, ref: str):
     family = chat(ref)
     await family.send("/start")
     await family.press("Keluarga berduka")
@@ -59,7 +59,7 @@ async def _at_date_step(chat, ref: str):  # type: ignore[no-untyped-def]
     return family
 
 
-async def test_everyday_indonesian_dates_and_times_are_understood(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_everyday_indonesian_dates_and_times_are_understood(chat, demo_app) -> None:
     family = await _at_date_step(chat, "7150")
     await family.send("besok")
     assert "belum tiba" in family.text
@@ -89,7 +89,7 @@ async def test_everyday_indonesian_dates_and_times_are_understood(chat, demo_app
         assert "Siapa nama Anda" in other.text, (clock, other.text)
 
 
-async def test_handover_time_and_place_asked_apart_late_time_warned(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_handover_time_and_place_asked_apart_late_time_warned(chat, demo_app) -> None:
     await report_by_nip(chat("7160"))  # died yesterday: the target is tomorrow evening
     officer = await staff_opens(chat, "7161", OFFICER_PHONE, 1)
     await officer.press("Atur serah terima")
@@ -102,7 +102,7 @@ async def test_handover_time_and_place_asked_apart_late_time_warned(chat, demo_a
     assert (await live_case(demo_app)).handover_place == "Balai Kota, ruang 2"
 
 
-async def test_a_bare_hour_at_the_time_step_is_a_time(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bare_hour_at_the_time_step_is_a_time(chat, demo_app) -> None:
     """On WhatsApp "2" would otherwise pick the second button and drop the report."""
     family = chat("7190")
     await family.send("/start")

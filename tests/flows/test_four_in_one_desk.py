@@ -12,7 +12,7 @@ from tests.helpers.four_in_one_helpers import (
 )
 
 
-async def test_officer_cancels_a_bogus_case_and_attaches_a_nip(chat, cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_officer_cancels_a_bogus_case_and_attaches_a_nip(chat, cli, demo_app) -> None:
     family = chat("7140")
     await family.send("/start")
     await family.press("Keluarga berduka")
@@ -65,7 +65,7 @@ async def test_officer_cancels_a_bogus_case_and_attaches_a_nip(chat, cli, demo_a
     assert "Orang Iseng" not in listed.out
 
 
-async def test_officer_reissues_a_lost_code(chat, cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_officer_reissues_a_lost_code(chat, cli, demo_app) -> None:
     opened = await cli(
         "case", "open", "--name", "Hj. Aminah", "--pensioner", "123456",
         "--died", "2026-11-19 10:00",

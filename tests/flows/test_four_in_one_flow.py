@@ -32,7 +32,7 @@ from tests.helpers.four_in_one_helpers import (
 )
 
 
-async def _set(officer, case_id: int, doc: str, status: str, note: str | None = None) -> None:  # type: ignore[no-untyped-def]
+async def _set(officer, case_id: int, doc: str, status: str, note: str | None = None) -> None:
     await officer.action(f"case:show:{case_id}")
     await officer.press(doc)
     await press_exact(officer, status)
@@ -42,7 +42,7 @@ async def _set(officer, case_id: int, doc: str, status: str, note: str | None = 
         await officer.press("Tanpa catatan")
 
 
-async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, demo_app) -> None:
     family = chat("7001")
     await family.send("/start")
     assert any("Keluarga berduka" in label for label in family.labels)  # guests see it
@@ -74,7 +74,7 @@ async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, 
     assert "Akta kematian: belum diproses" in family.text and "NIP" not in family.text
 
 
-async def test_family_without_nip_gives_name_and_unit_garbage_gets_answers(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_family_without_nip_gives_name_and_unit_garbage_gets_answers(chat, demo_app) -> None:
     family = chat("7002")
     await family.send("/start")
     await family.press("Keluarga berduka")
@@ -98,7 +98,7 @@ async def test_family_without_nip_gives_name_and_unit_garbage_gets_answers(chat,
     assert await live_case(demo_app) is None  # nothing half-made was stored
 
 
-async def test_officer_flow_statuses_notify_family_then_receipt_closes(  # type: ignore[no-untyped-def]
+async def test_officer_flow_statuses_notify_family_then_receipt_closes(
     chat, demo_app, inbox
 ) -> None:
     family = chat("7003")
@@ -158,7 +158,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(  # type:
         assert len(status_events) == 5 + 4  # officer's five changes, family's four handovers
 
 
-async def test_liaison_sees_own_documents_forged_payloads_refused(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_liaison_sees_own_documents_forged_payloads_refused(chat, demo_app) -> None:
     await report_by_nip(chat("7010"))
     case = await live_case(demo_app)
     taspen = await staff_opens(chat, "7011", TASPEN_PHONE, case.id)
@@ -185,7 +185,7 @@ async def test_liaison_sees_own_documents_forged_payloads_refused(chat, demo_app
         assert set(docs.values()) == {"pending"}
 
 
-async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app, inbox) -> None:
     officer = chat("7020")
     await link(officer, OFFICER_PHONE)
     await officer.press("Keluarga berduka")
@@ -219,7 +219,7 @@ async def test_tracking_code_shows_statuses_only_and_can_follow(chat, demo_app, 
     ]
 
 
-async def test_guessing_codes_is_capped_and_learns_nothing(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_guessing_codes_is_capped_and_learns_nothing(chat, demo_app) -> None:
     await report_by_nip(chat("7030"))
     stranger = chat("7031")
     await stranger.send("/start")
@@ -235,7 +235,7 @@ async def test_guessing_codes_is_capped_and_learns_nothing(chat, demo_app) -> No
     assert len(cases.clean_code(cases.new_code())) >= 10
 
 
-async def test_second_report_of_same_death_waits_for_the_desk(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+async def test_second_report_of_same_death_waits_for_the_desk(chat, demo_app, inbox) -> None:
     """Was: the second reporter was told the death "sudah dilaporkan sebelumnya", handed a code
     to the first case and followed it. Now they get the words of any new report, a code to a
     report of their own, and nothing of the first case until a desk officer decides."""
@@ -255,7 +255,8 @@ async def test_second_report_of_same_death_waits_for_the_desk(chat, demo_app, in
         assert len(live) == 1 and len(held) == 1 and held[0].duplicate_of_id == live[0].id
         # Each reporter's details stay with their own report.
         assert [c.phone for c in live[0].contacts] == ["6281299991234"]
-        assert (await cases.by_code(session, code)).id == held[0].id
+        found = await cases.by_code(session, code)
+        assert found is not None and found.id == held[0].id
     second_words = second.text.replace(code, "<code>").replace(f"#{held[0].id})", "#<n>)")
     assert second_words == first_words
     officer = chat("7042")
@@ -264,7 +265,7 @@ async def test_second_report_of_same_death_waits_for_the_desk(chat, demo_app, in
     assert len(await inbox("7040")) == 1 and await inbox("7041") == []
 
 
-async def test_english_family_gets_english_words(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_english_family_gets_english_words(chat, demo_app) -> None:
     family = chat("7050", lang="en")
     await report_by_nip(family, steps=EN_STEPS)
     assert "Target:" in family.text and "evening" in family.text and "at 19.00 WIB" in family.text
@@ -272,7 +273,7 @@ async def test_english_family_gets_english_words(chat, demo_app) -> None:  # typ
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
 
 
-async def test_hr_sees_report_in_chat_and_huge_notes_are_cut(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_hr_sees_report_in_chat_and_huge_notes_are_cut(chat, demo_app) -> None:
     await report_by_nip(chat("7060"))
     case = await live_case(demo_app)
     hr = chat("7061")
@@ -305,7 +306,7 @@ async def test_hr_sees_report_in_chat_and_huge_notes_are_cut(chat, demo_app) -> 
     assert "anggota keluarga yang bisa dihubungi" in officer.text  # worded for the officer
 
 
-async def test_officers_of_another_agency_see_nothing(chat, demo_app, cli) -> None:  # type: ignore[no-untyped-def]
+async def test_officers_of_another_agency_see_nothing(chat, demo_app, cli) -> None:
     await report_by_nip(chat("7070"))
     case = await live_case(demo_app)
     async with demo_app.sessions() as session, session.begin():
@@ -346,7 +347,7 @@ async def test_officers_of_another_agency_see_nothing(chat, demo_app, cli) -> No
         assert {d.status for d in docs} == {"pending"}
 
 
-async def test_english_family_is_notified_in_english(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+async def test_english_family_is_notified_in_english(chat, demo_app, inbox) -> None:
     family = chat("7080", lang="en")
     await report_by_nip(family, steps=EN_STEPS)
     case = await live_case(demo_app)

@@ -17,7 +17,7 @@ from tests.helpers.four_in_one_helpers import (
 
 async def test_code_follower_of_officer_case_proves_family_by_own_phone(
     cli, demo_app, inbox
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     opened = await cli(
         "case", "open", "--name", "Hj. Aminah", "--pensioner", "123456",
         "--died", "2026-11-19 10:00",
@@ -40,7 +40,7 @@ async def test_code_follower_of_officer_case_proves_family_by_own_phone(
     assert (await inbox("7111"))[-1].endswith("📝 Loket 3")
 
 
-async def test_shared_contact_at_family_phone_step_is_the_phone(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_shared_contact_at_family_phone_step_is_the_phone(chat, demo_app) -> None:
     family = chat("7112")
     await family.send("/start")
     await family.press("Keluarga berduka")
@@ -56,7 +56,7 @@ async def test_shared_contact_at_family_phone_step_is_the_phone(chat, demo_app) 
     assert code_in(family.text)
 
 
-async def test_nip_step_reveals_nothing_and_is_capped(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_nip_step_reveals_nothing_and_is_capped(chat, demo_app) -> None:
     answers = []
     for ref, nip in (("7130", DECEASED_NIP), ("7131", "199001012020011999")):
         stranger = chat(ref)
@@ -72,7 +72,7 @@ async def test_nip_step_reveals_nothing_and_is_capped(chat, demo_app) -> None:  
     assert "Terlalu banyak percobaan" in stranger.text
 
 
-async def test_code_typed_at_first_question_tracks_the_case(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_code_typed_at_first_question_tracks_the_case(chat, demo_app) -> None:
     code = await report_by_nip(chat("7132"))
     other = chat("7133")
     await other.send("/start")
@@ -84,14 +84,14 @@ async def test_code_typed_at_first_question_tracks_the_case(chat, demo_app) -> N
         assert await session.scalar(select(func.count()).select_from(FourInOneCase)) == 1
 
 
-async def _report_by_name(family, name: str, unit: str) -> None:  # type: ignore[no-untyped-def]
+async def _report_by_name(family, name: str, unit: str) -> None:
     await family.send("/start")
     await family.press("Keluarga berduka")
     await family.send(name)
     await family.send(unit)
 
 
-async def test_unit_short_names_match_and_ambiguity_is_asked(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_unit_short_names_match_and_ambiguity_is_asked(chat, demo_app) -> None:
     family = chat("7170")
     await _report_by_name(family, "Putri Gunawan", "setda")
     assert "Kapan beliau meninggal" in family.text
@@ -114,7 +114,7 @@ async def test_unit_short_names_match_and_ambiguity_is_asked(chat, demo_app) -> 
     assert "Kapan beliau meninggal" in third.text
 
 
-async def test_summary_can_be_corrected_before_sending(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_summary_can_be_corrected_before_sending(chat, demo_app) -> None:
     family = chat("7180")
     await _report_by_name(family, "Putri Gunawan", "Sekretariat Daerah")
     await family.press("Kemarin")

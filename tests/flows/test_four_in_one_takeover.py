@@ -33,22 +33,22 @@ def _shape(text: str, code: str) -> str:
     return re.sub(r"#\d+", "#<n>", text.replace(code, "<code>"))
 
 
-async def _audit(app, action: str) -> list[AuditLog]:  # type: ignore[no-untyped-def]
+async def _audit(app, action: str) -> list[AuditLog]:
     async with app.sessions() as session:
         return list(await session.scalars(select(AuditLog).where(AuditLog.action == action)))
 
 
-async def _case(app, case_id: int) -> FourInOneCase:  # type: ignore[no-untyped-def]
+async def _case(app, case_id: int) -> FourInOneCase:
     async with app.sessions() as session:
-        return await session.get(FourInOneCase, case_id)  # type: ignore[return-value]
+        return await session.get(FourInOneCase, case_id)
 
 
-async def _all_ready(cli, case_id: int) -> None:  # type: ignore[no-untyped-def]
+async def _all_ready(cli, case_id: int) -> None:
     for doc in ("taspen_book", "death_certificate", "family_card", "id_card"):
         await cli("case", "update", str(case_id), doc, "ready", "--note", "Ambil di loket 3")
 
 
-async def test_report_of_a_case_already_open_is_told_what_any_new_report_is(  # type: ignore[no-untyped-def]
+async def test_report_of_a_case_already_open_is_told_what_any_new_report_is(
     chat, cli, demo_app
 ) -> None:
     opened = await cli(*OPEN)
@@ -77,7 +77,7 @@ async def test_report_of_a_case_already_open_is_told_what_any_new_report_is(  # 
     assert "#2" in stranger.text and "#1" not in stranger.text and "loket" not in stranger.text
 
 
-async def test_stranger_with_the_real_code_and_own_phone_stays_a_follower(  # type: ignore[no-untyped-def]
+async def test_stranger_with_the_real_code_and_own_phone_stays_a_follower(
     chat, cli, demo_app, inbox
 ) -> None:
     real_code = code_in((await cli(*OPEN)).out)
@@ -125,7 +125,7 @@ async def test_stranger_with_the_real_code_and_own_phone_stays_a_follower(  # ty
     assert (await _case(demo_app, 1)).status == "closed"
 
 
-async def test_desk_merges_a_pending_duplicate_after_confirming(chat, demo_app, inbox) -> None:  # type: ignore[no-untyped-def]
+async def test_desk_merges_a_pending_duplicate_after_confirming(chat, demo_app, inbox) -> None:
     first = chat("7220")
     await report_by_nip(first)
     second = chat("7221")
@@ -192,7 +192,7 @@ async def test_desk_merges_a_pending_duplicate_after_confirming(chat, demo_app, 
     assert (await _case(demo_app, 1)).status == "closed"
 
 
-async def test_desk_rejects_a_pending_duplicate_and_the_reporter_is_told_neutrally(  # type: ignore[no-untyped-def]
+async def test_desk_rejects_a_pending_duplicate_and_the_reporter_is_told_neutrally(
     chat, cli, demo_app, inbox
 ) -> None:
     await cli(*OPEN)
@@ -234,7 +234,7 @@ async def test_desk_rejects_a_pending_duplicate_and_the_reporter_is_told_neutral
     assert "dicatat petugas" in shown.out and "merged case:4" in shown.out
 
 
-async def test_a_liaison_or_another_case_cannot_decide_a_duplicate(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_liaison_or_another_case_cannot_decide_a_duplicate(chat, demo_app) -> None:
     await report_by_nip(chat("7240"))
     await report_by_nip(chat("7241"))
     taspen = await staff_opens(chat, "7242", TASPEN_PHONE, 1)
@@ -258,7 +258,7 @@ async def test_a_liaison_or_another_case_cannot_decide_a_duplicate(chat, demo_ap
 
 async def test_a_reporter_phone_merged_by_a_match_never_verifies(
     chat, cli, demo_app, inbox
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A family's own report, merged into an officer's case when a death is confirmed, brings
     its phone along: that phone is the reporter's claim and must not verify them there."""
     real_code = code_in((await cli(*OPEN)).out)

@@ -37,7 +37,7 @@ def bump_version(root: Path, topic: str, version: int) -> None:
         path.write_text(text.replace("version = 1\n", f"version = {version}\n", 1))
 
 
-async def test_guest_browses_topics_and_pages(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_guest_browses_topics_and_pages(chat) -> None:
     user = chat("7001")
     await user.send("/start")
     await user.press("Etika bermedsos")
@@ -62,7 +62,7 @@ async def test_guest_browses_topics_and_pages(chat) -> None:  # type: ignore[no-
     assert "Silakan pilih layanan" in user.text
 
 
-async def test_english_reader_gets_english_pages(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_english_reader_gets_english_pages(chat) -> None:
     user = chat("7002", lang="en")
     await user.send("/pedoman")
     await user.press("Sanctions")
@@ -70,7 +70,7 @@ async def test_english_reader_gets_english_pages(chat) -> None:  # type: ignore[
     assert "25%" in user.text and "source" in user.text.lower()
 
 
-async def test_forged_guidance_payloads_refused(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_forged_guidance_payloads_refused(chat) -> None:
     user = chat("7003")
     await link(user, STAFF_PHONE)
     for payload in [
@@ -91,7 +91,7 @@ async def test_forged_guidance_payloads_refused(chat) -> None:  # type: ignore[n
     assert "(4/4)" in user.text
 
 
-async def test_question_answered_from_guidance_with_topic_to_open(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_question_answered_from_guidance_with_topic_to_open(chat) -> None:
     user = chat("7004")
     await user.send("/pedoman")
     await user.press("Tanya")
@@ -107,7 +107,7 @@ async def test_question_answered_from_guidance_with_topic_to_open(chat) -> None:
     assert any("Netralitas" in label for label in user.labels)  # the topic menu is offered
 
 
-async def test_a_question_typed_on_a_topic_page_is_answered(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_a_question_typed_on_a_topic_page_is_answered(chat) -> None:
     user = chat("7014")
     await user.send("/pedoman")
     await user.send("boleh like postingan caleg?")
@@ -122,7 +122,7 @@ def _first_passage(text: str) -> str:
     return text.split("📘", 1)[1].split("\n\n📘", 1)[0]
 
 
-async def test_the_first_passage_shown_is_the_one_that_answers(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_the_first_passage_shown_is_the_one_that_answers(chat) -> None:
     user = chat("7006")
     await user.send("/tanya boleh gak sih saya ngelike postingan caleg")
     first = _first_passage(user.text)
@@ -143,7 +143,7 @@ async def test_the_first_passage_shown_is_the_one_that_answers(chat) -> None:  #
     assert _first_passage(user.text).startswith(" Netralitas"), user.text
 
 
-async def test_english_questions_get_the_answering_passage_in_english(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_english_questions_get_the_answering_passage_in_english(chat) -> None:
     user = chat("7007", lang="en")
     await user.send("/ask can I like a candidate's post on instagram?")
     first = _first_passage(user.text)
@@ -153,7 +153,7 @@ async def test_english_questions_get_the_answering_passage_in_english(chat) -> N
     assert "📘 Neutrality in elections" in user.text
 
 
-async def test_post_check_sees_spelling_variants_emoji_and_hashtags(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_post_check_sees_spelling_variants_emoji_and_hashtags(chat) -> None:
     user = chat("7021")
     await user.send("/pedoman")
     await user.press("Cek unggahan")
@@ -177,7 +177,7 @@ async def test_post_check_sees_spelling_variants_emoji_and_hashtags(chat) -> Non
         assert "Tidak ada frasa dari daftar" in user.text, (clean, user.text)
 
 
-async def test_english_post_check(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_english_post_check(chat) -> None:
     user = chat("7022", lang="en")
     await user.send("/pedoman")
     await user.press("Check a post")
@@ -188,14 +188,14 @@ async def test_english_post_check(chat) -> None:  # type: ignore[no-untyped-def]
     assert "No listed phrase found" in user.text and "✅" not in user.text
 
 
-async def test_english_question_answered_in_english(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_english_question_answered_in_english(chat) -> None:
     user = chat("7005", lang="en")
     await user.send("/ask Who must approve posts on an official agency account?")
     assert "According to the guidance" in user.text and "superior" in user.text
     assert any("📖 Official accounts" in label for label in user.labels)
 
 
-async def test_acknowledgement_asked_once_and_again_after_version_change(  # type: ignore[no-untyped-def]
+async def test_acknowledgement_asked_once_and_again_after_version_change(
     chat, demo_app, content_dir
 ) -> None:
     hr, staff = chat("7010"), chat("7011")
@@ -249,7 +249,7 @@ async def test_acknowledgement_asked_once_and_again_after_version_change(  # typ
     assert "guidance.require" in actions and "guidance.reload" in actions
 
 
-async def test_broken_content_edit_keeps_last_good_content(chat, content_dir) -> None:  # type: ignore[no-untyped-def]
+async def test_broken_content_edit_keeps_last_good_content(chat, content_dir) -> None:
     hr = chat("7012")
     await link(hr, HR_PHONE)
     path = content_dir / "en" / "guidance" / "topics" / "sanksi.toml"
@@ -260,7 +260,7 @@ async def test_broken_content_edit_keeps_last_good_content(chat, content_dir) ->
     assert "Tingkat hukuman disiplin" in hr.text
 
 
-async def test_post_check_points_out_findings_and_stores_nothing(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_post_check_points_out_findings_and_stores_nothing(chat, demo_app) -> None:
     user = chat("7020")
     await link(user, OTHER_PHONE)
     await user.press("Etika bermedsos")
@@ -287,7 +287,7 @@ async def test_post_check_points_out_findings_and_stores_nothing(chat, demo_app)
     assert state is not None and "Menurut saya" not in str(state.data)
 
 
-async def test_menu_labels_and_payloads_fit_platform_limits(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_menu_labels_and_payloads_fit_platform_limits(chat) -> None:
     hr = chat("7030")
     await link(hr, HR_PHONE)
     await hr.press("Etika bermedsos")
@@ -298,7 +298,7 @@ async def test_menu_labels_and_payloads_fit_platform_limits(chat) -> None:  # ty
     assert len(content.ordered("id")) + 3 <= 10  # topics + ask + check + HR fit one keyboard
 
 
-async def test_cli_require_status_and_validate(demo_app, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_require_status_and_validate(demo_app, monkeypatch, capsys) -> None:
     import asyncio
 
     from bot.cli import main

@@ -67,7 +67,7 @@ def parse(text: str) -> Shown:
 
 
 def as_text(value: object) -> str | None:
-    return None if value in (None, "") else format_decimal(value, format="0.00", locale="id")
+    return None if value in (None, "") else format_decimal(value, format="0.00", locale="id")  # type: ignore[arg-type]
 
 
 # --- The brute force -------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def consistent(
     out = {}
     for name, members in protect.items():
         value = sum(grids[m] for m in members)
-        out[name] = set(np.unique(value[ok]).tolist())
+        out[name] = set(np.unique(value[ok]).tolist())  # type: ignore[index]
     return out
 
 
@@ -286,7 +286,7 @@ SCHEMES = [
 @given(circle=circles(), variant=st.sampled_from(range(len(SCHEMES))))
 async def test_no_small_group_is_determined_by_what_the_ratee_sees(
     demo_app, circle: Circle, variant: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     ids = await employee_ids(demo_app)
     ratee = ids[RINA]
     async with demo_app.sessions() as session, session.begin():
@@ -307,7 +307,7 @@ def _changed(q1: Circle, data: st.DataObject) -> tuple[Circle, list[tuple[str, i
     quarter 1's raters gone or changed; returns the circle and which (relation, index) repeat."""
     q2: Circle = {r: [list(v) for v in q1[r]] for r in RELATIONS}
     repeated = [(r, i) for r in RELATIONS for i in range(len(q1[r]))]
-    if repeated and data.draw(st.booleans(), label="drop or change one"):
+    if len(repeated) > 0 and data.draw(st.booleans(), label="drop or change one"):
         r, i = data.draw(st.sampled_from(repeated), label="which")
         repeated.remove((r, i))
         if data.draw(st.booleans(), label="changed rather than gone"):
@@ -330,7 +330,7 @@ def _changed(q1: Circle, data: st.DataObject) -> tuple[Circle, list[tuple[str, i
 @given(q1=circles(max_peers=3, max_subordinates=3, criteria=1), data=st.data())
 async def test_comparing_two_published_quarters_determines_no_small_group(
     demo_app, q1: Circle, data: st.DataObject
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Quarter 2 repeats quarter 1's ratings, plus a new rating or two ("only one new rating was
     added"): whoever assumes the repeated ones are the same still solves no small group, in
     either quarter, nor the ratings one quarter has and the other not. One criterion, so that
@@ -395,13 +395,13 @@ CASES: list[Circle] = [
 ]
 
 
-async def _rina(chat, demo_app) -> tuple[object, int, int]:  # type: ignore[no-untyped-def]
+async def _rina(chat, demo_app) -> tuple[object, int, int]:
     ids = await employee_ids(demo_app)
     period_id = await _published(demo_app, QuarterRef(2025, 1))
     return await linked(chat, RINA), ids[RINA], period_id
 
 
-async def test_through_the_chat_the_old_leak_and_the_extremes(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_through_the_chat_the_old_leak_and_the_extremes(chat, demo_app) -> None:
     rina, ratee, period_id = await _rina(chat, demo_app)
     pool = await _rater_pool(demo_app, ratee)
     texts = []
@@ -423,7 +423,7 @@ async def test_through_the_chat_the_old_leak_and_the_extremes(chat, demo_app) ->
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(circle=circles(max_peers=4, max_subordinates=4))
-async def test_through_the_chat_random_circles(chat, demo_app, circle: Circle) -> None:  # type: ignore[no-untyped-def]
+async def test_through_the_chat_random_circles(chat, demo_app, circle: Circle) -> None:
     key = id(demo_app)
     if key not in _CHATS:
         _CHATS.clear()
@@ -438,7 +438,7 @@ async def test_through_the_chat_random_circles(chat, demo_app, circle: Circle) -
 _CHATS: dict[int, tuple[object, int, int]] = {}
 
 
-async def test_through_the_chat_one_new_rating_between_quarters(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_through_the_chat_one_new_rating_between_quarters(chat, demo_app) -> None:
     """Quarter 2 = quarter 1 unchanged plus a new superior: the difference of the two totals
     would be the superior's rating. Both quarters are read from the chat, as the ratee would."""
     ids = await employee_ids(demo_app)
@@ -472,7 +472,7 @@ async def test_through_the_chat_one_new_rating_between_quarters(chat, demo_app) 
 
 async def test_an_hr_officer_rated_sees_no_more_in_hr_views_than_on_his_screen(
     chat, demo_app
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Fajar (HR) is rated: superior 5, one peer 5, three subordinates 3 (the old leak). His
     ranking line, the coaching list, the XLSX export and the winners show him only his screen's
     figures."""
@@ -513,7 +513,7 @@ async def test_an_hr_officer_rated_sees_no_more_in_hr_views_than_on_his_screen(
     from bot.i18n import translator
 
     names = {translator("id")(f"export.column.{c}"): c for c in standings.EXPORT_COLUMNS}
-    record = {names[h]: v for h, v in zip(head, row, strict=True)}
+    record = {names[str(h)]: v for h, v in zip(head, row, strict=True)}
     assert record["score"] == 4.4 and record["withheld"] == "Ya"
     assert all(record[f"{r}_mean"] in (None, "") for r in RELATIONS)  # was subordinate 3.0
     exported = Shown(as_text(record["score"]))

@@ -23,7 +23,7 @@ from tests.helpers.rating_helpers import (
 )
 
 
-async def _rate(user, name: str, scores: list[int], comment: str | None = None) -> None:  # type: ignore[no-untyped-def]
+async def _rate(user, name: str, scores: list[int], comment: str | None = None) -> None:
     await user.press(name)
     for value in scores:
         assert "Pilih nilai" in user.text, user.text
@@ -38,7 +38,7 @@ async def _rate(user, name: str, scores: list[int], comment: str | None = None) 
     assert "tersimpan" in user.text
 
 
-async def test_whole_flow_open_rate_revise_close_publish_standing(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_whole_flow_open_rate_revise_close_publish_standing(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)
     await hr.press("Meja HR")
     await hr.press("Periode penilaian")
@@ -138,7 +138,7 @@ async def test_whole_flow_open_rate_revise_close_publish_standing(chat, demo_app
         assert award.prize_amount == 1_000_000
 
 
-async def test_forged_payloads_refused(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_forged_payloads_refused(chat, demo_app) -> None:
     ids = await employee_ids(demo_app)
     joko = await linked(chat, JOKO_S)
     await joko.action(f"rating:pick:{ids[RINA]}")
@@ -196,7 +196,7 @@ async def test_forged_payloads_refused(chat, demo_app) -> None:  # type: ignore[
         assert await session.scalar(select(func.count()).select_from(RatingPeriod)) == 1
 
 
-async def test_save_rating_service_refuses_outside_circle_and_bad_scores(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_save_rating_service_refuses_outside_circle_and_bad_scores(demo_app) -> None:
     ids = await employee_ids(demo_app)
     period_id = await open_quarter(demo_app)
     scheme = scheme_from()
@@ -220,7 +220,7 @@ async def test_save_rating_service_refuses_outside_circle_and_bad_scores(demo_ap
         assert await session.scalar(select(func.count()).select_from(Standing)) == 0
 
 
-async def test_large_circle_paginates_and_english(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_large_circle_paginates_and_english(chat, demo_app) -> None:
     from storage.models import RatingScheme
 
     async with demo_app.sessions() as session, session.begin():
@@ -238,7 +238,7 @@ async def test_large_circle_paginates_and_english(chat, demo_app) -> None:  # ty
     assert len([p for p in joko.payloads if p.startswith("rating:pick:")]) == 4
 
 
-async def test_typed_scores_and_stray_text_keep_the_step(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_typed_scores_and_stray_text_keep_the_step(chat, demo_app) -> None:
     await open_quarter(demo_app)
     joko = await linked(chat, JOKO_S)
     await joko.press("Nilai rekan")
@@ -265,7 +265,7 @@ async def test_typed_scores_and_stray_text_keep_the_step(chat, demo_app) -> None
     assert saved == 1
 
 
-async def _scored_rina(chat, demo_app):  # type: ignore[no-untyped-def]
+async def _scored_rina(chat, demo_app):
     """Joko has scored Rina on every criterion; the bot asks for the comment."""
     await open_quarter(demo_app)
     joko = await linked(chat, JOKO_S)
@@ -276,7 +276,7 @@ async def _scored_rina(chat, demo_app):  # type: ignore[no-untyped-def]
     return joko
 
 
-async def test_a_long_comment_is_cut_and_the_writer_is_told(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_long_comment_is_cut_and_the_writer_is_told(chat, demo_app) -> None:
     joko = await _scored_rina(chat, demo_app)
     await joko.send("x" * 500)
     summary = joko.text
@@ -288,7 +288,7 @@ async def test_a_long_comment_is_cut_and_the_writer_is_told(chat, demo_app) -> N
     assert f"dipotong menjadi {len(saved)} karakter" in summary
 
 
-async def test_a_comment_that_is_just_a_number_is_kept(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_comment_that_is_just_a_number_is_kept(chat, demo_app) -> None:
     """On WhatsApp a typed "1" picks the first button, except where the bot asked for text."""
     joko = await _scored_rina(chat, demo_app)
     await joko.send("1")

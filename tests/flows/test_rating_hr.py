@@ -14,7 +14,7 @@ from tests.flows.test_standings import T0, _rate, _setup_quarter
 from tests.helpers.rating_helpers import FAJAR_HR, JOKO_S, linked
 
 
-async def test_hr_sees_flags_with_evidence_rankings_and_coaching(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_hr_sees_flags_with_evidence_rankings_and_coaching(chat, demo_app) -> None:
     period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
     async with demo_app.sessions() as session, session.begin():
         await _rate(session, period_id, 11, 12, 5, T0)  # a mutual pair of top scores
@@ -76,7 +76,7 @@ async def test_hr_sees_flags_with_evidence_rankings_and_coaching(chat, demo_app)
     assert "tidak berlaku" in joko.text
 
 
-async def _quarter_with(demo_app, values: dict[int, tuple[int, ...]]) -> int:  # type: ignore[no-untyped-def]
+async def _quarter_with(demo_app, values: dict[int, tuple[int, ...]]) -> int:
     period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
     async with demo_app.sessions() as session, session.begin():
         for ratee, given in values.items():
@@ -88,8 +88,8 @@ async def _quarter_with(demo_app, values: dict[int, tuple[int, ...]]) -> int:  #
     return period_id
 
 
-async def test_coaching_list_states_its_rule_and_skips_the_winner(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
-    values = {k: (5, 5, 5) for k in (1, 2, 3, 4)}
+async def test_coaching_list_states_its_rule_and_skips_the_winner(chat, demo_app) -> None:
+    values: dict[int, tuple[int, ...]] = {k: (5, 5, 5) for k in (1, 2, 3, 4)}
     values |= {5: (4, 4, 4), 6: (4, 4, 4), 7: (4, 4, 4), 8: (4, 4, 3), 9: (3, 3, 3), 10: (2, 2, 2)}
     await _quarter_with(demo_app, values)
     hr = await linked(chat, FAJAR_HR)
@@ -108,7 +108,7 @@ async def test_coaching_list_states_its_rule_and_skips_the_winner(chat, demo_app
     assert all(": 4,00" not in line and ": 5,00" not in line for line in listed)
 
 
-async def test_coaching_list_needs_enough_ranked(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_coaching_list_needs_enough_ranked(chat, demo_app) -> None:
     await _quarter_with(demo_app, {1: (5, 5, 5), 2: (2, 2, 2), 3: (1, 1, 1)})
     hr = await linked(chat, FAJAR_HR)
     await hr.press("Meja HR")

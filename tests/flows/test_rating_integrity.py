@@ -24,7 +24,7 @@ YUNI = 45  # Yuni Pratama, Kecamatan Sukamaju: in none of the circles below
 FAJAR_NIP, YUNI_NIP = "198412052009031034", "197004221994012045"
 
 
-async def _flagged_quarter(demo_app) -> int:  # type: ignore[no-untyped-def]
+async def _flagged_quarter(demo_app) -> int:
     """Fajar (34, HR): superior 32, peers 36, 38 and 40, no subordinates."""
     period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
     async with demo_app.sessions() as session, session.begin():
@@ -44,7 +44,7 @@ async def _flagged_quarter(demo_app) -> int:  # type: ignore[no-untyped-def]
     return period_id
 
 
-async def _flags_screen(user) -> str:  # type: ignore[no-untyped-def]
+async def _flags_screen(user) -> str:
     await user.send("/menu")
     await user.press("Meja HR")
     await user.press("Peringkat")
@@ -53,7 +53,7 @@ async def _flags_screen(user) -> str:  # type: ignore[no-untyped-def]
     return user.text
 
 
-async def test_the_circle_is_roster_circle_and_rating_partners(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_the_circle_is_roster_circle_and_rating_partners(demo_app) -> None:
     period_id = await _flagged_quarter(demo_app)
     async with demo_app.sessions() as session:
         fajar = await session.get(Employee, 34)
@@ -66,7 +66,7 @@ async def test_the_circle_is_roster_circle_and_rating_partners(demo_app) -> None
 
 async def test_flags_show_patterns_not_values_and_hide_the_viewers_circle(
     chat, demo_app, cli
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     period_id = await _flagged_quarter(demo_app)
     fajar = await linked(chat, FAJAR_HR)
     text = await _flags_screen(fajar)
@@ -125,7 +125,7 @@ async def test_flags_show_patterns_not_values_and_hide_the_viewers_circle(
     assert last is not None and last.detail == {"shown": 3, "hidden": 3, "unreviewable": 0}
 
 
-async def test_flags_in_english_carry_no_score(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_flags_in_english_carry_no_score(chat, demo_app) -> None:
     await _flagged_quarter(demo_app)
     fajar = await linked(chat, FAJAR_HR, lang="en")
     await fajar.send("/menu")

@@ -17,12 +17,12 @@ from tests.conftest import PG_ADMIN
 postgres_only = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
-def _db_name(app) -> str:  # type: ignore[no-untyped-def]
+def _db_name(app) -> str:
     return make_url(app.settings.database_url).database or ""
 
 
 @postgres_only
-async def test_database_restart_is_survived(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_database_restart_is_survived(chat, demo_app) -> None:
     user = chat("7001")
     await user.send("/start")
     # What clients see of a server restart: every open connection is cut.
@@ -38,7 +38,7 @@ async def test_database_restart_is_survived(chat, demo_app) -> None:  # type: ig
 
 
 @postgres_only
-async def test_database_gone_gets_a_clear_answer_not_a_crash(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_database_gone_gets_a_clear_answer_not_a_crash(chat, demo_app) -> None:
     user = chat("7002")
     await user.send("/start")
     await demo_app.engine.dispose()
@@ -49,7 +49,7 @@ async def test_database_gone_gets_a_clear_answer_not_a_crash(chat, demo_app) -> 
     assert "layanan sedang gangguan" in user.text
 
 
-async def test_racing_first_messages_make_one_account(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_racing_first_messages_make_one_account(demo_app) -> None:
     inbounds = [
         Inbound(
             channel=Channel.TELEGRAM,

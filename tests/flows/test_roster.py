@@ -83,6 +83,7 @@ def write_xlsx(path: Path, rows: list[list[object]], header: list[str] | None = 
 
 
 async def import_file(app: App, path: Path, agency_code: str | None = None) -> roster.ImportReport:
+    agency: Agency | None
     async with app.sessions() as session, session.begin():
         if agency_code is None:
             agency = await ensure_default_agency(session, app.settings)
@@ -93,6 +94,7 @@ async def import_file(app: App, path: Path, agency_code: str | None = None) -> r
 
 
 async def exported(app: App, agency_code: str | None = None) -> list[list[str]]:
+    agency: Agency | None
     async with app.sessions() as session:
         if agency_code is None:
             agency = await ensure_default_agency(session, app.settings)
@@ -128,7 +130,7 @@ def problems(report: roster.ImportReport) -> set[tuple[int, str, str]]:
 # ---------------------------------------------------------------- a good file
 
 
-async def test_csv_import_creates_people_units_supervisors_and_roles(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_csv_import_creates_people_units_supervisors_and_roles(app, tmp_path) -> None:
     boss, staff, contract = pns(serial="001"), pns(serial="002", gender="2"), pppk()
     path = write_csv(
         tmp_path / "roster.csv",
@@ -167,7 +169,7 @@ async def test_csv_import_creates_people_units_supervisors_and_roles(app, tmp_pa
 # ---------------------------------------------------------------- bad rows
 
 
-async def test_malformed_nips_rejected_with_row_and_reason(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_nips_rejected_with_row_and_reason(app, tmp_path) -> None:
     boss = pns(serial="001")
     pppk_code_21 = pppk(code="21", serial="011")  # "21" is a code for PPPK, not a month
     spaced = "19850101 201001 1 004"
@@ -212,7 +214,7 @@ async def test_malformed_nips_rejected_with_row_and_reason(app, tmp_path) -> Non
     assert held[spaced.replace(" ", "")]["supervisor"] == boss
 
 
-async def test_other_bad_rows_rejected_with_row_reason_and_detail(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_other_bad_rows_rejected_with_row_reason_and_detail(app, tmp_path) -> None:
     boss = pns(serial="001")
     ghost = pns(birth="19700101", tmt="199501", serial="099")
     nips = [pns(serial=f"{n:03d}") for n in range(2, 11)]
@@ -245,7 +247,7 @@ async def test_other_bad_rows_rejected_with_row_reason_and_detail(app, tmp_path)
     assert report.created == 3
 
 
-async def test_duplicate_nip_rejects_every_copy_and_orphans_its_staff(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_nip_rejects_every_copy_and_orphans_its_staff(app, tmp_path) -> None:
     twice, other, staff = pns(serial="001"), pns(serial="002"), pns(serial="003")
     rows = [
         person(twice, name="Satu"),  # 2
@@ -262,7 +264,7 @@ async def test_duplicate_nip_rejects_every_copy_and_orphans_its_staff(app, tmp_p
     assert set(await people(app)) == {other}
 
 
-async def test_duplicate_phone_within_the_file_rejects_both(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_phone_within_the_file_rejects_both(app, tmp_path) -> None:
     a, b, c = pns(serial="001"), pns(serial="002"), pns(serial="003")
     rows = [
         person(a, phone="0812-3000-0099"),
@@ -278,7 +280,7 @@ async def test_duplicate_phone_within_the_file_rejects_both(app, tmp_path) -> No
     assert set(held) == {c} and held[c]["phone"] == "6281230000100"
 
 
-async def test_duplicate_phone_against_an_employee_not_in_the_file(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_phone_against_an_employee_not_in_the_file(app, tmp_path) -> None:
     a, b, c = pns(serial="001"), pns(serial="002"), pns(serial="003")
     first = [person(a, phone="081230000001"), person(b, phone="081230000002")]
     assert not (await import_file(app, write_csv(tmp_path / "1.csv", first))).errors
@@ -299,7 +301,7 @@ async def test_duplicate_phone_against_an_employee_not_in_the_file(app, tmp_path
 
 
 @pytest.mark.parametrize("why", ["unknown_supervisor", "cycle"])
-async def test_phone_of_a_rejected_row_stays_taken(app, tmp_path, why: str) -> None:  # type: ignore[no-untyped-def]
+async def test_phone_of_a_rejected_row_stays_taken(app, tmp_path, why: str) -> None:
     """A row rejected late keeps its old phone in the database; nobody else may take it."""
     holder, boss, newcomer = pns(serial="001"), pns(serial="002"), pns(serial="003")
     first = [person(holder, phone="081230000001"), person(boss)]
@@ -323,7 +325,7 @@ async def test_phone_of_a_rejected_row_stays_taken(app, tmp_path, why: str) -> N
     assert held[holder]["phone"] == "6281230000001"
 
 
-async def test_supervisor_cycles_and_rings_rejected_with_their_chain(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_supervisor_cycles_and_rings_rejected_with_their_chain(app, tmp_path) -> None:
     a, b, c, d, e, f, g, h = (pns(serial=f"{n:03d}") for n in range(1, 9))
     rows = [
         person(a, supervisor_nip=b),  # 2
@@ -351,7 +353,7 @@ async def test_supervisor_cycles_and_rings_rejected_with_their_chain(app, tmp_pa
     assert set(held) == {g, h} and held[h]["supervisor"] == g
 
 
-async def test_cycle_through_an_employee_already_in_the_database(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_cycle_through_an_employee_already_in_the_database(app, tmp_path) -> None:
     boss, staff = pns(serial="001"), pns(serial="002")
     first = [person(boss), person(staff, supervisor_nip=boss)]
     assert not (await import_file(app, write_csv(tmp_path / "1.csv", first))).errors
@@ -363,7 +365,7 @@ async def test_cycle_through_an_employee_already_in_the_database(app, tmp_path) 
     assert (await people(app))[boss]["supervisor"] is None
 
 
-async def test_rows_orphaned_by_a_rejected_supervisor_are_rejected_too(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_rows_orphaned_by_a_rejected_supervisor_are_rejected_too(app, tmp_path) -> None:
     boss, staff, junior, other = (pns(serial=f"{n:03d}") for n in range(1, 5))
     rows = [
         person(boss, phone="not a phone"),  # 2: rejected
@@ -380,7 +382,7 @@ async def test_rows_orphaned_by_a_rejected_supervisor_are_rejected_too(app, tmp_
     assert set(await people(app)) == {other}
 
 
-async def test_supervisor_may_be_an_employee_only_in_the_database(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_supervisor_may_be_an_employee_only_in_the_database(app, tmp_path) -> None:
     boss, staff = pns(serial="001"), pns(serial="002")
     await import_file(app, write_csv(tmp_path / "1.csv", [person(boss)]))
     report = await import_file(
@@ -393,7 +395,7 @@ async def test_supervisor_may_be_an_employee_only_in_the_database(app, tmp_path)
 # ---------------------------------------------------------------- re-import
 
 
-async def test_reimport_is_idempotent(app) -> None:  # type: ignore[no-untyped-def]
+async def test_reimport_is_idempotent(app) -> None:
     first = await import_file(app, DEMO_ROSTER)
     assert (first.created, first.updated, first.unchanged, first.errors) == (50, 0, 0, [])
     before = await exported(app)
@@ -412,7 +414,7 @@ async def test_reimport_is_idempotent(app) -> None:  # type: ignore[no-untyped-d
     assert [(d["created"], d["unchanged"]) for d in details] == [(50, 0), (0, 50)]
 
 
-async def test_reimport_detects_each_kind_of_update(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_reimport_detects_each_kind_of_update(app, tmp_path) -> None:
     n = [pns(serial=f"{i:03d}") for i in range(1, 9)]
     base = [
         person(n[0]),
@@ -445,7 +447,7 @@ async def test_reimport_detects_each_kind_of_update(app, tmp_path) -> None:  # t
     assert (again.updated, again.unchanged) == (0, 8)
 
 
-async def test_roles_in_the_file_are_granted_and_never_revoked_by_import(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_roles_in_the_file_are_granted_and_never_revoked_by_import(app, tmp_path) -> None:
     a, b = pns(serial="001"), pns(serial="002")
     await import_file(app, write_csv(tmp_path / "1.csv", [person(a, role="hr,officer"), person(b)]))
     held = await people(app)
@@ -462,7 +464,7 @@ async def test_roles_in_the_file_are_granted_and_never_revoked_by_import(app, tm
 # ---------------------------------------------------------------- formats
 
 
-async def test_xlsx_import_with_numeric_cells_and_spreadsheet_row_numbers(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_xlsx_import_with_numeric_cells_and_spreadsheet_row_numbers(app, tmp_path) -> None:
     boss, staff, contract, typed = (pns(serial="001"), pns(serial="002"), pppk(), pns(serial="005"))
     book = Workbook()
     sheet = book.active
@@ -477,8 +479,9 @@ async def test_xlsx_import_with_numeric_cells_and_spreadsheet_row_numbers(app, t
     for column, value in enumerate([contract, "Kontrak", "Guru", "Dinas Uji", staff, "pppk"], 1):
         sheet.cell(row=6, column=column, value=value)
     # An 18-digit NIP typed as a number: a spreadsheet keeps only ~15 significant digits.
-    for column, value in enumerate([int(typed), "Angka", "", "Dinas Uji", "", "PNS"], start=1):
-        sheet.cell(row=7, column=column, value=value)
+    typed_row: list[int | str] = [int(typed), "Angka", "", "Dinas Uji", "", "PNS"]
+    for column, cell in enumerate(typed_row, start=1):
+        sheet.cell(row=7, column=column, value=cell)
     path = tmp_path / "roster.xlsx"
     book.save(path)
 
@@ -495,7 +498,7 @@ async def test_xlsx_import_with_numeric_cells_and_spreadsheet_row_numbers(app, t
     assert held[contract]["kind"] == "PPPK" and held[contract]["supervisor"] == staff
 
 
-def test_csv_with_bom_semicolons_and_capitalised_header_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_with_bom_semicolons_and_capitalised_header_is_read(tmp_path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes(
         "\ufeffNIP;Name;Unit;Kind;Phone\n"
@@ -518,7 +521,7 @@ def test_csv_with_bom_semicolons_and_capitalised_header_is_read(tmp_path) -> Non
     ]
 
 
-def test_csv_saved_by_excel_in_windows_1252_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_saved_by_excel_in_windows_1252_is_read(tmp_path) -> None:
     path = tmp_path / "ansi.csv"
     path.write_bytes(f"nip,name,unit,kind\n{pns()},Nur’aini,Dinas Uji,PNS\n".encode("cp1252"))
     assert roster.read_rows(path) == [
@@ -551,7 +554,7 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str, dict[str, str]]]:
     }
 
 
-def test_unreadable_files_raise_one_roster_file_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_files_raise_one_roster_file_error(tmp_path) -> None:
     for name, (path, reason, params) in _bad_files(tmp_path).items():
         with pytest.raises(roster.RosterFileError) as caught:
             roster.read_rows(path)
@@ -562,7 +565,7 @@ def test_unreadable_files_raise_one_roster_file_error(tmp_path) -> None:  # type
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-async def test_export_then_import_round_trip(app, tmp_path, suffix: str) -> None:  # type: ignore[no-untyped-def]
+async def test_export_then_import_round_trip(app, tmp_path, suffix: str) -> None:
     await import_file(app, DEMO_ROSTER)
     extra = write_csv(
         tmp_path / "extra.csv",
@@ -591,7 +594,7 @@ async def test_export_then_import_round_trip(app, tmp_path, suffix: str) -> None
 
 async def test_cli_import_exits_3_with_rejected_rows_and_0_when_all_good(
     app, cli, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     boss, staff = pns(serial="001"), pns(serial="002")
     rows = [
         person(boss, name="Kepala"),
@@ -624,7 +627,7 @@ async def test_cli_import_exits_3_with_rejected_rows_and_0_when_all_good(
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-async def test_cli_export_then_import_changes_nothing(app, cli, tmp_path, suffix: str) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_export_then_import_changes_nothing(app, cli, tmp_path, suffix: str) -> None:
     assert (await cli("roster", "import", str(DEMO_ROSTER))).code == 0
     path = tmp_path / f"staff{suffix}"
     result = await cli("roster", "export", str(path))
@@ -636,7 +639,7 @@ async def test_cli_export_then_import_changes_nothing(app, cli, tmp_path, suffix
     assert await exported(app) == before
 
 
-async def test_cli_unreadable_file_is_one_line_and_nonzero(app, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_unreadable_file_is_one_line_and_nonzero(app, cli, tmp_path) -> None:
     files = {name: path for name, (path, _, _) in _bad_files(tmp_path).items()}
     files["absent"] = tmp_path / "absent.csv"
     expected = {
@@ -660,7 +663,7 @@ async def test_cli_unreadable_file_is_one_line_and_nonzero(app, cli, tmp_path) -
     assert await people(app) == {}
 
 
-async def test_cli_export_refuses_what_import_could_not_read_back(app, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_export_refuses_what_import_could_not_read_back(app, cli, tmp_path) -> None:
     assert (await cli("roster", "import", str(DEMO_ROSTER))).code == 0
     cases = {
         "roster.pdf": "Format berkas roster.pdf tidak didukung",
@@ -677,7 +680,7 @@ async def test_cli_export_refuses_what_import_could_not_read_back(app, cli, tmp_
         roster.write_rows(tmp_path / "roster.json", [])
 
 
-async def test_cli_unknown_agency_is_one_line(app, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_unknown_agency_is_one_line(app, cli, tmp_path) -> None:
     good = write_csv(tmp_path / "good.csv", [person(pns())])
     for argv in (
         ["roster", "import", str(good), "--agency", "tidak-ada"],
@@ -690,7 +693,7 @@ async def test_cli_unknown_agency_is_one_line(app, cli, tmp_path) -> None:  # ty
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_cli_subprocess_import_has_no_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_subprocess_import_has_no_traceback(tmp_path) -> None:
     """The installed `abdi` entry point, on a fresh SQLite file: exit codes and one-line errors."""
     env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'abdi.db'}"

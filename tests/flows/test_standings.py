@@ -129,7 +129,7 @@ async def _compare(app: App, period_id: int, scheme: Scheme) -> dict[int, dict]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_sql_standings_match_python(demo_app, seed: int) -> None:  # type: ignore[no-untyped-def]
+async def test_sql_standings_match_python(demo_app, seed: int) -> None:
     period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
     await _random_ratings(demo_app, period_id, seed)
     want = await _compare(demo_app, period_id, scheme_from())
@@ -145,7 +145,7 @@ async def test_sql_standings_match_python(demo_app, seed: int) -> None:  # type:
 
 async def _rate(
     session, period_id: int, rater: int, ratee: int, value: int, at: datetime, rel: str = "peer"
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     scores = dict.fromkeys(scheme_from().criteria, value)
     session.add(
         Rating(
@@ -161,7 +161,7 @@ async def _rate(
     )
 
 
-async def test_ties_more_raters_then_earlier_rated(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_ties_more_raters_then_earlier_rated(demo_app) -> None:
     period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
     ids = list(range(1, 51))
     a, b, c, d = 10, 20, 30, 40
@@ -182,7 +182,7 @@ async def test_ties_more_raters_then_earlier_rated(demo_app) -> None:  # type: i
     assert ranks == {b: 1, c: 2, a: 3, d: None}
 
 
-async def test_weights_renormalised_over_groups_present(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_weights_renormalised_over_groups_present(demo_app) -> None:
     period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
     async with demo_app.sessions() as session, session.begin():
         await _rate(session, period_id, 1, 5, 5, T0, "superior")
@@ -199,7 +199,7 @@ async def test_weights_renormalised_over_groups_present(demo_app) -> None:  # ty
     assert shown[period_id].groups == {} and shown[period_id].withheld
 
 
-async def test_winners_shortlist_and_year(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_winners_shortlist_and_year(demo_app) -> None:
     """Four quarters published in turn; awards equal a Python reading of the rules."""
     scheme = scheme_from({"rules": {"shortlist_size": 5}})
     per_quarter: dict[int, dict[int, dict]] = {}
@@ -253,7 +253,7 @@ async def test_winners_shortlist_and_year(demo_app) -> None:  # type: ignore[no-
 
 async def test_anonymity_outputs_invariant_under_rater_permutation(
     chat, demo_app, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Swap which subordinate gave which score: the standing text, chart and exports are the same
     bytes, so none of them can carry who gave what."""
     from handlers.standing import standing_text  # noqa: F401  (the screen under test)
@@ -314,7 +314,7 @@ async def test_anonymity_outputs_invariant_under_rater_permutation(
     assert b"Joko" not in before[2] and b"Wulan" not in before[2]
 
 
-def test_cli_period_and_export(database_url: str, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_period_and_export(database_url: str, tmp_path: Path, monkeypatch, capsys) -> None:
     from bot.cli import main
 
     monkeypatch.setenv("DATABASE_URL", database_url)

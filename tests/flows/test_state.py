@@ -52,7 +52,9 @@ async def test_state_is_a_copy_not_a_shared_object(store: StateStore) -> None:
 
 async def test_values_come_back_as_json_would_give_them(store: StateStore) -> None:
     await store.set(
-        "k", ConversationState("s", {"pair": (1, 2), 7: "seven", "text": "Ω 😀"}), ttl=60
+        "k",
+        ConversationState("s", {"pair": (1, 2), 7: "seven", "text": "Ω 😀"}),  # type: ignore[dict-item]
+        ttl=60,
     )
     assert await store.get("k") == ConversationState(
         "s", {"pair": [1, 2], "7": "seven", "text": "Ω 😀"}

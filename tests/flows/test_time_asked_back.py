@@ -15,7 +15,7 @@ from tests.helpers.rating_helpers import FAJAR_HR, linked
 ZONE = ZoneInfo("Asia/Jakarta")
 
 
-async def test_a_broadcast_at_an_ambiguous_hour_is_asked_back(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_broadcast_at_an_ambiguous_hour_is_asked_back(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)
     await link_all(demo_app, limit=3)
     await hr.send("/menu")
@@ -35,7 +35,7 @@ async def test_a_broadcast_at_an_ambiguous_hour_is_asked_back(chat, demo_app) ->
     assert "✔ Ya, jadwalkan" in hr.labels
 
 
-async def test_a_handover_at_an_ambiguous_hour_is_asked_back(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_handover_at_an_ambiguous_hour_is_asked_back(chat, demo_app) -> None:
     family = chat("7101")
     await report_by_nip(family)
     case = await live_case(demo_app)

@@ -12,7 +12,7 @@ from bot.messages import Channel
 
 
 @pytest.mark.parametrize("chat", ["whatsapp"], indirect=True)  # typed numbers pick choices there
-async def test_whatsapp_next_is_nine_on_every_page(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_whatsapp_next_is_nine_on_every_page(chat) -> None:
     user = chat("7301")
     assert user.channel == Channel.WHATSAPP
     await user.send("/pedoman")
@@ -35,7 +35,7 @@ async def test_whatsapp_next_is_nine_on_every_page(chat) -> None:  # type: ignor
     assert "Silakan pilih layanan" in user.text
 
 
-async def test_console_next_is_nine_on_every_page(demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_console_next_is_nine_on_every_page(demo_app) -> None:
     out: list[str] = []
     console = ConsoleChat(demo_app.dispatcher, "console-7302", write=out.append)
     t = translator("id")
@@ -55,7 +55,7 @@ async def test_console_next_is_nine_on_every_page(demo_app) -> None:  # type: ig
     assert "(3/4)" in "\n".join(out)
 
 
-async def test_a_case_card_keeps_its_numbers_when_the_death_is_confirmed(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_case_card_keeps_its_numbers_when_the_death_is_confirmed(cli, demo_app) -> None:
     from tests.fakes.chat import Chat
 
     opened = await cli(

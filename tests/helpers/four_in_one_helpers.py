@@ -13,7 +13,7 @@ TASPEN_PHONE, DUKCAPIL_PHONE = "081200000036", "081200000037"
 DECEASED_NIP = "199804212024011004"  # Joko Siregar, Sekretariat Daerah
 
 
-async def link(chat, phone: str) -> None:  # type: ignore[no-untyped-def]
+async def link(chat, phone: str) -> None:
     await chat.send("/start")
     await chat.press("Hubungkan")
     await chat.share_contact(phone)
@@ -23,7 +23,7 @@ ID_STEPS = ("Keluarga berduka", "Kemarin", "14.30", "Sari Siregar", "Suami/istri
 EN_STEPS = ("Bereaved families", "Yesterday", "09.00", "Sari", "Spouse", "Send")
 
 
-async def report_by_nip(family, nip: str = DECEASED_NIP, steps=ID_STEPS) -> str:  # type: ignore[no-untyped-def]
+async def report_by_nip(family, nip: str = DECEASED_NIP, steps=ID_STEPS) -> str:
     """A family reports a death by NIP, yesterday; returns the tracking code."""
     menu, day, clock, name, relation, send = steps
     await family.send("/start")
@@ -39,7 +39,7 @@ async def report_by_nip(family, nip: str = DECEASED_NIP, steps=ID_STEPS) -> str:
     return code_in(family.text)
 
 
-async def staff_opens(chat, user_ref: str, phone: str, case_id: int):  # type: ignore[no-untyped-def]
+async def staff_opens(chat, user_ref: str, phone: str, case_id: int):
     """A staff member links their chat and opens one case from their queue."""
     staff = chat(user_ref)
     await link(staff, phone)
@@ -56,7 +56,7 @@ def code_in(text: str) -> str:
     return found.group(0)
 
 
-async def press_exact(chat, label: str) -> None:  # type: ignore[no-untyped-def]
+async def press_exact(chat, label: str) -> None:
     """Press the button labelled exactly so ("diproses" is also inside "belum diproses")."""
     for reply in reversed(chat.replies):
         for choice in reply.choices:

@@ -21,7 +21,7 @@ def phone(row: int) -> str:
     return f"0812000000{row:02d}"
 
 
-async def linked(chat, row: int, **kwargs: object):  # type: ignore[no-untyped-def]
+async def linked(chat, row: int, **kwargs: object):
     user = chat(f"77{row:04d}", **kwargs)
     await user.send("/hubungkan")
     await user.share_contact(phone(row))

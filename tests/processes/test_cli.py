@@ -26,12 +26,12 @@ CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 ABDI = Path(sys.executable).with_name("abdi")
 
 
-async def cli_audit(app, action: str) -> list[AuditLog]:  # type: ignore[no-untyped-def]
+async def cli_audit(app, action: str) -> list[AuditLog]:
     async with app.sessions() as session:
         return list(await session.scalars(select(AuditLog).where(AuditLog.action == action)))
 
 
-async def linked(app, user_ref: str, channel: str = "telegram") -> str | None:  # type: ignore[no-untyped-def]
+async def linked(app, user_ref: str, channel: str = "telegram") -> str | None:
     """The NIP the chat account is linked to, if any."""
     async with app.sessions() as session:
         account = await session.scalar(
@@ -63,7 +63,7 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
 # ---------------------------------------------------------------- link-code
 
 
-async def test_link_code_links_an_account_once(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_link_code_links_an_account_once(cli, demo_app) -> None:
     result = await cli("link-code", STAFF_NIP)
     assert result.code == 0, result
     assert "Mega Hidayat" in result.out
@@ -92,7 +92,7 @@ async def test_link_code_links_an_account_once(cli, demo_app) -> None:  # type: 
     assert len(rows) == 1 and rows[0].actor.startswith("cli")
 
 
-async def test_link_code_needs_a_positive_validity(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_link_code_needs_a_positive_validity(cli, demo_app) -> None:
     for bad in ("-5", "0", "soon"):
         with pytest.raises(SystemExit) as exited:  # argparse refuses before anything is written
             await cli("link-code", STAFF_NIP, "--minutes", bad)
@@ -103,7 +103,7 @@ async def test_link_code_needs_a_positive_validity(cli, demo_app) -> None:  # ty
 # ---------------------------------------------------------------- roles
 
 
-async def test_role_grant_and_revoke_change_the_menu(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_role_grant_and_revoke_change_the_menu(cli, demo_app) -> None:
     user = Chat(demo_app, "7010")
     await link_by_contact(user)
     assert not any("Meja HR" in label for label in user.labels)
@@ -138,7 +138,7 @@ async def test_role_grant_and_revoke_change_the_menu(cli, demo_app) -> None:  # 
     assert all(r.actor.startswith("cli") for r in [*grants, *revokes])
 
 
-async def test_role_must_be_a_known_one(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_role_must_be_a_known_one(cli, demo_app) -> None:
     with pytest.raises(SystemExit) as exited:
         await cli("role", "grant", STAFF_NIP, "superuser")
     assert exited.value.code != 0
@@ -148,7 +148,7 @@ async def test_role_must_be_a_known_one(cli, demo_app) -> None:  # type: ignore[
 # ---------------------------------------------------------------- unlink
 
 
-async def test_account_unlink_returns_the_user_to_guest(cli, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_account_unlink_returns_the_user_to_guest(cli, demo_app) -> None:
     user = Chat(demo_app, "7020")
     await link_by_contact(user)
     assert await linked(demo_app, "7020") == STAFF_NIP
@@ -183,7 +183,7 @@ async def test_account_unlink_returns_the_user_to_guest(cli, demo_app) -> None: 
     ],
     ids=["link-code", "grant", "revoke", "unlink"],
 )
-async def test_unknown_nip_is_one_clear_line(cli, demo_app, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_nip_is_one_clear_line(cli, demo_app, argv: list[str]) -> None:
     result = await cli(*argv)
     assert_one_line_error(result, f"NIP {UNKNOWN_NIP} tidak ada di data kepegawaian")
     async with demo_app.sessions() as session:

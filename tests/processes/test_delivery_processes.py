@@ -48,7 +48,7 @@ def received(bot_api: FakeBotAPI) -> Counter[int]:
     return Counter(int(c.params["chat_id"]) for c in bot_api.accepted if c.method == "sendMessage")
 
 
-async def wait_until(predicate, within: float = 90.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(predicate, within: float = 90.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not await predicate():
@@ -62,11 +62,11 @@ async def stop(process: asyncio.subprocess.Process) -> None:
         await asyncio.wait_for(process.wait(), 40)
 
 
-async def finished(app) -> bool:  # type: ignore[no-untyped-def]
+async def finished(app) -> bool:
     return await open_rows(app) == 0
 
 
-async def kill_and_resume(app, database_url: str, bot_api: FakeBotAPI, **env: str) -> int:  # type: ignore[no-untyped-def]
+async def kill_and_resume(app, database_url: str, bot_api: FakeBotAPI, **env: str) -> int:
     """Start a worker, SIGKILL it mid-broadcast, start another until all is done; the number
     of rows that were in flight at the kill."""
     bot_api.delays["sendMessage"] = 0.5  # requests stay on the wire long enough to be cut
@@ -90,7 +90,7 @@ async def kill_and_resume(app, database_url: str, bot_api: FakeBotAPI, **env: st
 
 async def test_kill_9_mid_broadcast_resumes_without_double_sends(
     demo_app, database_url, bot_api
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 250))
     in_flight = await kill_and_resume(demo_app, database_url, bot_api)
     got = received(bot_api)
@@ -108,7 +108,7 @@ async def test_kill_9_mid_broadcast_resumes_without_double_sends(
 
 async def test_resend_policy_sends_the_uncertain_ones_again(
     demo_app, database_url, bot_api
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 250))
     in_flight = await kill_and_resume(
         demo_app, database_url, bot_api, DELIVERY_UNCERTAIN_POLICY="resend"
@@ -120,7 +120,7 @@ async def test_resend_policy_sends_the_uncertain_ones_again(
 
 async def test_two_workers_share_a_broadcast_without_double_sends(
     demo_app, database_url, bot_api
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # PostgreSQL claims with SKIP LOCKED; on SQLite the claim is one UPDATE under its single
     # writer lock, so two drains are also safe there (only not faster).
     chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 1500))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -59,14 +60,15 @@ def test_a_missing_secrets_dir_is_a_config_error(
 
 
 def test_secrets_never_show_in_repr_str_or_logs() -> None:
-    settings = Settings(
-        _env_file=None,
-        telegram_bot_token=TOKEN,
-        telegram_webhook_secret="hook-secret-1",
-        whatsapp_token="graph-secret-2",
-        whatsapp_app_secret="app-secret-3",
-        whatsapp_verify_token="verify-secret-4",
-    )
+    # Plain strings, as the environment gives them: the settings make them secrets.
+    given: dict[str, Any] = {
+        "telegram_bot_token": TOKEN,
+        "telegram_webhook_secret": "hook-secret-1",
+        "whatsapp_token": "graph-secret-2",
+        "whatsapp_app_secret": "app-secret-3",
+        "whatsapp_verify_token": "verify-secret-4",
+    }
+    settings = Settings(_env_file=None, **given)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())

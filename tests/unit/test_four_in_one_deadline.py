@@ -21,7 +21,7 @@ WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
 
 
 def local(zone: str, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=ZoneInfo(zone))  # type: ignore[misc]
+    return datetime(*parts, tzinfo=ZoneInfo(zone))  # type: ignore[arg-type, misc]
 
 
 @pytest.mark.parametrize(

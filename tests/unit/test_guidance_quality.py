@@ -71,7 +71,7 @@ def test_content_is_valid_in_every_language() -> None:
     assert sanksi is not None and "sumber" in guidance.render_pages(sanksi, translator("id"))[0]
 
 
-def test_validation_reports_broken_content(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_validation_reports_broken_content(tmp_path) -> None:
     import shutil
 
     for lang in LOCALES:

@@ -31,7 +31,7 @@ def texts(locale: str) -> dict[str, str]:
     path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=locale)
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str)}
+    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str)}  # type: ignore[misc]
 
 
 def placeholders(text: str) -> set[str]:

@@ -1,5 +1,5 @@
-"""One date style, a period that ends on its last day, and small words right (issue point 9):
-a phone number typed where a link code is asked, and no link code for a deceased employee."""
+"""Link codes, in small words right (issue point 9): a phone number typed where a link code is
+asked is called a phone, and there is no link code for a deceased employee."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from storage.models import Employee
 from tests.helpers.rating_helpers import FAJAR_HR, MEGA, linked, phone
 
 
-async def test_a_phone_typed_for_a_code_is_called_a_phone(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_a_phone_typed_for_a_code_is_called_a_phone(chat) -> None:
     user = chat("7401")
     await user.send("/hubungkan")
     await user.press("Pakai kode")
@@ -21,7 +21,7 @@ async def test_a_phone_typed_for_a_code_is_called_a_phone(chat) -> None:  # type
     assert "berhasil terhubung" in user.text
 
 
-async def test_no_link_code_for_a_deceased_employee(chat, demo_app) -> None:  # type: ignore[no-untyped-def]
+async def test_no_link_code_for_a_deceased_employee(chat, demo_app) -> None:
     async with demo_app.sessions() as session, session.begin():
         await session.execute(
             update(Employee).where(Employee.name == "Mega Hidayat").values(status="deceased")
