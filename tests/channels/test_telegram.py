@@ -205,7 +205,8 @@ async def test_abdi_run_serves_polling_and_stops_cleanly_on_sigterm(
     finally:
         if process.returncode is None:
             process.kill()
-    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+    assert process.stderr is not None
+    stderr = (await process.stderr.read()).decode()
     assert code == 0, stderr
     assert "Traceback" not in stderr and "not delivered" not in stderr
 

@@ -212,10 +212,11 @@ class FakeGraphAPI:
             return self._error(GraphError(190, "Invalid OAuth access token", 401))
         form = await request.post()
         upload = form["file"]
-        content = upload.file.read()  # type: ignore[union-attr]
+        assert isinstance(upload, web.FileField)
+        content = upload.file.read()
         media_id = f"{next(self._ids) + 900000000}"
-        mime = str(form.get("type") or upload.content_type)  # type: ignore[union-attr]
-        self.media[media_id] = (content, mime, upload.filename)  # type: ignore[union-attr]
+        mime = str(form.get("type") or upload.content_type)
+        self.media[media_id] = (content, mime, upload.filename)
         await self._record(Call("media", {"id": media_id, "size": len(content), "mime": mime}))
         return web.json_response({"id": media_id})
 

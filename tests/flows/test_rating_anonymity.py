@@ -35,6 +35,7 @@ from bot.services.periods import QuarterRef
 from bot.services.rating_scheme import RELATIONS, Scheme, load_scheme, scheme_from
 from handlers.standing import render_standing
 from storage.models import Employee, Rating, RatingPeriod, RatingScheme
+from tests.fakes.chat import Chat
 from tests.helpers.rating_helpers import FAJAR_HR, RINA, employee_ids, linked
 
 T0 = datetime(2025, 2, 1, 8, 0, tzinfo=UTC)
@@ -395,7 +396,7 @@ CASES: list[Circle] = [
 ]
 
 
-async def _rina(chat, demo_app) -> tuple[object, int, int]:
+async def _rina(chat, demo_app) -> tuple[Chat, int, int]:
     ids = await employee_ids(demo_app)
     period_id = await _published(demo_app, QuarterRef(2025, 1))
     return await linked(chat, RINA), ids[RINA], period_id
@@ -407,8 +408,8 @@ async def test_through_the_chat_the_old_leak_and_the_extremes(chat, demo_app) ->
     texts = []
     for circle in CASES:
         await _store(demo_app, period_id, ratee, pool, circle)
-        await rina.send("/posisi")  # type: ignore[attr-defined]
-        text = rina.replies[0].text  # type: ignore[attr-defined]
+        await rina.send("/posisi")
+        text = rina.replies[0].text
         assert_protected(one_quarter_classes(circle, 4), [parse(text)], scheme_from())
         texts.append(text)
     assert "Nilai: 4,40" in texts[0] and "Bawahan:" not in texts[0]
@@ -430,12 +431,12 @@ async def test_through_the_chat_random_circles(chat, demo_app, circle: Circle) -
         _CHATS[key] = await _rina(chat, demo_app)
     rina, ratee, period_id = _CHATS[key]
     await _store(demo_app, period_id, ratee, await _rater_pool(demo_app, ratee), circle)
-    await rina.send("/posisi")  # type: ignore[attr-defined]
-    shown = parse(rina.replies[0].text)  # type: ignore[attr-defined]
+    await rina.send("/posisi")
+    shown = parse(rina.replies[0].text)
     assert_protected(one_quarter_classes(circle, 4), [shown], scheme_from())
 
 
-_CHATS: dict[int, tuple[object, int, int]] = {}
+_CHATS: dict[int, tuple[Chat, int, int]] = {}
 
 
 async def test_through_the_chat_one_new_rating_between_quarters(chat, demo_app) -> None:

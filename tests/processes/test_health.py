@@ -125,5 +125,6 @@ async def test_polling_and_worker_processes_serve_health(
     finally:
         if process.returncode is None:
             process.kill()
-    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+    assert process.stderr is not None
+    stderr = (await process.stderr.read()).decode()
     assert "Traceback" not in stderr
