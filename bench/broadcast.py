@@ -42,7 +42,7 @@ from bot.services.broadcasting.audiences import EVERYONE, Audience
 from storage import db
 from storage.models import Delivery
 from storage.state import MemoryStore
-from tests.fake_bot_api import TOKEN, FakeBotAPI
+from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "abdi_bench_broadcast"
@@ -99,7 +99,7 @@ def _setup(url: str, recipients: int) -> None:
     async def main() -> None:
         from bot.cli.demo import load_demo
         from bot.i18n import translator
-        from tests.delivery_helpers import add_staff
+        from tests.helpers.delivery_helpers import add_staff
 
         app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
         await load_demo(app, translator("id"), story=False)

@@ -15,7 +15,7 @@ used to adjust anything: its figures are the honest ones):
   captions_tune.csv (tune, second release); captions_holdout.csv (held-out, written for the
   second release before its list changes).
 
-Not part of the test run; tests/test_guidance_quality.py asserts floors only.
+Not part of the test run; tests/unit/test_guidance_quality.py asserts floors only.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from bot.app import App, create_app
 from bot.channels.telegram import TelegramAdapter, make_bot
 from bot.channels.telegram_polling import run_polling
 from bot.config import Settings
-from tests.fake_bot_api import TOKEN, Call, FakeBotAPI, callback_update, message_update
+from tests.fakes.fake_bot_api import TOKEN, Call, FakeBotAPI, callback_update, message_update
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BUTTONS = ("home:help", "home:language")

@@ -29,7 +29,7 @@ from bot.app import App, create_app
 from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
 from bot.channels.whatsapp_webhook import WhatsAppWebhook, webhook_app
 from bot.config import Settings
-from tests import fake_graph_api as g
+from tests.fakes import fake_graph_api as g
 
 PATH = "/whatsapp/webhook"
 BUTTONS = ("home:help", "home:language")

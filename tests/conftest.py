@@ -29,8 +29,8 @@ from bot.config import Settings
 from bot.messages import Channel
 from storage import db
 from storage.state import MemoryStore, RedisStore, StateStore
-from tests.chat import Chat, WhatsAppChat, WhatsAppHarness
-from tests.fake_bot_api import FakeBotAPI
+from tests.fakes.chat import Chat, WhatsAppChat, WhatsAppHarness
+from tests.fakes.fake_bot_api import FakeBotAPI
 
 PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ABDI_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -143,7 +143,7 @@ async def demo_app(app: App) -> App:
 
 
 @pytest.fixture(params=["direct", "whatsapp"])
-async def chat(demo_app: App, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+async def chat(demo_app: App, request: pytest.FixtureRequest):
     """A factory of conversations with the demo office: chat(user_ref, lang=None).
 
     "direct" drives the dispatcher with neutral messages; "whatsapp" runs the same conversation
@@ -211,7 +211,7 @@ class Result:
 @pytest.fixture
 async def cli(
     database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
-) -> AsyncIterator[Callable[..., Awaitable[Result]]]:  # type: ignore[no-untyped-def]
+) -> AsyncIterator[Callable[..., Awaitable[Result]]]:
     """`abdi ARGS...` in-process, in a thread (it runs its own event loop), on the test database."""
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in Settings.model_fields:
@@ -232,7 +232,7 @@ async def cli(
 
 
 @pytest.fixture
-async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-untyped-def]
+async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):
     """inbox(user_ref) -> every notification that chat has received so far, oldest first.
 
     Sends what is due through the real drain and senders: Telegram's on the fake Bot API (the
@@ -243,7 +243,7 @@ async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-un
     from bot.channels.whatsapp_render import WORD_JOINER
     from bot.channels.whatsapp_sender import WhatsAppSender
     from bot.channels.whatsapp_status import TRACKER_PREFIX
-    from tests.delivery_helpers import drain_all, telegram_sender
+    from tests.helpers.delivery_helpers import drain_all, telegram_sender
 
     harness = chat.harness
     senders = {"telegram": telegram_sender(demo_app, bot_api, interval=0.02)}
@@ -266,12 +266,12 @@ async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):  # type: ignore[no-un
         return texts
 
     yield read
-    await senders["telegram"].close()  # type: ignore[attr-defined]
+    await senders["telegram"].close()
 
 
 @pytest.fixture
 async def bot_api() -> AsyncIterator[FakeBotAPI]:
-    """The fake Telegram Bot API on loopback (tests/fake_bot_api.py)."""
+    """The fake Telegram Bot API on loopback (tests/fakes/fake_bot_api.py)."""
     api = FakeBotAPI()
     await api.start()
     yield api
@@ -284,7 +284,7 @@ TG_SECRET = "s3cret-webhook-token"
 @pytest.fixture
 def tg_settings(demo_app: App, bot_api: FakeBotAPI) -> Settings:
     """Telegram settings pointing at the fake Bot API (token, base, webhook secret)."""
-    from tests.fake_bot_api import TOKEN
+    from tests.fakes.fake_bot_api import TOKEN
 
     return demo_app.settings.model_copy(
         update={
