@@ -30,6 +30,8 @@ WORD = re.compile(r"[0-9a-z]+(?:-[0-9a-z]+)*%?")
 MAX_NGRAM = 4
 FOCUS_SHARE = 0.3  # an asked-for topic leads the answer when it scores this share of the best
 YIELD_SHARE = 0.6  # an unasked focus topic gives the lead to a rule topic this close to it
+EXAMPLE_WEIGHT = 0.8  # an example answers a question only when it asks for one
+EXAMPLE_WORDS = frozenset({"contoh", "contohnya", "misalnya", "example", "examples", "instance"})
 
 
 class _Words(Protocol):
@@ -260,9 +262,17 @@ class GuidanceIndex:
         hits = self.search(query, limit=len(self.entries))
         if not hits:
             return []
+        # A topic ranks by its best passage; the passage it shows is its best one that answers:
+        # "boleh share poster paslon?" asks for the rule, not the story of someone who did it.
+        asks_example = bool(EXAMPLE_WORDS & {w for w, _, _ in words(query)})
         best: dict[str, Hit] = {}
+        shown_by: dict[str, tuple[float, Hit]] = {}
         for hit in hits:
             best.setdefault(hit.topic, hit)
+            weighted = hit.score * (1.0 if asks_example or hit.key != "example" else EXAMPLE_WEIGHT)
+            if hit.topic not in shown_by or weighted > shown_by[hit.topic][0]:
+                shown_by[hit.topic] = (weighted, hit)
+        best = {t: Hit(t, shown_by[t][1].key, h.score) for t, h in best.items()}
         # The asked-for topic leads unless it barely matches ("gimana hukumnya?" asks for a rule).
         # A topic with focus words leads only when asked: "boleh share poster paslon?" asks what
         # the rule is, and the sanctions example about a shared poster is not the answer.
@@ -274,7 +284,7 @@ class GuidanceIndex:
             for h in best.values()
             if h.topic not in self.focus and h.score >= YIELD_SHARE * hits[0].score
         ]
-        first = leading[0] if leading else hits[0]
+        first = leading[0] if leading else best[hits[0].topic]
         shown = [first]
         others = [h for t, h in best.items() if t != first.topic]
         # A question that asks for a sanction is about some breach: its topic follows readily.
