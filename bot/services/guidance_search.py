@@ -34,6 +34,18 @@ EXAMPLE_WEIGHT = 0.8  # an example answers a question only when it asks for one
 EXAMPLE_WORDS = frozenset({"contoh", "contohnya", "misalnya", "example", "examples", "instance"})
 
 
+# Asking whether something is allowed, not words about it: "aman ga?", "is it safe?".
+FILLERS = re.compile(
+    r"\baman\s*(?:ga|gak|gk|g|nggak|ngga|enggak|engga|tidak|ndak|kah|nggk)?\s*(?:sih|ya|yah)?"
+    r"(?=\s*[?!.]|\s*$)|\bis\s+(?:it|this|that)\s+(?:safe|ok|okay|alright|fine)\b",
+    re.IGNORECASE,
+)
+
+
+def _asked(question: str) -> str:
+    return FILLERS.sub(" ", question)
+
+
 class _Words(Protocol):
     def contains(self, word: str) -> bool: ...
 
@@ -242,7 +254,7 @@ class GuidanceIndex:
 
     def search(self, query: str, *, limit: int = 3, min_score: float | None = None) -> list[Hit]:
         """The best passages for a question, best first; empty when nothing is relevant enough."""
-        tokens = self.analyzer.tokens(query)
+        tokens = self.analyzer.tokens(_asked(query))
         if not tokens:
             return []
         ranked, top_whole = self._ranked(tokens)
@@ -258,7 +270,7 @@ class GuidanceIndex:
         its best passage scores a fair share of the first; without such words a second topic
         is shown only when it scores nearly as well as the first (second_topic_ratio).
         """
-        tokens = self.analyzer.tokens(query)
+        tokens = self.analyzer.tokens(_asked(query))
         hits = self.search(query, limit=len(self.entries))
         if not hits:
             return []

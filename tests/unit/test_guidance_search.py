@@ -35,3 +35,31 @@ def test_the_rule_comes_before_the_example_unless_an_example_is_asked(
 
 def test_an_asked_for_example_is_shown(index: GuidanceIndex) -> None:
     assert _first(index, "contoh poster paslon ayo coblos nomor 2") == ("netralitas", "example")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what happens if I like a candidate's post?",
+        "will I get in trouble for sharing a campaign poster?",
+    ],
+)
+def test_an_english_question_about_consequences_shows_the_sanctions(
+    index: GuidanceIndex, question: str
+) -> None:
+    topics = [h.topic for h in index.answer(question)]
+    assert topics == ["sanksi", "netralitas"]  # the sanction first, then the breach it is for
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("foto sama paslon aman gak sih?", "netralitas"),
+        ("is it safe to post my new car?", "sederhana"),
+    ],
+)
+def test_asking_whether_it_is_safe_is_not_about_account_safety(
+    index: GuidanceIndex, question: str, topic: str
+) -> None:
+    # "aman" / "safe" only ask whether it is allowed: the password advice is not shown beside.
+    assert [h.topic for h in index.answer(question)] == [topic]
