@@ -46,6 +46,12 @@ def _asked(question: str) -> str:
     return FILLERS.sub(" ", question)
 
 
+# English function words the Indonesian stop word list also drops: they still tell the language.
+ENGLISH_WORDS = frozenset(
+    "the a an of to in is it my i can on what who should do does for are be if will how why".split()
+)
+
+
 class _Words(Protocol):
     def contains(self, word: str) -> bool: ...
 
@@ -119,31 +125,64 @@ def respell(word: str, spelling: dict[str, str]) -> list[str]:
 
 
 class Analyzer:
+    """Text to search terms: respelled words, stems, synonym phrases folded, stop words dropped.
+
+    Each language has its own spelling table ("y" is "ya" in an Indonesian chat and "why" in an
+    English one): a text is respelled with the table of its language, and with the other
+    languages' tables only for words of three letters or more that its own does not list (a
+    typo such as "goverment" means the same in any language; "y", "sp", "pic" do not).
+    """
+
     def __init__(
         self,
         synonyms: list[tuple[str, ...]],
         stopwords: set[str],
         spelling: dict[str, str] | None = None,
+        *,
+        spellings: dict[str, dict[str, str]] | None = None,
+        markers: dict[str, set[str]] | None = None,
     ) -> None:
         self.spelling = dict(spelling or {})
+        self.markers = markers or {}
+        self.tables: dict[str | None, dict[str, str]] = {None: self.spelling}
+        for lang, own in (spellings or {}).items():
+            table: dict[str, str] = {}
+            for other_lang, other in (spellings or {}).items():
+                if other_lang != lang:
+                    table.update({k: v for k, v in other.items() if len(k) >= 3})
+            self.tables[lang] = table | own
         self.phrases: dict[tuple[str, ...], str] = {}
         for group in synonyms:
             if not group:
                 continue
             canonical = "_".join(self.stems(group[0]))
             for phrase in group:
-                key = tuple(self.stems(phrase))
-                if key:
-                    self.phrases.setdefault(key, canonical)  # first file, first group wins
+                for spelt in self.tables:  # as a text in any language would spell it
+                    key = tuple(self.stems(phrase, spelt))
+                    if key:
+                        self.phrases.setdefault(key, canonical)  # first file, first group wins
         self.stopwords = {stem(w.lower()) for w in stopwords} | {w.lower() for w in stopwords}
         self.domain = set(self.phrases.values())
         self.longest = min(MAX_NGRAM, max((len(k) for k in self.phrases), default=1))
 
-    def stems(self, text: str) -> list[str]:
-        return [stem(r) for w, _, _ in words(text) for r in respell(w, self.spelling)]
+    def language(self, text: str) -> str | None:
+        """The language whose own words (stop words, spellings) the text uses most (ties: the
+        first language); None when the analyzer knows no languages."""
+        if not self.markers:
+            return None
+        typed = [w for w, _, _ in words(text)]
+        counts = {lang: sum(w in own for w in typed) for lang, own in self.markers.items()}
+        top = max(counts.values())
+        best = [lang for lang, n in counts.items() if n == top]
+        return best[0] if len(best) == 1 else next(iter(self.markers))
 
-    def tokens(self, text: str) -> list[str]:
-        raw = self.stems(text)
+    def stems(self, text: str, lang: str | None = None) -> list[str]:
+        table = self.tables.get(lang, self.spelling)
+        return [stem(r) for w, _, _ in words(text) for r in respell(w, table)]
+
+    def tokens(self, text: str, lang: str | None = None) -> list[str]:
+        """Search terms of a text in `lang`; a question's language is told from its words."""
+        raw = self.stems(text, lang if lang is not None else self.language(text))
         out: list[str] = []
         i = 0
         while i < len(raw):
@@ -201,18 +240,45 @@ class GuidanceIndex:
         synonyms = [g for cfg in content.search.values() for g in cfg.synonyms]
         stopwords = {w for cfg in content.search.values() for w in cfg.stopwords}
         spelling = {k: v for cfg in content.search.values() for k, v in cfg.spelling.items()}
-        self.analyzer = Analyzer(synonyms, stopwords, spelling)
+        # A language's markers: its own stop words and spellings, less the other languages'
+        # spellings (the Indonesian stop words also list English ones to drop them: "should").
+        own = {
+            lang: {w.lower() for w in cfg.stopwords} | set(cfg.spelling)
+            for lang, cfg in content.search.items()
+        }
+        markers = {
+            lang: words_
+            - {
+                w
+                for other, cfg in content.search.items()
+                if other != lang
+                for w in (*cfg.spelling, *(own[other] if lang == LOCALES[0] else ()))
+            }
+            for lang, words_ in own.items()
+        }
+        for lang in markers:
+            markers[lang] = (
+                markers[lang] | ENGLISH_WORDS if lang == "en" else markers[lang] - ENGLISH_WORDS
+            )
+        self.analyzer = Analyzer(
+            synonyms,
+            stopwords,
+            spelling,
+            spellings={lang: dict(cfg.spelling) for lang, cfg in content.search.items()},
+            markers=markers,
+        )
         self.entries: list[tuple[str, str]] = []
         self.unit_entries: list[int] = []  # unit -> index into entries
         corpus: list[list[str]] = []
         units: list[list[str]] = []
-        for topics in content.topics.values():
+        for lang, topics in content.topics.items():
             for topic in topics.values():
                 for key, text in topic.passages():
                     # The title travels with every passage: it names what the passage is about.
-                    corpus.append(self.analyzer.tokens(f"{topic.title}\n{text}") or ["_"])
+                    corpus.append(self.analyzer.tokens(f"{topic.title}\n{text}", lang) or ["_"])
                     for unit in _units(key, text):
-                        units.append(self.analyzer.tokens(f"{topic.title}\n{unit}") or ["_"])
+                        unit_text = f"{topic.title}\n{unit}"
+                        units.append(self.analyzer.tokens(unit_text, lang) or ["_"])
                         self.unit_entries.append(len(self.entries))
                     self.entries.append((topic.id, key))
         self.bm25 = bm25s.BM25()
@@ -220,10 +286,11 @@ class GuidanceIndex:
         self.units = bm25s.BM25()
         self.units.index(units, show_progress=False)
         self.focus: dict[str, set[str]] = {}
-        for cfg in content.search.values():
+        for lang, cfg in content.search.items():
             for topic_id, terms in cfg.focus.items():
                 for term in terms:
-                    self.focus.setdefault(topic_id, set()).add("_".join(self.analyzer.tokens(term)))
+                    focus = "_".join(self.analyzer.tokens(term, lang))
+                    self.focus.setdefault(topic_id, set()).add(focus)
 
     def _ranked(self, tokens: list[str]) -> tuple[list[tuple[tuple[str, str], float]], float]:
         """Passages (topic, key) by combined score, best first, and the best passage score."""

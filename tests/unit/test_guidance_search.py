@@ -63,3 +63,24 @@ def test_asking_whether_it_is_safe_is_not_about_account_safety(
 ) -> None:
     # "aman" / "safe" only ask whether it is allowed: the password advice is not shown beside.
     assert [h.topic for h in index.answer(question)] == [topic]
+
+
+def test_an_english_spelling_does_not_rewrite_an_indonesian_question(index: GuidanceIndex) -> None:
+    # "y" is "ya" in an Indonesian chat; the English table's "y" = "why" must not apply.
+    assert "mengapa" not in index.analyzer.tokens("boleh posting foto paslon y?")
+    assert "mengapa" in index.analyzer.tokens("y is it not allowed to post a pic?")
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("apa sanksi kalau asn tidak netral?", "id"),
+        ("klo ketauan dukung paslon di fb hukumannya apa?", "id"),
+        ("what is the penalty for flexing", "en"),
+        ("can u post this", "en"),
+    ],
+)
+def test_a_question_s_language_is_told_from_its_words(
+    index: GuidanceIndex, question: str, lang: str
+) -> None:
+    assert index.analyzer.language(question) == lang
