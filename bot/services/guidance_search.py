@@ -1,9 +1,10 @@
 """Answering free-text questions from the guidance: BM25 (bm25s) over both languages' passages.
 
-Text is analysed the same way for passages and questions: words, Indonesian stems (Sastrawi;
-English words it leaves alone get a light suffix strip), then synonym groups from the content
-files folded to one canonical term (so "medsos", "media sosial" and "social media" meet), then
-stop words dropped. Both languages are in one index and a passage is known by (topic, key), the
+Text is analysed the same way for passages and questions: words respelled with the table of the
+text's language (a question's language is told from its words), stems (Sastrawi for Indonesian
+words; an English suffix stemmer for English text and for words Sastrawi cannot make a known
+root of), then synonym groups from the content files folded to one canonical term (so "medsos",
+"media sosial" and "social media" meet), then stop words dropped. Both languages are in one index and a passage is known by (topic, key), the
 same in every language, so an English question can find an Indonesian passage and the user
 still reads the answer in their own language.
 """
@@ -77,6 +78,51 @@ def _english(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)] + repl
     return word
+
+
+@lru_cache(maxsize=65536)
+def stem_english(word: str) -> str:
+    """An English word's stem, the same for its forms: delete, deletes, deleted, deleting -> delet.
+
+    Light on purpose (plural, -ing, -ed, a final e, a doubled consonant); Indonesian words in an
+    English text ("dinas", "kelas") are left alone when the Indonesian dictionary knows them.
+    """
+    if any(ch.isdigit() for ch in word) or len(word) <= 3:
+        return word
+    if word.endswith("s") and _root_words().contains(word):
+        return word
+    base = word
+    if base.endswith("ies") and len(base) > 4:
+        base = base[:-3] + "y"
+    elif base.endswith("s") and not base.endswith(("ss", "us", "is")):
+        base = base[:-1]
+    for suffix in ("ing", "ed"):
+        if base.endswith(suffix) and len(base) - len(suffix) >= 3:
+            base = base[: -len(suffix)]
+            if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]  # shopping -> shop, but "called", "passed" keep theirs
+            break
+    if base.endswith("e") and len(base) > 3 and not base.endswith("ee"):
+        base = base[:-1]
+    return base
+
+
+@lru_cache(maxsize=65536)
+def search_stem(word: str) -> str:
+    """Sastrawi for Indonesian words, the English stemmer for the rest: Sastrawi makes "deleting"
+    "deting", a root no dictionary knows; a word it turns into a known root stays Indonesian."""
+    stemmed = stem(word)
+    if any(ch.isdigit() for ch in word) or _root_words().contains(word):
+        return stemmed
+    if stemmed != word and _root_words().contains(stemmed):
+        return stemmed
+    return stem_english(word)
+
+
+@lru_cache(maxsize=65536)
+def english_text_stem(word: str) -> str:
+    """A word of an English text: English unless the Indonesian dictionary knows it ("dinas")."""
+    return stem(word) if _root_words().contains(word) else stem_english(word)
 
 
 @lru_cache(maxsize=65536)
@@ -161,7 +207,16 @@ class Analyzer:
                     key = tuple(self.stems(phrase, spelt))
                     if key:
                         self.phrases.setdefault(key, canonical)  # first file, first group wins
-        self.stopwords = {stem(w.lower()) for w in stopwords} | {w.lower() for w in stopwords}
+        self.stopwords = {
+            s
+            for w in stopwords
+            for s in (
+                w.lower(),
+                stem(w.lower()),
+                search_stem(w.lower()),
+                english_text_stem(w.lower()),
+            )
+        }
         self.domain = set(self.phrases.values())
         self.longest = min(MAX_NGRAM, max((len(k) for k in self.phrases), default=1))
 
@@ -178,7 +233,8 @@ class Analyzer:
 
     def stems(self, text: str, lang: str | None = None) -> list[str]:
         table = self.tables.get(lang, self.spelling)
-        return [stem(r) for w, _, _ in words(text) for r in respell(w, table)]
+        stemmer = english_text_stem if lang == "en" else search_stem
+        return [stemmer(r) for w, _, _ in words(text) for r in respell(w, table)]
 
     def tokens(self, text: str, lang: str | None = None) -> list[str]:
         """Search terms of a text in `lang`; a question's language is told from its words."""

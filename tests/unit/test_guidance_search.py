@@ -84,3 +84,17 @@ def test_a_question_s_language_is_told_from_its_words(
     index: GuidanceIndex, question: str, lang: str
 ) -> None:
     assert index.analyzer.language(question) == lang
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("why blur the face", "why blurring faces"),
+        ("why edit the caption", "why is he editing captions"),
+        ("why did they delete it", "why are they deleting it"),
+        ("why mention the names", "why mentioning a name"),
+    ],
+)
+def test_english_word_forms_meet(index: GuidanceIndex, one: str, other: str) -> None:
+    # Sastrawi is for Indonesian ("deleting" -> "deting"); English forms share one stem.
+    assert index.analyzer.tokens(one)[1:] == index.analyzer.tokens(other)[1:]
