@@ -4,9 +4,9 @@ Text is analysed the same way for passages and questions: words respelled with t
 text's language (a question's language is told from its words), stems (Sastrawi for Indonesian
 words; an English suffix stemmer for English text and for words Sastrawi cannot make a known
 root of), then synonym groups from the content files folded to one canonical term (so "medsos",
-"media sosial" and "social media" meet), then stop words dropped. Both languages are in one index and a passage is known by (topic, key), the
-same in every language, so an English question can find an Indonesian passage and the user
-still reads the answer in their own language.
+"media sosial" and "social media" meet), then stop words dropped. Both languages are in one
+index and a passage is known by (topic, key), the same in every language, so an English question
+can find an Indonesian passage and the user still reads the answer in their own language.
 """
 
 from __future__ import annotations
