@@ -1,11 +1,12 @@
 """Answering free-text questions from the guidance: BM25 (bm25s) over both languages' passages.
 
-Text is analysed the same way for passages and questions: words, Indonesian stems (Sastrawi;
-English words it leaves alone get a light suffix strip), then synonym groups from the content
-files folded to one canonical term (so "medsos", "media sosial" and "social media" meet), then
-stop words dropped. Both languages are in one index and a passage is known by (topic, key), the
-same in every language, so an English question can find an Indonesian passage and the user
-still reads the answer in their own language.
+Text is analysed the same way for passages and questions: words respelled with the table of the
+text's language (a question's language is told from its words), stems (Sastrawi for Indonesian
+words; an English suffix stemmer for English text and for words Sastrawi cannot make a known
+root of), then synonym groups from the content files folded to one canonical term (so "medsos",
+"media sosial" and "social media" meet), then stop words dropped. Both languages are in one
+index and a passage is known by (topic, key), the same in every language, so an English question
+can find an Indonesian passage and the user still reads the answer in their own language.
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ WORD = re.compile(r"[0-9a-z]+(?:-[0-9a-z]+)*%?")
 MAX_NGRAM = 4
 FOCUS_SHARE = 0.3  # an asked-for topic leads the answer when it scores this share of the best
 YIELD_SHARE = 0.6  # an unasked focus topic gives the lead to a rule topic this close to it
+EXAMPLE_WEIGHT = 0.8  # an example answers a question only when it asks for one
+EXAMPLE_WORDS = frozenset({"contoh", "contohnya", "misalnya", "example", "examples", "instance"})
+
+
+# Asking whether something is allowed, not words about it: "aman ga?", "is it safe?".
+FILLERS = re.compile(
+    r"\baman\s*(?:ga|gak|gk|g|nggak|ngga|enggak|engga|tidak|ndak|kah|nggk)?\s*(?:sih|ya|yah)?"
+    r"(?=\s*[?!.]|\s*$)|\bis\s+(?:it|this|that)\s+(?:safe|ok|okay|alright|fine)\b",
+    re.IGNORECASE,
+)
+
+
+def _asked(question: str) -> str:
+    return FILLERS.sub(" ", question)
+
+
+# English function words the Indonesian stop word list also drops: they still tell the language.
+ENGLISH_WORDS = frozenset(
+    "the a an of to in is it my i can on what who should do does for are be if will how why".split()
+)
 
 
 class _Words(Protocol):
@@ -57,6 +78,51 @@ def _english(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)] + repl
     return word
+
+
+@lru_cache(maxsize=65536)
+def stem_english(word: str) -> str:
+    """An English word's stem, the same for its forms: delete, deletes, deleted, deleting -> delet.
+
+    Light on purpose (plural, -ing, -ed, a final e, a doubled consonant); Indonesian words in an
+    English text ("dinas", "kelas") are left alone when the Indonesian dictionary knows them.
+    """
+    if any(ch.isdigit() for ch in word) or len(word) <= 3:
+        return word
+    if word.endswith("s") and _root_words().contains(word):
+        return word
+    base = word
+    if base.endswith("ies") and len(base) > 4:
+        base = base[:-3] + "y"
+    elif base.endswith("s") and not base.endswith(("ss", "us", "is")):
+        base = base[:-1]
+    for suffix in ("ing", "ed"):
+        if base.endswith(suffix) and len(base) - len(suffix) >= 3:
+            base = base[: -len(suffix)]
+            if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]  # shopping -> shop, but "called", "passed" keep theirs
+            break
+    if base.endswith("e") and len(base) > 3 and not base.endswith("ee"):
+        base = base[:-1]
+    return base
+
+
+@lru_cache(maxsize=65536)
+def search_stem(word: str) -> str:
+    """Sastrawi for Indonesian words, the English stemmer for the rest: Sastrawi makes "deleting"
+    "deting", a root no dictionary knows; a word it turns into a known root stays Indonesian."""
+    stemmed = stem(word)
+    if any(ch.isdigit() for ch in word) or _root_words().contains(word):
+        return stemmed
+    if stemmed != word and _root_words().contains(stemmed):
+        return stemmed
+    return stem_english(word)
+
+
+@lru_cache(maxsize=65536)
+def english_text_stem(word: str) -> str:
+    """A word of an English text: English unless the Indonesian dictionary knows it ("dinas")."""
+    return stem(word) if _root_words().contains(word) else stem_english(word)
 
 
 @lru_cache(maxsize=65536)
@@ -105,31 +171,74 @@ def respell(word: str, spelling: dict[str, str]) -> list[str]:
 
 
 class Analyzer:
+    """Text to search terms: respelled words, stems, synonym phrases folded, stop words dropped.
+
+    Each language has its own spelling table ("y" is "ya" in an Indonesian chat and "why" in an
+    English one): a text is respelled with the table of its language, and with the other
+    languages' tables only for words of three letters or more that its own does not list (a
+    typo such as "goverment" means the same in any language; "y", "sp", "pic" do not).
+    """
+
     def __init__(
         self,
         synonyms: list[tuple[str, ...]],
         stopwords: set[str],
         spelling: dict[str, str] | None = None,
+        *,
+        spellings: dict[str, dict[str, str]] | None = None,
+        markers: dict[str, set[str]] | None = None,
     ) -> None:
         self.spelling = dict(spelling or {})
+        self.markers = markers or {}
+        self.tables: dict[str | None, dict[str, str]] = {None: self.spelling}
+        for lang, own in (spellings or {}).items():
+            table: dict[str, str] = {}
+            for other_lang, other in (spellings or {}).items():
+                if other_lang != lang:
+                    table.update({k: v for k, v in other.items() if len(k) >= 3})
+            self.tables[lang] = table | own
         self.phrases: dict[tuple[str, ...], str] = {}
         for group in synonyms:
             if not group:
                 continue
             canonical = "_".join(self.stems(group[0]))
             for phrase in group:
-                key = tuple(self.stems(phrase))
-                if key:
-                    self.phrases.setdefault(key, canonical)  # first file, first group wins
-        self.stopwords = {stem(w.lower()) for w in stopwords} | {w.lower() for w in stopwords}
+                for spelt in self.tables:  # as a text in any language would spell it
+                    key = tuple(self.stems(phrase, spelt))
+                    if key:
+                        self.phrases.setdefault(key, canonical)  # first file, first group wins
+        self.stopwords = {
+            s
+            for w in stopwords
+            for s in (
+                w.lower(),
+                stem(w.lower()),
+                search_stem(w.lower()),
+                english_text_stem(w.lower()),
+            )
+        }
         self.domain = set(self.phrases.values())
         self.longest = min(MAX_NGRAM, max((len(k) for k in self.phrases), default=1))
 
-    def stems(self, text: str) -> list[str]:
-        return [stem(r) for w, _, _ in words(text) for r in respell(w, self.spelling)]
+    def language(self, text: str) -> str | None:
+        """The language whose own words (stop words, spellings) the text uses most (ties: the
+        first language); None when the analyzer knows no languages."""
+        if not self.markers:
+            return None
+        typed = [w for w, _, _ in words(text)]
+        counts = {lang: sum(w in own for w in typed) for lang, own in self.markers.items()}
+        top = max(counts.values())
+        best = [lang for lang, n in counts.items() if n == top]
+        return best[0] if len(best) == 1 else next(iter(self.markers))
 
-    def tokens(self, text: str) -> list[str]:
-        raw = self.stems(text)
+    def stems(self, text: str, lang: str | None = None) -> list[str]:
+        table = self.tables.get(lang, self.spelling)
+        stemmer = english_text_stem if lang == "en" else search_stem
+        return [stemmer(r) for w, _, _ in words(text) for r in respell(w, table)]
+
+    def tokens(self, text: str, lang: str | None = None) -> list[str]:
+        """Search terms of a text in `lang`; a question's language is told from its words."""
+        raw = self.stems(text, lang if lang is not None else self.language(text))
         out: list[str] = []
         i = 0
         while i < len(raw):
@@ -187,18 +296,45 @@ class GuidanceIndex:
         synonyms = [g for cfg in content.search.values() for g in cfg.synonyms]
         stopwords = {w for cfg in content.search.values() for w in cfg.stopwords}
         spelling = {k: v for cfg in content.search.values() for k, v in cfg.spelling.items()}
-        self.analyzer = Analyzer(synonyms, stopwords, spelling)
+        # A language's markers: its own stop words and spellings, less the other languages'
+        # spellings (the Indonesian stop words also list English ones to drop them: "should").
+        own = {
+            lang: {w.lower() for w in cfg.stopwords} | set(cfg.spelling)
+            for lang, cfg in content.search.items()
+        }
+        markers = {
+            lang: words_
+            - {
+                w
+                for other, cfg in content.search.items()
+                if other != lang
+                for w in (*cfg.spelling, *(own[other] if lang == LOCALES[0] else ()))
+            }
+            for lang, words_ in own.items()
+        }
+        for lang in markers:
+            markers[lang] = (
+                markers[lang] | ENGLISH_WORDS if lang == "en" else markers[lang] - ENGLISH_WORDS
+            )
+        self.analyzer = Analyzer(
+            synonyms,
+            stopwords,
+            spelling,
+            spellings={lang: dict(cfg.spelling) for lang, cfg in content.search.items()},
+            markers=markers,
+        )
         self.entries: list[tuple[str, str]] = []
         self.unit_entries: list[int] = []  # unit -> index into entries
         corpus: list[list[str]] = []
         units: list[list[str]] = []
-        for topics in content.topics.values():
+        for lang, topics in content.topics.items():
             for topic in topics.values():
                 for key, text in topic.passages():
                     # The title travels with every passage: it names what the passage is about.
-                    corpus.append(self.analyzer.tokens(f"{topic.title}\n{text}") or ["_"])
+                    corpus.append(self.analyzer.tokens(f"{topic.title}\n{text}", lang) or ["_"])
                     for unit in _units(key, text):
-                        units.append(self.analyzer.tokens(f"{topic.title}\n{unit}") or ["_"])
+                        unit_text = f"{topic.title}\n{unit}"
+                        units.append(self.analyzer.tokens(unit_text, lang) or ["_"])
                         self.unit_entries.append(len(self.entries))
                     self.entries.append((topic.id, key))
         self.bm25 = bm25s.BM25()
@@ -206,10 +342,11 @@ class GuidanceIndex:
         self.units = bm25s.BM25()
         self.units.index(units, show_progress=False)
         self.focus: dict[str, set[str]] = {}
-        for cfg in content.search.values():
+        for lang, cfg in content.search.items():
             for topic_id, terms in cfg.focus.items():
                 for term in terms:
-                    self.focus.setdefault(topic_id, set()).add("_".join(self.analyzer.tokens(term)))
+                    focus = "_".join(self.analyzer.tokens(term, lang))
+                    self.focus.setdefault(topic_id, set()).add(focus)
 
     def _ranked(self, tokens: list[str]) -> tuple[list[tuple[tuple[str, str], float]], float]:
         """Passages (topic, key) by combined score, best first, and the best passage score."""
@@ -240,7 +377,7 @@ class GuidanceIndex:
 
     def search(self, query: str, *, limit: int = 3, min_score: float | None = None) -> list[Hit]:
         """The best passages for a question, best first; empty when nothing is relevant enough."""
-        tokens = self.analyzer.tokens(query)
+        tokens = self.analyzer.tokens(_asked(query))
         if not tokens:
             return []
         ranked, top_whole = self._ranked(tokens)
@@ -256,13 +393,21 @@ class GuidanceIndex:
         its best passage scores a fair share of the first; without such words a second topic
         is shown only when it scores nearly as well as the first (second_topic_ratio).
         """
-        tokens = self.analyzer.tokens(query)
+        tokens = self.analyzer.tokens(_asked(query))
         hits = self.search(query, limit=len(self.entries))
         if not hits:
             return []
+        # A topic ranks by its best passage; the passage it shows is its best one that answers:
+        # "boleh share poster paslon?" asks for the rule, not the story of someone who did it.
+        asks_example = bool(EXAMPLE_WORDS & {w for w, _, _ in words(query)})
         best: dict[str, Hit] = {}
+        shown_by: dict[str, tuple[float, Hit]] = {}
         for hit in hits:
             best.setdefault(hit.topic, hit)
+            weighted = hit.score * (1.0 if asks_example or hit.key != "example" else EXAMPLE_WEIGHT)
+            if hit.topic not in shown_by or weighted > shown_by[hit.topic][0]:
+                shown_by[hit.topic] = (weighted, hit)
+        best = {t: Hit(t, shown_by[t][1].key, h.score) for t, h in best.items()}
         # The asked-for topic leads unless it barely matches ("gimana hukumnya?" asks for a rule).
         # A topic with focus words leads only when asked: "boleh share poster paslon?" asks what
         # the rule is, and the sanctions example about a shared poster is not the answer.
@@ -274,7 +419,7 @@ class GuidanceIndex:
             for h in best.values()
             if h.topic not in self.focus and h.score >= YIELD_SHARE * hits[0].score
         ]
-        first = leading[0] if leading else hits[0]
+        first = leading[0] if leading else best[hits[0].topic]
         shown = [first]
         others = [h for t, h in best.items() if t != first.topic]
         # A question that asks for a sanction is about some breach: its topic follows readily.

@@ -22,15 +22,15 @@ from bot.services import guidance, post_checker
 QA_FLOORS = {
     ("tune", "id"): (0.92, 0.78),  # 0.95, 0.81
     ("tune", "en"): (0.92, 0.92),  # 0.95, 0.95
-    ("held-out", "id"): (0.93, 0.80),  # 0.97, 0.85
-    ("held-out", "en"): (0.85, 0.70),  # 0.90, 0.75
+    ("held-out", "id"): (0.93, 0.83),  # 0.97, 0.88
+    ("held-out", "en"): (0.90, 0.80),  # 0.95, 0.85
     # Written in WhatsApp style before the search.toml changes of issue 13 (before: 0.79,
     # 0.62 id; 0.75, 0.58 en).
     ("held-out 2", "id"): (0.88, 0.67),  # 0.92, 0.71
-    ("held-out 2", "en"): (0.88, 0.70),  # 0.92, 0.75
+    ("held-out 2", "en"): (0.92, 0.80),  # 0.97, 0.86
 }
 # Questions spanning two topics (a sanction for a neutrality breach) show both.
-BOTH_TOPICS_FLOOR = 0.85  # tune: 1.00 (n=7); held-out has only 2 such questions (0.50)
+BOTH_TOPICS_FLOOR = 0.85  # tune: 1.00 (n=7); held-out has only 2 such questions (1.00)
 BOTH_TOPICS_HELD_OUT_2_FLOOR = 0.85  # held-out 2: 1.00 (n=7)
 # set -> label -> (precision, recall) floors; measured figures in the comments.
 CHECKER_FLOORS = {
