@@ -28,8 +28,10 @@ async def cmd_role(app: App, args: argparse.Namespace, t: Translator) -> int:
         person = await employee(app, session, args.nip)
         changed = await identity.set_role(session, person, args.role, grant=grant, actor=actor())
     if changed:
-        key = "cli.role.granted" if grant else "cli.role.revoked"
-        print(t(key, role=args.role, name=person.name))
+        done = t(
+            "cli.role.granted" if grant else "cli.role.revoked", role=args.role, name=person.name
+        )
+        print(done)
     else:
         state = t("cli.role.has" if grant else "cli.role.lacks")
         print(t("cli.role.unchanged", name=person.name, state=state, role=args.role))

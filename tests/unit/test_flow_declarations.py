@@ -21,6 +21,7 @@ from tests.helpers.flow_steps import ROUTERS, specs
 
 # Calls that put the user in a step (the 4-in-1 screens ask through common.ask/ask_text).
 ENTERING = {"enter", "ask", "ask_text"}
+STEP_ENUMS = {type(spec.step) for _router, spec in specs()}
 
 
 def _modules() -> Iterator[ModuleType]:
@@ -58,10 +59,15 @@ def entered_steps(module: ModuleType, source: str) -> tuple[set[StrEnum], list[s
                         entered.add(step)
                     elif not isinstance(node.args[1], ast.Name):  # a variable: see below
                         wrong.append(f"{module.__name__}:{node.lineno} {ast.unparse(node)}")
-            # A step chosen first and entered after (the report form's "_next").
+            # A step chosen first and entered after (the report form's "_next"); other enums
+            # assigned in a handler (a case's status) are not steps.
             if isinstance(node, ast.Assign):
                 values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
-                entered.update(s for v in values if (s := _step_of(module, v)) is not None)
+                entered.update(
+                    s
+                    for v in values
+                    if (s := _step_of(module, v)) is not None and type(s) in STEP_ENUMS
+                )
     return entered, wrong
 
 

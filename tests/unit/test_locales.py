@@ -310,4 +310,4 @@ def test_resolve_locale(chosen: str | None, hint: str | None, default: str, expe
 
 def test_sources_are_scanned() -> None:
     names = {Path(p).name for p in SOURCES}
-    assert {"cli.py", "roster.py", "people.py", "home.py", "admin.py", "linking.py"} <= names
+    assert {"command.py", "roster.py", "people.py", "home.py", "admin.py", "linking.py"} <= names
