@@ -9,6 +9,7 @@ top of the module; the functions only read them.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ _SPELLINGS = {
     "wingi": "kemarin", "kamari": "kemarin", "sonten": "sore", "enjing": "pagi", "dalu": "malam",
     "sdh": "sudah", "udh": "sudah", "udah": "sudah", "dah": "sudah", "skitar": "sekitar",
     "sktr": "sekitar", "kurleb": "sekitar", "kira2": "sekitar", "lalu": "lalu", "lalau": "lalu",
-    "nama2": "nama", "tos": "sudah", "namax": "namanya", "nm": "nama",
+    "nama2": "nama", "tos": "sudah", "namax": "namanya", "nm": "nama", "mlm": "malam",
+    "pgi": "pagi", "sbh": "subuh", "sre": "sore", "tp": "tapi", "tpi": "tapi",
 }  # fmt: skip
 
 # Words of death and mourning (lower case, after the spellings above).
@@ -95,6 +97,7 @@ _NAME_MARKERS = (
     "nama suami", "nama istri", "nama anak", "namanya", "nama nya", "nama lengkapnya",
     "nama lengkap", "atas nama", "a.n.", "an.", "his name is", "her name is", "name is",
     "named", "name", "nama", "nami", "almarhumah", "almarhum", "mendiang", "the late",
+    "yang benar", "yang betul", "seharusnya", "should be",
 )  # fmt: skip
 # Words that end a name (they start the next piece of the sentence).
 _STOP = set(
@@ -105,7 +108,7 @@ _STOP = set(
     anaknya istrinya suaminya ibunya bapaknya ayahnya cucunya adiknya kakaknya keponakannya
     saya aku kami kita selaku sebagai no nomor hp wa telp telepon kontak who was is worked works
     at in on died passed yesterday today this last morning night teng damelna sedo pupus
-    kecelakaan sakit rs rumah""".split()
+    kecelakaan sakit rs rumah bukan tapi melainkan namun but not""".split()
 )
 # Words taken off a name: fillers and honorifics that are not part of it.
 _FILLER = set(
@@ -159,6 +162,16 @@ _UNIT_LEADS = (
     "unitnya", "unit", "worked at", "works at", "worked in", "works in", "was at", "teng",
     "damelna di", "damelna", "dibawah", "di bawah", "opd", "di",
 )  # fmt: skip
+# Unit names written in capitals (an all-lower-case unit is capitalised, these upper-cased).
+_ABBREVIATIONS = set(
+    """sd sdn smp smpn sma sman smk smkn mi mts ma tk paud pu pupr rsud bpbd bkpsdm bkd dprd
+    opd upt uptd kua bpkad bapenda bappeda""".split()
+)
+# Words that start a unit's name ("dinas pu", "SD negeri 3", "puskesmas Sukamaju").
+_UNIT_HEADS = set(
+    """dinas badan kantor sd sdn smp smpn sma sman smk smkn sekolah puskesmas rsud kecamatan
+    kelurahan bagian bidang sekretariat setda inspektorat satpol uptd upt""".split()
+)
 # Unit words too general to point to one unit on their own.
 _GENERIC_UNIT = set(
     "dinas kecamatan kec badan kantor daerah kota kabupaten unit bagian sekolah pemerintah".split()
@@ -636,6 +649,9 @@ def own_name_of(text: str) -> str | None:
     for clause in _clauses(text):
         words = [w for _, w in clause]
         at = _self_lead(words, _after_greeting(words))
+        if at is not None and words[at : at + 1] in (["his"], ["her"], ["their"]):
+            if at + 1 < len(words) and words[at + 1] in _RELATION_WORDS | _KIN_WORDS:
+                at += 2  # "I am his son Andi"
         if at is not None:
             name = _name_from(clause, at)
             if name:
@@ -676,6 +692,15 @@ def unit_phrases(text: str) -> list[tuple[str, bool]]:
                     break
             if tail:
                 out.append((" ".join(tail), lead != "di"))
+    for clause in re.split(r"[,;()\n]", text):
+        # "Sutrisno, dinas pu": a clause that starts with a kind of unit names one
+        words = normal(clause).split()
+        while words and words[0] in ("beliau", "dia", "guru", "pegawai", "staf", "teacher"):
+            words = words[1:]  # "guru SD 3"
+        if words and words[0] in _UNIT_HEADS:
+            head = list(itertools.takewhile(lambda w: w not in _STOP - {"dinas"}, words[1:4]))
+            if head:
+                out.append((" ".join([words[0], *head]), True))
     clauses = [c.split() for c in said.split(",")]
     for words in clauses:
         for size in (4, 3, 2, 1):
@@ -713,8 +738,22 @@ def pick_unit(
     if several:
         return None, several
     if sure_raw is not None:
-        return sure_raw.title(), []
+        return as_typed(sure_raw, text), []
     return None, []
+
+
+def as_typed(phrase: str, text: str) -> str:
+    """A unit read from the text, written as the family wrote it ("SMP 2", "Bappeda"); one
+    typed all in lower case gets capitals and upper-case abbreviations ("SD Negeri 3")."""
+    pattern = r"\s+".join(re.escape(w) for w in phrase.split())
+    found = re.search(rf"(?<![A-Za-z]){pattern}(?![A-Za-z])", text, re.IGNORECASE)
+    typed = found.group(0) if found else phrase
+    words = typed.split()
+    if words and words[0].lower() == "the":
+        words = words[1:]
+    if typed != typed.lower():
+        return " ".join(words)
+    return " ".join(w.upper() if w in _ABBREVIATIONS else w.capitalize() for w in words)
 
 
 @dataclass

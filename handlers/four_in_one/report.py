@@ -353,6 +353,12 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
     draft = await _absorb(ctx, before, text, Report.UNIT)
     if draft.unit or draft.units:
         return await _next(ctx, draft, heard=len(_filled(draft) - _filled(before)) > 1)
+    phone_ = words.phone_in(text)
+    if phone_ or words.own_name_of(text):
+        # "Rina, 0812…": the family's own details typed a question early, not a unit
+        draft.phone = (cases.phone_of(phone_) if phone_ else None) or draft.phone
+        draft.contact = words.contact_of(text) or draft.contact
+        return await _next(ctx, draft, problem="four_in_one.own_details_noted", heard=True)
     compact = value.replace(" ", "").replace("-", "")
     if compact.isdigit():
         draft.pensioner = value

@@ -360,14 +360,31 @@ async def test_the_reporter_introducing_themselves_is_not_taken_for_the_deceased
     assert case.deceased_name == "Budi Santoso"
 
 
-def test_reporter_names_read_from_natural_replies() -> None:
-    assert words.contact_of("nama sy rina wati anak pertama 0812 3456 7890") == "Rina Wati"
-    assert words.contact_of("saya anaknya, rina") == "Rina"
-    assert words.contact_of("I am his daughter, Rina") == "Rina"
-    assert words.contact_of("iya") is None and words.contact_of("ok siap") is None
-    assert words.own_name_of("perkenalkan, nama saya Rina") == "Rina"
-    assert words.own_name_of("saya mau lapor") is None
-    assert words.name_of("nama saya rina, anaknya", loose=True) is None
-    assert words.name_of("my father passed away", loose=True) is None
-    assert words.name_of("ini Budi Santoso", loose=True) == "Budi Santoso"
-    assert words.is_acknowledgement("iya min") and not words.is_acknowledgement("setda")
+async def test_details_typed_at_the_unit_question_are_no_unit(chat, demo_app) -> None:
+    family = chat("8912")
+    await family.send("/start")
+    await family.send("min bapak sy meninggal td pagi")
+    await family.send("saya Joko anaknya")
+    assert "Nama Anda: Joko" in family.text
+    await family.send("Sutrisno")
+    assert "unit kerja mana" in family.text
+    await family.send("081234567890")  # a phone, not a unit (nor a pension number)
+    assert "nomor Anda sudah kami catat" in family.text and "unit kerja mana" in family.text
+    assert "Unit kerja" not in family.text
+    await family.send("dinas pu")
+    assert "Mohon periksa" in family.text, family.text
+    assert "Unit kerja: Dinas PU" in family.text and "Joko (Anak), 0812-3456-7890" in family.text
+
+
+async def test_a_unit_after_the_name_is_read_and_written_as_typed(chat, demo_app) -> None:
+    family = chat("8913")
+    await family.send("/start")
+    await family.send("ibu sy meninggal tadi subuh jam 4")
+    await family.send("Siti Aminah, guru sd negeri 3")
+    assert "Unit kerja: SD Negeri 3" in family.text and "unit kerja mana" not in family.text
+    await family.send("Rina, 0812 3456 7890")
+    assert "Mohon periksa" in family.text
+    await family.send("unitnya SMP 2 bukan SD")  # a correction at the summary
+    assert "Unit kerja: SMP 2" in family.text and "Bukan" not in family.text
+    await family.send("namanya salah, yg benar Siti Aminah Lubis")
+    assert "Siti Aminah Lubis" in family.text and "Mohon periksa" in family.text

@@ -1,0 +1,50 @@
+"""What a family's free words say, read without a chat: names, units, times as people type them."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from bot.services import four_in_one as cases
+from bot.services import four_in_one_words as words
+
+UNITS = ["BKPSDM", "Dinas Kesehatan", "Dinas Pendidikan", "Kecamatan Sukamaju"]
+
+
+def test_reporter_names_read_from_natural_replies() -> None:
+    assert words.contact_of("nama sy rina wati anak pertama 0812 3456 7890") == "Rina Wati"
+    assert words.contact_of("saya anaknya, rina") == "Rina"
+    assert words.contact_of("I am his daughter, Rina") == "Rina"
+    assert words.contact_of("I am his son Andi, 0813 2222 3333") == "Andi"
+    assert words.contact_of("iya") is None and words.contact_of("ok siap") is None
+    assert words.contact_of("Putri, anaknya") == "Putri"  # a relation word that is a name
+    assert words.own_name_of("perkenalkan, nama saya Rina") == "Rina"
+    assert words.own_name_of("saya mau lapor") is None
+    assert words.name_of("nama saya rina, anaknya", loose=True) is None
+    assert words.name_of("my father passed away", loose=True) is None
+    assert words.name_of("ini Budi Santoso", loose=True) == "Budi Santoso"
+    assert words.name_of("putri gunawan", loose=True) == "Putri Gunawan"
+    assert words.name_of("namanya salah, yg benar Siti Aminah Lubis") == "Siti Aminah Lubis"
+    assert words.is_acknowledgement("iya min") and not words.is_acknowledgement("setda")
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("bapak Sutrisno, dinas pu", "Dinas PU"),
+        ("Siti Aminah, guru SD 3", "SD 3"),
+        ("ibu sy meninggal semalam, beliau guru sd negeri 3", "SD Negeri 3"),
+        ("unitnya SMP 2 bukan SD", "SMP 2"),
+        ("kerjanya di Bappeda", "Bappeda"),
+        ("he worked at the health office", "Health Office"),
+        ("Budi, kecamatan sukamaju", "Kecamatan Sukamaju"),
+    ],
+)
+def test_a_unit_is_read_and_written_as_typed(text: str, unit: str) -> None:
+    assert words.pick_unit(text, UNITS, cases.unit_words) == (unit, [])
+
+
+def test_abbreviated_night_is_night() -> None:
+    found = words.when_of("kmrn mlm jam 9", date(2026, 12, 7))
+    assert found.days_ago == 1 and found.clock == time(21, 0)
