@@ -2,9 +2,10 @@
 console): content choices are 1, 2, 3 … in order; navigation keeps one fixed number on every
 screen — 9 next, 8 previous, 7 back, 0 menu — so typing "9" always turns the page.
 
-Ten keys (0–9) cover the at most ten choices of a reply: content counts up from 1 and
-navigation takes 0 and counts down from 9, so they meet only past ten choices. A navigation key
-already taken by content (a screen of many options) falls back to the next free number.
+Ten keys (0–9) cover the at most ten choices of a reply: content counts up from 1, skipping the
+keys of the navigation shown on the same screen, and navigation takes 0 and counts down from 9.
+Only when content needs more than the free digits does a navigation key taken by content fall
+back to the next free number.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ def numbered(choices: Sequence[Choice]) -> list[tuple[int, Choice]]:
     """(number to type, choice) in the order the choices are shown."""
     content = [c for c in choices if role(c) is None]
     keys: dict[int, int] = {}  # index in choices -> number
-    n = 0
+    # Content skips the keys of the navigation on this screen while single digits suffice, so
+    # "7 back" stays 7 when a passing button (a confirmation) makes the content one longer.
+    reserved = {NAV_KEYS[r] for c in choices if (r := role(c)) is not None}
+    free = [k for k in range(1, 10) if k not in reserved]
+    numbers = iter(free if len(content) <= len(free) else range(1, 100))
     for i, c in enumerate(choices):
         if role(c) is None:
-            n += 1
-            keys[i] = n
+            keys[i] = next(numbers)
     taken = set(keys.values())
     for i, c in enumerate(choices):
         r = role(c)

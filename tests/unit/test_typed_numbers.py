@@ -24,8 +24,13 @@ def test_navigation_keeps_its_number_whatever_the_content() -> None:
     many = [Choice(f"c{i}", str(i)) for i in range(8)]
     keys = [n for n, _ in numbered([*many, Choice("n", "N", nav="next"), Choice("home:menu", "M")])]
     assert keys == [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]
-    # A navigation key already taken by content moves to the next free number, never collides.
+    # Content one longer than the keys below "back" skips it: back stays 7 (a case card after a
+    # passing button), and nothing collides.
     crowded = [*(Choice(f"c{i}", f"C{i}") for i in range(7)), Choice("b", "Back", nav="back")]
-    assert sorted(n for n, _ in numbered(crowded)) == list(range(1, 9))
+    assert [n for n, _ in numbered(crowded)] == [1, 2, 3, 4, 5, 6, 8, 7]
+    # Past the free digits, content counts on and navigation moves, still without collisions.
+    packed = [*(Choice(f"c{i}", f"C{i}") for i in range(9)), Choice("b", "Back", nav="back")]
+    keys = [n for n, _ in numbered(packed)]
+    assert keys[:9] == list(range(1, 10)) and keys[9] == 10
     # Reply keeps the flag through its label clipping.
     assert Reply("x", [Choice("n", "N" * 40, nav="next")]).choices[0].nav == "next"
