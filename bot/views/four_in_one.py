@@ -101,6 +101,7 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
         unit=case.deceased_unit or case.pensioner_number or "-",
         died=died_text(t, case.died_at, zone),
         target=when_text(t, case.deadline_at, zone),
+        handover=_handover_line(t, case, zone),
         match=t(match_key),
         contacts=contacts or "-",
         docs=status_lines(t, case),
@@ -111,6 +112,14 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
         if case.status == DUPLICATE and case.duplicate_of_id is not None
         else ""
     )
+
+
+def _handover_line(t: Translator, case: FourInOneCase, zone: str) -> str:
+    """The handover the desk set, under the target: empty until one is set."""
+    if case.handover_at is None:
+        return ""
+    when = when_text(t, case.handover_at, zone)
+    return "\n" + t("four_in_one.card_handover", when=when, place=case.handover_place or "-")
 
 
 def late_handover(t: Translator, case: FourInOneCase, zone: str) -> str | None:

@@ -100,6 +100,11 @@ async def test_handover_time_and_place_asked_apart_late_time_warned(chat, demo_a
     await officer.send("Balai Kota, ruang 2")
     assert "melewati target malam ketiga" in officer.text and "Balai Kota, ruang 2" in officer.text
     assert (await live_case(demo_app)).handover_place == "Balai Kota, ruang 2"
+    await officer.action("case:show:1")  # the card keeps what the desk set
+    assert (
+        "Serah terima: " in officer.text
+        and "pukul 10.00 WIB, di Balai Kota, ruang 2" in officer.text
+    )
 
 
 async def test_a_bare_hour_at_the_time_step_is_a_time(chat, demo_app) -> None:
