@@ -368,7 +368,7 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
     await ctx.clear_state()
     if send_at is None:
         count = await broadcasts.release(ctx.session, broadcast, utcnow())
-        lead = ctx.t("broadcast.queued", id=broadcast.id, count=count)
+        lead = ctx.t.plural("broadcast.queued", count, id=broadcast.id)
         if not count:
             lead = ctx.t("broadcast.queued_nobody", id=broadcast.id, targets=broadcast.recipients)
     else:
