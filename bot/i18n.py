@@ -95,7 +95,8 @@ def catalog_keys(locale: str) -> set[str]:
     keys: set[str] = set()
     for po in (LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"):
         with po.open("rb") as fh:
-            keys |= {m.id for m in read_po(fh) if m.id and isinstance(m.id, str)}
+            # A plural message is named by its singular id (Translator.plural).
+            keys |= {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
     return keys
 
 

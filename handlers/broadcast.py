@@ -23,7 +23,7 @@ from bot.services import audit, guidance, when
 from bot.services.broadcasting import audiences, broadcasts, reminders
 from bot.services.broadcasting.audiences import Audience, AudienceError
 from bot.services.broadcasting.report import report
-from bot.views.when import ask_half
+from bot.views.when import ask_half, half_labels
 from storage.models import Reminder, Unit, utcnow
 
 
@@ -51,6 +51,7 @@ class Verb(StrEnum):
     REMINDER_DELETE = "remdel"
     REMINDER_ADD = "remadd"
     REMINDER_DELETE_OK = "remdelok"
+    HALF = "half"
 
 
 router = Router("broadcast")
@@ -79,6 +80,8 @@ class BroadcastDraft(Draft):
     audience: dict[str, Any] | None = None  # Audience.to_json()
     reachable: int | None = None  # how many of the audience can be reached, at the preview
     send_at: str | None = None  # ISO moment, for a scheduled broadcast
+    # The two readings of an hour that may be morning or evening, while it is asked back.
+    halves: list[str] = Field(default_factory=list)
 
 
 @router.action(Verb.START, roles={HR})
@@ -258,7 +261,7 @@ async def send_now(ctx: Context, args: list[str]) -> list[Reply]:
     draft.send_at = None
     await router.enter(ctx, Compose.DRAFT, draft)
     count = draft.reachable or 0
-    return [_confirm(ctx, draft, ctx.t("broadcast.confirm_now", count=count))]
+    return [_confirm(ctx, draft, ctx.t.plural("broadcast.confirm_now", count))]
 
 
 def _confirm(
@@ -287,19 +290,56 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     zone = ZoneInfo(ctx.agency.timezone)
     now = utcnow()
-    moment = when.read(text, zone, now)
+    pending = _pending(draft)
+    picked = when.choose(pending, text, zone) if pending is not None else None
+    return await _take_time(ctx, draft, picked or when.read(text, zone, now))
+
+
+@router.action(Verb.HALF, roles={HR}, state=Compose.TIME, args=(NUM,))
+async def pick_half(ctx: Context, args: list[str]) -> list[Reply]:
+    """A button of the ask-back: 1 the morning reading, 2 the evening one."""
+    draft = BroadcastDraft.of(ctx)
+    pending = _pending(draft)
+    if draft.audience is None or pending is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    return await _take_time(ctx, draft, pending.early if args[0] == "1" else pending.late)
+
+
+def _pending(draft: BroadcastDraft) -> when.Ambiguous[datetime] | None:
+    if len(draft.halves) != 2:
+        return None
+    early, late = (datetime.fromisoformat(v) for v in draft.halves)
+    return when.Ambiguous(early, late)
+
+
+async def _take_time(
+    ctx: Context, draft: BroadcastDraft, moment: datetime | when.Ambiguous[datetime] | None
+) -> list[Reply]:
+    zone = ZoneInfo(ctx.agency.timezone)
+    now = utcnow()
+    if moment is None and (pending := _pending(draft)) is not None:
+        moment = pending  # neither a reading nor a new time: the question stands
     if isinstance(moment, when.Ambiguous):
-        return [Reply(ask_half(ctx.t, moment, zone), [ctx.back_to_menu()], expects_text=True)]
+        draft.halves = [moment.early.isoformat(), moment.late.isoformat()]
+        await router.enter(ctx, Compose.TIME, draft)
+        labels = half_labels(ctx.t, moment, zone)
+        choices = [Choice(router.payload(Verb.HALF, n), label) for n, label in enumerate(labels, 1)]
+        text = ask_half(ctx.t, moment, zone)
+        return [Reply(text, [*choices, ctx.back_to_menu()], expects_text=True)]
+    draft.halves = []
     if moment is None:
+        await router.enter(ctx, Compose.TIME, draft)
         example = when.example(zone, now)
         retry = ctx.t("broadcast.bad_time", example=example)
         return [Reply(retry, [ctx.back_to_menu()], expects_text=True)]
     local = dates.moment(moment, zone, ctx.t)
     if moment < now:
+        await router.enter(ctx, Compose.TIME, draft)
         return [Reply(ctx.t("broadcast.past_time", at=local), [ctx.back_to_menu()])]
     draft.send_at = moment.isoformat()
     await router.enter(ctx, Compose.DRAFT, draft)
-    question = ctx.t("broadcast.confirm_later", at=local, count=draft.reachable or 0)
+    count = draft.reachable or 0
+    question = ctx.t.plural("broadcast.confirm_later", count, at=local)
     return [_confirm(ctx, draft, question, "broadcast.yes_schedule")]
 
 
@@ -328,7 +368,7 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
     await ctx.clear_state()
     if send_at is None:
         count = await broadcasts.release(ctx.session, broadcast, utcnow())
-        lead = ctx.t("broadcast.queued", id=broadcast.id, count=count)
+        lead = ctx.t.plural("broadcast.queued", count, id=broadcast.id)
         if not count:
             lead = ctx.t("broadcast.queued_nobody", id=broadcast.id, targets=broadcast.recipients)
     else:

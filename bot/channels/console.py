@@ -78,10 +78,13 @@ class ConsoleChat:
             if reply.request_phone:
                 self.write(t("console.phone_hint", label=reply.request_phone))
             mark = "#" if any(r.expects_text for r in replies) else ""
-            for number, choice in numbering.numbered(reply.choices):
+            shown = numbering.numbered(reply.choices)
+            for number, choice in shown:
                 self.write(f"  {mark}{number}. {choice.label}")
-            if mark and reply.choices:
-                self.write(t("console.pick_hint"))
+            if mark and shown:
+                # Only the numbers this screen shows ("#0" when only the menu is offered).
+                numbers = ", ".join(f"#{n}" for n, _ in sorted(shown, key=lambda s: s[0] or 99))
+                self.write(t("console.pick_hint", numbers=numbers))
         # Numbers refer to the options last shown; a reply without options keeps the old ones.
         menus = [r for r in replies if r.choices]
         if menus:

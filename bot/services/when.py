@@ -8,12 +8,14 @@ back (`Lean.PAST`). The leaning decides only what the words leave open: the year
 Monday "senin" is, and whether a time alone that has passed today means tomorrow.
 
 An hour from 1 to 12 said without minutes or a part of the day ("8", "jam 7") could be morning
-or evening: it reads as `Ambiguous`, for the caller to ask back. A day without a time is not a
-moment (nobody means midnight).
+or evening: it reads as `Ambiguous`, for the caller to ask back; `choose` reads the answer ("1",
+"2", "yg pagi", "evening"). A day without a time is not a moment (nobody means midnight).
+English parts of the day follow the hour: "tomorrow 8 in the morning", "8 in the evening".
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -63,8 +65,16 @@ YEAR_WINDOW = timedelta(days=31)
 
 _CLOCK = re.compile(
     r"(?:(?:jam|pukul|pkl|pk|at)\.?\s*)?(?P<h>\d{1,2})(?:\s*[.:h]\s*(?P<m>\d{2})|(?P<m4>\d{2}))?"
-    r"\s*(?P<part>pagi|siang|sore|malam|am|pm)?"
+    r"\s*(?P<part>pagi|siang|sore|malam|subuh|am|pm|morning|afternoon|evening|night)?"
 )
+# English parts of the day, read as the Indonesian one that places the hour the same way.
+_PART_WORDS = {
+    "subuh": "pagi", "morning": "pagi", "afternoon": "sore", "evening": "sore", "night": "malam",
+}  # fmt: skip
+# The answer to "morning or evening?": a part of the day alone, as people type it.
+PARTS = ("pagi", "siang", "sore", "malam", "subuh", "morning", "afternoon", "evening", "night")
+_PART_ALIASES = {"mlm": "malam", "malem": "malam", "pgi": "pagi", "sre": "sore", "am": "pagi",
+                 "pm": "sore", "tonight": "malam"}  # fmt: skip
 
 
 def normalise(text: str) -> str:
@@ -73,6 +83,7 @@ def normalise(text: str) -> str:
     raw = text.lower().replace("jum'at", "jumat")
     raw = re.sub(r"(\d),(\d{2})(?!\d)", r"\1.\2", raw)  # 15,30 is a time; other commas separate
     raw = raw.replace(",", " ")
+    raw = re.sub(r"\b(?:in the|at)\s+(?=morning|afternoon|evening|night)", " ", raw)
     raw = re.sub(r"\bhari\b(?! ini)|\b(?:wib|wita|wit|tanggal|tgl)\b\.?", " ", raw)
     return " ".join(raw.split())
 
@@ -81,6 +92,7 @@ def _with_part(hour: int, minute: int, part: str) -> time | None:
     """24-hour clock from "jam 3 sore" and the like; None if the hour cannot be that part."""
     if hour > 12:
         return None
+    part = _PART_WORDS.get(part, part)
     if part in ("pagi", "am"):
         return time(hour % 12, minute)  # jam 12 pagi / 12 am: midnight
     if part == "siang":
@@ -185,6 +197,54 @@ def read(
             return Ambiguous(at(clock.early), at(clock.late))
         return at(clock)
     return None
+
+
+def read_part(text: str) -> str | None:
+    """A part of the day typed alone, as the answer to "morning or evening?": "pagi", "yg
+    malam", "the evening", "mlm", "soree"; None if the text is not one."""
+    words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in _FILLER]
+    if len(words) != 1:
+        return None
+    word = _PART_ALIASES.get(words[0], words[0])
+    if word not in PARTS:
+        close = difflib.get_close_matches(word, PARTS, n=1, cutoff=0.75)
+        if not close:
+            return None
+        word = close[0]
+    return _PART_WORDS.get(word, word)
+
+
+_FILLER = {"yg", "yang", "the", "in", "at", "jam", "pukul", "pk", "pkl", "di", "waktu", "one"}
+
+
+def choose(moment: Ambiguous[datetime], text: str, zone: ZoneInfo) -> datetime | None:
+    """The reading of an ambiguous moment an answer names: "1" or "2" (as the choices are
+    numbered: early first), or a part of the day ("pagi", "yg malam", "evening"); None if
+    the answer names neither."""
+    typed = text.strip().removeprefix("#").rstrip(".")
+    if typed in ("1", "2"):
+        return moment.early if typed == "1" else moment.late
+    part = read_part(text)
+    if part is None:
+        return None
+    early = moment.early.astimezone(zone)
+    clock = _with_part(early.hour % 12 or 12, early.minute, part)
+    for reading in (moment.early, moment.late):
+        if clock is not None and reading.astimezone(zone).time() == clock:
+            return reading
+    return None
+
+
+def part_of(moment: datetime, zone: ZoneInfo) -> str:
+    """The part of the day a moment falls in, to name a choice: pagi, siang, sore or malam."""
+    hour = moment.astimezone(zone).hour
+    if 4 <= hour < 11:
+        return "pagi"
+    if 11 <= hour < 15:
+        return "siang"
+    if 15 <= hour < 18:
+        return "sore"
+    return "malam"
 
 
 # --- What each flow asks for ---------------------------------------------------------------------

@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 
 from bot import dates
 from bot.i18n import Translator
-from bot.services.when import Ambiguous
+from bot.services.when import Ambiguous, part_of
+
+# The part of the day a reading falls in, as its choice names it.
+PART_KEYS = {
+    "pagi": "when.part_morning",
+    "siang": "when.part_midday",
+    "sore": "when.part_afternoon",
+    "malam": "when.part_evening",
+}
 
 
 def ask_half(t: Translator, moment: Ambiguous[datetime], zone: str | ZoneInfo) -> str:
@@ -16,3 +24,13 @@ def ask_half(t: Translator, moment: Ambiguous[datetime], zone: str | ZoneInfo) -
         early=dates.moment(moment.early, zone, t),
         late=dates.moment(moment.late, zone, t),
     )
+
+
+def half_labels(t: Translator, moment: Ambiguous[datetime], zone: str | ZoneInfo) -> list[str]:
+    """The two readings as choices, early first ("Pagi, pukul 08.00 WIB"): the answer "1" or
+    "2" is read in that order (bot/services/when.py `choose`)."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return [
+        t("when.choice", part=t(PART_KEYS[part_of(reading, tz)]), clock=dates.clock(reading, tz, t))
+        for reading in (moment.early, moment.late)
+    ]

@@ -66,6 +66,7 @@ class Verb(StrEnum):
     HANDED_OK = "handedok"
     HANDOVER = "handover"
     KEEP_TIME = "hkeep"
+    HANDOVER_HALF = "hhalf"  # one reading of an hour that may be morning or evening
     KEEP_PLACE = "hplace"
 
 

@@ -6,14 +6,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
+
 from bot.messages import Choice, Reply
-from bot.routing import ID, Context, Expect, Step
+from bot.routing import ID, NUM, Context, Expect, Step
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES
-from bot.services.when import Ambiguous
+from bot.services.when import Ambiguous, choose
 from bot.services.when import read as read_moment
 from bot.views import four_in_one as views
-from bot.views.when import ask_half
+from bot.views.when import ask_half, half_labels
 from handlers.four_in_one.card import card, staff_case
 from handlers.four_in_one.common import CaseDraft, Verb, ask, reply, router, stale, zone
 from storage.models import FourInOneCase
@@ -26,6 +28,8 @@ class Handover(StrEnum):
 
 class HandoverDraft(CaseDraft):
     at: str | None = None  # ISO moment typed at the first step; None keeps the time set
+    # The two readings of an hour that may be morning or evening, while it is asked back.
+    halves: list[str] = Field(default_factory=list)
 
 
 @router.action(Verb.HANDOVER, roles=DESK_ROLES, args=(ID,))
@@ -47,14 +51,53 @@ async def _handover_case(ctx: Context) -> FourInOneCase | None:
 
 
 async def handover_typed(ctx: Context, text: str) -> list[Reply]:
-    """The time first, on its own: a time that cannot be read is said so, not taken as a place."""
+    """The time first, on its own: a time that cannot be read is said so, not taken as a place.
+    While an hour is asked back, "1"/"2" or a part of the day ("yg pagi") picks a reading."""
     case = await _handover_case(ctx)
     if case is None:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
+    pending = _pending(HandoverDraft.of(ctx))
+    picked = choose(pending, text, ZoneInfo(zone(ctx))) if pending is not None else None
+    at = picked or read_moment(text[:64], ZoneInfo(zone(ctx)), datetime.now(UTC))
+    return await _take_time(ctx, case, at)
+
+
+@router.action(Verb.HANDOVER_HALF, roles=DESK_ROLES, state=Handover.TIME, args=(NUM,))
+async def handover_half(ctx: Context, args: list[str]) -> list[Reply]:
+    """A button of the ask-back: 1 the morning reading, 2 the evening one."""
+    case = await _handover_case(ctx)
+    pending = _pending(HandoverDraft.of(ctx)) if case is not None else None
+    if case is None or pending is None:
+        return stale(ctx)
+    return await _take_time(ctx, case, pending.early if args[0] == "1" else pending.late)
+
+
+def _pending(draft: HandoverDraft) -> Ambiguous[datetime] | None:
+    if len(draft.halves) != 2:
+        return None
+    early, late = (datetime.fromisoformat(v) for v in draft.halves)
+    return Ambiguous(early, late)
+
+
+async def _take_time(
+    ctx: Context, case: FourInOneCase, at: datetime | Ambiguous[datetime] | None
+) -> list[Reply]:
     keep = Choice(router.payload(Verb.KEEP_TIME), ctx.t("four_in_one.keep_time"))
-    at = read_moment(text[:64], ZoneInfo(zone(ctx)), datetime.now(UTC))
+    draft = HandoverDraft.of(ctx)
+    if at is None and (pending := _pending(draft)) is not None:
+        at = pending  # neither a reading nor a new time: the question stands
     if isinstance(at, Ambiguous):
-        return reply(ctx, ask_half(ctx.t, at, zone(ctx)), keep, expects_text=True)
+        draft.halves = [at.early.isoformat(), at.late.isoformat()]
+        await router.enter(ctx, Handover.TIME, draft)
+        labels = half_labels(ctx.t, at, zone(ctx))
+        halves = [
+            Choice(router.payload(Verb.HANDOVER_HALF, n), label)
+            for n, label in enumerate(labels, 1)
+        ]
+        return reply(ctx, ask_half(ctx.t, at, zone(ctx)), *halves, keep, expects_text=True)
+    if draft.halves:
+        draft.halves = []
+        await router.enter(ctx, Handover.TIME, draft)
     if at is None:
         return reply(ctx, ctx.t("four_in_one.bad_handover_time"), keep, expects_text=True)
     if at < datetime.now(UTC):

@@ -61,6 +61,15 @@ TABLE = [
     ("jam 1 malam", "2026-11-25 01:00", "2026-11-24 01:00"),
     ("jam 12 malam", "2026-11-25 00:00", "2026-11-24 00:00"),
     ("12 pm", "2026-11-24 12:00", "2026-11-24 12:00"),
+    # English parts of the day, after the hour.
+    ("tomorrow 8 in the morning", "2026-11-25 08:00", "2026-11-25 08:00"),
+    ("8 in the evening", "2026-11-24 20:00", "2026-11-24 20:00"),
+    ("3 in the afternoon", "2026-11-24 15:00", "2026-11-24 15:00"),
+    ("friday 7pm", "2026-11-27 19:00", "2026-11-20 19:00"),
+    ("tomorrow 07.30", "2026-11-25 07:30", "2026-11-25 07:30"),
+    ("monday 07.00", "2026-11-30 07:00", "2026-11-23 07:00"),
+    ("10 at night", "2026-11-24 22:00", "2026-11-24 22:00"),
+    ("jam 5 subuh", "2026-11-25 05:00", "2026-11-24 05:00"),
     # An hour that may be morning or evening is asked back, not guessed (the 4-in-1 took "7"
     # as 07.00, the broadcast refused "8" and took "jam 7" as 07.00).
     ("8", ASK, ASK),
@@ -94,6 +103,60 @@ def test_an_ambiguous_hour_offers_both_halves_of_the_day() -> None:
     # refuses the hour; the 4-in-1 death time keeps its old morning reading (see parse_time).
     assert when.parse("jam 7", JAKARTA, NOW) is None and when.parse_clock("jam 7") is None
     assert when.parse_time("jam 7") == time(7)
+
+
+# The answer to "morning or evening?" after "besok jam 8" (08.00 or 20.00 WIB), and after
+# "besok jam 12" (12.00 or 00.00) and "besok jam 3" (03.00 or 15.00).
+ANSWERS = [
+    ("besok jam 8", "pagi", "08:00"),
+    ("besok jam 8", "yg pagi", "08:00"),
+    ("besok jam 8", "Yang Pagi", "08:00"),
+    ("besok jam 8", "subuh", "08:00"),
+    ("besok jam 8", "malam", "20:00"),
+    ("besok jam 8", "yg malam", "20:00"),
+    ("besok jam 8", "mlm", "20:00"),
+    ("besok jam 8", "malem", "20:00"),
+    ("besok jam 8", "maalam", "20:00"),  # a typo
+    ("besok jam 8", "sore", "20:00"),
+    ("besok jam 8", "morning", "08:00"),
+    ("besok jam 8", "in the morning", "08:00"),
+    ("besok jam 8", "evening", "20:00"),
+    ("besok jam 8", "the evening", "20:00"),
+    ("besok jam 8", "evenign", "20:00"),  # a typo
+    ("besok jam 8", "night", "20:00"),
+    ("besok jam 8", "1", "08:00"),
+    ("besok jam 8", "2", "20:00"),
+    ("besok jam 8", "#2", "20:00"),
+    ("besok jam 12", "siang", "12:00"),
+    ("besok jam 12", "malam", "00:00"),
+    ("besok jam 3", "sore", "15:00"),
+    ("besok jam 3", "afternoon", "15:00"),
+    ("besok jam 3", "pagi", "03:00"),
+    # Not an answer: the flow reads the text as a fresh time (or asks again).
+    ("besok jam 8", "3", None),
+    ("besok jam 8", "besok", None),
+    ("besok jam 8", "pagi malam", None),
+    ("besok jam 8", "x", None),
+    ("besok jam 8", "", None),
+]
+
+
+@pytest.mark.parametrize(("asked", "answer", "expected"), ANSWERS)
+def test_an_answer_picks_one_reading(asked: str, answer: str, expected: str | None) -> None:
+    moment = when.read(asked, JAKARTA, NOW)
+    assert isinstance(moment, Ambiguous)
+    picked = when.choose(moment, answer, JAKARTA)
+    assert (picked.astimezone(JAKARTA).strftime("%H:%M") if picked else None) == expected
+    assert picked is None or picked in (moment.early, moment.late)
+
+
+def test_a_reading_names_its_part_of_the_day() -> None:
+    def at(hour: int) -> datetime:
+        return datetime(2026, 11, 25, hour, tzinfo=JAKARTA)
+
+    parts = [when.part_of(at(h), JAKARTA) for h in (0, 3, 4, 8, 11, 14, 15, 17, 18, 23)]
+    night, morning, midday, afternoon = ["malam"] * 2, ["pagi"] * 2, ["siang"] * 2, ["sore"] * 2
+    assert parts == [*night, *morning, *midday, *afternoon, *night]
 
 
 @pytest.mark.parametrize(
