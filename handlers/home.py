@@ -95,8 +95,13 @@ router.menu_entry(
 
 async def free_text(ctx: Context, text: str) -> list[Reply]:
     """Words typed where no question was asked (the menu, a card): understood where they can be
-    ("bapak saya meninggal td pagi", "apa sanksi flexing?", "mau menilai rekan"), else the menu."""
+    ("bapak saya meninggal td pagi", "cek status dokumen", a tracking code, "apa sanksi flexing?",
+    "mau menilai rekan", "makasih"), else the menu."""
+    if intent.is_code(text):  # the same as 🔎 "Punya kode lacak", with the same per-chat cap
+        return await four_in_one.tracking.code_typed(ctx, text)
     kind = intent.classify(text)
+    if kind == intent.TRACK:  # the family's own cases, else the question for a code
+        return await four_in_one.tracking.track(ctx, [])
     if kind == intent.DEATH:
         return await four_in_one.from_message(ctx, text)
     if kind == intent.QUESTION:
@@ -110,6 +115,8 @@ async def free_text(ctx: Context, text: str) -> list[Reply]:
         return [ctx.main_menu(ctx.t("home.asn_only"))]
     if kind == intent.HELP:
         return await help_(ctx, [])
+    if kind == intent.THANKS:
+        return [ctx.main_menu(ctx.t("home.thanks"))]
     return [ctx.main_menu(ctx.t("error.unknown_text"))]
 
 

@@ -507,9 +507,11 @@ async def do_publish(ctx: Context, args: list[str]) -> list[Reply]:
 
 async def winners_text(ctx: Context, period: RatingPeriod) -> str:
     """The awards recorded for this quarter (and its semester and year when they closed), each
-    score as its owner may see it ("-" where showing it would expose a small group of raters)."""
+    score as its owner may see it ("-" where showing it would expose a small group of raters, with
+    one line under the list saying why)."""
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     lines = [ctx.t("period.published", label=periods.label(period))]
+    withheld = False
     parts = [("quarter", period.quarter)]
     if period.quarter % 2 == 0:
         parts.append(("shortlist", period.quarter // 2))
@@ -532,6 +534,9 @@ async def winners_text(ctx: Context, period: RatingPeriod) -> str:
             )
             for a, e in rows
         ] or [ctx.t("award.none")]
+        withheld = withheld or any(shown.get(e.id) is None for _a, e in rows)
+    if withheld:
+        lines.append(ctx.t("ranking.withheld_note"))
     return "\n".join(lines)
 
 

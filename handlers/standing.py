@@ -204,6 +204,8 @@ async def rank(ctx: Context, args: list[str]) -> list[Reply]:
         count=size,
     )
     body = "\n".join(_line(ctx, r) for r in rows) or ctx.t("ranking.empty")
+    if any(r.score is None for r in rows):
+        body += "\n" + ctx.t("ranking.withheld_note")
     return [Reply(f"{text}\n{body}", _hr_choices(ctx, period))]
 
 
@@ -253,6 +255,8 @@ def coaching_text(t: Translator, period: RatingPeriod, found: standings.Coaching
         for r in found.rows
     ]
     body = "\n".join(lines) or t("ranking.coaching.nobody")
+    if any(r.score is None for r in found.rows):
+        body += "\n" + t("ranking.withheld_note")
     return f"{head}\n{rule}\n{body}"
 
 

@@ -69,6 +69,17 @@ async def code_typed(ctx: Context, text: str) -> list[Reply]:
     case = await cases.by_code(ctx.session, text[:64])
     if case is None:
         return reply(ctx, ctx.t("four_in_one.code_unknown"))
+    followed = await cases.cases_of_account(ctx.session, ctx.account)
+    if any(c.id == case.id for c in followed) and (
+        await cases.trusted(ctx.session, case, ctx.account)
+        or not await cases.awaits_family(ctx.session, case)
+    ):
+        # Already followed (the reporter's own code): their view, nothing to follow again. A
+        # follower still to prove the officer's phone keeps the button: it leads to that proof.
+        await ctx.clear_state()
+        shown = await _family_reply(ctx, case)
+        shown.choices.append(ctx.back_to_menu())
+        return [shown]
     await router.enter(ctx, Track.TRACKED, TrackDraft(case_id=case.id))
     follow_ = Choice(router.payload(Verb.FOLLOW), ctx.t("four_in_one.follow"))
     return reply(ctx, views.family_view(ctx.t, case, zone(ctx)), follow_)

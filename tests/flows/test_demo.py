@@ -10,10 +10,20 @@ from sqlalchemy import select
 
 from bot.services import demo, periods
 from bot.services.agencies import ensure_default_agency
+from bot.services.four_in_one import RELATIONS
 from bot.services.periods import QuarterRef
 from bot.services.rating_scheme import scheme_from
-from storage.models import Broadcast, Delivery, Employee, FourInOneCase, RatingPeriod, Standing
+from storage.models import (
+    Broadcast,
+    CaseContact,
+    Delivery,
+    Employee,
+    FourInOneCase,
+    RatingPeriod,
+    Standing,
+)
 from tests.flows.test_standings import T0, _rate
+from tests.helpers.four_in_one_helpers import OFFICER_PHONE, staff_opens
 from tests.helpers.rating_helpers import MEGA, employee_ids, linked, open_quarter
 
 
@@ -70,3 +80,19 @@ async def test_publishing_tells_each_ranked_asn(chat, demo_app) -> None:
             await session.scalars(select(Delivery).where(Delivery.message_key == "standing.ready"))
         )
     assert len(told) == 1 and told[0].params == {"period": "2025-Q1"}
+
+
+def test_demo_cases_name_relations_the_catalogs_know() -> None:
+    specs = demo.scenario()["cases"]
+    assert specs and all(s.get("relation") in RELATIONS for s in specs), specs
+
+
+async def test_demo_case_card_shows_the_relation_in_words(chat, demo_app) -> None:
+    async with demo_app.sessions() as session, session.begin():
+        agency = await ensure_default_agency(session, demo_app.settings)
+        await demo.load(session, agency, demo_app.settings)
+    async with demo_app.sessions() as session:
+        relations = set(await session.scalars(select(CaseContact.relation)))
+    assert relations - {None} and relations - {None} <= set(RELATIONS)
+    officer = await staff_opens(chat, "7301", OFFICER_PHONE, 1)
+    assert "Siti Aminah" in officer.text and "four_in_one.relation" not in officer.text
