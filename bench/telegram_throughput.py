@@ -23,6 +23,7 @@ import asyncpg
 from aiogram import Bot
 from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.types import CallbackQuery, Message
+from pydantic import SecretStr
 
 from bench.closed_loop import Answers, arguments, closed_loop, finish, report, spawn_driver
 from bot.app import App, create_app
@@ -77,10 +78,14 @@ async def measure(name: str, serve: Serve, users: int, total: int) -> float:
         "bench.telegram_throughput", "--users", str(users), "--updates", str(total)
     )
     assert child.stdout is not None
-    base = (await child.stdout.readline()).decode().strip()
-    stop = await serve(base)
-    result = json.loads(await child.stdout.readline())
-    await stop()
+    try:
+        base = (await child.stdout.readline()).decode().strip()
+        stop = await serve(base)
+        result = json.loads(await child.stdout.readline())
+        await stop()
+    except BaseException:
+        child.kill()  # a driver left waiting for answers would outlive this run
+        raise
     await finish(child)
     return report(name, result, users, "update")
 
@@ -122,7 +127,9 @@ def echo_server(concurrency: int) -> Serve:
 def abdi_server(app: App) -> Serve:
     async def serve(base: str) -> Callable[[], Awaitable[None]]:
         bot = make_bot(
-            app.settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_base": base})
+            app.settings.model_copy(
+                update={"telegram_bot_token": SecretStr(TOKEN), "telegram_api_base": base}
+            )
         )
         app.settings = app.settings.model_copy(update={"health_port": 0})  # no health server
         adapter = TelegramAdapter(app.dispatcher, bot)
