@@ -15,7 +15,7 @@ from storage.models import Account, AuditLog, InboundEvent, WebhookDeadLetter
 from tests.conftest import count_rows as count
 from tests.fakes import fake_graph_api as g
 from tests.fakes.chat import WhatsAppChat, WhatsAppHarness
-from tests.helpers.four_in_one_helpers import code_in
+from tests.helpers.four_in_one_helpers import officer_case_code
 
 STAFF_PHONE, STAFF_WA = "081200000001", "6281200000001"  # demo roster row 1
 HR_PHONE, HR_WA = "081200000034", "6281200000034"  # row 34: HR
@@ -161,12 +161,7 @@ async def test_without_a_visible_number_the_hr_code_is_offered(wa: WhatsAppHarne
 async def test_a_step_that_asks_for_a_phone_takes_a_card_as_the_phone_only(
     wa: WhatsAppHarness, cli
 ) -> None:
-    opened = await cli(
-        "case", "open", "--name", "Hj. Aminah", "--pensioner", "123456",
-        "--died", "2026-11-19 10:00",
-        "--family-name", "Rahmat", "--relation", "child", "--phone", "081377778888",
-    )  # fmt: skip
-    code = code_in(opened.out)
+    code = await officer_case_code(cli)
     stranger = WhatsAppChat(wa.app, "9211", wa)
     await stranger.send("/lacak " + code)
     await stranger.press("Kirimi saya kabar")

@@ -11,6 +11,7 @@ from tests.helpers.four_in_one_helpers import (
     DECEASED_NIP,
     code_in,
     live_case,
+    officer_case_code,
     report_by_nip,
 )
 
@@ -18,12 +19,7 @@ from tests.helpers.four_in_one_helpers import (
 async def test_code_follower_of_officer_case_proves_family_by_own_phone(
     cli, demo_app, inbox
 ) -> None:
-    opened = await cli(
-        "case", "open", "--name", "Hj. Aminah", "--pensioner", "123456",
-        "--died", "2026-11-19 10:00",
-        "--family-name", "Rahmat", "--relation", "child", "--phone", "081377778888",
-    )  # fmt: skip
-    code = code_in(opened.out)
+    code = await officer_case_code(cli)
     stranger = Chat(demo_app, "7110")
     await stranger.send("/lacak " + code)
     await stranger.press("Kirimi saya kabar")

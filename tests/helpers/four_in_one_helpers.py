@@ -56,6 +56,16 @@ def code_in(text: str) -> str:
     return found.group(0)
 
 
+async def officer_case_code(cli) -> str:
+    """A case an officer opened for a pensioner's family (Rahmat, 081377778888): its code."""
+    opened = await cli(
+        "case", "open", "--name", "Hj. Aminah", "--pensioner", "123456",
+        "--died", "2026-11-19 10:00",
+        "--family-name", "Rahmat", "--relation", "child", "--phone", "081377778888",
+    )  # fmt: skip
+    return code_in(opened.out)
+
+
 async def press_exact(chat, label: str) -> None:
     """Press the button labelled exactly so ("diproses" is also inside "belum diproses")."""
     for reply in reversed(chat.replies):
