@@ -269,8 +269,9 @@ def parse_date(text: str, today: date) -> date | None:
 
 
 def parse_time(text: str) -> time | None:
-    """The time of a death. A lone hour ("7") is taken as typed, in the morning: the 4-in-1
-    conversation has always done so and its tests rely on it (asking back is for a later step)."""
+    """The time of a death, once the report form has asked back a lone hour that both halves of
+    a past day allow (handlers/four_in_one/report.py): what is left ("7" when 19.00 is still
+    ahead today, a clock in a sentence) is taken in the morning."""
     clock = read_clock(text)
     return clock.early if isinstance(clock, Ambiguous) else clock
 

@@ -30,6 +30,7 @@ class Verb(StrEnum):
     UNIT_PICK = "unitpick"
     DAY = "day"
     NO_TIME = "notime"
+    TIME_HALF = "timehalf"  # one of the two readings of an hour asked back
     RELATION = "rel"
     EDIT = "edit"
     EDIT_STEP = "editstep"

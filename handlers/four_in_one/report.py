@@ -22,8 +22,10 @@ from bot.messages import Choice, Reply
 from bot.routing import FAMILY, NUM, WORD, Context, Draft, Expect, Expired, Step
 from bot.services import four_in_one as cases
 from bot.services import four_in_one_words as words
+from bot.services import when
 from bot.services.four_in_one import RELATIONS
 from bot.views import four_in_one as views
+from bot.views.when import ask_half, half_labels
 from handlers.four_in_one.common import (
     MAX_DAYS_AGO,
     Verb,
@@ -75,6 +77,8 @@ class ReportDraft(Draft):
     contact: str | None = None
     relation: str | None = None
     phone: str | None = None
+    # The two readings (ISO, local) of an hour that may be morning or evening, while asked back.
+    halves: list[str] = Field(default_factory=list)
 
 
 # The family's own first words, read before any question was asked (see from_message).
@@ -435,8 +439,67 @@ async def no_time(ctx: Context, args: list[str]) -> list[Reply]:
     return await _next(ctx, draft)
 
 
+def _pending_halves(draft: ReportDraft) -> when.Ambiguous[datetime] | None:
+    if len(draft.halves) != 2:
+        return None
+    early, late = (datetime.fromisoformat(v) for v in draft.halves)
+    return when.Ambiguous(early, late)
+
+
+async def _ask_half(ctx: Context, draft: ReportDraft, clock: when.Ambiguous[time]) -> list[Reply]:
+    """ "jam 7" on a day already past: 07.00 or 19.00, asked back rather than guessed, unless
+    only one of them is past (a death is never in the future)."""
+    assert draft.date is not None
+    tz = ZoneInfo(zone(ctx))
+    day_ = date.fromisoformat(draft.date)
+    early, late = (datetime.combine(day_, c, tz) for c in (clock.early, clock.late))
+    if cases.death_in_future(late, datetime.now(UTC)):
+        return await _time_picked(ctx, draft, early)
+    moment = when.Ambiguous(early, late)
+    draft.halves = [early.isoformat(), late.isoformat()]
+    await router.enter(ctx, Report.TIME, draft)
+    halves = [
+        Choice(router.payload(Verb.TIME_HALF, n), label)
+        for n, label in enumerate(half_labels(ctx.t, moment, tz), 1)
+    ]
+    unknown = Choice(router.payload(Verb.NO_TIME), ctx.t("four_in_one.time_unknown"))
+    return reply(ctx, ask_half(ctx.t, moment, tz), *halves, unknown, expects_text=True)
+
+
+async def _time_picked(ctx: Context, draft: ReportDraft, moment: datetime) -> list[Reply]:
+    draft.clock = moment.astimezone(ZoneInfo(zone(ctx))).strftime("%H:%M")
+    draft.part = draft.died_at = None
+    draft.no_time = False
+    draft.halves = []
+    return await _next(ctx, draft)
+
+
+@router.action(Verb.TIME_HALF, state=Report.TIME, args=(NUM,))
+async def time_half(ctx: Context, args: list[str]) -> list[Reply]:
+    """A button of the ask-back: 1 the morning reading, 2 the evening one."""
+    draft = ReportDraft.of(ctx)
+    pending = _pending_halves(draft)
+    if pending is None or args[0] not in ("1", "2"):
+        return stale(ctx)
+    return await _time_picked(ctx, draft, pending.early if args[0] == "1" else pending.late)
+
+
 async def time_typed(ctx: Context, text: str) -> list[Reply]:
     draft = ReportDraft.of(ctx)
+    pending = _pending_halves(draft)
+    if pending is not None:
+        picked = when.choose(pending, text, ZoneInfo(zone(ctx)))
+        if picked is not None:
+            return await _time_picked(ctx, draft, picked)
+        draft.halves = []
+    clock = when.read_clock(text[:64])
+    found_day = words.when_of(text[:64], today(ctx))
+    if (
+        isinstance(clock, when.Ambiguous)
+        and draft.date
+        and not (found_day.on or found_day.days_ago)
+    ):
+        return await _ask_half(ctx, draft, clock)
     moment = cases.parse_time(text[:64])
     part = None
     if moment is None:

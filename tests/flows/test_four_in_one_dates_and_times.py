@@ -108,7 +108,8 @@ async def test_handover_time_and_place_asked_apart_late_time_warned(chat, demo_a
 
 
 async def test_a_bare_hour_at_the_time_step_is_a_time(chat, demo_app) -> None:
-    """On WhatsApp "2" would otherwise pick the second button and drop the report."""
+    """On WhatsApp "2" would otherwise pick the second button and drop the report. Yesterday
+    at 2 may be 02.00 or 14.00: asked back, not guessed; a part of the day answers."""
     family = chat("7190")
     await family.send("/start")
     await family.press("Keluarga berduka")
@@ -116,5 +117,23 @@ async def test_a_bare_hour_at_the_time_step_is_a_time(chat, demo_app) -> None:
     await family.send("Joko Siregar")
     await family.press("Kemarin")
     await family.send("2")
-    assert "Siapa nama Anda" in family.text  # 02.00 was taken; the report goes on
+    assert "pukul 02.00 WIB atau" in family.text and "pukul 14.00 WIB" in family.text
     assert "Silakan pilih layanan" not in family.text
+    await family.send("yg siang")
+    assert "Siapa nama Anda" in family.text  # the report goes on
+    await family.send("Sari, anaknya, 0812 3456 7890")
+    assert "pukul 14.00" in family.text and "Mohon periksa" in family.text
+
+
+async def test_an_hour_asked_back_is_answered_by_its_button_or_number(chat, demo_app) -> None:
+    family = chat("7191")
+    await family.send("/start")
+    await family.press("Keluarga berduka")
+    await family.send(DECEASED_NIP)
+    await family.send("Joko Siregar")
+    await family.press("Kemarin")
+    await family.send("jam 7")
+    await family.press("19.00")
+    assert "Siapa nama Anda" in family.text
+    await family.send("Sari, anaknya, 0812 3456 7890")
+    assert "pukul 19.00" in family.text
