@@ -27,10 +27,15 @@ class CliError(Exception):
     """A command refused: `key` is the message id, `code` the exit code."""
 
     def __init__(
-        self, key: str, *, code: int = 1, params: Mapping[str, object] = {}, **more: object
+        self,
+        key: str,
+        *,
+        code: int = 1,
+        params: Mapping[str, object] | None = None,
+        **more: object,
     ) -> None:
         super().__init__(key)
-        self.key, self.code, self.params = key, code, {**params, **more}
+        self.key, self.code, self.params = key, code, {**(params or {}), **more}
 
 
 def actor() -> str:
