@@ -308,7 +308,10 @@ def test_console_a_number_typed_where_text_is_asked_is_text(tmp_path: Path) -> N
     done = run_abdi(tmp_path, "chat", "--demo", stdin="/tanya\n1\n/tanya\n#0\n")
     assert done.returncode == 0, done
     # The way back to the menu keeps its fixed number 0 on every screen (issue point 4).
-    assert "#0. ⬅ Menu utama" in done.stdout and "#1, #2" in done.stdout
+    # The hint names only the numbers shown: here the way back alone, never a "#1, #2" that
+    # is not there.
+    assert "#0. ⬅ Menu utama" in done.stdout and "atau #0 untuk memilih" in done.stdout
+    assert "#1, #2" not in done.stdout
     after_one, after_pick = done.stdout.split("Tulis pertanyaan Anda")[1:3]
     assert "tidak menemukan jawaban" in after_one  # "1" went to the guidance search
     assert "Silakan pilih layanan" in after_pick and "tidak menemukan" not in after_pick
