@@ -23,7 +23,7 @@ from bot.services import audit, guidance, when
 from bot.services.broadcasting import audiences, broadcasts, reminders
 from bot.services.broadcasting.audiences import Audience, AudienceError
 from bot.services.broadcasting.report import report
-from bot.views.when import ask_half, half_labels
+from bot.views.when import ask_half, half_choices
 from storage.models import Reminder, Unit, utcnow
 
 
@@ -290,8 +290,8 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
     zone = ZoneInfo(ctx.agency.timezone)
     now = utcnow()
-    pending = _pending(draft)
-    picked = when.choose(pending, text, zone) if pending is not None else None
+    asked = when.pending(draft.halves)
+    picked = when.choose(asked, text, zone) if asked is not None else None
     return await _take_time(ctx, draft, picked or when.read(text, zone, now))
 
 
@@ -299,17 +299,11 @@ async def got_time(ctx: Context, text: str) -> list[Reply]:
 async def pick_half(ctx: Context, args: list[str]) -> list[Reply]:
     """A button of the ask-back: 1 the morning reading, 2 the evening one."""
     draft = BroadcastDraft.of(ctx)
-    pending = _pending(draft)
-    if draft.audience is None or pending is None:
+    asked = when.pending(draft.halves)
+    picked = asked.reading(args[0]) if asked is not None else None
+    if draft.audience is None or picked is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    return await _take_time(ctx, draft, pending.early if args[0] == "1" else pending.late)
-
-
-def _pending(draft: BroadcastDraft) -> when.Ambiguous[datetime] | None:
-    if len(draft.halves) != 2:
-        return None
-    early, late = (datetime.fromisoformat(v) for v in draft.halves)
-    return when.Ambiguous(early, late)
+    return await _take_time(ctx, draft, picked)
 
 
 async def _take_time(
@@ -317,13 +311,12 @@ async def _take_time(
 ) -> list[Reply]:
     zone = ZoneInfo(ctx.agency.timezone)
     now = utcnow()
-    if moment is None and (pending := _pending(draft)) is not None:
-        moment = pending  # neither a reading nor a new time: the question stands
+    if moment is None and (asked := when.pending(draft.halves)) is not None:
+        moment = asked  # neither a reading nor a new time: the question stands
     if isinstance(moment, when.Ambiguous):
-        draft.halves = [moment.early.isoformat(), moment.late.isoformat()]
+        draft.halves = when.held(moment)
         await router.enter(ctx, Compose.TIME, draft)
-        labels = half_labels(ctx.t, moment, zone)
-        choices = [Choice(router.payload(Verb.HALF, n), label) for n, label in enumerate(labels, 1)]
+        choices = half_choices(ctx.t, moment, zone, lambda n: router.payload(Verb.HALF, n))
         text = ask_half(ctx.t, moment, zone)
         return [Reply(text, [*choices, ctx.back_to_menu()], expects_text=True)]
     draft.halves = []

@@ -39,6 +39,23 @@ class Ambiguous(Generic[T]):
     early: T
     late: T
 
+    def reading(self, number: str) -> T | None:
+        """The reading a choice names: "1" the early one, "2" the late one (as offered)."""
+        return self.early if number == "1" else self.late if number == "2" else None
+
+
+def held(moment: Ambiguous[datetime]) -> list[str]:
+    """The two readings as a conversation's draft keeps them (JSON) while the question stands."""
+    return [moment.early.isoformat(), moment.late.isoformat()]
+
+
+def pending(kept: list[str]) -> Ambiguous[datetime] | None:
+    """The question a draft keeps (see `held`), or None when none is asked."""
+    if len(kept) != 2:
+        return None
+    early, late = (datetime.fromisoformat(v) for v in kept)
+    return Ambiguous(early, late)
+
 
 WEEKDAYS = {
     "senin": 0, "selasa": 1, "rabu": 2, "kamis": 3, "jumat": 4, "sabtu": 5, "minggu": 6,
@@ -221,9 +238,9 @@ def choose(moment: Ambiguous[datetime], text: str, zone: ZoneInfo) -> datetime |
     """The reading of an ambiguous moment an answer names: "1" or "2" (as the choices are
     numbered: early first), or a part of the day ("pagi", "yg malam", "evening"); None if
     the answer names neither."""
-    typed = text.strip().removeprefix("#").rstrip(".")
-    if typed in ("1", "2"):
-        return moment.early if typed == "1" else moment.late
+    typed = moment.reading(text.strip().removeprefix("#").rstrip("."))
+    if typed is not None:
+        return typed
     part = read_part(text)
     if part is None:
         return None

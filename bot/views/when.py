@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import dates
 from bot.i18n import Translator
+from bot.messages import Choice
 from bot.services.when import Ambiguous, part_of
 
 # The part of the day a reading falls in, as its choice names it.
@@ -34,3 +36,10 @@ def half_labels(t: Translator, moment: Ambiguous[datetime], zone: str | ZoneInfo
         t("when.choice", part=t(PART_KEYS[part_of(reading, tz)]), clock=dates.clock(reading, tz, t))
         for reading in (moment.early, moment.late)
     ]
+
+
+def half_choices(
+    t: Translator, moment: Ambiguous[datetime], zone: str | ZoneInfo, payload: Callable[[int], str]
+) -> list[Choice]:
+    """The two readings as buttons 1 and 2; `payload(n)` is the button of reading n."""
+    return [Choice(payload(n), label) for n, label in enumerate(half_labels(t, moment, zone), 1)]

@@ -12,10 +12,10 @@ from bot.messages import Choice, Reply
 from bot.routing import ID, NUM, Context, Expect, Step
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES
-from bot.services.when import Ambiguous, choose
+from bot.services.when import Ambiguous, choose, held, pending
 from bot.services.when import read as read_moment
 from bot.views import four_in_one as views
-from bot.views.when import ask_half, half_labels
+from bot.views.when import ask_half, half_choices
 from handlers.four_in_one.card import card, staff_case
 from handlers.four_in_one.common import CaseDraft, Verb, ask, reply, router, stale, zone
 from storage.models import FourInOneCase
@@ -56,8 +56,8 @@ async def handover_typed(ctx: Context, text: str) -> list[Reply]:
     case = await _handover_case(ctx)
     if case is None:
         return [ctx.main_menu(ctx.t("error.not_allowed"))]
-    pending = _pending(HandoverDraft.of(ctx))
-    picked = choose(pending, text, ZoneInfo(zone(ctx))) if pending is not None else None
+    asked = pending(HandoverDraft.of(ctx).halves)
+    picked = choose(asked, text, ZoneInfo(zone(ctx))) if asked is not None else None
     at = picked or read_moment(text[:64], ZoneInfo(zone(ctx)), datetime.now(UTC))
     return await _take_time(ctx, case, at)
 
@@ -66,17 +66,11 @@ async def handover_typed(ctx: Context, text: str) -> list[Reply]:
 async def handover_half(ctx: Context, args: list[str]) -> list[Reply]:
     """A button of the ask-back: 1 the morning reading, 2 the evening one."""
     case = await _handover_case(ctx)
-    pending = _pending(HandoverDraft.of(ctx)) if case is not None else None
-    if case is None or pending is None:
+    asked = pending(HandoverDraft.of(ctx).halves) if case is not None else None
+    picked = asked.reading(args[0]) if asked is not None else None
+    if case is None or picked is None:
         return stale(ctx)
-    return await _take_time(ctx, case, pending.early if args[0] == "1" else pending.late)
-
-
-def _pending(draft: HandoverDraft) -> Ambiguous[datetime] | None:
-    if len(draft.halves) != 2:
-        return None
-    early, late = (datetime.fromisoformat(v) for v in draft.halves)
-    return Ambiguous(early, late)
+    return await _take_time(ctx, case, picked)
 
 
 async def _take_time(
@@ -84,16 +78,12 @@ async def _take_time(
 ) -> list[Reply]:
     keep = Choice(router.payload(Verb.KEEP_TIME), ctx.t("four_in_one.keep_time"))
     draft = HandoverDraft.of(ctx)
-    if at is None and (pending := _pending(draft)) is not None:
-        at = pending  # neither a reading nor a new time: the question stands
+    if at is None and (asked := pending(draft.halves)) is not None:
+        at = asked  # neither a reading nor a new time: the question stands
     if isinstance(at, Ambiguous):
-        draft.halves = [at.early.isoformat(), at.late.isoformat()]
+        draft.halves = held(at)
         await router.enter(ctx, Handover.TIME, draft)
-        labels = half_labels(ctx.t, at, zone(ctx))
-        halves = [
-            Choice(router.payload(Verb.HANDOVER_HALF, n), label)
-            for n, label in enumerate(labels, 1)
-        ]
+        halves = half_choices(ctx.t, at, zone(ctx), lambda n: router.payload(Verb.HANDOVER_HALF, n))
         return reply(ctx, ask_half(ctx.t, at, zone(ctx)), *halves, keep, expects_text=True)
     if draft.halves:
         draft.halves = []

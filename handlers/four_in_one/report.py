@@ -25,7 +25,7 @@ from bot.services import four_in_one_words as words
 from bot.services import when
 from bot.services.four_in_one import RELATIONS
 from bot.views import four_in_one as views
-from bot.views.when import ask_half, half_labels
+from bot.views.when import ask_half, half_choices
 from handlers.four_in_one.common import (
     MAX_DAYS_AGO,
     Verb,
@@ -439,13 +439,6 @@ async def no_time(ctx: Context, args: list[str]) -> list[Reply]:
     return await _next(ctx, draft)
 
 
-def _pending_halves(draft: ReportDraft) -> when.Ambiguous[datetime] | None:
-    if len(draft.halves) != 2:
-        return None
-    early, late = (datetime.fromisoformat(v) for v in draft.halves)
-    return when.Ambiguous(early, late)
-
-
 async def _ask_half(ctx: Context, draft: ReportDraft, clock: when.Ambiguous[time]) -> list[Reply]:
     """ "jam 7" on a day already past: 07.00 or 19.00, asked back rather than guessed, unless
     only one of them is past (a death is never in the future)."""
@@ -456,12 +449,9 @@ async def _ask_half(ctx: Context, draft: ReportDraft, clock: when.Ambiguous[time
     if cases.death_in_future(late, datetime.now(UTC)):
         return await _time_picked(ctx, draft, early)
     moment = when.Ambiguous(early, late)
-    draft.halves = [early.isoformat(), late.isoformat()]
+    draft.halves = when.held(moment)
     await router.enter(ctx, Report.TIME, draft)
-    halves = [
-        Choice(router.payload(Verb.TIME_HALF, n), label)
-        for n, label in enumerate(half_labels(ctx.t, moment, tz), 1)
-    ]
+    halves = half_choices(ctx.t, moment, tz, lambda n: router.payload(Verb.TIME_HALF, n))
     unknown = Choice(router.payload(Verb.NO_TIME), ctx.t("four_in_one.time_unknown"))
     return reply(ctx, ask_half(ctx.t, moment, tz), *halves, unknown, expects_text=True)
 
@@ -478,17 +468,18 @@ async def _time_picked(ctx: Context, draft: ReportDraft, moment: datetime) -> li
 async def time_half(ctx: Context, args: list[str]) -> list[Reply]:
     """A button of the ask-back: 1 the morning reading, 2 the evening one."""
     draft = ReportDraft.of(ctx)
-    pending = _pending_halves(draft)
-    if pending is None or args[0] not in ("1", "2"):
+    asked = when.pending(draft.halves)
+    picked = asked.reading(args[0]) if asked is not None else None
+    if picked is None:
         return stale(ctx)
-    return await _time_picked(ctx, draft, pending.early if args[0] == "1" else pending.late)
+    return await _time_picked(ctx, draft, picked)
 
 
 async def time_typed(ctx: Context, text: str) -> list[Reply]:
     draft = ReportDraft.of(ctx)
-    pending = _pending_halves(draft)
-    if pending is not None:
-        picked = when.choose(pending, text, ZoneInfo(zone(ctx)))
+    asked = when.pending(draft.halves)
+    if asked is not None:
+        picked = when.choose(asked, text, ZoneInfo(zone(ctx)))
         if picked is not None:
             return await _time_picked(ctx, draft, picked)
         draft.halves = []
