@@ -158,8 +158,7 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
         own = words.own_name_of(text)
         if own:
             draft.contact = own[: cases.NAME_LIMIT]
-            phone_ = words.phone_in(text)
-            draft.phone = (cases.phone_of(phone_) if phone_ else None) or draft.phone
+            draft.phone = _phone_said(text) or draft.phone
     if step in UNIT_STEPS:
         unit_, several = words.pick_unit(text, await _unit_names(ctx), cases.unit_words)
         if unit_:
@@ -181,11 +180,14 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
         elif found.part and not found.night and not draft.clock:
             draft.part = found.part
     if step in PHONE_STEPS:
-        phone_ = words.phone_in(text)
-        normalized = cases.phone_of(phone_) if phone_ else None
-        if normalized:
-            draft.phone = normalized
+        draft.phone = _phone_said(text) or draft.phone
     return draft
+
+
+def _phone_said(text: str) -> str | None:
+    """The phone a sentence gives ("Sari, 0812 3456 7890"), normalised; None if it gives none."""
+    found = words.phone_in(text)
+    return cases.phone_of(found) if found else None
 
 
 def _settle_moment(ctx: Context, draft: ReportDraft) -> str | None:
@@ -357,10 +359,9 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
     draft = await _absorb(ctx, before, text, Report.UNIT)
     if draft.unit or draft.units:
         return await _next(ctx, draft, heard=len(_filled(draft) - _filled(before)) > 1)
-    phone_ = words.phone_in(text)
-    if phone_ or words.own_name_of(text):
+    if words.phone_in(text) or words.own_name_of(text):
         # "Rina, 0812…": the family's own details typed a question early, not a unit
-        draft.phone = (cases.phone_of(phone_) if phone_ else None) or draft.phone
+        draft.phone = _phone_said(text) or draft.phone
         draft.contact = words.contact_of(text) or draft.contact
         return await _next(ctx, draft, problem="four_in_one.own_details_noted", heard=True)
     compact = value.replace(" ", "").replace("-", "")
@@ -565,10 +566,7 @@ async def relation_typed(ctx: Context, text: str) -> list[Reply]:
 
 
 async def phone(ctx: Context, text: str) -> list[Reply]:
-    normalized = cases.phone_of(text)
-    if normalized is None:
-        found = words.phone_in(text)
-        normalized = cases.phone_of(found) if found else None
+    normalized = cases.phone_of(text) or _phone_said(text)
     if normalized is None:
         return reply(ctx, ctx.t("four_in_one.bad_phone"))
     draft = ReportDraft.of(ctx)
