@@ -584,10 +584,6 @@ def _capitalised(name: str) -> str:
     return name.title() if name == name.lower() else name
 
 
-def _only_acknowledges(name: str) -> bool:
-    return all(word in _ACK for word in name.lower().split())
-
-
 def is_acknowledgement(text: str) -> bool:
     """A bare "iya", "ok", "siap, min": an answer that agrees but names nothing."""
     said = [w for w in normal(text).split() if w not in _ADDRESS]
