@@ -190,29 +190,37 @@ def read(
     morning or evening; None if it names none. A time alone is today, or, looking ahead, its
     next occurrence. A moment on the wrong side of `now` (e.g. "hari ini 07.00" at noon) is
     returned as such: the caller says why it is refused."""
-    words = normalise(text).split()
+    found = tail_clock(text)
+    if found is None:
+        return None
+    words, cut, clock = normalise(text).split(), *found
     local_now = now.astimezone(zone)
-    # The time is the tail: try the longest tail that reads as a time, the rest as the day.
+    if cut:
+        day, step = read_day(" ".join(words[:cut]), local_now.date(), lean)
+    else:
+        day, step = local_now.date(), 1 if lean is Lean.FUTURE else 0
+    if day is None:
+        return None
+
+    def at(moment: time, day: date = day, step: int = step) -> datetime:
+        local = datetime.combine(day, moment, tzinfo=zone)
+        if step and local <= local_now:
+            local += timedelta(days=step)
+        return local.astimezone(UTC)
+
+    if isinstance(clock, Ambiguous):
+        return Ambiguous(at(clock.early), at(clock.late))
+    return at(clock)
+
+
+def tail_clock(text: str) -> tuple[int, time | Ambiguous[time]] | None:
+    """The time a text ends with ("kemarin jam 7": jam 7) and how many words come before it:
+    the longest tail that reads as a time; the rest is the day."""
+    words = normalise(text).split()
     for cut in range(len(words)):
         clock = read_clock(" ".join(words[cut:]))
-        if clock is None:
-            continue
-        if cut:
-            day, step = read_day(" ".join(words[:cut]), local_now.date(), lean)
-        else:
-            day, step = local_now.date(), 1 if lean is Lean.FUTURE else 0
-        if day is None:
-            return None
-
-        def at(moment: time, day: date = day, step: int = step) -> datetime:
-            local = datetime.combine(day, moment, tzinfo=zone)
-            if step and local <= local_now:
-                local += timedelta(days=step)
-            return local.astimezone(UTC)
-
-        if isinstance(clock, Ambiguous):
-            return Ambiguous(at(clock.early), at(clock.late))
-        return at(clock)
+        if clock is not None:
+            return cut, clock
     return None
 
 
@@ -241,6 +249,8 @@ def choose(moment: Ambiguous[datetime], text: str, zone: ZoneInfo) -> datetime |
     typed = moment.reading(text.strip().removeprefix("#").rstrip("."))
     if typed is not None:
         return typed
+    if any(c.isdigit() for c in text):
+        return None  # "jam 8 malam": a new time, read as one, not a part of day for the old
     part = read_part(text)
     if part is None:
         return None

@@ -359,11 +359,9 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
     draft = await _absorb(ctx, before, text, Report.UNIT)
     if draft.unit or draft.units:
         return await _next(ctx, draft, heard=len(_filled(draft) - _filled(before)) > 1)
-    if words.phone_in(text) or words.own_name_of(text):
-        # "Rina, 0812…": the family's own details typed a question early, not a unit
-        draft.phone = _phone_said(text) or draft.phone
-        draft.contact = words.contact_of(text) or draft.contact
-        return await _next(ctx, draft, problem="four_in_one.own_details_noted", heard=True)
+    noted = await _own_details(ctx, draft, text)
+    if noted is not None:
+        return noted
     compact = value.replace(" ", "").replace("-", "")
     if compact.isdigit():
         draft.pensioner = value
@@ -383,6 +381,16 @@ async def unit_pick(ctx: Context, args: list[str]) -> list[Reply]:
     if not args[0].isdigit() or int(args[0]) >= len(units):
         return stale(ctx)
     return await _unit_chosen(ctx, draft, units[int(args[0])])
+
+
+async def _own_details(ctx: Context, draft: ReportDraft, text: str) -> list[Reply] | None:
+    """ "Rina, 0812…" typed at a question about the death (the unit, the hour): the family's
+    own details, noted, and the question asked again; None when the text is no such thing."""
+    if not (words.phone_in(text) or words.own_name_of(text)):
+        return None
+    draft.phone = _phone_said(text) or draft.phone
+    draft.contact = words.contact_of(text) or draft.contact
+    return await _next(ctx, draft, problem="four_in_one.own_details_noted", heard=True)
 
 
 async def _unit_chosen(ctx: Context, draft: ReportDraft, unit_: str) -> list[Reply]:
@@ -409,6 +417,9 @@ async def date_typed(ctx: Context, text: str) -> list[Reply]:
     if parsed is None:
         # "td pagi", "kemarin sore jam 4", "semalam": the day (and time) in people's words
         draft = await _absorb(ctx, ReportDraft.of(ctx), text, Report.DATE)
+        said = when.tail_clock(text[:64])
+        if draft.date and not draft.clock and said and isinstance(said[1], when.Ambiguous):
+            return await _at_time_step(ctx, draft, text)  # "kemarin jam 7": asked back
         if draft.date or draft.night:
             return await _next(ctx, draft)
     key = None
@@ -421,7 +432,17 @@ async def date_typed(ctx: Context, text: str) -> list[Reply]:
     if key is not None:
         return reply(ctx, ctx.t(key, days=MAX_DAYS_AGO), *_day_choices(ctx))
     assert parsed is not None
+    if when.tail_clock(text[:64]) is not None:
+        draft = ReportDraft.of(ctx)
+        draft.date, draft.died_at, draft.night = parsed.isoformat(), None, None
+        return await _at_time_step(ctx, draft, text)
     return await _date_chosen(ctx, parsed)
+
+
+async def _at_time_step(ctx: Context, draft: ReportDraft, text: str) -> list[Reply]:
+    """The hour came with the day ("21/11 jam 7"): the time step reads it, or asks it back."""
+    await router.enter(ctx, Report.TIME, draft)
+    return await time_typed(ctx, text)
 
 
 async def _date_chosen(ctx: Context, day_: date) -> list[Reply]:
@@ -484,27 +505,26 @@ async def time_typed(ctx: Context, text: str) -> list[Reply]:
         if picked is not None:
             return await _time_picked(ctx, draft, picked)
         draft.halves = []
-    clock = when.read_clock(text[:64])
-    found_day = words.when_of(text[:64], today(ctx))
-    if (
-        isinstance(clock, when.Ambiguous)
-        and draft.date
-        and not (found_day.on or found_day.days_ago)
-    ):
-        return await _ask_half(ctx, draft, clock)
-    moment = cases.parse_time(text[:64])
-    part = None
-    if moment is None:
-        moment, part = words.time_answer(text[:64])
-    if moment is None and part is None:
-        unknown = Choice(router.payload(Verb.NO_TIME), ctx.t("four_in_one.time_unknown"))
-        return reply(ctx, ctx.t("four_in_one.bad_time"), unknown, expects_text=True)
+    noted = await _own_details(ctx, draft, text)
+    if noted is not None:
+        return noted  # a phone is no hour
+    text = text[:64]
     # "kemarin jam 3": a day named with the time comes along; the "tadi" of "td pagi" does not
     # overrule the day already chosen
-    found = words.when_of(text[:64], today(ctx))
+    found = words.when_of(text, today(ctx))
     if found.on is not None or found.days_ago or not draft.date:
         day_, _ = words.resolve(found, today(ctx), now_local(ctx))
         _take_day(ctx, draft, day_)
+    said = when.tail_clock(text)
+    if said is not None and isinstance(said[1], when.Ambiguous) and draft.date:
+        return await _ask_half(ctx, draft, said[1])
+    moment = cases.parse_time(text)
+    part = None
+    if moment is None:
+        moment, part = words.time_answer(text)
+    if moment is None and part is None:
+        unknown = Choice(router.payload(Verb.NO_TIME), ctx.t("four_in_one.time_unknown"))
+        return reply(ctx, ctx.t("four_in_one.bad_time"), unknown, expects_text=True)
     draft.clock = draft.part = draft.died_at = None
     draft.no_time = False
     if moment is not None:

@@ -137,3 +137,29 @@ async def test_an_hour_asked_back_is_answered_by_its_button_or_number(chat, demo
     assert "Siapa nama Anda" in family.text
     await family.send("Sari, anaknya, 0812 3456 7890")
     assert "pukul 19.00" in family.text
+
+
+async def test_an_hour_with_the_day_is_asked_back_a_new_time_replaces_it(chat, demo_app) -> None:
+    family = chat("7193")
+    await family.send("/start")
+    await family.press("Keluarga berduka")
+    await family.send(DECEASED_NIP)
+    await family.send("Joko Siregar")
+    await family.send("kemarin jam 7")  # the hour came with the day: not dropped, asked back
+    assert "pukul 07.00 WIB atau" in family.text and "pukul 19.00 WIB" in family.text
+    await family.send("jam 8 malam")  # a new time, not "malam" for the old hour
+    assert "Siapa nama Anda" in family.text
+    await family.send("Sari, anaknya, 0812 3456 7890")
+    assert "pukul 20.00" in family.text
+
+
+async def test_a_phone_typed_at_the_hour_question_is_no_hour(chat, demo_app) -> None:
+    family = chat("7194")
+    await family.send("/start")
+    await family.press("Keluarga berduka")
+    await family.send(DECEASED_NIP)
+    await family.send("Joko Siregar")
+    await family.press("Kemarin")
+    await family.send("Rina 081234567890")
+    assert "nomor Anda sudah kami catat" in family.text and "jam berapa" in family.text
+    assert "pukul 01.00" not in family.text

@@ -268,3 +268,13 @@ def test_parse_time_refuses(text: str) -> None:
 )
 def test_handover_moment(text: str, moment: datetime | None) -> None:
     assert when.parse(text, JAKARTA, NOW) == moment
+
+
+def test_a_new_time_is_no_answer_to_the_old_question() -> None:
+    zone = ZoneInfo("Asia/Jakarta")
+    asked = when.Ambiguous(
+        datetime(2026, 12, 8, 7, tzinfo=zone), datetime(2026, 12, 8, 19, tzinfo=zone)
+    )
+    assert when.choose(asked, "yg malam", zone) == asked.late
+    assert when.choose(asked, "jam 8 malam", zone) is None  # read as a new time by the caller
+    assert when.tail_clock("kemarin jam 7") == (1, when.Ambiguous(time(7), time(19)))
