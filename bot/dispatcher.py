@@ -10,6 +10,7 @@ unacknowledged for the platform to send again.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.config import Settings
 from bot.i18n import LOCALES, resolve_locale, translator
 from bot.messages import Inbound, Reply
@@ -109,19 +111,26 @@ class Dispatcher:
 
     async def take(self, inbound: Inbound) -> list[Reply]:
         """Handle an event once; raise Unavailable (nothing stored) when a dependency is down."""
+        started = time.perf_counter()
+        outcome = metrics.UpdateOutcome.FAILED
         try:
             try:
-                return await self._handle_once(inbound)
+                outcome, replies = await self._handle_once(inbound)
             except IntegrityError:
                 # Two first messages of a new user raced to create the account: the retry sees it.
-                return await self._handle_once(inbound)
+                outcome, replies = await self._handle_once(inbound)
+            return replies
         except Unavailable:
+            outcome = metrics.UpdateOutcome.UNAVAILABLE
             raise
         except Exception as exc:
             if is_outage(exc):
+                outcome = metrics.UpdateOutcome.UNAVAILABLE
                 log.warning("dependency unavailable: %s", type(exc).__name__)
                 raise Unavailable(type(exc).__name__) from exc
             raise
+        finally:
+            metrics.handled(str(inbound.channel), outcome, time.perf_counter() - started)
 
     async def _claim(self, session: AsyncSession, inbound: Inbound) -> bool:
         """Claim the event id inside the event's unit of work: False if it was handled before.
@@ -138,13 +147,13 @@ class Dispatcher:
         )
         return bool(getattr(result, "rowcount", 1))
 
-    async def _handle_once(self, inbound: Inbound) -> list[Reply]:
+    async def _handle_once(self, inbound: Inbound) -> tuple[metrics.UpdateOutcome, list[Reply]]:
         text = _clean_text(inbound.text, self.settings.max_text_length)
         try:
             async with self.sessions() as session, session.begin():
                 if not await self._claim(session, inbound):
                     log.info("duplicate event skipped", extra={"channel": inbound.channel})
-                    return []
+                    return metrics.UpdateOutcome.DUPLICATE, []
                 ctx = await self._context(session, inbound, text)
                 replies = await self._route(ctx, text)
                 limit = self.settings.max_text_length
@@ -154,16 +163,15 @@ class Dispatcher:
                     replies[0].text = f"{notice}\n\n{replies[0].text}"
                 for reply in replies:  # adapters' own words (list buttons) match the text
                     reply.locale = reply.locale or ctx.t.locale
-                return replies
+                return metrics.UpdateOutcome.HANDLED, replies
         except IntegrityError:
             raise
         except Exception as exc:
             if is_outage(exc):
                 raise
             log.exception("handler failed")
-            return [
-                Reply(translator(resolve_locale(None, inbound.language_hint))("error.internal"))
-            ]
+            t = translator(resolve_locale(None, inbound.language_hint))
+            return metrics.UpdateOutcome.FAILED, [Reply(t("error.internal"))]
 
     async def _context(self, session: AsyncSession, inbound: Inbound, text: str | None) -> Context:
         account = await session.scalar(

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.config import Settings
 from bot.delivery import Status, localized, render
 from bot.i18n import translator
@@ -243,6 +244,8 @@ class Drain:
         for delivery, account, result in results:
             row: dict[str, Any] = {"id": delivery.id, "updated_at": now, "error": result.error}
             attempts = delivery.attempts + 1
+            if result.throttled:
+                metrics.RATE_LIMITED.labels(account.channel).inc()
             if result.outcome == Outcome.SENT:
                 row |= {"status": Status.SENT.value, "platform_id": result.platform_id}
                 report.sent += 1
@@ -261,6 +264,7 @@ class Drain:
                     "not_before": now + timedelta(seconds=wait),
                 }
                 report.retried += 1
+                metrics.RETRIES.labels(account.channel).inc()
             else:
                 row["status"] = Status.FAILED.value
                 row["error"] = result.error or result.outcome.value

@@ -28,6 +28,7 @@ class SendResult:
     platform_id: str | None = None  # message id the platform gave (wamid, Telegram message_id)
     retry_after: float | None = None  # seconds, when the platform named a wait
     error: str | None = None  # short reason for reports
+    throttled: bool = False  # the platform refused for rate (429), not for a fault
 
 
 @dataclass(frozen=True, slots=True)

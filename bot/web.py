@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import health
+from bot import health, scrape
 from bot.app import App
 from bot.config import Settings
 
@@ -26,9 +26,10 @@ MAX_BODY = 1024 * 1024
 
 
 def application(app: App) -> web.Application:
-    """A web application with /healthz and /readyz on `app`; webhooks add their routes."""
+    """A web application with /healthz, /readyz and /metrics on `app`; webhooks add theirs."""
     web_app = web.Application(client_max_size=MAX_BODY)
     health.add_routes(web_app, app)
+    scrape.add_routes(web_app, app)
     return web_app
 
 
@@ -61,7 +62,8 @@ async def run_site(
 
 @contextlib.asynccontextmanager
 async def health_server(app: App) -> AsyncIterator[int | None]:
-    """/healthz and /readyz on HEALTH_HOST:HEALTH_PORT for a process without a webhook server.
+    """/healthz, /readyz and /metrics on HEALTH_HOST:HEALTH_PORT for a process without a webhook
+    server.
 
     A port already taken (two workers on one host) costs this process its health endpoint, with
     a WARNING, not its work."""

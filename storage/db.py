@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -110,11 +111,18 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), revision))
 
 
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration this release ships: read from the files once per process (health
+    probes ask every few seconds, and the files do not change under a running process)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 async def pending_revision(engine: AsyncEngine) -> str | None:
     """The head revision if the database is behind it, else None."""
 
     def check(conn: Connection) -> str | None:
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        head = head_revision()
         current = MigrationContext.configure(conn).get_current_revision()
         return head if current != head else None
 

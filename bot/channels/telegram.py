@@ -40,6 +40,7 @@ from aiogram.types import (
     Update,
 )
 
+from bot import metrics
 from bot.app import StartupError
 from bot.config import Settings, reveal
 from bot.dispatcher import Dispatcher
@@ -149,6 +150,7 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await call()
         except TelegramRetryAfter as exc:
+            metrics.RATE_LIMITED.labels(Channel.TELEGRAM.value).inc()
             if attempt == MAX_RETRIES or exc.retry_after > MAX_RETRY_AFTER:
                 raise
             await asyncio.sleep(exc.retry_after)

@@ -13,14 +13,16 @@ from typing import Any
 from aiogram.types import Update
 from pydantic import ValidationError
 
-from bot import dead_letters
+from bot import dead_letters, metrics
 from bot.app import App
 from bot.channels import webhook_body
 from bot.channels.telegram import ALLOWED_UPDATES, Taken, TelegramAdapter
 from bot.dispatcher import Unavailable
+from bot.messages import Channel
 from storage.models import WebhookDeadLetter, utcnow
 
 log = logging.getLogger("abdi.telegram.polling")  # the name log filters already use
+CHANNEL = Channel.TELEGRAM.value
 
 
 class Unreadable(ValueError):
@@ -41,6 +43,7 @@ async def take_raw(
     ):
         # A kind we never asked for (polls, reactions, chat members...): nothing to read.
         log.info("update ignored", extra={"kind": next(iter(set(item) - {"update_id"}), "")})
+        metrics.update(CHANNEL, metrics.UpdateOutcome.IGNORED)
         return Taken()
     try:
         if not isinstance(item, dict):
@@ -51,10 +54,14 @@ async def take_raw(
         reason = f"unreadable update: {_first_error(exc)}"
         if not keep:
             raise Unreadable(reason) from exc
-        if not await dead_letters.keep(app.sessions, "telegram", body, reason):
+        if not await dead_letters.keep(app.sessions, CHANNEL, body, reason):
             raise Unavailable("dead letter not stored") from exc
+        metrics.update(CHANNEL, metrics.UpdateOutcome.KEPT)
         return None
-    return await adapter.take(update)
+    taken = await adapter.take(update)
+    if taken.chat_id is None:  # group traffic, service messages: never reached the core
+        metrics.update(CHANNEL, metrics.UpdateOutcome.IGNORED)
+    return taken
 
 
 async def replay(app: App, adapter: TelegramAdapter, letter_id: int) -> tuple[str, str] | None:

@@ -54,7 +54,9 @@ class TelegramSender(ChannelSender):
         try:
             message_id = await self._send(account.chat_ref, reply)
         except TelegramRetryAfter as exc:
-            return SendResult(Outcome.RETRY, retry_after=float(exc.retry_after), error="429")
+            return SendResult(
+                Outcome.RETRY, retry_after=float(exc.retry_after), error="429", throttled=True
+            )
         except TelegramForbiddenError as exc:
             return SendResult(Outcome.UNREACHABLE, error=f"403 {exc.message}"[:200])
         except TelegramBadRequest as exc:
@@ -110,7 +112,9 @@ class TelegramSender(ChannelSender):
                 request_timeout=REQUEST_TIMEOUT,
             )
         except TelegramRetryAfter as exc:
-            return SendResult(Outcome.RETRY, retry_after=float(exc.retry_after), error="429")
+            return SendResult(
+                Outcome.RETRY, retry_after=float(exc.retry_after), error="429", throttled=True
+            )
         except TelegramBadRequest as exc:
             if "not modified" in exc.message.lower():
                 return SendResult(Outcome.SENT, platform_id=platform_id)

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot import numbering
+from bot import metrics, numbering
 from bot.app import App, StartupError
 from bot.channels import whatsapp_render as render
 from bot.config import Settings, reveal
@@ -171,6 +171,8 @@ async def with_retry(call: Any) -> Any:
         try:
             return await call()
         except (WhatsAppError, httpx.TransportError) as exc:
+            if isinstance(exc, WhatsAppError) and exc.code in THROTTLED:
+                metrics.RATE_LIMITED.labels(Channel.WHATSAPP.value).inc()
             if attempt == MAX_ATTEMPTS - 1 or not throttled(exc):
                 raise
             await asyncio.sleep(0.5 * 2**attempt)

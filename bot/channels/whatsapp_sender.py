@@ -14,6 +14,7 @@ import httpx
 from pywa.types.templates import BodyText, TemplateLanguage
 from pywa_async.errors import WhatsAppError
 
+from bot import metrics
 from bot.app import App
 from bot.channels import whatsapp_render as render
 from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
@@ -59,7 +60,9 @@ def outcome_of(exc: BaseException) -> SendResult:
     error = f"{exc.code} {exc.message}"[:200]
     status = exc.raw_response.status_code if exc.raw_response is not None else 0
     if exc.code in RETRY_AFTER:
-        return SendResult(Outcome.RETRY, retry_after=RETRY_AFTER[exc.code], error=error)
+        return SendResult(
+            Outcome.RETRY, retry_after=RETRY_AFTER[exc.code], error=error, throttled=True
+        )
     if exc.code in UNREACHABLE:
         return SendResult(Outcome.UNREACHABLE, error=error)
     if status >= 500 or exc.is_transient:
@@ -123,4 +126,5 @@ class WhatsAppSender(ChannelSender):
             params=[BodyText.params(template_text(reply.text))],  # type: ignore[arg-type]
             tracker=track,
         )
+        metrics.TEMPLATE_SENDS.inc()
         return str(sent.id)

@@ -26,12 +26,14 @@ from aiohttp import web
 from pywa.utils import HUB_SIG, webhook_updates_validator
 from sqlalchemy import delete
 
-from bot import dead_letters
+from bot import dead_letters, metrics
 from bot.app import App
 from bot.channels import webhook_body, whatsapp_status
 from bot.channels.whatsapp import (
     DUPLICATE,
     IGNORED,
+    NOTICE,
+    UPDATED,
     Sender,
     Unreadable,
     WhatsAppAdapter,
@@ -50,6 +52,13 @@ MAX_BODY = 1024 * 1024
 SHUTDOWN_GRACE = 25
 PRUNE_EVERY = 1000  # claims per process between two deletions of old ones
 STATUS, KEPT = "status", "kept"
+# Outcomes of fragments the core never saw (it counts the others itself, bot/dispatcher.py).
+OWN_OUTCOMES = {
+    IGNORED: metrics.UpdateOutcome.IGNORED,
+    STATUS: metrics.UpdateOutcome.STATUS,
+    NOTICE: metrics.UpdateOutcome.HANDLED,
+    UPDATED: metrics.UpdateOutcome.HANDLED,
+}
 
 __all__ = ["Taken", "Unreadable", "WhatsAppWebhook", "fragments", "webhook_app"]
 
@@ -224,6 +233,8 @@ class WhatsAppWebhook:
                     await self._keep(raw, f"part {n}: {type(exc).__name__}: {exc}", taken, keep)
                     continue
                 taken.outcomes[outcome] += 1
+                if outcome in OWN_OUTCOMES:
+                    metrics.update(Channel.WHATSAPP.value, OWN_OUTCOMES[outcome])
         return taken
 
     async def _keep(self, raw: bytes, reason: str, taken: Taken, keep: bool) -> None:
@@ -233,6 +244,7 @@ class WhatsAppWebhook:
             self.app.sessions, Channel.WHATSAPP.value, raw, reason
         ):
             raise Unavailable("dead letter not stored")
+        metrics.update(Channel.WHATSAPP.value, metrics.UpdateOutcome.KEPT)
 
     async def _part(self, part: dict[str, Any]) -> str:
         value = part["entry"][0]["changes"][0]["value"]
@@ -244,6 +256,7 @@ class WhatsAppWebhook:
         wamid = messages[0].get("id") if isinstance(messages, list) and messages else None
         if isinstance(wamid, str) and wamid and not await self.first_seen(wamid):
             log.info("duplicate WhatsApp message skipped")
+            metrics.update(Channel.WHATSAPP.value, metrics.UpdateOutcome.DUPLICATE)
             return DUPLICATE
         return await self.adapter.on_message(value)
 

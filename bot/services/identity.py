@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.services import audit
 from bot.services.people import normalize_phone
 from storage.models import Account, Employee, EmployeeRole, LinkCode
@@ -146,7 +147,9 @@ async def redeem_within_budget(
     result = await redeem_link_code(session, account, code)
     if result is not LinkResult.INVALID:
         await store.unhit(key)
-    elif used == budget:
+        return result
+    metrics.LINK_CODE_FAILURES.inc()
+    if used == budget:
         log.warning("link-code failure budget spent: codes refused for an hour")
         audit.record(
             session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,6 +122,11 @@ async def queue(
         query.order_by(FourInOneCase.deadline_at, FourInOneCase.id).offset(offset).limit(limit)
     )
     return list(rows)
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """Live cases past their deadline: marked "❗" in the queue, counted by the overdue gauge."""
+    return FourInOneCase.status.in_(LIVE) & (FourInOneCase.deadline_at < now)
 
 
 async def pending_duplicates(
