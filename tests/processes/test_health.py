@@ -128,3 +128,20 @@ async def test_polling_and_worker_processes_serve_health(
     assert process.stderr is not None
     stderr = (await process.stderr.read()).decode()
     assert "Traceback" not in stderr
+
+
+async def test_probes_read_the_migration_files_once_per_process(
+    health_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, _ = await get(health_url + "healthz")
+    assert status == 200
+
+    class Unreadable:
+        @staticmethod
+        def from_config(*_: object) -> None:
+            raise AssertionError("migration scripts read again by a probe")
+
+    monkeypatch.setattr("storage.db.ScriptDirectory", Unreadable)
+    for _ in range(3):
+        status, body = await get(health_url + "readyz")
+        assert status == 200 and body["database"] == "ok"
