@@ -12,6 +12,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from storage.models import WebhookDeadLetter
 
 log = logging.getLogger("abdi.dead_letters")
@@ -37,4 +38,5 @@ async def keep(
     except Exception as exc:
         log.error("dead letter not stored (%s); body follows: %r", type(exc).__name__, body[:4096])
         return False
+    metrics.update(channel, metrics.UpdateOutcome.KEPT)
     return True

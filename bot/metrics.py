@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from prometheus_client import Counter, Histogram, disable_created_metrics
 
+from bot.messages import Channel
+
 # The *_created series double the output and no dashboard of ours reads them.
 disable_created_metrics()
 
@@ -56,6 +58,16 @@ LINK_CODE_FAILURES = Counter(
     "abdi_link_code_failures",
     "Link codes typed that were wrong, used or expired.",
 )
+
+
+# Every series from the start at 0: rate() and increase() then see a process's first event too.
+for _channel in Channel:
+    HANDLER_SECONDS.labels(_channel.value)
+    for _outcome in UpdateOutcome:
+        UPDATES.labels(_channel.value, _outcome.value)
+    if _channel is not Channel.CONSOLE:  # the console sends straight to the terminal
+        RATE_LIMITED.labels(_channel.value)
+        RETRIES.labels(_channel.value)
 
 
 def update(channel: str, outcome: UpdateOutcome) -> None:

@@ -56,7 +56,6 @@ async def take_raw(
             raise Unreadable(reason) from exc
         if not await dead_letters.keep(app.sessions, CHANNEL, body, reason):
             raise Unavailable("dead letter not stored") from exc
-        metrics.update(CHANNEL, metrics.UpdateOutcome.KEPT)
         return None
     taken = await adapter.take(update)
     if taken.chat_id is None:  # group traffic, service messages: never reached the core

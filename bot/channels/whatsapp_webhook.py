@@ -244,7 +244,6 @@ class WhatsAppWebhook:
             self.app.sessions, Channel.WHATSAPP.value, raw, reason
         ):
             raise Unavailable("dead letter not stored")
-        metrics.update(Channel.WHATSAPP.value, metrics.UpdateOutcome.KEPT)
 
     async def _part(self, part: dict[str, Any]) -> str:
         value = part["entry"][0]["changes"][0]["value"]

@@ -217,6 +217,9 @@ async def test_serve_counts_both_webhooks_duplicates_and_a_whatsapp_template(
             headers = {"X-Hub-Signature-256": g.sign(status)}
             async with http.post(f"{base}/whatsapp/webhook", data=status, headers=headers) as r:
                 assert r.status == 200
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+            async with http.post(f"{base}/telegram/webhook", data=b"{", headers=headers) as r:
+                assert r.status == 200  # unreadable: kept as a dead letter
         # A notification to someone who has not written in 24 hours goes out as the template,
         # after one throttling answer.
         graph.fail_next(130429)
@@ -232,6 +235,8 @@ async def test_serve_counts_both_webhooks_duplicates_and_a_whatsapp_template(
         assert figure(samples, "abdi_updates_total", channel=channel, outcome="handled") == 1
         assert figure(samples, "abdi_updates_total", channel=channel, outcome="duplicate") == 1
     assert figure(samples, "abdi_updates_total", channel="whatsapp", outcome="status") == 1
+    assert figure(samples, "abdi_updates_total", channel="telegram", outcome="kept") == 1
+    assert figure(samples, "abdi_dead_letters", channel="telegram") == 1
     assert figure(samples, "abdi_delivery_rate_limited_total", channel="whatsapp") == 1
     assert figure(samples, "abdi_delivery_retries_total", channel="whatsapp") == 1
     assert graph.sent("ID.9202")[0].params["type"] == "template"
