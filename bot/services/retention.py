@@ -330,7 +330,9 @@ async def enforce(
     removed = {name: count for name, count in done.items() if count}
     if removed:
         async with sessions() as session, session.begin():
-            audit.record(session, actor=actor, action="retention.run", agency_id=None, counts=removed)
+            audit.record(
+                session, actor=actor, action="retention.run", agency_id=None, counts=removed
+            )
     return removed
 
 
