@@ -88,7 +88,7 @@ def _guest(agency_id: int, ref: str, last: datetime) -> Account:
 
 
 async def _broadcast(
-    app: App, agency: Any, outcomes: list[tuple[str, str | None]], ended: datetime
+    app: App, agency: Any, outcomes: list[tuple[str, str]], ended: datetime
 ) -> int:
     """A broadcast to the first linked employees, released and finished with these outcomes."""
     async with app.sessions() as session, session.begin():
@@ -306,7 +306,7 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
 
     async def reports() -> tuple[Any, ...]:
         async with app.sessions() as session:
-            texts = []
+            texts: list[Any] = []
             for broadcast_id in (old_broadcast, new_broadcast):
                 sent = await session.get(Broadcast, broadcast_id)
                 assert sent is not None
