@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    and_,
     cast,
     delete,
     exists,
@@ -30,7 +31,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import case as sql_case
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.config import Settings
 from bot.delivery import Status
@@ -179,10 +182,22 @@ async def _drop_attachments(session: AsyncSession, keys: list[Any], now: datetim
 
 
 def _closed_cases(cutoff: datetime) -> Due:
-    return select(FourInOneCase.id, FourInOneCase.closed_at).where(
-        FourInOneCase.status.in_(ENDED_CASES),
-        FourInOneCase.closed_at < cutoff,
-        FourInOneCase.anonymised_at.is_(None),
+    """Cases closed before the cutoff, and the reports merged into them (whose contacts moved
+    to the survivor, but whose own notes and names stayed)."""
+    survivor = aliased(FourInOneCase)
+    merged = FourInOneCase.status == CaseStatus.MERGED
+    ended_at = sql_case((merged, survivor.closed_at), else_=FourInOneCase.closed_at)
+    return (
+        select(FourInOneCase.id, ended_at.label("since"))
+        .outerjoin(survivor, survivor.id == FourInOneCase.merged_into_id)
+        .where(
+            or_(
+                and_(~merged, FourInOneCase.status.in_(ENDED_CASES)),
+                and_(merged, survivor.status.in_(ENDED_CASES)),
+            ),
+            ended_at < cutoff,
+            FourInOneCase.anonymised_at.is_(None),
+        )
     )
 
 

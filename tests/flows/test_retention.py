@@ -303,6 +303,17 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
     live = await _case(
         app, agency, "Almarhum Empat", clock, closed_at=None, account=guests["open_case"]
     )
+    # A second report of the first death, merged into it: its notes go with the survivor's.
+    merged_old = await _case(app, agency, "Alm. Satu", clock, closed_at=None)
+    async with app.sessions() as session, session.begin():
+        await session.execute(
+            update(FourInOneCase)
+            .where(FourInOneCase.id == merged_old)
+            .values(status=CaseStatus.MERGED, merged_into_id=closed_old)
+        )
+        await session.execute(
+            update(CaseContact).where(CaseContact.case_id == merged_old).values(case_id=closed_old)
+        )
 
     async def reports() -> tuple[Any, ...]:
         async with app.sessions() as session:
@@ -333,7 +344,7 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
         "early_statuses": 1,
         "deliveries": old_deliveries,
         "attachments": 1,
-        "case_contacts": 2,
+        "case_contacts": 3,
         "guest_accounts": 1,  # the one freed by a closed case is counted once its contacts go
         "link_codes": 2,
         "login_codes": 0,
@@ -380,8 +391,8 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
                 select(CaseContact.id).where(CaseContact.case_id.in_([closed_new, live]))
             )
         )
-        assert len(contacts_before - gone_contacts) == 2
-        for case_id in (closed_old, cancelled_old):
+        assert len(contacts_before - gone_contacts) == 3
+        for case_id in (closed_old, cancelled_old, merged_old):
             case = await session.get(FourInOneCase, case_id)
             assert case is not None and case.anonymised_at == clock.later
             assert (case.deceased_name, case.handover_place, case.employee_id) == ("", None, None)
