@@ -325,18 +325,18 @@ async def enforce(
         if only is not None and category.name not in only:
             continue
         act = category.act or DELETERS[category.name]
-        limit = cutoff(category, settings, now)
+        due = category.due(cutoff(category, settings, now))
+        if due is None:
+            continue
+        rows = due.subquery()
+        batch = select(rows.c[0]).order_by(rows.c[0]).limit(settings.retention_batch)
+        keys: list[Any] = []
         while True:
+            # Each batch starts past the last one's keys: the primary key index is walked once,
+            # not scanned again from the start for every batch.
+            after = batch.where(rows.c[0] > keys[-1]) if keys else batch
             async with sessions() as session, session.begin():
-                due = category.due(limit)
-                if due is None:
-                    break
-                rows = due.subquery()
-                keys = list(
-                    await session.scalars(
-                        select(rows.c[0]).order_by(rows.c[0]).limit(settings.retention_batch)
-                    )
-                )
+                keys = list(await session.scalars(after))
                 if keys:
                     await act(session, keys, now)
             done[category.name] = done.get(category.name, 0) + len(keys)
