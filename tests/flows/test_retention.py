@@ -246,37 +246,29 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
     old_broadcast = await _broadcast(app, agency, failed, clock.past("deliveries"))
     new_broadcast = await _broadcast(app, agency, [("failed", "429")], clock.inside("deliveries"))
     async with app.sessions() as session, session.begin():
-        # A notice to a guest still waiting to go out: it stays, and so does its account.
-        session.add(
-            Delivery(
-                agency_id=agency.id,
-                account_id=guests["pending"].id,
-                kind="notification",
-                source="case:0",
-                message_key="four_in_one.notice",
-                params={"name": "Sri"},
-                status="pending",
-                updated_at=clock.past("deliveries"),
-            )
-        )
-        # A notice that went out long ago, to an employee: it goes.
         employee_account = await session.scalar(
             select(Account).where(Account.employee_id.isnot(None))
         )
         assert employee_account is not None
         employee_account.last_inbound_at = clock.past("guest_accounts")  # staff: never a guest
-        session.add(
-            Delivery(
-                agency_id=agency.id,
-                account_id=employee_account.id,
-                kind="notification",
-                source="case:0",
-                message_key="four_in_one.notice",
-                params={"name": "Sri"},
-                status="delivered",
-                updated_at=clock.past("deliveries"),
+        # A notice to a guest still waiting to go out stays, and so does its account; one that
+        # went out long ago to an employee goes.
+        for account_id, status in (
+            (guests["pending"].id, "pending"),
+            (employee_account.id, "read"),
+        ):
+            session.add(
+                Delivery(
+                    agency_id=agency.id,
+                    account_id=account_id,
+                    kind="notification",
+                    source="case:0",
+                    message_key="four_in_one.notice",
+                    params={"name": "Sri"},
+                    status=status,
+                    updated_at=clock.past("deliveries"),
+                )
             )
-        )
         await session.execute(
             update(Broadcast)
             .where(Broadcast.id == new_broadcast)
