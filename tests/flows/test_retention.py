@@ -419,7 +419,7 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
     assert runs == 1
 
 
-async def test_abdi_retention_lists_then_removes(cli, demo_app: App) -> None:
+async def test_abdi_retention_lists_then_removes(cli, demo_app: App, monkeypatch) -> None:
     now = datetime.now(UTC)
     async with demo_app.sessions() as session, session.begin():
         session.add(
@@ -460,3 +460,10 @@ async def test_abdi_retention_lists_then_removes(cli, demo_app: App) -> None:
 
     again = await cli("retention", "run", "--yes")
     assert again.code == 0 and "Tidak ada data yang melewati batas simpannya." in again.out
+
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    english = await cli("retention")
+    assert "- Unreadable webhook bodies: none (limit 30 days, RETENTION_DEAD_LETTER_DAYS)" in (
+        english.out
+    )
+    assert "Dry run: nothing was removed." in english.out
