@@ -82,6 +82,46 @@ class FourInOneSettings(BaseModel):
     )
 
 
+class RetentionSettings(BaseModel):
+    """How long personal data is kept (UU PDP No. 27/2022: no longer than its purpose needs).
+
+    Each period counts from the moment the row stops being needed (received, used or expired,
+    sent, closed, last written), not from its creation. Webhook update ids follow
+    DEDUP_TTL_SECONDS. The reasons for each default are in docs/operators.md#data-retention.
+    """
+
+    retention_dead_letter_days: int = Field(
+        default=30, ge=1, description="Unreadable webhook bodies (phones, message text)"
+    )
+    retention_early_status_days: int = Field(
+        default=2, ge=1, description="WhatsApp statuses that came before their delivery's id"
+    )
+    retention_delivery_days: int = Field(
+        default=90, ge=1, description="Sent deliveries and their parameters, after the last change"
+    )
+    retention_attachment_days: int = Field(
+        default=90, ge=1, description="A broadcast's attached file, after the broadcast ended"
+    )
+    retention_case_contact_days: int = Field(
+        default=90, ge=1, description="4-in-1 family contacts and notes, after the case closed"
+    )
+    retention_guest_account_days: int = Field(
+        default=90, ge=1, description="Chat accounts of non-staff with no case, after last message"
+    )
+    retention_link_code_days: int = Field(
+        default=30, ge=1, description="Link codes, after they were used or expired"
+    )
+    retention_login_code_days: int = Field(
+        default=30, ge=1, description="HR console login codes, after they were used or expired"
+    )
+    retention_audit_days: int = Field(
+        default=5 * 365, ge=365, description="The audit log (kept longest)"
+    )
+    retention_batch: int = Field(
+        default=1000, ge=1, le=50_000, description="Rows one retention step changes at a time"
+    )
+
+
 # -- transport: how Abdi is stored, reached and run ---------------------------------------------
 
 
@@ -250,6 +290,7 @@ class Settings(
     BaseSettings,
     OfficeSettings,
     FourInOneSettings,
+    RetentionSettings,
     StorageSettings,
     TelegramSettings,
     WhatsAppSettings,

@@ -24,8 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from bot import four_in_one_jobs
 from bot.channels import whatsapp_status
 from bot.outage import is_outage
+from bot.services import retention
 from bot.services.broadcasting import jobs as broadcasting
-from storage.models import InboundEvent, JobRun, utcnow
+from storage.models import JobRun, utcnow
 
 log = logging.getLogger("abdi.jobs")
 JobFn = Callable[[Any, datetime], Awaitable[None]]
@@ -113,16 +114,10 @@ async def prune(app: Any, now: datetime) -> None:
         await session.execute(delete(JobRun).where(JobRun.started_at < now - KEEP_RUNS))
 
 
-async def prune_claims(app: Any, now: datetime) -> None:
-    """Forget event claims older than DEDUP_TTL_SECONDS: platforms stop redelivering long before."""
-    cutoff = now - timedelta(seconds=app.settings.dedup_ttl_seconds)
-    async with app.sessions() as session, session.begin():
-        await session.execute(delete(InboundEvent).where(InboundEvent.received_at < cutoff))
-
-
 JOBS: tuple[Job, ...] = (
     Job("jobs.prune", timedelta(days=1), prune),
-    Job("inbound.prune", timedelta(hours=1), prune_claims),
+    # Personal data past its limit (event claims past DEDUP_TTL_SECONDS among it), in batches.
+    Job("retention", timedelta(hours=1), retention.job),
     Job("broadcast.release", timedelta(seconds=10), broadcasting.release_scheduled),
     Job("broadcast.progress", timedelta(seconds=10), broadcasting.report_progress),
     Job("reminders", timedelta(minutes=1), broadcasting.fire_reminders),

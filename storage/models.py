@@ -419,6 +419,22 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
+class BroadcastTally(Base):
+    """What became of a broadcast's deliveries that retention removed: one count per status and
+    reason, so its report gives the same totals after the rows are gone."""
+
+    __tablename__ = "broadcast_tally"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "status", "reason", name="uq_broadcast_tally_outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcast.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # a DeliveryStatus, like Delivery.status
+    reason: Mapped[str] = mapped_column(String(200), default="")  # Delivery.error, "" for none
+    count: Mapped[int]
+
+
 class Reminder(Base):
     """A recurring HR reminder; each occurrence becomes one broadcast (deduplicated by key)."""
 
@@ -510,6 +526,9 @@ class FourInOneCase(Base):
     risk6_at: Mapped[datetime | None] = mapped_column(nullable=True)
     overdue_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When retention removed the family's contacts and every free text of a closed case; the
+    # dates and documents the SLA report counts stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     documents: Mapped[list[CaseDocument]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="CaseDocument.position"

@@ -7,7 +7,7 @@ appears (`settle`, run with every callback, and `catch_up` for a drain that just
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -17,7 +17,6 @@ from bot.delivery import Status, moves_forward
 from storage.models import Delivery, EarlyStatus, utcnow
 
 TRACKER_PREFIX = "delivery:"  # biz_opaque_callback_data of every delivery we send
-EARLY_TTL = timedelta(days=2)  # an early status whose delivery never recorded its id is dropped
 UNREACHABLE_CODES = {131026, 131050, 131049}  # undeliverable, opted out, not delivered by Meta
 STATUSES = {
     "sent": Status.SENT,
@@ -91,8 +90,8 @@ async def settle_job(app: Any, now: datetime) -> None:
 
 
 async def settle(session: AsyncSession) -> int:
-    """Apply every early status whose delivery now has its id; returns how many were applied."""
-    await session.execute(delete(EarlyStatus).where(EarlyStatus.received_at < utcnow() - EARLY_TTL))
+    """Apply every early status whose delivery now has its id; returns how many were applied.
+    One whose delivery never records its id goes with retention (RETENTION_EARLY_STATUS_DAYS)."""
     rows = (
         await session.execute(
             select(Delivery, EarlyStatus).join(

@@ -21,6 +21,7 @@ from bot.cli import (
     guidance,
     processes,
     rating,
+    retention,
     roster,
 )
 from bot.cli.common import CliError
@@ -39,6 +40,7 @@ GROUPS = (
     rating,
     cases,
     broadcast,
+    retention,
 )
 
 

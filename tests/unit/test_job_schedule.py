@@ -11,7 +11,7 @@ def test_every_process_runs_the_same_jobs_at_their_intervals() -> None:
     """The one list in bot/jobs.py: each job once, under the name its claims are stored by."""
     assert {job.name: job.every for job in jobs.JOBS} == {
         "jobs.prune": timedelta(days=1),
-        "inbound.prune": timedelta(hours=1),
+        "retention": timedelta(hours=1),
         "broadcast.release": timedelta(seconds=10),
         "broadcast.progress": timedelta(seconds=10),
         "reminders": timedelta(minutes=1),

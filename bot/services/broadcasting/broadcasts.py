@@ -19,7 +19,16 @@ from bot.services import audit, guidance
 from bot.services.broadcasting import audiences
 from bot.services.broadcasting.audiences import Audience, best_account, employee_ids
 from storage.db import changed_rows
-from storage.models import Account, Agency, Broadcast, Delivery, Employee, Unit, utcnow
+from storage.models import (
+    Account,
+    Agency,
+    Broadcast,
+    BroadcastTally,
+    Delivery,
+    Employee,
+    Unit,
+    utcnow,
+)
 from storage.statuses import BroadcastStatus
 
 SCHEDULED, SENDING, DONE, CANCELLED = (
@@ -226,24 +235,44 @@ class Progress:
         return self.pending > 0
 
 
-async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
-    rows = await session.execute(
-        select(Delivery.status, func.count())
+def _outcomes(broadcast_id: int) -> Any:
+    """(status, reason, n) of a broadcast's deliveries: the rows still kept, and the tally of
+    those retention removed, so totals hold after the rows are gone."""
+    reason = func.coalesce(Delivery.error, "")
+    kept = (
+        select(Delivery.status.label("status"), reason.label("reason"), func.count().label("n"))
         .where(Delivery.broadcast_id == broadcast_id)
-        .group_by(Delivery.status)
+        .group_by(Delivery.status, reason)
     )
+    removed = select(BroadcastTally.status, BroadcastTally.reason, BroadcastTally.count).where(
+        BroadcastTally.broadcast_id == broadcast_id
+    )
+    return union_all(kept, removed).subquery()
+
+
+async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
+    both = _outcomes(broadcast_id)
+    rows = await session.execute(select(both.c.status, func.sum(both.c.n)).group_by(both.c.status))
     return Progress({status: int(n) for status, n in rows.all()})
 
 
 async def failures(session: AsyncSession, broadcast_id: int) -> list[tuple[str, str, int]]:
     """(status, reason, count) of those not reached, most frequent first."""
+    both = _outcomes(broadcast_id)
+    total = func.sum(both.c.n)
     rows = await session.execute(
-        select(Delivery.status, Delivery.error, func.count())
-        .where(Delivery.broadcast_id == broadcast_id, Delivery.status.in_(UNDELIVERED))
-        .group_by(Delivery.status, Delivery.error)
-        .order_by(func.count().desc())
+        select(both.c.status, both.c.reason, total)
+        .where(both.c.status.in_(UNDELIVERED))
+        .group_by(both.c.status, both.c.reason)
+        .order_by(total.desc(), both.c.status, both.c.reason)
     )
     return [(s, e or "-", int(n)) for s, e, n in rows.all()]
+
+
+async def thinned(session: AsyncSession, broadcast_id: int) -> bool:
+    """Retention removed some of its deliveries: who each one went to is no longer known."""
+    found = select(BroadcastTally.id).where(BroadcastTally.broadcast_id == broadcast_id).exists()
+    return bool(await session.scalar(select(found)))
 
 
 def text_length(text: str) -> int:
@@ -282,7 +311,8 @@ async def _unreached(session: AsyncSession, broadcast: Broadcast) -> Any:
         .join(Unit, Unit.id == Employee.unit_id)
         .where(Delivery.broadcast_id == broadcast.id, Delivery.status.in_(UNDELIVERED))
     )
-    if broadcast.released_at is None:
+    if broadcast.released_at is None or await thinned(session, broadcast.id):
+        # Once retention removed rows, everyone they went to would look "blocked" below.
         return undelivered.order_by(Unit.name, Employee.name)
     agency = await session.get(Agency, broadcast.agency_id)
     assert agency is not None

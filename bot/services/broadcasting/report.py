@@ -70,4 +70,7 @@ async def report(
     for status, reason, count in failures:
         label = broadcasts.status_label(status, t)
         lines.append(t("broadcast.failure_line", status=label, reason=reason, count=count))
+    if await broadcasts.thinned(session, broadcast.id):
+        lines.append(t("retention.broadcast_thinned"))
+        return "\n".join(lines), False  # the names behind the counts are gone
     return "\n".join(lines), bool(failures) or broadcast.recipients > progress.total
