@@ -29,6 +29,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     MPLCONFIGDIR=/tmp/matplotlib
+# pg_dump and pg_restore for `abdi backup` / `abdi restore` (Debian 12's client is PostgreSQL 15:
+# the server in deploy/compose.yaml is 15 too, as pg_dump refuses a newer server). Unpinned on
+# purpose: security updates of the Debian release are wanted at every build.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 abdi \
     && useradd --system --uid 10001 --gid abdi --home-dir /app --no-create-home abdi
 COPY --from=build /opt/venv /opt/venv
