@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import _unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,8 +59,22 @@ def test_the_nginx_site_passes_nginx_t(tmp_path):
     nginx = tool("nginx")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
-        [tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=abdi.example.go.id", "-keyout", str(key), "-out", str(cert)],
+        [
+            tool("openssl"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=abdi.example.go.id",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
         check=True,
         capture_output=True,
         timeout=60,

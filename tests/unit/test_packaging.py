@@ -72,4 +72,4 @@ def test_the_changelog_top_release_is_the_project_version():
     changelog = (ROOT / "CHANGELOG.md").read_text()
     releases = re.findall(r"^## \[([^\]]+)\]", changelog, flags=re.MULTILINE)
     # "Unreleased" (Keep a Changelog) may gather changes above the latest release.
-    assert [r for r in releases if r != "Unreleased"][0] == PROJECT["version"]
+    assert next(r for r in releases if r != "Unreleased") == PROJECT["version"]
