@@ -5,6 +5,7 @@ this reading of the YAML is the check.)"""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,12 @@ SECRETS = {
     for name, field in Settings.model_fields.items()
     if field.annotation in (SecretStr, SecretStr | None)
 } | {"database_url"}
+
+
+def test_the_default_image_is_this_release():
+    version = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())["project"]["version"]
+    for service in ABDI.values():
+        assert service["image"] == f"${{ABDI_IMAGE:-abdi:{version}}}"
 
 
 def test_the_app_runs_as_migrate_serve_and_two_workers():
