@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chat test test-fast lint bench install clean
+.PHONY: chat test test-fast lint bench install lock clean
 
-$(STAMP): pyproject.toml
+# Exact versions from the lock (hash-checked), then the project itself without resolving again.
+$(STAMP): pyproject.toml requirements/lock-test.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements/lock-test.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
 	$(BIN)/python -m bot.i18n >/dev/null
 	touch $(STAMP)
 
@@ -43,6 +44,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.telegram_throughput $(ARGS)
 	$(BIN)/python -m bench.whatsapp_throughput
+
+## Re-lock after changing a dependency in pyproject.toml: runtime (the container) and with tests.
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 -q
+lock: $(STAMP)
+	$(BIN)/python -m pip install -q uv
+	$(LOCK) -o requirements/lock.txt $(ARGS)
+	$(LOCK) --extra test -o requirements/lock-test.txt $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from importlib.metadata import version
 
 from pydantic import ValidationError
 
@@ -46,6 +47,8 @@ GROUPS = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="abdi", description="Abdi — asisten ASN")
+    # The installed package's version, so a running image says which release it is.
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('abdi')}")
     sub = parser.add_subparsers(dest="command", required=True)
     for group in GROUPS:
         group.add_commands(sub)
