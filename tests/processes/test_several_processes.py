@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.config import DeliverySettings
 from bot.drain import wave_size
 from bot.services.broadcasting.audiences import EVERYONE, Audience
 from storage.models import Delivery
@@ -31,7 +31,7 @@ from tests.fakes import fake_graph_api as g
 from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI, message_update
 from tests.fakes.fake_graph_api import FakeGraphAPI
 from tests.helpers.delivery_helpers import add_staff, link_all, open_rows, send_now
-from tests.helpers.process_helpers import start_abdi, stop, wait_until
+from tests.helpers.process_helpers import free_port, start_abdi, stop, wait_until
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
@@ -43,12 +43,6 @@ WORKERS = 2
 PROCESS_REDIS = REDIS_URL.rsplit("/", 1)[0] + "/13"
 TELEGRAM_USERS = range(7_100_001, 7_100_013)  # guests writing in, apart from the staff
 WHATSAPP_USERS = [f"6281299{n:05d}" for n in range(1, 7)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -137,7 +131,7 @@ def allowed(rate: int) -> float:
     once its last slot is granted, bot/drain.py), plus a quarter of a second of requests that a
     busy machine may hold back and deliver together (here or in the fake's event loop). Two
     workers with a limiter each would send twice the rate."""
-    return rate * 1.25 + WORKERS * wave_size(rate, 32)
+    return rate * 1.25 + WORKERS * wave_size(rate, DeliverySettings().delivery_concurrency)
 
 
 def max_per_second(times: list[float]) -> int:
