@@ -63,6 +63,15 @@ def compose(
     return Reply(text, attachment=attachment)
 
 
+def wave_size(rate: float, concurrency: int) -> int:
+    """Messages one drain sends together, once the last of their limiter slots is granted.
+
+    At a low rate a big wave would hold its first rows claimed for seconds: each wave is about a
+    tenth of a second of sending. The platform may so see up to one wave per drain above the rate
+    in a second."""
+    return max(1, min(concurrency, int(rate / 10)))
+
+
 def _backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, float(2 ** max(0, attempts - 1)))
 
@@ -323,10 +332,8 @@ class Drain:
         await self._skip(unreachable, Status.UNREACHABLE, "blocked earlier", now)
         report.unreachable += len(unreachable)
         pending = [(d, a) for d, a in pairs if a.reachable]
-        # At a low rate a big wave would hold its first rows claimed for seconds: keep each wave
-        # to about a tenth of a second of sending.
         rate = min(self.senders[a.channel].limits.per_second for _, a in pending) if pending else 1
-        size = max(1, min(self.settings.delivery_concurrency, int(rate / 10)))
+        size = wave_size(rate, self.settings.delivery_concurrency)
         inflight: set[asyncio.Task[Any]] = set()
         started: set[int] = set()
         try:

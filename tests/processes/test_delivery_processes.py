@@ -5,11 +5,7 @@ PostgreSQL without a double send."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -17,27 +13,20 @@ from bot.services.broadcasting.audiences import EVERYONE, Audience
 from storage.models import Account, Delivery
 from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI
 from tests.helpers.delivery_helpers import add_staff, link_all, open_rows, send_now
-
-ABDI = Path(sys.executable).with_name("abdi")
+from tests.helpers.process_helpers import start_abdi, stop, wait_until
 
 
 async def start_worker(
     database_url: str, bot_api: FakeBotAPI, **env: str
 ) -> asyncio.subprocess.Process:
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TELEGRAM_", "REDIS"))
-    }
-    environment |= {
         "DATABASE_URL": database_url,
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE": bot_api.base,
         "TELEGRAM_CHAT_INTERVAL": "0",
-        "LOG_LEVEL": "WARNING",
         **env,
     }
-    process = await asyncio.create_subprocess_exec(
-        str(ABDI), "worker", stdout=asyncio.subprocess.PIPE, env=environment, cwd="/tmp"
-    )
+    process = await start_abdi("worker", environment)
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), 60)
     assert b"Worker" in line, line
@@ -46,20 +35,6 @@ async def start_worker(
 
 def received(bot_api: FakeBotAPI) -> Counter[int]:
     return Counter(int(c.params["chat_id"]) for c in bot_api.accepted if c.method == "sendMessage")
-
-
-async def wait_until(predicate, within: float = 90.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await predicate():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.2)
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 40)
 
 
 async def finished(app) -> bool:

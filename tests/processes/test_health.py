@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -22,6 +21,7 @@ from bot.web import SERVER_OPTIONS, application
 from storage.models import Account, Delivery, utcnow
 from storage.state import RedisStore
 from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI
+from tests.helpers.process_helpers import free_port
 
 
 @pytest.fixture
@@ -83,12 +83,6 @@ async def test_readiness_fails_on_a_delivery_backlog_or_uncertain_deliveries(
     assert status == 503 and body["deliveries"]["backlog"] == 3
     status, _ = await get(health_url + "healthz")
     assert status == 200  # alive: a backlog is not an outage
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("command", ["worker", "run"])
