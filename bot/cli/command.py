@@ -13,11 +13,13 @@ from bot import logs
 from bot.app import StartupError, create_app
 from bot.cli import (
     accounts,
+    backup,
     broadcast,
     cases,
     database,
     dead_letters,
     demo,
+    doctor,
     guidance,
     processes,
     rating,
@@ -32,6 +34,8 @@ GROUPS = (
     processes,
     dead_letters,
     database,
+    doctor,
+    backup,
     roster,
     accounts,
     demo,
@@ -51,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _main(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    if getattr(args, "standalone", None):  # checks or replaces the database: opens it itself
+        return int(await args.standalone(settings, args, t))
     migrate = True if getattr(args, "migrate", False) else None
     app = await create_app(settings, migrate=migrate)
     try:
