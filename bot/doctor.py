@@ -68,11 +68,13 @@ class Doctor:
         self.settings, self.t, self.min_free_mb = settings, t, min_free_mb
         self.checks: list[Check] = []
 
-    def add(self, name: str, status: Status, finding: str, advice: str = "", **params: object) -> None:
+    def add(
+        self, check: str, status: Status, finding: str, advice: str = "", /, **params: object
+    ) -> None:
         t = self.t
         self.checks.append(
             Check(
-                t(f"ops.check.{name}"),
+                t(f"ops.check.{check}"),
                 status,
                 t(finding, **params),
                 t(advice, **params) if advice else "",

@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
         t = translator(settings.default_locale)
-        # The terminal chat shares the screen with the logs: keep them to problems only.
-        logs.setup("WARNING" if args.command == "chat" else settings.log_level)
+        # The terminal chat shares the screen with the logs, and doctor's table is the report
+        # of its requests: keep them to problems only.
+        logs.setup("WARNING" if args.command in ("chat", "doctor") else settings.log_level)
         return asyncio.run(_main(args, settings, t))
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -16,6 +16,11 @@ WIDTHS = (20, 12, 44, 44)  # check, status, finding, what to do: fits a 128-colu
 MIN_FREE_MB = 1024
 
 
+def _wrap(cell: str, width: int) -> list[str]:
+    # A URL or path stays whole, to be copied: its line may push the next column out.
+    return textwrap.wrap(cell, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
 def table(checks: list[Check], t: Translator) -> str:
     header = (t("ops.col.check"), t("ops.col.status"), t("ops.col.finding"), t("ops.col.advice"))
     rows = [header] + [
@@ -23,7 +28,7 @@ def table(checks: list[Check], t: Translator) -> str:
     ]
     lines: list[str] = []
     for number, row in enumerate(rows):
-        cells = [textwrap.wrap(cell, width) or [""] for cell, width in zip(row, WIDTHS, strict=True)]
+        cells = [_wrap(cell, width) for cell, width in zip(row, WIDTHS, strict=True)]
         for i in range(max(len(cell) for cell in cells)):
             parts = [
                 (cell[i] if i < len(cell) else "").ljust(width)
