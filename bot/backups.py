@@ -100,26 +100,31 @@ def _sqlite_copy(source: Path, destination: Path) -> None:
         raise BackupError("ops.backup.sqlite_failed", detail=str(exc)) from exc
 
 
-async def backup(target: Target, folder: Path) -> Path:
-    """A new backup file in `folder`, named for the moment it was taken (UTC)."""
+def _new_file(target: Target, folder: Path) -> Path:
+    """The path of a new backup in `folder`, named for the moment it is taken (UTC)."""
+    if target.sqlite is not None and not target.sqlite.is_file():
+        raise BackupError("ops.backup.no_file", file=str(target.sqlite))
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError("ops.backup.folder", folder=str(folder), detail=exc.strerror) from exc
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%SZ")
-    path = folder / f"abdi-{stamp}.{'db' if target.sqlite else 'dump'}"
+    return folder.resolve() / f"abdi-{stamp}.{'db' if target.sqlite else 'dump'}"
+
+
+async def backup(target: Target, folder: Path) -> Path:
+    """A new backup file in `folder`; its path."""
+    path = await asyncio.to_thread(_new_file, target, folder)
     # Written aside and renamed when complete: a half-written file never looks like a backup.
     partial = path.with_name(path.name + ".partial")
     try:
         if target.sqlite is not None:
-            if not target.sqlite.is_file():
-                raise BackupError("ops.backup.no_file", file=str(target.sqlite))
             await asyncio.to_thread(_sqlite_copy, target.sqlite, partial)
         else:
             await _run(target, _tool("pg_dump"), "-Fc", "-f", str(partial), "-d", target.libpq)
-        partial.rename(path)
+        await asyncio.to_thread(partial.rename, path)
     finally:
-        partial.unlink(missing_ok=True)
+        await asyncio.to_thread(partial.unlink, missing_ok=True)
     return path
 
 
@@ -136,14 +141,21 @@ def check_file(target: Target, file: Path) -> None:
         raise BackupError("ops.restore.wrong_kind", file=str(file), kind=kind)
 
 
+def _sqlite_has_data(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()
+    except sqlite3.DatabaseError:
+        return True  # something that is not a database: still the operator's file to keep
+    return bool(row and row[0])
+
+
 async def has_data(target: Target) -> bool:
     """Whether the target already holds tables (a restore replaces them)."""
     if target.sqlite is not None:
-        if not target.sqlite.is_file():
-            return False
-        with closing(sqlite3.connect(f"{target.sqlite.resolve().as_uri()}?mode=ro", uri=True)) as c:
-            row = c.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()
-            return bool(row and row[0])
+        return await asyncio.to_thread(_sqlite_has_data, target.sqlite)
     engine = db.create_engine(target.url, pool_size=1)
     try:
         async with engine.connect() as conn:
@@ -161,7 +173,7 @@ async def restore(target: Target, file: Path) -> None:
     """Replace the target's contents with the backup's."""
     check_file(target, file)
     if target.sqlite is not None:
-        target.sqlite.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(target.sqlite.parent.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(_sqlite_copy, file, target.sqlite)
         return
     await _run(

@@ -12,8 +12,8 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
@@ -42,7 +42,7 @@ class Status(Enum):
 
 @dataclass(frozen=True)
 class Check:
-    name: str
+    name: str  # ops.check.<name> in the catalogs
     status: Status
     finding: str
     advice: str = ""
@@ -68,18 +68,8 @@ class Doctor:
         self.settings, self.t, self.min_free_mb = settings, t, min_free_mb
         self.checks: list[Check] = []
 
-    def add(
-        self, check: str, status: Status, finding: str, advice: str = "", /, **params: object
-    ) -> None:
-        t = self.t
-        self.checks.append(
-            Check(
-                t(f"ops.check.{check}"),
-                status,
-                t(finding, **params),
-                t(advice, **params) if advice else "",
-            )
-        )
+    def add(self, check: str, status: Status, finding: str, advice: str = "") -> None:
+        self.checks.append(Check(check, status, finding, advice))
 
     async def run(self) -> list[Check]:
         await self.database()
@@ -97,21 +87,34 @@ class Doctor:
         try:
             parsed = make_url(self.settings.database_url)
             if parsed.get_backend_name() == "sqlite" and not self._sqlite_exists(parsed.database):
-                self.add("database", Status.WARN, "ops.db.new_file", "ops.db.new_file_do", url=url)
+                self.add(
+                    "database",
+                    Status.WARN,
+                    self.t("ops.db.new_file", url=url),
+                    self.t("ops.db.new_file_do"),
+                )
                 return
             engine = db.create_engine(self.settings.database_url, pool_size=1)
         except (ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
-            self.add("database", Status.FAIL, "ops.db.bad_url", "ops.db.bad_url_do", url=url,
-                     detail=short(exc))  # fmt: skip
+            self.add(
+                "database",
+                Status.FAIL,
+                self.t("ops.db.bad_url", url=url, detail=short(exc)),
+                self.t("ops.db.bad_url_do"),
+            )
             return
         try:
             async with asyncio.timeout(TIMEOUT), engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-            self.add("database", Status.OK, "ops.db.ok", url=url)
+            self.add("database", Status.OK, self.t("ops.db.ok", url=url))
             await self.migrations(engine)
         except (DBAPIError, OSError, ConnectionError, TimeoutError) as exc:
-            self.add("database", Status.FAIL, "ops.db.down", "ops.db.down_do", url=url,
-                     detail=short(exc))  # fmt: skip
+            self.add(
+                "database",
+                Status.FAIL,
+                self.t("ops.db.down", url=url, detail=short(exc)),
+                self.t("ops.db.down_do"),
+            )
         finally:
             await engine.dispose()
 
@@ -122,15 +125,24 @@ class Doctor:
 
     async def migrations(self, engine: AsyncEngine) -> None:
         current, head = await db.revisions(engine)
-        params = {"current": current or "-", "head": head or "-"}
+        current_, head_ = current or "-", head or "-"
+        behind = self.t("ops.migrations.behind", current=current_, head=head_)
         if current == head:
-            self.add("migrations", Status.OK, "ops.migrations.ok", **params)
+            self.add("migrations", Status.OK, self.t("ops.migrations.ok", current=current_))
         elif self.settings.should_migrate:
-            self.add("migrations", Status.WARN, "ops.migrations.behind",
-                     "ops.migrations.auto_do", **params)  # fmt: skip
+            self.add(
+                "migrations",
+                Status.WARN,
+                behind,
+                self.t("ops.migrations.auto_do"),
+            )
         else:
-            self.add("migrations", Status.FAIL, "ops.migrations.behind",
-                     "ops.migrations.upgrade_do", **params)  # fmt: skip
+            self.add(
+                "migrations",
+                Status.FAIL,
+                behind,
+                self.t("ops.migrations.upgrade_do"),
+            )
         if current is not None:
             await self.agency_zones(engine)
 
@@ -145,17 +157,21 @@ class Doctor:
             try:
                 ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError):
-                self.add("time_zone", Status.FAIL, "ops.zone.agency_bad", "ops.zone.agency_do",
-                         agency=code, zone=zone)  # fmt: skip
+                self.add(
+                    "time_zone",
+                    Status.FAIL,
+                    self.t("ops.zone.agency_bad", agency=code, zone=zone),
+                    self.t("ops.zone.agency_do"),
+                )
 
     def time_zone(self) -> None:
         zone = self.settings.agency_timezone  # checked when the settings were read
         now = dates.moment(datetime.now(UTC), zone, self.t)
-        self.add("time_zone", Status.OK, "ops.zone.ok", zone=zone, now=now)
+        self.add("time_zone", Status.OK, self.t("ops.zone.ok", zone=zone, now=now))
 
     async def redis(self) -> None:
         if not self.settings.redis_url:
-            self.add("redis", Status.OFF, "ops.redis.off")
+            self.add("redis", Status.OFF, self.t("ops.redis.off"))
             return
         url = masked(self.settings.redis_url)
         client = Redis.from_url(
@@ -163,10 +179,14 @@ class Doctor:
         )
         try:
             await client.ping()
-            self.add("redis", Status.OK, "ops.redis.ok", url=url)
+            self.add("redis", Status.OK, self.t("ops.redis.ok", url=url))
         except Exception as exc:  # redis raises several unrelated types for refusals and URLs
-            self.add("redis", Status.FAIL, "ops.redis.down", "ops.redis.down_do", url=url,
-                     detail=short(exc))  # fmt: skip
+            self.add(
+                "redis",
+                Status.FAIL,
+                self.t("ops.redis.down", url=url, detail=short(exc)),
+                self.t("ops.redis.down_do"),
+            )
         finally:
             await client.aclose()
 
@@ -178,17 +198,17 @@ class Doctor:
         while not folder.exists():  # not created yet: the disk it will be on
             folder = folder.parent
         free_mb = shutil.disk_usage(folder).free // (1024 * 1024)
-        params = {"folder": str(folder), "free": free_mb, "min": self.min_free_mb}
         if free_mb < self.min_free_mb:
-            self.add("disk", Status.WARN, "ops.disk.low", "ops.disk.low_do", **params)
+            low = self.t("ops.disk.low", folder=str(folder), free=free_mb, min=self.min_free_mb)
+            self.add("disk", Status.WARN, low, self.t("ops.disk.low_do"))
         else:
-            self.add("disk", Status.OK, "ops.disk.ok", **params)
+            self.add("disk", Status.OK, self.t("ops.disk.ok", folder=str(folder), free=free_mb))
 
     # -- channels -------------------------------------------------------------------------
 
     async def telegram(self) -> None:
         if not self.settings.telegram_bot_token:
-            self.add("telegram", Status.OFF, "ops.telegram.off")
+            self.add("telegram", Status.OFF, self.t("ops.telegram.off"))
             return
         from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 
@@ -197,53 +217,90 @@ class Doctor:
         bot = make_bot(self.settings)
         try:
             me = await bot.get_me(request_timeout=int(TIMEOUT))
-            self.add("telegram", Status.OK, "ops.telegram.ok", username=me.username or me.id)
+            self.add(
+                "telegram", Status.OK, self.t("ops.telegram.ok", username=me.username or me.id)
+            )
             info = await bot.get_webhook_info(request_timeout=int(TIMEOUT))
         except TelegramUnauthorizedError:
-            self.add("telegram", Status.FAIL, "ops.telegram.unauthorized",
-                     "ops.telegram.unauthorized_do")  # fmt: skip
+            self.add(
+                "telegram",
+                Status.FAIL,
+                self.t("ops.telegram.unauthorized"),
+                self.t("ops.telegram.unauthorized_do"),
+            )
             return
         except (TelegramAPIError, OSError, TimeoutError) as exc:
-            self.add("telegram", Status.FAIL, "ops.telegram.down", "ops.telegram.down_do",
-                     base=self.settings.telegram_api_base, detail=short(exc))  # fmt: skip
+            self.add(
+                "telegram",
+                Status.FAIL,
+                self.t(
+                    "ops.telegram.down", base=self.settings.telegram_api_base, detail=short(exc)
+                ),
+                self.t("ops.telegram.down_do"),
+            )
             return
         finally:
             await bot.session.close()
-        self.webhook(info.url, info.pending_update_count, info.last_error_message,
-                     info.last_error_date)  # fmt: skip
+        self.webhook(
+            info.url, info.pending_update_count, info.last_error_message, info.last_error_date
+        )
 
     def webhook(
         self, actual: str, pending: int, error: str | None, error_at: datetime | None
     ) -> None:
         wanted = self.settings.telegram_webhook_url
         if wanted and actual and actual != wanted:
-            self.add("telegram_webhook", Status.FAIL, "ops.webhook.other",
-                     "ops.webhook.other_do", actual=actual, wanted=wanted)  # fmt: skip
+            self.add(
+                "telegram_webhook",
+                Status.FAIL,
+                self.t("ops.webhook.other", actual=actual, wanted=wanted),
+                self.t("ops.webhook.other_do"),
+            )
         elif wanted and not actual:
-            self.add("telegram_webhook", Status.WARN, "ops.webhook.unset", "ops.webhook.unset_do",
-                     wanted=wanted)  # fmt: skip
+            self.add(
+                "telegram_webhook",
+                Status.WARN,
+                self.t("ops.webhook.unset", wanted=wanted),
+                self.t("ops.webhook.unset_do"),
+            )
         elif not wanted and actual:
-            self.add("telegram_webhook", Status.WARN, "ops.webhook.polling_set",
-                     "ops.webhook.polling_set_do", actual=actual)  # fmt: skip
+            self.add(
+                "telegram_webhook",
+                Status.WARN,
+                self.t("ops.webhook.polling_set", actual=actual),
+                self.t("ops.webhook.polling_set_do"),
+            )
         elif wanted:
-            self.add("telegram_webhook", Status.OK, "ops.webhook.ok", url=wanted, pending=pending)
+            self.add(
+                "telegram_webhook", Status.OK, self.t("ops.webhook.ok", url=wanted, pending=pending)
+            )
         else:
-            self.add("telegram_webhook", Status.OK, "ops.webhook.polling")
+            self.add("telegram_webhook", Status.OK, self.t("ops.webhook.polling"))
         if error:
             when = dates.moment(error_at, self.settings.agency_timezone, self.t) if error_at else ""
-            self.add("telegram_webhook", Status.WARN, "ops.webhook.error", "ops.webhook.error_do",
-                     error=error, when=when)  # fmt: skip
+            self.add(
+                "telegram_webhook",
+                Status.WARN,
+                self.t("ops.webhook.error", error=error, when=when),
+                self.t("ops.webhook.error_do"),
+            )
         if pending > PENDING_UPDATES_WARN:
-            self.add("telegram_webhook", Status.WARN, "ops.webhook.backlog",
-                     "ops.webhook.backlog_do", pending=pending)  # fmt: skip
+            self.add(
+                "telegram_webhook",
+                Status.WARN,
+                self.t("ops.webhook.backlog", pending=pending),
+                self.t("ops.webhook.backlog_do"),
+            )
 
     async def whatsapp(self) -> None:
         token, phone = self.settings.whatsapp_token, self.settings.whatsapp_phone_number_id
         if not token and not phone:
-            self.add("whatsapp", Status.OFF, "ops.whatsapp.off")
+            self.add("whatsapp", Status.OFF, self.t("ops.whatsapp.off"))
             return
         if not (token and phone):
-            self.add("whatsapp", Status.FAIL, "ops.whatsapp.half", "ops.whatsapp.half_do")
+            self.add(
+                "whatsapp", Status.FAIL, self.t("ops.whatsapp.half"), self.t("ops.whatsapp.half_do")
+            )
             return
         from pywa.utils import Version
 
@@ -273,60 +330,113 @@ class Doctor:
         fields = "display_phone_number,verified_name,quality_rating"
         answer = await self._get(graph, f"/{phone}", fields=fields)
         if answer.body is not None:
-            self.add("whatsapp", Status.OK, "ops.whatsapp.ok",
-                     number=answer.body.get("display_phone_number", phone),
-                     name=answer.body.get("verified_name", "-"),
-                     quality=answer.body.get("quality_rating", "-"))  # fmt: skip
+            self.add(
+                "whatsapp",
+                Status.OK,
+                self.t(
+                    "ops.whatsapp.ok",
+                    number=answer.body.get("display_phone_number", phone),
+                    name=answer.body.get("verified_name", "-"),
+                    quality=answer.body.get("quality_rating", "-"),
+                ),
+            )
             return True
         if answer.code in (190, 401):  # OAuthException: the token is expired or wrong
-            self.add("whatsapp", Status.FAIL, "ops.whatsapp.token", "ops.whatsapp.token_do",
-                     detail=answer.message)  # fmt: skip
+            self.add(
+                "whatsapp",
+                Status.FAIL,
+                self.t("ops.whatsapp.token", detail=answer.message),
+                self.t("ops.whatsapp.token_do"),
+            )
         elif answer.code in (100, 400, 404):
-            self.add("whatsapp", Status.FAIL, "ops.whatsapp.phone", "ops.whatsapp.phone_do",
-                     phone=phone, detail=answer.message)  # fmt: skip
+            self.add(
+                "whatsapp",
+                Status.FAIL,
+                self.t("ops.whatsapp.phone", phone=phone, detail=answer.message),
+                self.t("ops.whatsapp.phone_do"),
+            )
         else:
-            self.add("whatsapp", Status.FAIL, "ops.whatsapp.down", "ops.whatsapp.down_do",
-                     base=self.settings.whatsapp_api_base, detail=answer.message)  # fmt: skip
+            self.add(
+                "whatsapp",
+                Status.FAIL,
+                self.t(
+                    "ops.whatsapp.down", base=self.settings.whatsapp_api_base, detail=answer.message
+                ),
+                self.t("ops.whatsapp.down_do"),
+            )
         return False
 
     async def business_account(self, graph: httpx.AsyncClient) -> None:
         waba = self.settings.whatsapp_business_account_id
         template = self.settings.whatsapp_template_notification
         if not waba:
-            self.add("whatsapp_webhook", Status.WARN, "ops.waba.unset", "ops.waba.unset_do")
+            self.add(
+                "whatsapp_webhook",
+                Status.WARN,
+                self.t("ops.waba.unset"),
+                self.t("ops.waba.unset_do"),
+            )
             return
         apps = await self._get(graph, f"/{waba}/subscribed_apps")
         if apps.body is None:
-            self.add("whatsapp_webhook", Status.WARN, "ops.waba.unreadable",
-                     "ops.waba.unreadable_do", waba=waba, detail=apps.message)  # fmt: skip
+            self.add(
+                "whatsapp_webhook",
+                Status.WARN,
+                self.t("ops.waba.unreadable", waba=waba, detail=apps.message),
+                self.t("ops.waba.unreadable_do"),
+            )
             return
         names = [
             str((item.get("whatsapp_business_api_data") or {}).get("name") or "?")
             for item in apps.body.get("data") or []
         ]
         if names:
-            self.add("whatsapp_webhook", Status.OK, "ops.waba.subscribed", apps=", ".join(names))
+            self.add(
+                "whatsapp_webhook", Status.OK, self.t("ops.waba.subscribed", apps=", ".join(names))
+            )
         else:
-            self.add("whatsapp_webhook", Status.FAIL, "ops.waba.unsubscribed",
-                     "ops.waba.unsubscribed_do", waba=waba)  # fmt: skip
+            self.add(
+                "whatsapp_webhook",
+                Status.FAIL,
+                self.t("ops.waba.unsubscribed", waba=waba),
+                self.t("ops.waba.unsubscribed_do", waba=waba),
+            )
         found = await self._get(graph, f"/{waba}/message_templates", name=template)
         if found.body is None:
-            self.add("whatsapp_template", Status.WARN, "ops.template.unreadable",
-                     "ops.waba.unreadable_do", waba=waba, detail=found.message)  # fmt: skip
+            self.add(
+                "whatsapp_template",
+                Status.WARN,
+                self.t("ops.template.unreadable", detail=found.message),
+                self.t("ops.waba.unreadable_do"),
+            )
             return
         language = self.settings.whatsapp_template_language
         matches = [t for t in found.body.get("data") or [] if t.get("name") == template]
         ours = [t for t in matches if t.get("language") == language] or matches
         if not ours:
-            self.add("whatsapp_template", Status.FAIL, "ops.template.missing",
-                     "ops.template.missing_do", name=template, language=language)  # fmt: skip
+            self.add(
+                "whatsapp_template",
+                Status.FAIL,
+                self.t("ops.template.missing", name=template, language=language),
+                self.t("ops.template.missing_do", name=template),
+            )
         elif ours[0].get("status") != "APPROVED":
-            self.add("whatsapp_template", Status.FAIL, "ops.template.not_approved",
-                     "ops.template.not_approved_do", name=template,
-                     status=ours[0].get("status", "?"))  # fmt: skip
+            self.add(
+                "whatsapp_template",
+                Status.FAIL,
+                self.t(
+                    "ops.template.not_approved", name=template, status=ours[0].get("status", "?")
+                ),
+                self.t("ops.template.not_approved_do"),
+            )
         else:
-            self.add("whatsapp_template", Status.OK, "ops.template.ok", name=template,
-                     language=ours[0].get("language", language))  # fmt: skip
+            self.add(
+                "whatsapp_template",
+                Status.OK,
+                self.t(
+                    "ops.template.ok", name=template, language=ours[0].get("language", language)
+                ),
+            )
 
 
 @dataclass(frozen=True)

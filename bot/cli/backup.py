@@ -16,14 +16,14 @@ from bot.services import audit
 from storage import db
 
 
-async def _audit(settings: Settings, action: str, **detail: object) -> bool:
+async def _audit(settings: Settings, action: str, file: Path) -> bool:
     """Log the action in the database it concerns, when its schema is current; whether it did."""
     engine = db.create_engine(settings.database_url, pool_size=1)
     try:
         current, head = await db.revisions(engine)
         if current == head:
             async with db.session_factory(engine)() as session, session.begin():
-                audit.record(session, actor=actor(), action=action, agency_id=None, **detail)
+                audit.record(session, actor=actor(), action=action, agency_id=None, file=file.name)
         return current == head
     finally:
         await engine.dispose()
@@ -35,8 +35,8 @@ async def cmd_backup(settings: Settings, args: argparse.Namespace, t: Translator
         path = await backups.backup(target, Path(args.to))
     except backups.BackupError as exc:
         raise CliError(exc.key, params=exc.params) from exc
-    await _audit(settings, "database.backup", file=path.name)
-    print(t("ops.backup.done", file=str(path.resolve())))
+    await _audit(settings, "database.backup", path)
+    print(t("ops.backup.done", file=str(path)))
     return 0
 
 
@@ -53,7 +53,7 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace, t: Translato
     except backups.BackupError as exc:
         raise CliError(exc.key, params=exc.params) from exc
     print(t("ops.restore.done", file=str(file)))
-    if await _audit(settings, "database.restore", file=file.name):
+    if await _audit(settings, "database.restore", file):
         print(t("cli.db.upgraded"))
     else:
         print(t("cli.db.behind"))

@@ -24,7 +24,8 @@ def _wrap(cell: str, width: int) -> list[str]:
 def table(checks: list[Check], t: Translator) -> str:
     header = (t("ops.col.check"), t("ops.col.status"), t("ops.col.finding"), t("ops.col.advice"))
     rows = [header] + [
-        (c.name, t(f"ops.status.{c.status.value}"), c.finding, c.advice or "-") for c in checks
+        (t(f"ops.check.{c.name}"), t(f"ops.status.{c.status.value}"), c.finding, c.advice or "-")
+        for c in checks
     ]
     lines: list[str] = []
     for number, row in enumerate(rows):

@@ -155,7 +155,10 @@ class FakeBotAPI:
                 "pending_update_count": self.webhook_pending,
             }
             if self.webhook_error:
-                info |= {"last_error_date": int(time.time()), "last_error_message": self.webhook_error}
+                info |= {
+                    "last_error_date": int(time.time()),
+                    "last_error_message": self.webhook_error,
+                }
             return info
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "Abdi", "username": "abdi_test_bot"}

@@ -266,8 +266,13 @@ class FakeGraphAPI:
             return self._error(exc)
         wanted = request.query.get("name")
         data = [
-            {"name": name, "language": "id", "status": self.template_status, "category": "UTILITY",
-             "id": str(700 + i)}  # fmt: skip
+            {
+                "name": name,
+                "language": "id",
+                "status": self.template_status,
+                "category": "UTILITY",
+                "id": str(700 + i),
+            }
             for i, name in enumerate(sorted(self.templates))
             if wanted is None or name == wanted
         ]

@@ -83,9 +83,12 @@ async def backup(cli: Cli, folder: Path) -> Path:
     found = re.search(r"Cadangan tersimpan: (\S+)", result.out)
     assert found, result.out
     path = Path(found.group(1))
-    assert path.parent == folder.resolve() and path.is_file()
-    assert list(folder.iterdir()) == [path]  # nothing half-written left beside it
+    assert files(folder) == [path]  # nothing half-written left beside it
     return path
+
+
+def files(folder: Path) -> list[Path]:
+    return sorted(path.resolve() for path in folder.iterdir())
 
 
 async def test_backup_then_restore_into_a_fresh_database_keeps_every_row(
@@ -171,4 +174,4 @@ async def test_backup_of_an_unreachable_database_never_shows_the_password(
     result = await cli("backup", "--to", str(tmp_path))
     assert result.code == 1 and "pg_dump gagal" in result.err, result
     assert "hunter2" not in result.err + result.out
-    assert list(tmp_path.iterdir()) == []
+    assert files(tmp_path) == []
