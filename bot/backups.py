@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from bot.app import short
 from storage import db
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -163,7 +164,7 @@ async def has_data(target: Target) -> bool:
                 text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
             )
     except (DBAPIError, OSError, ConnectionError) as exc:
-        raise BackupError("ops.backup.db_down", detail=str(exc).splitlines()[0][:200]) from exc
+        raise BackupError("ops.backup.db_down", detail=short(exc)) from exc
     finally:
         await engine.dispose()
     return bool(count)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import dates
+from bot.app import short
 from bot.config import Settings, reveal
 from bot.i18n import Translator
 from storage import db
@@ -54,11 +55,6 @@ def masked(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "?"
-
-
-def short(exc: BaseException) -> str:
-    """The first line of an error, without any secret the settings hold."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 class Doctor:
