@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from storage import db
 from storage.models import AuditLog, Base, Employee
 from tests.conftest import PG_ADMIN, Result, _async_url
+from tests.processes.test_cli import run_abdi
 
 STAFF_NIP = "199803132020012001"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -175,3 +176,15 @@ async def test_backup_of_an_unreachable_database_never_shows_the_password(
     assert result.code == 1 and "pg_dump gagal" in result.err, result
     assert "hunter2" not in result.err + result.out
     assert files(tmp_path) == []
+
+
+def test_an_operator_answering_ya_at_the_terminal_restores(tmp_path: Path) -> None:
+    """The real command in its own process, the question answered on its standard input."""
+    assert run_abdi(tmp_path, "demo", "load").returncode == 0
+    done = run_abdi(tmp_path, "backup", "--to", str(tmp_path / "backups"))
+    assert done.returncode == 0, done.stderr
+    (path,) = files(tmp_path / "backups")
+    done = run_abdi(tmp_path, "restore", str(path), stdin="ya\n")
+    assert done.returncode == 0, done.stderr
+    assert "MENIMPA" in done.stdout and "Ketik 'ya'" in done.stdout
+    assert "dipulihkan" in done.stdout

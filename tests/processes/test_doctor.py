@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import update
 
 from storage import db
+from storage.models import Agency
 from tests.conftest import REDIS_URL, Result
 from tests.fakes import fake_graph_api
 from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI
@@ -214,3 +216,12 @@ async def test_english(configured, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.out.startswith("Check")
     assert ("Telegram", "FAILED") in rows(result) and ("Database", "OK") in rows(result)
     assert says(result, "Telegram rejects the token", "1 checks FAILED")
+
+
+@SQLITE_ONLY
+async def test_an_agency_with_an_unknown_time_zone(cli, app) -> None:
+    async with app.sessions() as session, session.begin():
+        await session.execute(update(Agency).values(timezone="Asia/Atlantis"))
+    result = await cli("doctor")
+    failed_alone(result, "Zona waktu")
+    assert says(result, "Asia/Atlantis")
