@@ -52,7 +52,7 @@ class App:
         await self.engine.dispose()
 
 
-def _short(exc: BaseException) -> str:
+def short(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
@@ -61,7 +61,7 @@ async def open_database(settings: Settings, migrate: bool | None = None) -> Asyn
         make_url(settings.database_url)
         engine = db.create_engine(settings.database_url)
     except (ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
-        raise StartupError("cli.bad_database", detail=_short(exc)) from exc
+        raise StartupError("cli.bad_database", detail=short(exc)) from exc
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -74,7 +74,7 @@ async def open_database(settings: Settings, migrate: bool | None = None) -> Asyn
         raise
     except (DBAPIError, OSError, ConnectionError) as exc:
         await engine.dispose()
-        raise StartupError("cli.bad_database", detail=_short(exc)) from exc
+        raise StartupError("cli.bad_database", detail=short(exc)) from exc
     return engine
 
 
@@ -85,7 +85,7 @@ async def open_store(settings: Settings) -> StateStore:
         store = RedisStore.from_url(settings.redis_url)
         await store.ping()
     except Exception as exc:  # redis raises several unrelated types for bad URLs and refusals
-        raise StartupError("cli.bad_redis", detail=_short(exc)) from exc
+        raise StartupError("cli.bad_redis", detail=short(exc)) from exc
     return store
 
 

@@ -187,6 +187,10 @@ class WhatsAppSettings(BaseModel):
     whatsapp_phone_number_id: str | None = Field(
         default=None, description="Phone number ID that sends and receives"
     )
+    whatsapp_business_account_id: str | None = Field(
+        default=None,
+        description="WhatsApp Business Account ID: lets `abdi doctor` read webhooks and templates",
+    )
     whatsapp_app_secret: SecretStr | None = Field(
         default=None, description="Meta app secret: checks X-Hub-Signature-256 on webhooks"
     )

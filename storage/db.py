@@ -118,13 +118,17 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-async def pending_revision(engine: AsyncEngine) -> str | None:
-    """The head revision if the database is behind it, else None."""
+async def revisions(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """The database's revision (None before the first migration) and the code's head."""
 
-    def check(conn: Connection) -> str | None:
-        head = head_revision()
-        current = MigrationContext.configure(conn).get_current_revision()
-        return head if current != head else None
+    def read(conn: Connection) -> tuple[str | None, str | None]:
+        return MigrationContext.configure(conn).get_current_revision(), head_revision()
 
     async with engine.connect() as conn:
-        return await conn.run_sync(check)
+        return await conn.run_sync(read)
+
+
+async def pending_revision(engine: AsyncEngine) -> str | None:
+    """The head revision if the database is behind it, else None."""
+    current, head = await revisions(engine)
+    return head if current != head else None

@@ -14,11 +14,13 @@ from bot import logs
 from bot.app import StartupError, create_app
 from bot.cli import (
     accounts,
+    backup,
     broadcast,
     cases,
     database,
     dead_letters,
     demo,
+    doctor,
     guidance,
     processes,
     rating,
@@ -34,6 +36,8 @@ GROUPS = (
     processes,
     dead_letters,
     database,
+    doctor,
+    backup,
     roster,
     accounts,
     demo,
@@ -56,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _main(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    if getattr(args, "standalone", None):  # checks or replaces the database: opens it itself
+        return int(await args.standalone(settings, args, t))
     migrate = True if getattr(args, "migrate", False) else None
     app = await create_app(settings, migrate=migrate)
     try:
@@ -70,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
         t = translator(settings.default_locale)
-        # The terminal chat shares the screen with the logs: keep them to problems only.
-        logs.setup("WARNING" if args.command == "chat" else settings.log_level)
+        # The terminal chat shares the screen with the logs, and doctor's table is the report
+        # of its requests: keep them to problems only.
+        logs.setup("WARNING" if args.command in ("chat", "doctor") else settings.log_level)
         return asyncio.run(_main(args, settings, t))
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -39,6 +39,10 @@ class FakeBotAPI:
         self.accepted: list[Call] = []  # calls answered ok (what a user really received)
         self.blocked: set[int] = set()  # chats that answer 403 (the user blocked the bot)
         self.files: dict[str, bytes] = {}  # file_id -> content users "uploaded" (getFile)
+        # The webhook as setWebhook/deleteWebhook leave it, and what getWebhookInfo reports.
+        self.webhook_url = ""
+        self.webhook_pending = 0
+        self.webhook_error: str | None = None
         # Decides a failure per call: (status, body) or None to answer normally.
         self.fault: Callable[[Call], tuple[int, dict[str, Any]] | None] | None = None
         self._update_ids = itertools.count(1)
@@ -140,6 +144,22 @@ class FakeBotAPI:
             size = len(self.files.get(file_id, b""))
             return {"file_id": file_id, "file_unique_id": file_id, "file_size": size,
                     "file_path": f"documents/{file_id}"}  # fmt: skip
+        if method == "setWebhook":
+            self.webhook_url = str(params.get("url") or "")
+        if method == "deleteWebhook":
+            self.webhook_url = ""
+        if method == "getWebhookInfo":
+            info: dict[str, Any] = {
+                "url": self.webhook_url,
+                "has_custom_certificate": False,
+                "pending_update_count": self.webhook_pending,
+            }
+            if self.webhook_error:
+                info |= {
+                    "last_error_date": int(time.time()),
+                    "last_error_message": self.webhook_error,
+                }
+            return info
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "Abdi", "username": "abdi_test_bot"}
         if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):

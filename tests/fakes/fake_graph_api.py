@@ -90,6 +90,10 @@ class FakeGraphAPI:
         self.last_inbound: dict[str, float] = {}  # user -> time of their last message
         self.media: dict[str, tuple[bytes, str, str]] = {}  # id -> bytes, mime, filename
         self.templates = {"abdi_pemberitahuan"}
+        # What the business account's management edges report (`abdi doctor` reads them).
+        self.waba_id = WABA_ID
+        self.template_status = "APPROVED"
+        self.subscribed_apps = ["Abdi"]
         self.delay = 0.0
         self.drops = 0  # the next sends whose connection is dropped without an answer
         self.listeners: list[Callable[[Call], None]] = []
@@ -104,7 +108,9 @@ class FakeGraphAPI:
         app.router.add_post("/{version}/{phone}/messages", self._messages)
         app.router.add_post("/{version}/{phone}/media", self._upload)
         app.router.add_get("/download/{media_id}", self._download)
-        app.router.add_get("/{version}/{media_id}", self._media_url)
+        app.router.add_get("/{version}/{waba}/subscribed_apps", self._subscribed_apps)
+        app.router.add_get("/{version}/{waba}/message_templates", self._message_templates)
+        app.router.add_get("/{version}/{media_id}", self._node)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         self.base = str(self._server.make_url("")).rstrip("/")
@@ -219,6 +225,58 @@ class FakeGraphAPI:
         self.media[media_id] = (content, mime, upload.filename)
         await self._record(Call("media", {"id": media_id, "size": len(content), "mime": mime}))
         return web.json_response({"id": media_id})
+
+    async def _node(self, request: web.Request) -> web.Response:
+        """GET of one Graph node: the phone number itself, or a media object's URL."""
+        if not self._authorised(request):
+            return self._error(GraphError(190, "Invalid OAuth access token", 401))
+        if request.match_info["media_id"] != self.phone_id:
+            return await self._media_url(request)
+        await self._record(Call("phone_number", {"id": self.phone_id}))
+        return web.json_response(
+            {
+                "verified_name": "Abdi Kota Contoh",
+                "display_phone_number": "+62 811-0000-0000",
+                "quality_rating": "GREEN",
+                "id": self.phone_id,
+            }
+        )
+
+    def _business_account(self, request: web.Request) -> None:
+        if not self._authorised(request):
+            raise GraphError(190, "Invalid OAuth access token", 401)
+        if request.match_info["waba"] != self.waba_id:
+            raise GraphError(100, "Unsupported get request", 400)
+
+    async def _subscribed_apps(self, request: web.Request) -> web.Response:
+        try:
+            self._business_account(request)
+        except GraphError as exc:
+            return self._error(exc)
+        data = [
+            {"whatsapp_business_api_data": {"id": str(900 + i), "link": "https://x", "name": name}}
+            for i, name in enumerate(self.subscribed_apps)
+        ]
+        return web.json_response({"data": data})
+
+    async def _message_templates(self, request: web.Request) -> web.Response:
+        try:
+            self._business_account(request)
+        except GraphError as exc:
+            return self._error(exc)
+        wanted = request.query.get("name")
+        data = [
+            {
+                "name": name,
+                "language": "id",
+                "status": self.template_status,
+                "category": "UTILITY",
+                "id": str(700 + i),
+            }
+            for i, name in enumerate(sorted(self.templates))
+            if wanted is None or name == wanted
+        ]
+        return web.json_response({"data": data, "paging": {"cursors": {}}})
 
     async def _media_url(self, request: web.Request) -> web.Response:
         media_id = request.match_info["media_id"]
