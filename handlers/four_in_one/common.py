@@ -41,6 +41,7 @@ class Verb(StrEnum):
     FOLLOW = "follow"
     RECEIVED = "received"
     RECEIVED_OK = "receivedok"
+    RIGHTS = "rights"  # what the family is entitled to, for a followed case
     # The officers' desk
     QUEUE = "queue"
     PAGE = "page"

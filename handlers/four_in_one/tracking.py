@@ -9,6 +9,7 @@ from bot.messages import Choice, Reply
 from bot.routing import FAMILY, ID, Context, Draft, Expect, Step
 from bot.services import four_in_one as cases
 from bot.views import four_in_one as views
+from handlers.four_in_one import entitlements
 from handlers.four_in_one.common import Verb, ask, remember_language, reply, router, stale, zone
 from storage.models import FourInOneCase
 
@@ -24,11 +25,11 @@ class TrackDraft(Draft):
 
 
 def _family_choices(case: FourInOneCase, ctx: Context, trusted: bool) -> list[Choice]:
+    rights = entitlements.button(ctx, case)
     if case.status == "ready" and trusted:
-        return [
-            Choice(router.payload(Verb.RECEIVED, case.id), ctx.t("four_in_one.received_button"))
-        ]
-    return []
+        received = ctx.t("four_in_one.received_button")
+        return [Choice(router.payload(Verb.RECEIVED, case.id), received), rights]
+    return [rights]
 
 
 async def _family_reply(ctx: Context, case: FourInOneCase) -> Reply:
