@@ -10,7 +10,7 @@ from bot.routing import ID, Context
 from bot.services import entitlements
 from bot.services import four_in_one as cases
 from bot.views import entitlements as views
-from handlers.four_in_one.common import Verb, reply, router, stale
+from handlers.four_in_one.common import Verb, followed_case, reply, router, stale
 from storage.models import FourInOneCase
 
 
@@ -28,8 +28,7 @@ async def _screen(ctx: Context, case: FourInOneCase | None) -> list[Reply]:
 @router.action(Verb.RIGHTS, args=(ID,))
 async def rights(ctx: Context, args: list[str]) -> list[Reply]:
     """Only a case this chat follows: its kind of deceased is not told to anyone else."""
-    followed = {c.id: c for c in await cases.cases_of_account(ctx.session, ctx.account)}
-    case = followed.get(int(args[0]))
+    case = await followed_case(ctx, args[0])
     if case is None:
         return stale(ctx)
     return await _screen(ctx, case)

@@ -26,7 +26,7 @@ from bot.services import when
 from bot.services.four_in_one import RELATIONS
 from bot.views import four_in_one as views
 from bot.views.when import ask_half, half_choices
-from handlers.four_in_one import entitlements
+from handlers.four_in_one import entitlements, questions
 from handlers.four_in_one.common import (
     MAX_DAYS_AGO,
     Verb,
@@ -704,7 +704,7 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
     trusted = await cases.trusted(ctx.session, case, ctx.account)
     view = views.family_view(ctx.t, case, zone(ctx), trusted=trusted)
     shown = ctx.main_menu(f"{text}\n\n{view}")
-    shown.choices.append(entitlements.button(ctx, case))
+    shown.choices += [entitlements.button(ctx, case), questions.ask_button(ctx, case)]
     return [shown]
 
 
