@@ -22,8 +22,6 @@ from storage.models import Employee, FourInOneCase
 
 PNS, PPPK, PENSIONER, ALL = "pns", "pppk", "pensioner", "all"
 KINDS = (PNS, PPPK, PENSIONER)
-# When the case does not say who died, both readings are shown, each under its heading.
-UNKNOWN_KINDS = (PNS, PENSIONER)
 SECTIONS = ("rights", "documents")
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from bot.i18n import Translator
-from bot.services.entitlements import UNKNOWN_KINDS, Content, Item
+from bot.services.entitlements import Content, Item
+
+KINDS = ("pns", "pppk", "pensioner")
+SECTIONS = ("rights", "documents")
+# When the case does not say who died, both readings are shown, each under its heading.
+READINGS = ("pns", "pensioner")
 
 
 def _item(t: Translator, item: Item) -> str:
@@ -17,26 +22,26 @@ def _item(t: Translator, item: Item) -> str:
     )
 
 
-def _section(t: Translator, content: Content, kind: str, section: str) -> list[str]:
-    items = content.for_kind(kind, section)
-    return [t(f"entitlements.section.{section}"), *(_item(t, i) for i in items)] if items else []
+def _listed(t: Translator, head: str, items: list[Item]) -> list[str]:
+    return [head, *(_item(t, i) for i in items)] if items else []
 
 
 def screen(t: Translator, content: Content, kind: str | None) -> str:
     """The rights that follow the death and what to bring: for the known kind of the deceased,
     or each reading under its own heading when the case does not say."""
-    if kind is not None:
-        parts = [t(f"entitlements.head.{kind}")]
-        parts += _section(t, content, kind, "rights")
-        parts += _section(t, content, kind, "documents")
+    parts: list[str] = []
+    if kind in KINDS:
+        parts += [t(f"entitlements.head.{known}") for known in KINDS if known == kind]
+        for section in SECTIONS:
+            head = t(f"entitlements.section.{section}")
+            parts += _listed(t, head, content.for_kind(kind, section))
     else:
-        parts = [t("entitlements.head.unknown")]
-        for reading in UNKNOWN_KINDS:
-            parts.append(t(f"entitlements.if.{reading}"))
-            parts += _section(t, content, reading, "rights")
+        parts.append(t("entitlements.head.unknown"))
+        for reading in READINGS:
+            rights = content.for_kind(reading, "rights")
+            parts += _listed(t, t(f"entitlements.if.{reading}"), rights)
         documents = [i for i in content.items if i.section == "documents"]
-        if documents:
-            parts += [t("entitlements.section.documents"), *(_item(t, i) for i in documents)]
+        parts += _listed(t, t("entitlements.section.documents"), documents)
     if content.reviewed:
         parts.append(t("entitlements.reviewed", who=content.reviewed_by, on=content.reviewed_on))
     else:
