@@ -23,6 +23,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.services.office_hours import parse as parse_office_hours
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "var" / "abdi.db"
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
@@ -80,6 +82,16 @@ class FourInOneSettings(BaseModel):
     four_in_one_code_attempts: int = Field(
         default=10, description="4-in-1: tracking-code lookups allowed per chat per hour"
     )
+    office_hours: str = Field(
+        default="Mon-Fri 08:00-16:00",
+        description="4-in-1: when the desk answers families' questions, in the agency's zone",
+    )
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        parse_office_hours(value)
+        return value
 
 
 class RetentionSettings(BaseModel):

@@ -102,6 +102,8 @@ async def free_text(ctx: Context, text: str) -> list[Reply]:
     kind = intent.classify(text)
     if kind == intent.TRACK:  # the family's own cases, else the question for a code
         return await four_in_one.tracking.track(ctx, [])
+    if kind == intent.RIGHTS:  # "apa saja hak janda pns": for the followed case, else both
+        return await four_in_one.entitlements.from_words(ctx)
     if kind == intent.DEATH:
         return await four_in_one.from_message(ctx, text)
     if kind == intent.QUESTION:

@@ -599,6 +599,30 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CaseQuestion(Base):
+    """A family's question to the 4-in-1 desk and the officer's answer, kept with the case.
+
+    Personal words of a grieving family: subject to retention (`created_at`); open while
+    `answered_at` is empty."""
+
+    __tablename__ = "case_question"
+    __table_args__ = (Index("ix_case_question_agency_open", "agency_id", "answered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("four_in_one_case.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), nullable=True
+    )
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class InboundEvent(Base):
     """A platform message id seen once: the insert is the atomic de-duplication of webhooks.
 

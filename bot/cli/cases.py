@@ -27,7 +27,9 @@ from bot.i18n import Translator
 from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.agencies import agency_by_code
+from bot.services.four_in_one import questions
 from bot.views import four_in_one as views
+from bot.views import questions as question_views
 from storage.models import Agency, Employee, FourInOneCase
 
 # The operator at the terminal acts as the case desk: every document, every case of the agency.
@@ -280,6 +282,43 @@ async def escalate(desk: Desk, args: argparse.Namespace, t: Translator) -> None:
     )
 
 
+async def list_questions(desk: Desk, args: argparse.Namespace, t: Translator) -> None:
+    """Families' questions to the desk: the open ones (--open), else all, newest first."""
+    read = questions.open_questions if args.open else questions.all_questions
+    rows = await read(desk.session, desk.agency.id, limit=args.limit)
+    audit.record(
+        desk.session,
+        actor=actor(),
+        action="case.questions",
+        agency_id=desk.agency.id,
+        questions=[q.id for q in rows],
+    )
+    for q in rows:
+        print(question_views.line(t, q, desk.zone))
+        if q.answer is not None:
+            print(t("questions.history_answer", text=q.answer))
+    if not rows:
+        print(t("cli.questions.none"))
+
+
+async def answer_question(desk: Desk, args: argparse.Namespace, t: Translator) -> None:
+    """Answer as the chat would: the asking chat receives it, the audit log names the actor
+    (the officer given by --as, else the operator)."""
+    who = actor()
+    if args.as_nip:
+        person = await employee(desk.app, desk.session, args.as_nip)
+        if not {r.role for r in person.roles} & set(cases.DESK_ROLES):
+            raise CliError("cli.questions.not_officer", nip=args.as_nip)
+        who = f"employee:{person.id}"
+    question = await questions.for_staff(desk.session, desk.agency.id, args.id)
+    if question is None:
+        raise CliError("cli.questions.not_found", id=args.id)
+    sent = await questions.answer(desk.session, question, args.text, who, desk.now)
+    if sent is None:
+        raise CliError("questions.already_answered", id=args.id)
+    print(t("cli.questions.answered", id=question.id, number=question.case_id, count=sent))
+
+
 YES_HELP = "do it (without: only say what happens)"
 
 
@@ -294,6 +333,13 @@ def add_commands(sub: Subparsers) -> None:
         parser.set_defaults(func=_desk(action))
         return parser
 
+    qs = add("questions", "families' questions to the desk (newest first)", list_questions)
+    qs.add_argument("--open", action="store_true", help="only those waiting for an answer")
+    qs.add_argument("--limit", type=positive, default=50)
+    an = add("answer", "answer a family's question; the asking chat receives it", answer_question)
+    an.add_argument("id", type=int, help="the question's number")
+    an.add_argument("text", help="the answer")
+    an.add_argument("--as", dest="as_nip", help="NIP of the officer answering (audit log)")
     ls = add("list", "live cases, most urgent first", list_cases)
     ls.add_argument("--limit", type=positive, default=50)
     add("show", "one case with its history (audit-logged)", show).add_argument("id", type=int)

@@ -14,7 +14,7 @@ from bot.services.four_in_one.parsing import looks_like_code
 from bot.services.four_in_one_words import mentions_death, normal
 
 DEATH, QUESTION, RATING, STANDING, HELP = "death", "question", "rating", "standing", "help"
-TRACK, THANKS = "track", "thanks"
+TRACK, THANKS, RIGHTS = "track", "thanks", "rights"
 
 # Following a case: a family's "cek status dokumen bapak", "akta sudah sampai mana?". Either a
 # word that only means following, or a cue ("status", "kabar", "kapan") next to a document;
@@ -36,6 +36,15 @@ _TRACK_CUES = (
 # Cues that mean following even where a death is named ("cek status akta kematian bapak"); a
 # first report ("bapak meninggal, gmn urus dokumen 4 in 1?") has none of them.
 _STRONG_CUES = r"\b(cek|check|status|kabar\w*|lacak|pantau|progres|progress|perkembangan\w*)\b"
+# What a family is entitled to: "apa saja hak janda pns", "uang duka wafat berapa?". Words
+# that name a benefit, never the death alone, so a first report stays a report.
+_RIGHTS = (
+    r"\b(hak|hak2|hak-hak)\s+(janda|duda|ahli waris|keluarga|anak|istri|suami|yatim|pensiun\w*)\b",
+    r"\b(pensiun|gaji)\s+(janda|duda|yatim|piatu|terusan|anak)\b",
+    r"\b(janda|duda|yatim|piatu|ahli waris)\b.*\b(dapat|dapet|dpt|pensiun|hak)\b",
+    r"\b(uang duka|santunan|biaya pemakaman|asuransi kematian|tabungan hari tua|tht|jkm)\b",
+    r"\b(entitle\w*|widow\w*|orphan\w*|death benefit\w*|bereavement|funeral cost\w*)\b",
+)
 _SOCIAL = (
     "medsos", "media sosial", "social media", "posting", "postingan", "post", "unggah", "share",
     "like", "komentar", "facebook", "instagram", "tiktok", "twitter", "foto", "hoaks", "hoax",
@@ -106,6 +115,8 @@ def classify(text: str) -> str | None:
         return None
     if _tracks(said, strong=True):
         return TRACK
+    if any(re.search(p, said) for p in _RIGHTS):
+        return RIGHTS
     if mentions_death(text):
         return DEATH
     if _tracks(said):

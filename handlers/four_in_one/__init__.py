@@ -11,11 +11,31 @@ from __future__ import annotations
 from bot.messages import Reply
 from bot.routing import Context
 from bot.services import four_in_one as cases
-from handlers.four_in_one import card, decisions, handover, queue, report, tracking
+from handlers.four_in_one import (
+    card,
+    decisions,
+    entitlements,
+    handover,
+    questions,
+    queue,
+    report,
+    tracking,
+)
 from handlers.four_in_one.common import Verb, is_staff, router
 from handlers.four_in_one.report import from_message
 
-__all__ = ["card", "decisions", "from_message", "handover", "queue", "report", "router", "tracking"]
+__all__ = [
+    "card",
+    "decisions",
+    "entitlements",
+    "from_message",
+    "handover",
+    "questions",
+    "queue",
+    "report",
+    "router",
+    "tracking",
+]
 
 
 @router.action(Verb.START)

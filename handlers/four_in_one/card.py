@@ -7,8 +7,9 @@ from enum import StrEnum
 from bot.messages import Choice, Reply
 from bot.routing import ID, NUM, WORD, Context, Step
 from bot.services import four_in_one as cases
-from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, STAFF_ROLES, STATUSES
+from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, STAFF_ROLES, STATUSES, questions
 from bot.views import four_in_one as views
+from bot.views import questions as questions_view
 from handlers.four_in_one.common import (
     CaseDraft,
     Verb,
@@ -52,6 +53,9 @@ async def card(ctx: Context, case: FourInOneCase, lead: str | None = None) -> li
     await ctx.clear_state()
     cases.read_by_staff(ctx.session, case, ctx.actor, "chat")
     text = views.staff_view(ctx.t, case, zone(ctx))
+    exchange = await questions.of_case(ctx.session, case.id)
+    if exchange:  # the family's questions and the desk's answers, kept with the case
+        text += "\n\n" + questions_view.exchange(ctx.t, exchange, zone(ctx))
     choices = []
     if case.status in cases.LIVE:
         choices = [

@@ -41,6 +41,12 @@ class Verb(StrEnum):
     FOLLOW = "follow"
     RECEIVED = "received"
     RECEIVED_OK = "receivedok"
+    RIGHTS = "rights"  # what the family is entitled to, for a followed case
+    ASK = "ask"  # the family writes to the desk ("Tanya petugas")
+    ASK_SEND = "asksend"
+    QUESTIONS = "questions"  # the desk's open questions
+    QUESTION = "question"
+    ANSWER_SEND = "answersend"
     # The officers' desk
     QUEUE = "queue"
     PAGE = "page"
@@ -162,3 +168,9 @@ def confirm(
 
 def back_to_card(ctx: Context, case_id: int) -> Choice:
     return Choice(router.payload(Verb.SHOW, case_id), ctx.t("button.back"), nav="back")
+
+
+async def followed_case(ctx: Context, raw: str) -> FourInOneCase | None:
+    """The case a payload names, only if this chat follows it."""
+    followed = {c.id: c for c in await cases.cases_of_account(ctx.session, ctx.account)}
+    return followed.get(int(raw)) if raw.isdigit() else None

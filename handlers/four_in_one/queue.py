@@ -8,7 +8,7 @@ from bot.messages import Choice, Reply
 from bot.routing import HR, NUM, Context
 from bot.services import audit
 from bot.services import four_in_one as cases
-from bot.services.four_in_one import DESK_ROLES, STAFF_ROLES
+from bot.services.four_in_one import DESK_ROLES, STAFF_ROLES, questions
 from bot.views import four_in_one as views
 from handlers.four_in_one.common import PAGE, Verb, at_desk, reply, router, zone
 
@@ -59,6 +59,10 @@ async def show_queue(ctx: Context, page_: int) -> list[Reply]:
         # Reports that repeat a case wait for the desk: merged or rejected, never automatically.
         label = ctx.t("four_in_one.duplicates_button", count=waiting)
         choices.insert(0, Choice(router.payload(Verb.DUPLICATES), label))
+    asked_ = await questions.count_open(ctx.session, ctx.agency.id) if at_desk(ctx) else 0
+    if asked_:
+        label = ctx.t("questions.queue_button", count=asked_)
+        choices.insert(0, Choice(router.payload(Verb.QUESTIONS), label))
     if at_desk(ctx):
         choices.append(Choice(router.payload(Verb.NEW), ctx.t("four_in_one.new_for_family")))
     choices.append(Choice(router.payload(Verb.CODE), ctx.t("four_in_one.have_code")))

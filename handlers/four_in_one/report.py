@@ -26,6 +26,7 @@ from bot.services import when
 from bot.services.four_in_one import RELATIONS
 from bot.views import four_in_one as views
 from bot.views.when import ask_half, half_choices
+from handlers.four_in_one import entitlements, questions
 from handlers.four_in_one.common import (
     MAX_DAYS_AGO,
     Verb,
@@ -702,7 +703,9 @@ async def send(ctx: Context, args: list[str]) -> list[Reply]:
     text = ctx.t("four_in_one.opened", name=draft.contact or "", code=opened.code)
     trusted = await cases.trusted(ctx.session, case, ctx.account)
     view = views.family_view(ctx.t, case, zone(ctx), trusted=trusted)
-    return [ctx.main_menu(f"{text}\n\n{view}")]
+    shown = ctx.main_menu(f"{text}\n\n{view}")
+    shown.choices += [entitlements.button(ctx, case), questions.ask_button(ctx, case)]
+    return [shown]
 
 
 # "fills": what "Ubah" on that step clears (the date's correction asks the time again too).

@@ -9,7 +9,17 @@ from bot.messages import Choice, Reply
 from bot.routing import FAMILY, ID, Context, Draft, Expect, Step
 from bot.services import four_in_one as cases
 from bot.views import four_in_one as views
-from handlers.four_in_one.common import Verb, ask, remember_language, reply, router, stale, zone
+from handlers.four_in_one import entitlements, questions
+from handlers.four_in_one.common import (
+    Verb,
+    ask,
+    followed_case,
+    remember_language,
+    reply,
+    router,
+    stale,
+    zone,
+)
 from storage.models import FourInOneCase
 
 
@@ -24,11 +34,11 @@ class TrackDraft(Draft):
 
 
 def _family_choices(case: FourInOneCase, ctx: Context, trusted: bool) -> list[Choice]:
+    always = [entitlements.button(ctx, case), questions.ask_button(ctx, case)]
     if case.status == "ready" and trusted:
-        return [
-            Choice(router.payload(Verb.RECEIVED, case.id), ctx.t("four_in_one.received_button"))
-        ]
-    return []
+        received = ctx.t("four_in_one.received_button")
+        return [Choice(router.payload(Verb.RECEIVED, case.id), received), *always]
+    return always
 
 
 async def _family_reply(ctx: Context, case: FourInOneCase) -> Reply:
@@ -126,15 +136,10 @@ async def _case_by_id(ctx: Context, case_id: int | None) -> FourInOneCase | None
     return await ctx.session.get(FourInOneCase, case_id)
 
 
-async def _followed_case(ctx: Context, raw: str) -> FourInOneCase | None:
-    followed = {c.id: c for c in await cases.cases_of_account(ctx.session, ctx.account)}
-    return followed.get(int(raw)) if raw.isdigit() else None
-
-
 @router.action(Verb.RECEIVED, args=(ID,))
 async def ask_received(ctx: Context, args: list[str]) -> list[Reply]:
     """Saying the documents arrived closes the case: asked once more, in words."""
-    case = await _followed_case(ctx, args[0])
+    case = await followed_case(ctx, args[0])
     if case is None or case.status != "ready":
         return stale(ctx)
     if not await cases.trusted(ctx.session, case, ctx.account):
@@ -155,7 +160,7 @@ async def ask_received(ctx: Context, args: list[str]) -> list[Reply]:
 
 @router.action(Verb.RECEIVED_OK, args=(ID,))
 async def received(ctx: Context, args: list[str]) -> list[Reply]:
-    case = await _followed_case(ctx, args[0])
+    case = await followed_case(ctx, args[0])
     if case is None:
         return stale(ctx)
     if not await cases.trusted(ctx.session, case, ctx.account):

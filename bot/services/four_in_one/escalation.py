@@ -39,7 +39,7 @@ async def _claim(session: AsyncSession, case_id: int, column: str, now: datetime
     return changed_rows(result) == 1
 
 
-async def _staff_accounts(session: AsyncSession, agency_id: int, roles: set[str]) -> list[Account]:
+async def staff_accounts(session: AsyncSession, agency_id: int, roles: set[str]) -> list[Account]:
     rows = await session.scalars(
         select(Account)
         .join(Employee, Employee.id == Account.employee_id)
@@ -100,7 +100,7 @@ async def escalate_due(session: AsyncSession, agency: Agency, now: datetime) -> 
         record_event(session, case, "escalated", "system", now, note=level)
         roles = frozenset({*DESK_ROLES, *(OWNERS[k] for k in waiting)})
         if roles not in staff:
-            staff[roles] = await _staff_accounts(session, agency.id, set(roles))
+            staff[roles] = await staff_accounts(session, agency.id, set(roles))
         for account in staff[roles]:
             t = reader_translator(account)
             made = await delivery.enqueue(
