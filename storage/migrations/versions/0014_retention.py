@@ -1,7 +1,7 @@
 """retention
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-07 16:50:00.000000
 
 Retention (UU PDP): the outcome counts of a broadcast's removed deliveries (`broadcast_tally`),
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
