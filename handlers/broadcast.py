@@ -20,7 +20,7 @@ from bot import dates
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, ID, NUM, WORD, Context, Draft, Expect, Router, Step
 from bot.services import audit, guidance, when
-from bot.services.broadcasting import audiences, broadcasts, reminders
+from bot.services.broadcasting import acks, audiences, broadcasts, reminders
 from bot.services.broadcasting.audiences import Audience, AudienceError
 from bot.services.broadcasting.report import report
 from bot.views.when import ask_half, half_choices
@@ -52,6 +52,8 @@ class Verb(StrEnum):
     REMINDER_ADD = "remadd"
     REMINDER_DELETE_OK = "remdelok"
     HALF = "half"
+    ACK = "ack"
+    ACKS = "acks"
 
 
 router = Router("broadcast")
@@ -82,6 +84,7 @@ class BroadcastDraft(Draft):
     send_at: str | None = None  # ISO moment, for a scheduled broadcast
     # The two readings of an hour that may be morning or evening, while it is asked back.
     halves: list[str] = Field(default_factory=list)
+    ack: bool = False  # recipients are asked to confirm they read it
 
 
 @router.action(Verb.START, roles={HR})
@@ -241,13 +244,26 @@ async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
         text += "\n" + ctx.t("broadcast.attached", name=draft.attachment[0])
     if not size.reachable:
         text += "\n\n" + ctx.t("broadcast.nobody_reachable", employees=size.employees)
+    text += "\n" + ctx.t("ack.asked" if draft.ack else "ack.not_asked")
     choices = [
         Choice(router.payload(Verb.NOW), ctx.t("broadcast.send_now")),
         Choice(router.payload(Verb.LATER), ctx.t("broadcast.send_later")),
+        Choice(router.payload(Verb.ACK), ctx.t("ack.toggle_off" if draft.ack else "ack.toggle_on")),
         Choice(router.payload(Verb.AGAIN), ctx.t("broadcast.change_audience")),
         ctx.back_to_menu(),
     ]
     return [Reply(text, choices)]
+
+
+@router.action(Verb.ACK, roles={HR}, state=Compose.DRAFT)
+async def toggle_ack(ctx: Context, args: list[str]) -> list[Reply]:
+    """Ask recipients for a "✅ I have read this" tap, or stop asking; the preview shows which."""
+    draft = BroadcastDraft.of(ctx)
+    if draft.audience is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    draft.ack = not draft.ack
+    await router.enter(ctx, Compose.DRAFT, draft)
+    return await _preview(ctx, Audience.from_json(draft.audience))
 
 
 @router.action(Verb.AGAIN, roles={HR}, state=Compose.DRAFT)
@@ -357,6 +373,7 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
         send_at=send_at,
         attachment=_attachment(draft),
         report_account_id=ctx.account.id,
+        ack=draft.ack,
     )
     await ctx.clear_state()
     if send_at is None:
@@ -399,6 +416,8 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
         choices.append(
             Choice(router.payload(Verb.CSV, broadcast.id), ctx.t("broadcast.button_csv"))
         )
+    if broadcast.ack_requested and broadcast.released_at is not None:
+        choices.append(Choice(router.payload(Verb.ACKS, broadcast.id), ctx.t("ack.button_export")))
     if broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
         choices.append(
             Choice(router.payload(Verb.CANCEL, broadcast.id), ctx.t("broadcast.button_cancel"))
@@ -422,6 +441,23 @@ async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     )
     attachment = Attachment(f"belum-terkirim-{broadcast.id}.csv", data, "text/csv")
     return [Reply(ctx.t("broadcast.csv_ready"), [ctx.back_to_menu()], attachment=attachment)]
+
+
+@router.action(Verb.ACKS, roles={HR}, args=(ID,))
+async def acks_file(ctx: Context, args: list[str]) -> list[Reply]:
+    broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
+    if broadcast is None or not broadcast.ack_requested:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    data = await acks.export_csv(ctx.session, broadcast, ctx.t)
+    audit.record(
+        ctx.session,
+        actor=ctx.actor,
+        action="broadcast.acks_export",
+        agency_id=ctx.agency.id,
+        target=f"broadcast:{broadcast.id}",
+    )
+    attachment = Attachment(f"konfirmasi-baca-{broadcast.id}.csv", data, "text/csv")
+    return [Reply(ctx.t("ack.export_ready"), [ctx.back_to_menu()], attachment=attachment)]
 
 
 @router.action(Verb.CANCEL, roles={HR}, args=(ID,))

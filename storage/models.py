@@ -381,6 +381,9 @@ class Delivery(Base):
     )
     # Lower goes first: a 4-in-1 notice never waits behind a 100,000-recipient broadcast.
     priority: Mapped[int] = mapped_column(default=0)
+    # When the recipient tapped "I have read this" on a broadcast that asks for it (not a read
+    # receipt: WhatsApp's "read" status only says the message was opened).
+    confirmed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Broadcast(Base):
@@ -417,6 +420,8 @@ class Broadcast(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # HR asks recipients to confirm they read it: the message carries an "I have read this" button.
+    ack_requested: Mapped[bool] = mapped_column(default=False)
 
 
 class Reminder(Base):

@@ -81,6 +81,7 @@ async def create(
     report_account_id: int | None = None,
     kind: str = "broadcast",
     dedup_key: str | None = None,
+    ack: bool = False,
 ) -> Broadcast:
     """Record a broadcast (scheduled; `release` makes its deliveries) and audit it."""
     broadcast = Broadcast(
@@ -95,6 +96,7 @@ async def create(
         created_by=actor,
         report_account_id=report_account_id,
         dedup_key=dedup_key,
+        ack_requested=ack,
     )
     if attachment is not None:
         broadcast.attachment_name, broadcast.attachment_type, broadcast.attachment = attachment
@@ -110,6 +112,7 @@ async def create(
         send_at=broadcast.send_at.isoformat(),
         chars=len(text or ""),
         attachment=broadcast.attachment_name,
+        ack=ack,
     )
     return broadcast
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates
 from bot.delivery import Status
 from bot.i18n import Translator, translator
-from bot.services.broadcasting import audiences, broadcasts
+from bot.services.broadcasting import acks, audiences, broadcasts
 from bot.services.broadcasting.audiences import Audience
 from storage.models import Agency, Broadcast
 
@@ -70,4 +70,6 @@ async def report(
     for status, reason, count in failures:
         label = broadcasts.status_label(status, t)
         lines.append(t("broadcast.failure_line", status=label, reason=reason, count=count))
+    if broadcast.ack_requested:
+        lines.extend(acks.lines(await acks.summary(session, broadcast), t))
     return "\n".join(lines), bool(failures) or broadcast.recipients > progress.total

@@ -1,0 +1,31 @@
+"""broadcast acknowledgements
+
+Revision ID: 0012
+Revises: 0010
+Create Date: 2026-12-07 17:00:00.000000
+
+A broadcast may ask its recipients to confirm they read it (`broadcast.ack_requested`); each
+recipient's confirmation is kept on their delivery row (`delivery.confirmed_at`). Only columns are
+added, in place, so no table is rebuilt (a rebuild of delivery would be slow on large agencies).
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0012'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        'broadcast',
+        sa.Column('ack_requested', sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column('delivery', sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column('delivery', 'confirmed_at')
+    op.drop_column('broadcast', 'ack_requested')
