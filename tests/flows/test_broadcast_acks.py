@@ -55,7 +55,7 @@ async def _broadcast_with_ack(hr: Chat, text: str) -> None:
     await hr.press("Semua ASN")
     assert "tidak diminta konfirmasi baca" in hr.text
     await hr.press("Minta konfirmasi baca")
-    assert "diminta menekan \"Sudah saya baca\"" in hr.text
+    assert 'diminta menekan "Sudah saya baca"' in hr.text
     await hr.press("Kirim sekarang")
     await hr.press("Ya, kirim")
     assert "Siaran #" in hr.text
@@ -66,7 +66,8 @@ async def test_confirm_once_twice_and_forged(chat, demo_app) -> None:
     mega = await linked(chat, MEGA)
     rina = await linked(chat, RINA)
     await _broadcast_with_ack(hr, "Wajib baca: jadwal apel berubah.")
-    mine, theirs = await _delivery(demo_app, mega.user_ref), await _delivery(demo_app, rina.user_ref)
+    mine = await _delivery(demo_app, mega.user_ref)
+    theirs = await _delivery(demo_app, rina.user_ref)
 
     harness = chat.harness
     if harness is not None:  # WhatsApp: the message carries the button; a read receipt is no tap
@@ -140,9 +141,8 @@ async def test_telegram_button_report_and_export_from_shell_and_chat(
                 select(Employee).where(Employee.unit_id == unit.id).order_by(Employee.name)
             )
         )
-    sent = await cli(
-        "broadcast", "send", "--text", "Baca SE baru.", "--unit", "dinas pendidikan", "--ack", "--yes"
-    )
+    unit_args = ("--unit", "dinas pendidikan", "--ack", "--yes")
+    sent = await cli("broadcast", "send", "--text", "Baca SE baru.", *unit_args)
     assert sent.code == 0, sent
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("TELEGRAM_API_BASE", bot_api.base)
