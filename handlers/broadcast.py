@@ -67,6 +67,19 @@ SIMPLE = {
 }
 
 
+ACK_STATE = {  # what the preview says of each (asked, reminded) state
+    (False, False): "ack.not_asked",
+    (True, False): "ack.asked",
+    (True, True): "ack.asked_remind",
+}
+# The label of the acknowledgement button for each (asked, reminded) state: what a tap switches to.
+ACK_NEXT = {
+    (False, False): "ack.toggle_on",
+    (True, False): "ack.toggle_remind",
+    (True, True): "ack.toggle_off",
+}
+
+
 class Compose(StrEnum):
     """HR writes a broadcast: the text (a file may come along), the audience, then when."""
 
@@ -85,6 +98,7 @@ class BroadcastDraft(Draft):
     # The two readings of an hour that may be morning or evening, while it is asked back.
     halves: list[str] = Field(default_factory=list)
     ack: bool = False  # recipients are asked to confirm they read it
+    ack_remind: bool = False  # ... and those who have not are reminded once
 
 
 @router.action(Verb.START, roles={HR})
@@ -244,11 +258,14 @@ async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
         text += "\n" + ctx.t("broadcast.attached", name=draft.attachment[0])
     if not size.reachable:
         text += "\n\n" + ctx.t("broadcast.nobody_reachable", employees=size.employees)
-    text += "\n" + ctx.t("ack.asked" if draft.ack else "ack.not_asked")
+    asked = (
+        "ack.asked_remind" if draft.ack_remind else "ack.asked" if draft.ack else "ack.not_asked"
+    )
+    text += "\n" + ctx.t(asked, hours=acks.REMIND_HOURS)
     choices = [
         Choice(router.payload(Verb.NOW), ctx.t("broadcast.send_now")),
         Choice(router.payload(Verb.LATER), ctx.t("broadcast.send_later")),
-        Choice(router.payload(Verb.ACK), ctx.t("ack.toggle_off" if draft.ack else "ack.toggle_on")),
+        Choice(router.payload(Verb.ACK), ctx.t(ACK_NEXT[(draft.ack, draft.ack_remind)])),
         Choice(router.payload(Verb.AGAIN), ctx.t("broadcast.change_audience")),
         ctx.back_to_menu(),
     ]
@@ -257,11 +274,14 @@ async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
 
 @router.action(Verb.ACK, roles={HR}, state=Compose.DRAFT)
 async def toggle_ack(ctx: Context, args: list[str]) -> list[Reply]:
-    """Ask recipients for a "✅ I have read this" tap, or stop asking; the preview shows which."""
+    """One button steps through: no confirmation, ask to confirm, ask and remind once; the
+    preview says which is chosen."""
     draft = BroadcastDraft.of(ctx)
     if draft.audience is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    draft.ack = not draft.ack
+    draft.ack, draft.ack_remind = (
+        (True, False) if not draft.ack else (True, True) if not draft.ack_remind else (False, False)
+    )
     await router.enter(ctx, Compose.DRAFT, draft)
     return await _preview(ctx, Audience.from_json(draft.audience))
 
@@ -374,6 +394,7 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
         attachment=_attachment(draft),
         report_account_id=ctx.account.id,
         ack=draft.ack,
+        ack_remind_hours=acks.REMIND_HOURS if draft.ack_remind else None,
     )
     await ctx.clear_state()
     if send_at is None:

@@ -422,6 +422,9 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # HR asks recipients to confirm they read it: the message carries an "I have read this" button.
     ack_requested: Mapped[bool] = mapped_column(default=False)
+    # Hours after release to remind, once, those who have not confirmed (None: no reminder).
+    ack_remind_hours: Mapped[int | None] = mapped_column(nullable=True)
+    ack_reminded_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Reminder(Base):

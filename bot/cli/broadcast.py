@@ -123,7 +123,8 @@ async def cmd_send(app: App, args: argparse.Namespace, t: Translator) -> int:
         chosen = await agency(app, session, args.agency)
         broadcast = await broadcasts.create(
             session, chosen, audience, actor=actor(), text=text, send_at=send_at,
-            attachment=attachment, ack=args.ack,
+            attachment=attachment, ack=args.ack or bool(args.ack_remind),
+            ack_remind_hours=args.ack_remind,
         )  # fmt: skip
         if args.broadcast_command == "send":
             count = await broadcasts.release(session, broadcast, utcnow())
@@ -302,6 +303,12 @@ def _add_broadcast(sub: Subparsers) -> None:
         cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         cmd.add_argument(
             "--ack", action="store_true", help='ask recipients to tap "I have read this"'
+        )
+        cmd.add_argument(
+            "--ack-remind",
+            type=positive,
+            metavar="HOURS",
+            help="with --ack: remind, once, those who have not confirmed after HOURS",
         )
         _audience_options(cmd)
         cmd.set_defaults(func=cmd_send)

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot import jobs
 from bot.channels.whatsapp_sender import WhatsAppSender
 from bot.drain import drain_once
 from bot.services.broadcasting import acks
-from storage.models import Account, AuditLog, Delivery, Employee, Unit
+from storage.models import Account, AuditLog, Broadcast, Delivery, Employee, Unit
 from tests.fakes import fake_graph_api
 from tests.fakes.chat import Chat
 from tests.fakes.fake_bot_api import TOKEN
-from tests.helpers.delivery_helpers import link_all
+from tests.helpers.delivery_helpers import drain_all, link_all, telegram_sender
 from tests.helpers.rating_helpers import FAJAR_HR, MEGA, RINA, employee_ids, linked
 
 
@@ -193,3 +195,62 @@ async def test_telegram_button_report_and_export_from_shell_and_chat(
             )
         )
     assert len(actions) == 2  # the shell and the chat export
+
+
+async def test_reminder_goes_once_to_those_who_have_not_confirmed(demo_app, bot_api) -> None:
+    chats = await link_all(demo_app)
+    hr = Chat(demo_app, str(chats[(await employee_ids(demo_app))[FAJAR_HR]]))
+    await hr.send("/menu")
+    await hr.press("Meja HR")
+    await hr.press("Siaran")
+    await hr.press("Tulis siaran")
+    await hr.send("Isi survei kepuasan pegawai minggu ini.")
+    await hr.press("Semua ASN")
+    await hr.press("Minta konfirmasi baca")
+    await hr.press("Tambah pengingat")
+    assert f"diingatkan sekali setelah {acks.REMIND_HOURS} jam" in hr.text
+    await hr.press("Kirim sekarang")
+    await hr.press("Ya, kirim")
+    sender = telegram_sender(demo_app, bot_api)
+    await drain_all(demo_app, {"telegram": sender})
+    async with demo_app.sessions() as session:
+        broadcast = await session.scalar(select(Broadcast))
+        rows = list(
+            await session.scalars(select(Delivery).where(Delivery.broadcast_id.is_not(None)))
+        )
+    assert broadcast is not None and broadcast.released_at is not None
+    confirmer = rows[0]
+    async with demo_app.sessions() as session:
+        account = await session.get(Account, confirmer.account_id)
+    await Chat(demo_app, account.user_ref).action(acks.payload(confirmer.id))
+
+    async def reminders() -> list[Delivery]:
+        async with demo_app.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(Delivery).where(Delivery.message_key == "ack.reminder")
+                )
+            )
+
+    released = broadcast.released_at
+    await jobs.run_due(demo_app, released + timedelta(hours=23), names=["broadcast.ack_remind"])
+    assert await reminders() == []  # not yet
+    await jobs.run_due(demo_app, released + timedelta(hours=25), names=["broadcast.ack_remind"])
+    sent = await reminders()
+    expected = {r.account_id: r.id for r in rows if r.id != confirmer.id and r.status == "sent"}
+    assert {r.account_id for r in sent} == set(expected) and len(sent) == len(rows) - 1
+    await jobs.run_due(demo_app, released + timedelta(hours=50), names=["broadcast.ack_remind"])
+    assert len(await reminders()) == len(sent)  # once
+
+    before = len(bot_api.accepted)
+    await drain_all(demo_app, {"telegram": sender})
+    await sender.close()
+    reminded = bot_api.accepted[before:]
+    assert len(reminded) == len(sent)
+    async with demo_app.sessions() as session:
+        refs = dict((await session.execute(select(Account.id, Account.chat_ref))).all())
+    for message in reminded:  # each carries the button of that person's own delivery
+        text, markup = message.params["text"], str(message.params["reply_markup"])
+        assert "Pengingat dari BKPSDM" in text and "survei kepuasan" in text
+        own = next(d for a, d in expected.items() if refs[a] == str(message.params["chat_id"]))
+        assert f"'{acks.payload(own)}'" in markup

@@ -10,18 +10,20 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates
-from bot.delivery import Status
+from bot.delivery import Status, enqueue
 from bot.i18n import Translator
 from storage.db import changed_rows
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Unit
 
+EXCERPT = 300  # how much of the broadcast a reminder repeats
+REMIND_HOURS = 24  # the reminder HR can switch on when composing
 ROUTER = "ack"  # the payload "ack:ok:<delivery id>" the message's button carries
 VERB = "ok"
 
@@ -30,6 +32,10 @@ class Outcome(StrEnum):
     CONFIRMED = "confirmed"
     ALREADY = "already"
     REFUSED = "refused"
+
+
+REACHED = (Status.SENT.value, Status.DELIVERED.value, Status.READ.value)
+ACK_PARAM = "ack_delivery"  # a reminder's param: the delivery whose button it carries again
 
 
 def payload(delivery_id: int) -> str:
@@ -66,6 +72,52 @@ async def confirm(
     return Outcome.CONFIRMED if changed_rows(result) else Outcome.ALREADY
 
 
+async def remind_due(session: AsyncSession, now: datetime) -> int:
+    """Remind, once, each recipient of a broadcast who has not confirmed within the hours HR
+    chose; the reminder carries the same button. Returns how many reminders were queued."""
+    due = list(
+        await session.scalars(
+            select(Broadcast)
+            .where(
+                Broadcast.ack_requested.is_(True),
+                Broadcast.ack_remind_hours.is_not(None),
+                Broadcast.ack_reminded_at.is_(None),
+                Broadcast.released_at.is_not(None),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    queued = 0
+    for broadcast in due:
+        assert broadcast.released_at is not None and broadcast.ack_remind_hours is not None
+        if broadcast.released_at + timedelta(hours=broadcast.ack_remind_hours) > now:
+            continue
+        broadcast.ack_reminded_at = now  # once, even if nobody is left to remind
+        text = broadcast.text or ""
+        excerpt = text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
+        waiting = await session.execute(
+            select(Delivery.id, Account)
+            .join(Account, Account.id == Delivery.account_id)
+            .where(
+                Delivery.broadcast_id == broadcast.id,
+                Delivery.confirmed_at.is_(None),
+                Delivery.status.in_(REACHED),
+            )
+        )
+        for delivery_id, account in waiting.all():
+            await enqueue(
+                session,
+                account,
+                "ack.reminder",
+                kind="reminder",
+                source=f"broadcast:{broadcast.id}",
+                params={"id": broadcast.id, "excerpt": excerpt, ACK_PARAM: delivery_id},
+                dedup_key=f"ack-reminder:{delivery_id}",
+            )
+            queued += 1
+    return queued
+
+
 @dataclass(frozen=True)
 class UnitCount:
     unit: str
@@ -100,7 +152,7 @@ async def summary(
             .order_by(Unit.name, Employee.name)
         )
     ).all()
-    reached = (Status.SENT.value, Status.DELIVERED.value, Status.READ.value)
+    reached = REACHED
     units: dict[int, tuple[str, int, int, list[str]]] = {}
     for uid, unit, name, _status, confirmed_at in rows:
         label, total, done, who = units.get(uid, (unit, 0, 0, []))

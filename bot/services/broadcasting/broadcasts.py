@@ -82,6 +82,7 @@ async def create(
     kind: str = "broadcast",
     dedup_key: str | None = None,
     ack: bool = False,
+    ack_remind_hours: int | None = None,
 ) -> Broadcast:
     """Record a broadcast (scheduled; `release` makes its deliveries) and audit it."""
     broadcast = Broadcast(
@@ -97,6 +98,7 @@ async def create(
         report_account_id=report_account_id,
         dedup_key=dedup_key,
         ack_requested=ack,
+        ack_remind_hours=ack_remind_hours if ack else None,
     )
     if attachment is not None:
         broadcast.attachment_name, broadcast.attachment_type, broadcast.attachment = attachment
@@ -113,6 +115,7 @@ async def create(
         chars=len(text or ""),
         attachment=broadcast.attachment_name,
         ack=ack,
+        ack_remind_hours=broadcast.ack_remind_hours,
     )
     return broadcast
 

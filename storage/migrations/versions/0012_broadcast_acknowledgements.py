@@ -5,7 +5,8 @@ Revises: 0010
 Create Date: 2026-12-07 17:00:00.000000
 
 A broadcast may ask its recipients to confirm they read it (`broadcast.ack_requested`); each
-recipient's confirmation is kept on their delivery row (`delivery.confirmed_at`). Only columns are
+recipient's confirmation is kept on their delivery row (`delivery.confirmed_at`); those who have
+not confirmed `ack_remind_hours` after the release are reminded once (`ack_reminded_at`). Only columns are
 added, in place, so no table is rebuilt (a rebuild of delivery would be slow on large agencies).
 """
 from alembic import op
@@ -23,9 +24,15 @@ def upgrade() -> None:
         'broadcast',
         sa.Column('ack_requested', sa.Boolean(), nullable=False, server_default=sa.false()),
     )
+    op.add_column('broadcast', sa.Column('ack_remind_hours', sa.Integer(), nullable=True))
+    op.add_column(
+        'broadcast', sa.Column('ack_reminded_at', sa.DateTime(timezone=True), nullable=True)
+    )
     op.add_column('delivery', sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     op.drop_column('delivery', 'confirmed_at')
+    op.drop_column('broadcast', 'ack_reminded_at')
+    op.drop_column('broadcast', 'ack_remind_hours')
     op.drop_column('broadcast', 'ack_requested')
