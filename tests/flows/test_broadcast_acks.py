@@ -114,6 +114,18 @@ async def test_confirm_once_twice_and_forged(chat, demo_app) -> None:
     assert mega_name in hr.text and rina_name not in hr.text
     assert f"• {mega_unit}: 1 dari" in hr.text
 
+    # Mega heads her unit (she supervises Rina there and has no supervisor): counts, no names,
+    # her unit only. Rina heads nothing: refused, by command and by a forged button alike.
+    await mega.send("/konfirmasi")
+    await mega.press("#1")
+    assert "unit Sekretariat Daerah" in mega.text and "dikonfirmasi 1" in mega.text
+    assert f"• {mega_unit}: 1 dari 2 sudah konfirmasi" in mega.text
+    assert mega_name not in mega.text and "BKPSDM:" not in mega.text
+    await rina.send("/konfirmasi")
+    assert "hanya untuk kepala unit" in rina.text
+    await rina.action("ack:unit:1")
+    assert "dikonfirmasi" not in rina.text
+
 
 async def test_no_button_on_a_broadcast_that_does_not_ask(chat, demo_app) -> None:
     hr = await linked(chat, FAJAR_HR)

@@ -118,6 +118,50 @@ async def remind_due(session: AsyncSession, now: datetime) -> int:
     return queued
 
 
+async def headed_unit(session: AsyncSession, employee: Employee | None) -> int | None:
+    """The unit this employee heads, from the roster: they supervise someone in their own unit
+    and their own supervisor is outside it or absent. None for everyone else."""
+    if employee is None or employee.status != "active":
+        return None
+    supervises = (
+        select(Employee.id)
+        .where(
+            Employee.supervisor_id == employee.id,
+            Employee.unit_id == employee.unit_id,
+            Employee.status == "active",
+        )
+        .exists()
+    )
+    if not await session.scalar(select(supervises)):
+        return None
+    if employee.supervisor_id is not None:
+        boss = await session.get(Employee, employee.supervisor_id)
+        if boss is not None and boss.unit_id == employee.unit_id:
+            return None
+    return employee.unit_id
+
+
+async def reaching_unit(
+    session: AsyncSession, agency_id: int, unit_id: int, limit: int = 8
+) -> list[Broadcast]:
+    """The latest broadcasts asking for confirmation that reached someone in the unit."""
+    reached = (
+        select(Delivery.id)
+        .join(Account, Account.id == Delivery.account_id)
+        .join(Employee, Employee.id == Account.employee_id)
+        .where(Delivery.broadcast_id == Broadcast.id, Employee.unit_id == unit_id)
+        .exists()
+    )
+    return list(
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.agency_id == agency_id, Broadcast.ack_requested.is_(True), reached)
+            .order_by(Broadcast.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class UnitCount:
     unit: str
