@@ -9,6 +9,7 @@ from handlers import (
     home,
     linking,
     rating,
+    satisfaction,
     standing,
 )
 
@@ -22,4 +23,5 @@ ROUTERS = [
     four_in_one.router,
     broadcast.router,
     broadcast_ack.router,
+    satisfaction.router,
 ]

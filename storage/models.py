@@ -517,6 +517,11 @@ class FourInOneCase(Base):
     risk24_at: Mapped[datetime | None] = mapped_column(nullable=True)
     risk6_at: Mapped[datetime | None] = mapped_column(nullable=True)
     overdue_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The family's satisfaction (SKM scale 1-4), asked once the day after they confirmed receipt.
+    skm_asked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    skm_score: Mapped[int | None] = mapped_column(nullable=True)
+    skm_comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    skm_answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     documents: Mapped[list[CaseDocument]] = relationship(

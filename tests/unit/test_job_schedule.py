@@ -17,6 +17,7 @@ def test_every_process_runs_the_same_jobs_at_their_intervals() -> None:
         "reminders": timedelta(minutes=1),
         "broadcast.ack_remind": timedelta(minutes=5),
         "case.escalate": timedelta(minutes=5),
+        "case.satisfaction": timedelta(minutes=15),
         "whatsapp.settle": timedelta(minutes=1),
     }
     assert len(jobs.JOBS) == len({job.name for job in jobs.JOBS})

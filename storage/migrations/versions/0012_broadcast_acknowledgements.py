@@ -1,4 +1,4 @@
-"""broadcast acknowledgements
+"""broadcast acknowledgements and family satisfaction
 
 Revision ID: 0012
 Revises: 0010
@@ -6,7 +6,8 @@ Create Date: 2026-12-07 17:00:00.000000
 
 A broadcast may ask its recipients to confirm they read it (`broadcast.ack_requested`); each
 recipient's confirmation is kept on their delivery row (`delivery.confirmed_at`); those who have
-not confirmed `ack_remind_hours` after the release are reminded once (`ack_reminded_at`). Only columns are
+not confirmed `ack_remind_hours` after the release are reminded once (`ack_reminded_at`). A 4-in-1 case keeps the
+family's satisfaction answer (`skm_*`: asked once, score 1-4, optional comment). Only columns are
 added, in place, so no table is rebuilt (a rebuild of delivery would be slow on large agencies).
 """
 from alembic import op
@@ -29,9 +30,17 @@ def upgrade() -> None:
         'broadcast', sa.Column('ack_reminded_at', sa.DateTime(timezone=True), nullable=True)
     )
     op.add_column('delivery', sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True))
+    for name in ('skm_asked_at', 'skm_answered_at'):
+        op.add_column(
+            'four_in_one_case', sa.Column(name, sa.DateTime(timezone=True), nullable=True)
+        )
+    op.add_column('four_in_one_case', sa.Column('skm_score', sa.Integer(), nullable=True))
+    op.add_column('four_in_one_case', sa.Column('skm_comment', sa.String(length=500), nullable=True))
 
 
 def downgrade() -> None:
+    for name in ('skm_comment', 'skm_score', 'skm_answered_at', 'skm_asked_at'):
+        op.drop_column('four_in_one_case', name)
     op.drop_column('delivery', 'confirmed_at')
     op.drop_column('broadcast', 'ack_reminded_at')
     op.drop_column('broadcast', 'ack_remind_hours')
