@@ -56,6 +56,7 @@ async def test_asked_next_day_once_stored_and_reported(chat, demo_app, inbox, cl
     stored = await live_case(demo_app)
     assert stored.skm_score == 3 and stored.skm_comment == "Petugas ramah, tapi antrean lama."
 
+    assert stored.skm_answered_at is not None
     month = stored.skm_answered_at.astimezone(satisfaction.ZoneInfo("Asia/Jakarta"))
     report = await cli("case", "satisfaction", "--month", month.strftime("%Y-%m"))
     assert report.code == 0, report
