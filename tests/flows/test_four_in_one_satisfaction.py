@@ -9,7 +9,14 @@ from datetime import timedelta
 from bot import jobs
 from bot.services.four_in_one import satisfaction
 from tests.flows.test_four_in_one_closing import _all_ready
-from tests.helpers.four_in_one_helpers import OFFICER_PHONE, live_case, report_by_nip, staff_opens
+from tests.helpers.four_in_one_helpers import (
+    HR_PHONE,
+    OFFICER_PHONE,
+    link,
+    live_case,
+    report_by_nip,
+    staff_opens,
+)
 
 JOB = ["case.satisfaction"]
 
@@ -65,6 +72,13 @@ async def test_asked_next_day_once_stored_and_reported(chat, demo_app, inbox, cl
     assert "(3) Petugas ramah, tapi antrean lama." in report.out
     other = await cli("case", "satisfaction", "--month", "2001-01")
     assert "Belum ada jawaban" in other.out
+
+    hr = chat("7204")
+    await link(hr, HR_PHONE)
+    await hr.press("Keluarga berduka")
+    await hr.press("Laporan 4-in-1")
+    assert "Kepuasan keluarga (SKM)" in hr.text and "indeks 75.0" in hr.text
+    assert "Petugas ramah" in hr.text
 
 
 async def test_the_comment_may_be_skipped(chat, demo_app) -> None:
