@@ -46,13 +46,9 @@ def compose(
     delivery: Delivery, account: Account, broadcast: Broadcast | None, default_locale: str = "id"
 ) -> Reply:
     """The message as the recipient reads it: a broadcast's own text, else the catalog message."""
-    t = translator(account.locale or default_locale)
     if broadcast is None:
-        reply = render(delivery, account, default_locale)
-        again = delivery.params.get(acks.ACK_PARAM)
-        if isinstance(again, int):  # a reminder to confirm carries the broadcast's button again
-            reply.choices.append(Choice(acks.payload(again), t("ack.button")))
-        return reply
+        return render(delivery, account, default_locale)
+    t = translator(account.locale or default_locale)
     if broadcast.text is not None:
         text = t("broadcast.message", text=broadcast.text)
     else:

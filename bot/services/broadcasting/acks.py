@@ -35,7 +35,6 @@ class Outcome(StrEnum):
 
 
 REACHED = (Status.SENT.value, Status.DELIVERED.value, Status.READ.value)
-ACK_PARAM = "ack_delivery"  # a reminder's param: the delivery whose button it carries again
 
 
 def payload(delivery_id: int) -> str:
@@ -111,7 +110,8 @@ async def remind_due(session: AsyncSession, now: datetime) -> int:
                 "ack.reminder",
                 kind="reminder",
                 source=f"broadcast:{broadcast.id}",
-                params={"id": broadcast.id, "excerpt": excerpt, ACK_PARAM: delivery_id},
+                # The reminder carries the button of the person's own delivery again.
+                params={"excerpt": excerpt, "choices": [[payload(delivery_id), "ack.button"]]},
                 dedup_key=f"ack-reminder:{delivery_id}",
             )
             queued += 1
