@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates
 from bot.i18n import translator
-from bot.messages import Reply
+from bot.messages import Choice, Reply
 
 # The sender contract lives in bot.senders; these names stay importable from here for callers
 # that think of them as part of delivery.
@@ -85,7 +85,9 @@ async def enqueue(
 def render(delivery: Delivery, account: Account, default_locale: str = "id") -> Reply:
     """The delivery as a neutral reply in the recipient's language."""
     t = translator(account.locale or default_locale)
-    return Reply(t(delivery.message_key, **localized(delivery.params, t)))
+    # A notification may carry buttons: params["choices"] is [[payload, label key], ...].
+    choices = [Choice(payload, t(key)) for payload, key in delivery.params.get("choices", [])]
+    return Reply(t(delivery.message_key, **localized(delivery.params, t)), choices)
 
 
 def localized(params: dict[str, Any], t: Any) -> dict[str, Any]:

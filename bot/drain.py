@@ -26,9 +26,10 @@ from bot import metrics
 from bot.config import Settings
 from bot.delivery import Status, localized, render
 from bot.i18n import translator
-from bot.messages import Attachment, Reply
+from bot.messages import Attachment, Choice, Reply
 from bot.outage import is_outage
 from bot.senders import ChannelSender, Outcome, SendResult
+from bot.services.broadcasting import acks
 from bot.services.rate_limit import Limiter, MemoryLimiter, acquire
 from storage import db
 from storage.models import Account, Broadcast, Delivery, utcnow
@@ -60,7 +61,10 @@ def compose(
             broadcast.attachment,
             broadcast.attachment_type or "application/octet-stream",
         )
-    return Reply(text, attachment=attachment)
+    choices = []
+    if broadcast.ack_requested:  # the button names this delivery row; the handler re-checks it
+        choices.append(Choice(acks.payload(delivery.id), t("ack.button")))
+    return Reply(text, choices, attachment=attachment)
 
 
 def wave_size(rate: float, concurrency: int) -> int:

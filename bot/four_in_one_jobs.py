@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.services import four_in_one
+from bot.services.four_in_one import satisfaction
 from storage.models import Agency
 
 
@@ -23,3 +24,9 @@ async def escalate(app: Any, now: datetime) -> None:
             agency = await session.get(Agency, agency_id)
             if agency is not None:
                 await four_in_one.escalate_due(session, agency, now)
+
+
+async def ask_satisfaction(app: Any, now: datetime) -> None:
+    """The day-after satisfaction question to families who confirmed receipt (each case once)."""
+    async with app.sessions() as session, session.begin():
+        await satisfaction.ask_due(session, now)

@@ -121,6 +121,8 @@ JOBS: tuple[Job, ...] = (
     Job("broadcast.release", timedelta(seconds=10), broadcasting.release_scheduled),
     Job("broadcast.progress", timedelta(seconds=10), broadcasting.report_progress),
     Job("reminders", timedelta(minutes=1), broadcasting.fire_reminders),
+    Job("broadcast.ack_remind", timedelta(minutes=5), broadcasting.remind_unconfirmed),
     Job("case.escalate", timedelta(minutes=5), four_in_one_jobs.escalate),
+    Job("case.satisfaction", timedelta(minutes=15), four_in_one_jobs.ask_satisfaction),
     Job("whatsapp.settle", timedelta(minutes=1), whatsapp_status.settle_job),
 )

@@ -20,7 +20,7 @@ from bot import dates
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import HR, ID, NUM, WORD, Context, Draft, Expect, Router, Step
 from bot.services import audit, guidance, when
-from bot.services.broadcasting import audiences, broadcasts, reminders
+from bot.services.broadcasting import acks, audiences, broadcasts, reminders
 from bot.services.broadcasting.audiences import Audience, AudienceError
 from bot.services.broadcasting.report import report
 from bot.views.when import ask_half, half_choices
@@ -52,6 +52,8 @@ class Verb(StrEnum):
     REMINDER_ADD = "remadd"
     REMINDER_DELETE_OK = "remdelok"
     HALF = "half"
+    ACK = "ack"
+    ACKS = "acks"
 
 
 router = Router("broadcast")
@@ -62,6 +64,19 @@ SIMPLE = {
     "hr": Audience(audiences.ROLE, role="hr"),
     "officer": Audience(audiences.ROLE, role="officer"),
     "notrated": Audience(audiences.NOT_RATED),
+}
+
+
+ACK_STATE = {  # what the preview says of each (asked, reminded) state
+    (False, False): "ack.not_asked",
+    (True, False): "ack.asked",
+    (True, True): "ack.asked_remind",
+}
+# The label of the acknowledgement button for each (asked, reminded) state: what a tap switches to.
+ACK_NEXT = {
+    (False, False): "ack.toggle_on",
+    (True, False): "ack.toggle_remind",
+    (True, True): "ack.toggle_off",
 }
 
 
@@ -82,6 +97,8 @@ class BroadcastDraft(Draft):
     send_at: str | None = None  # ISO moment, for a scheduled broadcast
     # The two readings of an hour that may be morning or evening, while it is asked back.
     halves: list[str] = Field(default_factory=list)
+    ack: bool = False  # recipients are asked to confirm they read it
+    ack_remind: bool = False  # ... and those who have not are reminded once
 
 
 @router.action(Verb.START, roles={HR})
@@ -241,13 +258,32 @@ async def _preview(ctx: Context, audience: Audience) -> list[Reply]:
         text += "\n" + ctx.t("broadcast.attached", name=draft.attachment[0])
     if not size.reachable:
         text += "\n\n" + ctx.t("broadcast.nobody_reachable", employees=size.employees)
+    asked = (
+        "ack.asked_remind" if draft.ack_remind else "ack.asked" if draft.ack else "ack.not_asked"
+    )
+    text += "\n" + ctx.t(asked, hours=acks.REMIND_HOURS)
     choices = [
         Choice(router.payload(Verb.NOW), ctx.t("broadcast.send_now")),
         Choice(router.payload(Verb.LATER), ctx.t("broadcast.send_later")),
+        Choice(router.payload(Verb.ACK), ctx.t(ACK_NEXT[(draft.ack, draft.ack_remind)])),
         Choice(router.payload(Verb.AGAIN), ctx.t("broadcast.change_audience")),
         ctx.back_to_menu(),
     ]
     return [Reply(text, choices)]
+
+
+@router.action(Verb.ACK, roles={HR}, state=Compose.DRAFT)
+async def toggle_ack(ctx: Context, args: list[str]) -> list[Reply]:
+    """One button steps through: no confirmation, ask to confirm, ask and remind once; the
+    preview says which is chosen."""
+    draft = BroadcastDraft.of(ctx)
+    if draft.audience is None:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    draft.ack, draft.ack_remind = (
+        (True, False) if not draft.ack else (True, True) if not draft.ack_remind else (False, False)
+    )
+    await router.enter(ctx, Compose.DRAFT, draft)
+    return await _preview(ctx, Audience.from_json(draft.audience))
 
 
 @router.action(Verb.AGAIN, roles={HR}, state=Compose.DRAFT)
@@ -357,6 +393,8 @@ async def confirm(ctx: Context, args: list[str]) -> list[Reply]:
         send_at=send_at,
         attachment=_attachment(draft),
         report_account_id=ctx.account.id,
+        ack=draft.ack,
+        ack_remind_hours=acks.REMIND_HOURS if draft.ack_remind else None,
     )
     await ctx.clear_state()
     if send_at is None:
@@ -399,6 +437,8 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
         choices.append(
             Choice(router.payload(Verb.CSV, broadcast.id), ctx.t("broadcast.button_csv"))
         )
+    if broadcast.ack_requested and broadcast.released_at is not None:
+        choices.append(Choice(router.payload(Verb.ACKS, broadcast.id), ctx.t("ack.button_export")))
     if broadcast.status in (broadcasts.SCHEDULED, broadcasts.SENDING):
         choices.append(
             Choice(router.payload(Verb.CANCEL, broadcast.id), ctx.t("broadcast.button_cancel"))
@@ -422,6 +462,23 @@ async def csv_file(ctx: Context, args: list[str]) -> list[Reply]:
     )
     attachment = Attachment(f"belum-terkirim-{broadcast.id}.csv", data, "text/csv")
     return [Reply(ctx.t("broadcast.csv_ready"), [ctx.back_to_menu()], attachment=attachment)]
+
+
+@router.action(Verb.ACKS, roles={HR}, args=(ID,))
+async def acks_file(ctx: Context, args: list[str]) -> list[Reply]:
+    broadcast = await broadcasts.by_id(ctx.session, ctx.agency.id, args[0])
+    if broadcast is None or not broadcast.ack_requested:
+        return [ctx.main_menu(ctx.t("error.stale_button"))]
+    data = await acks.export_csv(ctx.session, broadcast, ctx.t)
+    audit.record(
+        ctx.session,
+        actor=ctx.actor,
+        action="broadcast.acks_export",
+        agency_id=ctx.agency.id,
+        target=f"broadcast:{broadcast.id}",
+    )
+    attachment = Attachment(f"konfirmasi-baca-{broadcast.id}.csv", data, "text/csv")
+    return [Reply(ctx.t("ack.export_ready"), [ctx.back_to_menu()], attachment=attachment)]
 
 
 @router.action(Verb.CANCEL, roles={HR}, args=(ID,))

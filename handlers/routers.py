@@ -1,6 +1,17 @@
 """Every capability's router, as the dispatcher serves them: HOME first, then the rest in order."""
 
-from handlers import admin, broadcast, four_in_one, guidance, home, linking, rating, standing
+from handlers import (
+    admin,
+    broadcast,
+    broadcast_ack,
+    four_in_one,
+    guidance,
+    home,
+    linking,
+    rating,
+    satisfaction,
+    standing,
+)
 
 HOME = home.router
 ROUTERS = [
@@ -11,4 +22,6 @@ ROUTERS = [
     guidance.router,
     four_in_one.router,
     broadcast.router,
+    broadcast_ack.router,
+    satisfaction.router,
 ]

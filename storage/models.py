@@ -381,6 +381,9 @@ class Delivery(Base):
     )
     # Lower goes first: a 4-in-1 notice never waits behind a 100,000-recipient broadcast.
     priority: Mapped[int] = mapped_column(default=0)
+    # When the recipient tapped "I have read this" on a broadcast that asks for it (not a read
+    # receipt: WhatsApp's "read" status only says the message was opened).
+    confirmed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Broadcast(Base):
@@ -417,6 +420,11 @@ class Broadcast(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # HR asks recipients to confirm they read it: the message carries an "I have read this" button.
+    ack_requested: Mapped[bool] = mapped_column(default=False)
+    # Hours after release to remind, once, those who have not confirmed (None: no reminder).
+    ack_remind_hours: Mapped[int | None] = mapped_column(nullable=True)
+    ack_reminded_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class BroadcastTally(Base):
@@ -525,6 +533,11 @@ class FourInOneCase(Base):
     risk24_at: Mapped[datetime | None] = mapped_column(nullable=True)
     risk6_at: Mapped[datetime | None] = mapped_column(nullable=True)
     overdue_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The family's satisfaction (SKM scale 1-4), asked once the day after they confirmed receipt.
+    skm_asked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    skm_score: Mapped[int | None] = mapped_column(nullable=True)
+    skm_comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    skm_answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When retention removed the family's contacts and every free text of a closed case; the
     # dates and documents the SLA report counts stay.

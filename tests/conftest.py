@@ -231,6 +231,13 @@ async def cli(
     root.setLevel(level)
 
 
+def _whatsapp_body(params: dict) -> str:
+    """The text of a sent message; a notification with buttons goes out as an interactive one."""
+    if "text" in params:
+        return str(params["text"]["body"])
+    return str(params["interactive"]["body"]["text"])
+
+
 @pytest.fixture
 async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):
     """inbox(user_ref) -> every notification that chat has received so far, oldest first.
@@ -258,7 +265,7 @@ async def inbox(demo_app: App, chat, bot_api: FakeBotAPI):
         texts = [c.params["text"] for c in bot_api.sent() if str(c.params["chat_id"]) == user_ref]
         if harness is not None:
             texts += [
-                c.params["text"]["body"].replace(WORD_JOINER, "")
+                _whatsapp_body(c.params).replace(WORD_JOINER, "")
                 for c in harness.fake.sent()
                 if c.to.endswith(user_ref)
                 and str(c.params.get("biz_opaque_callback_data", "")).startswith(TRACKER_PREFIX)

@@ -17,8 +17,8 @@ from bot import dates
 from bot.app import App
 from bot.cli.common import CliError, Subparsers, actor, agency, agency_option, confirmed, positive
 from bot.i18n import Translator
-from bot.services import guidance, when
-from bot.services.broadcasting import audiences, broadcasts, reminders
+from bot.services import audit, guidance, when
+from bot.services.broadcasting import acks, audiences, broadcasts, reminders
 from bot.services.broadcasting.audiences import Audience, AudienceError
 from bot.services.broadcasting.broadcasts import Progress
 from bot.services.broadcasting.report import report
@@ -123,7 +123,8 @@ async def cmd_send(app: App, args: argparse.Namespace, t: Translator) -> int:
         chosen = await agency(app, session, args.agency)
         broadcast = await broadcasts.create(
             session, chosen, audience, actor=actor(), text=text, send_at=send_at,
-            attachment=attachment,
+            attachment=attachment, ack=args.ack or bool(args.ack_remind),
+            ack_remind_hours=args.ack_remind,
         )  # fmt: skip
         if args.broadcast_command == "send":
             count = await broadcasts.release(session, broadcast, utcnow())
@@ -196,6 +197,28 @@ async def cmd_status(app: App, args: argparse.Namespace, t: Translator) -> int:
     print(text)
     if args.csv:
         await _write_csv(app, broadcast, args.csv, t)
+    return 0
+
+
+async def cmd_acks(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """`abdi broadcast acks ID --out FILE`: unit, name, NIP, status, confirmed at (audit-logged)."""
+    async with app.sessions() as session, session.begin():
+        broadcast = await _found(session, app, args)
+        if not broadcast.ack_requested:
+            raise CliError("cli.ack.not_asked", id=args.id)
+        data = await acks.export_csv(session, broadcast, t)
+        audit.record(
+            session,
+            actor=actor(),
+            action="broadcast.acks_export",
+            agency_id=broadcast.agency_id,
+            target=f"broadcast:{broadcast.id}",
+        )
+    try:
+        await asyncio.to_thread(Path(args.out).write_bytes, data)
+    except OSError as exc:
+        raise CliError("cli.broadcast.csv_failed", code=2, path=args.out) from exc
+    print(t("cli.ack.written", path=args.out, count=max(0, data.count(b"\n") - 1)))
     return 0
 
 
@@ -278,6 +301,15 @@ def _add_broadcast(sub: Subparsers) -> None:
                 help='local time: "besok 07.30", "25/11 08:00", "senin 07.00", "YYYY-MM-DD HH:MM"',
             )
         cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        cmd.add_argument(
+            "--ack", action="store_true", help='ask recipients to tap "I have read this"'
+        )
+        cmd.add_argument(
+            "--ack-remind",
+            type=positive,
+            metavar="HOURS",
+            help="with --ack: remind, once, those who have not confirmed after HOURS",
+        )
         _audience_options(cmd)
         cmd.set_defaults(func=cmd_send)
     st = bp.add_parser("status", help="list broadcasts, or one broadcast's report")
@@ -286,6 +318,11 @@ def _add_broadcast(sub: Subparsers) -> None:
     st.add_argument("--csv", help="write the recipients not reached to this CSV file")
     agency_option(st, None)
     st.set_defaults(func=cmd_status)
+    acks_ = bp.add_parser("acks", help="export who confirmed reading a broadcast (CSV)")
+    acks_.add_argument("id", type=positive)
+    acks_.add_argument("--out", required=True, help="the CSV file to write")
+    agency_option(acks_, None)
+    acks_.set_defaults(func=cmd_acks)
     cancel = bp.add_parser("cancel", help="withdraw what has not been sent yet")
     cancel.add_argument("id", type=positive)
     agency_option(cancel, None)

@@ -27,9 +27,10 @@ from bot.i18n import Translator
 from bot.services import audit
 from bot.services import four_in_one as cases
 from bot.services.agencies import agency_by_code
-from bot.services.four_in_one import questions
+from bot.services.four_in_one import questions, satisfaction
 from bot.views import four_in_one as views
 from bot.views import questions as question_views
+from bot.views import satisfaction as satisfaction_views
 from storage.models import Agency, Employee, FourInOneCase
 
 # The operator at the terminal acts as the case desk: every document, every case of the agency.
@@ -322,6 +323,19 @@ async def answer_question(desk: Desk, args: argparse.Namespace, t: Translator) -
 YES_HELP = "do it (without: only say what happens)"
 
 
+async def satisfaction_report(desk: Desk, args: argparse.Namespace, t: Translator) -> None:
+    """`abdi case satisfaction [--month YYYY-MM]`: the families' SKM answers per month."""
+    months = await satisfaction.monthly(desk.session, desk.agency, args.month)
+    audit.record(
+        desk.session, actor=actor(), action="case.satisfaction", agency_id=desk.agency.id,
+        month=args.month,
+    )  # fmt: skip
+    if not months:
+        print(t("skm.report_none"))
+    for month in months:
+        print(satisfaction_views.month_text(month, t))
+
+
 def add_commands(sub: Subparsers) -> None:
     cp = sub.add_parser("case", help="4-in-1 cases for bereaved families").add_subparsers(
         dest="case_command", required=True
@@ -340,6 +354,8 @@ def add_commands(sub: Subparsers) -> None:
     an.add_argument("id", type=int, help="the question's number")
     an.add_argument("text", help="the answer")
     an.add_argument("--as", dest="as_nip", help="NIP of the officer answering (audit log)")
+    sat = add("satisfaction", "families' satisfaction (SKM) per month", satisfaction_report)
+    sat.add_argument("--month", help="one month, YYYY-MM")
     ls = add("list", "live cases, most urgent first", list_cases)
     ls.add_argument("--limit", type=positive, default=50)
     add("show", "one case with its history (audit-logged)", show).add_argument("id", type=int)

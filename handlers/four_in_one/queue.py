@@ -8,8 +8,9 @@ from bot.messages import Choice, Reply
 from bot.routing import HR, NUM, Context
 from bot.services import audit
 from bot.services import four_in_one as cases
-from bot.services.four_in_one import DESK_ROLES, STAFF_ROLES, questions
+from bot.services.four_in_one import DESK_ROLES, STAFF_ROLES, questions, satisfaction
 from bot.views import four_in_one as views
+from bot.views import satisfaction as satisfaction_views
 from handlers.four_in_one.common import PAGE, Verb, at_desk, reply, router, zone
 
 
@@ -115,6 +116,9 @@ async def report(ctx: Context, args: list[str]) -> list[Reply]:
     text = (
         "\n\n".join([ctx.t("four_in_one.report_head"), *lines]) if lines else ctx.t("cli.case.none")
     )
+    # The families' satisfaction (SKM) of the last three months it was answered in.
+    asked = await satisfaction.monthly(ctx.session, ctx.agency)
+    text = "\n\n".join([text, *(satisfaction_views.month_text(m, ctx.t) for m in asked[:3])])
     return reply(
         ctx, text, Choice(router.payload(Verb.QUEUE), ctx.t("four_in_one.to_queue"), nav="back")
     )

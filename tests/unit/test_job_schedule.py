@@ -15,7 +15,9 @@ def test_every_process_runs_the_same_jobs_at_their_intervals() -> None:
         "broadcast.release": timedelta(seconds=10),
         "broadcast.progress": timedelta(seconds=10),
         "reminders": timedelta(minutes=1),
+        "broadcast.ack_remind": timedelta(minutes=5),
         "case.escalate": timedelta(minutes=5),
+        "case.satisfaction": timedelta(minutes=15),
         "whatsapp.settle": timedelta(minutes=1),
     }
     assert len(jobs.JOBS) == len({job.name for job in jobs.JOBS})

@@ -90,6 +90,8 @@ async def create(
     report_account_id: int | None = None,
     kind: str = "broadcast",
     dedup_key: str | None = None,
+    ack: bool = False,
+    ack_remind_hours: int | None = None,
 ) -> Broadcast:
     """Record a broadcast (scheduled; `release` makes its deliveries) and audit it."""
     broadcast = Broadcast(
@@ -104,6 +106,8 @@ async def create(
         created_by=actor,
         report_account_id=report_account_id,
         dedup_key=dedup_key,
+        ack_requested=ack,
+        ack_remind_hours=ack_remind_hours if ack else None,
     )
     if attachment is not None:
         broadcast.attachment_name, broadcast.attachment_type, broadcast.attachment = attachment
@@ -119,6 +123,8 @@ async def create(
         send_at=broadcast.send_at.isoformat(),
         chars=len(text or ""),
         attachment=broadcast.attachment_name,
+        ack=ack,
+        ack_remind_hours=broadcast.ack_remind_hours,
     )
     return broadcast
 

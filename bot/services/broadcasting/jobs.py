@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 
 from bot.delivery import Outcome
 from bot.messages import Reply
-from bot.services.broadcasting import broadcasts, reminders
+from bot.services.broadcasting import acks, broadcasts, reminders
 from bot.services.broadcasting.report import progress_text
 from bot.services.rate_limit import acquire
 from storage.models import Account, Broadcast, Delivery, Reminder
@@ -90,3 +90,8 @@ async def fire_reminders(app: Any, now: datetime) -> None:
             reminder = await session.get(Reminder, reminder_id)
             if reminder is not None:
                 await reminders.fire(session, reminder, now)
+
+
+async def remind_unconfirmed(app: Any, now: datetime) -> None:
+    async with app.sessions() as session, session.begin():
+        await acks.remind_due(session, now)

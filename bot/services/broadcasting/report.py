@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates
 from bot.delivery import Status
 from bot.i18n import Translator, translator
-from bot.services.broadcasting import audiences, broadcasts
+from bot.services.broadcasting import acks, audiences, broadcasts
 from bot.services.broadcasting.audiences import Audience
 from storage.models import Agency, Broadcast
 
@@ -70,7 +70,10 @@ async def report(
     for status, reason, count in failures:
         label = broadcasts.status_label(status, t)
         lines.append(t("broadcast.failure_line", status=label, reason=reason, count=count))
-    if await broadcasts.thinned(session, broadcast.id):
+    thinned = await broadcasts.thinned(session, broadcast.id)
+    if broadcast.ack_requested and not thinned:
+        lines.extend(acks.lines(await acks.summary(session, broadcast), t))
+    if thinned:
         lines.append(t("retention.broadcast_thinned"))
         return "\n".join(lines), False  # the names behind the counts are gone
     return "\n".join(lines), bool(failures) or broadcast.recipients > progress.total

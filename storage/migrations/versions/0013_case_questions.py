@@ -1,7 +1,7 @@
 """case questions
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-07 17:00:00.000000
 
 A family's question to the 4-in-1 desk ("Tanya petugas") and the officer's answer, kept with
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
