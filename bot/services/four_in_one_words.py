@@ -460,7 +460,16 @@ def resolve(found: When, today: date, now_local: datetime) -> tuple[date | None,
     if found.on is not None:
         return found.on, found.clock
     if found.days_ago is not None:
-        return today - timedelta(days=found.days_ago), found.clock
+        day = today - timedelta(days=found.days_ago)
+        if (
+            found.days_ago == 0
+            and found.clock is not None
+            and now_local.hour < 6
+            and datetime.combine(today, found.clock, now_local.tzinfo) > now_local
+        ):
+            # Just after midnight "tadi subuh jam 4" is still the day that just ended.
+            day -= timedelta(days=1)
+        return day, found.clock
     return None, found.clock
 
 

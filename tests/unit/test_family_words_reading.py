@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.services import four_in_one as cases
 from bot.services import four_in_one_words as words
+
+WIB = ZoneInfo("Asia/Jakarta")
 
 UNITS = ["BKPSDM", "Dinas Kesehatan", "Dinas Pendidikan", "Kecamatan Sukamaju"]
 
@@ -48,3 +51,15 @@ def test_a_unit_is_read_and_written_as_typed(text: str, unit: str) -> None:
 def test_abbreviated_night_is_night() -> None:
     found = words.when_of("kmrn mlm jam 9", date(2026, 12, 7))
     assert found.days_ago == 1 and found.clock == time(21, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "day"),
+    [
+        (datetime(2026, 12, 8, 0, 40, tzinfo=WIB), date(2026, 12, 7)),  # just after midnight
+        (datetime(2026, 12, 8, 9, 0, tzinfo=WIB), date(2026, 12, 8)),  # later that morning
+    ],
+)
+def test_this_morning_said_just_after_midnight_is_the_day_that_ended(now, day) -> None:
+    found = words.when_of("ibu sy meninggal tadi subuh jam 4", now.date())
+    assert words.resolve(found, now.date(), now) == (day, time(4, 0))
