@@ -1,6 +1,16 @@
 """Every capability's router, as the dispatcher serves them: HOME first, then the rest in order."""
 
-from handlers import admin, broadcast, four_in_one, guidance, home, linking, rating, standing
+from handlers import (
+    admin,
+    broadcast,
+    four_in_one,
+    guidance,
+    home,
+    linking,
+    privacy,
+    rating,
+    standing,
+)
 
 HOME = home.router
 ROUTERS = [
@@ -11,4 +21,5 @@ ROUTERS = [
     guidance.router,
     four_in_one.router,
     broadcast.router,
+    privacy.router,
 ]

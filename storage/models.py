@@ -163,6 +163,9 @@ class Account(Base):
     # changed (new device or reinstall): unlinked until the user confirms again. No foreign key:
     # adding one would make SQLite rebuild this table (see migration 0010).
     reconfirm_employee_id: Mapped[int | None] = mapped_column(nullable=True)
+    # The privacy notice version this account was shown, and when (UU PDP: informed first).
+    notice_version: Mapped[int | None] = mapped_column(nullable=True)
+    notice_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     employee: Mapped[Employee | None] = relationship(lazy="joined")
 
