@@ -154,9 +154,9 @@ class Dispatcher:
                     # Say what was read, so a long draft is not judged on a silent cut.
                     notice = ctx.t("error.truncated", limit=limit)
                     replies[0].text = f"{notice}\n\n{replies[0].text}"
-                notice = self._notice(ctx) if replies else None
-                if notice is not None:
-                    replies.insert(0, notice)
+                privacy = self._notice(ctx) if replies else None
+                if privacy is not None:
+                    replies.insert(0, privacy)
                 for reply in replies:  # adapters' own words (list buttons) match the text
                     reply.locale = reply.locale or ctx.t.locale
                 return replies

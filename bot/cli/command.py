@@ -15,6 +15,7 @@ from bot.cli import (
     accounts,
     broadcast,
     cases,
+    data_requests,
     database,
     dead_letters,
     demo,
@@ -39,6 +40,7 @@ GROUPS = (
     rating,
     cases,
     broadcast,
+    data_requests,
 )
 
 

@@ -26,8 +26,9 @@ from storage.models import (
 )
 
 
-def _when(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
+def _when(value: datetime | None) -> datetime | None:
+    # Kept as a datetime: the JSON copy writes ISO 8601, the readable one the office's style.
+    return value
 
 
 def _account(row: Account) -> dict[str, Any]:

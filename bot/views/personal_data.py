@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
+from bot import dates
 from bot.i18n import Translator
 
 SECTIONS = (
@@ -17,19 +19,35 @@ SECTIONS = (
 )
 
 
-def _value(value: Any) -> str:
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    raise TypeError(type(value).__name__)
+
+
+def render_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_iso).encode()
+
+
+def _value(value: Any, t: Translator, zone: str) -> str:
     if value is None or value == "" or value == []:
         return "-"
+    if isinstance(value, datetime):
+        return dates.moment(value, zone, t)
+    if isinstance(value, bool):
+        return t("privacy.yes" if value else "privacy.no")
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, default=_iso)
     return str(value)
 
 
-def _item(item: dict[str, Any], t: Translator) -> list[str]:
-    return [f"  {t(f'privacy.field.{key}')}: {_value(value)}" for key, value in item.items()]
+def _item(item: dict[str, Any], t: Translator, zone: str) -> list[str]:
+    return [
+        f"  {t(f'privacy.field.{key}')}: {_value(value, t, zone)}" for key, value in item.items()
+    ]
 
 
-def render_text(data: dict[str, Any], t: Translator) -> str:
+def render_text(data: dict[str, Any], t: Translator, zone: str) -> str:
     lines = [t("privacy.file_title"), ""]
     for section in SECTIONS:
         if section not in data:
@@ -42,6 +60,6 @@ def render_text(data: dict[str, Any], t: Translator) -> str:
         for n, item in enumerate(items, 1):
             if len(items) > 1:
                 lines.append(f" {n}.")
-            lines.extend(_item(item, t))
+            lines.extend(_item(item, t, zone))
         lines.append("")
     return "\n".join(lines)
