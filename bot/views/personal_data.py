@@ -18,6 +18,46 @@ SECTIONS = (
     "audit_as_actor",
 )
 
+# Every field the copy names (bot/services/personal_data.py), each with its label in the catalog.
+FIELDS = (
+    "channel",
+    "user_ref",
+    "locale",
+    "linked_at",
+    "last_inbound_at",
+    "created_at",
+    "notice_version",
+    "notice_seen_at",
+    "nip",
+    "name",
+    "position",
+    "unit",
+    "kind",
+    "phone",
+    "status",
+    "roles",
+    "period",
+    "ratee_nip",
+    "ratee_name",
+    "relation",
+    "scores",
+    "comment",
+    "rated_at",
+    "topic",
+    "version",
+    "at",
+    "case",
+    "deceased_name",
+    "died_at",
+    "deadline_at",
+    "reported_by_me",
+    "documents",
+    "my_contact",
+    "action",
+    "target",
+    "detail",
+)
+
 
 def _iso(value: object) -> str:
     if isinstance(value, datetime):
