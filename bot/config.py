@@ -49,6 +49,9 @@ class OfficeSettings(BaseModel):
     link_code_agency_failures: int = Field(
         default=30, description="Wrong codes allowed per agency per hour, all chats together"
     )
+    data_request_hours: int = Field(
+        default=72, ge=1, le=24 * 30, description="Hours HR has to answer a personal-data request"
+    )
 
     @field_validator("agency_timezone")
     @classmethod

@@ -38,6 +38,7 @@ from bot.routing import (
     parse_args,
 )
 from bot.services.agencies import ensure_default_agency
+from bot.services.privacy_notice import NOTICES, Notices
 from storage.models import Account, Agency, InboundEvent
 from storage.state import StateStore
 
@@ -97,6 +98,7 @@ class Dispatcher:
         self.words = _plain_words()
         self._default_agency_id: int | None = None
         self._agencies: dict[int, Agency] = {}
+        self.notices: Notices = NOTICES
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Handle an event and always answer: a dependency outage becomes a polite line.
@@ -161,6 +163,9 @@ class Dispatcher:
                     # Say what was read, so a long draft is not judged on a silent cut.
                     notice = ctx.t("error.truncated", limit=limit)
                     replies[0].text = f"{notice}\n\n{replies[0].text}"
+                privacy = self._notice(ctx) if replies else None
+                if privacy is not None:
+                    replies.insert(0, privacy)
                 for reply in replies:  # adapters' own words (list buttons) match the text
                     reply.locale = reply.locale or ctx.t.locale
                 return metrics.UpdateOutcome.HANDLED, replies
@@ -211,6 +216,19 @@ class Dispatcher:
         )
         ctx.roles = await self._roles(ctx)
         return ctx
+
+    def _notice(self, ctx: Context) -> Reply | None:
+        """The short privacy notice, once per notice version: its own reply before the answer.
+
+        Compared with the account row already loaded, so it costs no query per update."""
+        version = self.notices.version
+        account = ctx.account
+        if account.notice_version is not None and account.notice_version >= version:
+            return None
+        account.notice_version = version
+        account.notice_seen_at = datetime.now(UTC)
+        notice = self.notices.notice(ctx.t.locale)
+        return Reply(notice.short_for(ctx.agency.name))
 
     async def _agency(self, session: AsyncSession, agency_id: int) -> Agency:
         """Agencies change rarely (a restart picks up edits); read each once per process."""

@@ -8,6 +8,7 @@ from handlers import (
     guidance,
     home,
     linking,
+    privacy,
     rating,
     satisfaction,
     standing,
@@ -24,4 +25,5 @@ ROUTERS = [
     broadcast.router,
     broadcast_ack.router,
     satisfaction.router,
+    privacy.router,
 ]

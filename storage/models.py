@@ -24,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 from storage.statuses import (
     BroadcastStatus,
     CaseStatus,
+    DataRequestStatus,
     DeliveryStatus,
     DocumentStatus,
     PeriodState,
@@ -163,6 +164,9 @@ class Account(Base):
     # changed (new device or reinstall): unlinked until the user confirms again. No foreign key:
     # adding one would make SQLite rebuild this table (see migration 0010).
     reconfirm_employee_id: Mapped[int | None] = mapped_column(nullable=True)
+    # The privacy notice version this account was shown, and when (UU PDP: informed first).
+    notice_version: Mapped[int | None] = mapped_column(nullable=True)
+    notice_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     employee: Mapped[Employee | None] = relationship(lazy="joined")
 
@@ -675,3 +679,30 @@ class EarlyStatus(Base):
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DataRequest(Base):
+    """A user's request to correct or delete their personal data (UU PDP), answered by HR."""
+
+    __tablename__ = "data_request"
+    __table_args__ = (Index("ix_data_request_agency_status_due", "agency_id", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    # Kept when the requester's account is deleted (the request and its answer are the record).
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), nullable=True
+    )
+    employee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employee.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # correction | deletion
+    text: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[DataRequestStatus] = mapped_column(
+        status_column(DataRequestStatus), default=DataRequestStatus.OPEN
+    )
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    answer: Mapped[str | None] = mapped_column(String(500), nullable=True)

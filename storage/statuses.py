@@ -72,3 +72,11 @@ def status_column(enum: type[StrEnum], length: int = 16) -> Enum:
         length=length,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+class DataRequestStatus(StrEnum):
+    """A user's request to correct or delete their personal data (UU PDP), as HR answers it."""
+
+    OPEN = "open"
+    DONE = "done"
+    REFUSED = "refused"

@@ -17,6 +17,7 @@ from bot.cli import (
     backup,
     broadcast,
     cases,
+    data_requests,
     database,
     dead_letters,
     demo,
@@ -46,6 +47,7 @@ GROUPS = (
     cases,
     broadcast,
     retention,
+    data_requests,
 )
 
 

@@ -28,6 +28,7 @@ from tests.fakes.fake_bot_api import (
     contact_update,
     message_update,
 )
+from tests.helpers.privacy_helpers import known_users
 
 STAFF_PHONE = "081200000001"
 
@@ -43,7 +44,8 @@ def keyboard_of(call) -> list[tuple[str, str]]:
 
 async def test_polling_start_menu_button_and_commands(bot_api: FakeBotAPI, tg_polling) -> None:
     await bot_api.push(message_update(42, "/start"))
-    [reply] = await bot_api.wait_calls("sendMessage", 1)
+    notice, reply = await bot_api.wait_calls("sendMessage", 2)  # a first contact: the notice first
+    assert "Pemberitahuan privasi" in notice.params["text"]
     assert int(reply.params["chat_id"]) == 42
     assert "Selamat datang di Abdi" in reply.params["text"]
     buttons = keyboard_of(reply)
@@ -76,6 +78,7 @@ async def test_polling_start_menu_button_and_commands(bot_api: FakeBotAPI, tg_po
 async def test_polling_links_own_contact_and_refuses_anothers(
     bot_api: FakeBotAPI, tg_polling, demo_app: App
 ) -> None:
+    await known_users(demo_app, 51)
     await bot_api.push(message_update(51, "/hubungkan"))
     sent = await bot_api.wait_calls("sendMessage", 2)
     contact_prompt = sent[1].params["reply_markup"]["keyboard"][0][0]
@@ -124,6 +127,7 @@ async def test_webhook_checks_secret_keeps_unreadable_bodies_never_5xx(
     tg_webhook, bot_api: FakeBotAPI, demo_app: App
 ) -> None:
     client, url = tg_webhook
+    await known_users(demo_app, 60, 61)
     good = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     update = {"update_id": 900, **message_update(60, "/start")}
     refused = [
@@ -212,9 +216,10 @@ async def test_abdi_run_serves_polling_and_stops_cleanly_on_sigterm(
 
 
 async def test_a_document_sent_to_a_broadcast_draft_is_downloaded_and_attached(
-    bot_api: FakeBotAPI, tg_polling
+    bot_api: FakeBotAPI, tg_polling, demo_app: App
 ) -> None:
     hr = 61
+    await known_users(demo_app, hr)
     await bot_api.push(contact_update(hr, "081200000034", owner=hr))  # the demo HR officer
     await bot_api.wait_calls("sendMessage", 1)
     await bot_api.push(callback_update(hr, "broadcast:new"))

@@ -20,6 +20,7 @@ from storage.models import InboundEvent, WebhookDeadLetter
 from storage.state import MemoryStore, RedisStore
 from tests.conftest import TG_SECRET
 from tests.fakes.fake_bot_api import FakeBotAPI, callback_update, message_update
+from tests.helpers.privacy_helpers import known_users
 
 DATA = Path(__file__).parents[1] / "data" / "telegram"
 # Private messages a person wrote: each gets an answer in that chat (a menu, "cannot read that
@@ -157,6 +158,7 @@ async def claims(app: App) -> int:
 async def test_webhook_answers_503_while_redis_is_down_and_loses_nothing(
     tg_webhook, bot_api: FakeBotAPI, demo_app: App
 ) -> None:
+    await known_users(demo_app, 5001)
     update = {"update_id": 5000, **message_update(5001, "/start")}
     working = demo_app.dispatcher.store
     demo_app.dispatcher.store = dead_redis()
@@ -180,6 +182,7 @@ async def test_polling_does_not_confirm_updates_while_redis_is_down(
     from bot.channels.telegram import TelegramAdapter, make_bot
     from bot.channels.telegram_polling import run_polling
 
+    await known_users(demo_app, 5101, 5102)
     demo_app.dispatcher.store = dead_redis()
     bot = make_bot(tg_settings)
     adapter = TelegramAdapter(demo_app.dispatcher, bot)
@@ -205,8 +208,9 @@ async def test_polling_does_not_confirm_updates_while_redis_is_down(
 
 
 async def test_a_press_is_handled_when_answering_it_fails_and_a_failed_edit_sends_anew(
-    bot_api: FakeBotAPI, tg_polling
+    bot_api: FakeBotAPI, tg_polling, demo_app: App
 ) -> None:
+    await known_users(demo_app, 5201)
     for _ in range(4):  # more 5xx than the client retries
         bot_api.fail_next("answerCallbackQuery", 502, "Bad Gateway")
     await bot_api.push(callback_update(5201, "home:menu"))
@@ -259,6 +263,7 @@ async def test_a_kept_update_is_replayed_from_the_cli_once(
             )
     async with app.sessions() as session:
         ids = list(await session.scalars(select(WebhookDeadLetter.id).order_by("id")))
+    await known_users(app, 7001)
     await app.close()
     listed = await cli("telegram", "dead-letters")
     assert listed.code == 0 and f"#{ids[0]}" in listed.out and f"#{ids[1]}" in listed.out

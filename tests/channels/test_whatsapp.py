@@ -21,6 +21,7 @@ from storage.models import Account, Delivery, EarlyStatus, InboundEvent, Webhook
 from tests.conftest import count_rows as count
 from tests.fakes import fake_graph_api as g
 from tests.fakes.chat import WhatsAppChat, WhatsAppHarness
+from tests.helpers.privacy_helpers import known_users
 
 STAFF_PHONE_WA = "6281200000001"  # demo roster row 1, 081200000001
 
@@ -117,6 +118,7 @@ async def test_same_wamid_twice_with_different_bytes_gets_one_reply(wa: WhatsApp
     again["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"]["name"] = "Other bytes"
     assert g.dumps(first) != g.dumps(again)
     wa.fake.user_wrote("ID.9103")
+    await known_users(wa.app, "ID.9103", channel="whatsapp")
     assert await wa.post(first) == 200
     assert await wa.post(again) == 200
     await wa.webhook.idle()
@@ -504,6 +506,8 @@ async def test_abdi_serve_has_both_webhooks_on_one_server(demo_app: App) -> None
     from tests.fakes.fake_bot_api import FakeBotAPI, message_update
 
     graph, bot_api = g.FakeGraphAPI(), FakeBotAPI()
+    await known_users(demo_app, "ID.9160", channel="whatsapp")
+    await known_users(demo_app, 61)
     await graph.start()
     await bot_api.start()
     with socket.socket() as probe:

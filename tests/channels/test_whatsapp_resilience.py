@@ -23,6 +23,7 @@ from storage.state import ConversationState, RedisStore, StateStore
 from tests.conftest import count_rows as count
 from tests.fakes import fake_graph_api as g
 from tests.fakes.chat import WhatsAppChat, WhatsAppHarness
+from tests.helpers.privacy_helpers import known_users
 
 UNAVAILABLE = "Maaf, layanan sedang gangguan sebentar. Silakan coba lagi beberapa saat lagi."
 
@@ -198,6 +199,7 @@ async def test_a_replayed_dead_letter_is_processed_and_marked(
     }.items():
         monkeypatch.setenv(name, value)
     # A body an older version could not read (no user ids), with a message it did handle.
+    await known_users(wa.app, "628990009307", channel="whatsapp")
     done = g.text(None, "/start", "628990009307", wamid="wamid.DONE")
     fresh = g.text(None, "/bantuan", "628990009307", wamid="wamid.FRESH")
     value = done["entry"][0]["changes"][0]["value"]
@@ -303,6 +305,7 @@ async def test_a_gzipped_body_signed_as_sent_is_answered(wa: WhatsAppHarness) ->
     user = WhatsAppChat(wa.app, "9311", wa)
     assert user.bsuid is not None
     wa.fake.user_wrote(user.bsuid)
+    await known_users(wa.app, user.bsuid, channel="whatsapp")
     plain = g.dumps(g.text(user.bsuid, "/start", user.wa_id))
     for encoding, packed in (("gzip", gzip.compress(plain)), ("deflate", zlib.compress(plain))):
         assert await wa.post(packed, headers={"Content-Encoding": encoding}) == 200

@@ -19,6 +19,7 @@ from bot.i18n import translator
 from storage.models import Account, WebhookDeadLetter
 from tests.fakes import fake_graph_api as g
 from tests.fakes.chat import WhatsAppHarness
+from tests.helpers.privacy_helpers import known_users
 
 DATA = Path(__file__).parents[1] / "data" / "whatsapp"
 FILES = sorted(DATA.glob("*.json"))
@@ -130,6 +131,7 @@ async def test_contact_card_carrying_the_senders_wa_id_proves_nothing(wa: WhatsA
     """contacts_card_with_wa_id.json: the card's wa_id is the sender's, its phone another's."""
     body = json.loads(BODIES["contacts_card_with_wa_id.json"])
     _open_windows(wa, body)
+    await known_users(wa.app, "972987654321", channel="whatsapp")
     assert await wa.post(g.dumps(body)) == 200
     [answer] = wa.fake.sent("972987654321")
     assert translator("en")("link.not_own").split(",")[0] in str(answer.params)

@@ -11,6 +11,7 @@ from storage.state import ConversationState
 from tests.fakes.chat import Chat
 from tests.helpers.flow_steps import specs
 from tests.helpers.four_in_one_helpers import HR_PHONE, link
+from tests.helpers.privacy_helpers import known_users
 
 
 def _placeholder(draft: type[Draft]) -> dict[str, object]:
@@ -86,6 +87,7 @@ async def test_a_step_refuses_who_may_not_answer_it(demo_app: App) -> None:
     is told so and taken out of it, and nothing of the answer is used."""
     t = translator(demo_app.settings.default_locale)
     user = Chat(demo_app, "7303")  # a guest: not linked to the roster
+    await known_users(demo_app, "7303")
     key = f"{user.channel.value}:{user.user_ref}"
     guarded = [(router, spec) for router, spec in specs() if spec.roles and spec.handler]
     assert {spec.state for _r, spec in guarded} >= {"admin:await_query", "case:note"}

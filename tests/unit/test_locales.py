@@ -13,7 +13,8 @@ from babel.messages.pofile import read_po
 
 from bot.config import ROOT
 from bot.i18n import LOCALES, LOCALES_DIR, catalog_keys, resolve_locale, translator
-from bot.services import four_in_one
+from bot.services import data_requests, four_in_one
+from bot.views import personal_data
 from handlers.routers import ROUTERS
 
 SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
@@ -78,6 +79,9 @@ def dynamic_families() -> dict[str, list[str]]:
         "broadcast.progress_{}": ["done", "cancelled"],
         "broadcast.aud_{}": ["everyone", "notrated", "hr", "officer"],
         "four_in_one.edit.{}": ["who", "date", "contact", "phone"],
+        "privacy.field.{}": list(personal_data.FIELDS),
+        "privacy.kind_{}": list(data_requests.KINDS),
+        "privacy.ask_{}_what": list(data_requests.KINDS),
     }
 
 

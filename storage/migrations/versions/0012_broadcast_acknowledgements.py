@@ -1,7 +1,7 @@
 """broadcast acknowledgements and family satisfaction
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 17:00:00.000000
 
 A broadcast may ask its recipients to confirm they read it (`broadcast.ack_requested`); each
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
