@@ -182,7 +182,12 @@ async def show(ctx: Context, args: list[str]) -> list[Reply]:
     )
     choices = [
         Choice(router.payload(Verb.DONE, request.id), ctx.t("privacy.button_done")),
-        Choice(router.payload(Verb.REFUSE, request.id), ctx.t("privacy.button_refuse_roster")),
+        # The one refusal the law allows from a chat is the roster record's; others go by CLI.
+        *(
+            [Choice(router.payload(Verb.REFUSE, request.id), ctx.t("privacy.button_refuse_roster"))]
+            if request.employee_id is not None
+            else []
+        ),
         Choice(router.payload(Verb.QUEUE), ctx.t("privacy.back_to_queue")),
         ctx.back_to_menu(),
     ]
@@ -193,7 +198,7 @@ async def _answer(ctx: Context, request_id: int, done: bool) -> list[Reply]:
     request = await data_requests.find(ctx.session, ctx.agency.id, request_id)
     note = "" if done else ctx.t("privacy.refuse_roster_reason")
     answered = None
-    if request is not None:
+    if request is not None and (done or request.employee_id is not None):
         answered = await data_requests.answer(
             ctx.session, request, actor=ctx.actor, done=done, note=note, now=datetime.now(UTC)
         )

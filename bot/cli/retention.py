@@ -36,8 +36,6 @@ def _line(finding: retention.Finding, app: App, t: Translator) -> str:
         "days": _days(finding.days, t),
         "setting": finding.category.setting.upper(),
     }
-    if not finding.present:
-        return t("retention.line_absent", **said)
     if finding.oldest is None:
         return t("retention.line_none", **said)
     oldest = dates.day(finding.oldest, t, app.settings.agency_timezone)
@@ -49,7 +47,8 @@ async def cmd_retention(app: App, args: argparse.Namespace, t: Translator) -> in
     findings = await retention.survey(app.sessions, app.settings, now)
     print(t("retention.title", day=dates.day(now, t, app.settings.agency_timezone)))
     for finding in findings:
-        print(_line(finding, app, t))
+        if finding.present:  # a table this version does not have yet holds nothing to remove
+            print(_line(finding, app, t))
     total = sum(f.count for f in findings)
     if args.action != "run" or args.dry_run:
         print(t("retention.dry_run"))
@@ -69,7 +68,8 @@ async def cmd_retention(app: App, args: argparse.Namespace, t: Translator) -> in
 
 def add_commands(sub: Subparsers) -> None:
     parser = sub.add_parser(
-        "retention", help="personal data past its retention limit: list (default) or remove"
+        "retention",
+        help="personal data past its retention limit: list it (the default) or `run` to remove it",
     )
     parser.add_argument("action", nargs="?", choices=("run",), help="remove what is listed")
     parser.add_argument("--dry-run", action="store_true", help="only list (the default)")

@@ -77,7 +77,17 @@ async def requester(session: AsyncSession, request: DataRequest) -> str:
         if person is not None:
             return f"{person.name} ({person.nip})"
     account = await session.get(Account, request.account_id) if request.account_id else None
-    return f"{account.channel} {account.user_ref}" if account is not None else "-"
+    if account is None:
+        return "-"
+    chat = f"{account.channel} {account.user_ref}"
+    # A family is known to the desk by its name on the case, not by a chat id.
+    contact = await session.scalar(
+        select(CaseContact)
+        .where(CaseContact.account_id == account.id, CaseContact.name.is_not(None))
+        .order_by(CaseContact.id.desc())
+        .limit(1)
+    )
+    return f"{contact.name}, #{contact.case_id} ({chat})" if contact is not None else chat
 
 
 async def _erase_family_contacts(session: AsyncSession, account_id: int) -> int:

@@ -454,23 +454,29 @@ def resolve(found: When, today: date, now_local: datetime) -> tuple[date | None,
         today_at = datetime.combine(today, found.clock, now_local.tzinfo)
         if (after_midnight or this_evening) and today_at <= now_local:
             return today, found.clock
-        if found.clock.hour >= 17 or after_midnight:
-            return today - timedelta(days=1) + timedelta(days=after_midnight), found.clock
+        if after_midnight:  # said before that hour came tonight: the small hours of yesterday
+            return today - timedelta(days=1), found.clock
+        if found.clock.hour >= 17:
+            return today - timedelta(days=1), found.clock
         return None, None
     if found.on is not None:
         return found.on, found.clock
     if found.days_ago is not None:
         day = today - timedelta(days=found.days_ago)
-        if (
-            found.days_ago == 0
-            and found.clock is not None
-            and now_local.hour < 6
-            and datetime.combine(today, found.clock, now_local.tzinfo) > now_local
-        ):
-            # Just after midnight "tadi subuh jam 4" is still the day that just ended.
+        if found.days_ago == 0 and _still_yesterday(found, now_local):
+            # Just after midnight "tadi pagi" or "tadi subuh jam 4" is the day that just ended.
             day -= timedelta(days=1)
         return day, found.clock
     return None, found.clock
+
+
+def _still_yesterday(found: When, now_local: datetime) -> bool:
+    """A "today" time that has not come yet, said in the small hours."""
+    if now_local.hour >= 6:
+        return False
+    if found.clock is not None:
+        return datetime.combine(now_local.date(), found.clock, now_local.tzinfo) > now_local
+    return found.part in ("pagi", "siang", "sore") or (found.part == "subuh" and now_local.hour < 3)
 
 
 def time_answer(text: str) -> tuple[time | None, str | None]:

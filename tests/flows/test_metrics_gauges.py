@@ -124,11 +124,11 @@ async def test_gauges_count_open_deliveries_dead_letters_and_overdue_cases(
     assert value(cancelled, "abdi_four_in_one_overdue_cases") == 1
 
 
+# Readers wait behind an exclusive table lock on PostgreSQL only.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_a_database_that_does_not_answer_costs_the_gauges_not_the_scrape(
     demo_app: App, metrics_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if demo_app.engine.dialect.name != "postgresql":
-        pytest.skip("readers wait behind an exclusive table lock on PostgreSQL only")
     monkeypatch.setattr(scrape, "TIMEOUT", 0.5)
     async with demo_app.engine.connect() as locker:
         transaction = await locker.begin()

@@ -268,3 +268,24 @@ async def test_cli_lists_overdue_first_shows_and_answers(chat, demo_app, cli) ->
     assert (
         await cli("data-request", "list")
     ).out.strip() == "Tidak ada permintaan data yang terbuka."
+
+
+async def test_a_family_request_is_shown_by_the_familys_name_and_not_refused_as_roster(
+    chat, demo_app
+) -> None:
+    family = chat("8807")
+    await report_by_nip(family)
+    request_id = await _file_request(family, "penghapusan", "hapus nomor sy")
+    hr = await linked(chat, FAJAR_HR)
+    await hr.action(f"privacy:show:{request_id}")
+    async with demo_app.sessions() as session:
+        contact = await session.scalar(
+            select(CaseContact).where(CaseContact.name.is_not(None)).order_by(CaseContact.id.desc())
+        )
+        assert contact is not None
+    assert f"{contact.name}, #{contact.case_id}" in hr.text
+    assert not any("Tolak" in label for label in hr.labels)  # no staff record to keep
+    await hr.action(f"privacy:refuse:{request_id}")  # forged: the roster reason is not theirs
+    async with demo_app.sessions() as session:
+        request = await session.get(DataRequest, request_id)
+        assert request is not None and request.status == "open"

@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import aiohttp
 import pytest
@@ -194,6 +194,11 @@ async def converse(traffic: Traffic) -> None:
         sends.clear()
 
 
+def _notice(params: dict[str, Any]) -> bool:
+    """The privacy notice a new chat is shown before its first answer (either platform's body)."""
+    return "Pemberitahuan privasi" in json.dumps(params, ensure_ascii=False)
+
+
 async def test_two_servers_and_two_workers_answer_once_send_once_and_share_the_limit(
     demo_app: App,
     database_url: str,
@@ -231,14 +236,21 @@ async def test_two_servers_and_two_workers_answer_once_send_once_and_share_the_l
     assert codes == [0] * (2 + WORKERS)
     assert "Traceback" not in log_path.read_text()
 
-    # Every update answered exactly once, whichever server(s) it reached.
+    # Every update answered exactly once, whichever server(s) it reached; before the first answer
+    # each new chat is shown the privacy notice, once.
+    telegram_calls = [c for c in bot_api.sent() if int(c.params["chat_id"]) in traffic.telegram]
+    telegram_notices = Counter(
+        int(c.params["chat_id"]) for c in telegram_calls if _notice(c.params)
+    )
+    assert telegram_notices == Counter(dict.fromkeys(traffic.telegram, 1))
     telegram_replies = Counter(
-        int(c.params["chat_id"])
-        for c in bot_api.sent()
-        if int(c.params["chat_id"]) in traffic.telegram
+        int(c.params["chat_id"]) for c in telegram_calls if not _notice(c.params)
     )
     assert telegram_replies == traffic.telegram
-    whatsapp_replies = Counter(c.to for c in graph_api.sent() if c.to in traffic.whatsapp)
+    whatsapp_calls = [c for c in graph_api.sent() if c.to in traffic.whatsapp]
+    whatsapp_notices = Counter(c.to for c in whatsapp_calls if _notice(c.params))
+    assert whatsapp_notices == Counter(dict.fromkeys(traffic.whatsapp, 1))
+    whatsapp_replies = Counter(c.to for c in whatsapp_calls if not _notice(c.params))
     assert whatsapp_replies == traffic.whatsapp
 
     # Every broadcast delivery sent exactly once, none lost.

@@ -63,3 +63,22 @@ def test_abbreviated_night_is_night() -> None:
 def test_this_morning_said_just_after_midnight_is_the_day_that_ended(now, day) -> None:
     found = words.when_of("ibu sy meninggal tadi subuh jam 4", now.date())
     assert words.resolve(found, now.date(), now) == (day, time(4, 0))
+
+
+@pytest.mark.parametrize(
+    ("said", "now", "day"),
+    [
+        ("bapak sy meninggal td pagi", datetime(2026, 12, 8, 0, 45, tzinfo=WIB), date(2026, 12, 7)),
+        ("bapak sy meninggal td pagi", datetime(2026, 12, 8, 10, 0, tzinfo=WIB), date(2026, 12, 8)),
+        ("meninggal tadi subuh", datetime(2026, 12, 8, 5, 30, tzinfo=WIB), date(2026, 12, 8)),
+    ],
+)
+def test_a_part_of_today_not_yet_come_is_yesterday_in_the_small_hours(said, now, day) -> None:
+    found = words.when_of(said, now.date())
+    assert words.resolve(found, now.date(), now)[0] == day
+
+
+def test_two_in_the_night_said_before_two_is_the_night_before() -> None:
+    now = datetime(2026, 12, 8, 0, 55, tzinfo=WIB)
+    found = words.when_of("suamiku meninggal semalam jam 2 pagi", now.date())
+    assert words.resolve(found, now.date(), now) == (date(2026, 12, 7), time(2, 0))
