@@ -69,21 +69,52 @@ def render_json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2, default=_iso).encode()
 
 
-def _value(value: Any, t: Translator, zone: str) -> str:
+# Stored codes shown in the user's words: the catalog families that already name them on the
+# chat's own screens, tried in order (a code no family knows is shown as stored).
+WORDS = {
+    "relation": ("four_in_one.relation.{}", "rating.relation.{}"),
+    "status": ("four_in_one.stage.{}", "four_in_one.status.{}"),
+    "kind": ("four_in_one.doc.{}",),
+    "criterion": ("rating.criterion.{}",),
+}
+
+
+def _word(field: str, code: str, t: Translator) -> str:
+    for family in WORDS.get(field, ()):
+        key = family.format(code)
+        said = t(key)
+        if said != key:
+            return said
+    return code
+
+
+def _value(key: str, value: Any, t: Translator, zone: str) -> str:
     if value is None or value == "" or value == []:
         return "-"
     if isinstance(value, datetime):
         return dates.moment(value, zone, t)
     if isinstance(value, bool):
         return t("privacy.yes" if value else "privacy.no")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=_iso)
-    return str(value)
+    if key == "scores" and isinstance(value, dict):
+        return ", ".join(f"{_word('criterion', k, t)} {v}" for k, v in value.items())
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_value(k, v, t, zone)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(_nested(v, t, zone) for v in value)
+    return _word(key, value, t) if isinstance(value, str) else str(value)
+
+
+def _nested(value: Any, t: Translator, zone: str) -> str:
+    """One entry of a list (a document, a contact) on one line, in the user's words."""
+    if not isinstance(value, dict):
+        return _value("", value, t, zone)
+    return ", ".join(_value(k, v, t, zone) for k, v in value.items() if v not in (None, ""))
 
 
 def _item(item: dict[str, Any], t: Translator, zone: str) -> list[str]:
     return [
-        f"  {t(f'privacy.field.{key}')}: {_value(value, t, zone)}" for key, value in item.items()
+        f"  {t(f'privacy.field.{key}')}: {_value(key, value, t, zone)}"
+        for key, value in item.items()
     ]
 
 
