@@ -232,6 +232,30 @@ class WhatsAppSettings(BaseModel):
     )
 
 
+class WebConsoleSettings(BaseModel):
+    """The HR web console under /hr/ (served by `abdi serve`, and locally by `abdi chat`)."""
+
+    web_console: bool = Field(default=True, description="Serve the HR web console under /hr/")
+    web_login_code_minutes: int = Field(
+        default=10, ge=1, le=60, description="Life of a console login code sent to the chat"
+    )
+    web_session_hours: int = Field(
+        default=8, ge=1, le=24 * 7, description="A console session ends this long after sign-in"
+    )
+    web_login_attempts: int = Field(
+        default=5, ge=1, description="Wrong login codes allowed per officer per hour"
+    )
+    web_address_attempts: int = Field(
+        default=20, ge=1, description="Sign-in tries allowed per client address per hour"
+    )
+    web_chat_port: int = Field(
+        default=8090, description="Port of the console `abdi chat` serves locally; 0: none"
+    )
+    web_max_upload_mb: int = Field(
+        default=10, ge=1, le=200, description="Largest roster file the console accepts"
+    )
+
+
 class ServerSettings(BaseModel):
     """The process: its web server (webhooks, health), logs and limits on what comes in."""
 
@@ -314,6 +338,7 @@ class Settings(
     TelegramSettings,
     WhatsAppSettings,
     ServerSettings,
+    WebConsoleSettings,
     DeliverySettings,
 ):
     """Configuration: the environment first, then .env, then secret files, then defaults."""

@@ -706,3 +706,37 @@ class DataRequest(Base):
     answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
     answered_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     answer: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class LoginCode(Base):
+    """A one-time code that lets an HR officer into the web console; sent to their linked chat
+    account, only its hash kept. Expires in minutes; retention removes it after use or expiry."""
+
+    __tablename__ = "login_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in web console session; the browser holds the token, only its hash is kept here,
+    so several `abdi serve` processes share sessions and a leaked table row is not a login."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8), default="id")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -54,6 +54,11 @@ async def serve_webhooks(app: App, t: Translator, stop: asyncio.Event | None = N
         web_app = whatsapp_webhook_app(hook, web_app)
         paths.append(settings.whatsapp_webhook_path)
     assert web_app is not None
+    if settings.web_console:
+        from bot.hr_web.app import PREFIX, mount
+
+        mount(web_app, app)
+        paths.append(PREFIX)
     print(
         t(
             "cli.serve",

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
+from collections.abc import AsyncIterator
 
 from sqlalchemy import select
 
@@ -64,10 +66,34 @@ async def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
     who = args.as_nip or chat_t("console.guest")
     runner = _background(app, {"console": ConsoleSender(chat, chat_t)})
     try:
-        await chat.run(chat_t, chat_t("console.banner", who=who))
+        async with _local_console(app, chat_t):
+            await chat.run(chat_t, chat_t("console.banner", who=who))
     finally:
         await runner.stop()
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _local_console(app: App, t: Translator) -> AsyncIterator[None]:
+    """The HR web console on this machine beside the chat, so a newcomer can open it; a port
+    already taken costs the console, with a line saying so, not the chat."""
+    port = app.settings.web_chat_port
+    if not (app.settings.web_console and port):
+        yield
+        return
+    from bot.hr_web.app import PREFIX, mount
+    from bot.web import application, serving
+
+    web_app = application(app)
+    mount(web_app, app)
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            bound = await stack.enter_async_context(serving(web_app, "127.0.0.1", port))
+        except OSError as exc:
+            print(t("console.web_unavailable", port=port, reason=exc.strerror or str(exc)))
+        else:
+            print(t("console.web", address=f"http://127.0.0.1:{bound}{PREFIX}"))
+        yield
 
 
 async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
