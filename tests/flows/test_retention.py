@@ -36,8 +36,8 @@ from storage.models import (
     InboundEvent,
     LinkCode,
     LoginCode,
-    WebSession,
     WebhookDeadLetter,
+    WebSession,
 )
 from storage.statuses import BroadcastStatus, CaseStatus, DocumentStatus
 from tests.helpers.delivery_helpers import link_all
