@@ -37,6 +37,10 @@ _WEIGHT = (
 _ORDER = "score DESC, n DESC, last_at ASC, ratee_id ASC"
 
 # One statement for the whole quarter, the same on SQLite and PostgreSQL (window functions).
+# The ratings are read from a covering index (ix_rating_period_ratee_scores: no table rows, and
+# already in group order); the rows are written in employee order, so the standing's indexes on
+# the employee are appended to and the foreign-key checks walk the employee index in order
+# (about a quarter of the statement's time at 100,000 ASN, see docs/benchmarks.md).
 COMPUTE_SQL = text(
     f"""
 WITH g AS (
@@ -71,6 +75,7 @@ SELECT :period_id, ratee_id, unit_id, score, n,
     CASE WHEN ok = 1 THEN ROW_NUMBER() OVER (PARTITION BY ok, unit_id ORDER BY {_ORDER}) END,
     last_at
 FROM e
+ORDER BY ratee_id
 """
 ).bindparams(
     bindparam("w_superior", type_=Float),
@@ -798,16 +803,19 @@ async def ranking(
     """Ranked rows (best first, or the lowest ranked first for the coaching list). Every row
     carries only what that person's own screen may show: an HR officer reading the list, or an
     export passed on, learns nothing more about anyone (themselves included) than they are shown."""
-    order = Standing.rank_agency.desc() if lowest else Standing.rank_agency.asc()
     stmt = (
         select(Standing, Employee.nip, Employee.name, Unit.name)
         .join(Employee, Employee.id == Standing.employee_id)
         .join(Unit, Unit.id == Standing.unit_id)
         .where(Standing.period_id == period.id)
     )
+    # Only the eligible are ranked, so "eligible first, by rank" is the rank with the unranked
+    # (NULL) last: the order of ix_standing_period_rank, which reads the top N from the index
+    # instead of sorting the whole quarter.
     if lowest:
-        stmt = stmt.where(Standing.eligible)
-    stmt = stmt.order_by(Standing.eligible.desc(), order, Employee.name)
+        stmt = stmt.where(Standing.eligible).order_by(Standing.rank_agency.desc(), Employee.name)
+    else:
+        stmt = stmt.order_by(Standing.rank_agency.asc().nulls_last(), Employee.name)
     if limit:
         stmt = stmt.limit(limit)
     found = (await session.execute(stmt)).all()

@@ -128,6 +128,29 @@ async def _compare(app: App, period_id: int, scheme: Scheme) -> dict[int, dict]:
     return want
 
 
+async def test_ranking_lists_the_ranked_by_rank_then_the_unranked_by_name(demo_app) -> None:
+    """HR's table and export: ranked people in rank order, then those not ranked by name; the
+    top N is the start of that list (the order the rank index reads)."""
+    from bot.services import standings
+
+    period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
+    await _random_ratings(demo_app, period_id, 4)
+    want = await _compare(demo_app, period_id, scheme_from())
+    async with demo_app.sessions() as session:
+        period = await session.get(RatingPeriod, period_id)
+        assert period is not None
+        rows = await standings.ranking(session, period, scheme_from())
+        top = await standings.ranking(session, period, scheme_from(), limit=3)
+    ranked = [r for r in rows if r.eligible]
+    unranked = [r for r in rows if not r.eligible]
+    assert ranked and unranked and len(rows) == len(want)
+    assert rows == ranked + unranked
+    assert [r.rank_agency for r in ranked] == list(range(1, len(ranked) + 1))
+    assert all(r.rank_agency is None for r in unranked)
+    assert [r.name for r in unranked] == sorted(r.name for r in unranked)
+    assert top == rows[:3]
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_sql_standings_match_python(demo_app, seed: int) -> None:
     period_id = await _setup_quarter(demo_app, QuarterRef(2025, 1))
