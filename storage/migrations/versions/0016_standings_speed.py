@@ -1,7 +1,7 @@
 """standings speed
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07 20:40:00.000000
 
 Closing a quarter aggregates every rating of it by ratee and relation. The index on
@@ -13,7 +13,7 @@ columns). Plain columns, not INCLUDE, so SQLite has the same index.
 from alembic import op
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
