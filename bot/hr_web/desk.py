@@ -18,12 +18,14 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot import dates
 from bot.cli.cases import MONTH
 from bot.hr_web.context import DESK_ROLES, HR_ROLES, WebContext, form, page, redirect
 from bot.hr_web.desk_report import chart
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES as CASE_DESK
 from bot.services.four_in_one import closing, questions
+from bot.services.four_in_one.deadline import zone_abbreviation
 from bot.views import four_in_one as views
 from storage.models import CaseQuestion, Employee, FourInOneCase
 from storage.statuses import CaseStatus
@@ -198,7 +200,8 @@ async def _card(
         notice=notice,
         values=values or {},
         zone=zone(ctx),
-        died=views.died_text(ctx.t, case.died_at, zone(ctx)),
+        died=_died(ctx, case),
+        zone_name=zone_abbreviation(datetime.now(UTC), zone(ctx)),
         contacts=contacts,
         contact_mark=lambda c: views.contact_mark(ctx.t, c),
         phone=views.display_phone,
@@ -220,6 +223,14 @@ async def _card(
         live=live,
         local_now=local_now,
     )
+
+
+def _died(ctx: WebContext, case: FourInOneCase) -> str:
+    """When the death happened, in the house style; a time nobody knew is said so (chat's words)."""
+    local = case.died_at.astimezone(ZoneInfo(zone(ctx)))
+    if local.time() == cases.UNKNOWN_TIME:
+        return views.died_text(ctx.t, case.died_at, zone(ctx))
+    return dates.moment(case.died_at, zone(ctx), ctx.t)
 
 
 def _match_key(case: FourInOneCase) -> str:
@@ -422,6 +433,15 @@ def _confirm_answer(
 # --- Decisions: each asked once more, naming the case -------------------------------------------
 
 DECISIONS = ("merge", "reject", "match", "handed", "reopen", "cancel")
+# The button that carries a decision out, as the chat words it.
+YES = {
+    "merge": "web.desk.decision_yes.merge",
+    "reject": "web.desk.decision_yes.reject",
+    "match": "web.desk.decision_yes.match",
+    "handed": "web.desk.decision_yes.handed",
+    "reopen": "web.desk.decision_yes.reopen",
+    "cancel": "web.desk.decision_yes.cancel",
+}
 
 
 @routes.post(f"/desk/{CASE}/decide", name="desk_decide")
@@ -490,7 +510,7 @@ async def _confirm_decision(
         question=question,
         action=f"/hr/desk/{case.id}/decide",
         fields=fields,
-        yes=t(f"web.desk.decision_yes.{action}"),
+        yes=t(YES[action]),
         danger=action in ("reject", "cancel", "match"),
     )
 
