@@ -22,6 +22,7 @@ from bot import dates
 from bot.cli.cases import MONTH
 from bot.hr_web.context import DESK_ROLES, HR_ROLES, WebContext, form, page, redirect
 from bot.hr_web.desk_report import chart
+from bot.i18n import Translator
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES as CASE_DESK
 from bot.services.four_in_one import closing, questions
@@ -57,11 +58,69 @@ NOTICES = {
     "handed": "four_in_one.handed_saved",
     "reopened": "web.desk.reopened",
 }
-# Event kinds the history names in words; any other is shown as "other".
-EVENTS = frozenset(
-    "opened status ready handover received cancelled reopened matched renamed merged rejected "
-    "duplicate escalated question answer code system".split()
-)
+# Words the templates show for stored codes (ids named in full: the catalog check reads them).
+OWNERS = {"taspen": "web.desk.owner.taspen", "dukcapil": "web.desk.owner.dukcapil"}
+STAGE_FILTERS = {
+    "": "web.desk.stage_filter.live",
+    "open": "web.desk.stage_filter.open",
+    "ready": "web.desk.stage_filter.ready",
+    "duplicate": "web.desk.stage_filter.duplicate",
+}
+DECISION_LABELS = {
+    "merge": "web.desk.decision.merge",
+    "reject": "web.desk.decision.reject",
+    "match": "web.desk.decision.match",
+    "handed": "web.desk.decision.handed",
+    "reopen": "web.desk.decision.reopen",
+    "cancel": "web.desk.decision.cancel",
+}
+DOC_SHORT = {
+    "taspen_book": "web.desk.doc_short.taspen_book",
+    "death_certificate": "web.desk.doc_short.death_certificate",
+    "family_card": "web.desk.doc_short.family_card",
+    "id_card": "web.desk.doc_short.id_card",
+}
+# The history's event kinds in words; any other is shown as "other".
+EVENTS = {
+    "opened": "web.desk.event.opened",
+    "status": "web.desk.event.status",
+    "ready": "web.desk.event.ready",
+    "handover": "web.desk.event.handover",
+    "received": "web.desk.event.received",
+    "cancelled": "web.desk.event.cancelled",
+    "reopened": "web.desk.event.reopened",
+    "matched": "web.desk.event.matched",
+    "renamed": "web.desk.event.renamed",
+    "merged": "web.desk.event.merged",
+    "rejected": "web.desk.event.rejected",
+    "duplicate": "web.desk.event.duplicate",
+    "escalated": "web.desk.event.escalated",
+    "question": "web.desk.event.question",
+    "answer": "web.desk.event.answer",
+    "code": "web.desk.event.code",
+    "system": "web.desk.event.system",
+}
+
+
+def words(t: Translator) -> dict[str, dict[str, str]]:
+    """Stored codes (stages, documents, statuses…) in the officer's language, for templates."""
+    named = {
+        "owner": OWNERS,
+        "stage_filter": STAGE_FILTERS,
+        "decision": DECISION_LABELS,
+        "doc_short": DOC_SHORT,
+        "event": EVENTS,
+    }
+    found = {name: {code: t(key) for code, key in keys.items()} for name, keys in named.items()}
+    found["stage"] = {s: t(f"four_in_one.stage.{s}") for s in CaseStatus}
+    found["doc"] = {k: t(f"four_in_one.doc.{k}") for k in cases.DOCUMENTS}
+    found["status"] = {s: t(f"four_in_one.status.{s}") for s in cases.STATUSES}
+    found["relation"] = {r: t(f"four_in_one.relation.{r}") for r in cases.RELATIONS}
+    return found
+
+
+def render(ctx: WebContext, template: str, status: int = 200, **values: Any) -> web.Response:
+    return ctx.render(template, status=status, w=words(ctx.t), **values)
 
 
 def zone(ctx: WebContext) -> str:
@@ -117,7 +176,8 @@ async def _queue_page(
     )
     ctx.audit("case.queue", cases=[c.id for c in rows])
     pages = max(1, -(-total // PAGE_SIZE))
-    return ctx.render(
+    return render(
+        ctx,
         "desk.html",
         status=400 if error else 200,
         error=error,
@@ -159,7 +219,7 @@ async def _case(ctx: WebContext) -> FourInOneCase | None:
 
 
 def _missing(ctx: WebContext) -> web.StreamResponse:
-    return ctx.render("desk_missing.html", status=404)
+    return render(ctx, "desk_missing.html", status=404)
 
 
 @routes.get(f"/desk/{CASE}", name="desk_case")
@@ -192,7 +252,8 @@ async def _card(
     chats = {c.account_id for c in case.contacts if c.account_id is not None}
     verified = {c.account_id for c in case.contacts if c.account_id is not None and c.verified}
     local_now = datetime.now(ZoneInfo(zone(ctx))).strftime("%Y-%m-%dT%H:%M")
-    return ctx.render(
+    return render(
+        ctx,
         "desk_case.html",
         status=status,
         case=case,
@@ -212,7 +273,6 @@ async def _card(
         statuses=cases.STATUSES,
         note_limit=cases.NOTE_LIMIT,
         events=events,
-        event_kinds=EVENTS,
         names=names,
         exchange=await questions.of_case(ctx.session, case.id),
         answer_limit=questions.QUESTION_LIMIT,
@@ -419,7 +479,8 @@ async def answer(
 def _confirm_answer(
     ctx: WebContext, case: FourInOneCase, question: CaseQuestion, text: str
 ) -> web.StreamResponse:
-    return ctx.render(
+    return render(
+        ctx,
         "desk_confirm.html",
         case=case,
         question=ctx.t("questions.answer_preview", id=question.id, text=text),
@@ -504,7 +565,8 @@ async def _confirm_decision(
             "four_in_one.confirm_cancel", number=case.id, name=case.deceased_name, reason=reason
         )
         fields["reason"] = reason
-    return ctx.render(
+    return render(
+        ctx,
         "desk_confirm.html",
         case=case,
         question=question,
@@ -551,7 +613,8 @@ async def report(ctx: WebContext) -> web.StreamResponse:
         error, month = "web.desk.bad_month", ""
     ctx.audit("case.report", month=month or None)
     months = await cases.report(ctx.session, ctx.agency.id, datetime.now(UTC), month or None)
-    return ctx.render(
+    return render(
+        ctx,
         "desk_report.html",
         status=400 if error else 200,
         error=error,

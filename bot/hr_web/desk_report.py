@@ -11,6 +11,7 @@ from bot.services.four_in_one import MonthFigures
 
 WIDTH, HEIGHT = 640, 240
 TOP, BOTTOM, LEFT = 16, 40, 44  # room for the share above a bar, the month below, the axis left
+MIN_WIDTH = 320
 SLOT_MAX = 80  # a bar's slot never wider than this, however few months there are
 
 
@@ -41,6 +42,8 @@ def chart(months: Sequence[MonthFigures], t: Translator) -> Chart:
     plot = HEIGHT - TOP - BOTTOM
     base = TOP + plot
     slot = min(SLOT_MAX, (WIDTH - LEFT) // max(1, len(months)))
+    # As wide as the months need (a phone scales a narrow chart down less), never wider.
+    width = min(WIDTH, max(MIN_WIDTH, LEFT + slot * len(months) + 8))
     bars = []
     for i, m in enumerate(months):
         share = m.on_time_share
@@ -59,4 +62,4 @@ def chart(months: Sequence[MonthFigures], t: Translator) -> Chart:
         bars.append(
             Bar(x, base - height, width, height, m.month, f"{percent}%", title, x + width // 2)
         )
-    return Chart(WIDTH, HEIGHT, LEFT, base, TOP, TOP + plot // 2, bars)
+    return Chart(width, HEIGHT, LEFT, base, TOP, TOP + plot // 2, bars)

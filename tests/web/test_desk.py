@@ -382,7 +382,7 @@ async def test_the_sla_report_has_the_clis_numbers(demo_app: App, cli) -> None:
         for month, n, on_time, share, late, medians in expected:
             row = re.search(rf'<th scope="row">{month}</th>(.*?)</tr>', body, re.S)
             assert row, month
-            cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
+            cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
             numbers = re.findall(r"(-?\d+(?:,\d+)?|-)(?:,|$)", medians.replace(", ", ","))
             assert cells == [n, on_time, f"{share}%", late, *numbers], (cells, medians)
         bad = await client.get("/hr/desk/report?month=2026-13")
