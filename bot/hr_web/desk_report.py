@@ -43,7 +43,7 @@ def chart(months: Sequence[MonthFigures], t: Translator) -> Chart:
     base = TOP + plot
     slot = min(SLOT_MAX, (WIDTH - LEFT) // max(1, len(months)))
     # As wide as the months need (a phone scales a narrow chart down less), never wider.
-    width = min(WIDTH, max(MIN_WIDTH, LEFT + slot * len(months) + 8))
+    wide = min(WIDTH, max(MIN_WIDTH, LEFT + slot * len(months) + 8))
     bars = []
     for i, m in enumerate(months):
         share = m.on_time_share
@@ -62,4 +62,4 @@ def chart(months: Sequence[MonthFigures], t: Translator) -> Chart:
         bars.append(
             Bar(x, base - height, width, height, m.month, f"{percent}%", title, x + width // 2)
         )
-    return Chart(width, HEIGHT, LEFT, base, TOP, TOP + plot // 2, bars)
+    return Chart(wide, HEIGHT, LEFT, base, TOP, TOP + plot // 2, bars)

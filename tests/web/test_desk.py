@@ -378,7 +378,15 @@ async def test_the_sla_report_has_the_clis_numbers(demo_app: App, cli) -> None:
         page = await client.get("/hr/desk/report")
         assert page.status == 200
         body = await page.text()
-        assert "<svg" in body and "<rect" in body and "style=" not in body
+        assert "style=" not in body  # the CSP allows no inline style: SVG attributes only
+        box = re.search(r'<svg[^>]*viewBox="0 0 (\d+) (\d+)"', body)
+        assert box, "no chart"
+        bars = re.findall(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"', body)
+        assert len(bars) == len(expected)
+        for x, y, w, h in bars:  # every bar inside the chart, as tall as its on-time share
+            assert int(x) + int(w) <= int(box.group(1)) and int(y) + int(h) <= int(box.group(2))
+        shares = [int(e[3]) for e in expected]
+        assert [round(int(h) / 184 * 100) for *_, h in bars] == shares
         for month, n, on_time, share, late, medians in expected:
             row = re.search(rf'<th scope="row">{month}</th>(.*?)</tr>', body, re.S)
             assert row, month
