@@ -131,11 +131,12 @@ def at_desk(ctx: WebContext) -> bool:
     return ctx.has_any(CASE_DESK)
 
 
-def _number(raw: str | None, default: int, top: int) -> int | None:
-    """A positive whole number from a query or form, or None when it is not one."""
+def _number(raw: object, default: int, top: int) -> int | None:
+    """A positive whole number from a query or form, or None when it is not one (a file sent
+    in a form field's place included)."""
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= top:
+    if not isinstance(raw, str) or not raw.isdigit() or not 1 <= int(raw) <= top:
         return None
     return int(raw)
 
