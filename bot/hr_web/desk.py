@@ -176,6 +176,11 @@ async def _queue_page(
         ctx.session, agency_id, roles, PAGE_SIZE, offset, statuses=statuses, overdue_at=overdue_at
     )
     ctx.audit("case.queue", cases=[c.id for c in rows])
+    waiting = (
+        await questions.open_questions(ctx.session, agency_id, PAGE_SIZE) if at_desk(ctx) else []
+    )
+    if waiting:  # the family's words: a read the audit log names, as the chat's list does
+        ctx.audit("case.questions", questions=[q.id for q in waiting])
     pages = max(1, -(-total // PAGE_SIZE))
     return render(
         ctx,
@@ -190,7 +195,9 @@ async def _queue_page(
         stages=stages,
         overdue_only=overdue_only,
         zone=zone(ctx),
-        questions_open=await questions.count_open(ctx.session, agency_id) if at_desk(ctx) else 0,
+        questions_open=await questions.count_open(ctx.session, agency_id) if waiting else 0,
+        waiting=waiting,
+        preview=questions.PREVIEW,
         duplicates=await cases.count_duplicates(ctx.session, agency_id) if at_desk(ctx) else 0,
         is_hr=ctx.has_any(HR_ROLES),
     )

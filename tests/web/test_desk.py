@@ -285,6 +285,9 @@ async def test_an_answer_is_shown_back_then_sent_to_the_family(demo_app: App) ->
         async with demo_app.sessions() as session:
             question = await session.scalar(select(CaseQuestion))
         assert question is not None
+        listed = text_of(await (await client.get("/hr/desk")).text())
+        assert f"Pertanyaan #{question.id} — kasus #{case.id}" in listed
+        assert "menunggu jawaban: 1" in listed and "Apakah KK bisa diambil" in listed
         path = f"/hr/desk/{case.id}/questions/{question.id}"
         empty = await post(client, path, csrf, answer="  ")
         assert empty.status == 400 and "Jawabannya kosong" in text_of(await empty.text())
@@ -295,6 +298,7 @@ async def test_an_answer_is_shown_back_then_sent_to_the_family(demo_app: App) ->
         assert await count(demo_app, CaseQuestion, answered) == 0  # only shown back
         sent = await post(client, path, csrf, answer="Bisa, bawa KTP adik.", confirm="yes")
         assert sent.status == 303
+        assert "Apakah KK" not in text_of(await (await client.get("/hr/desk")).text())
         again = await post(client, path, csrf, answer="Lagi", confirm="yes")
         assert "sudah dijawab" in text_of(
             await (await client.get(again.headers["Location"])).text()
