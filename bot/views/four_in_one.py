@@ -64,7 +64,7 @@ def family_view(t: Translator, case: FourInOneCase, zone: str, trusted: bool = F
     return "\n\n".join(parts)
 
 
-def _contact_mark(t: Translator, contact: CaseContact) -> str:
+def contact_mark(t: Translator, contact: CaseContact) -> str:
     """Where a contact's details came from, and whether its chat is the verified family."""
     if contact.verified:
         return t("four_in_one.contact.verified")
@@ -81,7 +81,7 @@ def staff_view(t: Translator, case: FourInOneCase, zone: str) -> str:
             name=c.name or "-",
             relation=t(f"four_in_one.relation.{c.relation}") if c.relation else "-",
             phone=display_phone(c.phone) if c.phone else "-",
-            mark=_contact_mark(t, c),
+            mark=contact_mark(t, c),
         )
         for c in case.contacts
         if c.name or c.phone

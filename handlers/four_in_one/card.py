@@ -8,6 +8,7 @@ from bot.messages import Choice, Reply
 from bot.routing import ID, NUM, WORD, Context, Step
 from bot.services import four_in_one as cases
 from bot.services.four_in_one import DESK_ROLES, DOCUMENTS, STAFF_ROLES, STATUSES, questions
+from bot.services.four_in_one.closing import reopenable
 from bot.views import four_in_one as views
 from bot.views import questions as questions_view
 from handlers.four_in_one.common import (
@@ -16,7 +17,6 @@ from handlers.four_in_one.common import (
     ask,
     at_desk,
     back_to_card,
-    reopenable,
     reply,
     router,
     stale,

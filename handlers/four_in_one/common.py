@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -106,22 +106,6 @@ def now_local(ctx: Context) -> datetime:
 
 def today(ctx: Context) -> date:
     return now_local(ctx).date()
-
-
-def aware(at: datetime | None) -> datetime | None:
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
-
-
-REOPEN_WINDOW = timedelta(days=1)  # a closing can be undone for this long
-
-
-def reopenable(case: FourInOneCase) -> bool:
-    closed = aware(case.closed_at)
-    return (
-        case.status == "closed"
-        and closed is not None
-        and datetime.now(UTC) - closed <= REOPEN_WINDOW
-    )
 
 
 def reply(ctx: Context, text: str, *choices: Choice, expects_text: bool = False) -> list[Reply]:

@@ -9,25 +9,22 @@ from enum import StrEnum
 
 from bot.messages import Choice, Reply
 from bot.routing import ID, Context, Step
-from bot.services import audit
 from bot.services import four_in_one as cases
-from bot.services.four_in_one import DESK_ROLES
+from bot.services.four_in_one import DESK_ROLES, closing
+from bot.services.four_in_one.closing import aware, reopenable
 from handlers.four_in_one.card import card, staff_case
 from handlers.four_in_one.common import (
     CaseDraft,
     Verb,
     ask,
-    aware,
     back_to_card,
     confirm,
-    reopenable,
     reply,
     router,
     stale,
     zone,
 )
-from storage.models import CaseEvent, Employee, FourInOneCase
-from storage.statuses import CaseStatus, DocumentStatus
+from storage.models import Employee, FourInOneCase
 
 
 class Attach(StrEnum):
@@ -238,27 +235,7 @@ async def reopen(ctx: Context, args: list[str]) -> list[Reply]:
     case = await staff_case(ctx, args[0])
     if case is None or not reopenable(case):
         return stale(ctx)
-    now = datetime.now(UTC)
-    closed = aware(case.closed_at)
-    actor = ctx.actor
-    for doc in case.documents:
-        if doc.status == "handed_over" and aware(doc.updated_at) == closed:
-            ctx.session.add(
-                CaseEvent(
-                    case_id=case.id, document_kind=doc.kind, kind="status", actor=actor, at=now,
-                    from_status="handed_over", to_status="ready", note="reopened",
-                )
-            )  # fmt: skip
-            doc.status, doc.updated_at, doc.updated_by = DocumentStatus.READY, now, actor
-    if aware(case.handed_over_at) == closed:
-        case.handed_over_at = None
-    case.status, case.closed_at = CaseStatus.READY, None
-    ctx.session.add(CaseEvent(case_id=case.id, kind="reopened", actor=actor, at=now))
-    audit.record(
-        ctx.session, actor=actor, action="case.reopen", agency_id=case.agency_id,
-        target=f"case:{case.id}",
-    )  # fmt: skip
-    await ctx.session.flush()
+    await closing.reopen(ctx.session, case, ctx.actor)
     return await card(ctx, case, ctx.t("four_in_one.reopened", number=case.id))
 
 
@@ -283,16 +260,9 @@ async def handed(ctx: Context, args: list[str]) -> list[Reply]:
     if case is None:
         return stale(ctx)
     try:
-        await cases.confirm_receipt(ctx.session, case, ctx.actor)
+        await closing.close_at_desk(ctx.session, case, ctx.actor)
     except cases.CaseRefused as exc:
         return await card(ctx, case, ctx.t(exc.reason.value))
-    audit.record(
-        ctx.session,
-        actor=ctx.actor,
-        action="case.received",
-        agency_id=case.agency_id,
-        target=f"case:{case.id}",
-    )
     return await card(ctx, case, ctx.t("four_in_one.handed_saved"))
 
 

@@ -109,19 +109,60 @@ async def case_for_staff(
     return case if allowed is not None else None
 
 
+def _queue_filter(
+    agency_id: int,
+    roles: set[str],
+    statuses: tuple[str, ...] = LIVE,
+    overdue_at: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """The queue's rows: live cases (or the stages asked for, for the desk); liaisons only the
+    live cases where one of their documents waits; `overdue_at`: only those past the target."""
+    desk = bool(roles & set(DESK_ROLES))
+    shown = statuses if desk else tuple(s for s in statuses if s in LIVE)
+    where = [FourInOneCase.agency_id == agency_id, FourInOneCase.status.in_(shown)]
+    if not desk:
+        where.append(_liaison_waits(roles))
+    if overdue_at is not None:
+        where.append(FourInOneCase.deadline_at < overdue_at)
+    return where
+
+
 async def queue(
-    session: AsyncSession, agency_id: int, roles: set[str], limit: int = 8, offset: int = 0
+    session: AsyncSession,
+    agency_id: int,
+    roles: set[str],
+    limit: int = 8,
+    offset: int = 0,
+    *,
+    statuses: tuple[str, ...] = LIVE,
+    overdue_at: datetime | None = None,
 ) -> list[FourInOneCase]:
     """Live cases, most urgent first; liaisons see the cases where one of their documents waits."""
-    query = select(FourInOneCase).where(
-        FourInOneCase.agency_id == agency_id, FourInOneCase.status.in_(LIVE)
-    )
-    if not roles & set(DESK_ROLES):
-        query = query.where(_liaison_waits(roles))
     rows = await session.scalars(
-        query.order_by(FourInOneCase.deadline_at, FourInOneCase.id).offset(offset).limit(limit)
+        select(FourInOneCase)
+        .where(*_queue_filter(agency_id, roles, statuses, overdue_at))
+        .order_by(FourInOneCase.deadline_at, FourInOneCase.id)
+        .offset(offset)
+        .limit(limit)
     )
     return list(rows)
+
+
+async def count_queue(
+    session: AsyncSession,
+    agency_id: int,
+    roles: set[str],
+    *,
+    statuses: tuple[str, ...] = LIVE,
+    overdue_at: datetime | None = None,
+) -> int:
+    """How many rows `queue` pages through (one COUNT(*), for the console's pages)."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(FourInOneCase)
+        .where(*_queue_filter(agency_id, roles, statuses, overdue_at))
+    )
+    return int(found or 0)
 
 
 def overdue(now: datetime) -> ColumnElement[bool]:
