@@ -250,10 +250,11 @@ async def count(ctx: WebContext) -> web.StreamResponse:
         draft = Draft.of(ctx.request.query)
         size = await size_of(ctx, await audience_of(ctx, draft))
     except FormProblem as problem:
-        return ctx.render("broadcasts_count.html", status=400, size=None, error=problem)
+        # Said in place of the count (htmx swaps only a 2xx): "choose at least one unit".
+        return ctx.render("broadcasts_count.html", size=None, count_error=problem)
     except ForeignId:
-        return ctx.render("broadcasts_count.html", status=404, size=None, error=None)
-    return ctx.render("broadcasts_count.html", size=size, error=None)
+        return ctx.render("broadcasts_count.html", status=404, size=None, count_error=None)
+    return ctx.render("broadcasts_count.html", size=size, count_error=None)
 
 
 def _preview_of(ctx: WebContext, draft: Draft) -> dict[str, Any]:

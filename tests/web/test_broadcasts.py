@@ -21,7 +21,7 @@ from bot.services.broadcasting.audiences import Audience
 from storage.models import Agency, AuditLog, Broadcast, Delivery, Employee, Unit
 from tests.fakes.chat import Chat
 from tests.fakes.fake_bot_api import FakeBotAPI
-from tests.helpers.delivery_helpers import drain_all, link_all, open_rows, telegram_sender
+from tests.helpers.delivery_helpers import drain_all, link_all, telegram_sender
 from tests.helpers.rating_helpers import FAJAR_HR, linked
 from tests.helpers.web_helpers import HR_NIP, OFFICER_NIP, console_client, sign_in
 
@@ -70,6 +70,17 @@ async def send_from_page(client: TestClient, csrf: str, **fields: object) -> int
     found = re.match(r"/hr/broadcasts/(\d+)\?done=", done.headers["Location"])
     assert found, done.headers["Location"]
     return int(found.group(1))
+
+
+async def pending_of(app: App, broadcast_id: int | None = None) -> int:
+    """Broadcast messages still to go out (the sign-in code's message is not one)."""
+    query = select(func.count()).where(
+        Delivery.broadcast_id.is_not(None), Delivery.status.in_(["pending", "sending"])
+    )
+    if broadcast_id is not None:
+        query = query.where(Delivery.broadcast_id == broadcast_id)
+    async with app.sessions() as session:
+        return int(await session.scalar(query) or 0)
 
 
 async def broadcast_count(app: App) -> int:
@@ -169,3 +180,189 @@ async def test_a_broadcast_from_the_page_is_the_one_chat_makes_and_reaches_the_c
         )
     assert len(created) == 2 and created[1].target == f"broadcast:{web_id}"
     assert created[0].actor == created[1].actor  # the same HR officer, in chat and on the page
+
+
+async def test_bad_input_gets_the_form_back_with_a_clear_message_and_creates_nothing(
+    demo_app: App,
+) -> None:
+    await link_all(demo_app, limit=5)
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app, HR_NIP)
+        cases = [
+            (compose_form(csrf, text="   "), "Isi pesan masih kosong"),
+            (compose_form(csrf, text="x" * (broadcasts.MAX_TEXT + 1)), "terlalu panjang"),
+            # Telegram counts an emoji as two: under the limit in letters, over it in units.
+            (compose_form(csrf, text="😀" * (broadcasts.MAX_TEXT // 2 + 1)), "terlalu panjang"),
+            (compose_form(csrf, audience="units"), "Pilih paling sedikit satu unit"),
+            (compose_form(csrf, audience="notacked", topic="nope"), "Topik pedoman tidak dikenal"),
+            (compose_form(csrf, audience="root"), "Sasaran siaran tidak dikenal"),
+            (compose_form(csrf, audience="units", unit="abc"), "Sasaran siaran tidak dikenal"),
+            (compose_form(csrf, when="later", date="2020-01-01", time="08:00"), "sudah lewat"),
+            (compose_form(csrf, when="later", date="besok", time="08:00"), "tidak terbaca"),
+            (compose_form(csrf, when="later", date="", time=""), "tidak terbaca"),
+        ]
+        for form, message in cases:
+            status, page = await preview(client, form)
+            assert status == 400, (form, page)
+            assert message in page, (form, message)
+        # The form comes back as it was typed, the error said where a screen reader finds it.
+        status, page = await preview(client, compose_form(csrf, audience="units", text="Rapat"))
+        assert ">Rapat</textarea>" in page and 'role="alert"' in page
+        # A file that is not a photo or a PDF, and one over the size limit.
+        bad = FormData(compose_form(csrf))
+        bad.add_field("file", b"MZ\x90\x00 not a pdf", filename="virus.exe")
+        status, page = await preview(client, bad)
+        assert status == 400 and "foto (JPEG/PNG) atau PDF" in page
+        huge = FormData(compose_form(csrf))
+        huge.add_field("file", PDF + b"0" * UPLOAD_LIMIT, filename="besar.pdf")
+        status, page = await preview(client, huge)
+        assert status == 413 and "paling besar 10 MB" in page
+        # A confirmation without a previewed draft (forged, expired or sent already).
+        stale = await client.post("/hr/broadcasts/confirm", data={"csrf": csrf, "draft": "nope"})
+        assert stale.status == 400 and "sudah tidak berlaku" in await stale.text()
+    assert await broadcast_count(demo_app) == 0
+
+
+async def test_a_scheduled_broadcast_with_a_file_waits_and_one_preview_sends_once(
+    demo_app: App,
+) -> None:
+    await link_all(demo_app, limit=5)
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app, HR_NIP)
+        form = FormData(
+            compose_form(csrf, when="later", date="2099-01-01", time="08:00", ack="remind")
+        )
+        form.add_field("file", PDF, filename="edaran.pdf", content_type="application/pdf")
+        status, page = await preview(client, form)
+        assert status == 200, page
+        assert "edaran.pdf" in page and "Kamis, 1 Jan 2099, pukul 08.00 WIB" in page
+        assert "Sudah saya baca" in page  # the acknowledgement button, on both channels
+        token = DRAFT.search(page)
+        assert token
+        confirm = {"csrf": csrf, "draft": token.group(1)}
+        first = await client.post("/hr/broadcasts/confirm", data=confirm, allow_redirects=False)
+        again = await client.post("/hr/broadcasts/confirm", data=confirm, allow_redirects=False)
+        assert first.status == 303 and again.status in (303, 400)
+        detail = await (await client.get(first.headers["Location"])).text()
+        assert "Dijadwalkan: Kamis, 1 Jan 2099, pukul 08.00 WIB" in detail
+        assert 'hx-trigger="every 30s"' in detail
+    async with demo_app.sessions() as session:
+        made = list(await session.scalars(select(Broadcast)))
+        assert len(made) == 1
+        assert made[0].status == "scheduled" and made[0].attachment == PDF
+        assert made[0].send_at.replace(tzinfo=UTC) == datetime(2099, 1, 1, 1, 0, tzinfo=UTC)
+        assert made[0].ack_requested and made[0].ack_remind_hours == 24
+    assert await pending_of(demo_app) == 0  # nothing goes out before its time
+
+
+async def test_cancel_asks_first_then_stops_what_is_pending_and_chat_sees_it(
+    demo_app: App,
+) -> None:
+    hr = await hr_chat(demo_app)
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app, HR_NIP)
+        broadcast_id = await send_from_page(client, csrf)
+        pending = await pending_of(demo_app, broadcast_id)
+        assert pending > 0
+        # The chat's report lists the broadcast the page made.
+        await hr.send("/menu")
+        await hr.press("Meja HR")
+        await hr.press("Siaran")
+        await hr.press("Laporan siaran")
+        assert any(label.startswith(f"#{broadcast_id} Apel pagi") for label in hr.labels)
+        asked = await client.get(f"/hr/broadcasts/{broadcast_id}/cancel")
+        assert asked.status == 200 and "Ya, batalkan" in await asked.text()
+        assert await pending_of(demo_app, broadcast_id) == pending  # asking changed nothing
+        done = await client.post(
+            f"/hr/broadcasts/{broadcast_id}/cancel", data={"csrf": csrf}, allow_redirects=False
+        )
+        assert done.status == 303
+        assert await pending_of(demo_app, broadcast_id) == 0
+        again = await client.post(f"/hr/broadcasts/{broadcast_id}/cancel", data={"csrf": csrf})
+        assert again.status == 409 and "tidak bisa dibatalkan lagi" in await again.text()
+    await hr.press(f"#{broadcast_id}")
+    assert f"Siaran #{broadcast_id} dibatalkan" in hr.text
+    async with demo_app.sessions() as session:
+        row = await session.scalar(select(AuditLog).where(AuditLog.action == "broadcast.cancel"))
+        assert row is not None and row.detail["withdrawn"] == pending
+
+
+async def test_failures_show_with_their_reason_and_the_csv_is_the_shells(
+    demo_app: App, bot_api: FakeBotAPI
+) -> None:
+    chats = await link_all(demo_app)
+    unit = await unit_id(demo_app)
+    async with demo_app.sessions() as session:
+        members = sorted(
+            await session.scalars(select(Employee.id).where(Employee.unit_id == unit))
+        )
+        gone_nip = await session.scalar(select(Employee.nip).where(Employee.id == members[0]))
+    bot_api.blocked.add(chats[members[0]])
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app, HR_NIP)
+        broadcast_id = await send_from_page(client, csrf, audience="units", unit=str(unit))
+        sender = telegram_sender(demo_app, bot_api)
+        try:
+            await drain_all(demo_app, {"telegram": sender})
+        finally:
+            await sender.close()
+        detail = await (await client.get(f"/hr/broadcasts/{broadcast_id}")).text()
+        assert "tidak terjangkau" in detail and "bot was blocked" in detail
+        answer = await client.get(f"/hr/broadcasts/{broadcast_id}/undelivered.csv")
+        assert answer.status == 200
+        assert "attachment" in answer.headers["Content-Disposition"]
+        data = await answer.read()
+    async with demo_app.sessions() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None
+        shell = await broadcasts.undelivered_csv(session, broadcast, translator("id"))
+        exported = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "broadcast.export")
+        )
+    assert data == shell
+    assert data.decode("utf-8-sig").splitlines()[1].startswith(f"{gone_nip},")
+    assert exported is not None and exported.detail.get("via") == "web"
+
+
+async def test_csrf_roles_and_other_agencies_ids_are_refused(demo_app: App) -> None:
+    async with demo_app.sessions() as session, session.begin():
+        other = Agency(code="kota-lain", name="Kota Lain", timezone="Asia/Makassar")
+        session.add(other)
+        await session.flush()
+        unit = Unit(agency_id=other.id, name="Dinas Lain")
+        session.add(unit)
+        await session.flush()
+        foreign = await broadcasts.create(
+            session, other, Audience(audiences.EVERYONE), actor="test", text="Rahasia kota lain"
+        )
+        foreign_id, foreign_unit = foreign.id, unit.id
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app, HR_NIP)
+        forged = await client.post("/hr/broadcasts/new", data=compose_form("forged"))
+        assert forged.status == 403
+        status, page = await preview(client, compose_form(csrf))
+        token = DRAFT.search(page)
+        assert status == 200 and token
+        forged = await client.post(
+            "/hr/broadcasts/confirm", data={"csrf": "forged", "draft": token.group(1)}
+        )
+        assert forged.status == 403
+        for path in ("", "/progress", "/undelivered.csv", "/cancel"):
+            answer = await client.get(f"/hr/broadcasts/{foreign_id}{path}")
+            assert answer.status == 404, path
+        cancel = await client.post(f"/hr/broadcasts/{foreign_id}/cancel", data={"csrf": csrf})
+        assert cancel.status == 404
+        listing = await (await client.get("/hr/broadcasts")).text()
+        assert "Rahasia kota lain" not in listing
+        status, _ = await preview(client, compose_form(csrf, audience="units", unit=foreign_unit))
+        assert status == 404
+        count = await client.get(f"/hr/broadcasts/count?audience=units&unit={foreign_unit}")
+        assert count.status == 404
+    async with console_client(demo_app) as client:
+        await sign_in(client, demo_app, OFFICER_NIP)
+        for path in ("/hr/broadcasts", "/hr/broadcasts/new", f"/hr/broadcasts/{foreign_id}"):
+            answer = await client.get(path, allow_redirects=False)
+            assert answer.status == 403, path
+    async with demo_app.sessions() as session:
+        statuses = list(await session.scalars(select(Broadcast.status)))
+    assert statuses == ["scheduled"]  # only the other agency's; nothing made, nothing cancelled
