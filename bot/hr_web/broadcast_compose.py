@@ -70,9 +70,10 @@ class Draft:
             value = data.get(name, "")
             return value if isinstance(value, str) else ""
 
-        units = [int(u) for u in data.getall("unit", []) if isinstance(u, str) and u.isdigit()]
-        if any(not (isinstance(u, str) and u.isdigit()) for u in data.getall("unit", [])):
+        raw_units = data.getall("unit", [])
+        if not all(isinstance(u, str) and u.isdigit() and len(u) < 12 for u in raw_units):
             raise FormProblem("broadcast.error.audience")
+        units = [int(u) for u in raw_units]
         # Browsers send a textarea's line breaks as CRLF; the chat (and Telegram's count) has LF.
         text = one("text").replace("\r\n", "\n").strip()
         return cls(

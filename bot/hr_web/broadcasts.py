@@ -17,6 +17,7 @@ from multidict import MultiDictProxy
 from bot.delivery import Status
 from bot.hr_web import broadcast_compose
 from bot.hr_web.context import HR_ROLES, WebContext, form, page, redirect
+from bot.i18n import Translator
 from bot.services.broadcasting import acks, audiences, broadcasts
 from bot.services.broadcasting.audiences import Audience
 from storage.models import Broadcast, utcnow
@@ -38,8 +39,9 @@ class Row:
     confirmed: int
 
 
-def first_line(broadcast: Broadcast, t: Any) -> str:
-    line = broadcasts.title(broadcast, t).strip().splitlines()[0] if broadcast else ""
+def first_line(broadcast: Broadcast, t: Translator) -> str:
+    """What a list shows of a broadcast: the first line of its text, cut to a table cell."""
+    line = (broadcasts.title(broadcast, t).strip().splitlines() or [""])[0]
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
 
 
