@@ -30,6 +30,21 @@ POLL_SENDING = "every 2s"
 POLL_SCHEDULED = "every 30s"  # nothing moves until its time; the release is seen soon enough
 
 
+STATE_KEYS = {  # the rows of the counts table: sent, waiting, each way of not arriving
+    "sent": "web.broadcasts.state.sent",
+    "pending": "web.broadcasts.state.pending",
+    Status.FAILED.value: "web.broadcasts.state.failed",
+    Status.UNREACHABLE.value: "web.broadcasts.state.unreachable",
+    Status.UNCERTAIN.value: "web.broadcasts.state.uncertain",
+    Status.CANCELLED.value: "web.broadcasts.state.cancelled",
+}
+NOTICES = {  # ?done=… after a form: what just happened
+    "sent": "web.broadcasts.notice.sent",
+    "scheduled": "web.broadcasts.notice.scheduled",
+    "cancelled": "web.broadcasts.notice.cancelled",
+}
+
+
 @dataclass(frozen=True)
 class Row:
     broadcast: Broadcast
@@ -120,12 +135,10 @@ async def _progress_values(ctx: WebContext, broadcast: Broadcast) -> dict[str, A
     elif broadcast.status == broadcasts.SCHEDULED:
         poll = POLL_SCHEDULED
     counts = [
-        ("sent", progress.sent),
-        ("pending", progress.pending),
-        ("failed", progress.get(Status.FAILED)),
-        ("unreachable", progress.get(Status.UNREACHABLE)),
-        ("uncertain", progress.get(Status.UNCERTAIN)),
-        ("cancelled", progress.get(Status.CANCELLED)),
+        (STATE_KEYS["sent"], progress.sent),
+        (STATE_KEYS["pending"], progress.pending),
+        *((STATE_KEYS[s], progress.get(s)) for s in broadcasts.UNDELIVERED),
+        (STATE_KEYS[Status.CANCELLED], progress.get(Status.CANCELLED)),
     ]
     return {
         "broadcast": broadcast,
@@ -156,7 +169,7 @@ async def detail(ctx: WebContext) -> web.StreamResponse:
         text=broadcasts.title(broadcast, ctx.t),
         audience=await broadcasts.describe(ctx.session, ctx.agency.id, audience, ctx.t),
         cancellable=broadcasts.unfinished(broadcast),
-        notice=ctx.request.query.get("done", ""),
+        notice=NOTICES.get(ctx.request.query.get("done", ""), ""),
         **await _progress_values(ctx, broadcast),
     )
 
