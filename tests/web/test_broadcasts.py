@@ -139,9 +139,7 @@ async def test_a_broadcast_from_the_page_is_the_one_chat_makes_and_reaches_the_c
         for field in ("text", "audience", "kind", "status", "recipients", "ack_requested"):
             assert getattr(web_made, field) == getattr(chat_made, field), field
         assert web_made.recipients == size.employees
-        assert await recipients_of(demo_app, web_id) == await recipients_of(
-            demo_app, chat_made.id
-        )
+        assert await recipients_of(demo_app, web_id) == await recipients_of(demo_app, chat_made.id)
         assert len(await recipients_of(demo_app, web_id)) == size.reachable
         # The chat's broadcast is on the page, still going out: the progress keeps asking.
         listing = await (await client.get("/hr/broadcasts")).text()
@@ -293,9 +291,7 @@ async def test_failures_show_with_their_reason_and_the_csv_is_the_shells(
     chats = await link_all(demo_app)
     unit = await unit_id(demo_app)
     async with demo_app.sessions() as session:
-        members = sorted(
-            await session.scalars(select(Employee.id).where(Employee.unit_id == unit))
-        )
+        members = sorted(await session.scalars(select(Employee.id).where(Employee.unit_id == unit)))
         gone_nip = await session.scalar(select(Employee.nip).where(Employee.id == members[0]))
     bot_api.blocked.add(chats[members[0]])
     async with console_client(demo_app) as client:
