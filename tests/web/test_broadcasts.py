@@ -348,6 +348,8 @@ async def test_csrf_roles_and_other_agencies_ids_are_refused(demo_app: App) -> N
             assert answer.status == 404, path
         cancel = await client.post(f"/hr/broadcasts/{foreign_id}/cancel", data={"csrf": csrf})
         assert cancel.status == 404
+        huge = await client.get(f"/hr/broadcasts/{10**20}")  # past any id column: not a 500
+        assert huge.status == 404
         listing = await (await client.get("/hr/broadcasts")).text()
         assert "Rahasia kota lain" not in listing
         status, _ = await preview(client, compose_form(csrf, audience="units", unit=foreign_unit))

@@ -41,6 +41,7 @@ SCHEDULED, SENDING, DONE, CANCELLED = (
 BROADCAST_PRIORITY = 10  # after notifications (priority 0)
 MAX_TEXT = 3500  # leaves room for the header within Telegram's 4096
 MAX_ATTACHMENT = 10 * 1024 * 1024
+MAX_ID = 2**31 - 1  # an id past the column's range names nothing (and must not reach SQL)
 OPEN_STATUSES = (Status.PENDING.value, Status.SENDING.value)
 UNDELIVERED = (Status.FAILED.value, Status.UNREACHABLE.value, Status.UNCERTAIN.value)
 NO_ACCOUNT, BLOCKED = "no_account", "blocked"  # targets that got no delivery row
@@ -414,10 +415,11 @@ async def finish_done(session: AsyncSession, now: datetime) -> list[Broadcast]:
 
 
 async def by_id(session: AsyncSession, agency_id: int, raw: str | int) -> Broadcast | None:
-    """The broadcast a payload or argument names, only within the caller's agency."""
-    if not str(raw).isdigit():
+    """The broadcast a payload or argument names, only within the caller's agency (without its
+    file's bytes: reports, exports and cancelling never need them, and a page polls this)."""
+    if not str(raw).isdigit() or int(raw) > MAX_ID:
         return None
-    broadcast = await session.get(Broadcast, int(raw))
+    broadcast = await session.get(Broadcast, int(raw), options=[defer(Broadcast.attachment)])
     return broadcast if broadcast is not None and broadcast.agency_id == agency_id else None
 
 
