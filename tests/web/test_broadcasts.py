@@ -364,3 +364,23 @@ async def test_csrf_roles_and_other_agencies_ids_are_refused(demo_app: App) -> N
     async with demo_app.sessions() as session:
         statuses = list(await session.scalars(select(Broadcast.status)))
     assert statuses == ["scheduled"]  # only the other agency's; nothing made, nothing cancelled
+
+
+async def test_the_pages_speak_english_when_asked(demo_app: App) -> None:
+    await link_all(demo_app, limit=5)
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app, HR_NIP)
+        switched = await client.post(
+            "/hr/language", data={"csrf": csrf, "lang": "en"}, allow_redirects=False
+        )
+        assert switched.status == 303
+        form = await (await client.get("/hr/broadcasts/new")).text()
+        assert "Write a broadcast" in form and "Specific units" in form
+        status, page = await preview(client, compose_form(csrf, ack="ask"))
+        assert status == 200 and "On Telegram" in page and "On WhatsApp" in page
+        assert "I have read this" in page  # the button the recipients will get
+        broadcast_id = await send_from_page(client, csrf)
+        detail = await (await client.get(f"/hr/broadcasts/{broadcast_id}?done=sent")).text()
+        assert f"Broadcast #{broadcast_id} is being sent." in detail
+        listing = await (await client.get("/hr/broadcasts")).text()
+        assert "Broadcasts: 1 · newest first" in listing and "Every ASN" in listing
