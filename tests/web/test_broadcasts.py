@@ -379,8 +379,10 @@ async def test_the_pages_speak_english_when_asked(demo_app: App) -> None:
         status, page = await preview(client, compose_form(csrf, ack="ask"))
         assert status == 200 and "On Telegram" in page and "On WhatsApp" in page
         assert "I have read this" in page  # the button the recipients will get
-        broadcast_id = await send_from_page(client, csrf)
+        broadcast_id = await send_from_page(client, csrf, ack="ask")
         detail = await (await client.get(f"/hr/broadcasts/{broadcast_id}?done=sent")).text()
         assert f"Broadcast #{broadcast_id} is being sent." in detail
+        assert "Confirmations: sent 0" in detail and "0 of 1 confirmed" in detail
+        assert "acks.csv" in detail
         listing = await (await client.get("/hr/broadcasts")).text()
         assert "Broadcasts: 1 · newest first" in listing and "Every ASN" in listing
