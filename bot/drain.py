@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import metrics
 from bot.config import Settings
 from bot.delivery import Status, localized, render
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.messages import Attachment, Choice, Reply
 from bot.outage import is_outage
 from bot.senders import ChannelSender, Outcome, SendResult
@@ -49,7 +49,11 @@ def compose(
     """The message as the recipient reads it: a broadcast's own text, else the catalog message."""
     if broadcast is None:
         return render(delivery, account, default_locale)
-    t = translator(account.locale or default_locale)
+    return broadcast_reply(broadcast, translator(account.locale or default_locale), delivery.id)
+
+
+def broadcast_reply(broadcast: Broadcast, t: Translator, delivery_id: int) -> Reply:
+    """A broadcast as one recipient gets it (also HR's preview, before anything is recorded)."""
     if broadcast.text is not None:
         text = t("broadcast.message", text=broadcast.text)
     else:
@@ -63,7 +67,7 @@ def compose(
         )
     choices = []
     if broadcast.ack_requested:  # the button names this delivery row; the handler re-checks it
-        choices.append(Choice(acks.payload(delivery.id), t("ack.button")))
+        choices.append(Choice(acks.payload(delivery_id), t("ack.button")))
     return Reply(text, choices, attachment=attachment)
 
 

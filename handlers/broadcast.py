@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
-from sqlalchemy import select
 
 from bot import dates
 from bot.messages import Attachment, Choice, Reply
@@ -59,12 +58,6 @@ class Verb(StrEnum):
 router = Router("broadcast")
 router.menu_entry(Verb.START, "menu.broadcast", roles={HR}, order=450, section="hr")
 UNITS_PER_PAGE = 7
-SIMPLE = {
-    "everyone": Audience(audiences.EVERYONE),
-    "hr": Audience(audiences.ROLE, role="hr"),
-    "officer": Audience(audiences.ROLE, role="officer"),
-    "notrated": Audience(audiences.NOT_RATED),
-}
 
 
 ACK_STATE = {  # what the preview says of each (asked, reminded) state
@@ -167,18 +160,14 @@ def _audience_picker(ctx: Context) -> Reply:
 
 @router.action(Verb.AUDIENCE, roles={HR}, state=Compose.DRAFT, args=(WORD,))
 async def pick_simple(ctx: Context, args: list[str]) -> list[Reply]:
-    audience = SIMPLE.get(args[0])
+    audience = audiences.PRESETS.get(args[0])
     if audience is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     return await _preview(ctx, audience)
 
 
 async def _units(ctx: Context) -> list[Unit]:
-    return list(
-        await ctx.session.scalars(
-            select(Unit).where(Unit.agency_id == ctx.agency.id).order_by(Unit.name)
-        )
-    )
+    return await audiences.units_of(ctx.session, ctx.agency.id)
 
 
 @router.action(Verb.UNITS, roles={HR}, state=Compose.DRAFT, args=(NUM,))

@@ -5,6 +5,8 @@ broadcast's 429 waits and connections never hold up replies to people chatting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -19,7 +21,7 @@ from aiogram.types import BufferedInputFile
 
 from bot.channels.telegram import CAPTION_LIMIT, TEXT_LIMIT, keyboard, make_bot
 from bot.config import Settings
-from bot.messages import Channel, Reply, split_text
+from bot.messages import Attachment, Channel, Reply, split_text
 from bot.senders import ChannelLimits, ChannelSender, Outcome, SendResult
 from storage.models import Account, Delivery
 
@@ -35,6 +37,34 @@ def _bad_request(exc: TelegramBadRequest) -> SendResult:
     if any(marker in text for marker in GONE):
         return SendResult(Outcome.UNREACHABLE, error=f"400 {exc.message}"[:200])
     return SendResult(Outcome.FAILED, error=f"400 {exc.message}"[:200])
+
+
+TEXT, PHOTO, DOCUMENT = "text", "photo", "document"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One Bot API message of a reply: a text, or a file with its caption."""
+
+    kind: str  # text | photo | document
+    text: str  # the text, or the file's caption
+    attachment: Attachment | None = None
+    buttons: bool = False  # carries the reply's keyboard
+
+
+def layout(reply: Reply) -> list[Piece]:
+    """The messages a reply becomes on Telegram (what HR's preview shows, too): a file with the
+    text as its caption when the text fits one, else the text in pieces and the file after it.
+    The buttons go on the last message, so a long text with a file still carries them."""
+    attachment = reply.attachment
+    if attachment is not None and len(reply.text) <= CAPTION_LIMIT:
+        kind = PHOTO if attachment.mime_type.startswith("image/") else DOCUMENT
+        return [Piece(kind, reply.text, attachment, buttons=True)]
+    out = [Piece(TEXT, piece) for piece in split_text(reply.text, TEXT_LIMIT)]
+    if attachment is not None:
+        out.append(Piece(DOCUMENT, "", attachment))
+    out[-1] = replace(out[-1], buttons=True)
+    return out
 
 
 class TelegramSender(ChannelSender):
@@ -72,33 +102,24 @@ class TelegramSender(ChannelSender):
     async def _send(self, chat_id: str, reply: Reply) -> int:
         """Send the reply; the id of its first message (the one a progress edit would change)."""
         markup = keyboard(reply)
-        attachment = reply.attachment
-        if attachment is not None and len(reply.text) <= CAPTION_LIMIT:
-            upload = BufferedInputFile(attachment.content, filename=attachment.filename)
-            photo = attachment.mime_type.startswith("image/")
-            send = self.bot.send_photo if photo else self.bot.send_document
-            sent = await send(
-                chat_id,
-                upload,
-                caption=reply.text,
-                reply_markup=markup,
-                request_timeout=UPLOAD_TIMEOUT,
-            )
-            return sent.message_id
-        pieces = split_text(reply.text, TEXT_LIMIT)
         first: int | None = None
-        for index, piece in enumerate(pieces):
-            last = index == len(pieces) - 1 and attachment is None
-            sent = await self.bot.send_message(
-                chat_id,
-                piece,
-                reply_markup=markup if last else None,
-                request_timeout=REQUEST_TIMEOUT,
-            )
+        for piece in layout(reply):
+            buttons = markup if piece.buttons else None
+            if piece.attachment is None:
+                sent = await self.bot.send_message(
+                    chat_id, piece.text, reply_markup=buttons, request_timeout=REQUEST_TIMEOUT
+                )
+            else:
+                upload = BufferedInputFile(piece.attachment.content, piece.attachment.filename)
+                send = self.bot.send_photo if piece.kind == PHOTO else self.bot.send_document
+                sent = await send(
+                    chat_id,
+                    upload,
+                    caption=piece.text or None,
+                    reply_markup=buttons,
+                    request_timeout=UPLOAD_TIMEOUT,
+                )
             first = first if first is not None else sent.message_id
-        if attachment is not None:
-            upload = BufferedInputFile(attachment.content, filename=attachment.filename)
-            await self.bot.send_document(chat_id, upload, request_timeout=UPLOAD_TIMEOUT)
         assert first is not None
         return first
 

@@ -22,6 +22,7 @@ from storage.models import (
     GuidanceAck,
     Rating,
     RatingPeriod,
+    Unit,
 )
 
 EVERYONE, UNITS, ROLE, NOT_RATED, NOT_ACKED = "everyone", "units", "role", "not_rated", "not_acked"
@@ -68,6 +69,22 @@ class Audience:
             data.get("role"),
             data.get("topic"),
         )
+
+
+# The audiences HR picks by one word (a chat button, a console radio button).
+PRESETS = {
+    "everyone": Audience(EVERYONE),
+    "hr": Audience(ROLE, role="hr"),
+    "officer": Audience(ROLE, role="officer"),
+    "notrated": Audience(NOT_RATED),
+}
+
+
+async def units_of(session: AsyncSession, agency_id: int) -> list[Unit]:
+    """The units HR may address, by name."""
+    return list(
+        await session.scalars(select(Unit).where(Unit.agency_id == agency_id).order_by(Unit.name))
+    )
 
 
 async def _period_for(session: AsyncSession, agency: Agency, now: datetime) -> RatingPeriod | None:

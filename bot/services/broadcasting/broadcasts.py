@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import case, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from bot.delivery import Status
 from bot.i18n import Translator
@@ -40,6 +41,7 @@ SCHEDULED, SENDING, DONE, CANCELLED = (
 BROADCAST_PRIORITY = 10  # after notifications (priority 0)
 MAX_TEXT = 3500  # leaves room for the header within Telegram's 4096
 MAX_ATTACHMENT = 10 * 1024 * 1024
+MAX_ID = 2**31 - 1  # an id past the column's range names nothing (and must not reach SQL)
 OPEN_STATUSES = (Status.PENDING.value, Status.SENDING.value)
 UNDELIVERED = (Status.FAILED.value, Status.UNREACHABLE.value, Status.UNCERTAIN.value)
 NO_ACCOUNT, BLOCKED = "no_account", "blocked"  # targets that got no delivery row
@@ -241,25 +243,61 @@ class Progress:
         return self.pending > 0
 
 
-def _outcomes(broadcast_id: int) -> Any:
-    """(status, reason, n) of a broadcast's deliveries: the rows still kept, and the tally of
-    those retention removed, so totals hold after the rows are gone."""
+def _outcomes(*broadcast_ids: int) -> Any:
+    """(broadcast, status, reason, n) of broadcasts' deliveries: the rows still kept, and the
+    tally of those retention removed, so totals hold after the rows are gone."""
     reason = func.coalesce(Delivery.error, "")
     kept = (
-        select(Delivery.status.label("status"), reason.label("reason"), func.count().label("n"))
-        .where(Delivery.broadcast_id == broadcast_id)
-        .group_by(Delivery.status, reason)
+        select(
+            Delivery.broadcast_id.label("broadcast_id"),
+            Delivery.status.label("status"),
+            reason.label("reason"),
+            func.count().label("n"),
+        )
+        .where(Delivery.broadcast_id.in_(broadcast_ids))
+        .group_by(Delivery.broadcast_id, Delivery.status, reason)
     )
-    removed = select(BroadcastTally.status, BroadcastTally.reason, BroadcastTally.count).where(
-        BroadcastTally.broadcast_id == broadcast_id
-    )
+    removed = select(
+        BroadcastTally.broadcast_id,
+        BroadcastTally.status,
+        BroadcastTally.reason,
+        BroadcastTally.count,
+    ).where(BroadcastTally.broadcast_id.in_(broadcast_ids))
     return union_all(kept, removed).subquery()
 
 
 async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
-    both = _outcomes(broadcast_id)
-    rows = await session.execute(select(both.c.status, func.sum(both.c.n)).group_by(both.c.status))
-    return Progress({status: int(n) for status, n in rows.all()})
+    return (await progress_of(session, [broadcast_id]))[broadcast_id]
+
+
+async def progress_of(session: AsyncSession, broadcast_ids: list[int]) -> dict[int, Progress]:
+    """The progress of several broadcasts (a page of the list) in one query."""
+    found: dict[int, dict[str, int]] = {b: {} for b in broadcast_ids}
+    if not broadcast_ids:
+        return {}
+    both = _outcomes(*broadcast_ids)
+    rows = await session.execute(
+        select(both.c.broadcast_id, both.c.status, func.sum(both.c.n)).group_by(
+            both.c.broadcast_id, both.c.status
+        )
+    )
+    for broadcast_id, status, n in rows.all():
+        found[broadcast_id][status] = int(n)
+    return {b: Progress(counts) for b, counts in found.items()}
+
+
+async def confirmed_of(session: AsyncSession, broadcast_ids: list[int]) -> dict[int, int]:
+    """How many recipients confirmed reading each of these broadcasts (one query)."""
+    if not broadcast_ids:
+        return {}
+    rows = await session.execute(
+        select(Delivery.broadcast_id, func.count(Delivery.confirmed_at))
+        .where(Delivery.broadcast_id.in_(broadcast_ids))
+        .group_by(Delivery.broadcast_id)
+    )
+    counts = {b: 0 for b in broadcast_ids}
+    counts.update({int(b or 0): int(n) for b, n in rows.all()})
+    return counts
 
 
 async def failures(session: AsyncSession, broadcast_id: int) -> list[tuple[str, str, int]]:
@@ -377,22 +415,41 @@ async def finish_done(session: AsyncSession, now: datetime) -> list[Broadcast]:
 
 
 async def by_id(session: AsyncSession, agency_id: int, raw: str | int) -> Broadcast | None:
-    """The broadcast a payload or argument names, only within the caller's agency."""
-    if not str(raw).isdigit():
+    """The broadcast a payload or argument names, only within the caller's agency (without its
+    file's bytes: reports, exports and cancelling never need them, and a page polls this)."""
+    if not str(raw).isdigit() or int(raw) > MAX_ID:
         return None
-    broadcast = await session.get(Broadcast, int(raw))
+    broadcast = await session.get(Broadcast, int(raw), options=[defer(Broadcast.attachment)])
     return broadcast if broadcast is not None and broadcast.agency_id == agency_id else None
 
 
-async def recent(session: AsyncSession, agency_id: int, limit: int = 8) -> list[Broadcast]:
-    return list(
-        await session.scalars(
-            select(Broadcast)
-            .where(Broadcast.agency_id == agency_id)
-            .order_by(Broadcast.id.desc())
-            .limit(limit)
-        )
+def _listed(agency_id: int, search: str | None) -> list[Any]:
+    where = [Broadcast.agency_id == agency_id]
+    if search:
+        where.append(Broadcast.text.icontains(search, autoescape=True))
+    return where
+
+
+async def recent(
+    session: AsyncSession,
+    agency_id: int,
+    limit: int = 8,
+    offset: int = 0,
+    search: str | None = None,
+) -> list[Broadcast]:
+    """The agency's broadcasts, newest first, those whose text has `search` if given (the
+    attachment's bytes are not loaded)."""
+    query = (
+        select(Broadcast).where(*_listed(agency_id, search)).options(defer(Broadcast.attachment))
     )
+    return list(
+        await session.scalars(query.order_by(Broadcast.id.desc()).limit(limit).offset(offset))
+    )
+
+
+async def count(session: AsyncSession, agency_id: int, search: str | None = None) -> int:
+    query = select(func.count()).select_from(Broadcast).where(*_listed(agency_id, search))
+    return int(await session.scalar(query) or 0)
 
 
 def title(broadcast: Broadcast, t: Translator) -> str:
