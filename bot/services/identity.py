@@ -88,6 +88,11 @@ async def link_by_contact(
     return await _link(session, account, employee, "contact")
 
 
+def may_link(employee: Employee) -> bool:
+    """Nobody links a chat account as a deceased (or departed) employee."""
+    return employee.status == "active"
+
+
 async def create_link_code(
     session: AsyncSession, employee: Employee, ttl: timedelta, actor: str
 ) -> tuple[str, datetime]:
@@ -113,7 +118,7 @@ async def redeem_link_code(session: AsyncSession, account: Account, code: str) -
     if row is None or row.used_at is not None or row.expires_at <= now:
         return LinkResult.INVALID
     employee = await session.get(Employee, row.employee_id)
-    if employee is None or employee.status != "active":
+    if employee is None or not may_link(employee):
         return LinkResult.INVALID
     result = await _link(session, account, employee, "code")
     if result in (LinkResult.LINKED, LinkResult.ALREADY):
