@@ -227,7 +227,9 @@ async def change_role(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamR
             fields={"role": role, "action": "revoke"},
             button=ctx.t("web.roster.revoke"),
         )
-    changed = await identity.set_role(ctx.session, employee, role, grant=grant, actor=ctx.actor)
+    changed = await identity.set_role(
+        ctx.session, employee, role, grant=grant, actor=ctx.actor, via="web"
+    )
     done = ("granted" if grant else "revoked") if changed else "unchanged"
     return redirect(_card_path(employee, done=done, role=role))
 
@@ -241,7 +243,9 @@ async def link_code(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamRes
     if not identity.may_link(employee):
         return await _card(ctx, employee, status=400, error="web.roster.no_code")
     ttl = timedelta(minutes=ctx.app.settings.link_code_ttl_minutes)
-    code, expires = await identity.create_link_code(ctx.session, employee, ttl, ctx.actor)
+    code, expires = await identity.create_link_code(
+        ctx.session, employee, ttl, ctx.actor, via="web"
+    )
     # Shown once, in this answer only (no-store): the code is kept as a hash, as in chat.
     return await _card(ctx, employee, code=code, expires=expires)
 
@@ -271,7 +275,7 @@ async def unlink(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamRespon
             fields={"channel": channel},
             button=ctx.t("web.roster.unlink"),
         )
-    await identity.unlink(ctx.session, employee, ctx.actor, channel=channel)
+    await identity.unlink(ctx.session, employee, ctx.actor, channel=channel, via="web")
     return redirect(_card_path(employee, done="unlinked"))
 
 

@@ -94,7 +94,7 @@ def may_link(employee: Employee) -> bool:
 
 
 async def create_link_code(
-    session: AsyncSession, employee: Employee, ttl: timedelta, actor: str
+    session: AsyncSession, employee: Employee, ttl: timedelta, actor: str, **detail: str
 ) -> tuple[str, datetime]:
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     expires = datetime.now(UTC) + ttl
@@ -105,6 +105,7 @@ async def create_link_code(
         action="link_code.create",
         agency_id=employee.agency_id,
         target=f"employee:{employee.id}",
+        **detail,
     )
     await session.flush()
     return f"{raw[:4]}-{raw[4:]}", expires
@@ -168,7 +169,11 @@ async def redeem_within_budget(
 
 
 async def unlink(
-    session: AsyncSession, employee: Employee, actor: str, channel: str | None = None
+    session: AsyncSession,
+    employee: Employee,
+    actor: str,
+    channel: str | None = None,
+    **detail: str,
 ) -> int:
     query = select(Account).where(Account.employee_id == employee.id)
     if channel:
@@ -186,15 +191,17 @@ async def unlink(
         target=f"employee:{employee.id}",
         channel=channel,
         accounts=len(accounts),
+        **detail,
     )
     await session.flush()
     return len(accounts)
 
 
 async def set_role(
-    session: AsyncSession, employee: Employee, role: str, *, grant: bool, actor: str
+    session: AsyncSession, employee: Employee, role: str, *, grant: bool, actor: str, **detail: str
 ) -> bool:
-    """Grant or revoke a role; True if anything changed. Audited either way."""
+    """Grant or revoke a role; True if anything changed. Audited either way (`detail` added to
+    the audit row, e.g. where the change came from)."""
     if role not in ROLES:
         raise ValueError(role)
     existing = await session.get(EmployeeRole, (employee.id, role))
@@ -211,6 +218,7 @@ async def set_role(
         target=f"employee:{employee.id}",
         role=role,
         changed=changed,
+        **detail,
     )
     await session.flush()
     return changed
