@@ -269,6 +269,7 @@ class ImportPlan:
     current: dict[str, Employee]  # NIP -> the agency's employees before the import
     units: dict[str, Unit]  # name -> the agency's units before the import
     created: set[str]  # NIPs the import adds
+    unchanged: set[str]  # NIPs whose row says what the database already holds
 
 
 async def plan_import(
@@ -290,6 +291,7 @@ async def plan_import(
         u.name: u for u in await session.scalars(select(Unit).where(Unit.agency_id == agency.id))
     }
     created: set[str] = set()
+    unchanged: set[str] = set()
     for row in good:
         employee = current.get(row.nip)
         if employee is None:
@@ -309,8 +311,9 @@ async def plan_import(
             report.updated += 1
         else:
             report.unchanged += 1
+            unchanged.add(row.nip)
     report.not_in_file = len(set(current) - {r.nip for r in good} - {e.nip for e in errors})
-    return ImportPlan(agency, good, report, current, units, created)
+    return ImportPlan(agency, good, report, current, units, created, unchanged)
 
 
 async def import_roster(
@@ -343,11 +346,13 @@ async def import_roster(
 
 async def apply_plan(session: AsyncSession, plan: ImportPlan) -> None:
     agency, current, units = plan.agency, dict(plan.current), dict(plan.units)
-    for name in {r.unit for r in plan.good} - units.keys():
+    # An unchanged row has nothing to write: a re-import of the same file costs no writes.
+    changing = [row for row in plan.good if row.nip not in plan.unchanged]
+    for name in {r.unit for r in changing} - units.keys():
         units[name] = Unit(agency_id=agency.id, name=name)
         session.add(units[name])
     await session.flush()
-    for row in plan.good:
+    for row in changing:
         employee = current.get(row.nip)
         if employee is None:
             employee = Employee(agency_id=agency.id, nip=row.nip)
@@ -356,16 +361,18 @@ async def apply_plan(session: AsyncSession, plan: ImportPlan) -> None:
         employee.name, employee.position, employee.kind = row.name, row.position, row.kind
         employee.unit_id, employee.phone = units[row.unit].id, row.phone
     await session.flush()
-    for row in plan.good:
+    # Roles held now, in one query (one per row made a 100,000-row import take minutes).
+    held: dict[int, set[str]] = defaultdict(set)
+    for employee_id, role in await session.execute(
+        select(EmployeeRole.employee_id, EmployeeRole.role)
+        .join(Employee, Employee.id == EmployeeRole.employee_id)
+        .where(Employee.agency_id == agency.id)
+    ):
+        held[employee_id].add(role)
+    for row in changing:
         employee = current[row.nip]
         employee.supervisor_id = current[row.supervisor_nip].id if row.supervisor_nip else None
-        held = {
-            r.role
-            for r in await session.scalars(
-                select(EmployeeRole).where(EmployeeRole.employee_id == employee.id)
-            )
-        }
-        for role in set(row.roles) - held:
+        for role in set(row.roles) - held[employee.id]:
             session.add(EmployeeRole(employee_id=employee.id, role=role))
 
 
