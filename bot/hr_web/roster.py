@@ -34,7 +34,31 @@ MAX_ERRORS_SHOWN = 1000  # a preview lists this many bad rows; the rest are coun
 UPLOAD_TTL = 30 * 60  # an uploaded roster waits this long for its confirmation
 UPLOAD_STATE = "web-roster-upload"
 CHUNK = 64 * 1024
-DONE = frozenset({"granted", "revoked", "unchanged", "unlinked"})
+# Message ids by stored code, written out so the catalog checks see every one.
+LABELS = {
+    "role": {
+        "hr": "web.roster.role.hr",
+        "officer": "web.roster.role.officer",
+        "taspen": "web.roster.role.taspen",
+        "dukcapil": "web.roster.role.dukcapil",
+    },
+    "status": {
+        "active": "web.roster.status.active",
+        "deceased": "web.roster.status.deceased",
+        "left": "web.roster.status.left",
+    },
+    "channel": {
+        "telegram": "web.roster.channel.telegram",
+        "whatsapp": "web.roster.channel.whatsapp",
+        "console": "web.roster.channel.console",
+    },
+}
+DONE = {
+    "granted": "web.roster.done.granted",
+    "revoked": "web.roster.done.revoked",
+    "unchanged": "web.roster.done.unchanged",
+    "unlinked": "web.roster.done.unlinked",
+}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -68,8 +92,12 @@ async def _employee(ctx: WebContext) -> Employee | None:
     return employee
 
 
+def _render(ctx: WebContext, template: str, status: int = 200, **values: Any) -> web.Response:
+    return ctx.render(template, status=status, label=LABELS, **values)
+
+
 def _not_found(ctx: WebContext) -> web.Response:
-    return ctx.render("roster_missing.html", status=404)
+    return _render(ctx, "roster_missing.html", status=404)
 
 
 # ---------------------------------------------------------------- the list
@@ -126,7 +154,8 @@ async def roster_list(ctx: WebContext) -> web.StreamResponse:
             params["unit"] = unit_id
         return str(ctx.request.rel_url.with_query(params))
 
-    return ctx.render(
+    return _render(
+        ctx,
         "roster.html",
         status=400 if error else 200,
         error=error,
@@ -168,7 +197,8 @@ async def _card(
     done_role = ctx.request.query.get("role", "")
     values.setdefault("code", None)
     values.setdefault("expires", None)
-    return ctx.render(
+    return _render(
+        ctx,
         "roster_card.html",
         status=status,
         employee=employee,
@@ -178,7 +208,7 @@ async def _card(
         grantable=[r for r in identity.ROLES if r not in held],
         may_link=identity.may_link(employee),
         error=error,
-        done=done if done in DONE else None,
+        done=DONE.get(done or ""),
         done_role=done_role if done_role in identity.ROLES else "",
         zone=ctx.app.settings.agency_timezone,
         **values,
@@ -215,17 +245,13 @@ async def change_role(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamR
         # Losing one's own HR role ends this session's access at once; another HR does it.
         return await _card(ctx, employee, status=400, error="web.roster.own_hr")
     if not grant and data.get("confirm") != "yes":
-        return ctx.render(
+        return _render(
+            ctx,
             "roster_confirm.html",
             employee=employee,
-            question=ctx.t(
-                "web.roster.confirm_revoke",
-                role=ctx.t(f"web.roster.role.{role}"),
-                name=employee.name,
-            ),
+            kind="revoke",
             action=f"/hr/roster/{employee.id}/role",
             fields={"role": role, "action": "revoke"},
-            button=ctx.t("web.roster.revoke"),
         )
     changed = await identity.set_role(
         ctx.session, employee, role, grant=grant, actor=ctx.actor, via="web"
@@ -263,17 +289,13 @@ async def unlink(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamRespon
     if channel not in linked:
         return await _card(ctx, employee, status=400, error="web.roster.bad_channel")
     if data.get("confirm") != "yes":
-        return ctx.render(
+        return _render(
+            ctx,
             "roster_confirm.html",
             employee=employee,
-            question=ctx.t(
-                "web.roster.confirm_unlink",
-                channel=ctx.t(f"web.roster.channel.{channel}"),
-                name=employee.name,
-            ),
+            kind="unlink",
             action=f"/hr/roster/{employee.id}/unlink",
             fields={"channel": channel},
-            button=ctx.t("web.roster.unlink"),
         )
     await identity.unlink(ctx.session, employee, ctx.actor, channel=channel, via="web")
     return redirect(_card_path(employee, done="unlinked"))
@@ -289,8 +311,12 @@ def _limit(ctx: WebContext) -> int:
 def _import_page(ctx: WebContext, status: int = 200, **values: Any) -> web.Response:
     values.setdefault("error", None)
     values.setdefault("error_params", {})
-    return ctx.render(
-        "roster_import.html", status=status, max_mb=ctx.app.settings.web_max_upload_mb, **values
+    return _render(
+        ctx,
+        "roster_import.html",
+        status=status,
+        max_mb=ctx.app.settings.web_max_upload_mb,
+        **values,
     )
 
 
@@ -399,7 +425,8 @@ def _report_page(
         {"row": e.row, "nip": e.nip or "-", "reason": ctx.t(e.reason, **e.params)}
         for e in report.errors[:MAX_ERRORS_SHOWN]
     ]
-    return ctx.render(
+    return _render(
+        ctx,
         "roster_preview.html",
         report=report,
         name=name,
