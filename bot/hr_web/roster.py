@@ -66,6 +66,10 @@ class _TooBig(Exception):
     """The upload passed the console's limit."""
 
 
+class _Forged(Exception):
+    """The upload came without this session's CSRF token."""
+
+
 class _NotForm(Exception):
     """The request body is not the upload form."""
 
@@ -355,7 +359,7 @@ async def _read_upload(ctx: WebContext) -> tuple[str, bytes]:
             continue
         if part.name == "file" and part.filename is not None:
             if not csrf_ok(ctx.csrf, MultiDictProxy(fields), request):
-                raise PermissionError
+                raise _Forged
             data = bytearray()
             while chunk := await part.read_chunk(CHUNK):
                 total += len(chunk)
@@ -398,7 +402,7 @@ async def upload(ctx: WebContext) -> web.StreamResponse:
         name, data = await _read_upload(ctx)
     except _TooBig:
         return _import_page(ctx, status=413, **too_big)
-    except PermissionError:
+    except _Forged:
         return ctx.render("forbidden.html", status=403, reason="csrf")
     except _NotForm:
         return _import_page(ctx, status=400, error="web.roster.no_file")
