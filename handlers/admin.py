@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from bot.messages import Choice, Reply
 from bot.routing import HR, ID, WORD, Context, NoDraft, Router, Step
 from bot.services import audit
-from bot.services.identity import create_link_code, unlink
+from bot.services.identity import create_link_code, may_link, unlink
+from bot.services.staff_search import matching
 from storage.models import Account, Employee
 
 
@@ -52,16 +53,10 @@ async def ask(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 async def search(ctx: Context, text: str) -> list[Reply]:
-    query = text.strip()[:100]
-    digits = query.replace(" ", "")
-    like = "%" + query.replace("%", "").replace("_", "").lower() + "%"
     matches = list(
         await ctx.session.scalars(
             select(Employee)
-            .where(
-                Employee.agency_id == ctx.agency.id,
-                or_(Employee.nip == digits, func.lower(Employee.name).like(like)),
-            )
+            .where(matching(ctx.agency.id, text))
             .order_by(Employee.name)
             .limit(MAX_MATCHES + 1)
         )
@@ -104,7 +99,7 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
         channels=channels,
     )
     choices: list[Choice] = []
-    if employee.status == "active":  # nobody links as a deceased (or departed) employee
+    if may_link(employee):
         choices.append(Choice(router.payload(Verb.CODE, employee.id), ctx.t("admin.make_code")))
     else:
         text += "\n" + ctx.t(f"admin.status.{employee.status}")
@@ -121,7 +116,7 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
 @router.action(Verb.CODE, roles={HR}, args=(ID,))
 async def make_code(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
-    if employee is None or employee.status != "active":
+    if employee is None or not may_link(employee):
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     ttl = timedelta(minutes=ctx.settings.link_code_ttl_minutes)
     code, _expires = await create_link_code(ctx.session, employee, ttl, ctx.actor)

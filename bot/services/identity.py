@@ -88,8 +88,13 @@ async def link_by_contact(
     return await _link(session, account, employee, "contact")
 
 
+def may_link(employee: Employee) -> bool:
+    """Nobody links a chat account as a deceased (or departed) employee."""
+    return employee.status == "active"
+
+
 async def create_link_code(
-    session: AsyncSession, employee: Employee, ttl: timedelta, actor: str
+    session: AsyncSession, employee: Employee, ttl: timedelta, actor: str, **detail: str
 ) -> tuple[str, datetime]:
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     expires = datetime.now(UTC) + ttl
@@ -100,6 +105,7 @@ async def create_link_code(
         action="link_code.create",
         agency_id=employee.agency_id,
         target=f"employee:{employee.id}",
+        **detail,
     )
     await session.flush()
     return f"{raw[:4]}-{raw[4:]}", expires
@@ -113,7 +119,7 @@ async def redeem_link_code(session: AsyncSession, account: Account, code: str) -
     if row is None or row.used_at is not None or row.expires_at <= now:
         return LinkResult.INVALID
     employee = await session.get(Employee, row.employee_id)
-    if employee is None or employee.status != "active":
+    if employee is None or not may_link(employee):
         return LinkResult.INVALID
     result = await _link(session, account, employee, "code")
     if result in (LinkResult.LINKED, LinkResult.ALREADY):
@@ -163,7 +169,11 @@ async def redeem_within_budget(
 
 
 async def unlink(
-    session: AsyncSession, employee: Employee, actor: str, channel: str | None = None
+    session: AsyncSession,
+    employee: Employee,
+    actor: str,
+    channel: str | None = None,
+    **detail: str,
 ) -> int:
     query = select(Account).where(Account.employee_id == employee.id)
     if channel:
@@ -181,15 +191,17 @@ async def unlink(
         target=f"employee:{employee.id}",
         channel=channel,
         accounts=len(accounts),
+        **detail,
     )
     await session.flush()
     return len(accounts)
 
 
 async def set_role(
-    session: AsyncSession, employee: Employee, role: str, *, grant: bool, actor: str
+    session: AsyncSession, employee: Employee, role: str, *, grant: bool, actor: str, **detail: str
 ) -> bool:
-    """Grant or revoke a role; True if anything changed. Audited either way."""
+    """Grant or revoke a role; True if anything changed. Audited either way (`detail` added to
+    the audit row, e.g. where the change came from)."""
     if role not in ROLES:
         raise ValueError(role)
     existing = await session.get(EmployeeRole, (employee.id, role))
@@ -206,6 +218,7 @@ async def set_role(
         target=f"employee:{employee.id}",
         role=role,
         changed=changed,
+        **detail,
     )
     await session.flush()
     return changed

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.services import audit
 from bot.services.identity import ROLES
@@ -257,10 +259,23 @@ def validate(
     return sorted(good.values(), key=lambda r: r.row), errors
 
 
-async def import_roster(
-    session: AsyncSession, agency: Agency, raw_rows: list[tuple[int, dict[str, str]]], actor: str
-) -> ImportReport:
-    """Idempotent upsert of the good rows, inside the caller's transaction; roles are only added."""
+@dataclass(slots=True)
+class ImportPlan:
+    """What an import would do, worked out without writing: the preview, and the import's plan."""
+
+    agency: Agency
+    good: list[RosterRow]
+    report: ImportReport
+    current: dict[str, Employee]  # NIP -> the agency's employees before the import
+    units: dict[str, Unit]  # name -> the agency's units before the import
+    created: set[str]  # NIPs the import adds
+    unchanged: set[str]  # NIPs whose row says what the database already holds
+
+
+async def plan_import(
+    session: AsyncSession, agency: Agency, raw_rows: list[tuple[int, dict[str, str]]]
+) -> ImportPlan:
+    """Validate the rows against the database and count what importing them would change."""
     current = {
         e.nip: e
         for e in await session.scalars(select(Employee).where(Employee.agency_id == agency.id))
@@ -275,59 +290,45 @@ async def import_roster(
     units = {
         u.name: u for u in await session.scalars(select(Unit).where(Unit.agency_id == agency.id))
     }
-    for name in {r.unit for r in good} - units.keys():
-        units[name] = Unit(agency_id=agency.id, name=name)
-        session.add(units[name])
-    await session.flush()
-
-    # Phones move between people on re-import; clear the movers first so no unique clash mid-way.
-    touched: dict[str, tuple[Employee, bool]] = {}
+    created: set[str] = set()
+    unchanged: set[str] = set()
     for row in good:
         employee = current.get(row.nip)
-        before = None
         if employee is None:
-            employee = Employee(agency_id=agency.id, nip=row.nip)
-            session.add(employee)
-            current[row.nip] = employee
-        else:
-            before = (
-                employee.name,
-                employee.position,
-                employee.unit_id,
-                employee.kind,
-                employee.phone,
-                existing[row.nip].supervisor_nip,
-            )
-        employee.name, employee.position, employee.kind = row.name, row.position, row.kind
-        employee.unit_id, employee.phone = units[row.unit].id, row.phone
-        after = (
-            row.name,
-            row.position,
-            units[row.unit].id,
-            row.kind,
-            row.phone,
-            row.supervisor_nip,
-        )
-        touched[row.nip] = (employee, before is None)
-        if before is None:
+            created.add(row.nip)
             report.created += 1
-        elif before != after or set(row.roles) - employee.role_names:
+            continue
+        before = (
+            employee.name,
+            employee.position,
+            employee.unit.name,
+            employee.kind,
+            employee.phone,
+            existing[row.nip].supervisor_nip,
+        )
+        after = (row.name, row.position, row.unit, row.kind, row.phone, row.supervisor_nip)
+        if before != after or set(row.roles) - employee.role_names:
             report.updated += 1
         else:
             report.unchanged += 1
-    await session.flush()
-    for row in good:
-        employee, _ = touched[row.nip]
-        employee.supervisor_id = current[row.supervisor_nip].id if row.supervisor_nip else None
-        held = {
-            r.role
-            for r in await session.scalars(
-                select(EmployeeRole).where(EmployeeRole.employee_id == employee.id)
-            )
-        }
-        for role in set(row.roles) - held:
-            session.add(EmployeeRole(employee_id=employee.id, role=role))
+            unchanged.add(row.nip)
     report.not_in_file = len(set(current) - {r.nip for r in good} - {e.nip for e in errors})
+    return ImportPlan(agency, good, report, current, units, created, unchanged)
+
+
+async def import_roster(
+    session: AsyncSession,
+    agency: Agency,
+    raw_rows: list[tuple[int, dict[str, str]]],
+    actor: str,
+    **detail: str,
+) -> ImportReport:
+    """Idempotent upsert of the good rows, inside the caller's transaction; roles are only added.
+
+    `detail` goes into the audit row (e.g. where the import came from)."""
+    plan = await plan_import(session, agency, raw_rows)
+    await apply_plan(session, plan)
+    report = plan.report
     audit.record(
         session,
         actor=actor,
@@ -336,32 +337,99 @@ async def import_roster(
         created=report.created,
         updated=report.updated,
         unchanged=report.unchanged,
-        rejected=len(errors),
+        rejected=len(report.errors),
+        **detail,
     )
     await session.flush()
     return report
 
 
-async def export_rows(session: AsyncSession, agency: Agency) -> list[list[str]]:
-    employees = list(
-        await session.scalars(
-            select(Employee).where(Employee.agency_id == agency.id).order_by(Employee.nip)
-        )
-    )
-    nips = {e.id: e.nip for e in employees}
-    return [
-        [
-            e.nip,
-            e.name,
-            e.position,
-            e.unit.name,
-            nips.get(e.supervisor_id or -1, ""),
-            e.kind,
-            e.phone or "",
-            ",".join(sorted(e.role_names)),
+async def apply_plan(session: AsyncSession, plan: ImportPlan) -> None:
+    agency, current, units = plan.agency, dict(plan.current), dict(plan.units)
+    # An unchanged row has nothing to write: a re-import of the same file costs no writes.
+    changing = [row for row in plan.good if row.nip not in plan.unchanged]
+    for name in {r.unit for r in changing} - units.keys():
+        units[name] = Unit(agency_id=agency.id, name=name)
+        session.add(units[name])
+    await session.flush()
+    for row in changing:
+        employee = current.get(row.nip)
+        if employee is None:
+            employee = Employee(agency_id=agency.id, nip=row.nip)
+            session.add(employee)
+            current[row.nip] = employee
+        employee.name, employee.position, employee.kind = row.name, row.position, row.kind
+        employee.unit_id, employee.phone = units[row.unit].id, row.phone
+    await session.flush()
+    # Roles held now, in one query (one per row made a 100,000-row import take minutes).
+    held: dict[int, set[str]] = defaultdict(set)
+    for employee_id, role in await session.execute(
+        select(EmployeeRole.employee_id, EmployeeRole.role)
+        .join(Employee, Employee.id == EmployeeRole.employee_id)
+        .where(Employee.agency_id == agency.id)
+    ):
+        held[employee_id].add(role)
+    for row in changing:
+        employee = current[row.nip]
+        employee.supervisor_id = current[row.supervisor_nip].id if row.supervisor_nip else None
+        for role in set(row.roles) - held[employee.id]:
+            session.add(EmployeeRole(employee_id=employee.id, role=role))
+
+
+async def export_batches(
+    session: AsyncSession, agency: Agency, size: int = 1000
+) -> AsyncIterator[list[list[str]]]:
+    """The agency's employees in import columns, by NIP, a batch at a time (keyset, indexed),
+    so a roster of any size streams out without being held in memory."""
+    boss = aliased(Employee)
+    after = ""
+    while True:
+        rows = (
+            await session.execute(
+                select(
+                    Employee.id,
+                    Employee.nip,
+                    Employee.name,
+                    Employee.position,
+                    Unit.name,
+                    boss.nip,
+                    Employee.kind,
+                    Employee.phone,
+                )
+                .join(Unit, Unit.id == Employee.unit_id)
+                .outerjoin(boss, boss.id == Employee.supervisor_id)
+                .where(Employee.agency_id == agency.id, Employee.nip > after)
+                .order_by(Employee.nip)
+                .limit(size)
+            )
+        ).all()
+        if not rows:
+            return
+        roles: dict[int, list[str]] = defaultdict(list)
+        for employee_id, role in await session.execute(
+            select(EmployeeRole.employee_id, EmployeeRole.role).where(
+                EmployeeRole.employee_id.in_([r[0] for r in rows])
+            )
+        ):
+            roles[employee_id].append(role)
+        yield [
+            [
+                nip,
+                name,
+                position,
+                unit,
+                boss_nip or "",
+                kind,
+                phone or "",
+                ",".join(sorted(roles[i])),
+            ]
+            for i, nip, name, position, unit, boss_nip, kind, phone in rows
         ]
-        for e in employees
-    ]
+        after = rows[-1][1]
+
+
+async def export_rows(session: AsyncSession, agency: Agency) -> list[list[str]]:
+    return [row async for batch in export_batches(session, agency) for row in batch]
 
 
 def write_rows(path: Path, rows: list[list[str]]) -> None:

@@ -1,0 +1,21 @@
+"""Finding employees by name or NIP: one rule for the chat's account desk and the console."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, func, or_
+
+from storage.models import Employee
+
+MAX_QUERY = 100
+
+
+def matching(agency_id: int, text: str) -> ColumnElement[bool]:
+    """The agency's employees whose NIP is `text` (spaces ignored) or whose name contains it."""
+    query = text.strip()[:MAX_QUERY]
+    digits = query.replace(" ", "")
+    # LIKE wildcards typed by the user are dropped: a search is for text, not patterns.
+    like = "%" + query.replace("%", "").replace("_", "").lower() + "%"
+    return and_(
+        Employee.agency_id == agency_id,
+        or_(Employee.nip == digits, func.lower(Employee.name).like(like)),
+    )
