@@ -92,6 +92,7 @@ class Employee(Base):
         UniqueConstraint("agency_id", "nip", name="uq_employee_agency_nip"),
         Index("ix_employee_agency_phone", "agency_id", "phone"),
         Index("ix_employee_supervisor", "supervisor_id"),
+        Index("ix_employee_agency_name", "agency_id", "name"),  # the console's roster order
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
