@@ -42,6 +42,7 @@ from storage.models import Account, Broadcast, Delivery, utcnow
 log = logging.getLogger("abdi.drain")
 MAX_BACKOFF = 300.0  # seconds
 IN_FLIGHT_LOST = "in flight when a process stopped"
+MAX_FLIGHTS = 3
 
 
 def worker_name() -> str:
@@ -389,7 +390,10 @@ class Drain:
         rate = min(self.senders[a.channel].limits.per_second for _, a in pending)
         concurrency = self.settings.delivery_concurrency
         size = wave_size(rate, concurrency)
-        flights = max(2, concurrency // size)
+        # Waves on the wire at once: enough to cover the database round trips of each, few
+        # enough that a stalled process catching up cannot burst much beyond the rate (a wave
+        # is a tenth of a second of sending at most).
+        flights = max(2, min(MAX_FLIGHTS, concurrency // size))
         inflight: set[asyncio.Task[Any]] = set()
         started: set[int] = set()
         try:
