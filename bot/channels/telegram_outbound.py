@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -71,6 +72,8 @@ class TelegramSender(ChannelSender):
             return SendResult(Outcome.RETRY, error=f"5xx {exc.message}"[:200])
         except (TelegramNetworkError, TimeoutError, OSError) as exc:
             return SendResult(Outcome.RETRY, error=f"network {type(exc).__name__}")
+        except TelegramAPIError as exc:  # 409, 413...: nothing says it is final
+            return SendResult(Outcome.RETRY, error=f"{type(exc).__name__} {exc.message}"[:200])
         return SendResult(Outcome.SENT, platform_id=str(message_id))
 
     async def _send(self, chat_id: str, reply: Reply) -> int:
