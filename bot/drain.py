@@ -3,13 +3,17 @@
 One pass (`Drain.step`) recovers claims of dead processes, claims a batch (PostgreSQL: FOR UPDATE
 SKIP LOCKED, so several workers never take the same row; SQLite: one conditional UPDATE), and
 sends it in waves. A row is marked `sending` only once its limiter slot is granted, right before
-the request, so a crash leaves at most one wave per process in an unknowable state: those rows are
-recovered after the lease as `uncertain` (listed for HR) or resent, as configured.
+the request, so a crash leaves at most the waves on the wire (about DELIVERY_CONCURRENCY requests,
+two waves at least) per process in an unknowable state: those rows are recovered after the lease
+as `uncertain` (listed for HR) or resent, as configured. Status changes are written per wave, one
+statement per kind of change.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import os
 import socket
@@ -19,8 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, Update, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import raiseload
 
 from bot import metrics
 from bot.config import Settings
@@ -30,13 +35,14 @@ from bot.messages import Attachment, Choice, Reply
 from bot.outage import is_outage
 from bot.senders import ChannelSender, Outcome, SendResult
 from bot.services.broadcasting import acks
-from bot.services.rate_limit import Limiter, MemoryLimiter, acquire
+from bot.services.rate_limit import Limiter, MemoryLimiter, acquire_many
 from storage import db
 from storage.models import Account, Broadcast, Delivery, utcnow
 
 log = logging.getLogger("abdi.drain")
 MAX_BACKOFF = 300.0  # seconds
 IN_FLIGHT_LOST = "in flight when a process stopped"
+MAX_FLIGHTS = 3
 
 
 def worker_name() -> str:
@@ -80,6 +86,22 @@ def wave_size(rate: float, concurrency: int) -> int:
     return max(1, min(concurrency, int(rate / 10)))
 
 
+@functools.cache
+def _update_by_id(keys: tuple[str, ...]) -> Update:
+    """UPDATE delivery SET <keys but id> WHERE id = :b_id, for an executemany of many rows."""
+    table = Delivery.__table__
+    assert isinstance(table, Table)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id", type_=table.c.id.type))
+        .values({k: bindparam(f"b_{k}", type_=table.c[k].type) for k in keys if k != "id"})
+    )
+
+
+def _bound(row: dict[str, Any]) -> dict[str, Any]:
+    return {f"b_{k}": v for k, v in row.items()}
+
+
 def _backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, float(2 ** max(0, attempts - 1)))
 
@@ -92,6 +114,14 @@ class StepReport:
     failed: int = 0
     unreachable: int = 0
     recovered: int = 0
+
+
+@dataclass
+class Batch:
+    """One pass's claimed rows still to send, and what the pass has done so far."""
+
+    report: StepReport
+    pending: list[tuple[Delivery, Account]]
 
 
 class Drain:
@@ -114,6 +144,8 @@ class Drain:
         self.clock = clock
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self._broadcasts: dict[int, Broadcast] = {}
+        # A broadcast without a confirm button reads the same to everyone of one language.
+        self._composed: dict[tuple[int, str], Reply] = {}
 
     # -- claiming -------------------------------------------------------------------------
     async def recover(self, now: datetime) -> int:
@@ -206,6 +238,8 @@ class Drain:
                 await session.execute(
                     select(Delivery, Account)
                     .join(Account, Account.id == Delivery.account_id)
+                    # Senders need the account, not its employee (joined by default).
+                    .options(raiseload(Account.employee))
                     .where(Delivery.id.in_(ids))
                     .order_by(Delivery.priority, Delivery.id)
                 )
@@ -215,6 +249,7 @@ class Drain:
             if missing:
                 if len(self._broadcasts) > 64:
                     self._broadcasts.clear()
+                    self._composed.clear()
                 for b in await session.scalars(select(Broadcast).where(Broadcast.id.in_(missing))):
                     self._broadcasts[b.id] = b
             return [(d, a) for d, a in rows]
@@ -241,12 +276,21 @@ class Drain:
             )
             return set(rows.scalars())
 
+    def _compose(self, delivery: Delivery, account: Account) -> Reply:
+        broadcast = self._broadcasts.get(delivery.broadcast_id or -1)
+        locale = self.settings.default_locale
+        if broadcast is None or broadcast.ack_requested:
+            return compose(delivery, account, broadcast, locale)
+        key = (broadcast.id, account.locale or locale)
+        reply = self._composed.get(key)
+        if reply is None:
+            reply = self._composed[key] = compose(delivery, account, broadcast, locale)
+        return reply
+
     async def _send(self, delivery: Delivery, account: Account) -> SendResult:
         sender = self.senders[account.channel]
-        broadcast = self._broadcasts.get(delivery.broadcast_id or -1)
         try:
-            reply = compose(delivery, account, broadcast, self.settings.default_locale)
-            return await sender.send_outbound(account, delivery, reply)
+            return await sender.send_outbound(account, delivery, self._compose(delivery, account))
         except Exception as exc:  # a sender bug must not lose the row: retry, then fail
             log.exception("sender raised")
             return SendResult(Outcome.RETRY, error=type(exc).__name__)
@@ -291,14 +335,15 @@ class Drain:
             await self.limiter.pause(channel, seconds)
         if not changes:
             return
-        # Same keys per row, so SQLAlchemy sends each group as one executemany by primary key.
+        # Same keys per row: each group is one Core executemany (the ORM's bulk UPDATE by
+        # primary key cost several times as much Python per row).
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in changes:
             row["error"] = (row["error"] or None) and str(row["error"])[:200]
             groups.setdefault(tuple(sorted(row)), []).append(row)
         async with self.sessions() as session, session.begin():
-            for rows in groups.values():
-                await session.execute(update(Delivery), rows)
+            for keys, rows in groups.items():
+                await session.execute(_update_by_id(keys), [_bound(row) for row in rows])
             if blocked:
                 await session.execute(
                     update(Account).where(Account.id.in_(blocked)).values(reachable=False)
@@ -327,39 +372,51 @@ class Drain:
         await self._record(done, report)
         return done
 
-    async def step(self, now: datetime | None = None) -> StepReport:
-        """One pass over what is due now; returns what happened (0 claimed = nothing due)."""
-        now = now or self.clock()
+    async def _prepare(self, now: datetime) -> Batch:
+        """Recover, claim and load one batch; rows of unreachable accounts are settled here."""
         report = StepReport(recovered=await self.recover(now))
         ids = await self.claim(now)
         report.claimed = len(ids)
         if not ids:
-            return report
+            return Batch(report, [])
         pairs = await self._load(ids)
         unreachable = [(d, a) for d, a in pairs if not a.reachable]
         await self._skip(unreachable, Status.UNREACHABLE, "blocked earlier", now)
         report.unreachable += len(unreachable)
-        pending = [(d, a) for d, a in pairs if a.reachable]
-        rate = min(self.senders[a.channel].limits.per_second for _, a in pending) if pending else 1
-        size = wave_size(rate, self.settings.delivery_concurrency)
+        return Batch(report, [(d, a) for d, a in pairs if a.reachable])
+
+    async def _deliver(self, batch: Batch, last_wave: Callable[[], None] | None = None) -> None:
+        """Send a batch in waves; `last_wave` is called once its last wave is on its way (the
+        next batch is claimed while that wave is on the wire)."""
+        pending, report = batch.pending, batch.report
+        if not pending:
+            return
+        rate = min(self.senders[a.channel].limits.per_second for _, a in pending)
+        concurrency = self.settings.delivery_concurrency
+        size = wave_size(rate, concurrency)
+        # Waves on the wire at once: enough to cover the database round trips of each, few
+        # enough that a stalled process catching up cannot burst much beyond the rate (a wave
+        # is a tenth of a second of sending at most).
+        flights = max(2, min(MAX_FLIGHTS, concurrency // size))
         inflight: set[asyncio.Task[Any]] = set()
         started: set[int] = set()
         try:
             for first in range(0, len(pending), size):
                 wave = pending[first : first + size]
+                chats: dict[str, list[str]] = {}
                 for _, account in wave:
-                    sender = self.senders[account.channel]
-                    await acquire(
-                        self.limiter,
-                        account.channel,
-                        sender.limits.per_second,
-                        account.chat_ref,
-                        sender.limits.per_chat_interval,
+                    chats.setdefault(account.channel, []).append(account.chat_ref)
+                for channel, refs in chats.items():
+                    limits = self.senders[channel].limits
+                    await acquire_many(
+                        self.limiter, channel, limits.per_second, refs, limits.per_chat_interval
                     )
                 started.update(d.id for d, _ in wave)
                 # Tokens for the next wave are taken while this one is on the wire.
                 inflight.add(asyncio.create_task(self._wave(wave, report)))
-                if len(inflight) >= 2:
+                if last_wave is not None and first + size >= len(pending):
+                    last_wave()
+                if len(inflight) >= flights:
                     done, inflight = await asyncio.wait(
                         inflight, return_when=asyncio.FIRST_COMPLETED
                     )
@@ -370,13 +427,33 @@ class Drain:
                     await finished
         finally:
             await self.release([d.id for d, _ in pending if d.id not in started])
-        return report
+
+    async def step(self, now: datetime | None = None) -> StepReport:
+        """One pass over what is due now; returns what happened (0 claimed = nothing due)."""
+        batch = await self._prepare(now or self.clock())
+        await self._deliver(batch)
+        return batch.report
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        """Drain until `stop` is set; waits `idle` seconds when nothing is due."""
+        """Drain until `stop` is set; waits `idle` seconds when nothing is due. The next batch
+        is claimed and loaded while the last wave of the current one is on the wire, so the
+        limiter's slots are not left unused between batches."""
+        ahead: asyncio.Task[Batch] | None = None
+
+        def claim_next() -> None:
+            nonlocal ahead
+            if not stop.is_set():
+                ahead = asyncio.create_task(self._prepare(self.clock()))
+
         while not stop.is_set():
             try:
-                report = await self.step()
+                if ahead is not None:
+                    claimed, ahead = ahead, None
+                    batch = await claimed
+                else:
+                    batch = await self._prepare(self.clock())
+                await self._deliver(batch, claim_next)
+                report = batch.report
             except Exception as exc:  # a database restart: keep the loop alive and try again
                 if not is_outage(exc):
                     log.exception("drain step failed")
@@ -393,6 +470,9 @@ class Drain:
                     await asyncio.wait_for(stop.wait(), idle)
                 except TimeoutError:
                     pass
+        if ahead is not None:  # claimed for a pass that will not come: give the rows back
+            with contextlib.suppress(Exception):
+                await self.release([d.id for d, _ in (await ahead).pending])
 
 
 async def drain_once(

@@ -1,6 +1,8 @@
 """Telegram as a ChannelSender: one outbound message per call, every Bot API error mapped to an
-Outcome, no retries inside (the drain reschedules). Uses its own Bot (own HTTP session), so a
-broadcast's 429 waits and connections never hold up replies to people chatting.
+Outcome, no retries inside (the drain reschedules). Uses its own HTTP sessions, so a broadcast's
+429 waits and connections never hold up replies to people chatting. A plain text (the bulk of a
+broadcast) goes out as pre-rendered JSON (bot/channels/telegram_raw.py); files, long texts split
+in pieces and edits go through aiogram.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -20,6 +23,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile
 
 from bot.channels.telegram import CAPTION_LIMIT, TEXT_LIMIT, keyboard, make_bot
+from bot.channels.telegram_raw import RawBotAPI, bad_request
 from bot.config import Settings
 from bot.messages import Attachment, Channel, Reply, split_text
 from bot.senders import ChannelLimits, ChannelSender, Outcome, SendResult
@@ -28,15 +32,10 @@ from storage.models import Account, Delivery
 # Seconds; below the drain's default lease (60 s), so a slow call is never taken for a dead one.
 REQUEST_TIMEOUT = 20
 UPLOAD_TIMEOUT = 45
-# 400s that mean the person cannot be messaged at all (never started the bot, account deleted).
-GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
 
 
 def _bad_request(exc: TelegramBadRequest) -> SendResult:
-    text = exc.message.lower()
-    if any(marker in text for marker in GONE):
-        return SendResult(Outcome.UNREACHABLE, error=f"400 {exc.message}"[:200])
-    return SendResult(Outcome.FAILED, error=f"400 {exc.message}"[:200])
+    return bad_request(exc.message)
 
 
 TEXT, PHOTO, DOCUMENT = "text", "photo", "document"
@@ -74,6 +73,8 @@ class TelegramSender(ChannelSender):
     def __init__(self, bot: Bot, limits: ChannelLimits) -> None:
         self.bot = bot
         self.limits = limits
+        url = bot.session.api.api_url(token=bot.token, method="sendMessage")
+        self.raw = RawBotAPI(url, REQUEST_TIMEOUT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramSender:
@@ -81,6 +82,10 @@ class TelegramSender(ChannelSender):
         return cls(make_bot(settings), limits)
 
     async def send_outbound(self, account: Account, delivery: Delivery, reply: Reply) -> SendResult:
+        if reply.attachment is None and len(reply.text) <= TEXT_LIMIT:
+            markup = keyboard(reply)
+            dumped = None if markup is None else markup.model_dump(mode="json", exclude_none=True)
+            return await self.raw.send_message(account.chat_ref, reply.text, dumped)
         try:
             message_id = await self._send(account.chat_ref, reply)
         except TelegramRetryAfter as exc:
@@ -97,6 +102,8 @@ class TelegramSender(ChannelSender):
             return SendResult(Outcome.RETRY, error=f"5xx {exc.message}"[:200])
         except (TelegramNetworkError, TimeoutError, OSError) as exc:
             return SendResult(Outcome.RETRY, error=f"network {type(exc).__name__}")
+        except TelegramAPIError as exc:  # 409, 413...: nothing says it is final
+            return SendResult(Outcome.RETRY, error=f"{type(exc).__name__} {exc.message}"[:200])
         return SendResult(Outcome.SENT, platform_id=str(message_id))
 
     async def _send(self, chat_id: str, reply: Reply) -> int:
@@ -147,4 +154,5 @@ class TelegramSender(ChannelSender):
         return SendResult(Outcome.SENT, platform_id=platform_id)
 
     async def close(self) -> None:
+        await self.raw.close()
         await self.bot.session.close()

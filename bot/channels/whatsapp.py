@@ -126,7 +126,7 @@ def make_client(settings: Settings, transport: httpx.AsyncBaseTransport | None =
         transport=RebaseTransport(settings.whatsapp_api_base, transport, GRAPH_CONNECTIONS),
         timeout=20.0,
     )
-    return WhatsApp(
+    client = WhatsApp(
         phone_id=settings.whatsapp_phone_number_id,
         token=reveal(settings.whatsapp_token),
         session=http,
@@ -135,6 +135,13 @@ def make_client(settings: Settings, transport: httpx.AsyncBaseTransport | None =
         filter_updates=False,
         skip_duplicate_updates=False,  # in-memory only: our dedup is a shared database insert
     )
+    # pywa asks for relative endpoints under the base URL it set on the session: pointed at
+    # WHATSAPP_API_BASE once here, no request needs its URL parsed and rebuilt on the way out
+    # (that was a tenth of the sending's Python). The transport still rebases absolute URLs.
+    base = settings.whatsapp_api_base.rstrip("/")
+    if base != DEFAULT_BASE and str(http.base_url).startswith(DEFAULT_BASE):
+        http.base_url = httpx.URL(base + str(http.base_url)[len(DEFAULT_BASE) :])
+    return client
 
 
 @dataclasses.dataclass(slots=True)

@@ -3,7 +3,9 @@
 GCRA (generic cell rate algorithm) without burst: each send reserves the next free slot of the
 bot ("theoretical arrival time" + 1/rate) unless the chat itself is still inside its interval.
 MemoryLimiter serves one process; RedisLimiter runs the same rule as one Lua script, atomically,
-on Redis's own clock, so all processes and hosts share one budget per bot.
+on Redis's own clock, so all processes and hosts share one budget per bot. A drain reserves a
+whole wave in one call (`reserve_many`: one lock, one Redis round trip) and waits once, for the
+last of its slots: one sleep per message would lose each sleep's overshoot from the rate.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ class Grant:
 class Limiter(Protocol):
     async def reserve(self, bucket: str, rate: float, chat: str, interval: float) -> Grant: ...
 
+    async def reserve_many(
+        self, bucket: str, rate: float, chats: list[str], interval: float
+    ) -> list[Grant]:
+        """`reserve` for each chat in turn, at once; one grant per chat, in order."""
+        ...
+
     async def pause(self, bucket: str, seconds: float) -> None:
         """Nobody sends on this bucket for `seconds` (the platform said 429 retry_after)."""
         ...
@@ -44,6 +52,28 @@ async def acquire(limiter: Limiter, bucket: str, rate: float, chat: str, interva
             await asyncio.sleep(grant.delay)
         if grant.reserved:
             return
+
+
+async def acquire_many(
+    limiter: Limiter, bucket: str, rate: float, chats: list[str], interval: float
+) -> None:
+    """Wait until one message to each of `chats` may go out on `bucket` (a chat named twice gets
+    two slots, its interval apart): reserve all, wait once for the last slot granted."""
+    loop = asyncio.get_running_loop()
+    ready = loop.time()
+    waiting = list(chats)
+    while waiting:
+        grants = await limiter.reserve_many(bucket, rate, waiting, interval)
+        now = loop.time()
+        later = [(chat, g.delay) for chat, g in zip(waiting, grants, strict=True) if not g.reserved]
+        for grant in grants:
+            if grant.reserved:
+                ready = max(ready, now + grant.delay)
+        waiting = [chat for chat, _ in later]
+        if later:
+            await asyncio.sleep(min(delay for _, delay in later))
+    if ready > loop.time():
+        await asyncio.sleep(ready - loop.time())
 
 
 def decide(
@@ -66,18 +96,26 @@ class MemoryLimiter:
         self._lock = asyncio.Lock()
 
     async def reserve(self, bucket: str, rate: float, chat: str, interval: float) -> Grant:
+        return (await self.reserve_many(bucket, rate, [chat], interval))[0]
+
+    async def reserve_many(
+        self, bucket: str, rate: float, chats: list[str], interval: float
+    ) -> list[Grant]:
         async with self._lock:
             now = self._clock()
-            key = (bucket, chat)
-            grant, tat, chat_next = decide(
-                now, self._tat.get(bucket, 0.0), self._chats.get(key, 0.0), rate, interval
-            )
-            self._tat[bucket] = tat
-            if grant.reserved:
-                self._chats[key] = chat_next
-                if len(self._chats) > 50_000:  # forget chats whose gap has passed
-                    self._chats = {k: v for k, v in self._chats.items() if v > now}
-            return grant
+            grants = []
+            for chat in chats:
+                key = (bucket, chat)
+                grant, tat, chat_next = decide(
+                    now, self._tat.get(bucket, 0.0), self._chats.get(key, 0.0), rate, interval
+                )
+                self._tat[bucket] = tat
+                if grant.reserved:
+                    self._chats[key] = chat_next
+                grants.append(grant)
+            if len(self._chats) > 50_000:  # forget chats whose gap has passed
+                self._chats = {k: v for k, v in self._chats.items() if v > now}
+            return grants
 
     async def pause(self, bucket: str, seconds: float) -> None:
         async with self._lock:
@@ -87,22 +125,31 @@ class MemoryLimiter:
         return None
 
 
+# KEYS[1] the bot's tat, KEYS[2..] one chat each: a flat {delay, reserved, ...} per chat.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local emission, interval, horizon = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local chat_next = tonumber(redis.call('GET', KEYS[2]) or '0')
-if chat_next > now then return {tostring(chat_next - now), 0} end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local start = math.max(tat, now)
-if start - now > horizon then return {tostring(start - now - horizon), 0} end
-redis.call('SET', KEYS[1], tostring(start + emission), 'PX',
-           math.ceil((start - now) * 1000) + 60000)
-if interval > 0 then
-  redis.call('SET', KEYS[2], tostring(start + interval), 'PX',
-             math.ceil((start + interval - now) * 1000) + 1)
+local out = {}
+for i = 2, #KEYS do
+  local chat_next = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local start = math.max(tat, now)
+  if chat_next > now then
+    out[#out + 1] = tostring(chat_next - now); out[#out + 1] = 0
+  elseif start - now > horizon then
+    out[#out + 1] = tostring(start - now - horizon); out[#out + 1] = 0
+  else
+    tat = start + emission
+    if interval > 0 then
+      redis.call('SET', KEYS[i], tostring(start + interval), 'PX',
+                 math.ceil((start + interval - now) * 1000) + 1)
+    end
+    out[#out + 1] = tostring(start - now); out[#out + 1] = 1
+  end
 end
-return {tostring(start - now), 1}
+redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(math.max(0, tat - now) * 1000) + 60000)
+return out
 """
 
 _PAUSE = """
@@ -132,11 +179,18 @@ class RedisLimiter:
         return f"{self._prefix}rl:{bucket}"
 
     async def reserve(self, bucket: str, rate: float, chat: str, interval: float) -> Grant:
+        return (await self.reserve_many(bucket, rate, [chat], interval))[0]
+
+    async def reserve_many(
+        self, bucket: str, rate: float, chats: list[str], interval: float
+    ) -> list[Grant]:
         key = self._key(bucket)
-        delay, reserved = await self._reserve(
-            keys=[key, f"{key}:c:{chat}"], args=[1.0 / rate, interval, HORIZON]
+        flat = await self._reserve(
+            keys=[key, *(f"{key}:c:{chat}" for chat in chats)], args=[1.0 / rate, interval, HORIZON]
         )
-        return Grant(max(0.0, float(delay)), bool(int(reserved)))
+        return [
+            Grant(max(0.0, float(flat[i])), bool(int(flat[i + 1]))) for i in range(0, len(flat), 2)
+        ]
 
     async def pause(self, bucket: str, seconds: float) -> None:
         await self._pause(keys=[self._key(bucket)], args=[seconds])

@@ -146,3 +146,33 @@ async def test_the_drain_loop_survives_a_database_outage(demo_app, bot_api, capl
     paused = [r for r in caplog.records if r.getMessage().startswith("drain paused")]
     assert len(paused) == 1 and paused[0].levelname == "WARNING"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_the_loop_gives_back_claims_it_will_not_send_and_sends_each_once(
+    demo_app, bot_api
+) -> None:
+    chats = await link_all(demo_app)
+    await send_now(demo_app, Audience(EVERYONE))
+    sender = telegram_sender(demo_app, bot_api, rate=20)
+    settings = demo_app.settings.model_copy(update={"delivery_batch": 4})
+    limiter = MemoryLimiter()
+    drain = Drain(demo_app.sessions, {"telegram": sender}, settings, limiter=limiter)
+    stop = asyncio.Event()
+    task = asyncio.create_task(drain.run(stop, idle=0.05))
+    await bot_api.wait_calls("sendMessage", 6)
+    stop.set()
+    await task
+    async with demo_app.sessions() as session:
+        rows = list(await session.scalars(select(Delivery)))
+    assert {r.status for r in rows} <= {"sent", "pending"}
+    assert all(r.claimed_by is None for r in rows if r.status == "pending")  # none held back
+    assert sum(r.status == "sent" for r in rows) == len(bot_api.accepted) < len(chats)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(drain.run(stop, idle=0.05))
+    await bot_api.wait_calls("sendMessage", len(chats), within=30)
+    stop.set()
+    await task
+    await sender.close()
+    assert received(bot_api) == Counter(chats.values())  # everyone, once
+    assert set((await statuses(demo_app)).values()) == {"sent"}

@@ -13,7 +13,7 @@ from bot import jobs
 from bot.app import create_app
 from bot.services.broadcasting import reminders
 from bot.services.broadcasting.audiences import NOT_RATED, Audience
-from bot.services.rate_limit import MemoryLimiter, RedisLimiter
+from bot.services.rate_limit import MemoryLimiter, RedisLimiter, acquire_many
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Rating, RatingPeriod
 from tests.conftest import redis_keys
 from tests.helpers.delivery_helpers import link_all
@@ -169,3 +169,23 @@ async def test_two_limiter_clients_share_one_budget() -> None:
         grants = [await (a if i % 2 else b).reserve("tg", 20.0, f"c{i}", 0) for i in range(6)]
     # Six sends at 20/s from two processes: the sixth is booked 5 intervals after the first.
     assert grants[-1].delay == pytest.approx(5 / 20, abs=0.05)
+
+
+async def test_a_wave_is_reserved_in_one_call_like_one_by_one(limiter) -> None:
+    grants = await limiter.reserve_many("tg", 10.0, ["a", "b", "a", "c"], 1.0)
+    assert [g.reserved for g in grants] == [True, True, False, True]  # "a" waits its interval
+    assert grants[-1].delay == pytest.approx(0.2, abs=0.05)  # the third slot of the bot
+    assert 0.5 < grants[2].delay <= 1.0
+    alone = await limiter.reserve("tg", 10.0, "d", 1.0)
+    assert alone.reserved and alone.delay == pytest.approx(0.3, abs=0.05)  # after the wave
+
+
+async def test_acquire_many_waits_once_for_the_last_slot() -> None:
+    limiter = MemoryLimiter()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await acquire_many(limiter, "tg", 20.0, [f"c{i}" for i in range(5)], 0)
+    # Five slots at 20/s: the last one is 4 intervals after the first.
+    assert loop.time() - started >= 4 / 20 - 0.01
+    after = await limiter.reserve("tg", 20.0, "c9", 0)
+    assert after.reserved and after.delay <= 1 / 20 + 0.01  # nothing left booked ahead
