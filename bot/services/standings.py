@@ -793,6 +793,7 @@ async def ranking(
     scheme: Scheme,
     *,
     limit: int | None = None,
+    offset: int = 0,
     lowest: bool = False,
 ) -> list[Row]:
     """Ranked rows (best first, or the lowest ranked first for the coaching list). Every row
@@ -807,9 +808,12 @@ async def ranking(
     )
     if lowest:
         stmt = stmt.where(Standing.eligible)
-    stmt = stmt.order_by(Standing.eligible.desc(), order, Employee.name)
+    # The id last: a page boundary never splits or repeats a row among equal names.
+    stmt = stmt.order_by(Standing.eligible.desc(), order, Employee.name, Standing.id)
     if limit:
         stmt = stmt.limit(limit)
+    if offset > 0:
+        stmt = stmt.offset(offset)
     found = (await session.execute(stmt)).all()
     shown = await disclosures(session, scheme, [period], [s for s, *_ in found])
     rows = []
