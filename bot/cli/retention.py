@@ -22,6 +22,7 @@ LABELS = {
     "guest_accounts": "retention.category.guest_accounts",
     "link_codes": "retention.category.link_codes",
     "login_codes": "retention.category.login_codes",
+    "web_sessions": "retention.category.web_sessions",
     "audit_log": "retention.category.audit_log",
 }
 
@@ -47,8 +48,7 @@ async def cmd_retention(app: App, args: argparse.Namespace, t: Translator) -> in
     findings = await retention.survey(app.sessions, app.settings, now)
     print(t("retention.title", day=dates.day(now, t, app.settings.agency_timezone)))
     for finding in findings:
-        if finding.present:  # a table this version does not have yet holds nothing to remove
-            print(_line(finding, app, t))
+        print(_line(finding, app, t))
     total = sum(f.count for f in findings)
     if args.action != "run" or args.dry_run:
         print(t("retention.dry_run"))

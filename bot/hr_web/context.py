@@ -63,10 +63,16 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
 def address(request: web.Request) -> str:
-    """The client's address as the server saw it (a proxy in front sets X-Forwarded-For, which
-    nginx overwrites with what it saw; without a proxy only the peer counts)."""
-    return (request.remote or "")[:64]
+    """The client's address: the peer's, or the X-Real-IP that the proxy on this host sets
+    (deploy/nginx/abdi.conf overwrites it; trusted only from the loopback, so a client far away
+    cannot choose the address its tries are counted against)."""
+    peer = request.remote or ""
+    forwarded = request.headers.get("X-Real-IP", "").strip()
+    return (forwarded if peer in LOOPBACK and forwarded else peer)[:64]
 
 
 def is_local(request: web.Request) -> bool:

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from bot.hr_web.context import CONSOLE_ROLES, HR_ROLES, WebContext, page, redirect
+from bot.services import office_overview, periods
+from bot.services.broadcasting import broadcasts
+from storage.models import utcnow
 
 routes = web.RouteTableDef()
+CHART_HEIGHT = 120  # the distribution chart's drawing height, in SVG units
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of the distribution as the SVG draws it (attributes, not styles: CSP)."""
+
+    x: int
+    height: int
+    label: str
+    count: int
+
+
+def bars(buckets: list[office_overview.Bucket], ctx: WebContext) -> list[Bar]:
+    top = max((b.count for b in buckets), default=0) or 1
+    return [
+        Bar(
+            x=i * 60,
+            height=round(CHART_HEIGHT * b.count / top),
+            label=f"{ctx.t.decimal(b.low)}–{ctx.t.decimal(b.high)}",
+            count=b.count,
+        )
+        for i, b in enumerate(buckets)
+    ]
 
 
 @routes.get("/", name="overview")
@@ -15,4 +44,25 @@ async def overview(ctx: WebContext) -> web.StreamResponse:
     if not ctx.has_any(HR_ROLES):
         # Officers and liaisons have the desk only: their home is the case queue.
         return redirect("/hr/desk")
-    return ctx.render("overview.html")
+    session, agency_id, now = ctx.session, ctx.agency.id, utcnow()
+    period = await periods.current_open(session, agency_id)
+    if period is None:
+        period = next(iter(await periods.recent(session, agency_id, 1)), None)
+    units = await office_overview.participation(session, agency_id, period) if period else []
+    ranked = await office_overview.latest_standings_period(session, agency_id)
+    buckets = await office_overview.distribution(session, ranked) if ranked else []
+    return ctx.render(
+        "overview.html",
+        period=period,
+        period_label=periods.label(period) if period else "",
+        units=units,
+        staff=sum(u.staff for u in units),
+        raters=sum(u.raters for u in units),
+        ranked_label=periods.label(ranked) if ranked else "",
+        bars=bars(buckets, ctx),
+        chart_height=CHART_HEIGHT,
+        cases=await office_overview.cases(session, agency_id, now),
+        reach=await office_overview.reach(session, agency_id),
+        outbox=await office_overview.outbox(session, agency_id, now),
+        broadcast_title=broadcasts.title,
+    )

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     Select,
     String,
-    Table,
     and_,
     cast,
     delete,
@@ -53,13 +52,12 @@ from storage.models import (
     FourInOneCase,
     InboundEvent,
     LinkCode,
+    LoginCode,
     WebhookDeadLetter,
+    WebSession,
 )
 from storage.statuses import BroadcastStatus, CaseStatus
 
-# The HR console's login codes (another capability's table): enforced once the table exists,
-# with the same rule as link codes (gone RETENTION_LOGIN_CODE_DAYS after use or expiry).
-LOGIN_CODE_TABLE = "login_code"
 ENDED_BROADCASTS = (BroadcastStatus.DONE, BroadcastStatus.CANCELLED)
 ENDED_CASES = (CaseStatus.CLOSED, CaseStatus.CANCELLED, CaseStatus.REJECTED)
 OPEN_DELIVERIES = (Status.PENDING.value, Status.SENDING.value)
@@ -70,11 +68,11 @@ Act = Callable[[AsyncSession, list[Any], datetime], Awaitable[None]]
 @dataclass(frozen=True)
 class Category:
     """One kind of personal data and its limit: `due(cutoff)` selects (key, since) of the rows
-    past it, `since` being when the row stopped being needed; None when the table is absent."""
+    past it, `since` being when the row stopped being needed."""
 
     name: str
     setting: str  # the Settings field (and environment variable, upper-cased) of its period
-    due: Callable[[datetime], Due | None]
+    due: Callable[[datetime], Due]
     act: Act | None = None  # None: delete the rows by key
 
     def days(self, settings: Settings) -> float:
@@ -89,7 +87,6 @@ class Finding:
     days: float
     count: int
     oldest: datetime | None
-    present: bool = True
 
 
 def _deleting(model: type[Base]) -> Act:
@@ -244,20 +241,15 @@ def _guest_accounts(cutoff: datetime) -> Due:
     )
 
 
-def _codes(table: Table | type[LinkCode], cutoff: datetime) -> Due:
-    columns = table.c if isinstance(table, Table) else table.__table__.c
-    since = func.coalesce(columns.used_at, columns.expires_at)
-    return select(columns.id, since).where(since < cutoff)
+def _codes(model: type[LinkCode] | type[LoginCode], cutoff: datetime) -> Due:
+    since = func.coalesce(model.used_at, model.expires_at)
+    return select(model.id, since).where(since < cutoff)
 
 
-def _login_codes(cutoff: datetime) -> Due | None:
-    table = Base.metadata.tables.get(LOGIN_CODE_TABLE)
-    return None if table is None else _codes(table, cutoff)
-
-
-async def _delete_login_codes(session: AsyncSession, keys: list[Any], now: datetime) -> None:
-    table = Base.metadata.tables[LOGIN_CODE_TABLE]
-    await session.execute(delete(table).where(table.c.id.in_(keys)))
+def _web_sessions(cutoff: datetime) -> Due:
+    # A console session holds the officer's address: gone a while after it ended or expired.
+    since = func.coalesce(WebSession.ended_at, WebSession.expires_at)
+    return select(WebSession.id, since).where(since < cutoff)
 
 
 def _audit(cutoff: datetime) -> Due:
@@ -274,7 +266,8 @@ CATEGORIES: tuple[Category, ...] = (
     Category("case_contacts", "retention_case_contact_days", _closed_cases, _anonymise_cases),
     Category("guest_accounts", "retention_guest_account_days", _guest_accounts),
     Category("link_codes", "retention_link_code_days", lambda cutoff: _codes(LinkCode, cutoff)),
-    Category("login_codes", "retention_login_code_days", _login_codes, _delete_login_codes),
+    Category("login_codes", "retention_login_code_days", lambda cutoff: _codes(LoginCode, cutoff)),
+    Category("web_sessions", "retention_login_code_days", _web_sessions),
     Category("audit_log", "retention_audit_days", _audit),
 )
 DELETERS: dict[str, Act] = {
@@ -283,6 +276,8 @@ DELETERS: dict[str, Act] = {
     "early_statuses": _deleting(EarlyStatus),
     "guest_accounts": _deleting(Account),
     "link_codes": _deleting(LinkCode),
+    "login_codes": _deleting(LoginCode),
+    "web_sessions": _deleting(WebSession),
     "audit_log": _deleting(AuditLog),
 }
 
@@ -299,9 +294,6 @@ async def survey(
     async with sessions() as session:
         for category in CATEGORIES:
             due = category.due(cutoff(category, settings, now))
-            if due is None:
-                findings.append(Finding(category, category.days(settings), 0, None, False))
-                continue
             rows = due.subquery()
             count, oldest = (
                 await session.execute(select(func.count(), func.min(rows.c[1])).select_from(rows))
@@ -326,8 +318,6 @@ async def enforce(
             continue
         act = category.act or DELETERS[category.name]
         due = category.due(cutoff(category, settings, now))
-        if due is None:
-            continue
         rows = due.subquery()
         batch = select(rows.c[0]).order_by(rows.c[0]).limit(settings.retention_batch)
         keys: list[Any] = []

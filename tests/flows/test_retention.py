@@ -35,7 +35,9 @@ from storage.models import (
     FourInOneCase,
     InboundEvent,
     LinkCode,
+    LoginCode,
     WebhookDeadLetter,
+    WebSession,
 )
 from storage.statuses import BroadcastStatus, CaseStatus, DocumentStatus
 from tests.helpers.delivery_helpers import link_all
@@ -224,6 +226,38 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
             ),
         }
         session.add_all(codes.values())
+        session.add_all(
+            [
+                LoginCode(
+                    employee_id=employees[0].id,
+                    code_hash="e" * 64,
+                    expires_at=clock.start,
+                    used_at=clock.past("login_codes"),
+                ),
+                LoginCode(
+                    employee_id=employees[1].id,
+                    code_hash="f" * 64,
+                    expires_at=clock.inside("login_codes"),
+                ),
+                WebSession(
+                    token_hash="g" * 64,
+                    employee_id=employees[0].id,
+                    agency_id=agency.id,
+                    csrf="x",
+                    address="10.0.0.1",
+                    expires_at=clock.start,
+                    ended_at=clock.past("web_sessions"),
+                ),
+                WebSession(
+                    token_hash="h" * 64,
+                    employee_id=employees[0].id,
+                    agency_id=agency.id,
+                    csrf="y",
+                    address="10.0.0.2",
+                    expires_at=clock.inside("web_sessions"),
+                ),
+            ]
+        )
         audits = {
             "old": AuditLog(actor="x", action="old", at=clock.past("audit_log")),
             "new": AuditLog(actor="x", action="new", at=clock.inside("audit_log")),
@@ -339,12 +373,12 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
         "case_contacts": 3,
         "guest_accounts": 1,  # the one freed by a closed case is counted once its contacts go
         "link_codes": 2,
-        "login_codes": 0,
+        "login_codes": 1,
+        "web_sessions": 1,
         "audit_log": 1,
     }
     assert {name: f.count for name, f in found.items()} == expected
     assert found["dead_letters"].oldest == clock.past("dead_letters")
-    assert found["login_codes"].present is False
     assert await _all_rows(app) == before_rows
 
     ran = await jobs.run_due(app, clock.later, names=["retention"])
@@ -356,6 +390,8 @@ async def test_retention_removes_exactly_what_is_past_its_limit_and_reports_hold
     assert await _keys(app, InboundEvent.event_id) == {"whatsapp:new"}
     assert await _keys(app, EarlyStatus.platform_id) == {"wamid.new"}
     assert await _keys(app, LinkCode.code_hash) == {"c" * 64, "d" * 64}
+    assert await _keys(app, LoginCode.code_hash) == {"f" * 64}
+    assert await _keys(app, WebSession.token_hash) == {"h" * 64}
     assert audits["old"].id not in await _keys(app, AuditLog.id)
     assert audits["new"].id in await _keys(app, AuditLog.id)
     async with app.sessions() as session:
@@ -439,7 +475,7 @@ async def test_abdi_retention_lists_then_removes(cli, demo_app: App, monkeypatch
     assert "- Badan webhook yang tak terbaca: 1 baris, tertua " in listed.out
     assert "(batas 30 hari, RETENTION_DEAD_LETTER_DAYS)" in listed.out
     assert "- Log audit: 1 baris" in listed.out and "(batas 1825 hari" in listed.out
-    assert "Kode masuk konsol HR" not in listed.out  # no such table in this version
+    assert "- Kode masuk konsol HR terpakai atau kedaluwarsa: tidak ada" in listed.out
     assert "Uji coba: belum ada yang dihapus." in listed.out
     assert await _all_rows(demo_app) == rows_before
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import string
 import tomllib
 from functools import cache
@@ -18,6 +19,9 @@ from bot.views import personal_data
 from handlers.routers import ROUTERS
 
 SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
+TEMPLATES = sorted((ROOT / "bot" / "hr_web" / "templates").rglob("*.html"))
+# t("web.x") / t('web.x', name=...) in a Jinja template, up to the call's closing parenthesis.
+TEMPLATE_CALL = re.compile(r"""\bt\(\s*(["'])([a-z][\w.]*)\1([^()]*)\)""")
 
 # Calls whose first argument is a message id: t("…"), ctx.t("…"), t.plural("…"),
 # translator(x)("…") and translator(x).__call__("…").
@@ -196,6 +200,11 @@ def uses() -> tuple[Use, ...]:
                     found += [Use(k, where, None) for k in _strings(value) if _id_like(k)]
             if isinstance(node, ast.Return) and node.value is not None:
                 found += [Use(k, where, None) for k in _strings(node.value) if _id_like(k)]
+    for path in TEMPLATES:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for call in TEMPLATE_CALL.finditer(line):
+                params = set(re.findall(r"(\w+)\s*=", call.group(3)))
+                found.append(Use(call.group(2), f"{path.relative_to(ROOT)}:{number}", params))
     return tuple(found)
 
 
@@ -223,6 +232,8 @@ def test_the_scan_finds_the_ids_we_know_about() -> None:
         "cli.not_found_nip",
         "cli.bad_redis",
         "link.taken",
+        "web.login.title",  # in a template
+        "web.overview.hello",
     ]:
         assert expected in keys, expected
     assert len(keys) > 60

@@ -89,3 +89,23 @@ async def test_a_desk_officer_lands_on_the_desk_and_is_refused_hr_pages(demo_app
         assert home.status == 303 and home.headers["Location"] == "/hr/desk"
         pages = await client.get("/hr/roster", allow_redirects=False)
         assert pages.status in (403, 404)
+
+
+async def test_sign_in_tries_are_capped_per_address_behind_the_proxy(demo_app: App) -> None:
+    limit = demo_app.settings.web_address_attempts
+    async with console_client(demo_app) as client:
+        page = await client.get("/hr/login")
+        csrf = csrf_of(await page.text())
+
+        async def ask(address: str) -> int:
+            answer = await client.post(
+                "/hr/login",
+                data={"csrf": csrf, "nip": HR_NIP},
+                headers={"X-Real-IP": address},
+            )
+            return answer.status
+
+        statuses = [await ask("203.0.113.7") for _ in range(limit + 1)]
+        assert statuses[:limit] == [200] * limit and statuses[-1] == 429
+        # Another office PC behind the same proxy is not locked out by the first one.
+        assert await ask("203.0.113.8") == 200

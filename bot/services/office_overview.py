@@ -1,0 +1,204 @@
+"""The office at a glance, for the console's first page: rating participation per unit, the
+standing distribution, 4-in-1 timeliness, broadcast reach and what waits in the outbox.
+
+Every figure is one grouped SQL query over indexed columns, so the page costs the same for 500
+staff as for 100,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery import Status
+from bot.services.broadcasting.acks import REACHED
+from bot.services.four_in_one.reading import overdue
+from bot.services.four_in_one.rules import LIVE, NOT_CASES
+from storage.models import (
+    Broadcast,
+    Delivery,
+    Employee,
+    FourInOneCase,
+    Rating,
+    RatingPeriod,
+    Standing,
+    Unit,
+    WebhookDeadLetter,
+)
+from storage.statuses import CaseStatus, PeriodState
+
+BUCKETS = 8  # bars of the standing distribution
+
+
+@dataclass(frozen=True)
+class UnitParticipation:
+    unit: str
+    staff: int  # active employees
+    raters: int  # of them, who have rated at least one colleague this period
+
+    @property
+    def not_yet(self) -> int:
+        return self.staff - self.raters
+
+
+@dataclass(frozen=True)
+class Bucket:
+    low: float
+    high: float
+    count: int
+
+
+@dataclass(frozen=True)
+class Cases:
+    open: int
+    overdue: int
+    closed: int  # ended cases counted for timeliness
+    on_time: int  # of them, all four handed over by the third night
+
+    @property
+    def on_time_share(self) -> float | None:
+        return self.on_time / self.closed if self.closed else None
+
+
+@dataclass(frozen=True)
+class Reach:
+    broadcast: Broadcast
+    recipients: int
+    reached: int
+    failed: int
+    confirmed: int
+
+
+@dataclass(frozen=True)
+class Outbox:
+    uncertain: int
+    failed: int
+    waiting: int
+    dead_letters: int
+
+
+async def participation(
+    session: AsyncSession, agency_id: int, period: RatingPeriod
+) -> list[UnitParticipation]:
+    """Per unit: active staff, and how many of them have rated anyone in `period` (counts only:
+    who has not rated is not named here)."""
+    rated = (
+        select(Rating.rater_id).where(Rating.period_id == period.id).distinct().subquery("rated")
+    )
+    rows = await session.execute(
+        select(Unit.name, func.count(Employee.id), func.count(rated.c.rater_id))
+        .join(Employee, Employee.unit_id == Unit.id)
+        .outerjoin(rated, rated.c.rater_id == Employee.id)
+        .where(Unit.agency_id == agency_id, Employee.status == "active")
+        .group_by(Unit.id, Unit.name)
+        .order_by(Unit.name)
+    )
+    return [UnitParticipation(str(name), int(staff), int(raters)) for name, staff, raters in rows]
+
+
+async def latest_standings_period(session: AsyncSession, agency_id: int) -> RatingPeriod | None:
+    """The newest period whose standings are computed (closed or published)."""
+    result: RatingPeriod | None = await session.scalar(
+        select(RatingPeriod)
+        .where(
+            RatingPeriod.agency_id == agency_id,
+            RatingPeriod.state.in_((PeriodState.CLOSED, PeriodState.PUBLISHED)),
+        )
+        .order_by(RatingPeriod.year.desc(), RatingPeriod.quarter.desc())
+        .limit(1)
+    )
+    return result
+
+
+async def distribution(session: AsyncSession, period: RatingPeriod) -> list[Bucket]:
+    """Eligible standings' scores in BUCKETS equal bars between the lowest and highest score."""
+    scored = (Standing.period_id == period.id, Standing.eligible, Standing.score.is_not(None))
+    bounds = select(func.min(Standing.score), func.max(Standing.score)).where(*scored)
+    low, high = (await session.execute(bounds)).one()
+    if low is None or high is None:
+        return []
+    width = (high - low) / BUCKETS or 1.0
+    # Scores are >= low, so the cast truncates like floor(); the top score lands in the last bar.
+    index = cast((Standing.score - low) / width, Integer).label("i")
+    counts: dict[int, int] = {}
+    for i, n in await session.execute(select(index, func.count()).where(*scored).group_by(index)):
+        bar = min(int(i), BUCKETS - 1)
+        counts[bar] = counts.get(bar, 0) + int(n)
+    return [
+        Bucket(low + i * width, low + (i + 1) * width, counts.get(i, 0)) for i in range(BUCKETS)
+    ]
+
+
+async def cases(session: AsyncSession, agency_id: int, now: datetime) -> Cases:
+    ended = FourInOneCase.status == CaseStatus.CLOSED
+    on_time = (
+        ended
+        & FourInOneCase.handed_over_at.is_not(None)
+        & (FourInOneCase.handed_over_at <= FourInOneCase.deadline_at)
+    )
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(FourInOneCase.status.in_(LIVE)),
+                func.count().filter(overdue(now)),
+                func.count().filter(ended),
+                func.count().filter(on_time),
+            ).where(
+                FourInOneCase.agency_id == agency_id,
+                FourInOneCase.status.not_in((*NOT_CASES, CaseStatus.CANCELLED)),
+            )
+        )
+    ).one()
+    return Cases(*(int(v) for v in row))
+
+
+async def reach(session: AsyncSession, agency_id: int, limit: int = 5) -> list[Reach]:
+    """The last broadcasts with how many were reached, failed and confirmed reading."""
+    recent = list(
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.agency_id == agency_id)
+            .order_by(Broadcast.id.desc())
+            .limit(limit)
+        )
+    )
+    if not recent:
+        return []
+    failed = (Status.FAILED.value, Status.UNREACHABLE.value)
+    rows = await session.execute(
+        select(
+            Delivery.broadcast_id,
+            func.count(),
+            func.count().filter(Delivery.status.in_(REACHED)),
+            func.count().filter(Delivery.status.in_(failed)),
+            func.count(Delivery.confirmed_at),
+        )
+        .where(Delivery.broadcast_id.in_([b.id for b in recent]))
+        .group_by(Delivery.broadcast_id)
+    )
+    figures = {int(b or 0): (int(n), int(ok), int(bad), int(c)) for b, n, ok, bad, c in rows}
+    return [Reach(b, *figures.get(b.id, (b.recipients, 0, 0, 0))) for b in recent]
+
+
+async def outbox(session: AsyncSession, agency_id: int, now: datetime) -> Outbox:
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(Delivery.status == Status.UNCERTAIN.value),
+                func.count().filter(
+                    Delivery.status.in_((Status.FAILED.value, Status.UNREACHABLE.value))
+                ),
+                func.count().filter(
+                    (Delivery.status == Status.PENDING.value) & (Delivery.not_before <= now)
+                ),
+            ).where(Delivery.agency_id == agency_id)
+        )
+    ).one()
+    # Dead letters are whole webhook bodies nobody could read: not yet tied to any agency.
+    letters = await session.scalar(
+        select(func.count()).where(WebhookDeadLetter.replayed_at.is_(None))
+    )
+    return Outbox(int(row[0]), int(row[1]), int(row[2]), int(letters or 0))
