@@ -61,7 +61,7 @@ async def _list(ctx: WebContext, *, error: str | None = None, label: str = "") -
         PERIODS_PER_PAGE,
         offset=(paging["current"] - 1) * PERIODS_PER_PAGE,
     )
-    counts = await participation.period_counts(ctx.session, [p.id for p in shown])
+    counts = await participation.period_counts(ctx.session, shown)
     proposed = await periods.next_to_open(ctx.session, ctx.agency, datetime.now(UTC))
     return ctx.render(
         "periods.html",
@@ -95,7 +95,7 @@ async def _confirm(
     counts = participation.Counts(0, 0)
     rows, ranked = 0, 0
     if period is not None:
-        counts = (await participation.period_counts(ctx.session, [period.id]))[period.id]
+        counts = (await participation.period_counts(ctx.session, [period]))[period.id]
         rows, ranked = await participation.ranked_count(ctx.session, period)
     return ctx.render(
         "periods_confirm.html",
@@ -164,10 +164,12 @@ async def period_detail(ctx: WebContext) -> web.StreamResponse:
     if period is None:
         return _not_found(ctx)
     scheme = await load_scheme(ctx.session, ctx.agency.id)
-    shares = await participation.participation(ctx.session, period)
     rows: list[standings.Row] = []
     total, _ranked = await participation.ranked_count(ctx.session, period)
     paging = pages(total, ROWS_PER_PAGE, page_number(ctx))
+    # Participation reads every rating of the quarter: on the first page, not on each page turn.
+    first = paging["current"] == 1
+    shares = await participation.participation(ctx.session, period) if first else None
     if period.state != periods.OPEN and total:
         # What each person's own screen may show, and nothing more (the chat's rule).
         rows = await standings.ranking(

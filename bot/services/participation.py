@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.quarters import OPEN
 from storage.models import Employee, Rating, RatingPeriod, Standing, Unit
 
 
@@ -37,18 +38,41 @@ class Participation:
     units: list[UnitShare]
 
 
-async def period_counts(session: AsyncSession, period_ids: Sequence[int]) -> dict[int, Counts]:
-    """Ratings and distinct raters per quarter, for a list of quarters (one grouped query over
-    the (period, rater) index)."""
-    if not period_ids:
-        return {}
-    rows = await session.execute(
-        select(Rating.period_id, func.count(), func.count(func.distinct(Rating.rater_id)))
-        .where(Rating.period_id.in_(list(period_ids)))
-        .group_by(Rating.period_id)
-    )
-    found = {pid: Counts(int(n), int(r)) for pid, n, r in rows.all()}
-    return {pid: found.get(pid, Counts(0, 0)) for pid in period_ids}
+# Counts of quarters closed for raters never change (ratings are final at close): kept per
+# database and quarter, so a list of many big published quarters is read once per process.
+_FINAL: dict[tuple[str, int], Counts] = {}
+_FINAL_MAX = 4096
+
+
+def _key(session: AsyncSession, period_id: int) -> tuple[str, int]:
+    return (str(session.get_bind().engine.url), period_id)
+
+
+async def period_counts(
+    session: AsyncSession, periods: Sequence[RatingPeriod]
+) -> dict[int, Counts]:
+    """Ratings and distinct raters per quarter: one grouped pass over the (period, rater) index
+    for the quarters not already known."""
+    out = {p.id: _FINAL[_key(session, p.id)] for p in periods if _key(session, p.id) in _FINAL}
+    wanted = [p.id for p in periods if p.id not in out]
+    if wanted:
+        per_rater = (
+            select(Rating.period_id, Rating.rater_id, func.count().label("n"))
+            .where(Rating.period_id.in_(wanted))
+            .group_by(Rating.period_id, Rating.rater_id)
+            .subquery()
+        )
+        rows = await session.execute(
+            select(per_rater.c.period_id, func.sum(per_rater.c.n), func.count()).group_by(
+                per_rater.c.period_id
+            )
+        )
+        found = {pid: Counts(int(n), int(r)) for pid, n, r in rows.all()}
+        out |= {pid: found.get(pid, Counts(0, 0)) for pid in wanted}
+    for p in periods:
+        if p.state != OPEN and len(_FINAL) < _FINAL_MAX:
+            _FINAL[_key(session, p.id)] = out[p.id]
+    return out
 
 
 async def ranked_count(session: AsyncSession, period: RatingPeriod) -> tuple[int, int]:
@@ -64,61 +88,68 @@ async def ranked_count(session: AsyncSession, period: RatingPeriod) -> tuple[int
 
 
 async def participation(session: AsyncSession, period: RatingPeriod) -> Participation:
-    rated_any = (
-        select(Rating.id)
-        .where(Rating.period_id == period.id, Rating.rater_id == Employee.id)
-        .exists()
+    """Each distinct rater and ratee is found once by a grouped pass over its index, then joined
+    to the roster (no per-employee probe: 100,000 staff cost one hash join)."""
+    raters = (
+        select(Rating.rater_id.label("id"))
+        .where(Rating.period_id == period.id)
+        .group_by(Rating.rater_id)
+        .subquery()
     )
-    was_rated = (
-        select(Rating.id)
-        .where(Rating.period_id == period.id, Rating.ratee_id == Employee.id)
-        .exists()
+    rated = (
+        select(Rating.ratee_id.label("id"))
+        .where(Rating.period_id == period.id)
+        .group_by(Rating.ratee_id)
+        .subquery()
+    )
+    ranked = (
+        select(Standing.unit_id, func.count().label("n"))
+        .where(Standing.period_id == period.id, Standing.eligible)
+        .group_by(Standing.unit_id)
+        .subquery()
+    )
+    staff = (
+        select(
+            Employee.unit_id,
+            func.count().label("staff"),
+            func.count(raters.c.id).label("raters"),
+            func.count(rated.c.id).label("rated"),
+        )
+        .outerjoin(raters, raters.c.id == Employee.id)
+        .outerjoin(rated, rated.c.id == Employee.id)
+        .where(Employee.agency_id == period.agency_id, Employee.status == "active")
+        .group_by(Employee.unit_id)
+        .subquery()
     )
     per_unit = await session.execute(
         select(
-            Unit.id,
             Unit.name,
-            func.count(Employee.id),
-            func.coalesce(func.sum(case((rated_any, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((was_rated, 1), else_=0)), 0),
+            staff.c.staff,
+            staff.c.raters,
+            staff.c.rated,
+            func.coalesce(ranked.c.n, 0),
         )
-        .join(Employee, Employee.unit_id == Unit.id)
-        .where(
-            Unit.agency_id == period.agency_id,
-            Employee.agency_id == period.agency_id,
-            Employee.status == "active",
-        )
-        .group_by(Unit.id, Unit.name)
+        .join(staff, staff.c.unit_id == Unit.id)
+        .outerjoin(ranked, ranked.c.unit_id == Unit.id)
+        .where(Unit.agency_id == period.agency_id)
         .order_by(Unit.name, Unit.id)
     )
-    ranked_per_unit = dict(
-        (
-            await session.execute(
-                select(Standing.unit_id, func.count())
-                .where(Standing.period_id == period.id, Standing.eligible)
-                .group_by(Standing.unit_id)
-            )
-        ).all()
-    )
-    units = [
-        UnitShare(name, int(staff), int(raters), int(rated), int(ranked_per_unit.get(uid, 0)))
-        for uid, name, staff, raters, rated in per_unit.all()
-    ]
+    units = [UnitShare(name, int(a), int(b), int(c), int(d)) for name, a, b, c, d in per_unit.all()]
     totals = (
         await session.execute(
             select(
-                func.count(),
-                func.count(func.distinct(Rating.rater_id)),
-                func.count(func.distinct(Rating.ratee_id)),
-            ).where(Rating.period_id == period.id)
+                select(func.count()).where(Rating.period_id == period.id).scalar_subquery(),
+                select(func.count()).select_from(raters).scalar_subquery(),
+                select(func.count()).select_from(rated).scalar_subquery(),
+            )
         )
     ).one()
-    _rows, ranked = await ranked_count(session, period)
+    _rows, ranked_total = await ranked_count(session, period)
     return Participation(
         staff=sum(u.staff for u in units),
         ratings=int(totals[0]),
         raters=int(totals[1]),
         rated=int(totals[2]),
-        ranked=ranked,
+        ranked=ranked_total,
         units=units,
     )
