@@ -8,6 +8,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -30,12 +31,12 @@ async def _agency_id(app: App) -> int:
         return found
 
 
-async def _add(app: App, *rows: dict[str, object]) -> None:
+async def _add(app: App, *rows: dict[str, Any]) -> None:
     """Audit rows as the services write them, at chosen times."""
     agency_id = await _agency_id(app)
     async with app.sessions() as session, session.begin():
         for row in rows:
-            detail = dict(row.get("detail", {}))  # type: ignore[call-overload]
+            detail = dict(row.get("detail", {}))
             session.add(
                 AuditLog(
                     agency_id=row.get("agency_id", agency_id),
