@@ -252,30 +252,34 @@ async def audit_export(ctx: WebContext) -> web.StreamResponse:
     await response.prepare(ctx.request)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+
+    async def flush() -> None:
+        await response.write(buffer.getvalue().encode("utf-8"))
+        buffer.seek(0)
+        buffer.truncate()
+
     writer.writerow(EXPORT_COLUMNS)
+    await flush()
     written, complete = 0, True
-    last: int | None = None
+    # One query read through a server-side cursor, a chunk at a time: one pass over the log
+    # however long it is, and never more than a chunk in memory.
+    stmt = _selection(ctx, filters).order_by(AuditLog.id.desc())
+    found = await ctx.session.stream_scalars(stmt.execution_options(yield_per=EXPORT_CHUNK))
     try:
-        while True:
-            stmt = _selection(ctx, filters).order_by(AuditLog.id.desc()).limit(EXPORT_CHUNK)
-            if last is not None:
-                stmt = stmt.where(AuditLog.id < last)
-            rows = list(await ctx.session.scalars(stmt))
+        async for chunk in found.partitions(EXPORT_CHUNK):
+            rows = list(chunk)
             people = await _people(ctx, rows)
             for r in rows:
                 name, nip = people.get(r.actor, ("", ""))
                 at = r.at.astimezone(zone).isoformat(timespec="seconds")
                 cells = [r.actor, name, nip, r.action, r.target or "", compact(r.detail)]
                 writer.writerow([r.id, at, *(_cell(c) for c in cells)])
-            await response.write(buffer.getvalue().encode("utf-8"))
-            buffer.seek(0)
-            buffer.truncate()
+            await flush()
             written += len(rows)
-            if len(rows) < EXPORT_CHUNK:
-                break
-            last = rows[-1].id
     except ConnectionResetError:
         complete = False  # the officer went away: what was sent is still logged below
+    finally:
+        await found.close()
     # Logged after the rows are read, so the export never lists its own row.
     ctx.audit("audit.export", None, rows=written, complete=complete, filters=filters.query())
     if complete:
