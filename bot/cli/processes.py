@@ -23,9 +23,11 @@ from bot.i18n import Translator, translator
 from storage.models import Account
 
 
-async def _console_account(app: App, nip: str | None) -> str:
-    """The console user's platform ref; with --as, the account is linked to that employee."""
+async def _console_account(app: App, nip: str | None, lang: str | None = None) -> str:
+    """The console user's platform ref; with --as, the account is linked to that employee, and
+    --lang is the language it speaks from now on (as choosing it in the chat would make it)."""
     if not nip:
+        await _speak(app, "local", lang)
         return "local"
     user_ref = f"as-{nip}"
     async with app.sessions() as session, session.begin():
@@ -46,7 +48,21 @@ async def _console_account(app: App, nip: str | None) -> str:
             )
             session.add(account)
         account.employee_id = person.id
+        if lang:
+            account.locale = lang
         return account.user_ref
+
+
+async def _speak(app: App, user_ref: str, lang: str | None) -> None:
+    """--lang over the language an earlier session of this terminal chose."""
+    if not lang:
+        return
+    async with app.sessions() as session, session.begin():
+        account = await session.scalar(
+            select(Account).where(Account.channel == "console", Account.user_ref == user_ref)
+        )
+        if account is not None:
+            account.locale = lang
 
 
 def _background(app: App, senders: dict[str, ChannelSender]) -> background.Background:
@@ -59,7 +75,7 @@ async def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
     chat_t = translator(args.lang or app.settings.default_locale)
     if args.demo:
         await load_demo(app, chat_t)
-    user_ref = await _console_account(app, args.as_nip)
+    user_ref = await _console_account(app, args.as_nip, args.lang)
     chat = ConsoleChat(
         app.dispatcher, user_ref, language_hint=args.lang, attachments_dir=ROOT / "var" / "console"
     )

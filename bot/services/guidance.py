@@ -10,8 +10,6 @@ content stays in service, so a typo never takes the guidance offline.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,6 @@ from bot.i18n import LOCALES, LOCALES_DIR
 from bot.services import audit
 from bot.services.guidance_content import (
     MAX_PAGE_CHARS,
-    RELOAD_CHECK_SECONDS,
     Content,
     ContentError,
     Topic,
@@ -32,6 +29,7 @@ from bot.services.guidance_content import (
     render_pages,
 )
 from bot.services.guidance_search import GuidanceIndex
+from bot.services.reloading import Reloading
 from storage.models import Employee, GuidanceAck, GuidanceRequirement, Unit, utcnow
 
 log = logging.getLogger("abdi.guidance")
@@ -44,55 +42,19 @@ class Library:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._content: Content | None = None
+        self._content = Reloading(self._files, lambda: load(root), ContentError, _not_reloaded)
         self._index: GuidanceIndex | None = None
-        self._signature: tuple[tuple[str, int, int], ...] | None = None
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
 
     def _files(self) -> Iterable[Path]:
         for lang in LOCALES:
             yield from sorted((self.root / lang / "guidance").rglob("*.toml"))
 
-    def _current_signature(self) -> tuple[tuple[str, int, int], ...]:
-        sig = []
-        for path in self._files():
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            sig.append((str(path), st.st_mtime_ns, st.st_size))
-        return tuple(sig)
-
     def content(self) -> Content:
-        now = time.monotonic()
-        if self._content is not None and now - self._checked_at < RELOAD_CHECK_SECONDS:
-            return self._content
-        self._checked_at = now
-        signature = self._current_signature()
-        if self._content is not None and signature == self._signature:
-            return self._content
-        try:
-            self._swap(load(self.root), signature)
-        except ContentError as exc:
-            if self._content is None:
-                raise
-            # Keep serving the last good content; HR sees the problems on `abdi guidance validate`.
-            log.error("guidance content not reloaded", extra={"problems": exc.problems[:10]})
-            self._signature = signature
-        assert self._content is not None
-        return self._content
+        return self._content.current()
 
     def reload(self) -> Content:
         """Load now (an HR action); ContentError when the files on disk are broken."""
-        self._swap(load(self.root), self._current_signature())
-        assert self._content is not None
-        return self._content
-
-    def _swap(self, content: Content, signature: tuple[tuple[str, int, int], ...]) -> None:
-        with self._lock:
-            self._content, self._signature, self._index = content, signature, None
-            self._checked_at = time.monotonic()
+        return self._content.reload()
 
     def index(self) -> GuidanceIndex:
         content = self.content()
@@ -101,6 +63,12 @@ class Library:
             index = GuidanceIndex(content)
             self._index = index
         return index
+
+
+def _not_reloaded(exc: Exception) -> None:
+    # Keep serving the last good content; HR sees the problems on `abdi guidance validate`.
+    problems = exc.problems[:10] if isinstance(exc, ContentError) else [str(exc)]
+    log.error("guidance content not reloaded", extra={"problems": problems})
 
 
 _library = Library(LOCALES_DIR)

@@ -19,7 +19,6 @@ MAX_PAGE_CHARS = 900
 MAX_LABEL_CHARS = 24
 TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 CATEGORIES = ("flexing", "partisan", "sara", "hoax", "official")
-RELOAD_CHECK_SECONDS = 2.0  # how often at most the files' modification times are looked at
 
 
 class ContentError(Exception):

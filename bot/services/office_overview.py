@@ -14,7 +14,8 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status
-from bot.services.broadcasting.acks import REACHED
+from bot.services.broadcasting import broadcasts
+from bot.services.broadcasting.broadcasts import UNDELIVERED
 from bot.services.four_in_one.reading import overdue
 from bot.services.four_in_one.rules import LIVE, NOT_CASES
 from storage.models import (
@@ -69,6 +70,7 @@ class Reach:
     recipients: int
     reached: int
     failed: int
+    unreachable: int  # in the audience, but without a chat account to send to
     confirmed: int
 
 
@@ -156,31 +158,33 @@ async def cases(session: AsyncSession, agency_id: int, now: datetime) -> Cases:
 
 
 async def reach(session: AsyncSession, agency_id: int, limit: int = 5) -> list[Reach]:
-    """The last broadcasts with how many were reached, failed and confirmed reading."""
-    recent = list(
-        await session.scalars(
-            select(Broadcast)
-            .where(Broadcast.agency_id == agency_id)
-            .order_by(Broadcast.id.desc())
-            .limit(limit)
-        )
-    )
+    """The last broadcasts: reached, failed, and confirmed reading, from the same outcome counts
+    as the chat's report (rows still kept plus the tally of those retention removed)."""
+    recent = await broadcasts.recent(session, agency_id, limit)
     if not recent:
         return []
-    failed = (Status.FAILED.value, Status.UNREACHABLE.value)
-    rows = await session.execute(
-        select(
-            Delivery.broadcast_id,
-            func.count(),
-            func.count().filter(Delivery.status.in_(REACHED)),
-            func.count().filter(Delivery.status.in_(failed)),
-            func.count(Delivery.confirmed_at),
+    confirmed = dict(
+        (int(b or 0), int(n))
+        for b, n in await session.execute(
+            select(Delivery.broadcast_id, func.count(Delivery.confirmed_at))
+            .where(Delivery.broadcast_id.in_([b.id for b in recent]))
+            .group_by(Delivery.broadcast_id)
         )
-        .where(Delivery.broadcast_id.in_([b.id for b in recent]))
-        .group_by(Delivery.broadcast_id)
     )
-    figures = {int(b or 0): (int(n), int(ok), int(bad), int(c)) for b, n, ok, bad, c in rows}
-    return [Reach(b, *figures.get(b.id, (b.recipients, 0, 0, 0))) for b in recent]
+    out = []
+    for sent in recent:
+        progress = await broadcasts.progress(session, sent.id)
+        out.append(
+            Reach(
+                sent,
+                recipients=sent.recipients,
+                reached=progress.sent,
+                failed=progress.get(*UNDELIVERED),
+                unreachable=max(0, sent.recipients - progress.total),
+                confirmed=confirmed.get(sent.id, 0),
+            )
+        )
+    return out
 
 
 async def outbox(session: AsyncSession, agency_id: int, now: datetime) -> Outbox:

@@ -8,15 +8,12 @@ few seconds), like the guidance content.
 
 from __future__ import annotations
 
-import threading
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.i18n import DEFAULT_LOCALE, LOCALES, LOCALES_DIR
-
-RELOAD_CHECK_SECONDS = 2.0
+from bot.services.reloading import Reloading
 
 
 class NoticeError(Exception):
@@ -53,43 +50,21 @@ class Notices:
 
     def __init__(self, root: Path = LOCALES_DIR) -> None:
         self.root = root
-        self._lock = threading.Lock()
-        self._checked_at = 0.0
-        self._signature: tuple[tuple[str, int], ...] = ()
-        self._notices: dict[str, Notice] = {}
+        self._notices = Reloading(self._paths, self._read_all, NoticeError)
 
     def _paths(self) -> list[Path]:
         return [self.root / lang / "privacy" / "notice.toml" for lang in LOCALES]
 
-    def _current(self) -> dict[str, Notice]:
-        now = time.monotonic()
-        if self._notices and now - self._checked_at < RELOAD_CHECK_SECONDS:
-            return self._notices
-        signature = tuple(
-            (str(p), p.stat().st_mtime_ns if p.exists() else 0) for p in self._paths()
-        )
-        with self._lock:
-            self._checked_at = now
-            if not self._notices or signature != self._signature:
-                try:
-                    self._notices = {
-                        lang: _read(p)
-                        for lang, p in zip(LOCALES, self._paths(), strict=True)
-                        if p.exists()
-                    }
-                except NoticeError:
-                    if not self._notices:
-                        raise
-                    # A broken edit keeps the last good notice until it is mended.
-                self._signature = signature
-        return self._notices
+    def _read_all(self) -> dict[str, Notice]:
+        paths = zip(LOCALES, self._paths(), strict=True)
+        return {lang: _read(path) for lang, path in paths if path.exists()}
 
     @property
     def version(self) -> int:
-        return max(n.version for n in self._current().values())
+        return max(n.version for n in self._notices.current().values())
 
     def notice(self, locale: str) -> Notice:
-        notices = self._current()
+        notices = self._notices.current()
         return notices.get(locale) or notices[DEFAULT_LOCALE]
 
 

@@ -83,10 +83,11 @@ class Console:
             self.chats[nip] = lines
         return self.chats[nip]
 
-    async def code_for(self, nip: str, page: Page) -> str:
+    async def code_for(self, nip: str, page: Page, after: int = 0) -> str:
+        """The code in the first message printed in `nip`'s chat after line `after`."""
         lines = await self.chat_of(nip)
         for _ in range(100):
-            found = [m.group(1) for line in lines if (m := CODE.search(line))]
+            found = [m.group(1) for line in lines[after:] if (m := CODE.search(line))]
             if found:
                 return found[-1]
             await page.wait_for_timeout(100)
@@ -98,12 +99,12 @@ class Console:
 
     async def sign_in(self, nip: str = HR_NIP, *, width: dict[str, int] = DESKTOP) -> Page:
         """A page signed in as `nip` the way an officer does it: NIP, then the chat's code."""
-        await self.chat_of(nip)
+        seen = len(await self.chat_of(nip))
         page = await self.page(width=width)
         await page.goto(f"{self.base}/hr/")
         await page.get_by_label("NIP").fill(nip)
         await page.get_by_role("button", name="Kirim kode").click()
-        code = await self.code_for(nip, page)
+        code = await self.code_for(nip, page, after=seen)
         await page.get_by_label("Kode dari chat Abdi").fill(code)
         await page.get_by_role("button", name="Masuk").click()
         await page.wait_for_load_state()

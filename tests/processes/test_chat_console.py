@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -59,3 +60,24 @@ async def test_the_demo_chat_serves_the_console_and_prints_the_sign_in_code(tmp_
         chat.stdin.close()
         await asyncio.wait_for(chat.wait(), 60)
     assert chat.returncode == 0, "".join(seen)
+
+
+def test_lang_wins_over_the_language_an_earlier_session_chose(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(OWN)}
+    environment |= {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'abdi.db'}",
+        "WEB_CHAT_PORT": "0",
+    }
+
+    def chat(*argv: str, typed: str) -> str:
+        done = subprocess.run(
+            [str(ABDI), "chat", "--as", HR_NIP, *argv],
+            input=typed, capture_output=True, text=True, env=environment, cwd=tmp_path,
+            timeout=120, check=True,
+        )  # fmt: skip
+        return done.stdout
+
+    assert "Language changed to English." in chat("--demo", typed="/bahasa\n2\n")
+    assert "Please choose a service" in chat(typed="/menu\n")  # the account kept English
+    again = chat("--lang", "id", typed="/menu\n")
+    assert "Silakan pilih layanan" in again and "Please choose" not in again
