@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Subquery
 
 from bot.services.quarters import OPEN
 from storage.models import Employee, Rating, RatingPeriod, Standing, Unit
@@ -87,21 +88,29 @@ async def ranked_count(session: AsyncSession, period: RatingPeriod) -> tuple[int
     return int(row[0]), int(row[1])
 
 
-async def participation(session: AsyncSession, period: RatingPeriod) -> Participation:
-    """Each distinct rater and ratee is found once by a grouped pass over its index, then joined
-    to the roster (no per-employee probe: 100,000 staff cost one hash join)."""
-    raters = (
+def _distinct_raters(period: RatingPeriod) -> Subquery:
+    return (
         select(Rating.rater_id.label("id"))
         .where(Rating.period_id == period.id)
         .group_by(Rating.rater_id)
         .subquery()
     )
-    rated = (
+
+
+def _distinct_ratees(period: RatingPeriod) -> Subquery:
+    return (
         select(Rating.ratee_id.label("id"))
         .where(Rating.period_id == period.id)
         .group_by(Rating.ratee_id)
         .subquery()
     )
+
+
+async def unit_shares(session: AsyncSession, period: RatingPeriod) -> list[UnitShare]:
+    """Per unit (units with active staff, by name): each distinct rater and ratee is found once
+    by a grouped pass over its index, then joined to the roster (no per-employee probe: 100,000
+    staff cost one hash join)."""
+    raters, rated = _distinct_raters(period), _distinct_ratees(period)
     ranked = (
         select(Standing.unit_id, func.count().label("n"))
         .where(Standing.period_id == period.id, Standing.eligible)
@@ -134,7 +143,12 @@ async def participation(session: AsyncSession, period: RatingPeriod) -> Particip
         .where(Unit.agency_id == period.agency_id)
         .order_by(Unit.name, Unit.id)
     )
-    units = [UnitShare(name, int(a), int(b), int(c), int(d)) for name, a, b, c, d in per_unit.all()]
+    return [UnitShare(name, int(a), int(b), int(c), int(d)) for name, a, b, c, d in per_unit.all()]
+
+
+async def participation(session: AsyncSession, period: RatingPeriod) -> Participation:
+    units = await unit_shares(session, period)
+    raters, rated = _distinct_raters(period), _distinct_ratees(period)
     totals = (
         await session.execute(
             select(
