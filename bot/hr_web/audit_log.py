@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,9 @@ NAME_MATCHES = 100  # employees a name filter may stand for
 _EMPLOYEE = re.compile(r"^employee:(\d{1,9})$")
 _NIP = re.compile(r"^\d{18}$")
 _ID = re.compile(r"^\d{1,12}$")
+_ACTION = re.compile(r"^[a-z0-9_.]{1,64}$")
+ACTIONS_SECONDS = 300.0
+_ACTIONS: dict[tuple[str, int], tuple[float, list[str]]] = {}
 EXPORT_COLUMNS = ("id", "at", "actor", "actor_name", "actor_nip", "action", "target", "detail")
 
 
@@ -90,8 +94,15 @@ async def _actor_condition(ctx: WebContext, raw: str) -> ColumnElement[bool]:
 
 
 async def known_actions(ctx: WebContext) -> list[str]:
-    """The actions this agency's log holds, for the filter's choices."""
-    return list(
+    """The actions this agency's log holds, for the filter's choices. Listing them reads the
+    whole log (no index leads there), so the list is kept a few minutes per database and agency;
+    an action newer than that is still found when typed into the URL."""
+    key = (str(ctx.session.get_bind().engine.url), ctx.agency.id)
+    now = monotonic()
+    hit = _ACTIONS.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = list(
         await ctx.session.scalars(
             select(AuditLog.action)
             .where(AuditLog.agency_id == ctx.agency.id)
@@ -99,9 +110,13 @@ async def known_actions(ctx: WebContext) -> list[str]:
             .order_by(AuditLog.action)
         )
     )
+    if len(_ACTIONS) > 1024:
+        _ACTIONS.clear()
+    _ACTIONS[key] = (now + ACTIONS_SECONDS, found)
+    return found
 
 
-async def read_filters(ctx: WebContext, actions: list[str]) -> Filters:
+async def read_filters(ctx: WebContext) -> Filters:
     """The filters of the request, checked; FilterError names what is wrong."""
     q = ctx.request.query
     found = Filters(
@@ -115,7 +130,7 @@ async def read_filters(ctx: WebContext, actions: list[str]) -> Filters:
     if found.actor:
         where.append(await _actor_condition(ctx, found.actor))
     if found.action:
-        if found.action not in actions:
+        if not _ACTION.match(found.action):
             raise FilterError("web.audit.error.action")
         where.append(AuditLog.action == found.action)
     if found.target:
@@ -160,7 +175,7 @@ def compact(detail: dict[str, Any] | None) -> str:
 async def audit_page(ctx: WebContext) -> web.StreamResponse:
     actions = await known_actions(ctx)
     try:
-        filters = await read_filters(ctx, actions)
+        filters = await read_filters(ctx)
     except FilterError as exc:
         return _render(ctx, _typed(ctx), actions, [], {}, error=str(exc))
     q = ctx.request.query
@@ -215,7 +230,8 @@ def _render(
         "audit_log.html",
         status=400 if error else 200,
         filters=filters,
-        actions=actions,
+        # The chosen action stays chosen even when it is newer than the kept list.
+        actions=sorted({*actions, filters.action} - {""}) if not error else actions,
         rows=rows,
         people=people,
         compact=compact,
@@ -234,11 +250,10 @@ def _cell(value: str) -> str:
 @routes.get("/audit/export.csv", name="audit_export")
 @page(roles=HR_ROLES)
 async def audit_export(ctx: WebContext) -> web.StreamResponse:
-    actions = await known_actions(ctx)
     try:
-        filters = await read_filters(ctx, actions)
+        filters = await read_filters(ctx)
     except FilterError as exc:
-        return _render(ctx, _typed(ctx), actions, [], {}, error=str(exc))
+        return _render(ctx, _typed(ctx), await known_actions(ctx), [], {}, error=str(exc))
     zone = ZoneInfo(ctx.agency.timezone)
     stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
     response = web.StreamResponse(

@@ -3,8 +3,10 @@ ranked), overall and per unit. No score and no pair of rater and ratee is ever r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +14,8 @@ from sqlalchemy.sql import Subquery
 
 from bot.services.quarters import OPEN
 from storage.models import Employee, Rating, RatingPeriod, Standing, Unit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,32 @@ class Participation:
 # database and quarter, so a list of many big published quarters is read once per process.
 _FINAL: dict[tuple[str, int], Counts] = {}
 _FINAL_MAX = 4096
+# A closed quarter's participation joins its final ratings to the roster as it is now: read
+# again after a few minutes (staff move), not on every page.
+SHARES_SECONDS = 300.0
+_SHARES: dict[tuple[str, int, str], tuple[float, Any]] = {}
 
 
 def _key(session: AsyncSession, period_id: int) -> tuple[str, int]:
     return (str(session.get_bind().engine.url), period_id)
+
+
+async def _kept(
+    session: AsyncSession, period: RatingPeriod, what: str, read: Callable[[], Awaitable[T]]
+) -> T:
+    """`read()`, kept a few minutes for a quarter closed for raters; always fresh while open."""
+    if period.state == OPEN:
+        return await read()
+    key = (*_key(session, period.id), what)
+    now = time.monotonic()
+    hit = _SHARES.get(key)
+    if hit is not None and hit[0] > now:
+        return cast(T, hit[1])
+    value = await read()
+    if len(_SHARES) >= _FINAL_MAX:
+        _SHARES.clear()
+    _SHARES[key] = (now + SHARES_SECONDS, value)
+    return value
 
 
 async def period_counts(
@@ -110,6 +136,10 @@ async def unit_shares(session: AsyncSession, period: RatingPeriod) -> list[UnitS
     """Per unit (units with active staff, by name): each distinct rater and ratee is found once
     by a grouped pass over its index, then joined to the roster (no per-employee probe: 100,000
     staff cost one hash join)."""
+    return await _kept(session, period, "units", lambda: _unit_shares(session, period))
+
+
+async def _unit_shares(session: AsyncSession, period: RatingPeriod) -> list[UnitShare]:
     raters, rated = _distinct_raters(period), _distinct_ratees(period)
     ranked = (
         select(Standing.unit_id, func.count().label("n"))
@@ -147,6 +177,10 @@ async def unit_shares(session: AsyncSession, period: RatingPeriod) -> list[UnitS
 
 
 async def participation(session: AsyncSession, period: RatingPeriod) -> Participation:
+    return await _kept(session, period, "all", lambda: _participation(session, period))
+
+
+async def _participation(session: AsyncSession, period: RatingPeriod) -> Participation:
     units = await unit_shares(session, period)
     raters, rated = _distinct_raters(period), _distinct_ratees(period)
     totals = (
