@@ -1,9 +1,9 @@
 """The console's periods and audit pages at scale: 100,000 ASN, 1,000,000 ratings and 1,000,000
 audit rows in PostgreSQL, served by the real console behind aiohttp's test client.
 
-Each page is timed (p50 over a few requests) beside a bare baseline measured in the same run:
-the console's plainest page (the overview: session, roles, layout) and the page's core query
-run bare on the same connection pool. The ratio says what the page adds to them.
+Each page is timed (p50 over a few requests) beside bare baselines measured in the same run:
+the console's plainest page (the sign-in form: layout and template, no database) and the
+page's core query run bare on the same connection pool.
 
     python -m bench.console_periods [--employees 100000] [--ratings-per 10] [--audit 1000000]
 """
