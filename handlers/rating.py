@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
@@ -376,12 +375,8 @@ async def period_list(ctx: Context, args: list[str], lead: str | None = None) ->
     ]
     text = ctx.t("period.title") + "\n" + ("\n".join(lines) or ctx.t("period.none"))
     choices: list[Choice] = []
-    now_ref = periods.quarter_of(ctx.inbound.received_at, ZoneInfo(ctx.agency.timezone))
-    if await periods.current_open(ctx.session, ctx.agency.id) is None:
-        ref = now_ref
-        # After this quarter is done, the next one is what HR opens.
-        while await periods.get_period(ctx.session, ctx.agency.id, ref) is not None:
-            ref = QuarterRef(ref.year + ref.quarter // 4, ref.quarter % 4 + 1)
+    ref = await periods.next_to_open(ctx.session, ctx.agency, ctx.inbound.received_at)
+    if ref is not None:
         choices.append(
             Choice(
                 router.payload(Verb.OPEN, ref.year, ref.quarter),

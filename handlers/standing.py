@@ -266,17 +266,8 @@ async def flags(ctx: Context, args: list[str]) -> list[Reply]:
     if period is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     scheme = await load_scheme(ctx.session, ctx.agency.id)
-    review = await rating.review_flags(ctx.session, period, scheme, ctx.employee)
-    lines = await rating.flag_texts(ctx.session, ctx.agency.id, review, ctx.t)
-    audit.record(
-        ctx.session,
-        actor=ctx.actor,
-        action="rating.flags.view",
-        agency_id=ctx.agency.id,
-        target=f"period:{period.id}",
-        shown=len(review.lines),
-        hidden=review.hidden,
-        unreviewable=review.unreviewable,
+    review, lines = await rating.read_flags(
+        ctx.session, period, scheme, ctx.employee, ctx.t, actor=ctx.actor
     )
     text = ctx.t("ranking.flags", period=periods.label(period), count=len(review.lines))
     body = "\n".join(lines) or ctx.t("ranking.no_flags")

@@ -16,7 +16,7 @@ from bot import dates
 from bot.app import App
 from bot.cli.common import CliError, Subparsers, actor, agency, agency_option
 from bot.i18n import Translator
-from bot.services import audit, periods, rating, standings
+from bot.services import periods, rating, standings
 from bot.services.periods import QuarterRef
 from bot.services.rating_scheme import Scheme, load_scheme
 from storage.models import Agency, RatingPeriod, Standing
@@ -132,17 +132,8 @@ async def cmd_standings_flags(app: App, args: argparse.Namespace, t: Translator)
         chosen, ref, period = await _period(app, session, args)
         quarter = Quarter(chosen, ref, period, await load_scheme(session, chosen.id))
         flagged = quarter.existing()
-        review = await rating.review_flags(session, flagged, quarter.scheme, None)
-        lines = await rating.flag_texts(session, chosen.id, review, t, limit=10_000)
-        audit.record(
-            session,
-            actor=actor(),
-            action="rating.flags.view",
-            agency_id=chosen.id,
-            target=f"period:{flagged.id}",
-            shown=len(review.lines),
-            hidden=0,
-            unreviewable=0,
+        review, lines = await rating.read_flags(
+            session, flagged, quarter.scheme, None, t, actor=actor(), limit=10_000
         )
     print(t("ranking.flags", period=ref.label, count=len(review.lines)))
     print("\n".join(lines) or t("ranking.no_flags"))

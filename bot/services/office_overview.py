@@ -14,6 +14,7 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Status
+from bot.services import participation as rating_participation
 from bot.services.broadcasting import broadcasts
 from bot.services.broadcasting.broadcasts import UNDELIVERED
 from bot.services.four_in_one.reading import overdue
@@ -21,12 +22,9 @@ from bot.services.four_in_one.rules import LIVE, NOT_CASES
 from storage.models import (
     Broadcast,
     Delivery,
-    Employee,
     FourInOneCase,
-    Rating,
     RatingPeriod,
     Standing,
-    Unit,
     WebhookDeadLetter,
 )
 from storage.statuses import CaseStatus, PeriodState
@@ -86,19 +84,9 @@ async def participation(
     session: AsyncSession, agency_id: int, period: RatingPeriod
 ) -> list[UnitParticipation]:
     """Per unit: active staff, and how many of them have rated anyone in `period` (counts only:
-    who has not rated is not named here)."""
-    rated = (
-        select(Rating.rater_id).where(Rating.period_id == period.id).distinct().subquery("rated")
-    )
-    rows = await session.execute(
-        select(Unit.name, func.count(Employee.id), func.count(rated.c.rater_id))
-        .join(Employee, Employee.unit_id == Unit.id)
-        .outerjoin(rated, rated.c.rater_id == Employee.id)
-        .where(Unit.agency_id == agency_id, Employee.status == "active")
-        .group_by(Unit.id, Unit.name)
-        .order_by(Unit.name)
-    )
-    return [UnitParticipation(str(name), int(staff), int(raters)) for name, staff, raters in rows]
+    who has not rated is not named here). The periods page's count, cut to what this page shows."""
+    shares = await rating_participation.unit_shares(session, period)
+    return [UnitParticipation(u.unit, u.staff, u.raters) for u in shares]
 
 
 async def latest_standings_period(session: AsyncSession, agency_id: int) -> RatingPeriod | None:

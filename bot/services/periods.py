@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import enqueue
@@ -81,15 +81,36 @@ async def current_open(session: AsyncSession, agency_id: int) -> RatingPeriod | 
     )
 
 
-async def recent(session: AsyncSession, agency_id: int, limit: int = 8) -> list[RatingPeriod]:
+async def recent(
+    session: AsyncSession, agency_id: int, limit: int = 8, offset: int = 0
+) -> list[RatingPeriod]:
     return list(
         await session.scalars(
             select(RatingPeriod)
             .where(RatingPeriod.agency_id == agency_id)
             .order_by(RatingPeriod.year.desc(), RatingPeriod.quarter.desc())
+            .offset(max(offset, 0))
             .limit(limit)
         )
     )
+
+
+async def count(session: AsyncSession, agency_id: int) -> int:
+    found = await session.scalar(
+        select(func.count()).select_from(RatingPeriod).where(RatingPeriod.agency_id == agency_id)
+    )
+    return int(found or 0)
+
+
+async def next_to_open(session: AsyncSession, agency: Agency, now: datetime) -> QuarterRef | None:
+    """The quarter HR would open now: none while one is open; else the calendar's quarter, or
+    the first after it not yet opened (after this quarter is done, the next one is HR's)."""
+    if await current_open(session, agency.id) is not None:
+        return None
+    ref = quarter_of(now, ZoneInfo(agency.timezone))
+    while await get_period(session, agency.id, ref) is not None:
+        ref = QuarterRef(ref.year + ref.quarter // 4, ref.quarter % 4 + 1)
+    return ref
 
 
 async def open_quarter(
@@ -220,10 +241,12 @@ __all__ = [
     "PeriodRefused",
     "QuarterRef",
     "close_period",
+    "count",
     "current_open",
     "get_period",
     "is_accepting",
     "label",
+    "next_to_open",
     "open_quarter",
     "parse_label",
     "period_by_id",

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.services import audit
 from bot.services.periods import is_accepting
 from bot.services.rating_scheme import Scheme
 from bot.services.refusal import Refused
@@ -426,6 +427,35 @@ async def flag_texts(
         t(f"rating.flag.{line.kind}", names=names.get(line.employee_id, "?"), **line.detail)
         for line in review.lines[:limit]
     ]
+
+
+async def read_flags(
+    session: AsyncSession,
+    period: RatingPeriod,
+    scheme: Scheme,
+    viewer: Employee | None,
+    t: Any,
+    *,
+    actor: str,
+    limit: int = 30,
+    **detail: Any,
+) -> tuple[FlagReview, list[str]]:
+    """The flags `viewer` may read, in words, with the audit row every read of them leaves
+    (chat, console and terminal alike; `viewer` None: the operator, in nobody's circle)."""
+    review = await review_flags(session, period, scheme, viewer)
+    lines = await flag_texts(session, period.agency_id, review, t, limit=limit)
+    audit.record(
+        session,
+        actor=actor,
+        action="rating.flags.view",
+        agency_id=period.agency_id,
+        target=f"period:{period.id}",
+        shown=len(review.lines),
+        hidden=review.hidden,
+        unreviewable=review.unreviewable,
+        **detail,
+    )
+    return review, lines
 
 
 def _lines(flags: list[Flag]) -> list[FlagLine]:

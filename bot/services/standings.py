@@ -798,6 +798,7 @@ async def ranking(
     scheme: Scheme,
     *,
     limit: int | None = None,
+    offset: int = 0,
     lowest: bool = False,
 ) -> list[Row]:
     """Ranked rows (best first, or the lowest ranked first for the coaching list). Every row
@@ -813,11 +814,16 @@ async def ranking(
     # (NULL) last: the order of ix_standing_period_rank, which reads the top N from the index
     # instead of sorting the whole quarter.
     if lowest:
-        stmt = stmt.where(Standing.eligible).order_by(Standing.rank_agency.desc(), Employee.name)
+        stmt = stmt.where(Standing.eligible).order_by(
+            Standing.rank_agency.desc(), Employee.name, Standing.id
+        )
     else:
-        stmt = stmt.order_by(Standing.rank_agency.asc().nulls_last(), Employee.name)
+        # The id last: a page boundary never splits or repeats a row among equal names.
+        stmt = stmt.order_by(Standing.rank_agency.asc().nulls_last(), Employee.name, Standing.id)
     if limit:
         stmt = stmt.limit(limit)
+    if offset > 0:
+        stmt = stmt.offset(offset)
     found = (await session.execute(stmt)).all()
     shown = await disclosures(session, scheme, [period], [s for s, *_ in found])
     rows = []
