@@ -19,13 +19,14 @@ from pyinstrument.session import Session
 # (function name, file suffix) -> layer, matched from the innermost frame outwards.
 MARKERS: dict[tuple[str, str], str] = {
     ("_claim", "bot/dispatcher.py"): "dedup claim",
-    ("_roles", "bot/dispatcher.py"): "role providers",
+    ("_roles", "bot/dispatcher.py"): "role providers",  # before: a query per provider
+    ("_account_row", "bot/dispatcher.py"): "account, employee and roles",  # after: one query
     ("_agency", "bot/dispatcher.py"): "agency",
     ("_default_agency", "bot/dispatcher.py"): "agency",
     ("get", "storage/state.py"): "state store",
     ("set", "storage/state.py"): "state store",
     ("clear", "storage/state.py"): "state store",
-    ("_context", "bot/dispatcher.py"): "account (and context)",
+    ("_context", "bot/dispatcher.py"): "account query (before), context",
     ("main_menu", "bot/routing.py"): "menu composition",
     ("section_menu", "bot/routing.py"): "menu composition",
     ("_route", "bot/dispatcher.py"): "routing and handler",

@@ -1,16 +1,17 @@
 """Updates through the Telegram adapter vs a bare aiogram echo bot, same fake Bot API, same run.
 
-500 users in closed loop (send, wait for the answer, send again) push N updates, a mix of /menu
-and button presses, through real aiogram polling against the fake Bot API on loopback, with a real
-database. Prints updates/s and p50/p99 latency (update queued -> answer received) per variant,
-and for Abdi the ratios to the echo and the SQL statements and commits per update (measured
-phase only, warm-up excluded). The fake Bot API and the simulated users run in a child process, as
-Telegram is not in ours.
+Users in closed loop (send, wait for the answer, send again) push N updates, a mix of /menu and
+button presses, through real aiogram polling against the fake Bot API on loopback, with a real
+database. The fake Bot API and the simulated users run in a child process, as Telegram is not
+in ours. Per variant: updates/s, p50/p99 latency (update queued -> answer received) and the bot
+process's CPU time per update; for Abdi, its ratios to the echo measured just before it, and
+the SQL statements and commits per update (measured phase only, warm-up excluded).
 
     python -m bench.telegram_throughput [--updates 5000] [--users 500] [--db sqlite|postgres|both]
 
 With ABDI_BENCH_PROFILE=DIR set, the measured phase of each Abdi variant is profiled with
-pyinstrument (wall clock of the bot's process) into DIR/telegram-<db>.{txt,html}.
+pyinstrument (wall clock of the bot's process) into DIR/telegram-<db>.{pyisession,txt} and
+summed by layer (bench/profile_layers.py) into DIR/telegram-<db>-layers.txt.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,10 +161,23 @@ class Profile(Phase):
         print(summary, flush=True)
 
 
+@dataclass(frozen=True)
+class Figures:
+    rate: float  # updates/s
+    p99: float  # ms
+    cpu: float  # ms of this process's CPU (all its threads) per update: the work, whatever the load
+
+    def against(self, echo: Figures) -> str:
+        return (
+            f"ratio abdi/echo = {self.rate / echo.rate:.2f}, p99 abdi/echo = "
+            f"{self.p99 / echo.p99:.2f}, CPU per update abdi/echo = {self.cpu / echo.cpu:.2f}"
+        )
+
+
 async def measure(
     name: str, serve: Serve, users: int, total: int, phases: Sequence[Phase] = ()
-) -> tuple[float, float]:
-    """Run one variant against a fresh driver; its rate (updates/s) and p99 latency (ms)."""
+) -> Figures:
+    """Run one variant against a fresh driver and print its figures."""
     child = await spawn_driver(
         "bench.telegram_throughput", "--users", str(users), "--updates", str(total)
     )
@@ -172,7 +188,9 @@ async def measure(
         assert (await child.stdout.readline()).decode().strip() == "measuring"
         for phase in phases:
             phase.start()
+        cpu = time.process_time()
         result = json.loads(await child.stdout.readline())
+        cpu = time.process_time() - cpu
         for phase in reversed(phases):
             phase.stop()
         await stop()
@@ -181,7 +199,13 @@ async def measure(
         raise
     await finish(child)
     rate = report(name, result, users, "update")
-    return rate, statistics.quantiles(result["latencies"], n=100)[98]
+    figures = Figures(
+        rate,
+        statistics.quantiles(result["latencies"], n=100)[98],
+        cpu * 1000 / len(result["latencies"]),
+    )
+    print(f"{'':<22} CPU of the bot's process: {figures.cpu:.2f} ms/update", flush=True)
+    return figures
 
 
 def echo_server(concurrency: int) -> Serve:
@@ -267,25 +291,25 @@ async def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     concurrency = Settings(_env_file=None).polling_concurrency
     profile = os.environ.get("ABDI_BENCH_PROFILE")
-    echo, echo_p99 = await measure(
-        "aiogram echo (bare)", echo_server(concurrency), args.users, args.count
-    )
     for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+        # The echo right before each variant: on a shared machine the load drifts in minutes.
+        echo = await measure(
+            "aiogram echo (bare)", echo_server(concurrency), args.users, args.count
+        )
 
-        async def run(url: str, kind: str = kind) -> None:
+        async def run(url: str, kind: str = kind, echo: Figures = echo) -> None:
             app = await create_app(Settings(_env_file=None, database_url=url, auto_migrate=True))
             sql = SqlCount(app.engine)
             phases: list[Phase] = [sql]
             if profile:
                 phases.append(Profile(Path(profile), f"telegram-{kind}"))
             try:
-                rate, p99 = await measure(
+                figures = await measure(
                     f"abdi on {kind}", abdi_server(app), args.users, args.count, phases
                 )
             finally:
                 await app.close()
-            ratios = f"ratio abdi/echo = {rate / echo:.2f}, p99 abdi/echo = {p99 / echo_p99:.2f}"
-            print(f"{'':<22} {ratios}", flush=True)
+            print(f"{'':<22} {figures.against(echo)}", flush=True)
             print(f"{'':<22} {sql.line()}", flush=True)
 
         await with_database(kind, run)
