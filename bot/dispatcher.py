@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload
 
 from bot import metrics
 from bot.config import Settings
@@ -33,21 +34,38 @@ from bot.routing import (
     Expect,
     Expired,
     MenuEntry,
+    RoleCondition,
     Router,
     StepSpec,
     parse_args,
 )
 from bot.services.agencies import ensure_default_agency
 from bot.services.privacy_notice import NOTICES, Notices
-from storage.models import Account, Agency, InboundEvent
+from storage.models import Account, Agency, Employee, InboundEvent
 from storage.state import StateStore
 
 log = logging.getLogger("abdi.dispatcher")
+# The account, then one flag per role condition (Dispatcher._account_query).
+AccountQuery = Select[Account, *tuple[bool, ...]]
+AccountRow = Row[Account, *tuple[bool, ...]]
 INBOUND_RESOLUTION = timedelta(minutes=1)  # last_inbound_at precision (WhatsApp's 24 h window)
+
+
+# The claim of an event id, built once per dialect (building costs more than running it): on the
+# table, not the ORM class, so no ORM bookkeeping runs for a row nothing reads back.
+_INBOUND_EVENTS = InboundEvent.metadata.tables[InboundEvent.__tablename__]
+_CLAIMS = {
+    "postgresql": pg_insert(_INBOUND_EVENTS).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_INBOUND_EVENTS).on_conflict_do_nothing(),
+}
 
 
 class Unavailable(Exception):
     """A dependency is down: the event was not taken (nothing of it was stored); retry later."""
+
+
+class _StaleConnection(Exception):
+    """The unit of work's first statements met a dead connection: nothing of the event ran."""
 
 
 def _clean_text(text: str | None, limit: int) -> str | None:
@@ -96,6 +114,11 @@ class Dispatcher:
             (e for r in self.routers.values() for e in r.menu), key=lambda e: e.order
         )
         self.words = _plain_words()
+        # Roles held by a SQL condition on the account row (evaluated with the account's query).
+        self.grants: list[tuple[str, RoleCondition]] = [
+            grant for router in self.routers.values() for grant in router.role_conditions
+        ]
+        self._account_select: tuple[list[ColumnElement[bool]], AccountQuery] | None = None
         self._default_agency_id: int | None = None
         self._agencies: dict[int, Agency] = {}
         self.notices: Notices = NOTICES
@@ -121,7 +144,15 @@ class Dispatcher:
             except IntegrityError:
                 # Two first messages of a new user raced to create the account: the retry sees it.
                 outcome, replies = await self._handle_once(inbound)
+            except _StaleConnection:
+                # The pool handed out a connection the database had dropped (a restart) and the
+                # unit of work's first statement found out: nothing ran, run it on a new one.
+                outcome, replies = await self._handle_once(inbound)
             return replies
+        except _StaleConnection as exc:  # twice: the database is not back
+            outcome = metrics.UpdateOutcome.UNAVAILABLE
+            log.warning("dependency unavailable: %s", type(exc.__cause__).__name__)
+            raise Unavailable(type(exc.__cause__).__name__) from exc
         except Unavailable:
             outcome = metrics.UpdateOutcome.UNAVAILABLE
             raise
@@ -141,22 +172,26 @@ class Dispatcher:
         that would make the platform's retry look like a duplicate."""
         if inbound.event_id is None:
             return True
-        values = {"event_id": f"{inbound.channel.value}:{inbound.event_id}"[:160]}
-        bind = session.get_bind()
-        insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-        result = await session.execute(
-            insert(InboundEvent).values(**values).on_conflict_do_nothing()
-        )
+        event_id = f"{inbound.channel.value}:{inbound.event_id}"[:160]
+        claim = _CLAIMS[session.get_bind().dialect.name]
+        result = await session.execute(claim, {"event_id": event_id})
         return bool(getattr(result, "rowcount", 1))
 
     async def _handle_once(self, inbound: Inbound) -> tuple[metrics.UpdateOutcome, list[Reply]]:
         text = _clean_text(inbound.text, self.settings.max_text_length)
         try:
             async with self.sessions() as session, session.begin():
-                if not await self._claim(session, inbound):
+                try:
+                    claimed = await self._claim(session, inbound)
+                    row = await self._account_row(session, inbound) if claimed else None
+                except DBAPIError as exc:
+                    if exc.connection_invalidated:
+                        raise _StaleConnection from exc
+                    raise
+                if not claimed:
                     log.info("duplicate event skipped", extra={"channel": inbound.channel})
                     return metrics.UpdateOutcome.DUPLICATE, []
-                ctx = await self._context(session, inbound, text)
+                ctx = await self._context(session, inbound, row)
                 replies = await self._route(ctx, text)
                 limit = self.settings.max_text_length
                 if replies and inbound.text and len(inbound.text) > limit:
@@ -169,7 +204,7 @@ class Dispatcher:
                 for reply in replies:  # adapters' own words (list buttons) match the text
                     reply.locale = reply.locale or ctx.t.locale
                 return metrics.UpdateOutcome.HANDLED, replies
-        except IntegrityError:
+        except (IntegrityError, _StaleConnection):
             raise
         except Exception as exc:
             if is_outage(exc):
@@ -178,12 +213,38 @@ class Dispatcher:
             t = translator(resolve_locale(None, inbound.language_hint))
             return metrics.UpdateOutcome.FAILED, [Reply(t("error.internal"))]
 
-    async def _context(self, session: AsyncSession, inbound: Inbound, text: str | None) -> Context:
-        account = await session.scalar(
-            select(Account).where(
-                Account.channel == inbound.channel.value, Account.user_ref == inbound.user_ref
+    def _account_query(self) -> AccountQuery:
+        """The chat's account with its employee, roles and every role condition: one query.
+
+        Built again only when a condition is (a new guidance version): building a statement
+        costs more than running it."""
+        conditions = [condition() for _, condition in self.grants]
+        cached = self._account_select
+        if cached is None or any(a is not b for a, b in zip(cached[0], conditions, strict=True)):
+            flags = [condition.label(f"role_{i}") for i, condition in enumerate(conditions)]
+            query: AccountQuery = (
+                select(Account, *flags)
+                .where(
+                    Account.channel == bindparam("channel"),
+                    Account.user_ref == bindparam("user_ref"),
+                )
+                .options(joinedload(Account.employee).joinedload(Employee.roles))
             )
-        )
+            cached = self._account_select = (conditions, query)
+        return cached[1]
+
+    async def _account_row(self, session: AsyncSession, inbound: Inbound) -> AccountRow | None:
+        keys = {"channel": inbound.channel.value, "user_ref": inbound.user_ref}
+        return (await session.execute(self._account_query(), keys)).unique().first()
+
+    async def _context(
+        self, session: AsyncSession, inbound: Inbound, row: AccountRow | None
+    ) -> Context:
+        account: Account | None = None
+        granted: set[str] = set()  # a new account: nothing in the database refers to it yet
+        if row is not None:
+            account = row[0]
+            granted = {role for (role, _), held in zip(self.grants, row[1:], strict=True) if held}
         now = datetime.now(UTC)
         if account is None:
             account = Account(
@@ -214,7 +275,7 @@ class Dispatcher:
             state=await self.store.get(f"{account.channel}:{account.user_ref}"),
             menu_entries=self.menu,
         )
-        ctx.roles = await self._roles(ctx)
+        ctx.roles = self._roles(account, granted)
         return ctx
 
     def _notice(self, ctx: Context) -> Reply | None:
@@ -245,15 +306,13 @@ class Dispatcher:
             self._default_agency_id = (await ensure_default_agency(session, self.settings)).id
         return self._default_agency_id
 
-    async def _roles(self, ctx: Context) -> set[str]:
-        employee = ctx.employee
+    @staticmethod
+    def _roles(account: Account, granted: set[str]) -> set[str]:
+        employee = account.employee
         roles = {GUEST}
         if employee is not None and employee.status == "active":
             roles = {ASN, *employee.role_names}
-        for router in self.routers.values():
-            for provider in router.role_providers:
-                roles |= await provider(ctx)
-        return roles
+        return roles | granted
 
     async def _route(self, ctx: Context, text: str | None) -> list[Reply]:
         try:

@@ -61,10 +61,14 @@ LINK_CODE_FAILURES = Counter(
 
 
 # Every series from the start at 0: rate() and increase() then see a process's first event too.
+# The children are kept: `.labels()` takes a lock and builds a key, on every update otherwise.
+_UPDATES = {
+    (channel.value, outcome.value): UPDATES.labels(channel.value, outcome.value)
+    for channel in Channel
+    for outcome in UpdateOutcome
+}
+_HANDLER_SECONDS = {channel.value: HANDLER_SECONDS.labels(channel.value) for channel in Channel}
 for _channel in Channel:
-    HANDLER_SECONDS.labels(_channel.value)
-    for _outcome in UpdateOutcome:
-        UPDATES.labels(_channel.value, _outcome.value)
     if _channel is not Channel.CONSOLE:  # the console sends straight to the terminal
         RATE_LIMITED.labels(_channel.value)
         RETRIES.labels(_channel.value)
@@ -72,10 +76,10 @@ for _channel in Channel:
 
 def update(channel: str, outcome: UpdateOutcome) -> None:
     """An update that never reached the core (ignored, kept, a status callback)."""
-    UPDATES.labels(channel, outcome).inc()
+    _UPDATES[channel, outcome].inc()
 
 
 def handled(channel: str, outcome: UpdateOutcome, seconds: float) -> None:
     """An update the core took: its outcome and how long it took."""
-    UPDATES.labels(channel, outcome).inc()
-    HANDLER_SECONDS.labels(channel).observe(seconds)
+    _UPDATES[channel, outcome].inc()
+    _HANDLER_SECONDS[channel].observe(seconds)

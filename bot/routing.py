@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -67,7 +68,11 @@ def parse_args(kinds: Sequence[str], values: Sequence[str]) -> list[str] | None:
 Replies = list[Reply]
 ActionHandler = Callable[["Context", list[str]], Awaitable[Replies]]
 TextHandler = Callable[["Context", str], Awaitable[Replies]]
-RoleProvider = Callable[["Context"], Awaitable[set[str]]]
+# A role some chats hold by what the database says of them (a family following a case): a SQL
+# condition on the chat's `Account` row (and, through Account.employee_id, its employee). The
+# dispatcher evaluates every one inside the query that loads the account, so a role costs no
+# round trip of its own on any update.
+RoleCondition = Callable[[], ColumnElement[bool]]
 ContactHandler = Callable[["Context"], Awaitable[Replies]]
 # A handler keeps its own signature through the decorators (extra keyword arguments included).
 H = TypeVar("H", bound=ActionHandler)
@@ -269,7 +274,7 @@ class Router:
         self.steps: dict[str, StepSpec] = {}  # by stored state name
         self.commands: dict[str, tuple[ActionHandler, frozenset[str] | None]] = {}
         self.menu: list[MenuEntry] = []
-        self.role_providers: list[RoleProvider] = []
+        self.role_conditions: list[tuple[str, RoleCondition]] = []
         self.contact_handler: ContactHandler | None = None
         # Words typed where no step asked for any (the home router's: understood where possible).
         self.free_text: TextHandler | None = None
@@ -373,9 +378,14 @@ class Router:
     ) -> None:
         self.menu.append(MenuEntry(self.payload(verb), label, frozenset(roles), order, section))
 
-    def roles_provider(self, fn: RoleProvider) -> RoleProvider:
-        self.role_providers.append(fn)
-        return fn
+    def role_condition(self, role: str) -> Callable[[RoleCondition], RoleCondition]:
+        """Grant `role` to every chat whose account row meets the decorated SQL condition."""
+
+        def register(fn: RoleCondition) -> RoleCondition:
+            self.role_conditions.append((role, fn))
+            return fn
+
+        return register
 
     def on_contact(self, fn: ContactHandler) -> ContactHandler:
         self.contact_handler = fn

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sqlalchemy import ColumnElement
+
 from bot import dates
 from bot.messages import MAX_CHOICES, Choice, Reply
 from bot.routing import ASN, GUEST, HR, NUM, WORD, Context, Draft, NoDraft, Router, Step
@@ -78,11 +80,11 @@ async def _pending(ctx: Context) -> list[str]:
     return await svc.pending_topics(ctx.session, employee, _content().versions())
 
 
-@router.roles_provider
-async def due_role(ctx: Context) -> set[str]:
-    # One indexed query per event of a linked ASN: the main menu shows "confirm the guidance"
+@router.role_condition(DUE)
+def confirmation_due() -> ColumnElement[bool]:
+    # Evaluated in the query that loads the account: the main menu shows "confirm the guidance"
     # exactly while a required topic's current version is unconfirmed.
-    return {DUE} if await _pending(ctx) else set()
+    return svc.confirmation_due(_content().versions())
 
 
 def _topics_menu(ctx: Context, lead: str, pending: list[str]) -> Reply:

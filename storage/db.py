@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import functools
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -16,13 +18,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, CursorResult, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -35,8 +38,21 @@ def create_engine(url: str, pool_size: int = 40) -> AsyncEngine:
         # SQLite has one writer at a time: queueing for one connection in the pool is cheaper
         # than many connections (one thread each) sleeping in SQLite's busy handler.
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+            url,
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            pool_reset_on_return=None,  # see _sqlite_reset
         )
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _sqlite_reset(dbapi_conn: Any, _record: Any, state: PoolResetState) -> None:
+            # The pool's own reset rolls back every connection it gets back, and each call is a
+            # trip to aiosqlite's thread; a unit of work that committed left nothing to undo.
+            driver = dbapi_conn.driver_connection
+            if state.asyncio_safe and driver is not None and driver.in_transaction:
+                dbapi_conn.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -50,7 +66,38 @@ def create_engine(url: str, pool_size: int = 40) -> AsyncEngine:
 
         return engine
     # Overflow connections are closed on return; size the pool for the usual concurrency instead.
-    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=10)
+    _check_on_checkout(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 10.0  # seconds a pooled connection may rest before it is pinged on checkout
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """A dead pooled connection (a database restart) is replaced before a unit of work gets it.
+
+    Instead of pool_pre_ping, which on asyncpg costs three round trips (BEGIN, ping, ROLLBACK) on
+    every checkout, more than the rest of a menu update: a connection the server has closed is
+    seen for free (asyncpg read the close), and only one that rested a while is pinged. A
+    connection that dies unseen fails its unit of work's first statement, which the dispatcher
+    then runs once more on a new connection (Dispatcher.take)."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _rested(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _alive(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        driver = record.driver_connection
+        if driver is None or driver.is_closed():
+            raise DisconnectionError("closed by the server")
+        checked_in = record.info.get("checked_in")
+        if checked_in is not None and time.monotonic() - checked_in > PING_AFTER_IDLE:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:
+                raise DisconnectionError("no answer to a ping") from exc
 
 
 def changed_rows(result: object) -> int:

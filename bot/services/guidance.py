@@ -9,14 +9,16 @@ content stays in service, so a typo never takes the guidance offline.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.i18n import LOCALES, LOCALES_DIR
 from bot.services import audit
@@ -30,7 +32,7 @@ from bot.services.guidance_content import (
 )
 from bot.services.guidance_search import GuidanceIndex
 from bot.services.reloading import Reloading
-from storage.models import Employee, GuidanceAck, GuidanceRequirement, Unit, utcnow
+from storage.models import Account, Employee, GuidanceAck, GuidanceRequirement, Unit, utcnow
 
 log = logging.getLogger("abdi.guidance")
 
@@ -135,29 +137,60 @@ def _acked_current(versions: dict[str, int]) -> Any:
     )
 
 
-async def pending_topics(
-    session: AsyncSession, employee: Employee, versions: dict[str, int]
-) -> list[str]:
-    """Required topics this employee has not confirmed in their current version (one query)."""
+def _unconfirmed(employee_id: Any, agency_id: Any, versions: dict[str, int]) -> list[Any]:
+    """SQL conditions on a requirement: the employee has still to confirm its current version."""
     acked = (
         select(GuidanceAck.id)
         .where(
-            GuidanceAck.employee_id == employee.id,
+            GuidanceAck.employee_id == employee_id,
             GuidanceAck.topic == GuidanceRequirement.topic,
             _acked_current(versions),
         )
         .exists()
     )
+    return [
+        GuidanceRequirement.agency_id == agency_id,
+        GuidanceRequirement.active.is_(True),
+        GuidanceRequirement.topic.in_(list(versions)),
+        ~acked,
+    ]
+
+
+async def pending_topics(
+    session: AsyncSession, employee: Employee, versions: dict[str, int]
+) -> list[str]:
+    """Required topics this employee has not confirmed in their current version (one query)."""
     rows = await session.scalars(
         select(GuidanceRequirement.topic).where(
-            GuidanceRequirement.agency_id == employee.agency_id,
-            GuidanceRequirement.active.is_(True),
-            GuidanceRequirement.topic.in_(list(versions)),
-            ~acked,
+            *_unconfirmed(employee.id, employee.agency_id, versions)
         )
     )
     order = list(versions)
     return sorted(rows, key=order.index)
+
+
+def confirmation_due(versions: dict[str, int]) -> ColumnElement[bool]:
+    """SQL condition on an `Account` row: its employee is active and has a required topic
+    unconfirmed in its current version (what `pending_topics` lists)."""
+    return _confirmation_due(tuple(versions.items()))
+
+
+@functools.lru_cache(maxsize=4)
+def _confirmation_due(items: tuple[tuple[str, int], ...]) -> ColumnElement[bool]:
+    # Built once per content version (a statement is reusable; building one takes longer than
+    # running it), so the dispatcher can keep the account query it is part of.
+    versions = dict(items)
+    employee = aliased(Employee)
+    return (
+        select(GuidanceRequirement.id)
+        .join(employee, employee.agency_id == GuidanceRequirement.agency_id)
+        .where(
+            employee.id == Account.employee_id,
+            employee.status == "active",
+            *_unconfirmed(employee.id, employee.agency_id, versions),
+        )
+        .exists()
+    )
 
 
 async def acknowledge(
@@ -251,6 +284,7 @@ __all__ = [
     "UnitRate",
     "ack_rates",
     "acknowledge",
+    "confirmation_due",
     "library",
     "load",
     "pending_topics",

@@ -83,9 +83,7 @@ class CaseDraft(Draft):
     case_id: int
 
 
-@router.roles_provider
-async def family_role(ctx: Context) -> set[str]:
-    return {FAMILY} if await cases.follows_any(ctx.session, ctx.account.id) else set()
+router.role_condition(FAMILY)(cases.follows_a_case)
 
 
 def is_staff(ctx: Context) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
@@ -53,15 +54,19 @@ async def cases_of_account(session: AsyncSession, account: Account) -> list[Four
     return list(dict.fromkeys(rows))
 
 
-async def follows_any(session: AsyncSession, account_id: int) -> bool:
+@functools.cache  # a statement is reusable, and building it costs more than running it
+def follows_a_case() -> ColumnElement[bool]:
+    """SQL condition on an `Account` row: the chat follows a live case (as its family)."""
     # A pending duplicate counts like a live case: its reporter's menus are a new reporter's.
-    found = await session.scalar(
+    return (
         select(CaseContact.id)
         .join(FourInOneCase, FourInOneCase.id == CaseContact.case_id)
-        .where(CaseContact.account_id == account_id, FourInOneCase.status.in_((*LIVE, DUPLICATE)))
-        .limit(1)
+        .where(
+            CaseContact.account_id == Account.id,
+            FourInOneCase.status.in_((*LIVE, DUPLICATE)),
+        )
+        .exists()
     )
-    return found is not None
 
 
 async def trusted(session: AsyncSession, case: FourInOneCase, account: Account) -> bool:
