@@ -74,9 +74,10 @@ async def process_redis() -> AsyncIterator[str]:
     owner = uuid.uuid4().hex
 
     async def locked() -> bool:
-        return bool(await client.set(LOCK, owner, nx=True, ex=600))
+        # Expires on its own, so a run killed midway holds up the next one for minutes at most.
+        return bool(await client.set(LOCK, owner, nx=True, ex=300))
 
-    await wait_until(locked, within=600)
+    await wait_until(locked, within=330)
     try:
         await clear()  # conversation states and limiter slots of an earlier run
         yield PROCESS_REDIS
