@@ -21,13 +21,15 @@ chat: $(STAMP)
 	$(BIN)/python -m bot.i18n >/dev/null
 	$(BIN)/abdi chat --demo $(ARGS)
 
-## Lint and type-check, then every test (PostgreSQL and Redis on 127.0.0.1 are used when they run).
+## Lint and type-check, then every test (PostgreSQL and Redis on 127.0.0.1 are used when they run),
+## spread over pytest-xdist workers; ARGS="-n 0" runs them in this one process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/python -m bot.i18n >/dev/null
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 ## Lint and type-check, then the unit tier alone (pure rules: no database, no chat, no process).
 test-fast: $(STAMP)

@@ -35,7 +35,11 @@ from tests.fakes.fake_bot_api import FakeBotAPI
 PG_ADMIN = os.environ.get("ABDI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ABDI_TEST_REDIS", "redis://127.0.0.1:6379/15")
 REQUIRE = os.environ.get("ABDI_REQUIRE_SERVICES") == "1"
-TEMPLATE_PG = f"abdi_tpl_{os.getpid()}"
+# pytest-xdist runs the suite in several worker processes (`make test`): each builds its own
+# template, named for the worker (gw0, gw1, ...; "main" when serial) and the process, so that two
+# workers, or two checkouts testing on one machine, never drop each other's template.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+TEMPLATE_PG = f"abdi_tpl_{WORKER}_{os.getpid()}"
 
 
 def _unavailable(what: str, exc: BaseException) -> None:

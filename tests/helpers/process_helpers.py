@@ -12,7 +12,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 ABDI = Path(sys.executable).with_name("abdi")
+# The tests that keep several long-running `abdi` processes busy at once run one after another on
+# one pytest-xdist worker (`--dist loadgroup`, as `make test` runs): side by side on a small
+# machine they would starve each other's start-up and rate timings, while the other workers
+# take the rest of the suite.
+HEAVY = pytest.mark.xdist_group("abdi-processes")
 # Settings a test sets itself: none of the developer's own may leak into a subprocess.
 OWN = ("DATABASE_", "TELEGRAM_", "WHATSAPP_", "REDIS", "WEBHOOK_", "HEALTH_", "DELIVERY_")
 

@@ -178,13 +178,15 @@ async def test_backup_of_an_unreachable_database_never_shows_the_password(
     assert files(tmp_path) == []
 
 
-def test_an_operator_answering_ya_at_the_terminal_restores(tmp_path: Path) -> None:
-    """The real command in its own process, the question answered on its standard input."""
-    assert run_abdi(tmp_path, "demo", "load").returncode == 0
-    done = run_abdi(tmp_path, "backup", "--to", str(tmp_path / "backups"))
-    assert done.returncode == 0, done.stderr
-    (path,) = files(tmp_path / "backups")
-    done = run_abdi(tmp_path, "restore", str(path), stdin="ya\n")
+@SQLITE_ONLY
+async def test_an_operator_answering_ya_at_the_terminal_restores(
+    cli: Cli, database_url: str, tmp_path: Path
+) -> None:
+    """The restore in its own process, the question answered on its standard input (the data
+    and the backup are made in-process: a process start-up costs seconds)."""
+    await populated(cli, database_url)
+    path = await backup(cli, tmp_path / "backups")
+    done = run_abdi(tmp_path, "restore", str(path), stdin="ya\n", DATABASE_URL=database_url)
     assert done.returncode == 0, done.stderr
     assert "MENIMPA" in done.stdout and "Ketik 'ya'" in done.stdout
     assert "dipulihkan" in done.stdout

@@ -13,7 +13,9 @@ from bot.services.broadcasting.audiences import EVERYONE, Audience
 from storage.models import Account, Delivery
 from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI
 from tests.helpers.delivery_helpers import add_staff, link_all, open_rows, send_now
-from tests.helpers.process_helpers import start_abdi, stop, wait_until
+from tests.helpers.process_helpers import HEAVY, start_abdi, stop, wait_until
+
+pytestmark = HEAVY
 
 
 async def start_worker(
@@ -100,7 +102,7 @@ async def test_two_workers_share_a_broadcast_without_double_sends(
     # writer lock, so two drains are also safe there (only not faster).
     chats = set((await link_all(demo_app)).values()) | set(await add_staff(demo_app, 1500))
     env = {"TELEGRAM_BROADCAST_RATE": "1000", "DELIVERY_BATCH": "50"}
-    workers = [await start_worker(database_url, bot_api, **env) for _ in range(2)]
+    workers = await asyncio.gather(*(start_worker(database_url, bot_api, **env) for _ in range(2)))
     await send_now(demo_app, Audience(EVERYONE))
 
     await wait_until(lambda: finished(demo_app))

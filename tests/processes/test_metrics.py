@@ -21,10 +21,11 @@ from bot.delivery import Status
 from storage.models import Account, Delivery, utcnow
 from tests.fakes import fake_graph_api as g
 from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI, message_update
-from tests.processes.test_health import free_port
+from tests.helpers.process_helpers import HEAVY, free_port
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = HEAVY
 
 
 def figure(samples: Samples, name: str, **labels: str) -> float:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage import db
 from storage.models import Base
 from tests.conftest import PG_ADMIN, _async_url, _unavailable
+from tests.helpers.process_helpers import HEAVY
 
 TABLES = set(Base.metadata.tables)
 
@@ -130,6 +131,7 @@ async def test_drift_check_can_fail(empty_engine: AsyncEngine) -> None:
     assert diffs
 
 
+@HEAVY
 async def test_processes_starting_together_on_a_fresh_database_all_succeed(
     empty_engine: AsyncEngine,
 ) -> None:

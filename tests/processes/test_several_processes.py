@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,16 +32,19 @@ from tests.fakes import fake_graph_api as g
 from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI, message_update
 from tests.fakes.fake_graph_api import FakeGraphAPI
 from tests.helpers.delivery_helpers import add_staff, link_all, open_rows, send_now
-from tests.helpers.process_helpers import free_port, start_abdi, stop, wait_until
+from tests.helpers.process_helpers import HEAVY, free_port, start_abdi, stop, wait_until
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+pytestmark = [pytest.mark.parametrize("database_url", ["postgres"], indirect=True), HEAVY]
 
 # Low limits, so that two workers would exceed them together if they did not share one.
 TELEGRAM_RATE = 40
 WHATSAPP_RATE = 15
 WORKERS = 2
-# Our own Redis database: the processes use the fixed "abdi:" prefix, the other tests db 15.
+# Our own Redis database: the processes use the fixed "abdi:" prefix, the other tests db 15 with
+# a prefix each. This is the one test that uses it; a lock key keeps a second run of it (another
+# checkout testing on the same machine) from clearing the keys of one in progress.
 PROCESS_REDIS = REDIS_URL.rsplit("/", 1)[0] + "/13"
+LOCK = "abdi-test:several-processes"
 TELEGRAM_USERS = range(7_100_001, 7_100_013)  # guests writing in, apart from the staff
 WHATSAPP_USERS = [f"6281299{n:05d}" for n in range(1, 7)]
 
@@ -67,10 +71,21 @@ async def process_redis() -> AsyncIterator[str]:
     except Exception as exc:
         await client.aclose()
         _unavailable("Redis", exc)
-    await clear()  # conversation states and limiter slots of an earlier run
-    yield PROCESS_REDIS
-    await clear()
-    await client.aclose()
+    owner = uuid.uuid4().hex
+
+    async def locked() -> bool:
+        # Expires on its own, so a run killed midway holds up the next one for minutes at most.
+        return bool(await client.set(LOCK, owner, nx=True, ex=300))
+
+    await wait_until(locked, within=330)
+    try:
+        await clear()  # conversation states and limiter slots of an earlier run
+        yield PROCESS_REDIS
+        await clear()
+    finally:
+        if (await client.get(LOCK)) == owner.encode():
+            await client.delete(LOCK)
+        await client.aclose()
 
 
 def environment(database_url: str, redis_url: str, bot_api: FakeBotAPI, graph: FakeGraphAPI):
