@@ -201,7 +201,8 @@ async def test_abdi_run_serves_polling_and_stops_cleanly_on_sigterm(
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await bot_api.wait_calls("setMyCommands", 2, within=30)
+        # A deadline, not a timing: start-up (imports, migrations) is slow on a loaded machine.
+        await bot_api.wait_calls("setMyCommands", 2, within=120)
         await bot_api.push(message_update(70, "/start"))
         await bot_api.wait_calls("sendMessage", 1, within=30)
         process.send_signal(signal.SIGTERM)
