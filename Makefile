@@ -42,10 +42,19 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
-## Benchmarks (not part of the test run).
+## Every benchmark, one after another (not part of the test run; PostgreSQL on 127.0.0.1;
+## about an hour on 2 cores). bench/README.md says how to run one alone.
 bench: $(STAMP)
 	$(BIN)/python -m bench.telegram_throughput $(ARGS)
 	$(BIN)/python -m bench.whatsapp_throughput
+	$(BIN)/python -m bench.broadcast
+	$(BIN)/python -m bench.standings
+	$(BIN)/python -m bench.four_in_one
+	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.web_console
+	$(BIN)/python -m bench.roster_page
+	$(BIN)/python -m bench.console_periods
+	$(BIN)/python -m bench.guidance_quality
 
 ## Re-lock after changing a dependency in pyproject.toml: runtime (the container) and with tests.
 LOCK := $(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 -q
