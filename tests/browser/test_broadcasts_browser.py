@@ -1,19 +1,22 @@
 """A broadcast written in Chromium: the live count follows the audience, the preview shows the
-message as Telegram and WhatsApp will, and the report's progress bar moves by itself."""
+message as Telegram and WhatsApp will, and the report's progress bar fills by itself while the
+real drain sends it to the fake Bot API."""
 
 from __future__ import annotations
 
 from playwright.async_api import expect
-from sqlalchemy import select, update
 
-from storage.models import Delivery
+from bot import background
 from tests.browser.conftest import Console
-from tests.helpers.delivery_helpers import link_all
+from tests.fakes.fake_bot_api import FakeBotAPI
+from tests.helpers.delivery_helpers import link_all, telegram_sender
 
 TEXT = "Apel pagi Senin pukul 07.30 di halaman balai kota.\nHarap hadir tepat waktu."
 
 
-async def test_hr_writes_previews_and_follows_a_broadcast(console: Console) -> None:
+async def test_hr_writes_previews_and_follows_a_broadcast(
+    console: Console, bot_api: FakeBotAPI
+) -> None:
     await link_all(console.app, limit=40)
     page = await console.sign_in()
     await page.get_by_role("navigation").get_by_role("link", name="Siaran").click()
@@ -39,12 +42,21 @@ async def test_hr_writes_previews_and_follows_a_broadcast(console: Console) -> N
     bar = page.locator("progress")
     total = int(await bar.get_attribute("max") or 0)
     assert total > 0 and await bar.get_attribute("value") == "0"
-    # Half goes out (as the drain would record it): the bar follows without a reload.
-    async with console.app.sessions() as session, session.begin():
-        rows = list(await session.scalars(select(Delivery.id).where(Delivery.broadcast_id == 1)))
-        half = rows[: len(rows) // 2]
-        await session.execute(update(Delivery).where(Delivery.id.in_(half)).values(status="sent"))
-    await expect(bar).to_have_attribute("value", str(len(half)), timeout=6000)
+    # The real drain sends it to the fake Bot API, five a second: the bar fills without a reload.
+    runner = background.start(
+        console.app,
+        {"telegram": telegram_sender(console.app, bot_api, rate=5)},
+        run_jobs=False,
+        idle=0.05,
+    )
+    try:
+        await expect(bar).not_to_have_attribute("value", "0", timeout=10_000)
+        assert int(await bar.get_attribute("value") or 0) < total  # seen on its way
+        await expect(bar).to_have_attribute("value", str(total), timeout=30_000)
+    finally:
+        await runner.stop()
+    sent = [c for c in bot_api.calls if c.method == "sendMessage" and "Apel pagi" in str(c.params)]
+    assert len(sent) == total and len({c.params["chat_id"] for c in sent}) == total
     await console.shot(page, "progress")
 
     await page.get_by_role("link", name="Daftar siaran").click()

@@ -22,7 +22,7 @@ async def test_the_desk_officer_works_a_case(console: Console) -> None:
     await expect(page.get_by_role("heading", name="Empat dokumen")).to_be_visible()
     move = page.locator("details", has_text="Ubah status: Akta kematian")
     await move.get_by_text("Ubah status: Akta kematian").click()  # unfold the document's form
-    await move.get_by_label("Status baru").select_option("in_progress")
+    await move.get_by_label("Status baru").select_option("ready")
     await move.get_by_label("Catatan untuk keluarga (boleh kosong)").fill("Ambil besok")
     await move.get_by_role("button", name="Simpan dan kabari keluarga").click()
     await expect(page.get_by_role("status")).to_contain_text("Tersimpan")
