@@ -13,6 +13,7 @@ from storage.models import utcnow
 
 routes = web.RouteTableDef()
 CHART_HEIGHT = 120  # the distribution chart's drawing height, in SVG units
+UNITS_SHOWN = 15  # units with the most staff yet to rate; the periods page lists every unit
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ async def overview(ctx: WebContext) -> web.StreamResponse:
         "overview.html",
         period=period,
         period_label=periods.label(period) if period else "",
-        units=units,
+        units=sorted(units, key=lambda u: (-u.not_yet, u.unit))[:UNITS_SHOWN],
+        more_units=max(0, len(units) - UNITS_SHOWN),
         staff=sum(u.staff for u in units),
         raters=sum(u.raters for u in units),
         ranked_label=periods.label(ranked) if ranked else "",

@@ -147,32 +147,25 @@ async def cases(session: AsyncSession, agency_id: int, now: datetime) -> Cases:
 
 async def reach(session: AsyncSession, agency_id: int, limit: int = 5) -> list[Reach]:
     """The last broadcasts: reached, failed, and confirmed reading, from the same outcome counts
-    as the chat's report (rows still kept plus the tally of those retention removed)."""
+    as the chat's report (rows still kept plus the tally of those retention removed), all of
+    them in one query each, as the broadcasts page reads a page of its list."""
     recent = await broadcasts.recent(session, agency_id, limit)
-    if not recent:
-        return []
-    confirmed = dict(
-        (int(b or 0), int(n))
-        for b, n in await session.execute(
-            select(Delivery.broadcast_id, func.count(Delivery.confirmed_at))
-            .where(Delivery.broadcast_id.in_([b.id for b in recent]))
-            .group_by(Delivery.broadcast_id)
-        )
+    ids = [b.id for b in recent]
+    progress, confirmed = (
+        await broadcasts.progress_of(session, ids),
+        await broadcasts.confirmed_of(session, ids),
     )
-    out = []
-    for sent in recent:
-        progress = await broadcasts.progress(session, sent.id)
-        out.append(
-            Reach(
-                sent,
-                recipients=sent.recipients,
-                reached=progress.sent,
-                failed=progress.get(*UNDELIVERED),
-                unreachable=max(0, sent.recipients - progress.total),
-                confirmed=confirmed.get(sent.id, 0),
-            )
+    return [
+        Reach(
+            sent,
+            recipients=sent.recipients,
+            reached=progress[sent.id].sent,
+            failed=progress[sent.id].get(*UNDELIVERED),
+            unreachable=max(0, sent.recipients - progress[sent.id].total),
+            confirmed=confirmed[sent.id],
         )
-    return out
+        for sent in recent
+    ]
 
 
 async def outbox(session: AsyncSession, agency_id: int, now: datetime) -> Outbox:

@@ -54,3 +54,18 @@ async def test_the_overview_is_hr_only(demo_app: App) -> None:
         await sign_in(client, demo_app, OFFICER_NIP)
         home = await client.get("/hr/", allow_redirects=False)
     assert home.status == 303 and home.headers["Location"] == "/hr/desk"
+
+
+async def test_the_units_most_behind_come_first_and_the_rest_are_one_link_away(
+    demo_app: App, monkeypatch
+) -> None:
+    from bot.hr_web import overview
+
+    period_id = await open_quarter(demo_app)
+    monkeypatch.setattr(overview, "UNITS_SHOWN", 2)
+    async with console_client(demo_app) as client:
+        await sign_in(client, demo_app)
+        html = await (await client.get("/hr/")).text()
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>", html)
+    assert len(rows) == 2, rows  # the demo office has 5 units
+    assert f'href="/hr/periods/{period_id}"' in html and "3 unit lain" in html
