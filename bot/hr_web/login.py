@@ -99,6 +99,18 @@ async def _officer(session: AsyncSession, agency: Agency, nip: str) -> Employee 
     return employee if employee.role_names & CONSOLE_ROLES else None
 
 
+def _audit(session: AsyncSession, officer: Employee, action: str, **detail: Any) -> None:
+    """A sign-in step in the audit log, with the officer as actor as in the chat."""
+    audit.record(
+        session,
+        actor=f"employee:{officer.id}",
+        action=action,
+        agency_id=officer.agency_id,
+        via="web",
+        **detail,
+    )
+
+
 async def _agency(app: App, session: AsyncSession) -> Agency:
     agency = await session.scalar(select(Agency).where(Agency.code == app.settings.agency_code))
     assert agency is not None  # created at start-up (bot.app.create_app)
@@ -134,13 +146,7 @@ async def ask_code(request: web.Request) -> web.Response:
 async def _send_code(app: App, session: AsyncSession, officer: Employee, where: str) -> None:
     accounts = list(await session.scalars(select(Account).where(Account.employee_id == officer.id)))
     if not accounts:
-        audit.record(
-            session,
-            actor=f"employee:{officer.id}",
-            action="web.login.no_chat",
-            agency_id=officer.agency_id,
-            via="web",
-        )
+        _audit(session, officer, "web.login.no_chat")
         return
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(LOGIN_CODE_LENGTH))
     minutes = app.settings.web_login_code_minutes
@@ -168,14 +174,7 @@ async def _send_code(app: App, session: AsyncSession, officer: Employee, where: 
             source="web_login",
             params={"code": raw, "minutes": minutes},
         )
-    audit.record(
-        session,
-        actor=f"employee:{officer.id}",
-        action="web.login.code_sent",
-        agency_id=officer.agency_id,
-        via="web",
-        address=where,
-    )
+    _audit(session, officer, "web.login.code_sent", address=where)
 
 
 @routes.post("/login/code")
@@ -199,14 +198,7 @@ async def check_code(request: web.Request) -> web.Response:
                 request, "login_code.html", status=400, error="web.login.bad_code", **values
             )
         if await _too_many(app, f"officer:{officer.id}", app.settings.web_login_attempts):
-            audit.record(
-                session,
-                actor=f"employee:{officer.id}",
-                action="web.login.locked",
-                agency_id=agency.id,
-                via="web",
-                address=address(request),
-            )
+            _audit(session, officer, "web.login.locked", address=address(request))
             return _page(request, "login_code.html", status=429, error="web.login.locked", **values)
         row = await session.scalar(
             select(LoginCode).where(
@@ -217,14 +209,7 @@ async def check_code(request: web.Request) -> web.Response:
             )
         )
         if row is None:
-            audit.record(
-                session,
-                actor=f"employee:{officer.id}",
-                action="web.login.failed",
-                agency_id=agency.id,
-                via="web",
-                address=address(request),
-            )
+            _audit(session, officer, "web.login.failed", address=address(request))
             return _page(
                 request, "login_code.html", status=400, error="web.login.bad_code", **values
             )
@@ -242,14 +227,7 @@ async def check_code(request: web.Request) -> web.Response:
                 expires_at=now + timedelta(hours=hours),
             )
         )
-        audit.record(
-            session,
-            actor=f"employee:{officer.id}",
-            action="web.login",
-            agency_id=agency.id,
-            via="web",
-            address=address(request),
-        )
+        _audit(session, officer, "web.login", address=address(request))
     response = context.redirect(next_path)
     _set_cookie(request, response, COOKIE, token, hours * 3600)
     response.del_cookie(PRE_COOKIE, path="/hr/")
