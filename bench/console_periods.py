@@ -15,24 +15,21 @@ import asyncio
 import random
 import statistics
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from bench.standings import PG_ADMIN, load
-from bot.app import create_app
-from bot.config import Settings
+from bench.database import fresh_app, open_quarter
+from bench.standings import load
+from bot.app import App
 from bot.hr_web import context
 from bot.hr_web.app import mount
 from bot.services import participation, periods, standings
-from bot.services.periods import QuarterRef
-from bot.services.rating_scheme import load_scheme
 from bot.web import application
-from storage.models import Agency, RatingPeriod
+from storage.models import RatingPeriod
 
 ACTIONS = ("period.open", "roster.edit", "web.login", "rating.flags.view", "broadcast.send")
 
@@ -74,34 +71,14 @@ async def timed(call: Callable[[], Awaitable[object]], n: int) -> float:
 
 
 async def main(employees: int, per: int, audit_rows: int, n: int, keep: bool = False) -> None:
-    name = f"abdi_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    settings = Settings(
-        _env_file=None,
-        database_url=dsn.replace("postgresql://", "postgresql+asyncpg://"),
-        auto_migrate=True,
-        redis_url=None,
-        web_console=True,
-    )
-    app = await create_app(settings, migrate=True)
+    async with fresh_app(keep=keep, web_console=True) as (app, dsn):
+        await _measure(app, dsn, employees, per, audit_rows, n)
+
+
+async def _measure(app: App, dsn: str, employees: int, per: int, audit_rows: int, n: int) -> None:
     client: TestClient | None = None
     try:
-        async with app.sessions() as session, session.begin():
-            agency = await session.scalar(select(Agency))
-            assert agency is not None
-            scheme = await load_scheme(session, agency.id)
-            period = await periods.open_quarter(
-                session,
-                agency,
-                QuarterRef(2025, 1),
-                scheme,
-                "bench",
-                closes_at=datetime.now(UTC) + timedelta(days=1),
-            )
-            agency_id, period_id = agency.id, period.id
+        agency_id, period_id, scheme = await open_quarter(app)
         ratings = await load(dsn, employees, per, agency_id, period_id)
         await load_audit(dsn, agency_id, audit_rows, employees)
         async with app.sessions() as session, session.begin():
@@ -236,13 +213,6 @@ async def main(employees: int, per: int, audit_rows: int, n: int, keep: bool = F
     finally:
         if client is not None:
             await client.close()
-        await app.close()
-        if keep:
-            print(f"  kept database {name}")
-        else:
-            admin = await asyncpg.connect(PG_ADMIN)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
 
 
 if __name__ == "__main__":

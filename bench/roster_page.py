@@ -17,7 +17,6 @@ import random
 import re
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -25,14 +24,12 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.app import create_app
-from bot.config import Settings
+from bench.database import fresh_app
 from bot.hr_web.app import mount
 from bot.hr_web.context import COOKIE, new_token, token_hash
 from bot.web import application
 from storage.models import Agency, EmployeeRole, WebSession
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 UNIT_SIZE = 50
 FIRST = ("Ani", "Budi", "Citra", "Dedi", "Eka", "Fajar", "Gita", "Hadi", "Indah", "Joko", "Sri")
 LAST = ("Hidayat", "Harahap", "Siregar", "Maharani", "Santoso", "Wibowo", "Lubis", "Nasution")
@@ -120,19 +117,7 @@ async def timed(client: TestClient, path: str, n: int, **params: str) -> tuple[f
 
 
 async def main(employees: int, requests: int) -> None:
-    name = f"abdi_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    settings = Settings(
-        _env_file=None,
-        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-        redis_url=None,
-        web_max_upload_mb=50,
-    )
-    app = await create_app(settings, migrate=True)
-    try:
+    async with fresh_app(web_max_upload_mb=50) as (app, dsn):
         async with app.sessions() as session:
             agency = await session.scalar(select(Agency))
             assert agency is not None
@@ -199,11 +184,6 @@ async def main(employees: int, requests: int) -> None:
             f"  export.csv {len(exported) / 2**20:.1f} MB in {export_s:.2f}s | upload preview "
             f"{preview_s:.2f}s | confirm (all unchanged) {confirm_s:.2f}s"
         )
-    finally:
-        await app.close()
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":

@@ -18,23 +18,17 @@ import asyncio
 import random
 import statistics
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from bot.app import create_app
-from bot.config import Settings
+from bench.database import fresh_app, open_quarter
 from bot.messages import Channel, Inbound
 from bot.services import periods, rating, standings
-from bot.services.periods import QuarterRef
 from bot.services.privacy_notice import NOTICES
-from bot.services.rating_scheme import load_scheme
-from storage.models import Agency, Employee, RatingPeriod
+from storage.models import Employee, RatingPeriod
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 UNIT_SIZE = 50  # a head, 4 section heads, 45 staff (about 11 per section head)
 
 # A unit of 50: position 0 heads it, 1..4 are section heads under the head, 5.. staff under a
@@ -110,32 +104,8 @@ async def load(dsn: str, employees: int, per: int, agency_id: int, period_id: in
 
 
 async def main(employees: int, per: int, runs: int, lookups: int, screens: int) -> None:
-    name = f"abdi_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    settings = Settings(
-        _env_file=None,
-        database_url=dsn.replace("postgresql://", "postgresql+asyncpg://"),
-        auto_migrate=True,
-        redis_url=None,
-    )
-    app = await create_app(settings, migrate=True)
-    try:
-        async with app.sessions() as session, session.begin():
-            agency = await session.scalar(select(Agency))
-            assert agency is not None
-            scheme = await load_scheme(session, agency.id)
-            period = await periods.open_quarter(
-                session,
-                agency,
-                QuarterRef(2025, 1),
-                scheme,
-                "bench",
-                closes_at=datetime.now(UTC) + timedelta(days=1),
-            )
-            agency_id, period_id = agency.id, period.id
+    async with fresh_app() as (app, dsn):
+        agency_id, period_id, scheme = await open_quarter(app)
         t0 = time.perf_counter()
         count = await load(dsn, employees, per, agency_id, period_id)
         load_s = time.perf_counter() - t0
@@ -245,11 +215,6 @@ async def main(employees: int, per: int, runs: int, lookups: int, screens: int) 
         print(f"  my standing as shown    {_ms(shown_ms)} (n={lookups})")
         print(f"  published table top {size:<3} {_ms(table_ms)} (n={len(table_ms)})")
         print(f"  whole screen with chart {_ms(screen_ms)} (n={screens})")
-    finally:
-        await app.close()
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import asyncio
 import re
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -25,15 +24,13 @@ import asyncpg
 from aiohttp import web
 from sqlalchemy import select
 
-from bench.standings import PG_ADMIN, _pct, load
-from bot.app import App, create_app
-from bot.config import Settings
+from bench.database import fresh_app, open_quarter
+from bench.standings import _pct, load
+from bot.app import App
 from bot.hr_web.app import mount
 from bot.services import periods
 from bot.services.broadcasting import broadcasts
 from bot.services.broadcasting.audiences import EVERYONE, Audience
-from bot.services.periods import QuarterRef
-from bot.services.rating_scheme import load_scheme
 from bot.web import application, serving
 from storage.models import Agency, Delivery, Employee, RatingPeriod
 
@@ -45,15 +42,7 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 async def seed(app: App, dsn: str, employees: int, per: int) -> None:
     """The office: roster, a published quarter, accounts, a broadcast, cases, an audit log."""
-    async with app.sessions() as session, session.begin():
-        agency = await session.scalar(select(Agency))
-        assert agency is not None
-        scheme = await load_scheme(session, agency.id)
-        period = await periods.open_quarter(
-            session, agency, QuarterRef(2025, 1), scheme, "bench",
-            closes_at=datetime.now(UTC) + timedelta(days=1),
-        )  # fmt: skip
-        agency_id, period_id = agency.id, period.id
+    agency_id, period_id, scheme = await open_quarter(app)
     await load(dsn, employees, per, agency_id, period_id)
     async with app.sessions() as session, session.begin():
         period = await session.get(RatingPeriod, period_id)
@@ -166,19 +155,7 @@ async def bare(size: int, requests: int) -> list[float]:
 
 
 async def main(employees: int, per: int, requests: int) -> None:
-    name = f"abdi_bench_web_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    settings = Settings(
-        _env_file=None,
-        database_url=dsn.replace("postgresql://", "postgresql+asyncpg://"),
-        auto_migrate=True,
-        redis_url=None,
-    )
-    app = await create_app(settings, migrate=True)
-    try:
+    async with fresh_app("abdi_bench_web") as (app, dsn):
         t0 = time.perf_counter()
         await seed(app, dsn, employees, per)
         print(f"loaded {employees} ASN, ~{employees * per} ratings, accounts, 3 broadcasts to "
@@ -216,11 +193,6 @@ async def main(employees: int, per: int, requests: int) -> None:
             mark = "ok" if p99 < GOAL_MS else "OVER"
             print(f"{url:34} {statistics.median(samples):8.1f} {p99:8.1f} {size / 1024:6.1f} "
                   f"{p99 / floor_p99:9.1f}  {mark} (<{GOAL_MS:.0f})")  # fmt: skip
-    finally:
-        await app.close()
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":
