@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, false, func, or_
 
 from storage.models import Employee
 
@@ -13,9 +13,8 @@ def matching(agency_id: int, text: str) -> ColumnElement[bool]:
     """The agency's employees whose NIP is `text` (spaces ignored) or whose name contains it."""
     query = text.strip()[:MAX_QUERY]
     digits = query.replace(" ", "")
-    # LIKE wildcards typed by the user are dropped: a search is for text, not patterns.
-    like = "%" + query.replace("%", "").replace("_", "").lower() + "%"
-    return and_(
-        Employee.agency_id == agency_id,
-        or_(Employee.nip == digits, func.lower(Employee.name).like(like)),
-    )
+    # LIKE wildcards typed by the user are dropped: a search is for text, not patterns, and a
+    # query that was nothing but wildcards names nobody (not everybody).
+    words = query.replace("%", "").replace("_", "").strip().lower()
+    name = func.lower(Employee.name).like(f"%{words}%") if words else false()
+    return and_(Employee.agency_id == agency_id, or_(Employee.nip == digits, name))

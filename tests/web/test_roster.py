@@ -412,6 +412,9 @@ async def test_search_and_pages_over_a_few_hundred_employees(demo_app: App) -> N
         assert t("web.roster.count", total=10, page=1, pages=1) in by_name  # 120..129
         by_nip = await (await client.get("/hr/roster", params={"q": new_nip(77)})).text()
         assert "Uji 077" in by_nip and t("web.roster.count", total=1, page=1, pages=1) in by_nip
+        for pattern in ("%", "_", " %_ "):  # only wildcards: nobody, not everybody
+            found = await (await client.get("/hr/roster", params={"q": pattern})).text()
+            assert t("web.roster.none") in found, pattern
         for bad in ({"page": "0"}, {"page": "x"}, {"unit": "abc"}):
             answer = await client.get("/hr/roster", params=bad)
             assert answer.status == 400, bad
