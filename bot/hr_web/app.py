@@ -39,16 +39,21 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Security headers on every answer; an unexpected error is a plain page and one log line,
-    not a traceback in front of the officer."""
+    """Security headers on every answer; an unknown address is the console's not-found page; an
+    unexpected error is a plain page and one log line, not a traceback in front of the officer."""
+    app = request.app[context.APP_KEY]
     try:
         response = await handler(request)
+    except web.HTTPNotFound:
+        # A console address that names nothing (/hr/roster/abc): the console's own page, in the
+        # officer's language, instead of aiohttp's bare English one.
+        t = translator(context.request_locale(request, app.settings.default_locale))
+        response = context.render(request, "not_found.html", t, status=404)
     except web.HTTPException as exc:
         exc.headers.update(SECURITY_HEADERS)
         raise
     except Exception as exc:  # the last net: any bug in a page
         log.error("web console %s %s failed: %s", request.method, request.path, short(exc))
-        app = request.app[context.APP_KEY]
         t = translator(context.request_locale(request, app.settings.default_locale))
         response = context.render(request, "error.html", t, status=500)
     response.headers.update(SECURITY_HEADERS)

@@ -109,3 +109,13 @@ async def test_sign_in_tries_are_capped_per_address_behind_the_proxy(demo_app: A
         assert statuses[:limit] == [200] * limit and statuses[-1] == 429
         # Another office PC behind the same proxy is not locked out by the first one.
         assert await ask("203.0.113.8") == 200
+
+
+async def test_an_address_that_names_nothing_is_the_consoles_own_page(demo_app: App) -> None:
+    async with console_client(demo_app) as client:
+        await sign_in(client, demo_app)
+        for path in ("/hr/roster/abc", "/hr/desk/abc", "/hr/no-such-page"):
+            answer = await client.get(path)
+            text = await answer.text()
+            assert answer.status == 404 and "Halaman tidak ditemukan" in text, path
+            assert answer.headers["X-Frame-Options"] == "DENY"
