@@ -172,6 +172,8 @@ _UNIT_HEADS = set(
     """dinas badan kantor sd sdn smp smpn sma sman smk smkn sekolah puskesmas rsud kecamatan
     kelurahan bagian bidang sekretariat setda inspektorat satpol uptd upt""".split()
 )
+# Further words that start a unit after a name ("budi santoso kec. sukamaju").
+_UNIT_FORMS = {"kec", "kel", "rsud", "dishub", "dinkes", "disdik", "bkpsdm", "setda", "sekda"}
 # Unit words too general to point to one unit on their own.
 _GENERIC_UNIT = set(
     "dinas kecamatan kec badan kantor daerah kota kabupaten unit bagian sekolah pemerintah".split()
@@ -181,7 +183,7 @@ _GENERIC_UNIT = set(
 def _words(text: str) -> list[str]:
     """Lower-cased words with the spellings evened out; digits and times kept together."""
     lowered = text.lower().replace("’", "'")
-    lowered = re.sub(r"(\d)\s*an\b", r"\1 an", lowered)  # "3an" -> "3 an"
+    lowered = re.sub(r"(\d)\s*-?\s*an\b", r"\1 an", lowered)  # "3an", "3-an" -> "3 an"
     raw = re.findall(r"\d{1,2}[.:]\d{2}|[a-z0-9/'\-]+", lowered)
     out: list[str] = []
     for w in raw:
@@ -470,13 +472,23 @@ def resolve(found: When, today: date, now_local: datetime) -> tuple[date | None,
     return None, found.clock
 
 
+# Before this hour a "tadi pagi" / "tadi subuh" without an hour is still yesterday's.
+_MORNING_BEGUN = 3
+
+
 def _still_yesterday(found: When, now_local: datetime) -> bool:
     """A "today" time that has not come yet, said in the small hours."""
     if now_local.hour >= 6:
         return False
     if found.clock is not None:
         return datetime.combine(now_local.date(), found.clock, now_local.tzinfo) > now_local
-    return found.part in ("pagi", "siang", "sore") or (found.part == "subuh" and now_local.hour < 3)
+    # A family up all night with the dying says "tadi pagi" / "td subuh" at 05.51 of the hours
+    # just gone: from 03.00 the morning has begun (Subuh prayer is near; "jam 3 pagi" is how the
+    # hour is said). Before 03.00 nobody has slept yet and "tadi pagi" is yesterday morning.
+    # The date read is shown back, so a family that meant otherwise corrects it.
+    if found.part in ("pagi", "subuh"):
+        return now_local.hour < _MORNING_BEGUN
+    return found.part in ("siang", "sore")
 
 
 def time_answer(text: str) -> tuple[time | None, str | None]:
@@ -597,6 +609,44 @@ def _capitalised(name: str) -> str:
     """A name typed all in lower case on a phone ("rina wati") as it is written ("Rina Wati");
     a name with capitals of its own ("McDonald", "dr. Rina") is left as typed."""
     return name.title() if name == name.lower() else name
+
+
+# Words that only say when: "jam 5an", "sekitar jam 5", "td pagi" name no unit.
+_TIME_ONLY = set(
+    """jam pukul sekitar kira an wib wita wit tadi kemarin semalam hari ini lalu dini around about
+    at""".split()
+) | set(_PARTS)
+_TIME_MARKS = {"jam", "pukul", *_PARTS}
+
+
+def is_time_only(text: str) -> bool:
+    """Whether the text is a time and nothing else ("jam 5an", "kira2 jam 5", "14.30")."""
+    said = normal(text).split()
+    clock_like = [w for w in said if re.fullmatch(r"\d{1,2}(?:[.:]\d{2})?", w)]
+    if not said or not (clock_like or _TIME_MARKS & set(said)):
+        return False
+    if not _TIME_MARKS & set(said) and not any(":" in w or "." in w for w in clock_like):
+        return False  # a bare "5" at the unit question may be a pension number
+    return all(w in _TIME_ONLY or w in clock_like for w in said)
+
+
+def split_unit_tail(
+    name: str, unit_names: Iterable[str], words_of: Callable[[str], Iterable[str]]
+) -> tuple[str, str | None]:
+    """ "Budi Santoso Dinkes" typed at the name question: the name and the unit after it.
+
+    The unit starts at a word that begins units ("puskesmas", "kecamatan", "kec"), a short name
+    families use for one ("dinkes", "setda": it expands to other words), or where the rest is a
+    roster unit's whole name ("bkpsdm"). A name keeps at least its first word."""
+    parts = name.split()
+    exact = {tuple(words_of(unit)) for unit in unit_names}
+    for i in range(1, len(parts)):
+        first = parts[i].lower().rstrip(".")
+        tail = " ".join(parts[i:])
+        alias = list(words_of(first)) not in ([first], [])
+        if first in _UNIT_HEADS | _UNIT_FORMS or alias or tuple(words_of(tail)) in exact:
+            return " ".join(parts[:i]), tail
+    return name, None
 
 
 def is_acknowledgement(text: str) -> bool:

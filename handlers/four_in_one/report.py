@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 from sqlalchemy import select
 
+from bot import dates
 from bot.i18n import LOCALES, translator
 from bot.messages import Choice, Reply
 from bot.routing import FAMILY, NUM, WORD, Context, Draft, Expect, Expired, Step
@@ -148,11 +149,15 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
         relation_ = words.relation_of(text)
         if relation_:
             draft.relation = relation_
+    unit_names = await _unit_names(ctx) if step in UNIT_STEPS else []
+    tail = None  # a unit typed after the name ("budi santoso dinkes")
     if step in (FIRST, *NAME_STEPS, Report.CONFIRM):
         nip = words.nip_in(text)
         if nip and cases.is_nip(nip):
             draft.nip = nip
         name = words.name_of(text, loose=step in NAME_STEPS)
+        if name:
+            name, tail = words.split_unit_tail(name, unit_names, cases.unit_words)
         if name and len(cases.normalize_name(name)) >= 2:
             draft.deceased = name[: cases.NAME_LIMIT]
         # "nama saya Rina, 0812…" at the question about the deceased: the reporter's own details
@@ -161,7 +166,10 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
             draft.contact = own[: cases.NAME_LIMIT]
             draft.phone = _phone_said(text) or draft.phone
     if step in UNIT_STEPS:
-        unit_, several = words.pick_unit(text, await _unit_names(ctx), cases.unit_words)
+        unit_, several = words.pick_unit(text, unit_names, cases.unit_words)
+        if not unit_ and not several and tail:
+            unit_, several = words.pick_unit(tail, unit_names, cases.unit_words)
+            unit_ = unit_ or (None if several else words.as_typed(tail, text))
         if unit_:
             draft.unit = unit_
             draft.units = []
@@ -178,11 +186,18 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
             draft.clock = clock.strftime("%H:%M")
             draft.part = None
             draft.died_at = None
-        elif found.part and not found.night and not draft.clock:
+        elif found.part and not found.night and (not draft.clock or _retimed(step, text)):
             draft.part = found.part
+            draft.clock = draft.died_at = None
+            draft.no_time = False
     if step in PHONE_STEPS:
         draft.phone = _phone_said(text) or draft.phone
     return draft
+
+
+def _retimed(step: str, text: str) -> bool:
+    """ "td pagi" alone at the summary: the hour said before is replaced, not kept."""
+    return step == Report.CONFIRM and words.is_time_only(text)
 
 
 def _phone_said(text: str) -> str | None:
@@ -243,15 +258,17 @@ def _heard(ctx: Context, draft: ReportDraft) -> str:
 
 
 def _died_words(ctx: Context, draft: ReportDraft) -> str:
+    if draft.part and not draft.clock and draft.date:
+        # "td pagi": the day read, in full, for the family to correct ("Selasa, 8 Des 2026, pagi")
+        part = ctx.t(SAID_PART.get(draft.part, "four_in_one.said_part.pagi"))
+        day_ = dates.day(date.fromisoformat(draft.date), ctx.t)
+        return ctx.t("four_in_one.when_part", day=day_, part=part)
     if draft.died_at:
         text = views.died_text(ctx.t, datetime.fromisoformat(draft.died_at), zone(ctx))
     else:
         assert draft.date is not None
         day_ = datetime.fromisoformat(draft.date).replace(tzinfo=ZoneInfo(zone(ctx)))
         text = views.died_text(ctx.t, day_, zone(ctx))
-    part = draft.part
-    if part and not draft.clock:
-        text += " · " + ctx.t(SAID_PART.get(part, "four_in_one.said_part.pagi"))
     return text
 
 
@@ -363,6 +380,10 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
     noted = await _own_details(ctx, draft, text)
     if noted is not None:
         return noted
+    if words.is_time_only(value):
+        # "jam 5an" is when, not where: any hour it settles is kept, and the unit asked again
+        key = "four_in_one.time_noted_not_unit" if draft.clock else "four_in_one.time_not_unit"
+        return await _next(ctx, draft, problem=key)
     compact = value.replace(" ", "").replace("-", "")
     if compact.isdigit():
         draft.pensioner = value
@@ -653,6 +674,10 @@ async def confirm_typed(ctx: Context, text: str) -> list[Reply]:
     draft = await _absorb(ctx, before, text, Report.CONFIRM)
     if draft != before:
         return await _next(ctx, draft, lead=ctx.t("four_in_one.corrected"))
+    if words.is_time_only(text):
+        # "jam 7": morning or evening is asked back at the time step, then the summary again
+        await router.enter(ctx, Report.TIME, before)
+        return await time_typed(ctx, text)
     return await _summary(ctx, draft, ctx.t("four_in_one.confirm_hint"))
 
 
