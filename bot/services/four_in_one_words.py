@@ -803,6 +803,23 @@ def pick_unit(
     return None, []
 
 
+def read_unit(
+    text: str,
+    unit_names: list[str],
+    words_of: Callable[[str], Iterable[str]],
+    tail: str | None = None,
+) -> tuple[str | None, list[str]]:
+    """`pick_unit`, then, when the sentence named none, the unit typed after the name (`tail`
+    from `split_unit_tail`): a roster unit, or as typed when the roster has none like it."""
+    unit, several = pick_unit(text, unit_names, words_of)
+    if unit or several or not tail:
+        return unit, several
+    unit, several = pick_unit(tail, unit_names, words_of)
+    if unit or several:
+        return unit, several
+    return as_typed(tail, text), []
+
+
 def as_typed(phrase: str, text: str) -> str:
     """A unit read from the text, written as the family wrote it ("SMP 2", "Bappeda"); one
     typed all in lower case gets capitals and upper-case abbreviations ("SD Negeri 3")."""

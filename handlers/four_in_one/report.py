@@ -166,10 +166,7 @@ async def _absorb(ctx: Context, before: ReportDraft, text: str, step: str) -> Re
             draft.contact = own[: cases.NAME_LIMIT]
             draft.phone = _phone_said(text) or draft.phone
     if step in UNIT_STEPS:
-        unit_, several = words.pick_unit(text, unit_names, cases.unit_words)
-        if not unit_ and not several and tail:
-            unit_, several = words.pick_unit(tail, unit_names, cases.unit_words)
-            unit_ = unit_ or (None if several else words.as_typed(tail, text))
+        unit_, several = words.read_unit(text, unit_names, cases.unit_words, tail)
         if unit_:
             draft.unit = unit_
             draft.units = []
