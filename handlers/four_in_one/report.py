@@ -258,15 +258,13 @@ def _died_words(ctx: Context, draft: ReportDraft) -> str:
     if draft.part and not draft.clock and draft.date:
         # "td pagi": the day read, in full, for the family to correct ("Selasa, 8 Des 2026, pagi")
         part = ctx.t(SAID_PART.get(draft.part, "four_in_one.said_part.pagi"))
-        day_ = dates.day(date.fromisoformat(draft.date), ctx.t)
-        return ctx.t("four_in_one.when_part", day=day_, part=part)
+        said = dates.day(date.fromisoformat(draft.date), ctx.t)
+        return ctx.t("four_in_one.when_part", day=said, part=part)
     if draft.died_at:
-        text = views.died_text(ctx.t, datetime.fromisoformat(draft.died_at), zone(ctx))
-    else:
-        assert draft.date is not None
-        day_ = datetime.fromisoformat(draft.date).replace(tzinfo=ZoneInfo(zone(ctx)))
-        text = views.died_text(ctx.t, day_, zone(ctx))
-    return text
+        return views.died_text(ctx.t, datetime.fromisoformat(draft.died_at), zone(ctx))
+    assert draft.date is not None
+    day_ = datetime.fromisoformat(draft.date).replace(tzinfo=ZoneInfo(zone(ctx)))
+    return views.died_text(ctx.t, day_, zone(ctx))
 
 
 async def _next(
