@@ -131,7 +131,9 @@ class Context:
         Entries of a section (e.g. the HR desk) collapse into one entry that opens them, so the
         menu stays short on a small screen; a menu that still overflows gets a "more" page.
         """
-        visible = [e for e in self.menu_entries if e.roles & self.roles]
+        visible = [
+            e for e in self.menu_entries if e.roles & self.roles and not e.hidden_for & self.roles
+        ]
         top: list[tuple[int, Choice]] = []
         sections: dict[str, int] = {}
         for entry in visible:
@@ -175,6 +177,7 @@ class MenuEntry:
     roles: frozenset[str]
     order: int = 100
     section: str | None = None  # shown inside that section's sub-menu, not on the main menu
+    hidden_for: frozenset[str] = frozenset()  # roles that see another entry in its place
 
 
 class Expect(StrEnum):
@@ -375,8 +378,12 @@ class Router:
         roles: Iterable[str],
         order: int = 100,
         section: str | None = None,
+        hidden_for: Iterable[str] = (),
     ) -> None:
-        self.menu.append(MenuEntry(self.payload(verb), label, frozenset(roles), order, section))
+        hidden = frozenset(hidden_for)
+        self.menu.append(
+            MenuEntry(self.payload(verb), label, frozenset(roles), order, section, hidden)
+        )
 
     def role_condition(self, role: str) -> Callable[[RoleCondition], RoleCondition]:
         """Grant `role` to every chat whose account row meets the decorated SQL condition."""

@@ -14,9 +14,7 @@ from storage.models import FourInOneCase
 
 router = Router("case")
 EVERYONE = {GUEST, ASN, FAMILY, *STAFF_ROLES}
-# One entry for everyone (menus hold ten buttons): staff land in their queue, a family that
-# follows a case sees it, anyone else starts a report.
-router.menu_entry("start", "menu.case", roles=EVERYONE, order=300)
+_FAMILY_OR_STAFF = {FAMILY, *STAFF_ROLES}
 PAGE = 8
 MAX_DAYS_AGO = 60
 
@@ -75,6 +73,14 @@ class Verb(StrEnum):
     KEEP_TIME = "hkeep"
     HANDOVER_HALF = "hhalf"  # one reading of an hour that may be morning or evening
     KEEP_PLACE = "hplace"
+
+
+# One entry for everyone (menus hold ten buttons): staff land in their queue, anyone else starts
+# a report. A family that follows a live case sees that case first, under its own name, in any
+# new session (FAMILY comes with the account query: no query of its own).
+router.menu_entry("start", "menu.case", roles=EVERYONE, order=300, hidden_for=_FAMILY_OR_STAFF)
+router.menu_entry("start", "menu.case", roles=STAFF_ROLES, order=300)
+router.menu_entry(Verb.TRACK, "menu.family_case", roles={FAMILY}, order=5, hidden_for=STAFF_ROLES)
 
 
 class CaseDraft(Draft):

@@ -109,3 +109,23 @@ async def test_a_time_at_the_summary_corrects_the_time_of_death(chat, demo_app) 
     await family.press("Kirim")
     case = await live_case(demo_app)
     assert case.died_at is not None
+
+
+async def test_a_family_with_a_live_case_finds_it_first_in_a_new_session(chat, demo_app) -> None:
+    family = chat("8939")
+    await family.send("/start")
+    await family.send("bapak sy meninggal kemarin jam 3 sore")
+    await family.send("Budi Santoso, setda")
+    await family.send("Rina anaknya 0812 3456 7890")
+    await family.press("Kirim")
+    again = chat("8939")  # another day: a new session, nothing kept but the account
+    await again.send("/start")
+    assert "Kasus keluarga saya" in again.labels[0], again.labels
+    assert not any("Keluarga berduka" in label for label in again.labels), again.labels
+    await again.press("Kasus keluarga saya")
+    assert "Dokumen keluarga (kasus #" in again.text, again.text
+    assert any("Hak keluarga" in label for label in again.labels), again.labels
+    assert any("Tanya petugas" in label for label in again.labels), again.labels
+    stranger = chat("8940")  # no case: the entry to report one, as before
+    await stranger.send("/start")
+    assert any("Keluarga berduka" in label for label in stranger.labels), stranger.labels
