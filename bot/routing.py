@@ -156,7 +156,26 @@ class Context:
         return Reply(self.t(f"menu.section.{name}.title"), [*choices, self.back_to_menu()])
 
     def back_to_menu(self) -> Choice:
+        """Back to the section a screen belongs to (its sub-menu leads on to the main menu),
+        else to the main menu."""
+        section = self._section()
+        if section is not None:
+            back = self.t(f"menu.section.{section}.back")
+            return Choice(f"home:section:{section}", back, nav="menu")
         return Choice("home:menu", self.t("button.menu"), nav="menu")
+
+    def _section(self) -> str | None:
+        """The section of the screen being answered (the action pressed, else the step typed
+        at): the one of a section entry's own screen, or of a router whose visible entries all
+        sit in one section (every screen of HR broadcasts is the HR desk's)."""
+        where = self.inbound.action or (self.state.name if self.state else "")
+        mine = [e for e in self.menu_entries if e.roles & self.roles]
+        own = [e for e in mine if where == e.action or where.startswith(f"{e.action}:")]
+        if own:
+            return own[0].section
+        prefix = where.split(":", 1)[0] + ":"
+        sections = {e.section for e in mine if e.action.startswith(prefix)}
+        return sections.pop() if len(sections) == 1 else None
 
 
 def _page(ctx: Context, choices: list[Choice], page: int) -> list[Choice]:
