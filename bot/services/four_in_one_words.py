@@ -616,11 +616,11 @@ _TIME_ONLY = set(
     """jam pukul sekitar kira an wib wita wit tadi kemarin semalam hari ini lalu dini around about
     at""".split()
 ) | set(_PARTS)
-_TIME_MARKS = {"jam", "pukul", *_PARTS}
+_TIME_MARKS = {"jam", "pukul", "kemarin", "semalam", "tadi", *_PARTS}
 
 
 def is_time_only(text: str) -> bool:
-    """Whether the text is a time and nothing else ("jam 5an", "kira2 jam 5", "14.30")."""
+    """Whether the text says when and nothing else ("jam 5an", "kira2 jam 5", "14.30")."""
     said = normal(text).split()
     clock_like = [w for w in said if re.fullmatch(r"\d{1,2}(?:[.:]\d{2})?", w)]
     if not said or not (clock_like or _TIME_MARKS & set(said)):

@@ -377,7 +377,8 @@ async def unit(ctx: Context, text: str) -> list[Reply]:
         return noted
     if words.is_time_only(value):
         # "jam 5an" is when, not where: any hour it settles is kept, and the unit asked again
-        key = "four_in_one.time_noted_not_unit" if draft.clock else "four_in_one.time_not_unit"
+        kept = (draft.date, draft.clock, draft.part) != (before.date, before.clock, before.part)
+        key = "four_in_one.time_noted_not_unit" if kept else "four_in_one.time_not_unit"
         return await _next(ctx, draft, problem=key)
     compact = value.replace(" ", "").replace("-", "")
     if compact.isdigit():

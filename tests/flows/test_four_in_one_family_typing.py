@@ -57,8 +57,10 @@ async def test_a_time_typed_at_the_unit_question_is_no_unit(chat, demo_app) -> N
         await family.send(typed)
         assert "bukan unit kerja" in family.text and "unit kerja mana" in family.text, typed
         assert "Unit kerja:" not in family.text, typed
+    await family.send("kemarin")  # a day is no unit either, but it is kept
+    assert "sudah kami catat" in family.text and "unit kerja mana" in family.text
     await family.send("dinkes")
-    assert "Kapan beliau meninggal" in family.text
+    assert "Sekitar jam berapa" in family.text, family.text  # the day was kept
 
 
 async def test_a_unit_after_the_name_is_split_off_with_or_without_a_comma(chat, demo_app) -> None:
