@@ -92,12 +92,19 @@ async def test_common_unit_forms_after_a_name(chat, demo_app) -> None:
         assert "Almarhum/almarhumah: Siti Aminah\n" in family.text, (typed, family.text)
 
 
-async def test_a_time_at_the_summary_corrects_the_time_of_death(chat, demo_app) -> None:
-    family = chat("8938")
+async def _at_summary(chat, ref: str):
+    """A family at the summary of a death yesterday at 15.00."""
+    family = chat(ref)
     await family.send("/start")
     await family.send("bapak sy meninggal kemarin jam 3 sore")
     await family.send("Budi Santoso, setda")
     await family.send("Rina anaknya 0812 3456 7890")
+    return family
+
+
+async def test_a_time_at_the_summary_corrects_the_time_of_death(chat, demo_app) -> None:
+    await _agencies_in(demo_app, _zone_at(range(10, 18)))  # 05.00 today has passed
+    family = await _at_summary(chat, "8938")
     assert "Mohon periksa" in family.text and "pukul 15.00" in family.text
     await family.send("jam 7 malam")
     assert "Mohon periksa" in family.text and "pukul 19.00" in family.text, family.text
@@ -114,11 +121,7 @@ async def test_a_time_at_the_summary_corrects_the_time_of_death(chat, demo_app) 
 
 
 async def test_a_family_with_a_live_case_finds_it_first_in_a_new_session(chat, demo_app) -> None:
-    family = chat("8939")
-    await family.send("/start")
-    await family.send("bapak sy meninggal kemarin jam 3 sore")
-    await family.send("Budi Santoso, setda")
-    await family.send("Rina anaknya 0812 3456 7890")
+    family = await _at_summary(chat, "8939")
     await family.press("Kirim")
     again = chat("8939")  # another day: a new session, nothing kept but the account
     await again.send("/start")

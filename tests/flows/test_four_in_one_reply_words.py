@@ -16,15 +16,9 @@ import pytest
 
 from bot.services import four_in_one as cases
 from bot.services import four_in_one_words as words
+from tests.flows.test_family_words import UNITS
 
 CORPUS = Path(__file__).parents[1] / "data" / "family_replies.csv"
-UNITS = [
-    "BKPSDM",
-    "Dinas Kesehatan",
-    "Dinas Pendidikan",
-    "Kecamatan Sukamaju",
-    "Sekretariat Daerah",
-]
 TODAY = date(2026, 12, 7)
 ZONE = ZoneInfo("Asia/Jakarta")
 KINDS = {"name": ("name", "unit"), "unit": ("time_only",), "when": ("day", "time")}
