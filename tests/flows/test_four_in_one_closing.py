@@ -42,7 +42,7 @@ async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_
     got = await inbox("7103")
     assert got and not any("loket 3" in g or "Masjid" in g for g in got), got
     await stranger.send("/menu")
-    await stranger.press("Keluarga berduka")
+    await stranger.press("Kasus keluarga saya")
     assert "Keempat dokumen sudah siap" in stranger.text
     assert "Masjid" not in stranger.text and "loket 3" not in stranger.text
     assert "Sudah diterima" not in stranger.labels and "Sudah diterima" not in stranger.text
@@ -52,7 +52,7 @@ async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_
     # for the desk, and until then they hear nothing of the first case at all.
     assert await inbox("7102") == []
     await second.send("/menu")
-    await second.press("Keluarga berduka")
+    await second.press("Kasus keluarga saya")
     assert "Buku tabungan TASPEN: belum diproses" in second.text
     assert "siap" not in second.text and "Masjid" not in second.text
     await second.action(f"case:received:{case.id}")
@@ -60,7 +60,7 @@ async def test_code_holder_and_second_reporter_cannot_close_the_case(chat, demo_
     assert (await live_case(demo_app)).status == "ready"
     assert any("Masjid" in g for g in await inbox("7101"))
     await family.send("/menu")
-    await family.press("Keluarga berduka")
+    await family.press("Kasus keluarga saya")
     assert "Masjid" in family.text and "loket 3" in family.text
     await family.press("Sudah diterima")
     await family.press("Ya, sudah diterima")  # asked first: it closes the case

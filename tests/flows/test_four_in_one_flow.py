@@ -70,7 +70,7 @@ async def test_family_reports_by_nip_without_retyping_what_the_office_has(chat, 
         joko = await session.scalar(select(Employee).where(Employee.nip == DECEASED_NIP))
         assert joko.status == "active"  # never on the family's word alone
     await family.send("/menu")
-    await family.press("Keluarga berduka")  # now the family's own case, not a new report
+    await family.press("Kasus keluarga saya")  # now the family's own case, not a new report
     assert "Akta kematian: belum diproses" in family.text and "NIP" not in family.text
 
 
@@ -135,7 +135,7 @@ async def test_officer_flow_statuses_notify_family_then_receipt_closes(
     assert len(got) == 6 and "Keempat dokumen" in got[-1] and "Masjid Al-Huda" in got[-1]
     assert "malam" in got[-1] and "19.00 WIB" in got[-1]
     await family.send("/menu")
-    await family.press("Keluarga berduka")
+    await family.press("Kasus keluarga saya")
     assert "Keempat dokumen sudah siap" in family.text
     await family.press("Sudah diterima")
     await family.press("Ya, sudah diterima")  # asked first: it closes the case

@@ -28,7 +28,7 @@ async def _received(chat, demo_app, family_ref: str, officer_ref: str):
     officer = await staff_opens(chat, officer_ref, OFFICER_PHONE, case.id)
     await _all_ready(officer, case.id)
     await family.send("/menu")
-    await family.press("Keluarga berduka")
+    await family.press("Kasus keluarga saya")
     await family.press("Sudah diterima")
     await family.press("Ya, sudah diterima")
     case = await live_case(demo_app)

@@ -73,7 +73,7 @@ async def test_report_of_a_case_already_open_is_told_what_any_new_report_is(
     assert "#2" in holder.text and "KTP baru: belum diproses" in holder.text
     assert "#1" not in holder.text and "loket" not in holder.text
     await stranger.send("/menu")
-    await stranger.press("Keluarga berduka")
+    await stranger.press("Kasus keluarga saya")
     assert "#2" in stranger.text and "#1" not in stranger.text and "loket" not in stranger.text
 
 
@@ -104,7 +104,7 @@ async def test_stranger_with_the_real_code_and_own_phone_stays_a_follower(
     assert any("Keempat dokumen" in g for g in got), got
     assert not any("loket" in g or "Masjid" in g for g in got), got
     await stranger.send("/menu")
-    await stranger.press("Keluarga berduka")
+    await stranger.press("Kasus keluarga saya")
     assert "Keempat dokumen sudah siap" in stranger.text
     assert "Masjid" not in stranger.text and "loket" not in stranger.text
     assert "Rahmat" not in stranger.text and "Sudah diterima" not in " ".join(stranger.labels)
@@ -118,7 +118,7 @@ async def test_stranger_with_the_real_code_and_own_phone_stays_a_follower(
     await family.share_contact("0813-7777-8888")
     assert "cocok dengan catatan petugas" in family.text
     await family.send("/menu")
-    await family.press("Keluarga berduka")
+    await family.press("Kasus keluarga saya")
     assert "Masjid Al-Huda" in family.text and "loket 3" in family.text
     await family.press("Sudah diterima")
     await family.press("Ya, sudah diterima")  # asked first: it closes the case
@@ -183,10 +183,10 @@ async def test_desk_merges_a_pending_duplicate_after_confirming(chat, demo_app, 
         await press_exact(officer, "siap")
         await officer.press("Tanpa catatan")
     await second.send("/menu")
-    await second.press("Keluarga berduka")
+    await second.press("Kasus keluarga saya")
     assert "Sudah diterima" not in " ".join(second.labels)
     await first.send("/menu")
-    await first.press("Keluarga berduka")
+    await first.press("Kasus keluarga saya")
     await first.press("Sudah diterima")
     await first.press("Ya, sudah diterima")  # asked first: it closes the case
     assert (await _case(demo_app, 1)).status == "closed"

@@ -166,7 +166,7 @@ async def test_reporter_typing_own_code_is_not_offered_to_follow(chat, demo_app)
     await family.send(code)
     assert not any("Kirimi saya kabar" in label for label in family.labels)
     await family.send("/menu")
-    await family.press("Keluarga berduka")  # the menu entry: still the same case
+    await family.press("Kasus keluarga saya")  # the menu entry: still the same case
     await family.press("Lacak kode lain")
     await family.send(code)
     assert "Akta kematian: belum diproses" in family.text
