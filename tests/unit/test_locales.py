@@ -65,6 +65,7 @@ def dynamic_families() -> dict[str, list[str]]:
         "award.{}": ["quarter", "shortlist", "year"],
         "menu.section.{}": menu_sections(),
         "menu.section.{}.title": menu_sections(),
+        "menu.section.{}.back": menu_sections(),
         "four_in_one.doc.{}": list(four_in_one.DOCUMENTS),
         "four_in_one.doc_short.{}": list(four_in_one.DOCUMENTS),
         "four_in_one.status.{}": list(four_in_one.STATUSES),
