@@ -11,18 +11,19 @@ to (a superuser, or the database owner for a trusted extension): where it is ref
 migration logs why and goes on without the index; the search still works, only slower, and
 `abdi doctor` says so. SQLite: nothing (no trigram index there; its rosters are small).
 """
+
 import logging
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0018'
-down_revision = '0017'
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
-INDEX = 'ix_employee_name_trgm'
-log = logging.getLogger('abdi.migrations')
+INDEX = "ix_employee_name_trgm"
+log = logging.getLogger("abdi.migrations")
 
 
 def _trigrams_ready(bind: sa.Connection) -> bool:
@@ -31,24 +32,25 @@ def _trigrams_ready(bind: sa.Connection) -> bool:
     installed = bind.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
     if installed:
         return True
-    available = bind.scalar(
-        sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
-    )
+    available = bind.scalar(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"))
     if not available:
         log.warning(
-            'pg_trgm is not available on this PostgreSQL server: the roster name search '
-            'runs without the trigram index %s (it works, only slower)', INDEX,
+            "pg_trgm is not available on this PostgreSQL server: the roster name search "
+            "runs without the trigram index %s (it works, only slower)",
+            INDEX,
         )
         return False
     try:
         with bind.begin_nested():
-            bind.execute(sa.text('CREATE EXTENSION IF NOT EXISTS pg_trgm'))
+            bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
     except sa.exc.DBAPIError as exc:
         log.warning(
-            'could not CREATE EXTENSION pg_trgm (%s): the roster name search runs without '
-            'the trigram index %s (it works, only slower); a superuser can run '
+            "could not CREATE EXTENSION pg_trgm (%s): the roster name search runs without "
+            "the trigram index %s (it works, only slower); a superuser can run "
             '"CREATE EXTENSION pg_trgm" and then "abdi db upgrade" again after a downgrade '
-            'to 0017', str(exc.orig).splitlines()[0] if exc.orig else exc, INDEX,
+            "to 0017",
+            str(exc.orig).splitlines()[0] if exc.orig else exc,
+            INDEX,
         )
         return False
     return True
@@ -56,14 +58,14 @@ def _trigrams_ready(bind: sa.Connection) -> bool:
 
 def upgrade() -> None:
     bind = op.get_bind()
-    if bind.dialect.name != 'postgresql' or not _trigrams_ready(bind):
+    if bind.dialect.name != "postgresql" or not _trigrams_ready(bind):
         return
     op.execute(
-        f'CREATE INDEX IF NOT EXISTS {INDEX} ON employee USING gin (lower(name) gin_trgm_ops)'
+        f"CREATE INDEX IF NOT EXISTS {INDEX} ON employee USING gin (lower(name) gin_trgm_ops)"
     )
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         # The extension stays: other databases of the server, or an operator, may use it.
-        op.execute(f'DROP INDEX IF EXISTS {INDEX}')
+        op.execute(f"DROP INDEX IF EXISTS {INDEX}")
