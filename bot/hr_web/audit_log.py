@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from yarl import URL
 
+from bot.hr_web.audit_words import action_label, detail_lines
 from bot.hr_web.context import BAD_PAGE, HR_ROLES, WebContext, page, page_asked
 from storage.models import AuditLog, Employee
 
@@ -251,7 +252,8 @@ def _render(
         actions=sorted({*actions, filters.action} - {""}) if not error else actions,
         rows=rows,
         people=people,
-        compact=compact,
+        detail_lines=detail_lines,
+        action_label=lambda action: action_label(action, ctx.t),
         error=error,
         links=links or {},
         export=str(URL("/hr/audit/export.csv").with_query(filters.query())),
