@@ -69,3 +69,27 @@ async def test_the_units_most_behind_come_first_and_the_rest_are_one_link_away(
     rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>", html)
     assert len(rows) == 2, rows  # the demo office has 5 units
     assert f'href="/hr/periods/{period_id}"' in html and "3 unit lain" in html
+
+
+async def test_a_new_broadcast_shows_at_once_and_the_page_says_when_it_counted(
+    demo_app: App,
+) -> None:
+    """Delivery counts are kept for seconds (they read every delivery row), never past a new
+    broadcast: the list of broadcasts shown is read on every request."""
+    await link_all(demo_app, limit=5)
+    first = await send_now(demo_app, Audience(EVERYONE), "Apel pagi jam 07.30")
+    async with console_client(demo_app) as client:
+        await sign_in(client, demo_app)
+        before = await (await client.get("/hr/")).text()
+        second = await send_now(demo_app, Audience(EVERYONE), "Rapat koordinasi jam 09.00")
+        after = await (await client.get("/hr/")).text()
+    assert f'href="/hr/broadcasts/{first}"' in before
+    assert f'href="/hr/broadcasts/{second}"' not in before
+    assert f'href="/hr/broadcasts/{second}"' in after and "Rapat koordinasi" in after
+    # The outbox is counted again with them: not the figure of the first view.
+    assert " 6 menunggu dikirim" in _figures(before)
+    text = _figures(after)
+    assert " 6 menunggu dikirim" not in text, text
+    assert re.search(
+        r"keadaan pukul \d\d\.\d\d WIB, dihitung ulang paling lama tiap 30 detik", text
+    )
