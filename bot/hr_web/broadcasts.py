@@ -263,5 +263,5 @@ async def cancel(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamRespon
             progress=await broadcasts.progress(ctx.session, broadcast.id),
             error=ctx.t("web.broadcasts.cancel.too_late", status=status),
         )
-    await broadcasts.cancel(ctx.session, broadcast, ctx.actor)
+    await broadcasts.cancel(ctx.session, broadcast, ctx.actor, via="web")
     return redirect(f"/hr/broadcasts/{broadcast.id}?done=cancelled")
