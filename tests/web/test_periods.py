@@ -354,3 +354,24 @@ async def test_a_ranked_person_no_longer_active_counts_in_the_total_not_in_a_uni
     assert "1 masuk peringkat" in text_of(html)
     assert "Per unit, di antara pegawai aktif saat ini" in text_of(html)
     assert "Pegawai aktif kini" in text_of(html)
+
+
+async def test_a_score_withheld_by_the_anonymity_rule_is_explained_above_the_table(
+    demo_app: App,
+) -> None:
+    """Everyone gave Rina 1: her total would say what her superior gave, so her row shows "-",
+    and the page says why before the table, not only in the chat."""
+    ids = await employee_ids(demo_app)
+    period_id = await _published(demo_app, QuarterRef(2025, 1))
+    await _store(demo_app, period_id, ids[RINA], await _rater_pool(demo_app, ids[RINA]), CASES[1])
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app)
+        html = await (await client.get(f"/hr/periods/{period_id}")).text()
+        await client.post("/hr/language", data={"csrf": csrf, "lang": "en"})
+        english = await (await client.get(f"/hr/periods/{period_id}")).text()
+    row = row_of(html, RINA_NIP)
+    assert "Sekretariat Daerah - 4" in row  # unit, the score withheld, 4 raters
+    note = translator("id")("web.periods.withheld_note")
+    assert note in text_of(html)
+    assert html.index('id="withheld-note"') < html.index('<table class="stack standings">')
+    assert translator("en")("web.periods.withheld_note") in text_of(english)
