@@ -89,7 +89,8 @@ class Unit(Base):
 # Indexes that only migrations make, and only where the database allows: the roster's trigram
 # index needs pg_trgm, which a production role may not be allowed to create (migration 0018).
 # Comparing models with the database leaves them out, present or not.
-MIGRATION_ONLY_INDEXES = frozenset({"ix_employee_name_trgm"})
+NAME_TRIGRAM_INDEX = "ix_employee_name_trgm"
+MIGRATION_ONLY_INDEXES = frozenset({NAME_TRIGRAM_INDEX})
 
 
 def compared(
