@@ -238,4 +238,4 @@ async def test_the_name_search_index_missing_on_postgresql_warns(cli, database_u
     result = await cli("doctor")
     assert result.code == 0, result
     assert statuses(result, "Pencarian nama") == ["PERINGATAN"], result.out
-    assert says(result, "docs/console.md")
+    assert says(result, "docs/hr.md")

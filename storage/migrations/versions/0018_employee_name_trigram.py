@@ -9,7 +9,8 @@ B-tree serves, so 100,000 employees were read on every search. On PostgreSQL a t
 index on lower(name) (pg_trgm) answers it; with the NIP's unique index the planner ORs the two
 bitmaps. Creating the extension needs a role allowed to (a superuser, or one with CREATE on the
 database, pg_trgm being trusted): where it is refused the migration logs why and goes on
-without the index; the search still works, only slower, and `abdi doctor` says so. SQLite:
+without the index; the search still works, only slower, and `abdi doctor` says so
+(docs/hr.md, Name search, has the commands for a superuser). SQLite:
 nothing (no trigram index there; its rosters are small).
 """
 
