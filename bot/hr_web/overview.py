@@ -51,10 +51,10 @@ async def overview(ctx: WebContext) -> web.StreamResponse:
     period = await periods.current_open(session, agency_id)
     if period is None:
         period = next(iter(await periods.recent(session, agency_id, 1)), None)
-    units = await office_overview.participation(session, agency_id, period) if period else []
     ranked = await office_overview.latest_standings_period(session, agency_id)
     recent = await broadcasts.recent(session, agency_id, BROADCASTS_SHOWN)
-    figures = await office_overview.counted(session, agency_id, recent, ranked, now)
+    figures = await office_overview.counted(session, agency_id, period, recent, ranked, now)
+    units = figures.units
     return ctx.render(
         "overview.html",
         period=period,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bot.app import App
+from bot.services import office_overview
 from bot.services.broadcasting.audiences import EVERYONE, Audience
 from tests.fakes.chat import Chat
 from tests.helpers.delivery_helpers import link_all, send_now
@@ -16,7 +19,11 @@ def _figures(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-async def test_a_rating_given_in_chat_counts_in_the_units_participation(demo_app: App) -> None:
+async def test_a_rating_given_in_chat_counts_in_the_units_participation(
+    demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted again at most every FRESH_SECONDS (a quarter's participation reads every rating
+    of it): within them the page shows the count it says it made; after them, the rating."""
     await open_quarter(demo_app)
     async with console_client(demo_app) as client:
         await sign_in(client, demo_app)
@@ -32,6 +39,10 @@ async def test_a_rating_given_in_chat_counts_in_the_units_participation(demo_app
         await joko.press("Simpan")
         assert "tersimpan" in joko.text
 
+        soon = _figures(await (await client.get("/hr/")).text())
+        assert "0 dari 50 pegawai sudah menilai; 50 belum" in soon, soon
+        later = office_overview._clock() + office_overview.FRESH_SECONDS + 1
+        monkeypatch.setattr(office_overview, "_clock", lambda: later)
         after = _figures(await (await client.get("/hr/")).text())
     assert "1 dari 50 pegawai sudah menilai; 49 belum" in after, after
 
