@@ -28,7 +28,7 @@ from bot.app import short
 from bot.config import Settings, reveal
 from bot.i18n import Translator
 from storage import db
-from storage.models import Agency
+from storage.models import NAME_TRIGRAM_INDEX, Agency
 
 TIMEOUT = 10.0  # seconds one service may take to answer before it counts as unreachable
 PENDING_UPDATES_WARN = 100  # Telegram updates waiting: the bot is down or too slow
@@ -141,6 +141,29 @@ class Doctor:
             )
         if current is not None:
             await self.agency_zones(engine)
+        if current == head and engine.dialect.name == "postgresql":
+            await self.name_search(engine)
+
+    async def name_search(self, engine: AsyncEngine) -> None:
+        """The roster's trigram index: migration 0018 goes on without it where the role may not
+        create pg_trgm, and then every name search reads the whole roster."""
+        try:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    text("SELECT 1 FROM pg_indexes WHERE indexname = :name"),
+                    {"name": NAME_TRIGRAM_INDEX},
+                )
+        except SQLAlchemyError:
+            return  # the database check above already says what is wrong
+        if found:
+            self.add("name_search", Status.OK, self.t("ops.name_search.ok"))
+        else:
+            self.add(
+                "name_search",
+                Status.WARN,
+                self.t("ops.name_search.missing", index=NAME_TRIGRAM_INDEX),
+                self.t("ops.name_search.missing_do"),
+            )
 
     async def agency_zones(self, engine: AsyncEngine) -> None:
         """Every agency's own zone (stored per agency): a bad one breaks its dates and jobs."""

@@ -19,7 +19,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from yarl import URL
 
-from bot.hr_web.context import HR_ROLES, WebContext, page
+from bot.hr_web.audit_words import action_label, detail_lines
+from bot.hr_web.context import BAD_PAGE, HR_ROLES, WebContext, page, page_asked
 from storage.models import AuditLog, Employee
 
 routes = web.RouteTableDef()
@@ -179,7 +180,14 @@ async def audit_page(ctx: WebContext) -> web.StreamResponse:
     except FilterError as exc:
         return _render(ctx, _typed(ctx), actions, [], {}, error=str(exc))
     q = ctx.request.query
-    before, after = q.get("before", ""), q.get("after", "")
+    before, after = q.get("before", "").strip(), q.get("after", "").strip()
+    # The log pages by id, not by number; a page, or a place in it, that is not one is the
+    # console's one answer to a bad page number: 400, the newest page and a line saying so.
+    bad_page = page_asked(ctx.request) is None or any(
+        v and not _ID.match(v) for v in (before, after)
+    )
+    if bad_page:
+        before = after = ""
     stmt = _selection(ctx, filters)
     if _ID.match(after):
         # Newer rows than the page after this one: read upwards, shown newest first.
@@ -199,7 +207,15 @@ async def audit_page(ctx: WebContext) -> web.StreamResponse:
         "older": _link(filters, before=rows[-1].id) if rows and older else None,
         "newest": _link(filters) if newer else None,
     }
-    return _render(ctx, filters, actions, rows, await _people(ctx, rows), links=links)
+    return _render(
+        ctx,
+        filters,
+        actions,
+        rows,
+        await _people(ctx, rows),
+        links=links,
+        page_error=BAD_PAGE if bad_page else None,
+    )
 
 
 def _typed(ctx: WebContext) -> Filters:
@@ -224,17 +240,20 @@ def _render(
     people: dict[str, tuple[str, str]],
     *,
     error: str | None = None,
+    page_error: str | None = None,
     links: dict[str, str | None] | None = None,
 ) -> web.Response:
     return ctx.render(
         "audit_log.html",
-        status=400 if error else 200,
+        status=400 if error or page_error else 200,
+        page_error=page_error,
         filters=filters,
         # The chosen action stays chosen even when it is newer than the kept list.
         actions=sorted({*actions, filters.action} - {""}) if not error else actions,
         rows=rows,
         people=people,
-        compact=compact,
+        detail_lines=detail_lines,
+        action_label=lambda action: action_label(action, ctx.t),
         error=error,
         links=links or {},
         export=str(URL("/hr/audit/export.csv").with_query(filters.query())),

@@ -370,6 +370,7 @@ async def confirm(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamRespo
         attachment=draft.file(),
         ack=draft.ack != "none",
         ack_remind_hours=acks.REMIND_HOURS if draft.ack == "remind" else None,
+        via="web",
     )
     if send_at is None:
         await broadcasts.release(ctx.session, broadcast, utcnow())

@@ -16,7 +16,16 @@ from multidict import MultiDictProxy
 
 from bot.delivery import Status
 from bot.hr_web import broadcast_compose
-from bot.hr_web.context import HR_ROLES, WebContext, form, page, redirect
+from bot.hr_web.context import (
+    BAD_PAGE,
+    HR_ROLES,
+    Paging,
+    WebContext,
+    form,
+    page,
+    page_asked,
+    redirect,
+)
 from bot.i18n import Translator
 from bot.services.broadcasting import acks, audiences, broadcasts
 from bot.services.broadcasting.audiences import Audience
@@ -60,20 +69,16 @@ def first_line(broadcast: Broadcast, t: Translator) -> str:
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
 
 
-def _page_number(raw: str) -> int:
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
-
-
 @routes.get("/broadcasts", name="broadcasts")
 @page(roles=HR_ROLES)
 async def listing(ctx: WebContext) -> web.StreamResponse:
     search = ctx.request.query.get("q", "").strip()[:100]
-    number = _page_number(ctx.request.query.get("page", "1"))
+    asked = page_asked(ctx.request)
     total = await broadcasts.count(ctx.session, ctx.agency.id, search or None)
-    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
-    number = min(number, pages)
+    paging = Paging.of(asked or 1, total, PER_PAGE)
+    number, pages = paging.current, paging.last
     found = await broadcasts.recent(
-        ctx.session, ctx.agency.id, PER_PAGE, (number - 1) * PER_PAGE, search or None
+        ctx.session, ctx.agency.id, PER_PAGE, paging.offset, search or None
     )
     ids = [b.id for b in found]
     progress = await broadcasts.progress_of(ctx.session, ids)
@@ -92,6 +97,8 @@ async def listing(ctx: WebContext) -> web.StreamResponse:
     ]
     return ctx.render(
         "broadcasts.html",
+        status=400 if asked is None else 200,
+        error=BAD_PAGE if asked is None else None,
         rows=rows,
         total=total,
         number=number,
@@ -256,5 +263,5 @@ async def cancel(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamRespon
             progress=await broadcasts.progress(ctx.session, broadcast.id),
             error=ctx.t("web.broadcasts.cancel.too_late", status=status),
         )
-    await broadcasts.cancel(ctx.session, broadcast, ctx.actor)
+    await broadcasts.cancel(ctx.session, broadcast, ctx.actor, via="web")
     return redirect(f"/hr/broadcasts/{broadcast.id}?done=cancelled")

@@ -120,6 +120,39 @@ class WebContext:
         return render(self.request, template, self.t, status=status, ctx=self, **values)
 
 
+BAD_PAGE = "web.bad_page"  # the one answer of every list to a page number that is not one
+
+
+def page_asked(request: web.Request) -> int | None:
+    """The 1-based page a list's `?page=` asks for: 1 when absent, None when it is not a whole
+    number from 1 (the list then answers 400 with its first page and `BAD_PAGE`)."""
+    raw = request.query.get("page", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+        return None
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where a list is: a page past the last is the last page (never "page 99999 of 1")."""
+
+    current: int
+    last: int
+    total: int
+    size: int
+
+    @classmethod
+    def of(cls, asked: int, total: int, size: int) -> Paging:
+        last = max(1, -(-total // size))
+        return cls(min(max(asked, 1), last), last, total, size)
+
+    @property
+    def offset(self) -> int:
+        return (self.current - 1) * self.size
+
+
 def nav_for(roles: frozenset[str]) -> list[NavEntry]:
     return [entry for entry in NAV if entry.roles & roles]
 

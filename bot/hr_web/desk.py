@@ -20,7 +20,17 @@ from multidict import MultiDictProxy
 
 from bot import dates
 from bot.cli.cases import MONTH
-from bot.hr_web.context import DESK_ROLES, HR_ROLES, WebContext, form, page, redirect
+from bot.hr_web.context import (
+    BAD_PAGE,
+    DESK_ROLES,
+    HR_ROLES,
+    Paging,
+    WebContext,
+    form,
+    page,
+    page_asked,
+    redirect,
+)
 from bot.hr_web.desk_report import chart
 from bot.i18n import Translator
 from bot.services import four_in_one as cases
@@ -33,7 +43,6 @@ from storage.statuses import CaseStatus
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 20
-MAX_PAGE = 10_000
 CASE = r"{case_id:\d{1,9}}"
 # The queue's stage filter: "" is every live case; pending duplicates are the desk's only.
 STAGES: dict[str, tuple[str, ...]] = {
@@ -150,11 +159,13 @@ async def queue(ctx: WebContext) -> web.StreamResponse:
     query = ctx.request.query
     stage = query.get("status", "")
     overdue_only = query.get("overdue", "") == "1"
-    page_no = _number(query.get("page"), 1, MAX_PAGE)
+    asked = page_asked(ctx.request)
     stages = [s for s in STAGES if at_desk(ctx) or s not in DESK_ONLY_STAGES]
-    if stage not in stages or page_no is None or query.get("overdue", "") not in ("", "1"):
+    if stage not in stages or query.get("overdue", "") not in ("", "1"):
         return await _queue_page(ctx, "", False, 1, stages, error="web.desk.bad_filter")
-    return await _queue_page(ctx, stage, overdue_only, page_no, stages)
+    if asked is None:
+        return await _queue_page(ctx, stage, overdue_only, 1, stages, error=BAD_PAGE)
+    return await _queue_page(ctx, stage, overdue_only, asked, stages)
 
 
 async def _queue_page(
@@ -171,9 +182,15 @@ async def _queue_page(
     total = await cases.count_queue(
         ctx.session, agency_id, roles, statuses=statuses, overdue_at=overdue_at
     )
-    offset = (page_no - 1) * PAGE_SIZE
+    paging = Paging.of(page_no, total, PAGE_SIZE)
     rows = await cases.queue(
-        ctx.session, agency_id, roles, PAGE_SIZE, offset, statuses=statuses, overdue_at=overdue_at
+        ctx.session,
+        agency_id,
+        roles,
+        PAGE_SIZE,
+        paging.offset,
+        statuses=statuses,
+        overdue_at=overdue_at,
     )
     ctx.audit("case.queue", cases=[c.id for c in rows])
     waiting = (
@@ -181,7 +198,6 @@ async def _queue_page(
     )
     if waiting:  # the family's words: a read the audit log names, as the chat's list does
         ctx.audit("case.questions", questions=[q.id for q in waiting])
-    pages = max(1, -(-total // PAGE_SIZE))
     return render(
         ctx,
         "desk.html",
@@ -189,8 +205,8 @@ async def _queue_page(
         error=error,
         rows=[_row(c, now) for c in rows],
         total=total,
-        page_no=page_no,
-        pages=pages,
+        page_no=paging.current,
+        pages=paging.last,
         stage=stage,
         stages=stages,
         overdue_only=overdue_only,

@@ -86,6 +86,17 @@ async def _too_many(app: App, key: str, limit: int) -> bool:
     return await app.store.hit(f"web:{key}", 3600) > limit
 
 
+NIP_LENGTH = 18
+_SEPARATORS = str.maketrans("", "", " .-")
+
+
+def well_formed(nip: str) -> bool:
+    """18 digits, spaces, dots or dashes between them allowed (as NIPs are often written). A NIP
+    not so formed names nobody, so saying so tells nothing about who may sign in."""
+    digits = nip.translate(_SEPARATORS)
+    return len(digits) == NIP_LENGTH and digits.isascii() and digits.isdigit()
+
+
 async def _officer(session: AsyncSession, agency: Agency, nip: str) -> Employee | None:
     """The active employee with this NIP who holds a console role, else None."""
     digits = "".join(ch for ch in nip if ch.isdigit())
@@ -132,6 +143,10 @@ async def ask_code(request: web.Request) -> web.Response:
         return _page(request, "login.html", status=403, error="web.login.expired", next=next_path)
     if await _too_many(app, f"addr:{address(request)}", app.settings.web_address_attempts):
         return _page(request, "login.html", status=429, error="web.login.too_many", next=next_path)
+    if not well_formed(nip):
+        return _page(
+            request, "login.html", status=400, error="web.login.bad_nip", nip=nip, next=next_path
+        )
     async with app.sessions() as session, session.begin():
         agency = await _agency(app, session)
         officer = await _officer(session, agency, nip)

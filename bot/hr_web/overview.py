@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot import dates
 from bot.hr_web.context import CONSOLE_ROLES, HR_ROLES, WebContext, page, redirect
 from bot.services import office_overview, periods
 from bot.services.broadcasting import broadcasts
@@ -14,6 +15,7 @@ from storage.models import utcnow
 routes = web.RouteTableDef()
 CHART_HEIGHT = 120  # the distribution chart's drawing height, in SVG units
 UNITS_SHOWN = 15  # units with the most staff yet to rate; the periods page lists every unit
+BROADCASTS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,10 @@ async def overview(ctx: WebContext) -> web.StreamResponse:
     period = await periods.current_open(session, agency_id)
     if period is None:
         period = next(iter(await periods.recent(session, agency_id, 1)), None)
-    units = await office_overview.participation(session, agency_id, period) if period else []
     ranked = await office_overview.latest_standings_period(session, agency_id)
-    buckets = await office_overview.distribution(session, ranked) if ranked else []
+    recent = await broadcasts.recent(session, agency_id, BROADCASTS_SHOWN)
+    figures = await office_overview.counted(session, agency_id, period, recent, ranked, now)
+    units = figures.units
     return ctx.render(
         "overview.html",
         period=period,
@@ -61,10 +64,12 @@ async def overview(ctx: WebContext) -> web.StreamResponse:
         staff=sum(u.staff for u in units),
         raters=sum(u.raters for u in units),
         ranked_label=periods.label(ranked) if ranked else "",
-        bars=bars(buckets, ctx),
+        bars=bars(figures.buckets, ctx),
         chart_height=CHART_HEIGHT,
         cases=await office_overview.cases(session, agency_id, now),
-        reach=await office_overview.reach(session, agency_id),
-        outbox=await office_overview.outbox(session, agency_id, now),
+        reach=office_overview.reach(recent, figures),
+        outbox=figures.outbox,
+        counted_at=dates.clock(figures.at, ctx.agency.timezone, ctx.t),
+        fresh_seconds=int(office_overview.FRESH_SECONDS),
         broadcast_title=broadcasts.title,
     )

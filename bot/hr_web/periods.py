@@ -14,7 +14,16 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.hr_web.context import HR_ROLES, WebContext, form, page, redirect
+from bot.hr_web.context import (
+    BAD_PAGE,
+    HR_ROLES,
+    Paging,
+    WebContext,
+    form,
+    page,
+    page_asked,
+    redirect,
+)
 from bot.services import participation, periods, rating, standings
 from bot.services.rating_scheme import RELATIONS, load_scheme
 from storage.models import RatingPeriod
@@ -25,17 +34,6 @@ ROWS_PER_PAGE = 50
 FLAGS_PER_PAGE = 100
 ACTIONS = ("open", "close", "publish")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def page_number(ctx: WebContext) -> int:
-    """The 1-based page asked for; anything else is the first page."""
-    raw = ctx.request.query.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() and len(raw) < 7 else 1
-
-
-def pages(total: int, size: int, current: int) -> dict[str, int]:
-    last = max((total + size - 1) // size, 1)
-    return {"current": min(current, last), "last": last, "total": total}
 
 
 async def _period(ctx: WebContext) -> RatingPeriod | None:
@@ -52,20 +50,21 @@ def _not_found(ctx: WebContext) -> web.Response:
 
 
 async def _list(ctx: WebContext, *, error: str | None = None, label: str = "") -> web.Response:
-    number = page_number(ctx)
+    asked = page_asked(ctx.request)
     total = await periods.count(ctx.session, ctx.agency.id)
-    paging = pages(total, PERIODS_PER_PAGE, number)
+    paging = Paging.of(asked or 1, total, PERIODS_PER_PAGE)
     shown = await periods.recent(
         ctx.session,
         ctx.agency.id,
         PERIODS_PER_PAGE,
-        offset=(paging["current"] - 1) * PERIODS_PER_PAGE,
+        offset=paging.offset,
     )
     counts = await participation.period_counts(ctx.session, shown)
     proposed = await periods.next_to_open(ctx.session, ctx.agency, datetime.now(UTC))
     return ctx.render(
         "periods.html",
-        status=400 if error else 200,
+        status=400 if error or asked is None else 200,
+        page_error=BAD_PAGE if asked is None else None,
         periods=shown,
         counts=counts,
         paging=paging,
@@ -166,9 +165,10 @@ async def period_detail(ctx: WebContext) -> web.StreamResponse:
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     rows: list[standings.Row] = []
     total, _ranked = await participation.ranked_count(ctx.session, period)
-    paging = pages(total, ROWS_PER_PAGE, page_number(ctx))
+    asked = page_asked(ctx.request)
+    paging = Paging.of(asked or 1, total, ROWS_PER_PAGE)
     # Participation reads every rating of the quarter: on the first page, not on each page turn.
-    first = paging["current"] == 1
+    first = paging.current == 1
     shares = await participation.participation(ctx.session, period) if first else None
     if period.state != periods.OPEN and total:
         # What each person's own screen may show, and nothing more (the chat's rule).
@@ -177,12 +177,14 @@ async def period_detail(ctx: WebContext) -> web.StreamResponse:
             period,
             scheme,
             limit=ROWS_PER_PAGE,
-            offset=(paging["current"] - 1) * ROWS_PER_PAGE,
+            offset=paging.offset,
         )
-        ctx.audit("standings.view", f"period:{period.id}", page=paging["current"], rows=len(rows))
+        ctx.audit("standings.view", f"period:{period.id}", page=paging.current, rows=len(rows))
     done = ctx.request.query.get("done")
     return ctx.render(
         "period_detail.html",
+        status=400 if asked is None else 200,
+        page_error=BAD_PAGE if asked is None else None,
         period=period,
         label=periods.label(period),
         shares=shares,
@@ -212,16 +214,19 @@ async def period_flags(ctx: WebContext) -> web.StreamResponse:
             label=periods.label(period),
             lines=[],
             review=None,
-            paging=pages(0, FLAGS_PER_PAGE, 1),
+            paging=Paging.of(1, 0, FLAGS_PER_PAGE),
         )
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     review, lines = await rating.read_flags(
         ctx.session, period, scheme, ctx.employee, ctx.t, actor=ctx.actor, limit=10_000, via="web"
     )
-    paging = pages(len(lines), FLAGS_PER_PAGE, page_number(ctx))
-    start = (paging["current"] - 1) * FLAGS_PER_PAGE
+    asked = page_asked(ctx.request)
+    paging = Paging.of(asked or 1, len(lines), FLAGS_PER_PAGE)
+    start = paging.offset
     return ctx.render(
         "period_flags.html",
+        status=400 if asked is None else 200,
+        page_error=BAD_PAGE if asked is None else None,
         period=period,
         label=periods.label(period),
         # The chat's lines are bullets of a message; here they are items of a list.

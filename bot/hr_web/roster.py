@@ -22,7 +22,17 @@ from multidict import MultiDict, MultiDictProxy
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bot.hr_web.context import HR_ROLES, WebContext, csrf_ok, form, page, redirect
+from bot.hr_web.context import (
+    BAD_PAGE,
+    HR_ROLES,
+    Paging,
+    WebContext,
+    csrf_ok,
+    form,
+    page,
+    page_asked,
+    redirect,
+)
 from bot.services import identity, roster
 from bot.services.staff_search import matching
 from storage.models import Account, Employee, Unit
@@ -118,24 +128,25 @@ async def roster_list(ctx: WebContext) -> web.StreamResponse:
         )
     )
     error = None
-    page_no = _number(query.get("page"), 1)
+    asked = page_asked(ctx.request)
     unit_id = _number(query.get("unit"))
-    if page_no is None:
-        error, page_no = "web.roster.bad_page", 1
+    if asked is None:
+        error, asked = BAD_PAGE, 1
     if query.get("unit") and (unit_id is None or unit_id not in {u.id for u in units}):
         error, unit_id = "web.roster.bad_unit", None
     where = matching(ctx.agency.id, q) if q else Employee.agency_id == ctx.agency.id
     if unit_id is not None:
         where = where & (Employee.unit_id == unit_id)
     total = await ctx.session.scalar(select(func.count()).select_from(Employee).where(where)) or 0
-    pages = max(1, -(-total // PER_PAGE))
+    paging = Paging.of(asked, total, PER_PAGE)
+    page_no, pages = paging.current, paging.last
     employees = list(
         await ctx.session.scalars(
             select(Employee)
             .where(where)
             .order_by(Employee.name, Employee.id)
             .limit(PER_PAGE)
-            .offset((page_no - 1) * PER_PAGE)
+            .offset(paging.offset)
         )
     )
     channels: dict[int, list[str]] = {e.id: [] for e in employees}

@@ -30,7 +30,7 @@ class UnitShare:
     staff: int  # active employees of the unit now
     raters: int  # of them, those who rated someone this quarter
     rated: int  # of them, those rated by someone
-    ranked: int  # standings of the unit that are ranked (from the close)
+    ranked: int  # of them, those ranked in the quarter
 
 
 @dataclass(frozen=True)
@@ -141,35 +141,28 @@ async def unit_shares(session: AsyncSession, period: RatingPeriod) -> list[UnitS
 
 async def _unit_shares(session: AsyncSession, period: RatingPeriod) -> list[UnitShare]:
     raters, rated = _distinct_raters(period), _distinct_ratees(period)
-    ranked = (
-        select(Standing.unit_id, func.count().label("n"))
-        .where(Standing.period_id == period.id, Standing.eligible)
-        .group_by(Standing.unit_id)
-        .subquery()
-    )
+    # Every column counts the unit's active staff as they are now, ranked ones included: a
+    # person ranked at the close who has since left (or died) is in the quarter's totals, not
+    # in a unit's row, so no column of a row can exceed its staff.
+    ranked = (Standing.employee_id == Employee.id) & (Standing.period_id == period.id)
     staff = (
         select(
             Employee.unit_id,
             func.count().label("staff"),
             func.count(raters.c.id).label("raters"),
             func.count(rated.c.id).label("rated"),
+            func.count(Standing.id).label("ranked"),
         )
         .outerjoin(raters, raters.c.id == Employee.id)
         .outerjoin(rated, rated.c.id == Employee.id)
+        .outerjoin(Standing, ranked & Standing.eligible)
         .where(Employee.agency_id == period.agency_id, Employee.status == "active")
         .group_by(Employee.unit_id)
         .subquery()
     )
     per_unit = await session.execute(
-        select(
-            Unit.name,
-            staff.c.staff,
-            staff.c.raters,
-            staff.c.rated,
-            func.coalesce(ranked.c.n, 0),
-        )
+        select(Unit.name, staff.c.staff, staff.c.raters, staff.c.rated, staff.c.ranked)
         .join(staff, staff.c.unit_id == Unit.id)
-        .outerjoin(ranked, ranked.c.unit_id == Unit.id)
         .where(Unit.agency_id == period.agency_id)
         .order_by(Unit.name, Unit.id)
     )

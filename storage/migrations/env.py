@@ -5,7 +5,7 @@ from typing import Literal
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
-from storage.models import Base, UTCDateTime
+from storage.models import Base, UTCDateTime, compared
 
 
 def render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
@@ -25,6 +25,7 @@ context.configure(
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
     render_item=render_item,
+    include_object=compared,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from storage import db
-from storage.models import Agency
+from storage.models import NAME_TRIGRAM_INDEX, Agency
 from tests.conftest import REDIS_URL, Result
 from tests.fakes import fake_graph_api
 from tests.fakes.fake_bot_api import TOKEN, FakeBotAPI
@@ -225,3 +225,17 @@ async def test_an_agency_with_an_unknown_time_zone(cli, app) -> None:
     result = await cli("doctor")
     failed_alone(result, "Zona waktu")
     assert says(result, "Asia/Atlantis")
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_the_name_search_index_missing_on_postgresql_warns(cli, database_url: str) -> None:
+    result = await cli("doctor")
+    assert statuses(result, "Pencarian nama") == ["OK"], result.out
+    engine = db.create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP INDEX {NAME_TRIGRAM_INDEX}"))
+    await engine.dispose()
+    result = await cli("doctor")
+    assert result.code == 0, result
+    assert statuses(result, "Pencarian nama") == ["PERINGATAN"], result.out
+    assert says(result, "docs/hr.md")

@@ -178,6 +178,8 @@ async def test_a_broadcast_from_the_page_is_the_one_chat_makes_and_reaches_the_c
         )
     assert len(created) == 2 and created[1].target == f"broadcast:{web_id}"
     assert created[0].actor == created[1].actor  # the same HR officer, in chat and on the page
+    # Where each came from: the page's row says so, the chat's does not.
+    assert created[1].detail["via"] == "web" and "via" not in created[0].detail
 
 
 async def test_bad_input_gets_the_form_back_with_a_clear_message_and_creates_nothing(
@@ -283,6 +285,7 @@ async def test_cancel_asks_first_then_stops_what_is_pending_and_chat_sees_it(
     async with demo_app.sessions() as session:
         row = await session.scalar(select(AuditLog).where(AuditLog.action == "broadcast.cancel"))
         assert row is not None and row.detail["withdrawn"] == pending
+        assert row.detail["via"] == "web"
 
 
 async def test_failures_show_with_their_reason_and_the_csv_is_the_shells(

@@ -119,3 +119,23 @@ async def test_an_address_that_names_nothing_is_the_consoles_own_page(demo_app: 
             text = await answer.text()
             assert answer.status == 404 and "Halaman tidak ditemukan" in text, path
             assert answer.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_a_nip_that_is_not_18_digits_is_told_so_a_well_formed_one_is_not(
+    demo_app: App,
+) -> None:
+    account = await linked_account(demo_app, HR_NIP)
+    async with console_client(demo_app) as client:
+        for bad in ("abc", "12345", "1984120520090310345", "19841205200903103x"):
+            answer = await ask_code(client, bad)
+            assert answer.status == 400, bad
+            text = await answer.text()
+            assert "NIP terdiri dari 18 angka" in text and 'aria-invalid="true"' in text, bad
+        # Written with spaces, as on a decree: well formed, and the usual answer.
+        spaced = await ask_code(client, "19841205 200903 1 034")
+        assert spaced.status == 200
+        assert "NIP terdiri dari 18 angka" not in await spaced.text()
+        # Well formed but nobody's: the same page as for an officer (no hint either way).
+        unknown = await ask_code(client, "123456789012345678")
+        assert unknown.status == 200 and "NIP terdiri dari 18 angka" not in await unknown.text()
+    assert await sent_code(demo_app, account.id)  # the spaced HR NIP got its code

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.i18n import translator
 from bot.services.periods import QuarterRef
-from storage.models import Agency, AuditLog, RatingPeriod
+from storage.models import Agency, AuditLog, Employee, RatingPeriod
 from tests.flows.test_rating_anonymity import CASES, _published, _rater_pool, _store
 from tests.flows.test_rating_integrity import _flagged_quarter, _flags_screen
 from tests.flows.test_standings import T0, _rate
@@ -229,9 +229,9 @@ async def test_bad_input_gets_the_page_back_with_the_reason(demo_app: App) -> No
         # An export of a quarter still open: refused with the reason, no file.
         export = await client.get(f"/hr/periods/{period_id}/standings.csv")
         assert export.status == 409 and "masih terbuka" in await export.text()
-        # A page number that is not one is the first page.
-        assert (await client.get("/hr/periods?page=-3")).status == 200
-        assert (await client.get(f"/hr/periods/{period_id}?page=x")).status == 200
+        # A page number that is not one: the first page, 400 and why (tests/web/test_paging.py).
+        assert (await client.get("/hr/periods?page=-3")).status == 400
+        assert (await client.get(f"/hr/periods/{period_id}?page=x")).status == 400
     assert [p.quarter for p in await _periods(demo_app)] == [2]
 
 
@@ -315,3 +315,63 @@ async def test_participation_counts_raters_per_unit(demo_app: App) -> None:
     assert re.search(r"2025-Q1 terbuka .* 3 2 Tutup 2025-Q1", listing), listing
     assert "2 penilai dari 50 pegawai aktif" in detail
     assert "3 penilaian" in detail and "3 pegawai dinilai" in detail
+
+
+def unit_rows(html: str) -> list[list[int]]:
+    """The figures of each row of the per-unit table (staff, rated, were rated, ranked)."""
+    table = html.split('<table class="units">', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [[int(n) for n in re.findall(r"<td>(\d+)", row)] for row in body.split("<tr>")[1:]]
+
+
+async def test_a_ranked_person_no_longer_active_counts_in_the_total_not_in_a_unit(
+    demo_app: App,
+) -> None:
+    """Rina is ranked at the close, then dies: the quarter still ranked her (the total says 1),
+    but her unit's row counts its staff as they are now, so no column exceeds "active staff"."""
+    ids = await employee_ids(demo_app)
+    period_id = await open_quarter(demo_app)
+    async with demo_app.sessions() as session, session.begin():
+        for i, rater in enumerate((1, 3, 4, 6)):
+            await _rate(session, period_id, ids[rater], ids[RINA], 4, T0 + timedelta(hours=i))
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app)
+        closed = await client.post(
+            f"/hr/periods/{period_id}/close",
+            data={"csrf": csrf, "confirmed": "yes"},
+            allow_redirects=False,
+        )
+        assert closed.status == 303
+        async with demo_app.sessions() as session, session.begin():
+            rina = await session.get(Employee, ids[RINA])
+            assert rina is not None
+            rina.status = "deceased"
+        html = await (await client.get(f"/hr/periods/{period_id}")).text()
+    rows = unit_rows(html)
+    assert rows and all(len(r) == 4 for r in rows)
+    assert all(ranked <= staff for staff, _raters, _rated, ranked in rows), rows
+    assert sum(r[3] for r in rows) == 0
+    assert "1 masuk peringkat" in text_of(html)
+    assert "Per unit, di antara pegawai aktif saat ini" in text_of(html)
+    assert "Pegawai aktif kini" in text_of(html)
+
+
+async def test_a_score_withheld_by_the_anonymity_rule_is_explained_above_the_table(
+    demo_app: App,
+) -> None:
+    """Everyone gave Rina 1: her total would say what her superior gave, so her row shows "-",
+    and the page says why before the table, not only in the chat."""
+    ids = await employee_ids(demo_app)
+    period_id = await _published(demo_app, QuarterRef(2025, 1))
+    await _store(demo_app, period_id, ids[RINA], await _rater_pool(demo_app, ids[RINA]), CASES[1])
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app)
+        html = await (await client.get(f"/hr/periods/{period_id}")).text()
+        await client.post("/hr/language", data={"csrf": csrf, "lang": "en"})
+        english = await (await client.get(f"/hr/periods/{period_id}")).text()
+    row = row_of(html, RINA_NIP)
+    assert "Sekretariat Daerah - 4" in row  # unit, the score withheld, 4 raters
+    note = translator("id")("web.periods.withheld_note")
+    assert note in text_of(html)
+    assert html.index('id="withheld-note"') < html.index('<table class="stack standings">')
+    assert translator("en")("web.periods.withheld_note") in text_of(english)

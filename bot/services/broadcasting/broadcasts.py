@@ -94,8 +94,10 @@ async def create(
     dedup_key: str | None = None,
     ack: bool = False,
     ack_remind_hours: int | None = None,
+    via: str | None = None,
 ) -> Broadcast:
-    """Record a broadcast (scheduled; `release` makes its deliveries) and audit it."""
+    """Record a broadcast (scheduled; `release` makes its deliveries) and audit it (`via`: the
+    surface it came from when not the chat, e.g. "web", as every console audit row says)."""
     broadcast = Broadcast(
         agency_id=agency.id,
         kind=kind,
@@ -127,6 +129,7 @@ async def create(
         attachment=broadcast.attachment_name,
         ack=ack,
         ack_remind_hours=broadcast.ack_remind_hours,
+        **({"via": via} if via else {}),
     )
     return broadcast
 
@@ -195,7 +198,9 @@ async def release_due(session: AsyncSession, now: datetime) -> list[Broadcast]:
     return due
 
 
-async def cancel(session: AsyncSession, broadcast: Broadcast, actor: str) -> int:
+async def cancel(
+    session: AsyncSession, broadcast: Broadcast, actor: str, via: str | None = None
+) -> int:
     """Stop what has not gone out yet; returns how many messages were withdrawn."""
     now = utcnow()
     result = await session.execute(
@@ -215,6 +220,7 @@ async def cancel(session: AsyncSession, broadcast: Broadcast, actor: str) -> int
         agency_id=broadcast.agency_id,
         target=f"broadcast:{broadcast.id}",
         withdrawn=withdrawn,
+        **({"via": via} if via else {}),
     )
     return withdrawn
 
