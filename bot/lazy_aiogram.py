@@ -7,11 +7,12 @@ and serializer with every nested type inlined. That is about 120 MB of one bot p
 
 While the `aiogram` package executes, `model_rebuild` with aiogram's types namespace builds
 nothing and only keeps that namespace; afterwards every aiogram model (types, methods, the
-generic `Response`, whose parametrisations inherit it) gets it as its parent namespace. pydantic's deferred build then resolves the same forward references on a model's
-first use (validation, construction or dump) as the eager rebuild would have, also for types
-nested in another model's schema (pydantic resolves those with the outer model's parent
-namespace). `install()` runs when the `bot` package is imported, before anything of Abdi
-imports aiogram; a process that imported aiogram earlier keeps the eager build.
+generic `Response`, whose parametrisations inherit it) gets it as its parent namespace.
+pydantic's deferred build then resolves the same forward references on a model's first use
+(validation, construction or dump) as the eager rebuild would have, also for types nested in
+another model's schema (pydantic resolves those with the outer model's parent namespace).
+`install()` runs when the `bot` package is imported, before anything of Abdi imports aiogram;
+a process that imported aiogram earlier keeps the eager build.
 """
 
 from __future__ import annotations
@@ -21,14 +22,19 @@ import importlib.machinery
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 PACKAGE = "aiogram"
 
 
-def _aiogram_models(base: type) -> list[type]:
-    found, todo = [], [base]
+def _aiogram_models(base: type[BaseModel]) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    todo = [base]
     while todo:
+        sub: type[BaseModel]
         for sub in todo.pop().__subclasses__():
             todo.append(sub)
             if sub.__module__.startswith(PACKAGE + "."):
@@ -46,12 +52,12 @@ def _exec_deferred(exec_module: Callable[[ModuleType], None], module: ModuleType
         cls: Any, *, _types_namespace: dict[str, Any] | None = None, **kwargs: Any
     ) -> bool | None:
         if _types_namespace is None:  # not aiogram's loop over its types
-            return eager.__func__(cls, **kwargs)  # type: ignore[no-any-return]
+            return eager.__func__(cls, **kwargs)
         if not namespaces:
             namespaces.append(_types_namespace)
         return None
 
-    BaseModel.model_rebuild = classmethod(keep_namespace)  # type: ignore[method-assign,assignment]
+    BaseModel.model_rebuild = classmethod(keep_namespace)  # type: ignore[assignment]
     try:
         exec_module(module)
     finally:
