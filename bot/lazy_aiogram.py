@@ -22,10 +22,9 @@ import importlib.machinery
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
+from pydantic import BaseModel
 
 PACKAGE = "aiogram"
 
@@ -43,8 +42,6 @@ def _aiogram_models(base: type[BaseModel]) -> list[type[BaseModel]]:
 
 
 def _exec_deferred(exec_module: Callable[[ModuleType], None], module: ModuleType) -> None:
-    from pydantic import BaseModel
-
     eager = BaseModel.__dict__["model_rebuild"]
     namespaces: list[dict[str, Any]] = []
 
