@@ -27,8 +27,7 @@ RUN /opt/venv/bin/pip install --no-deps -e . \
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1 \
-    MPLCONFIGDIR=/tmp/matplotlib
+    PYTHONDONTWRITEBYTECODE=1
 # pg_dump and pg_restore for `abdi backup` / `abdi restore` (Debian 12's client is PostgreSQL 15:
 # the server in deploy/compose.yaml is 15 too, as pg_dump refuses a newer server). Unpinned on
 # purpose: security updates of the Debian release are wanted at every build.

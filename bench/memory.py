@@ -9,6 +9,7 @@ RSS (VmHWM from /proc) beside a bare aiogram echo process polling the same fake 
 same updates, measured in the same run.
 
     python -m bench.memory [--employees 100000] [--updates 3000] [--users 300] [--db both]
+    python -m bench.memory --imports    # RSS after each group of imports of `abdi run`
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import os
 import random
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -325,6 +327,43 @@ asyncio.run(main())
 """
 
 
+# What `abdi run` imports, in the order it does, grouped; each group's RSS is read in one fresh
+# interpreter (nothing of this module loaded) after importing it and everything before it.
+IMPORT_STEPS = (
+    ("Python", ""),
+    ("SQLAlchemy (asyncio), pydantic-settings", "sqlalchemy.ext.asyncio, pydantic_settings"),
+    ("storage.models, storage.db (with Alembic)", "storage.models, storage.db"),
+    ("bot.app (handlers, Babel, services, guidance search)", "bot.app"),
+    ("the CLI (every command's module)", "bot.cli"),
+    ("the Telegram channel (aiogram), serving, the drain", "bot.channels.serving, bot.background"),
+    ("Pillow, on the first chart", "PIL.Image, PIL.ImageDraw, PIL.ImageFont"),
+)
+RSS_AFTER_EACH = """
+import importlib, re, sys
+for modules in sys.argv[1:]:
+    for name in filter(None, (m.strip() for m in modules.split(","))):
+        importlib.import_module(name)
+    with open("/proc/self/status") as status:
+        print(int(re.search(r"VmRSS:\\s+(\\d+)", status.read()).group(1)) / 1024, flush=True)
+"""
+
+
+def import_steps() -> None:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", RSS_AFTER_EACH, *(m for _, m in IMPORT_STEPS)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before = 0.0
+    for (label, _), line in zip(IMPORT_STEPS, done.stdout.split(), strict=True):
+        total = float(line)
+        print(f"{label:<55} +{total - before:6.1f} MB = {total:6.1f} MB")
+        before = total
+
+
 async def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.ERROR)
     echo = await measure_echo(args.users, args.updates)
@@ -342,4 +381,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--broadcast-seconds", type=float, default=30, help="at least this long with the drain"
     )
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--imports", action="store_true", help="only the RSS after each group of imports"
+    )
+    parsed = parser.parse_args()
+    if parsed.imports:
+        import_steps()
+    else:
+        asyncio.run(main(parsed))

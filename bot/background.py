@@ -31,9 +31,7 @@ def channel_senders(app: App) -> dict[str, ChannelSender]:
         from bot.channels.telegram_outbound import TelegramSender
 
         senders["telegram"] = TelegramSender.from_settings(app.settings)
-    from bot.channels.whatsapp_webhook import whatsapp_configured
-
-    if whatsapp_configured(app.settings):
+    if app.settings.whatsapp_configured:
         from bot.channels.whatsapp_sender import WhatsAppSender
 
         senders["whatsapp"] = WhatsAppSender.from_settings(app)

@@ -231,6 +231,16 @@ class WhatsAppSettings(BaseModel):
         default=6.0, description="Seconds between two messages to one user (pair rate)"
     )
 
+    @property
+    def whatsapp_configured(self) -> bool:
+        """Whether WhatsApp is served: every Cloud API setting it needs is given."""
+        return bool(
+            self.whatsapp_token
+            and self.whatsapp_phone_number_id
+            and self.whatsapp_app_secret
+            and self.whatsapp_verify_token
+        )
+
 
 class WebConsoleSettings(BaseModel):
     """The HR web console under /hr/ (served by `abdi serve`, and locally by `abdi chat`)."""

@@ -10,7 +10,7 @@ from enum import StrEnum
 from bot.i18n import Translator
 from bot.messages import Attachment, Choice, Reply
 from bot.routing import ASN, HR, ID, Context, Router
-from bot.services import audit, periods, rating, standings
+from bot.services import audit, periods, rating, standing_chart, standings
 from bot.services.rating_scheme import RELATIONS, Scheme, load_scheme
 from handlers.rating import winners_text
 from storage.models import Employee, RatingPeriod
@@ -125,7 +125,7 @@ async def _show(ctx: Context, period: RatingPeriod, published: list[RatingPeriod
     text = await standing_text(ctx, employee, period)
     chart = None
     if any(v is not None for _, v in points):
-        png = standings.history_chart(points, ctx.t("standing.chart_title"), scheme)
+        png = standing_chart.history_chart(points, ctx.t("standing.chart_title"), scheme)
         chart = Attachment("posisi.png", png, "image/png")
     choices = [
         Choice(router.payload(Verb.OF, p.id), periods.label(p))

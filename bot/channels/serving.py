@@ -1,24 +1,27 @@
 """The long-running front doors: `abdi run` (Telegram by polling or webhook) and `abdi serve`
-(every configured webhook, Telegram's and WhatsApp's, on one aiohttp server)."""
+(every configured webhook, Telegram's and WhatsApp's, on one aiohttp server).
+
+Each channel's client library (aiogram, pywa) is imported only when that channel is served:
+a process serving one channel does not hold the other's modules (bench/README.md, memory)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
-from aiogram import Bot
 from aiohttp import web
-from pywa_async import WhatsApp
 
 from bot.app import App, StartupError
 from bot.channels.telegram import make_bot
 from bot.channels.telegram_polling import run_polling
 from bot.channels.telegram_webhook import announce, run_webhook
 from bot.channels.telegram_webhook import webhook_app as telegram_webhook_app
-from bot.channels.whatsapp import WhatsAppAdapter, close_client, make_client
-from bot.channels.whatsapp_webhook import WhatsAppWebhook, whatsapp_configured
-from bot.channels.whatsapp_webhook import webhook_app as whatsapp_webhook_app
 from bot.i18n import Translator
 from bot.web import run_site
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from pywa_async import WhatsApp
 
 
 async def serve_telegram(app: App, *, webhook: bool, t: Translator) -> None:
@@ -37,7 +40,7 @@ async def serve_webhooks(app: App, t: Translator, stop: asyncio.Event | None = N
     """`abdi serve`: the Telegram and WhatsApp webhooks (those configured) on one aiohttp server."""
     settings = app.settings
     has_telegram = bool(settings.telegram_bot_token and settings.telegram_webhook_secret)
-    if not has_telegram and not whatsapp_configured(settings):
+    if not has_telegram and not settings.whatsapp_configured:
         raise StartupError("cli.serve.nothing")
     bot: Bot | None = None
     web_app: web.Application | None = None
@@ -48,7 +51,11 @@ async def serve_webhooks(app: App, t: Translator, stop: asyncio.Event | None = N
         web_app = telegram_webhook_app(app, bot)
         paths.append(settings.webhook_path)
     client: WhatsApp | None = None
-    if whatsapp_configured(settings):
+    if settings.whatsapp_configured:
+        from bot.channels.whatsapp import WhatsAppAdapter, make_client
+        from bot.channels.whatsapp_webhook import WhatsAppWebhook
+        from bot.channels.whatsapp_webhook import webhook_app as whatsapp_webhook_app
+
         client = make_client(settings)
         hook = WhatsAppWebhook(app, WhatsAppAdapter(app, client))
         web_app = whatsapp_webhook_app(hook, web_app)
@@ -73,4 +80,6 @@ async def serve_webhooks(app: App, t: Translator, stop: asyncio.Event | None = N
         if bot is not None:
             await bot.session.close()
         if client is not None:
+            from bot.channels.whatsapp import close_client
+
             await close_client(client)

@@ -40,7 +40,7 @@ from bot.channels.whatsapp import (
     bsuid_of,
     wa_id_of,
 )
-from bot.config import Settings, reveal
+from bot.config import reveal
 from bot.dispatcher import Unavailable
 from bot.messages import Channel
 from bot.outage import is_outage
@@ -370,12 +370,3 @@ def webhook_app(hook: WhatsAppWebhook, web_app: web.Application | None = None) -
         web_app = application(hook.app)
     hook.add_routes(web_app)
     return web_app
-
-
-def whatsapp_configured(settings: Settings) -> bool:
-    return bool(
-        settings.whatsapp_token
-        and settings.whatsapp_phone_number_id
-        and settings.whatsapp_app_secret
-        and settings.whatsapp_verify_token
-    )

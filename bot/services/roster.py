@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -93,6 +92,10 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(row number as a spreadsheet shows it, lower-cased column -> text) for each data row."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
+        # openpyxl (with Pillow) is about 5 MB of every process that imports this module:
+        # loaded only when a workbook is read or written.
+        from openpyxl import load_workbook
+
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except OSError:
@@ -437,6 +440,8 @@ def write_rows(path: Path, rows: list[list[str]]) -> None:
     if suffix not in (".xlsx", ".csv", ".txt"):  # what read_rows can read back
         raise RosterFileError("roster.file.format", name=path.name)
     if suffix == ".xlsx":
+        from openpyxl import Workbook
+
         book = Workbook()
         sheet = book.active
         assert sheet is not None

@@ -750,31 +750,6 @@ async def history(
     ]
 
 
-def history_chart(
-    points: Sequence[tuple[str, float | Decimal | None]], title: str, scheme: Scheme
-) -> bytes:
-    """A small PNG of one's own quarterly scores; aggregates only, nothing about any rater."""
-    # matplotlib takes about a second to import: only the processes that draw a chart pay it.
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 3), dpi=100)
-    axes = figure.subplots()
-    labels = [label for label, _ in points]
-    values = [float("nan") if v is None else float(v) for _, v in points]
-    axes.plot(labels, values, marker="o", color="#1f6f8b")
-    axes.set_ylim(scheme.score_min - 0.2, scheme.score_max + 0.2)
-    axes.set_title(title)
-    axes.grid(True, alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    # No timestamps or software tags in the file: the same history gives the same bytes.
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
 # --- HR views and export --------------------------------------------------------------------
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
 from sqlalchemy import func, select
 
 from bot.messages import Channel
 from bot.services import rating as rating_service
+from bot.services import standing_chart
 from bot.services.rating_scheme import scheme_from
 from storage.models import Award, Employee, Rating, RatingPeriod, Standing
 from tests.helpers.rating_helpers import (
@@ -21,6 +25,12 @@ from tests.helpers.rating_helpers import (
     linked,
     open_quarter,
 )
+
+
+def _pixels_of(image: Image.Image, colour: tuple[int, int, int]) -> list[tuple[int, int]]:
+    width = image.size[0]
+    pixels = enumerate(image.get_flattened_data())
+    return [(i % width, i // width) for i, p in pixels if p == colour]
 
 
 async def _rate(user, name: str, scores: list[int], comment: str | None = None) -> None:
@@ -128,6 +138,12 @@ async def test_whole_flow_open_rate_revise_close_publish_standing(chat, demo_app
     for rater in ("Joko", "Mega", "Dewi", "Wulan", "Sri"):
         assert rater not in reply.text
     assert reply.attachment is not None and reply.attachment.content[:4] == b"\x89PNG"
+    chart = Image.open(io.BytesIO(reply.attachment.content))
+    # Her one published quarter is one marker in the line's colour, in the plot area.
+    marker = _pixels_of(chart, standing_chart.LINE)
+    assert chart.size == (1200, 600) and marker
+    xs, ys = [x for x, _ in marker], [y for _, y in marker]
+    assert max(xs) - min(xs) < 20 and max(ys) - min(ys) < 20
 
     await joko.press("Posisi saya")
     assert "belum memenuhi syarat" in joko.text and "baru 0 penilai" in joko.text

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "handlers", "storage")
 # Libraries that cost start-up time or memory and serve one screen or command: imported inside
 # the function that needs them (directly, or through our module that imports them), so a
-# process that never draws a chart never loads matplotlib and `abdi chat` never loads aiogram.
-LAZY = {"matplotlib", "openpyxl", "bm25s", "Sastrawi", "aiogram", "pywa", "aiohttp", "alembic"}
+# process that never draws a chart never loads Pillow and `abdi chat` never loads aiogram.
+LAZY = {"PIL", "openpyxl", "bm25s", "Sastrawi", "aiogram", "pywa", "aiohttp", "alembic"}
 
 
 def modules(root: Path, packages: tuple[str, ...]) -> dict[str, Path]:
