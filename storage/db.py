@@ -33,12 +33,15 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_engine(url: str, pool_size: int = 40) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        from storage import sqlite_driver  # aiosqlite is loaded only where SQLite is used
+
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLite has one writer at a time: queueing for one connection in the pool is cheaper
         # than many connections (one thread each) sleeping in SQLite's busy handler.
         engine = create_async_engine(
             url,
+            module=sqlite_driver.dbapi(),  # one trip to aiosqlite's thread per statement
             connect_args={"timeout": 30},
             pool_size=1,
             max_overflow=0,
