@@ -27,14 +27,14 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
+from storage import sqlite_driver
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_engine(url: str, pool_size: int = 40) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        from storage import sqlite_driver  # aiosqlite is loaded only where SQLite is used
-
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLite has one writer at a time: queueing for one connection in the pool is cheaper

@@ -21,11 +21,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
+from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.util import EMPTY_DICT
 
 # What one statement leaves behind: description, rowcount, lastrowid, rows.
 Outcome = tuple[Any, int, int | None, list[Any]]
@@ -57,13 +59,13 @@ def _run_many(conn: sqlite3.Connection, operation: str, parameters: Sequence[Any
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A buffered cursor whose statement, rows and close are one trip to the worker thread."""
 
-    __slots__ = ("_outcome", "_arraysize")
+    __slots__ = ("_arraysize", "_outcome")
 
-    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+    def __init__(self, adapt_connection: AsyncAdapt_dbapi_connection) -> None:
         # No driver cursor here: opening one would be a trip of its own.
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
-        self._soft_closed_memoized = {}
+        self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
         self._outcome: Outcome = (None, -1, None, [])
         self._arraysize = 1
@@ -103,7 +105,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _trip(self, work: Any, operation: Any, parameters: Any) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with self._adapt_connection._execute_mutex:
-            outcome: Outcome = await connection._execute(
+            outcome: Outcome = await connection._execute(  # type: ignore[no-untyped-call]
                 work, connection._conn, operation, parameters
             )
         self._outcome = outcome

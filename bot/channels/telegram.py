@@ -15,7 +15,6 @@ from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from aiogram import Bot
-from aiohttp import FormData
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -55,6 +54,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     Update,
 )
+from aiohttp import FormData
 from pydantic import PrivateAttr
 
 from bot import metrics
