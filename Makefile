@@ -46,6 +46,7 @@ lint: $(STAMP)
 ## about an hour on 2 cores). bench/README.md says how to run one alone.
 bench: $(STAMP)
 	$(BIN)/python -m bench.telegram_throughput $(ARGS)
+	$(BIN)/python -m bench.dispatcher_cost
 	$(BIN)/python -m bench.whatsapp_throughput
 	$(BIN)/python -m bench.broadcast
 	$(BIN)/python -m bench.standings

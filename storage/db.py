@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
+from storage import sqlite_driver
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -39,6 +41,7 @@ def create_engine(url: str, pool_size: int = 40) -> AsyncEngine:
         # than many connections (one thread each) sleeping in SQLite's busy handler.
         engine = create_async_engine(
             url,
+            module=sqlite_driver.dbapi(),  # one trip to aiosqlite's thread per statement
             connect_args={"timeout": 30},
             pool_size=1,
             max_overflow=0,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -151,7 +151,9 @@ def _unconfirmed(employee_id: Any, agency_id: Any, versions: dict[str, int]) -> 
     return [
         GuidanceRequirement.agency_id == agency_id,
         GuidanceRequirement.active.is_(True),
-        GuidanceRequirement.topic.in_(list(versions)),
+        # Plain parameters, not an expanding IN list: that one is rendered into the statement's
+        # text on every execution of the account query this is part of.
+        GuidanceRequirement.topic.in_([literal(t, String()) for t in versions]),
         ~acked,
     ]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select
 
 from bot.app import App
@@ -82,6 +83,31 @@ async def test_a_linked_hr_officers_menu_needs_no_query_for_roles(demo_app) -> N
     assert "Meja HR" in " ".join(c.label for c in replies[-1].choices)
     assert len(counted.statements) == 2, counted.statements
     assert counted.commits == 1
+
+
+async def test_on_sqlite_a_statement_is_one_trip_to_the_drivers_thread(demo_app) -> None:
+    # SQLite's one connection is held for every trip to aiosqlite's thread: SQLAlchemy's own
+    # adapter takes four per statement (cursor, execute, fetch, close); storage/sqlite_driver.py
+    # takes one, so a menu update is three trips: the claim, the account query, the commit.
+    if demo_app.engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite's driver works in a thread of its own")
+    await _send(demo_app, "8104", "cost-7", text="/start")
+    async with demo_app.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+    trips: list[str] = []
+    real = driver._execute
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await real(fn, *args, **kwargs)
+
+    driver._execute = counted
+    try:
+        replies = await _send(demo_app, "8104", "cost-8", text="/menu")
+    finally:
+        del driver._execute
+    assert "Silakan pilih layanan" in replies[-1].text
+    assert len(trips) == 3, trips
 
 
 async def test_a_duplicate_costs_only_its_claim(demo_app) -> None:

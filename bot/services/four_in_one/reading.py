@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
@@ -55,15 +55,21 @@ async def cases_of_account(session: AsyncSession, account: Account) -> list[Four
 
 
 @functools.cache  # a statement is reusable, and building it costs more than running it
+@functools.cache
 def follows_a_case() -> ColumnElement[bool]:
-    """SQL condition on an `Account` row: the chat follows a live case (as its family)."""
+    """SQL condition on an `Account` row: the chat follows a live case (as its family).
+
+    Built once: the dispatcher keeps the account query while its conditions stay the same
+    objects. The statuses are plain parameters, not an expanding IN list, which SQLAlchemy
+    would render into the statement's text again on every execution."""
     # A pending duplicate counts like a live case: its reporter's menus are a new reporter's.
+    status = FourInOneCase.status
     return (
         select(CaseContact.id)
         .join(FourInOneCase, FourInOneCase.id == CaseContact.case_id)
         .where(
             CaseContact.account_id == Account.id,
-            FourInOneCase.status.in_((*LIVE, DUPLICATE)),
+            status.in_([literal(s, status.type) for s in (*LIVE, DUPLICATE)]),
         )
         .exists()
     )
