@@ -243,9 +243,14 @@ async def _worker_process(
         "LOG_LEVEL": "ERROR",
         **(extra or {}),
     }
-    abdi = Path(sys.executable).with_name("abdi")
+    command = [str(Path(sys.executable).with_name("abdi")), "worker"]
+    profile = os.environ.get("ABDI_BENCH_PROFILE")
+    if profile:  # cProfile of the worker, written when it stops (SIGTERM ends it cleanly)
+        Path(profile).mkdir(parents=True, exist_ok=True)
+        out = Path(profile) / f"worker-{int(rate)}.prof"
+        command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bot", "worker"]
     process = await asyncio.create_subprocess_exec(
-        str(abdi), "worker", env=env, stdout=asyncio.subprocess.PIPE
+        *command, env=env, stdout=asyncio.subprocess.PIPE
     )
     assert process.stdout is not None
     await process.stdout.readline()  # "Worker … running"

@@ -13,7 +13,7 @@ from bot import jobs
 from bot.app import create_app
 from bot.services.broadcasting import reminders
 from bot.services.broadcasting.audiences import NOT_RATED, Audience
-from bot.services.rate_limit import MemoryLimiter, RedisLimiter, acquire_many
+from bot.services.rate_limit import MemoryLimiter, RedisLimiter, SendWindow, acquire_many
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Rating, RatingPeriod
 from tests.conftest import redis_keys
 from tests.helpers.delivery_helpers import link_all
@@ -189,3 +189,14 @@ async def test_acquire_many_waits_once_for_the_last_slot() -> None:
     assert loop.time() - started >= 4 / 20 - 0.01
     after = await limiter.reserve("tg", 20.0, "c9", 0)
     assert after.reserved and after.delay <= 1 / 20 + 0.01  # nothing left booked ahead
+
+
+async def test_late_sends_do_not_catch_up_above_the_rate_in_a_second() -> None:
+    window = SendWindow(10.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(5):  # ten sends due at once (late): the second has room for all ten
+        await window.admit(2)
+    assert loop.time() - started < 0.5
+    await window.admit(1)  # the eleventh waits until the first has left the last second
+    assert loop.time() - started >= 1.0 - 0.01
