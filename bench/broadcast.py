@@ -246,7 +246,7 @@ async def _worker_process(
     command = [str(Path(sys.executable).with_name("abdi")), "worker"]
     profile = os.environ.get("ABDI_BENCH_PROFILE")
     if profile:  # cProfile of the worker, written when it stops (SIGTERM ends it cleanly)
-        Path(profile).mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(Path(profile).mkdir, parents=True, exist_ok=True)
         out = Path(profile) / f"worker-{int(rate)}.prof"
         command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bot", "worker"]
     process = await asyncio.create_subprocess_exec(

@@ -159,8 +159,9 @@ class KeepAlivePost:
                 return connection
             connection.close()
         loop = asyncio.get_running_loop()
+        hostname = self.host if self.ssl is not None else None
         _, protocol = await loop.create_connection(
-            _Connection, self.host, self.port, ssl=self.ssl, server_hostname=self.ssl and self.host
+            _Connection, self.host, self.port, ssl=self.ssl, server_hostname=hostname
         )
         return protocol
 
