@@ -2,11 +2,12 @@
 
 One pass (`Drain.step`) recovers claims of dead processes, claims a batch (PostgreSQL: FOR UPDATE
 SKIP LOCKED, so several workers never take the same row; SQLite: one conditional UPDATE), and
-sends it in waves. A row is marked `sending` only once its limiter slot is granted, right before
-the request, so a crash leaves at most the waves on the wire (about DELIVERY_CONCURRENCY requests,
-two waves at least) per process in an unknowable state: those rows are recovered after the lease
-as `uncertain` (listed for HR) or resent, as configured. Status changes are written per wave, one
-statement per kind of change.
+sends it in waves. A row is marked `sending` only once its limiter slot is booked (while the slot
+comes due: the database round trip never delays the send), and each message leaves at its own
+slot, never more than the rate in any second. A crash so leaves at most the waves booked or on
+the wire (MAX_FLIGHTS waves, about DELIVERY_CONCURRENCY requests) per process in an unknowable
+state: those rows are recovered after the lease as `uncertain` (listed for HR) or resent, as
+configured. Status changes are written per wave, one statement per kind of change.
 """
 
 from __future__ import annotations
