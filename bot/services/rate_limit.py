@@ -81,15 +81,6 @@ async def reserve_slots(
     return slots
 
 
-async def acquire_many(
-    limiter: Limiter, bucket: str, rate: float, chats: list[str], interval: float
-) -> None:
-    """Wait until one message to each of `chats` may go out on `bucket`: reserve all, wait once
-    for the last slot granted."""
-    slots = await reserve_slots(limiter, bucket, rate, chats, interval)
-    await sleep_until(max(slots, default=0.0))
-
-
 async def sleep_until(when: float) -> None:
     """Sleep until the event loop's clock reads `when` (no sleep if it has passed)."""
     delay = when - asyncio.get_running_loop().time()
