@@ -157,6 +157,7 @@ class Drain:
         # A broadcast without a confirm button reads the same to everyone of one language.
         self._composed: dict[tuple[int, str], Reply] = {}
         self._windows: dict[str, SendWindow] = {}
+        self._paused: dict[str, float] = {}  # channel -> loop time its last 429 pause ends
 
     # -- claiming -------------------------------------------------------------------------
     async def recover(self, now: datetime) -> int:
@@ -301,10 +302,13 @@ class Drain:
     async def _send(self, delivery: Delivery, account: Account) -> SendResult:
         sender = self.senders[account.channel]
         try:
-            return await sender.send_outbound(account, delivery, self._compose(delivery, account))
+            result = await sender.send_outbound(account, delivery, self._compose(delivery, account))
         except Exception as exc:  # a sender bug must not lose the row: retry, then fail
             log.exception("sender raised")
             return SendResult(Outcome.RETRY, error=type(exc).__name__)
+        if result.throttled and result.retry_after is not None:  # the rest of the wave waits now
+            self._pause_here(account.channel, result.retry_after)
+        return result
 
     async def _record(
         self, results: list[tuple[Delivery, Account, SendResult]], report: StepReport
@@ -394,6 +398,9 @@ class Drain:
             ):
                 last += 1
             await sleep_until(live[last][2])  # never before any slot of the group
+            # A 429 came back after these slots were booked: they wait it out too (a while:
+            # the rows are `sending`, and must not look abandoned to another worker).
+            await sleep_until(min(self._paused.get(channel, 0.0), self._latest_resume()))
             group = live[first : last + 1]
             await self._window(channel).admit(len(group))
             sends.extend(asyncio.ensure_future(self._send(d, a)) for d, a, _ in group)
@@ -415,6 +422,14 @@ class Drain:
         await self._skip(unreachable, Status.UNREACHABLE, "blocked earlier", now)
         report.unreachable += len(unreachable)
         return Batch(report, [(d, a) for d, a in pairs if a.reachable])
+
+    def _pause_here(self, channel: str, seconds: float) -> None:
+        """Hold this process's booked sends on `channel` (the limiter holds what is booked next)."""
+        resume = asyncio.get_running_loop().time() + seconds
+        self._paused[channel] = max(self._paused.get(channel, 0.0), resume)
+
+    def _latest_resume(self) -> float:
+        return asyncio.get_running_loop().time() + self.lease.total_seconds() / 4
 
     def _window(self, channel: str) -> SendWindow:
         window = self._windows.get(channel)

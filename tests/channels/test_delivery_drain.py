@@ -190,3 +190,22 @@ async def test_each_message_of_a_wave_goes_at_its_own_slot(demo_app, bot_api) ->
     assert len(times) == len(chats) > rate
     gaps = sorted(b - a for a, b in itertools.pairwise(times))
     assert gaps[len(gaps) // 2] >= 0.4 / rate  # the median gap is about 1/rate, not 0
+
+
+async def test_slots_booked_before_a_429_wait_for_its_retry_after(demo_app, bot_api) -> None:
+    # At 40/s three waves of four are booked ahead; the 429 on the first message pauses them
+    # too, not only what is booked after it.
+    await link_all(demo_app)
+    bot_api.rate_limit_next("sendMessage", retry_after=1)
+    sender = telegram_sender(demo_app, bot_api, rate=40)
+    await send_now(demo_app, Audience(EVERYONE))
+    drain = Drain(
+        demo_app.sessions, {"telegram": sender}, demo_app.settings, limiter=MemoryLimiter()
+    )
+    await drain.step()
+    await sender.close()
+    attempts = [c.at for c in bot_api.calls if c.method == "sendMessage"]
+    throttled = attempts[0]
+    early = [at for at in attempts[1:] if at - throttled < 0.9]
+    assert len(early) <= 4  # what was on the wire or leaving when the answer came back
+    assert len(attempts) > 20
