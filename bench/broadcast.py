@@ -228,9 +228,10 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _worker_process(
-    url: str, base: str, rate: float, extra: dict[str, str] | None = None
+    url: str, base: str, rate: float, extra: dict[str, str] | None = None, nice: int = 0
 ) -> asyncio.subprocess.Process:
-    """`abdi worker` as a separate process (DELIVERY_IN_PROCESS=false set-ups)."""
+    """`abdi worker` as a separate process (DELIVERY_IN_PROCESS=false set-ups), at the CPU
+    priority `nice` (deploy/systemd/abdi-worker@.service runs workers at Nice=5)."""
     ours = ("DATABASE_", "TELEGRAM_", "WHATSAPP_", "DELIVERY_", "REDIS_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env |= {
@@ -243,9 +244,16 @@ async def _worker_process(
         "LOG_LEVEL": "ERROR",
         **(extra or {}),
     }
-    abdi = Path(sys.executable).with_name("abdi")
+    command = [str(Path(sys.executable).with_name("abdi")), "worker"]
+    profile = os.environ.get("ABDI_BENCH_PROFILE")
+    if profile:  # cProfile of the worker, written when it stops (SIGTERM ends it cleanly)
+        await asyncio.to_thread(Path(profile).mkdir, parents=True, exist_ok=True)
+        out = Path(profile) / f"worker-{int(rate)}.prof"
+        command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bot", "worker"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
     process = await asyncio.create_subprocess_exec(
-        str(abdi), "worker", env=env, stdout=asyncio.subprocess.PIPE
+        *command, env=env, stdout=asyncio.subprocess.PIPE
     )
     assert process.stdout is not None
     await process.stdout.readline()  # "Worker … running"
@@ -280,6 +288,7 @@ async def run(
     recipients: int,
     *,
     separate: bool = False,
+    nice: int = 0,
 ) -> Run:
     """One measurement; rate None = no broadcast; `separate`: the drain runs in an
     `abdi worker` process, not in the bot's."""
@@ -303,7 +312,7 @@ async def run(
         from storage.models import Agency, utcnow
 
         if separate:  # started first: its start-up is not part of the broadcast's time
-            worker = await _worker_process(url, base, rate)
+            worker = await _worker_process(url, base, rate, nice=nice)
         async with app.sessions() as session, session.begin():
             agency = await session.scalar(select(Agency))
             assert agency is not None
@@ -350,7 +359,9 @@ async def run(
     return Run(sent / elapsed if rate else 0.0, latencies, sent, cpu_us, sent_chats)
 
 
-async def whatsapp_run(url: str, base: str, graph: str, count: int, seconds: float) -> int:
+async def whatsapp_run(
+    url: str, base: str, graph: str, count: int, seconds: float, nice: int = 0
+) -> int:
     """`count` WhatsApp messages due now, sent by one worker at the 80/s limit; how many."""
     from sqlalchemy import insert
 
@@ -387,7 +398,7 @@ async def whatsapp_run(url: str, base: str, graph: str, count: int, seconds: flo
         "WHATSAPP_API_BASE": graph,
         "WHATSAPP_PER_SECOND": str(WA_RATE),
     }
-    worker = await _worker_process(url, base, 25, extra)
+    worker = await _worker_process(url, base, 25, extra, nice)
     started = time.perf_counter()
     sent = 0
     while time.perf_counter() - started < seconds and sent < count:
@@ -433,6 +444,12 @@ def main() -> None:
         help="fast run with the drain in the bot's process instead of an `abdi worker`",
     )
     parser.add_argument("--worker-process", action="store_true", help=argparse.SUPPRESS)  # default
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=5,
+        help="CPU priority of the worker process, as the deployment runs it (0: the bot's)",
+    )
     args = parser.parse_args()
     separate = not args.in_process
     logging.disable(logging.WARNING)
@@ -449,7 +466,15 @@ def main() -> None:
         fake = FakeServer(throttle_every=10_000)
         with fake as base:
             fast = asyncio.run(
-                run(url, base, 1000, args.fast_seconds, args.recipients, separate=separate)
+                run(
+                    url,
+                    base,
+                    1000,
+                    args.fast_seconds,
+                    args.recipients,
+                    separate=separate,
+                    nice=args.worker_nice,
+                )
             )
         received: dict[int, int] = fake.result or {}
         wa_line = ""
@@ -457,7 +482,14 @@ def main() -> None:
             graph = FakeServer(target=_fake_graph)
             with FakeServer() as base, graph as graph_base:
                 wa_sent = asyncio.run(
-                    whatsapp_run(url, base, graph_base, args.whatsapp, args.whatsapp / 40 + 30)
+                    whatsapp_run(
+                        url,
+                        base,
+                        graph_base,
+                        args.whatsapp,
+                        args.whatsapp / 40 + 30,
+                        args.worker_nice,
+                    )
                 )
             wa_rate, busiest = adherence(graph.result or [])
             wa_line = (
@@ -474,7 +506,7 @@ def main() -> None:
     cpu = f", worker CPU {fast.cpu_us:.0f} us/msg" if fast.cpu_us is not None else ""
     print(
         f"broadcast bench ({args.db}, {args.recipients} recipients, {USERS} users chatting, "
-        f"drain {'in one abdi worker' if separate else 'in-process'}): "
+        f"drain {f'in one abdi worker, nice {args.worker_nice}' if separate else 'in-process'}): "
         f"limit 25/s -> {slow.rate:.1f} msgs/s; limit 1000/s -> {fast.rate:.0f} msgs/s "
         f"({fast.sent} sent, 429 every 10,000th{cpu}; at the fake: {duplicates} duplicates, "
         f"{losses} losses, {queued} still queued at the end); reply p50/p99 ms: no broadcast "

@@ -2,11 +2,12 @@
 
 One pass (`Drain.step`) recovers claims of dead processes, claims a batch (PostgreSQL: FOR UPDATE
 SKIP LOCKED, so several workers never take the same row; SQLite: one conditional UPDATE), and
-sends it in waves. A row is marked `sending` only once its limiter slot is granted, right before
-the request, so a crash leaves at most the waves on the wire (about DELIVERY_CONCURRENCY requests,
-two waves at least) per process in an unknowable state: those rows are recovered after the lease
-as `uncertain` (listed for HR) or resent, as configured. Status changes are written per wave, one
-statement per kind of change.
+sends it in waves. A row is marked `sending` only once its limiter slot is booked (while the slot
+comes due: the database round trip never delays the send), and each message leaves at its own
+slot, never more than the rate in any second. A crash so leaves at most the waves booked or on
+the wire (MAX_FLIGHTS waves, about DELIVERY_CONCURRENCY requests) per process in an unknowable
+state: those rows are recovered after the lease as `uncertain` (listed for HR) or resent, as
+configured. Status changes are written per wave, one statement per kind of change.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ from bot.messages import Attachment, Choice, Reply
 from bot.outage import is_outage
 from bot.senders import ChannelSender, Outcome, SendResult
 from bot.services.broadcasting import acks
-from bot.services.rate_limit import Limiter, MemoryLimiter, acquire_many
+from bot.services.rate_limit import (
+    Limiter,
+    MemoryLimiter,
+    SendWindow,
+    reserve_slots,
+    sleep_until,
+)
 from storage import db
 from storage.models import Account, Broadcast, Delivery, utcnow
 
@@ -43,6 +50,9 @@ log = logging.getLogger("abdi.drain")
 MAX_BACKOFF = 300.0  # seconds
 IN_FLIGHT_LOST = "in flight when a process stopped"
 MAX_FLIGHTS = 3
+# Messages of a wave whose slots fall within this many seconds go out together: at 1,000/s ten
+# per timer instead of one, and at most that many above the rate in any one second.
+TICK = 0.01
 
 
 def worker_name() -> str:
@@ -146,6 +156,8 @@ class Drain:
         self._broadcasts: dict[int, Broadcast] = {}
         # A broadcast without a confirm button reads the same to everyone of one language.
         self._composed: dict[tuple[int, str], Reply] = {}
+        self._windows: dict[str, SendWindow] = {}
+        self._paused: dict[str, float] = {}  # channel -> loop time its last 429 pause ends
 
     # -- claiming -------------------------------------------------------------------------
     async def recover(self, now: datetime) -> int:
@@ -290,10 +302,13 @@ class Drain:
     async def _send(self, delivery: Delivery, account: Account) -> SendResult:
         sender = self.senders[account.channel]
         try:
-            return await sender.send_outbound(account, delivery, self._compose(delivery, account))
+            result = await sender.send_outbound(account, delivery, self._compose(delivery, account))
         except Exception as exc:  # a sender bug must not lose the row: retry, then fail
             log.exception("sender raised")
             return SendResult(Outcome.RETRY, error=type(exc).__name__)
+        if result.throttled and result.retry_after is not None:  # the rest of the wave waits now
+            self._pause_here(account.channel, result.retry_after)
+        return result
 
     async def _record(
         self, results: list[tuple[Delivery, Account, SendResult]], report: StepReport
@@ -363,12 +378,35 @@ class Drain:
             )
 
     async def _wave(
-        self, wave: list[tuple[Delivery, Account]], report: StepReport
+        self, wave: list[tuple[Delivery, Account]], slots: list[float], report: StepReport
     ) -> list[tuple[Delivery, Account, SendResult]]:
+        """Mark the wave in flight while its first slot comes due, then send each message at its
+        own slot (a tick's worth together): the database round trip never moves a send, so
+        its lateness cannot bunch two waves into one second."""
         started = await self._start([d.id for d, _ in wave], self.clock())
-        live = [(d, a) for d, a in wave if d.id in started]
-        results = await asyncio.gather(*(self._send(d, a) for d, a in live))
-        done = [(d, a, r) for (d, a), r in zip(live, results, strict=True)]
+        live = [(d, a, at) for (d, a), at in zip(wave, slots, strict=True) if d.id in started]
+        live.sort(key=lambda row: row[2])
+        sends: list[asyncio.Future[SendResult]] = []
+        first = 0
+        while first < len(live):
+            channel = live[first][1].channel
+            last = first
+            while (
+                last + 1 < len(live)
+                and live[last + 1][2] - live[first][2] < TICK
+                and live[last + 1][1].channel == channel
+            ):
+                last += 1
+            await sleep_until(live[last][2])  # never before any slot of the group
+            # A 429 came back after these slots were booked: they wait it out too (a while:
+            # the rows are `sending`, and must not look abandoned to another worker).
+            await sleep_until(min(self._paused.get(channel, 0.0), self._latest_resume()))
+            group = live[first : last + 1]
+            await self._window(channel).admit(len(group))
+            sends.extend(asyncio.ensure_future(self._send(d, a)) for d, a, _ in group)
+            first = last + 1
+        results = await asyncio.gather(*sends)
+        done = [(d, a, r) for (d, a, _), r in zip(live, results, strict=True)]
         await self._record(done, report)
         return done
 
@@ -384,6 +422,36 @@ class Drain:
         await self._skip(unreachable, Status.UNREACHABLE, "blocked earlier", now)
         report.unreachable += len(unreachable)
         return Batch(report, [(d, a) for d, a in pairs if a.reachable])
+
+    def _pause_here(self, channel: str, seconds: float) -> None:
+        """Hold this process's booked sends on `channel` (the limiter holds what is booked next)."""
+        resume = asyncio.get_running_loop().time() + seconds
+        self._paused[channel] = max(self._paused.get(channel, 0.0), resume)
+
+    def _latest_resume(self) -> float:
+        return asyncio.get_running_loop().time() + self.lease.total_seconds() / 4
+
+    def _window(self, channel: str) -> SendWindow:
+        window = self._windows.get(channel)
+        if window is None:
+            window = self._windows[channel] = SendWindow(self.senders[channel].limits.per_second)
+        return window
+
+    async def _reserve(self, wave: list[tuple[Delivery, Account]]) -> list[float]:
+        """A limiter slot per row of the wave, in its order (one reservation per channel)."""
+        slots = [0.0] * len(wave)
+        rows: dict[str, list[int]] = {}
+        for i, (_, account) in enumerate(wave):
+            rows.setdefault(account.channel, []).append(i)
+        for channel, indices in rows.items():
+            limits = self.senders[channel].limits
+            refs = [wave[i][1].chat_ref for i in indices]
+            granted = await reserve_slots(
+                self.limiter, channel, limits.per_second, refs, limits.per_chat_interval
+            )
+            for i, at in zip(indices, granted, strict=True):
+                slots[i] = at
+        return slots
 
     async def _deliver(self, batch: Batch, last_wave: Callable[[], None] | None = None) -> None:
         """Send a batch in waves; `last_wave` is called once its last wave is on its way (the
@@ -403,17 +471,10 @@ class Drain:
         try:
             for first in range(0, len(pending), size):
                 wave = pending[first : first + size]
-                chats: dict[str, list[str]] = {}
-                for _, account in wave:
-                    chats.setdefault(account.channel, []).append(account.chat_ref)
-                for channel, refs in chats.items():
-                    limits = self.senders[channel].limits
-                    await acquire_many(
-                        self.limiter, channel, limits.per_second, refs, limits.per_chat_interval
-                    )
+                slots = await self._reserve(wave)
                 started.update(d.id for d, _ in wave)
-                # Tokens for the next wave are taken while this one is on the wire.
-                inflight.add(asyncio.create_task(self._wave(wave, report)))
+                # The next wave's slots are reserved while this one waits for its own.
+                inflight.add(asyncio.create_task(self._wave(wave, slots, report)))
                 if last_wave is not None and first + size >= len(pending):
                     last_wave()
                 if len(inflight) >= flights:

@@ -1,4 +1,4 @@
-"""Bot API sendMessage as pre-rendered JSON through one aiohttp session, for the drain.
+"""Bot API sendMessage as pre-rendered JSON over kept-alive connections, for the drain.
 
 aiogram builds a pydantic method object per call and validates the whole `Message` it gets back:
 about 1 ms of Python per message, most of a broadcast's cost. A drain needs none of it. Here a
@@ -10,13 +10,10 @@ outcomes do not depend on which path a message took. Replies to people chatting 
 
 from __future__ import annotations
 
-import asyncio
 import json
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
+from bot.channels.keepalive_http import HTTPError, KeepAlivePost
 from bot.senders import Outcome, SendResult
 
 # 400s that mean the person cannot be messaged at all (never started the bot, account deleted).
@@ -63,35 +60,34 @@ def chat_id(chat_ref: str) -> int | str:
     return int(chat_ref) if chat_ref.lstrip("-").isdigit() else chat_ref
 
 
-@dataclass
 class RawBotAPI:
-    """sendMessage over a session of its own (kept-alive connections, opened on first use)."""
+    """sendMessage over kept-alive connections of its own (opened on first use)."""
 
-    url: str  # the sendMessage URL, token included
-    timeout: float
-    connections: int = 128
-    _session: aiohttp.ClientSession | None = None
+    def __init__(self, url: str, timeout: float, connections: int = 128) -> None:
+        self.url = url  # the sendMessage URL, token included
+        self._client = KeepAlivePost(url, timeout, connections)
+        # A broadcast's text is the same for everyone: its JSON is rendered once, not per chat.
+        self._texts: dict[str, bytes] = {}
 
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=self.timeout)
-            )
-        return self._session
+    def body(self, chat_ref: str, text: str, reply_markup: dict[str, Any] | None = None) -> bytes:
+        """The sendMessage JSON body."""
+        if reply_markup is not None:
+            payload = {"chat_id": chat_id(chat_ref), "text": text, "reply_markup": reply_markup}
+            return json.dumps(payload, ensure_ascii=False).encode()
+        rest = self._texts.get(text)
+        if rest is None:
+            if len(self._texts) >= 64:
+                self._texts.clear()
+            quoted = json.dumps(text, ensure_ascii=False)
+            rest = self._texts[text] = f',"text":{quoted}}}'.encode()
+        return b'{"chat_id":' + json.dumps(chat_id(chat_ref)).encode() + rest
 
     async def send_message(
         self, chat_ref: str, text: str, reply_markup: dict[str, Any] | None = None
     ) -> SendResult:
-        payload: dict[str, Any] = {"chat_id": chat_id(chat_ref), "text": text}
-        if reply_markup is not None:
-            payload["reply_markup"] = reply_markup
-        body = json.dumps(payload, ensure_ascii=False).encode()
         try:
-            async with self._open().post(self.url, data=body, headers=JSON) as response:
-                status = response.status
-                raw = await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            status, raw = await self._client.post(self.body(chat_ref, text, reply_markup))
+        except (HTTPError, TimeoutError, OSError) as exc:
             return SendResult(Outcome.RETRY, error=f"network {type(exc).__name__}")
         try:
             answer = json.loads(raw)
@@ -100,7 +96,4 @@ class RawBotAPI:
         return result_of(status, answer)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            # aiohttp's advice: let the transports close before the loop may end.
-            await asyncio.sleep(0)
+        await self._client.close()

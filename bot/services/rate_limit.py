@@ -4,14 +4,17 @@ GCRA (generic cell rate algorithm) without burst: each send reserves the next fr
 bot ("theoretical arrival time" + 1/rate) unless the chat itself is still inside its interval.
 MemoryLimiter serves one process; RedisLimiter runs the same rule as one Lua script, atomically,
 on Redis's own clock, so all processes and hosts share one budget per bot. A drain reserves a
-whole wave in one call (`reserve_many`: one lock, one Redis round trip) and waits once, for the
-last of its slots: one sleep per message would lose each sleep's overshoot from the rate.
+whole wave in one call (`reserve_many`: one lock, one Redis round trip) and then sends each
+message at its own slot (`reserve_slots`): a wave sent at once at its last slot would put a
+wave's worth of messages above the rate into some second, and sleeping before each reservation
+would lose each sleep's overshoot from the rate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -54,26 +57,62 @@ async def acquire(limiter: Limiter, bucket: str, rate: float, chat: str, interva
             return
 
 
-async def acquire_many(
+async def reserve_slots(
     limiter: Limiter, bucket: str, rate: float, chats: list[str], interval: float
-) -> None:
-    """Wait until one message to each of `chats` may go out on `bucket` (a chat named twice gets
-    two slots, its interval apart): reserve all, wait once for the last slot granted."""
+) -> list[float]:
+    """Reserve one slot per chat on `bucket` (a chat named twice gets two, its interval apart):
+    the event loop time at which each message may go, in the order of `chats`. Waits only while
+    a chat is inside its interval or the bucket is booked beyond the horizon."""
     loop = asyncio.get_running_loop()
-    ready = loop.time()
-    waiting = list(chats)
+    slots = [0.0] * len(chats)
+    waiting = list(range(len(chats)))
     while waiting:
-        grants = await limiter.reserve_many(bucket, rate, waiting, interval)
+        grants = await limiter.reserve_many(bucket, rate, [chats[i] for i in waiting], interval)
         now = loop.time()
-        later = [(chat, g.delay) for chat, g in zip(waiting, grants, strict=True) if not g.reserved]
-        for grant in grants:
+        later: list[tuple[int, float]] = []
+        for i, grant in zip(waiting, grants, strict=True):
             if grant.reserved:
-                ready = max(ready, now + grant.delay)
-        waiting = [chat for chat, _ in later]
+                slots[i] = now + grant.delay
+            else:
+                later.append((i, grant.delay))
+        waiting = [i for i, _ in later]
         if later:
             await asyncio.sleep(min(delay for _, delay in later))
-    if ready > loop.time():
-        await asyncio.sleep(ready - loop.time())
+    return slots
+
+
+async def sleep_until(when: float) -> None:
+    """Sleep until the event loop's clock reads `when` (no sleep if it has passed)."""
+    delay = when - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+class SendWindow:
+    """At most `rate` sends in any one second, counted as they leave this process.
+
+    The shared limiter books slots; a send may still leave late (a busy event loop, a database
+    round trip), and late sends catching up would put more than the rate into some second, which
+    is what a platform counting sends per second sees. This window holds a send back until the
+    last second has room for it, so catching up never goes above the rate."""
+
+    def __init__(self, rate: float) -> None:
+        self.limit = max(1, int(rate))
+        self._sent: deque[float] = deque()
+
+    async def admit(self, count: int) -> None:
+        """Wait until `count` more sends fit into the last second, and count them."""
+        loop = asyncio.get_running_loop()
+        count = min(count, self.limit)
+        while True:
+            now = loop.time()
+            while self._sent and self._sent[0] <= now - 1.0:
+                self._sent.popleft()
+            excess = len(self._sent) + count - self.limit
+            if excess <= 0:
+                self._sent.extend([now] * count)
+                return
+            await asyncio.sleep(self._sent[excess - 1] + 1.0 - now)
 
 
 def decide(

@@ -4,6 +4,7 @@ processes (each its own App: engine and connections), and the shared limiter kee
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from bot import jobs
 from bot.app import create_app
 from bot.services.broadcasting import reminders
 from bot.services.broadcasting.audiences import NOT_RATED, Audience
-from bot.services.rate_limit import MemoryLimiter, RedisLimiter, acquire_many
+from bot.services.rate_limit import MemoryLimiter, RedisLimiter, SendWindow, reserve_slots
 from storage.models import Account, Agency, Broadcast, Delivery, Employee, Rating, RatingPeriod
 from tests.conftest import redis_keys
 from tests.helpers.delivery_helpers import link_all
@@ -180,12 +181,22 @@ async def test_a_wave_is_reserved_in_one_call_like_one_by_one(limiter) -> None:
     assert alone.reserved and alone.delay == pytest.approx(0.3, abs=0.05)  # after the wave
 
 
-async def test_acquire_many_waits_once_for_the_last_slot() -> None:
+async def test_a_wave_gets_a_slot_per_message_from_one_reservation() -> None:
     limiter = MemoryLimiter()
+    slots = await reserve_slots(limiter, "tg", 20.0, [f"c{i}" for i in range(5)], 0)
+    # Five slots at 20/s, one interval apart: each message goes at its own.
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert gaps == pytest.approx([1 / 20] * 4, abs=0.005)
+    after = await limiter.reserve("tg", 20.0, "c9", 0)
+    assert after.reserved and after.delay >= 4 / 20  # booked after the wave
+
+
+async def test_late_sends_do_not_catch_up_above_the_rate_in_a_second() -> None:
+    window = SendWindow(10.0)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await acquire_many(limiter, "tg", 20.0, [f"c{i}" for i in range(5)], 0)
-    # Five slots at 20/s: the last one is 4 intervals after the first.
-    assert loop.time() - started >= 4 / 20 - 0.01
-    after = await limiter.reserve("tg", 20.0, "c9", 0)
-    assert after.reserved and after.delay <= 1 / 20 + 0.01  # nothing left booked ahead
+    for _ in range(5):  # ten sends due at once (late): the second has room for all ten
+        await window.admit(2)
+    assert loop.time() - started < 0.5
+    await window.admit(1)  # the eleventh waits until the first has left the last second
+    assert loop.time() - started >= 1.0 - 0.01
