@@ -1,4 +1,4 @@
-"""Bot API sendMessage as pre-rendered JSON over kept-alive connections, for the drain.
+"""Bot API sendMessage as pre-rendered JSON through one aiohttp session, for the drain.
 
 aiogram builds a pydantic method object per call and validates the whole `Message` it gets back:
 about 1 ms of Python per message, most of a broadcast's cost. A drain needs none of it. Here a
@@ -10,10 +10,12 @@ outcomes do not depend on which path a message took. Replies to people chatting 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
-from bot.channels.keepalive_http import HTTPError, KeepAlivePost
+import aiohttp
+
 from bot.senders import Outcome, SendResult
 
 # 400s that mean the person cannot be messaged at all (never started the bot, account deleted).
@@ -61,11 +63,13 @@ def chat_id(chat_ref: str) -> int | str:
 
 
 class RawBotAPI:
-    """sendMessage over kept-alive connections of its own (opened on first use)."""
+    """sendMessage over a session of its own (kept-alive connections, opened on first use)."""
 
     def __init__(self, url: str, timeout: float, connections: int = 128) -> None:
         self.url = url  # the sendMessage URL, token included
-        self._client = KeepAlivePost(url, timeout, connections)
+        self.timeout = timeout
+        self.connections = connections
+        self._session: aiohttp.ClientSession | None = None
         # A broadcast's text is the same for everyone: its JSON is rendered once, not per chat.
         self._texts: dict[str, bytes] = {}
 
@@ -82,12 +86,27 @@ class RawBotAPI:
             rest = self._texts[text] = f',"text":{quoted}}}'.encode()
         return b'{"chat_id":' + json.dumps(chat_id(chat_ref)).encode() + rest
 
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                # The Bot API answers small uncompressed JSON; nothing to negotiate per request.
+                auto_decompress=False,
+                skip_auto_headers=("Accept-Encoding", "User-Agent"),
+            )
+        return self._session
+
     async def send_message(
         self, chat_ref: str, text: str, reply_markup: dict[str, Any] | None = None
     ) -> SendResult:
         try:
-            status, raw = await self._client.post(self.body(chat_ref, text, reply_markup))
-        except (HTTPError, TimeoutError, OSError) as exc:
+            body = self.body(chat_ref, text, reply_markup)
+            async with self._open().post(self.url, data=body, headers=JSON) as response:
+                status = response.status
+                raw = await response.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return SendResult(Outcome.RETRY, error=f"network {type(exc).__name__}")
         try:
             answer = json.loads(raw)
@@ -96,4 +115,7 @@ class RawBotAPI:
         return result_of(status, answer)
 
     async def close(self) -> None:
-        await self._client.close()
+        if self._session is not None:
+            await self._session.close()
+            # aiohttp's advice: let the transports close before the loop may end.
+            await asyncio.sleep(0)
