@@ -1,6 +1,6 @@
-"""The drain's raw sendMessage (one aiohttp session) against a server that answers in every way HTTP/1.1
-allows: kept alive, chunked, closing after the answer, too slow, garbage. Each send gets its outcome, and no
-request is ever written twice."""
+"""The drain's raw sendMessage (one aiohttp session) against a server that answers in every
+way HTTP/1.1 allows: kept alive, chunked, closing after the answer, too slow, garbage. Each send
+gets its outcome, and no request is ever written twice."""
 
 from __future__ import annotations
 
