@@ -85,12 +85,11 @@ async def test_a_linked_hr_officers_menu_needs_no_query_for_roles(demo_app) -> N
     assert counted.commits == 1
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_on_sqlite_a_statement_is_one_trip_to_the_drivers_thread(demo_app) -> None:
     # SQLite's one connection is held for every trip to aiosqlite's thread: SQLAlchemy's own
     # adapter takes four per statement (cursor, execute, fetch, close); storage/sqlite_driver.py
     # takes one, so a menu update is three trips: the claim, the account query, the commit.
-    if demo_app.engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite's driver works in a thread of its own")
     await _send(demo_app, "8104", "cost-7", text="/start")
     async with demo_app.engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
