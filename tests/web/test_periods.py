@@ -120,6 +120,7 @@ async def test_open_close_publish_on_the_page_is_what_the_chat_then_shows(
     for action in ("period.open", "period.close", "period.publish"):
         [row] = await _audit(demo_app, action)
         assert row.actor == f"employee:{ids[FAJAR_HR]}" and row.target == f"period:{period.id}"
+        assert row.detail["via"] == "web"
     # Rina asks the chat for her standing: the quarter published on the page.
     rina = await linked(chat, RINA)
     await rina.send("/posisi")
