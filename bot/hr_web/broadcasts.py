@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.delivery import Status
 from bot import dates
+from bot.delivery import Status
 from bot.hr_web import broadcast_compose
 from bot.hr_web.context import (
     BAD_PAGE,
