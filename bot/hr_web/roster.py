@@ -22,6 +22,7 @@ from multidict import MultiDict, MultiDictProxy
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from bot.hr_web import roster_jobs
 from bot.hr_web.context import (
     BAD_PAGE,
     HR_ROLES,
@@ -44,6 +45,7 @@ MAX_ERRORS_SHOWN = 1000  # a preview lists this many bad rows; the rest are coun
 UPLOAD_TTL = 30 * 60  # an uploaded roster waits this long for its confirmation
 UPLOAD_STATE = "web-roster-upload"
 CHUNK = 64 * 1024
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what `secrets.token_urlsafe` makes
 # Message ids by stored code, written out so the catalog checks see every one.
 LABELS = {
     "role": {
@@ -455,18 +457,60 @@ def _report_page(
 @routes.post("/roster/import/confirm")
 @form(roles=HR_ROLES)
 async def confirm_import(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamResponse:
+    """Start the import in the background and show its progress page (100,000 rows outlast a
+    request); a second confirmation of the same upload shows the same job."""
     token = str(data.get("token", ""))
+    if not TOKEN.fullmatch(token):
+        return _import_page(ctx, status=400, error="web.roster.upload_gone")
+    job = roster_jobs.job_key(ctx.web_session.id, token)
+    progress = redirect(f"/hr/roster/import/job/{token}")
+    if await roster_jobs.status(ctx.app, job) is not None:
+        return progress
     key = _upload_key(ctx, token)
-    state = await ctx.app.store.get(key) if token else None
+    state = await ctx.app.store.get(key)
     if state is None or state.name != UPLOAD_STATE:
         return _import_page(ctx, status=400, error="web.roster.upload_gone")
-    await ctx.app.store.clear(key)  # one confirmation per upload
+    if not await roster_jobs.claim(ctx.app, job):
+        return progress  # the other click is starting it
     rows = [(int(number), dict(values)) for number, values in state.data["rows"]]
     name = str(state.data["name"])
-    report = await roster.import_roster(
-        ctx.session, ctx.agency, rows, ctx.actor, via="web", file=name
+    await roster_jobs.begin(ctx.app, job, name, len(rows))
+    await ctx.app.store.clear(key)
+    roster_jobs.start(
+        ctx.request.app,
+        ctx.app,
+        job,
+        agency_id=ctx.agency.id,
+        actor=ctx.actor,
+        name=name,
+        rows=rows,
     )
-    return _report_page(ctx, report, name, "result")
+    return progress
+
+
+@routes.get(r"/roster/import/job/{token:[A-Za-z0-9_-]{1,64}}", name="roster_import_job")
+@page(roles=HR_ROLES)
+async def import_job(ctx: WebContext) -> web.StreamResponse:
+    """The confirmed import: a progress page htmx polls while it runs, then its result."""
+    token = ctx.request.match_info["token"]
+    job = await roster_jobs.status(ctx.app, roster_jobs.job_key(ctx.web_session.id, token))
+    if job is None:
+        return _import_page(ctx, status=404, error="web.roster.upload_gone")
+    polled = ctx.request.headers.get("HX-Request") == "true"
+    if job["stage"] == roster_jobs.RUNNING:
+        template = "roster_job_progress.html" if polled else "roster_job.html"
+        started = datetime.fromisoformat(job["started"])
+        return _render(
+            ctx, template, token=token, job=job, started=started, zone=ctx.agency.timezone
+        )
+    if polled:
+        # Over: the whole page again, now the result (htmx reloads it on this header).
+        response = web.Response(text="", content_type="text/html")
+        response.headers["HX-Refresh"] = "true"
+        return response
+    if job["stage"] == roster_jobs.FAILED:
+        return _import_page(ctx, status=500, error="web.roster.import_failed")
+    return _report_page(ctx, roster_jobs.report_of(job), str(job["name"]), "result")
 
 
 # ---------------------------------------------------------------- the roster file out

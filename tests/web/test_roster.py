@@ -4,6 +4,7 @@ then shows, through the real server, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -51,6 +52,21 @@ async def upload(
     return answer.status, await answer.text()
 
 
+async def finished(client: TestClient, job: str) -> str:
+    """The job page once the import is over, polled as htmx polls it (a finished poll asks
+    for the whole page again)."""
+    for _ in range(2000):
+        polled = await client.get(job, headers={"HX-Request": "true"})
+        assert polled.status == 200
+        if polled.headers.get("HX-Refresh") == "true":
+            page = await client.get(job)
+            assert page.status == 200
+            return await page.text()
+        assert 'hx-trigger="every 2s"' in await polled.text()
+        await asyncio.sleep(0.01)
+    raise AssertionError("the import did not finish")
+
+
 async def count(app: App, model: type[Base], *where: ColumnElement[bool]) -> int:
     async with app.sessions() as session:
         return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
@@ -88,16 +104,21 @@ async def test_upload_previews_without_writing_then_imports_and_the_chat_links_t
         assert await count(demo_app, Employee) == before  # a preview writes nothing
         token = TOKEN.search(preview)
         assert token, preview
+        # The confirmation answers at once with the job's page; the result follows there.
         done = await client.post(
-            "/hr/roster/import/confirm", data={"csrf": csrf, "token": token.group(1)}
+            "/hr/roster/import/confirm",
+            data={"csrf": csrf, "token": token.group(1)},
+            allow_redirects=False,
         )
-        result = await done.text()
-        assert done.status == 200 and t("web.roster.imported") in result
-        # The same upload cannot be imported twice.
+        job = f"/hr/roster/import/job/{token.group(1)}"
+        assert done.status == 303 and done.headers["Location"] == job
+        result = await finished(client, job)
+        assert t("web.roster.imported") in result
+        # The same upload is not imported twice: a second confirmation shows the same job.
         again = await client.post(
             "/hr/roster/import/confirm", data={"csrf": csrf, "token": token.group(1)}
         )
-        assert again.status == 400 and t("web.roster.upload_gone") in await again.text()
+        assert again.status == 200 and t("web.roster.imported") in await again.text()
     assert await count(demo_app, Employee) == before + 1
     assert await count(demo_app, AuditLog, AuditLog.action == "roster.import") == 2  # demo + ours
     async with demo_app.sessions() as session:
@@ -459,3 +480,38 @@ async def test_a_card_read_is_audited_and_says_status_and_accounts(demo_app: App
             )
         )
     assert row is not None and row.actor == f"employee:{fajar}" and row.detail["via"] == "web"
+
+
+async def test_a_double_click_on_confirm_imports_once_and_only_this_session_sees_the_job(
+    demo_app: App,
+) -> None:
+    before = await count(demo_app, Employee)
+    body = (HEADER + f"{NEW_NIP},Budi Santoso,Analis,Sekretariat Daerah,,PNS,,\n").encode()
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app)
+        _status, preview = await upload(client, csrf, body)
+        token = TOKEN.search(preview)
+        assert token
+        confirm = {"csrf": csrf, "token": token.group(1)}
+        both = await asyncio.gather(
+            *(
+                client.post("/hr/roster/import/confirm", data=confirm, allow_redirects=False)
+                for _ in range(2)
+            )
+        )
+        job = f"/hr/roster/import/job/{token.group(1)}"
+        assert [(r.status, r.headers["Location"]) for r in both] == [(303, job)] * 2
+        result = await finished(client, job)
+        assert '<div class="figure">1</div>' + t("web.roster.created") in result
+        # A reload of the result page shows it again and imports nothing more.
+        assert t("web.roster.imported") in await (await client.get(job)).text()
+        bad = await client.post(
+            "/hr/roster/import/confirm", data={"csrf": csrf, "token": "no such/upload"}
+        )
+        assert bad.status == 400 and t("web.roster.upload_gone") in await bad.text()
+    async with console_client(demo_app) as other:
+        await sign_in(other, demo_app)
+        elsewhere = await other.get(job)
+        assert elsewhere.status == 404
+    assert await count(demo_app, Employee) == before + 1
+    assert await count(demo_app, AuditLog, AuditLog.action == "roster.import") == 2  # demo + ours
