@@ -72,6 +72,8 @@ async def _list(ctx: WebContext, *, error: str | None = None, label: str = "") -
         counts=counts,
         paging=paging,
         label_of=periods.label,
+        live_seconds=int(participation.OPEN_SECONDS),
+        any_open=any(p.state == periods.OPEN for p in shown),
         proposed=label or (proposed.label if proposed else ""),
         can_open=proposed is not None,
         error=error,
@@ -97,7 +99,8 @@ async def _confirm(
     counts = participation.Counts(0, 0)
     rows, ranked = 0, 0
     if period is not None:
-        counts = (await participation.period_counts(ctx.session, [period]))[period.id]
+        # What closing makes final: counted now, not the list's figure of a moment ago.
+        counts = (await participation.period_counts(ctx.session, [period], fresh=True))[period.id]
         rows, ranked = await participation.ranked_count(ctx.session, period)
     return ctx.render(
         "periods_confirm.html",

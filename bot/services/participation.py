@@ -60,6 +60,7 @@ SHARES_SECONDS = 300.0
 # 1,000,000 on PostgreSQL): read again after half a minute, as the overview's figures.
 OPEN_SECONDS = 30.0
 _clock = time.monotonic  # a test moves it on instead of waiting
+_LIVE: dict[tuple[str, int], tuple[float, Counts]] = {}  # open quarters' counts, kept briefly
 _SHARES: dict[tuple[str, int, str], tuple[float, Any]] = {}
 
 
@@ -85,11 +86,18 @@ async def _kept(
 
 
 async def period_counts(
-    session: AsyncSession, periods: Sequence[RatingPeriod]
+    session: AsyncSession, periods: Sequence[RatingPeriod], *, fresh: bool = False
 ) -> dict[int, Counts]:
     """Ratings and distinct raters per quarter: one grouped pass over the (period, rater) index
-    for the quarters not already known."""
+    for the quarters not already known. An open quarter's are kept OPEN_SECONDS (0.5 s to count
+    1,000,000 ratings on each view of the list) unless `fresh` is asked (a confirmation)."""
     out = {p.id: _FINAL[_key(session, p.id)] for p in periods if _key(session, p.id) in _FINAL}
+    clock = _clock()
+    if not fresh:
+        for p in periods:
+            hit = _LIVE.get(_key(session, p.id))
+            if p.state == OPEN and hit is not None and hit[0] > clock:
+                out[p.id] = hit[1]
     wanted = [p.id for p in periods if p.id not in out]
     if wanted:
         per_rater = (
@@ -108,6 +116,10 @@ async def period_counts(
     for p in periods:
         if p.state != OPEN and len(_FINAL) < _FINAL_MAX:
             _FINAL[_key(session, p.id)] = out[p.id]
+        elif p.state == OPEN and p.id in wanted:
+            if len(_LIVE) >= _FINAL_MAX:
+                _LIVE.clear()
+            _LIVE[_key(session, p.id)] = (clock + OPEN_SECONDS, out[p.id])
     return out
 
 

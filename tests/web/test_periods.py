@@ -426,11 +426,18 @@ async def test_an_open_quarters_participation_is_counted_every_half_minute_and_s
         before = text_of(await (await client.get(f"/hr/periods/{period_id}")).text())
         assert "0 penilai dari 50 pegawai aktif" in before
         assert "Angka partisipasi: keadaan pukul" in before
+        listing = text_of(await (await client.get("/hr/periods")).text())
+        assert re.search(r"2025-Q1 terbuka .* 0 0 Tutup 2025-Q1", listing), listing
+        assert "dihitung ulang paling lama tiap 30 detik" in listing
         async with demo_app.sessions() as session, session.begin():
             await _rate(session, period_id, ids[1], ids[RINA], 4, datetime.now(UTC))
         soon = text_of(await (await client.get(f"/hr/periods/{period_id}")).text())
         assert "0 penilai dari 50 pegawai aktif" in soon
+        listing = text_of(await (await client.get("/hr/periods")).text())
+        assert re.search(r"2025-Q1 terbuka .* 0 0 Tutup 2025-Q1", listing), listing
         later = participation._clock() + participation.OPEN_SECONDS + 1
         monkeypatch.setattr(participation, "_clock", lambda: later)
         after = text_of(await (await client.get(f"/hr/periods/{period_id}")).text())
+        listing = text_of(await (await client.get("/hr/periods")).text())
     assert "1 penilai dari 50 pegawai aktif" in after
+    assert re.search(r"2025-Q1 terbuka .* 1 1 Tutup 2025-Q1", listing), listing
