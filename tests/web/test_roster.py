@@ -48,23 +48,27 @@ async def upload(
     form = FormData()
     form.add_field("csrf", csrf)
     form.add_field("file", data, filename=name, content_type="application/octet-stream")
-    answer = await client.post("/hr/roster/import", data=form)
-    return answer.status, await answer.text()
+    answer = await client.post("/hr/roster/import", data=form, allow_redirects=False)
+    if answer.status != 303:  # refused at once: no file, too big, a forged token
+        return answer.status, await answer.text()
+    # Read and checked in the background: the preview's page follows the job.
+    preview = answer.headers["Location"]
+    assert preview.startswith("/hr/roster/import/preview/")
+    return await finished(client, preview)
 
 
-async def finished(client: TestClient, job: str) -> str:
-    """The job page once the import is over, polled as htmx polls it (a finished poll asks
-    for the whole page again)."""
+async def finished(client: TestClient, job: str) -> tuple[int, str]:
+    """(status, page) of a job's page once it is over, polled as htmx polls it (a finished
+    poll asks for the whole page again)."""
     for _ in range(2000):
         polled = await client.get(job, headers={"HX-Request": "true"})
         assert polled.status == 200
         if polled.headers.get("HX-Refresh") == "true":
             page = await client.get(job)
-            assert page.status == 200
-            return await page.text()
-        assert 'hx-trigger="every 2s"' in await polled.text()
+            return page.status, await page.text()
+        assert 'hx-trigger="every 1s"' in await polled.text()
         await asyncio.sleep(0.01)
-    raise AssertionError("the import did not finish")
+    raise AssertionError("the job did not finish")
 
 
 async def count(app: App, model: type[Base], *where: ColumnElement[bool]) -> int:
@@ -112,8 +116,8 @@ async def test_upload_previews_without_writing_then_imports_and_the_chat_links_t
         )
         job = f"/hr/roster/import/job/{token.group(1)}"
         assert done.status == 303 and done.headers["Location"] == job
-        result = await finished(client, job)
-        assert t("web.roster.imported") in result
+        status, result = await finished(client, job)
+        assert status == 200 and t("web.roster.imported") in result
         # The same upload is not imported twice: a second confirmation shows the same job.
         again = await client.post(
             "/hr/roster/import/confirm", data={"csrf": csrf, "token": token.group(1)}
@@ -501,7 +505,7 @@ async def test_a_double_click_on_confirm_imports_once_and_only_this_session_sees
         )
         job = f"/hr/roster/import/job/{token.group(1)}"
         assert [(r.status, r.headers["Location"]) for r in both] == [(303, job)] * 2
-        result = await finished(client, job)
+        _status, result = await finished(client, job)
         assert '<div class="figure">1</div>' + t("web.roster.created") in result
         # A reload of the result page shows it again and imports nothing more.
         assert t("web.roster.imported") in await (await client.get(job)).text()
@@ -515,3 +519,8 @@ async def test_a_double_click_on_confirm_imports_once_and_only_this_session_sees
         assert elsewhere.status == 404
     assert await count(demo_app, Employee) == before + 1
     assert await count(demo_app, AuditLog, AuditLog.action == "roster.import") == 2  # demo + ours
+    async with demo_app.sessions() as session:
+        [previewed] = await session.scalars(
+            select(AuditLog).where(AuditLog.action == "roster.preview")
+        )
+    assert previewed.detail == {"via": "web", "file": "roster.csv", "rows": 1, "rejected": 0}
