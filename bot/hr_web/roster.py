@@ -415,17 +415,11 @@ async def upload(ctx: WebContext) -> web.StreamResponse:
     token = secrets.token_urlsafe(24)
     job = roster_jobs.job_key(ctx.web_session.id, token, roster_jobs.PREVIEW)
     await roster_jobs.begin(ctx.app, job, name)
-    roster_jobs.start_preview(
-        ctx.request.app,
-        ctx.app,
-        job,
-        agency_id=ctx.agency.id,
-        actor=ctx.actor,
-        name=name,
-        data=data,
-        upload=_upload_key(ctx, token),
-        upload_ttl=UPLOAD_TTL,
+    upload = _upload_key(ctx, token)
+    checking = roster_jobs.preview(
+        ctx.app, job, ctx.agency.id, ctx.actor, name, data, upload, UPLOAD_TTL
     )
+    roster_jobs.start(ctx.request.app, checking)
     return redirect(f"/hr/roster/import/preview/{token}")
 
 
@@ -470,15 +464,8 @@ async def confirm_import(ctx: WebContext, data: MultiDictProxy[Any]) -> web.Stre
     name = str(state.data["name"])
     await roster_jobs.begin(ctx.app, job, name, len(rows))
     await ctx.app.store.clear(key)
-    roster_jobs.start_import(
-        ctx.request.app,
-        ctx.app,
-        job,
-        agency_id=ctx.agency.id,
-        actor=ctx.actor,
-        name=name,
-        rows=rows,
-    )
+    importing = roster_jobs.import_rows(ctx.app, job, ctx.agency.id, ctx.actor, name, rows)
+    roster_jobs.start(ctx.request.app, importing)
     return progress
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from collections.abc import Coroutine
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,8 +57,9 @@ def report_of(job: dict[str, Any]) -> roster.ImportReport:
     return roster.ImportReport(**data, errors=errors)
 
 
-def _keep(console: web.Application, task: asyncio.Task[None]) -> None:
-    """The console keeps its running jobs, so that shutdown waits for them."""
+def start(console: web.Application, job: Coroutine[Any, Any, None]) -> None:
+    """Run `job` off the request; the console keeps the task so that shutdown waits for it."""
+    task = asyncio.create_task(job)
     tasks = console[TASKS]
     tasks.add(task)
     task.add_done_callback(tasks.discard)
@@ -76,20 +78,7 @@ async def _finish(app: App, key: str, **result: Any) -> None:
     await app.store.set(key, ConversationState(JOB_STATE, job), JOB_TTL)
 
 
-def start_import(
-    console: web.Application,
-    app: App,
-    key: str,
-    *,
-    agency_id: int,
-    actor: str,
-    name: str,
-    rows: list[tuple[int, dict[str, str]]],
-) -> None:
-    _keep(console, asyncio.create_task(_import(app, key, agency_id, actor, name, rows)))
-
-
-async def _import(
+async def import_rows(
     app: App,
     key: str,
     agency_id: int,
@@ -110,23 +99,7 @@ async def _import(
     await _finish(app, key, stage=DONE, report=asdict(report))
 
 
-def start_preview(
-    console: web.Application,
-    app: App,
-    key: str,
-    *,
-    agency_id: int,
-    actor: str,
-    name: str,
-    data: bytes,
-    upload: str,
-    upload_ttl: int,
-) -> None:
-    task = _preview(app, key, agency_id, actor, name, data, upload, upload_ttl)
-    _keep(console, asyncio.create_task(task))
-
-
-async def _preview(
+async def preview(
     app: App,
     key: str,
     agency_id: int,
