@@ -8,14 +8,17 @@ import asyncio
 import csv
 import io
 import re
+import threading
 from pathlib import Path
 
+import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from markupsafe import escape
 from sqlalchemy import ColumnElement, func, select
 
 from bot.app import App
+from bot.hr_web import roster_jobs
 from bot.i18n import translator
 from bot.services import roster
 from storage.models import Account, Agency, AuditLog, Base, Employee, EmployeeRole, Unit
@@ -524,3 +527,37 @@ async def test_a_double_click_on_confirm_imports_once_and_only_this_session_sees
             select(AuditLog).where(AuditLog.action == "roster.preview")
         )
     assert previewed.detail == {"via": "web", "file": "roster.csv", "rows": 1, "rejected": 0}
+
+
+async def test_while_the_file_is_checked_the_page_says_so_and_follows_the_job(
+    demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview's job held until the page has been seen running (checking 100,000 rows
+    takes half a minute; the demo's few rows would be done before the first look)."""
+    gate = threading.Event()
+    read = roster_jobs.read_rows
+
+    def held(name: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
+        gate.wait(timeout=60)  # the file is read in a thread, before any database work
+        return read(name, data)
+
+    monkeypatch.setattr(roster_jobs, "read_rows", held)
+    body = (HEADER + f"{NEW_NIP},Budi Santoso,Analis,Sekretariat Daerah,,PNS,,\n").encode()
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app)
+        form = FormData()
+        form.add_field("csrf", csrf)
+        form.add_field("file", body, filename="pegawai.csv")
+        posted = await client.post("/hr/roster/import", data=form, allow_redirects=False)
+        assert posted.status == 303
+        job = posted.headers["Location"]
+        running = await client.get(job)
+        page = await running.text()
+        assert running.status == 200 and "Membaca dan memeriksa pegawai.csv…" in page
+        assert f'hx-get="{job}" hx-trigger="every 1s"' in page and "<progress" in page
+        fragment = await (await client.get(job, headers={"HX-Request": "true"})).text()
+        assert "<html" not in fragment
+        assert "Membaca dan memeriksa pegawai.csv…" in fragment
+        gate.set()
+        status, preview = await finished(client, job)
+    assert status == 200 and t("web.roster.preview_intro") in preview
