@@ -1,7 +1,8 @@
 """The HR console's pages with an agency of 100,000 ASN and 1,000,000 ratings in PostgreSQL.
 
 Loads a fresh database (roster and ratings by COPY as bench/standings.py does, the quarter closed
-and published, a chat account per ASN, a broadcast to everyone, 4-in-1 cases, a long audit log),
+and published, the next quarter open with as many ratings, a chat account per ASN, three
+broadcasts to everyone, 4-in-1 cases, a long audit log),
 serves the console on a real port exactly as `abdi serve` does, signs in the way an officer
 does (NIP, then the code Abdi sent to the officer's chat), and times each page: every menu page,
 the first detail page each list links to, and a roster search. Beside them, in the same run, a
@@ -25,12 +26,14 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bench.database import fresh_app, open_quarter
-from bench.standings import _pct, load
+from bench.standings import SEED_SQL, _pct, load
 from bot.app import App
 from bot.hr_web.app import mount
 from bot.services import periods
 from bot.services.broadcasting import broadcasts
 from bot.services.broadcasting.audiences import EVERYONE, Audience
+from bot.services.quarters import QuarterRef
+from bot.services.rating_scheme import load_scheme
 from bot.web import application, serving
 from storage.models import Agency, Delivery, Employee, RatingPeriod
 
@@ -81,6 +84,7 @@ async def seed(app: App, dsn: str, employees: int, per: int) -> None:
         )  # fmt: skip
     finally:
         await conn.close()
+    await open_next_quarter(app, dsn, agency_id, per, employees)
     async with app.sessions() as session, session.begin():
         agency = await session.get(Agency, agency_id)
         assert agency is not None
@@ -96,6 +100,25 @@ async def seed(app: App, dsn: str, employees: int, per: int) -> None:
         await conn.execute("UPDATE delivery SET status = 'sent' WHERE id % 50 <> 0")
         await conn.execute("UPDATE delivery SET status = 'failed' WHERE id % 50 = 0")
         await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def open_next_quarter(app: App, dsn: str, agency_id: int, per: int, employees: int) -> None:
+    """2025-Q2, open, with as many ratings again: its participation is counted live."""
+    async with app.sessions() as session, session.begin():
+        agency = await session.get(Agency, agency_id)
+        assert agency is not None
+        scheme = await load_scheme(session, agency_id)
+        opened = await periods.open_quarter(
+            session, agency, QuarterRef(2025, 2), scheme, "bench",
+            closes_at=datetime.now(UTC) + timedelta(days=1),
+        )  # fmt: skip
+        period_id = opened.id
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(SEED_SQL[0])
+        await conn.execute(SEED_SQL[3], period_id, per, employees)
     finally:
         await conn.close()
 
@@ -123,13 +146,20 @@ async def sign_in(http: aiohttp.ClientSession, base: str, app: App) -> None:
     assert done.status == 200 and "/hr/login" not in str(done.url), await done.text()
 
 
-async def timed(http: aiohttp.ClientSession, url: str, requests: int) -> tuple[list[float], int]:
-    """Latencies in ms of `requests` GETs one after another; none when the page is missing."""
-    for _ in range(3):  # warm caches and the connection
+async def timed(
+    http: aiohttp.ClientSession, url: str, requests: int
+) -> tuple[list[float], int, float]:
+    """Latencies in ms of `requests` GETs one after another, the page's size, and the first
+    GET's latency (the one that counts what the page keeps a while); none when it is missing."""
+    cold = 0.0
+    for n in range(3):  # warm caches and the connection
+        t0 = time.perf_counter()
         async with http.get(url) as answer:
             body = await answer.read()
             if answer.status == 404:
-                return [], 0
+                return [], 0, 0.0
+        if n == 0:
+            cold = (time.perf_counter() - t0) * 1000
     samples = []
     for _ in range(requests):
         t0 = time.perf_counter()
@@ -137,7 +167,7 @@ async def timed(http: aiohttp.ClientSession, url: str, requests: int) -> tuple[l
             body = await answer.read()
             assert answer.status == 200, (url, answer.status)
         samples.append((time.perf_counter() - t0) * 1000)
-    return samples, len(body)
+    return samples, len(body), cold
 
 
 async def bare(size: int, requests: int) -> list[float]:
@@ -150,7 +180,7 @@ async def bare(size: int, requests: int) -> list[float]:
     bare_app = web.Application()
     bare_app.router.add_get("/", handler)
     async with serving(bare_app, "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
-        samples, _ = await timed(http, f"http://127.0.0.1:{port}/", requests)
+        samples, _, _ = await timed(http, f"http://127.0.0.1:{port}/", requests)
     return samples
 
 
@@ -173,26 +203,32 @@ async def main(employees: int, per: int, requests: int) -> None:
                     "/hr/broadcasts", "/hr/desk", "/hr/audit"]  # fmt: skip
             for page in list(urls):
                 async with http.get(base + page) as answer:
-                    found = DETAIL.search(await answer.text())
-                if found and found[1] not in urls:
-                    urls.append(found[1])
+                    # Every detail page a list links to: the periods list links both quarters.
+                    found = DETAIL.findall(await answer.text())
+                urls += [url for url in dict.fromkeys(found) if url not in urls][:2]
             results = []
             for url in urls:
-                samples, size = await timed(http, base + url, requests)
-                results.append((url, samples, size))
-        floor = await bare(max(size for *_, size in results) or 1024, requests)
+                samples, size, cold = await timed(http, base + url, requests)
+                results.append((url, samples, size, cold))
+        floor = await bare(max(size for _, _, size, _ in results) or 1024, requests)
         floor_p99 = _pct(floor, 0.99)
-        print(f"\n{'page':34} {'p50 ms':>8} {'p99 ms':>8} {'KiB':>6} {'p99/bare':>9}  goal")
+        print(f"\n{'page':34} {'p50 ms':>8} {'p99 ms':>8} {'first':>8} {'KiB':>6} "
+              f"{'p99/bare':>9}  goal")  # fmt: skip
         print(f"{'bare aiohttp (same size)':34} {statistics.median(floor):8.1f} "
-              f"{floor_p99:8.1f} {'':>6} {1:9.1f}")  # fmt: skip
-        for url, samples, size in results:
+              f"{floor_p99:8.1f} {'':>8} {'':>6} {1:9.1f}")  # fmt: skip
+        for url, samples, size, cold in results:
             if not samples:
                 print(f"{url:34} (no such page)")
                 continue
             p99 = _pct(samples, 0.99)
             mark = "ok" if p99 < GOAL_MS else "OVER"
-            print(f"{url:34} {statistics.median(samples):8.1f} {p99:8.1f} {size / 1024:6.1f} "
-                  f"{p99 / floor_p99:9.1f}  {mark} (<{GOAL_MS:.0f})")  # fmt: skip
+            print(f"{url:34} {statistics.median(samples):8.1f} {p99:8.1f} {cold:8.1f} "
+                  f"{size / 1024:6.1f} {p99 / floor_p99:9.1f}  {mark} "
+                  f"(<{GOAL_MS:.0f})")  # fmt: skip
+        print(
+            "\nfirst: the first view's latency, which counts what a page then keeps a while "
+            "(participation, reach); p50/p99 are of the views after it"
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,17 @@ from aiohttp import web
 
 from bot import dates
 from bot.app import App, short
-from bot.hr_web import audit_log, broadcasts, context, desk, login, overview, periods, roster
+from bot.hr_web import (
+    audit_log,
+    broadcasts,
+    context,
+    desk,
+    login,
+    overview,
+    periods,
+    roster,
+    roster_jobs,
+)
 from bot.i18n import translator
 
 log = logging.getLogger("abdi.web.console")
@@ -67,6 +77,7 @@ def _moment(value: datetime | None, t: object, zone: str) -> str:
 def console_app(app: App) -> web.Application:
     console = web.Application(middlewares=[guard])
     console[context.APP_KEY] = app
+    roster_jobs.install(console)
     env = aiohttp_jinja2.setup(
         console,
         loader=jinja2.FileSystemLoader(TEMPLATES),

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot import dates
 from bot.delivery import Status
 from bot.hr_web import broadcast_compose
 from bot.hr_web.context import (
@@ -27,6 +28,7 @@ from bot.hr_web.context import (
     redirect,
 )
 from bot.i18n import Translator
+from bot.services import office_overview
 from bot.services.broadcasting import acks, audiences, broadcasts
 from bot.services.broadcasting.audiences import Audience
 from storage.models import Broadcast, utcnow
@@ -80,9 +82,10 @@ async def listing(ctx: WebContext) -> web.StreamResponse:
     found = await broadcasts.recent(
         ctx.session, ctx.agency.id, PER_PAGE, paging.offset, search or None
     )
-    ids = [b.id for b in found]
-    progress = await broadcasts.progress_of(ctx.session, ids)
-    confirmed = await broadcasts.confirmed_of(ctx.session, ids)
+    # Counting every delivery of twenty broadcasts on each view cost ~150 ms at 100,000 staff:
+    # the counts are the overview's, kept a few seconds (minutes once a broadcast is over).
+    figures = await office_overview.reached(ctx.session, found, utcnow())
+    progress, confirmed = figures.progress, figures.confirmed
     rows = [
         Row(
             b,
@@ -107,6 +110,9 @@ async def listing(ctx: WebContext) -> web.StreamResponse:
         zone=ctx.agency.timezone,
         status_label=lambda s: broadcasts.status_label(s, ctx.t),
         failed=_failed,
+        counted_at=dates.clock(figures.at, ctx.agency.timezone, ctx.t),
+        fresh_seconds=int(office_overview.FRESH_SECONDS),
+        finished_minutes=int(office_overview.FINISHED_SECONDS // 60),
     )
 
 

@@ -123,10 +123,11 @@ class WebContext:
 BAD_PAGE = "web.bad_page"  # the one answer of every list to a page number that is not one
 
 
-def page_asked(request: web.Request) -> int | None:
-    """The 1-based page a list's `?page=` asks for: 1 when absent, None when it is not a whole
-    number from 1 (the list then answers 400 with its first page and `BAD_PAGE`)."""
-    raw = request.query.get("page", "").strip()
+def page_asked(request: web.Request, name: str = "page") -> int | None:
+    """The 1-based page a list's `?page=` (or `?<name>=`, for a page's second list) asks for:
+    1 when absent, None when it is not a whole number from 1 (the list then answers 400 with
+    its first page and `BAD_PAGE`)."""
+    raw = request.query.get(name, "").strip()
     if not raw:
         return 1
     if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:

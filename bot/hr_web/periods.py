@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot import dates
 from bot.hr_web.context import (
     BAD_PAGE,
     HR_ROLES,
@@ -32,6 +33,8 @@ routes = web.RouteTableDef()
 PERIODS_PER_PAGE = 12
 ROWS_PER_PAGE = 50
 FLAGS_PER_PAGE = 100
+UNITS_PER_PAGE = 25
+UNITS_PARAM = "units"  # the per-unit table's own page, beside the standings' `page`
 ACTIONS = ("open", "close", "publish")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -69,6 +72,8 @@ async def _list(ctx: WebContext, *, error: str | None = None, label: str = "") -
         counts=counts,
         paging=paging,
         label_of=periods.label,
+        live_seconds=int(participation.OPEN_SECONDS),
+        any_open=any(p.state == periods.OPEN for p in shown),
         proposed=label or (proposed.label if proposed else ""),
         can_open=proposed is not None,
         error=error,
@@ -94,7 +99,8 @@ async def _confirm(
     counts = participation.Counts(0, 0)
     rows, ranked = 0, 0
     if period is not None:
-        counts = (await participation.period_counts(ctx.session, [period]))[period.id]
+        # What closing makes final: counted now, not the list's figure of a moment ago.
+        counts = (await participation.period_counts(ctx.session, [period], fresh=True))[period.id]
         rows, ranked = await participation.ranked_count(ctx.session, period)
     return ctx.render(
         "periods_confirm.html",
@@ -123,7 +129,9 @@ async def open_period(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamR
         return await _confirm(ctx, "open", ref.label)
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     try:
-        opened = await periods.open_quarter(ctx.session, ctx.agency, ref, scheme, ctx.actor)
+        opened = await periods.open_quarter(
+            ctx.session, ctx.agency, ref, scheme, ctx.actor, via="web"
+        )
     except periods.PeriodRefused as exc:
         return await _list(ctx, error=exc.reason.value, label=raw)
     return redirect(f"/hr/periods/{opened.id}?done=open")
@@ -138,7 +146,7 @@ async def _transition(ctx: WebContext, data: MultiDictProxy[Any], action: str) -
     scheme = await load_scheme(ctx.session, ctx.agency.id)
     step = periods.close_period if action == "close" else periods.publish_period
     try:
-        await step(ctx.session, period, scheme, ctx.actor)
+        await step(ctx.session, period, scheme, ctx.actor, via="web")
     except periods.PeriodRefused as exc:
         return await _list(ctx, error=exc.reason.value)
     return redirect(f"/hr/periods/{period.id}?done={action}")
@@ -167,9 +175,19 @@ async def period_detail(ctx: WebContext) -> web.StreamResponse:
     total, _ranked = await participation.ranked_count(ctx.session, period)
     asked = page_asked(ctx.request)
     paging = Paging.of(asked or 1, total, ROWS_PER_PAGE)
-    # Participation reads every rating of the quarter: on the first page, not on each page turn.
+    units_asked = page_asked(ctx.request, UNITS_PARAM)
+    # Participation reads every rating of the quarter (kept a while, the page says since when):
+    # on the first page, not on each page turn.
     first = paging.current == 1
     shares = await participation.participation(ctx.session, period) if first else None
+    # 2,000 units' rows made a 400 KiB page: those with the most staff yet to rate first, paged.
+    unit_paging = Paging.of(units_asked or 1, len(shares.units) if shares else 0, UNITS_PER_PAGE)
+    units = (
+        shares.most_behind()[unit_paging.offset : unit_paging.offset + UNITS_PER_PAGE]
+        if shares
+        else []
+    )
+    bad_page = asked is None or units_asked is None
     if period.state != periods.OPEN and total:
         # What each person's own screen may show, and nothing more (the chat's rule).
         rows = await standings.ranking(
@@ -183,11 +201,20 @@ async def period_detail(ctx: WebContext) -> web.StreamResponse:
     done = ctx.request.query.get("done")
     return ctx.render(
         "period_detail.html",
-        status=400 if asked is None else 200,
-        page_error=BAD_PAGE if asked is None else None,
+        status=400 if bad_page else 200,
+        page_error=BAD_PAGE if bad_page else None,
         period=period,
         label=periods.label(period),
         shares=shares,
+        units=units,
+        unit_paging=unit_paging,
+        units_param=UNITS_PARAM,
+        counted_at=dates.clock(shares.at, ctx.agency.timezone, ctx.t) if shares else "",
+        fresh_seconds=int(
+            participation.OPEN_SECONDS
+            if period.state == periods.OPEN
+            else participation.SHARES_SECONDS
+        ),
         rows=rows,
         paging=paging,
         relations=RELATIONS,

@@ -12,7 +12,6 @@ import csv
 import io
 import re
 import secrets
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from multidict import MultiDict, MultiDictProxy
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from bot.hr_web import roster_jobs
 from bot.hr_web.context import (
     BAD_PAGE,
     HR_ROLES,
@@ -36,14 +36,14 @@ from bot.hr_web.context import (
 from bot.services import identity, roster
 from bot.services.staff_search import matching
 from storage.models import Account, Employee, Unit
-from storage.state import ConversationState
 
 routes = web.RouteTableDef()
 PER_PAGE = 50
 MAX_ERRORS_SHOWN = 1000  # a preview lists this many bad rows; the rest are counted
 UPLOAD_TTL = 30 * 60  # an uploaded roster waits this long for its confirmation
-UPLOAD_STATE = "web-roster-upload"
+UPLOAD_STATE = roster_jobs.UPLOAD_STATE
 CHUNK = 64 * 1024
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what `secrets.token_urlsafe` makes
 # Message ids by stored code, written out so the catalog checks see every one.
 LABELS = {
     "role": {
@@ -388,15 +388,6 @@ async def _read_upload(ctx: WebContext) -> tuple[str, bytes]:
             fields.add(part.name, value.decode("utf-8", "replace"))
 
 
-def _read_rows(name: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
-    """The CLI's reader on the uploaded bytes, under the file's own name (it decides the format
-    by the suffix and names the file in its errors)."""
-    with tempfile.TemporaryDirectory(prefix="abdi-roster-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(data)
-        return roster.read_rows(path)
-
-
 def _upload_key(ctx: WebContext, token: str) -> str:
     # Tied to the web session: another officer's session cannot confirm this upload.
     return f"{UPLOAD_STATE}:{ctx.web_session.id}:{token}"
@@ -405,6 +396,8 @@ def _upload_key(ctx: WebContext, token: str) -> str:
 @routes.post("/roster/import")
 @page(roles=HR_ROLES)
 async def upload(ctx: WebContext) -> web.StreamResponse:
+    """Take the file, then read and check it in the background (35 s for 100,000 rows): the
+    answer is the preview's page, which follows the job."""
     declared = ctx.request.content_length
     too_big = {"error": "web.roster.too_big", "error_params": {"mb": str(_limit(ctx) // 2**20)}}
     if declared is not None and declared > _limit(ctx) + CHUNK:
@@ -419,18 +412,15 @@ async def upload(ctx: WebContext) -> web.StreamResponse:
         return _import_page(ctx, status=400, error="web.roster.no_file")
     if not data:
         return _import_page(ctx, status=400, error="web.roster.no_file")
-    try:
-        rows = await asyncio.to_thread(_read_rows, name, data)
-    except roster.RosterFileError as exc:
-        return _import_page(ctx, status=400, error=exc.reason, error_params=exc.params)
-    plan = await roster.plan_import(ctx.session, ctx.agency, rows)
     token = secrets.token_urlsafe(24)
-    if plan.good:
-        # Kept in the shared state store, so the confirmation may reach another serve process.
-        state = ConversationState(UPLOAD_STATE, {"name": name, "rows": rows})
-        await ctx.app.store.set(_upload_key(ctx, token), state, UPLOAD_TTL)
-    ctx.audit("roster.preview", file=name, rows=len(rows), rejected=len(plan.report.errors))
-    return _report_page(ctx, plan.report, name, "preview", token if plan.good else None)
+    job = roster_jobs.job_key(ctx.web_session.id, token, roster_jobs.PREVIEW)
+    await roster_jobs.begin(ctx.app, job, name)
+    upload = _upload_key(ctx, token)
+    checking = roster_jobs.preview(
+        ctx.app, job, ctx.agency.id, ctx.actor, name, data, upload, UPLOAD_TTL
+    )
+    roster_jobs.start(ctx.request.app, checking)
+    return redirect(f"/hr/roster/import/preview/{token}")
 
 
 def _report_page(
@@ -455,18 +445,71 @@ def _report_page(
 @routes.post("/roster/import/confirm")
 @form(roles=HR_ROLES)
 async def confirm_import(ctx: WebContext, data: MultiDictProxy[Any]) -> web.StreamResponse:
+    """Start the import in the background and show its progress page (100,000 rows outlast a
+    request); a second confirmation of the same upload shows the same job."""
     token = str(data.get("token", ""))
+    if not TOKEN.fullmatch(token):
+        return _import_page(ctx, status=400, error="web.roster.upload_gone")
+    job = roster_jobs.job_key(ctx.web_session.id, token)
+    progress = redirect(f"/hr/roster/import/job/{token}")
+    if await roster_jobs.status(ctx.app, job) is not None:
+        return progress
     key = _upload_key(ctx, token)
-    state = await ctx.app.store.get(key) if token else None
+    state = await ctx.app.store.get(key)
     if state is None or state.name != UPLOAD_STATE:
         return _import_page(ctx, status=400, error="web.roster.upload_gone")
-    await ctx.app.store.clear(key)  # one confirmation per upload
+    if not await roster_jobs.claim(ctx.app, job):
+        return progress  # the other click is starting it
     rows = [(int(number), dict(values)) for number, values in state.data["rows"]]
     name = str(state.data["name"])
-    report = await roster.import_roster(
-        ctx.session, ctx.agency, rows, ctx.actor, via="web", file=name
-    )
+    await roster_jobs.begin(ctx.app, job, name, len(rows))
+    await ctx.app.store.clear(key)
+    importing = roster_jobs.import_rows(ctx.app, job, ctx.agency.id, ctx.actor, name, rows)
+    roster_jobs.start(ctx.request.app, importing)
+    return progress
+
+
+async def _job_page(ctx: WebContext, kind: str) -> web.StreamResponse:
+    """A job of an upload: a progress page htmx polls while it runs, then its report."""
+    token = ctx.request.match_info["token"]
+    job = await roster_jobs.status(ctx.app, roster_jobs.job_key(ctx.web_session.id, token, kind))
+    if job is None:
+        return _import_page(ctx, status=404, error="web.roster.upload_gone")
+    polled = ctx.request.headers.get("HX-Request") == "true"
+    if job["stage"] == roster_jobs.RUNNING:
+        return _render(
+            ctx,
+            "roster_job_progress.html" if polled else "roster_job.html",
+            kind=kind,
+            path=ctx.request.path,
+            job=job,
+            started=datetime.fromisoformat(job["started"]),
+            zone=ctx.agency.timezone,
+        )
+    if polled:
+        # Over: the whole page again, now the report (htmx reloads it on this header).
+        response = web.Response(text="", content_type="text/html")
+        response.headers["HX-Refresh"] = "true"
+        return response
+    if job["stage"] == roster_jobs.FAILED:
+        status = 400 if kind == roster_jobs.PREVIEW else 500
+        return _import_page(ctx, status=status, error=job["error"], error_params=job["params"])
+    report, name = roster_jobs.report_of(job), str(job["name"])
+    if kind == roster_jobs.PREVIEW:
+        return _report_page(ctx, report, name, "preview", token if job["good"] else None)
     return _report_page(ctx, report, name, "result")
+
+
+@routes.get(r"/roster/import/preview/{token:[A-Za-z0-9_-]{1,64}}", name="roster_import_preview")
+@page(roles=HR_ROLES)
+async def preview_job(ctx: WebContext) -> web.StreamResponse:
+    return await _job_page(ctx, roster_jobs.PREVIEW)
+
+
+@routes.get(r"/roster/import/job/{token:[A-Za-z0-9_-]{1,64}}", name="roster_import_job")
+@page(roles=HR_ROLES)
+async def import_job(ctx: WebContext) -> web.StreamResponse:
+    return await _job_page(ctx, roster_jobs.IMPORT)
 
 
 # ---------------------------------------------------------------- the roster file out

@@ -4,7 +4,8 @@ standing distribution, 4-in-1 timeliness, broadcast reach and what waits in the 
 Every figure is one grouped SQL query over indexed columns. Those that read every rating of
 the quarter, every delivery (three broadcasts to 100,000 staff are 300,000 rows) or every
 standing are kept for FRESH_SECONDS per agency and process (`counted`): the page says as of
-when, and another quarter, a new broadcast or a newly ranked quarter is read at once.
+when, and another quarter, a new broadcast or a newly ranked quarter is read at once. The
+broadcasts list shares the per-broadcast counts (`reached`), kept longer once a broadcast is over.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ BUCKETS = 8  # bars of the standing distribution
 # How stale the counted figures may be: seconds are nothing for an office reading the day's
 # state, and the page shows the time they were counted.
 FRESH_SECONDS = 30.0
+# A finished broadcast's outcome hardly moves (a late receipt, a confirmation read days later):
+# counted again every ten minutes rather than on each view of the list.
+FINISHED_SECONDS = 600.0
 _KEPT_MAX = 1024
 _clock = time.monotonic  # a test moves it on instead of waiting
 
@@ -171,6 +175,50 @@ class Counted:
 _KEPT: dict[tuple[str, int], tuple[float, Counted]] = {}
 
 
+@dataclass(frozen=True)
+class Reached:
+    """Outcome counts of some broadcasts; `at`: when the oldest of them was counted."""
+
+    at: datetime
+    progress: dict[int, broadcasts.Progress]
+    confirmed: dict[int, int]
+
+
+# (database, broadcast) -> (kept until, its status then, counted at, progress, confirmed)
+_REACHED: dict[tuple[str, int], tuple[float, str, datetime, broadcasts.Progress, int]] = {}
+
+
+async def reached(session: AsyncSession, shown: list[Broadcast], now: datetime) -> Reached:
+    """Progress and confirmations of `shown` (a page of the list, or the overview's last few):
+    each read in one grouped query with the others not already known, then kept FRESH_SECONDS,
+    or FINISHED_SECONDS once the broadcast is done or cancelled with nothing left in flight.
+    A broadcast whose status changed since is read at once."""
+    db = str(session.get_bind().engine.url)
+    clock = _clock()
+    kept = {}
+    for sent in shown:
+        hit = _REACHED.get((db, sent.id))
+        if hit and hit[0] > clock and hit[1] == sent.status:
+            kept[sent.id] = hit
+    missing = [b for b in shown if b.id not in kept]
+    if missing:
+        ids = [b.id for b in missing]
+        progress = await broadcasts.progress_of(session, ids)
+        confirmed = await broadcasts.confirmed_of(session, ids)
+        if len(_REACHED) + len(ids) > _KEPT_MAX:
+            _REACHED.clear()
+        for sent in missing:
+            over = sent.status in (broadcasts.DONE, broadcasts.CANCELLED)
+            fresh = FINISHED_SECONDS if over and not progress[sent.id].open else FRESH_SECONDS
+            entry = (clock + fresh, sent.status, now, progress[sent.id], confirmed[sent.id])
+            kept[sent.id] = _REACHED[(db, sent.id)] = entry
+    return Reached(
+        at=min((entry[2] for entry in kept.values()), default=now),
+        progress={b: entry[3] for b, entry in kept.items()},
+        confirmed={b: entry[4] for b, entry in kept.items()},
+    )
+
+
 def _as(period: RatingPeriod | None) -> tuple[int, str] | None:
     return (period.id, str(period.state)) if period else None
 
@@ -193,14 +241,15 @@ async def counted(
     wanted = (_as(rated), ids, _as(ranked))
     if hit and hit[0] > clock and (hit[1].rated, hit[1].broadcast_ids, hit[1].ranked) == wanted:
         return hit[1]
+    reach_counts = await reached(session, recent, now)
     value = Counted(
         at=now,
         rated=_as(rated),
         broadcast_ids=ids,
         ranked=_as(ranked),
         units=await participation(session, agency_id, rated) if rated else [],
-        progress=await broadcasts.progress_of(session, list(ids)),
-        confirmed=await broadcasts.confirmed_of(session, list(ids)),
+        progress=reach_counts.progress,
+        confirmed=reach_counts.confirmed,
         outbox=await outbox(session, agency_id, now),
         buckets=await distribution(session, ranked) if ranked else [],
     )

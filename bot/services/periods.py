@@ -122,6 +122,7 @@ async def open_quarter(
     *,
     closes_at: datetime | None = None,
     now: datetime | None = None,
+    via: str | None = None,
 ) -> RatingPeriod:
     """Open a quarter for rating. One quarter at a time is open; a quarter opens only once."""
     now = now or datetime.now(UTC)
@@ -151,12 +152,17 @@ async def open_quarter(
         agency_id=agency.id,
         target=f"period:{period.id}",
         label=ref.label,
+        **({"via": via} if via else {}),
     )
     return period
 
 
 async def close_period(
-    session: AsyncSession, period: RatingPeriod, scheme: Scheme, actor: str
+    session: AsyncSession,
+    period: RatingPeriod,
+    scheme: Scheme,
+    actor: str,
+    via: str | None = None,
 ) -> None:
     """Close for raters (final) and compute the standings HR reviews before publishing."""
     if period.state != OPEN:
@@ -173,11 +179,16 @@ async def close_period(
         action="period.close",
         agency_id=period.agency_id,
         target=f"period:{period.id}",
+        **({"via": via} if via else {}),
     )
 
 
 async def publish_period(
-    session: AsyncSession, period: RatingPeriod, scheme: Scheme, actor: str
+    session: AsyncSession,
+    period: RatingPeriod,
+    scheme: Scheme,
+    actor: str,
+    via: str | None = None,
 ) -> None:
     """Publish: standings become visible to ASN; winners, shortlist and yearly awards recorded.
 
@@ -198,6 +209,7 @@ async def publish_period(
         agency_id=period.agency_id,
         target=f"period:{period.id}",
         told=told,
+        **({"via": via} if via else {}),
     )
 
 

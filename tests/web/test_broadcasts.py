@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
@@ -16,12 +17,13 @@ from bot.app import App
 from bot.hr_web.broadcast_compose import UPLOAD_LIMIT
 from bot.i18n import translator
 from bot.messages import Channel
+from bot.services import office_overview
 from bot.services.broadcasting import audiences, broadcasts
 from bot.services.broadcasting.audiences import Audience
 from storage.models import Agency, AuditLog, Broadcast, Delivery, Employee, Unit
 from tests.fakes.chat import Chat
 from tests.fakes.fake_bot_api import FakeBotAPI
-from tests.helpers.delivery_helpers import drain_all, link_all, telegram_sender
+from tests.helpers.delivery_helpers import drain_all, link_all, send_now, telegram_sender
 from tests.helpers.rating_helpers import FAJAR_HR, linked
 from tests.helpers.web_helpers import HR_NIP, OFFICER_NIP, console_client, sign_in
 
@@ -389,3 +391,37 @@ async def test_the_pages_speak_english_when_asked(demo_app: App) -> None:
         assert "acks.csv" in detail
         listing = await (await client.get("/hr/broadcasts")).text()
         assert "Broadcasts: 1 · newest first" in listing and "Every ASN" in listing
+
+
+async def test_the_list_counts_reach_every_half_minute_and_again_when_a_broadcast_ends(
+    demo_app: App, bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting every delivery of a page of broadcasts on each view was the list's cost: it
+    shows the counts it made and when, and counts again after FRESH_SECONDS or once the
+    broadcast's status moved on."""
+    await hr_chat(demo_app)
+    broadcast_id = await send_now(demo_app, Audience(audiences.EVERYONE), TEXT)
+    reachable = len(await recipients_of(demo_app, broadcast_id))
+    async with console_client(demo_app) as client:
+        await sign_in(client, demo_app, HR_NIP)
+        before = await (await client.get("/hr/broadcasts")).text()
+        assert f"0 terkirim · 0 gagal · {reachable} menunggu (dari 50 sasaran)" in before
+        assert "Angka jangkauan dan konfirmasi baca: keadaan pukul" in before
+        sender = telegram_sender(demo_app, bot_api)
+        try:
+            await drain_all(demo_app, {"telegram": sender})
+        finally:
+            await sender.close()
+        soon = await (await client.get("/hr/broadcasts")).text()
+        assert f"0 terkirim · 0 gagal · {reachable} menunggu" in soon
+        later = office_overview._clock() + office_overview.FRESH_SECONDS + 1
+        monkeypatch.setattr(office_overview, "_clock", lambda: later)
+        after = await (await client.get("/hr/broadcasts")).text()
+        assert f"{reachable} terkirim · 0 gagal · 0 menunggu" in after
+        # Over: its status changed, so it is counted at once, then kept the longer while.
+        await jobs.run_due(demo_app, names=["broadcast.progress"])
+        done = await (await client.get("/hr/broadcasts")).text()
+    assert "selesai" in done and f"{reachable} terkirim · 0 gagal · 0 menunggu" in done
+    async with demo_app.sessions() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None and broadcast.status == broadcasts.DONE

@@ -10,11 +10,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.app import App
+from bot.hr_web import periods as periods_page
 from bot.i18n import translator
+from bot.services import participation
 from bot.services.periods import QuarterRef
 from storage.models import Agency, AuditLog, Employee, RatingPeriod
 from tests.flows.test_rating_anonymity import CASES, _published, _rater_pool, _store
@@ -120,6 +123,7 @@ async def test_open_close_publish_on_the_page_is_what_the_chat_then_shows(
     for action in ("period.open", "period.close", "period.publish"):
         [row] = await _audit(demo_app, action)
         assert row.actor == f"employee:{ids[FAJAR_HR]}" and row.target == f"period:{period.id}"
+        assert row.detail["via"] == "web"
     # Rina asks the chat for her standing: the quarter published on the page.
     rina = await linked(chat, RINA)
     await rina.send("/posisi")
@@ -375,3 +379,65 @@ async def test_a_score_withheld_by_the_anonymity_rule_is_explained_above_the_tab
     assert note in text_of(html)
     assert html.index('id="withheld-note"') < html.index('<table class="stack standings">')
     assert translator("en")("web.periods.withheld_note") in text_of(english)
+
+
+async def test_the_unit_table_is_paged_with_the_units_most_behind_first(
+    demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 units' rows made the page 400 KiB: a page of them, most staff yet to rate first."""
+    monkeypatch.setattr(periods_page, "UNITS_PER_PAGE", 2)
+    ids = await employee_ids(demo_app)
+    period_id = await open_quarter(demo_app)
+    now = datetime.now(UTC)
+    async with demo_app.sessions() as session, session.begin():
+        await _rate(session, period_id, ids[1], ids[RINA], 4, now)
+        await _rate(session, period_id, ids[3], ids[1], 5, now)
+    pages: list[list[list[int]]] = []
+    async with console_client(demo_app) as client:
+        await sign_in(client, demo_app)
+        html = await (await client.get(f"/hr/periods/{period_id}")).text()
+        assert f'href="/hr/periods/{period_id}?units=2#units"' in html
+        number = 1
+        while True:
+            pages.append(unit_rows(html))
+            if f"?units={number + 1}#units" not in html:
+                break
+            number += 1
+            html = await (await client.get(f"/hr/periods/{period_id}?units={number}")).text()
+        bad = await client.get(f"/hr/periods/{period_id}?units=dua")
+        assert bad.status == 400
+        assert "Nomor halaman harus bilangan bulat" in text_of(await bad.text())
+    assert all(len(rows) <= 2 for rows in pages) and len(pages) > 1
+    behind = [staff - raters for rows in pages for staff, raters, *_ in rows]
+    assert behind == sorted(behind, reverse=True)
+    assert sum(staff for rows in pages for staff, *_ in rows) == 50
+    assert sum(raters for rows in pages for _, raters, *_ in rows) == 2
+
+
+async def test_an_open_quarters_participation_is_counted_every_half_minute_and_says_when(
+    demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting an open quarter reads every rating of it (1.3 s for 1,000,000): the page shows
+    the count it made and when, and counts again after OPEN_SECONDS."""
+    ids = await employee_ids(demo_app)
+    period_id = await open_quarter(demo_app)
+    async with console_client(demo_app) as client:
+        await sign_in(client, demo_app)
+        before = text_of(await (await client.get(f"/hr/periods/{period_id}")).text())
+        assert "0 penilai dari 50 pegawai aktif" in before
+        assert "Angka partisipasi: keadaan pukul" in before
+        listing = text_of(await (await client.get("/hr/periods")).text())
+        assert re.search(r"2025-Q1 terbuka .* 0 0 Tutup 2025-Q1", listing), listing
+        assert "dihitung ulang paling lama tiap 30 detik" in listing
+        async with demo_app.sessions() as session, session.begin():
+            await _rate(session, period_id, ids[1], ids[RINA], 4, datetime.now(UTC))
+        soon = text_of(await (await client.get(f"/hr/periods/{period_id}")).text())
+        assert "0 penilai dari 50 pegawai aktif" in soon
+        listing = text_of(await (await client.get("/hr/periods")).text())
+        assert re.search(r"2025-Q1 terbuka .* 0 0 Tutup 2025-Q1", listing), listing
+        later = participation._clock() + participation.OPEN_SECONDS + 1
+        monkeypatch.setattr(participation, "_clock", lambda: later)
+        after = text_of(await (await client.get(f"/hr/periods/{period_id}")).text())
+        listing = text_of(await (await client.get("/hr/periods")).text())
+    assert "1 penilai dari 50 pegawai aktif" in after
+    assert re.search(r"2025-Q1 terbuka .* 1 1 Tutup 2025-Q1", listing), listing

@@ -4,17 +4,21 @@ then shows, through the real server, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
+import threading
 from pathlib import Path
 
+import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from markupsafe import escape
 from sqlalchemy import ColumnElement, func, select
 
 from bot.app import App
+from bot.hr_web import roster_jobs
 from bot.i18n import translator
 from bot.services import roster
 from storage.models import Account, Agency, AuditLog, Base, Employee, EmployeeRole, Unit
@@ -47,8 +51,27 @@ async def upload(
     form = FormData()
     form.add_field("csrf", csrf)
     form.add_field("file", data, filename=name, content_type="application/octet-stream")
-    answer = await client.post("/hr/roster/import", data=form)
-    return answer.status, await answer.text()
+    answer = await client.post("/hr/roster/import", data=form, allow_redirects=False)
+    if answer.status != 303:  # refused at once: no file, too big, a forged token
+        return answer.status, await answer.text()
+    # Read and checked in the background: the preview's page follows the job.
+    preview = answer.headers["Location"]
+    assert preview.startswith("/hr/roster/import/preview/")
+    return await finished(client, preview)
+
+
+async def finished(client: TestClient, job: str) -> tuple[int, str]:
+    """(status, page) of a job's page once it is over, polled as htmx polls it (a finished
+    poll asks for the whole page again)."""
+    for _ in range(2000):
+        polled = await client.get(job, headers={"HX-Request": "true"})
+        assert polled.status == 200
+        if polled.headers.get("HX-Refresh") == "true":
+            page = await client.get(job)
+            return page.status, await page.text()
+        assert 'hx-trigger="every 1s"' in await polled.text()
+        await asyncio.sleep(0.01)
+    raise AssertionError("the job did not finish")
 
 
 async def count(app: App, model: type[Base], *where: ColumnElement[bool]) -> int:
@@ -88,16 +111,21 @@ async def test_upload_previews_without_writing_then_imports_and_the_chat_links_t
         assert await count(demo_app, Employee) == before  # a preview writes nothing
         token = TOKEN.search(preview)
         assert token, preview
+        # The confirmation answers at once with the job's page; the result follows there.
         done = await client.post(
-            "/hr/roster/import/confirm", data={"csrf": csrf, "token": token.group(1)}
+            "/hr/roster/import/confirm",
+            data={"csrf": csrf, "token": token.group(1)},
+            allow_redirects=False,
         )
-        result = await done.text()
-        assert done.status == 200 and t("web.roster.imported") in result
-        # The same upload cannot be imported twice.
+        job = f"/hr/roster/import/job/{token.group(1)}"
+        assert done.status == 303 and done.headers["Location"] == job
+        status, result = await finished(client, job)
+        assert status == 200 and t("web.roster.imported") in result
+        # The same upload is not imported twice: a second confirmation shows the same job.
         again = await client.post(
             "/hr/roster/import/confirm", data={"csrf": csrf, "token": token.group(1)}
         )
-        assert again.status == 400 and t("web.roster.upload_gone") in await again.text()
+        assert again.status == 200 and t("web.roster.imported") in await again.text()
     assert await count(demo_app, Employee) == before + 1
     assert await count(demo_app, AuditLog, AuditLog.action == "roster.import") == 2  # demo + ours
     async with demo_app.sessions() as session:
@@ -459,3 +487,77 @@ async def test_a_card_read_is_audited_and_says_status_and_accounts(demo_app: App
             )
         )
     assert row is not None and row.actor == f"employee:{fajar}" and row.detail["via"] == "web"
+
+
+async def test_a_double_click_on_confirm_imports_once_and_only_this_session_sees_the_job(
+    demo_app: App,
+) -> None:
+    before = await count(demo_app, Employee)
+    body = (HEADER + f"{NEW_NIP},Budi Santoso,Analis,Sekretariat Daerah,,PNS,,\n").encode()
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app)
+        _status, preview = await upload(client, csrf, body)
+        token = TOKEN.search(preview)
+        assert token
+        confirm = {"csrf": csrf, "token": token.group(1)}
+        both = await asyncio.gather(
+            *(
+                client.post("/hr/roster/import/confirm", data=confirm, allow_redirects=False)
+                for _ in range(2)
+            )
+        )
+        job = f"/hr/roster/import/job/{token.group(1)}"
+        assert [(r.status, r.headers["Location"]) for r in both] == [(303, job)] * 2
+        _status, result = await finished(client, job)
+        assert '<div class="figure">1</div>' + t("web.roster.created") in result
+        # A reload of the result page shows it again and imports nothing more.
+        assert t("web.roster.imported") in await (await client.get(job)).text()
+        bad = await client.post(
+            "/hr/roster/import/confirm", data={"csrf": csrf, "token": "no such/upload"}
+        )
+        assert bad.status == 400 and t("web.roster.upload_gone") in await bad.text()
+    async with console_client(demo_app) as other:
+        await sign_in(other, demo_app)
+        elsewhere = await other.get(job)
+        assert elsewhere.status == 404
+    assert await count(demo_app, Employee) == before + 1
+    assert await count(demo_app, AuditLog, AuditLog.action == "roster.import") == 2  # demo + ours
+    async with demo_app.sessions() as session:
+        [previewed] = await session.scalars(
+            select(AuditLog).where(AuditLog.action == "roster.preview")
+        )
+    assert previewed.detail == {"via": "web", "file": "roster.csv", "rows": 1, "rejected": 0}
+
+
+async def test_while_the_file_is_checked_the_page_says_so_and_follows_the_job(
+    demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview's job held until the page has been seen running (checking 100,000 rows
+    takes half a minute; the demo's few rows would be done before the first look)."""
+    gate = threading.Event()
+    read = roster_jobs.read_rows
+
+    def held(name: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
+        gate.wait(timeout=60)  # the file is read in a thread, before any database work
+        return read(name, data)
+
+    monkeypatch.setattr(roster_jobs, "read_rows", held)
+    body = (HEADER + f"{NEW_NIP},Budi Santoso,Analis,Sekretariat Daerah,,PNS,,\n").encode()
+    async with console_client(demo_app) as client:
+        csrf = await sign_in(client, demo_app)
+        form = FormData()
+        form.add_field("csrf", csrf)
+        form.add_field("file", body, filename="pegawai.csv")
+        posted = await client.post("/hr/roster/import", data=form, allow_redirects=False)
+        assert posted.status == 303
+        job = posted.headers["Location"]
+        running = await client.get(job)
+        page = await running.text()
+        assert running.status == 200 and "Membaca dan memeriksa pegawai.csv…" in page
+        assert f'hx-get="{job}" hx-trigger="every 1s"' in page and "<progress" in page
+        fragment = await (await client.get(job, headers={"HX-Request": "true"})).text()
+        assert "<html" not in fragment
+        assert "Membaca dan memeriksa pegawai.csv…" in fragment
+        gate.set()
+        status, preview = await finished(client, job)
+    assert status == 200 and t("web.roster.preview_intro") in preview
