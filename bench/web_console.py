@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from bench.database import fresh_app, open_quarter
 from bench.standings import SEED_SQL, _pct, load
+from bot import heap
 from bot.app import App
 from bot.hr_web.app import mount
 from bot.services import periods
@@ -192,6 +193,7 @@ async def main(employees: int, per: int, requests: int) -> None:
               f"everyone, 500,000 audit rows in {time.perf_counter() - t0:.0f} s")  # fmt: skip
         web_app = application(app)
         mount(web_app, app)
+        heap.settle()  # as `abdi serve` does once it has started
         jar = aiohttp.CookieJar(unsafe=True)
         async with (
             serving(web_app, "127.0.0.1", 0) as port,

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import select
 
-from bot import background, jobs
+from bot import background, heap, jobs
 from bot.app import App
 from bot.channels.console import ConsoleChat, ConsoleSender
 from bot.cli.common import CliError, Subparsers, employee
@@ -120,6 +120,7 @@ async def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
         raise CliError("cli.no_token", code=2)
     webhook = args.webhook or bool(app.settings.telegram_webhook_url)
     runner = _background(app, background.channel_senders(app))
+    heap.settle()
     try:
         await serving.serve_telegram(app, webhook=webhook, t=t)
     finally:
@@ -132,6 +133,7 @@ async def cmd_serve(app: App, args: argparse.Namespace, t: Translator) -> int:
     from bot.channels import serving
 
     runner = _background(app, background.channel_senders(app))
+    heap.settle()
     try:
         await serving.serve_webhooks(app, t)
     finally:
@@ -155,6 +157,7 @@ async def cmd_worker(app: App, args: argparse.Namespace, t: Translator) -> int:
     from bot.web import health_server
 
     runner = background.start(app, senders)
+    heap.settle()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
