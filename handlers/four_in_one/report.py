@@ -669,7 +669,9 @@ async def confirm_typed(ctx: Context, text: str) -> list[Reply]:
     before = ReportDraft.of(ctx)
     draft = await _absorb(ctx, before, text, Report.CONFIRM)
     if draft != before:
-        return await _next(ctx, draft, lead=ctx.t("four_in_one.corrected"))
+        # A time still ahead is refused by the next step: saying "changed" first would be a lie.
+        refused = _settle_moment(ctx, draft.model_copy()) is not None
+        return await _next(ctx, draft, lead=None if refused else ctx.t("four_in_one.corrected"))
     if words.is_time_only(text):
         # "jam 7": morning or evening is asked back at the time step, then the summary again
         await router.enter(ctx, Report.TIME, before)

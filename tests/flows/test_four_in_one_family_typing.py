@@ -120,6 +120,16 @@ async def test_a_time_at_the_summary_corrects_the_time_of_death(chat, demo_app) 
     assert case.died_at is not None
 
 
+async def test_a_time_still_ahead_at_the_summary_is_refused_not_taken(chat, demo_app) -> None:
+    await _agencies_in(demo_app, _zone_at(range(7, 20)))  # 05.00 has passed, 23.00 has not
+    family = await _at_summary(chat, "8940")
+    await family.send("td jam 5 pagi")
+    assert "pukul 05.00" in family.text, family.text
+    await family.send("jam 11 malam")  # today, still ahead
+    assert "belum lewat" in family.text, family.text
+    assert "sudah kami ubah" not in family.text, family.text
+
+
 async def test_a_family_with_a_live_case_finds_it_first_in_a_new_session(chat, demo_app) -> None:
     family = await _at_summary(chat, "8939")
     await family.press("Kirim")
