@@ -440,6 +440,15 @@ async def test_search_and_pages_over_a_few_hundred_employees(demo_app: App) -> N
         assert t("web.roster.count", total=10, page=1, pages=1) in by_name  # 120..129
         by_nip = await (await client.get("/hr/roster", params={"q": new_nip(77)})).text()
         assert "Uji 077" in by_nip and t("web.roster.count", total=1, page=1, pages=1) in by_nip
+        start = new_nip(77)[:17]  # "19900101 201503 1 07": Uji 070 to 079
+        spaced = f"{start[:8]} {start[8:14]} {start[14:]}"
+        by_start = await (await client.get("/hr/roster", params={"q": spaced})).text()
+        assert "Uji 077" in by_start, start  # the start of a NIP, as read off a card
+        assert t("web.roster.count", total=10, page=1, pages=1) in by_start
+        assert (
+            t("web.roster.none")
+            in await (await client.get("/hr/roster", params={"q": "0000 0000"})).text()
+        )
         for pattern in ("%", "_", " %_ "):  # only wildcards: nobody, not everybody
             found = await (await client.get("/hr/roster", params={"q": pattern})).text()
             assert t("web.roster.none") in found, pattern
