@@ -74,6 +74,12 @@ def _moment(value: datetime | None, t: object, zone: str) -> str:
     return "" if value is None else dates.moment(value, zone, t)  # type: ignore[arg-type]
 
 
+def _until(value: datetime, t: object, zone: str) -> str:
+    # A quarter closes on its last day, as the chat says it ("Kamis, 31 Des 2026"), not at
+    # 00.00 of the next one.
+    return dates.until(value, zone, t)  # type: ignore[arg-type]
+
+
 def console_app(app: App) -> web.Application:
     console = web.Application(middlewares=[guard])
     console[context.APP_KEY] = app
@@ -85,6 +91,7 @@ def console_app(app: App) -> web.Application:
         undefined=jinja2.StrictUndefined,
     )
     env.globals["moment"] = _moment
+    env.globals["until"] = _until
     env.globals["static"] = lambda name: f"{PREFIX}static/{name}"
     for module in PAGES:
         console.router.add_routes(module.routes)

@@ -143,10 +143,13 @@ async def test_a_quarter_opened_in_chat_and_closed_by_cli_is_on_the_page(
     await fajar.press(opening)
     await fajar.press("Ya, lanjutkan")
     assert f"Triwulan {label} dibuka" in fajar.text
+    said = re.search(r"sampai (.+?)\.", fajar.text)
+    assert said, fajar.text
     async with console_client(demo_app) as client:
         await sign_in(client, demo_app)
         page = text_of(await (await client.get("/hr/periods")).text())
         assert f"{label} terbuka" in page and f"Tutup {label}" in page
+        assert f"Tutup {said[1]}" in page, (said[1], page)  # the last day, as the chat says it
         # While it is open, the page offers no second quarter to open (as the chat does).
         assert "Ada triwulan yang masih terbuka" in page
         result = await cli("period", "close", label)
