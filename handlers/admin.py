@@ -7,12 +7,14 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
-from bot.messages import Choice, Reply
+from bot.messages import Channel, Choice, Reply
 from bot.routing import HR, ID, WORD, Context, NoDraft, Router, Step
 from bot.services import audit
 from bot.services.identity import create_link_code, may_link, unlink
 from bot.services.staff_search import matching
 from storage.models import Account, Employee
+
+CHANNEL_NAMES = frozenset(c.value for c in Channel)
 
 
 class Verb(StrEnum):
@@ -90,7 +92,8 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
         agency_id=ctx.agency.id,
         target=f"employee:{employee.id}",
     )
-    channels = ", ".join(sorted(a.channel for a in accounts)) or ctx.t("admin.no_accounts")
+    channels = ", ".join(sorted(_channel(ctx, a.channel) for a in accounts))
+    channels = channels or ctx.t("admin.no_accounts")
     text = ctx.t(
         "admin.card",
         name=employee.name,
@@ -106,7 +109,7 @@ async def _card(ctx: Context, employee: Employee) -> list[Reply]:
     choices += [
         Choice(
             router.payload(Verb.UNLINK, employee.id, a.channel),
-            ctx.t("admin.unlink", channel=a.channel),
+            ctx.t("admin.unlink", channel=_channel(ctx, a.channel)),
         )
         for a in accounts
     ]
@@ -131,7 +134,7 @@ async def ask_unlink(ctx: Context, args: list[str]) -> list[Reply]:
     employee = await _employee(ctx, args[0])
     if employee is None:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
-    text = ctx.t("admin.confirm_unlink", name=employee.name, channel=args[1])
+    text = ctx.t("admin.confirm_unlink", name=employee.name, channel=_channel(ctx, args[1]))
     yes = Choice(router.payload(Verb.UNLINK_OK, employee.id, args[1]), ctx.t("admin.yes_unlink"))
     return [
         Reply(
@@ -148,7 +151,12 @@ async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
         return [ctx.main_menu(ctx.t("error.stale_button"))]
     count = await unlink(ctx.session, employee, ctx.actor, channel=args[1])
     key = "admin.unlinked" if count else "admin.nothing_unlinked"
-    return [ctx.main_menu(ctx.t(key, name=employee.name, channel=args[1]))]
+    return [ctx.main_menu(ctx.t(key, name=employee.name, channel=_channel(ctx, args[1])))]
+
+
+def _channel(ctx: Context, code: str) -> str:
+    """A channel as people call it ("obrolan terminal", not "console"); an unknown code as is."""
+    return ctx.t(f"admin.channel.{code}") if code in CHANNEL_NAMES else code
 
 
 router.flow(Accounts, NoDraft, {Accounts.QUERY: Step(search, roles={HR})})

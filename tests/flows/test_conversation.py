@@ -211,8 +211,9 @@ async def test_hr_issues_code_and_unlinks_only_in_own_agency(chat, demo_app) -> 
     await link(staff, STAFF_PHONE)
     await hr.press("Kelola akun")
     await hr.send(STAFF_NIP)
-    assert staff.channel.value in hr.text
-    await hr.press(f"Putuskan {staff.channel.value}")
+    named = {"telegram": "Telegram", "whatsapp": "WhatsApp"}[staff.channel.value]
+    assert f"Akun terhubung: {named}" in hr.text, hr.text  # as people call it, not its code
+    await hr.press(f"Putuskan {named}")
     assert "Ia harus menghubungkan akunnya lagi" in hr.text
     await hr.press("Ya, putuskan")
     assert "sudah diputus" in hr.text

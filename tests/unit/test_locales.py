@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 
 from bot.config import ROOT
 from bot.i18n import LOCALES, LOCALES_DIR, catalog_keys, resolve_locale, translator
+from bot.messages import Channel
 from bot.services import data_requests, four_in_one
 from bot.views import personal_data
 from handlers.routers import ROUTERS
@@ -66,6 +67,7 @@ def dynamic_families() -> dict[str, list[str]]:
         "menu.section.{}": menu_sections(),
         "menu.section.{}.title": menu_sections(),
         "menu.section.{}.back": menu_sections(),
+        "admin.channel.{}": [c.value for c in Channel],
         "four_in_one.doc.{}": list(four_in_one.DOCUMENTS),
         "four_in_one.doc_short.{}": list(four_in_one.DOCUMENTS),
         "four_in_one.status.{}": list(four_in_one.STATUSES),
