@@ -21,6 +21,7 @@ from yarl import URL
 
 from bot.hr_web.audit_words import action_label, detail_lines
 from bot.hr_web.context import BAD_PAGE, HR_ROLES, WebContext, page, page_asked
+from bot.services.kept import Kept, database
 from storage.models import AuditLog, Employee
 
 routes = web.RouteTableDef()
@@ -32,7 +33,7 @@ _NIP = re.compile(r"^\d{18}$")
 _ID = re.compile(r"^\d{1,12}$")
 _ACTION = re.compile(r"^[a-z0-9_.]{1,64}$")
 ACTIONS_SECONDS = 300.0
-_ACTIONS: dict[tuple[str, int], tuple[float, list[str]]] = {}
+_ACTIONS: Kept[tuple[str, int], list[str]] = Kept()
 EXPORT_COLUMNS = ("id", "at", "actor", "actor_name", "actor_nip", "action", "target", "detail")
 
 
@@ -98,11 +99,11 @@ async def known_actions(ctx: WebContext) -> list[str]:
     """The actions this agency's log holds, for the filter's choices. Listing them reads the
     whole log (no index leads there), so the list is kept a few minutes per database and agency;
     an action newer than that is still found when typed into the URL."""
-    key = (str(ctx.session.get_bind().engine.url), ctx.agency.id)
+    key = (database(ctx.session), ctx.agency.id)
     now = monotonic()
-    hit = _ACTIONS.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    hit = _ACTIONS.get(key, now)
+    if hit is not None:
+        return hit
     found = list(
         await ctx.session.scalars(
             select(AuditLog.action)
@@ -111,10 +112,7 @@ async def known_actions(ctx: WebContext) -> list[str]:
             .order_by(AuditLog.action)
         )
     )
-    if len(_ACTIONS) > 1024:
-        _ACTIONS.clear()
-    _ACTIONS[key] = (now + ACTIONS_SECONDS, found)
-    return found
+    return _ACTIONS.put(key, found, now + ACTIONS_SECONDS)
 
 
 async def read_filters(ctx: WebContext) -> Filters:

@@ -23,6 +23,7 @@ from bot.services.broadcasting import broadcasts
 from bot.services.broadcasting.broadcasts import UNDELIVERED
 from bot.services.four_in_one.reading import overdue
 from bot.services.four_in_one.rules import LIVE, NOT_CASES
+from bot.services.kept import Kept, database
 from storage.models import (
     Broadcast,
     Delivery,
@@ -40,7 +41,6 @@ FRESH_SECONDS = 30.0
 # A finished broadcast's outcome hardly moves (a late receipt, a confirmation read days later):
 # counted again every ten minutes rather than on each view of the list.
 FINISHED_SECONDS = 600.0
-_KEPT_MAX = 1024
 _clock = time.monotonic  # a test moves it on instead of waiting
 
 
@@ -172,7 +172,7 @@ class Counted:
     buckets: list[Bucket]
 
 
-_KEPT: dict[tuple[str, int], tuple[float, Counted]] = {}
+_KEPT: Kept[tuple[str, int], Counted] = Kept()
 
 
 @dataclass(frozen=True)
@@ -184,8 +184,8 @@ class Reached:
     confirmed: dict[int, int]
 
 
-# (database, broadcast) -> (kept until, its status then, counted at, progress, confirmed)
-_REACHED: dict[tuple[str, int], tuple[float, str, datetime, broadcasts.Progress, int]] = {}
+# (database, broadcast) -> (its status then, counted at, progress, confirmed)
+_REACHED: Kept[tuple[str, int], tuple[str, datetime, broadcasts.Progress, int]] = Kept()
 
 
 async def reached(session: AsyncSession, shown: list[Broadcast], now: datetime) -> Reached:
@@ -193,29 +193,27 @@ async def reached(session: AsyncSession, shown: list[Broadcast], now: datetime) 
     each read in one grouped query with the others not already known, then kept FRESH_SECONDS,
     or FINISHED_SECONDS once the broadcast is done or cancelled with nothing left in flight.
     A broadcast whose status changed since is read at once."""
-    db = str(session.get_bind().engine.url)
+    db = database(session)
     clock = _clock()
     kept = {}
     for sent in shown:
-        hit = _REACHED.get((db, sent.id))
-        if hit and hit[0] > clock and hit[1] == sent.status:
+        hit = _REACHED.get((db, sent.id), clock)
+        if hit is not None and hit[0] == sent.status:
             kept[sent.id] = hit
     missing = [b for b in shown if b.id not in kept]
     if missing:
         ids = [b.id for b in missing]
         progress = await broadcasts.progress_of(session, ids)
         confirmed = await broadcasts.confirmed_of(session, ids)
-        if len(_REACHED) + len(ids) > _KEPT_MAX:
-            _REACHED.clear()
         for sent in missing:
             over = sent.status in (broadcasts.DONE, broadcasts.CANCELLED)
             fresh = FINISHED_SECONDS if over and not progress[sent.id].open else FRESH_SECONDS
-            entry = (clock + fresh, sent.status, now, progress[sent.id], confirmed[sent.id])
-            kept[sent.id] = _REACHED[(db, sent.id)] = entry
+            entry = (sent.status, now, progress[sent.id], confirmed[sent.id])
+            kept[sent.id] = _REACHED.put((db, sent.id), entry, clock + fresh)
     return Reached(
-        at=min((entry[2] for entry in kept.values()), default=now),
-        progress={b: entry[3] for b, entry in kept.items()},
-        confirmed={b: entry[4] for b, entry in kept.items()},
+        at=min((entry[1] for entry in kept.values()), default=now),
+        progress={b: entry[2] for b, entry in kept.items()},
+        confirmed={b: entry[3] for b, entry in kept.items()},
     )
 
 
@@ -234,13 +232,13 @@ async def counted(
     """Participation in `rated`, reach of the `recent` broadcasts, the outbox and the
     distribution of `ranked`: read again after FRESH_SECONDS, or at once when one of those
     three changed (an open quarter's participation reads every rating: 1,000,000 of them)."""
-    key = (str(session.get_bind().engine.url), agency_id)
+    key = (database(session), agency_id)
     ids = tuple(b.id for b in recent)
     clock = _clock()
-    hit = _KEPT.get(key)
     wanted = (_as(rated), ids, _as(ranked))
-    if hit and hit[0] > clock and (hit[1].rated, hit[1].broadcast_ids, hit[1].ranked) == wanted:
-        return hit[1]
+    hit = _KEPT.get(key, clock)
+    if hit is not None and (hit.rated, hit.broadcast_ids, hit.ranked) == wanted:
+        return hit
     reach_counts = await reached(session, recent, now)
     value = Counted(
         at=now,
@@ -253,10 +251,7 @@ async def counted(
         outbox=await outbox(session, agency_id, now),
         buckets=await distribution(session, ranked) if ranked else [],
     )
-    if len(_KEPT) >= _KEPT_MAX:
-        _KEPT.clear()
-    _KEPT[key] = (clock + FRESH_SECONDS, value)
-    return value
+    return _KEPT.put(key, value, clock + FRESH_SECONDS)
 
 
 def reach(recent: list[Broadcast], figures: Counted) -> list[Reach]:

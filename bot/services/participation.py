@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Subquery
 
+from bot.services.kept import Kept, database
 from bot.services.quarters import OPEN
 from storage.models import Employee, Rating, RatingPeriod, Standing, Unit
 
@@ -60,12 +61,12 @@ SHARES_SECONDS = 300.0
 # 1,000,000 on PostgreSQL): read again after half a minute, as the overview's figures.
 OPEN_SECONDS = 30.0
 _clock = time.monotonic  # a test moves it on instead of waiting
-_LIVE: dict[tuple[str, int], tuple[float, Counts]] = {}  # open quarters' counts, kept briefly
-_SHARES: dict[tuple[str, int, str], tuple[float, Any]] = {}
+_LIVE: Kept[tuple[str, int], Counts] = Kept(_FINAL_MAX)  # open quarters' counts, kept briefly
+_SHARES: Kept[tuple[str, int, str], Any] = Kept(_FINAL_MAX)
 
 
 def _key(session: AsyncSession, period_id: int) -> tuple[str, int]:
-    return (str(session.get_bind().engine.url), period_id)
+    return (database(session), period_id)
 
 
 async def _kept(
@@ -75,14 +76,11 @@ async def _kept(
     (a quarter that changed state since is read at once)."""
     key = (*_key(session, period.id), f"{what}:{period.state}")
     now = _clock()
-    hit = _SHARES.get(key)
-    if hit is not None and hit[0] > now:
-        return cast(T, hit[1])
+    hit = _SHARES.get(key, now)
+    if hit is not None:
+        return cast(T, hit)
     value = await read()
-    if len(_SHARES) >= _FINAL_MAX:
-        _SHARES.clear()
-    _SHARES[key] = (now + (OPEN_SECONDS if period.state == OPEN else SHARES_SECONDS), value)
-    return value
+    return _SHARES.put(key, value, now + (OPEN_SECONDS if period.state == OPEN else SHARES_SECONDS))
 
 
 async def period_counts(
@@ -95,9 +93,9 @@ async def period_counts(
     clock = _clock()
     if not fresh:
         for p in periods:
-            hit = _LIVE.get(_key(session, p.id))
-            if p.state == OPEN and hit is not None and hit[0] > clock:
-                out[p.id] = hit[1]
+            hit = _LIVE.get(_key(session, p.id), clock)
+            if p.state == OPEN and hit is not None:
+                out[p.id] = hit
     wanted = [p.id for p in periods if p.id not in out]
     if wanted:
         per_rater = (
@@ -117,9 +115,7 @@ async def period_counts(
         if p.state != OPEN and len(_FINAL) < _FINAL_MAX:
             _FINAL[_key(session, p.id)] = out[p.id]
         elif p.state == OPEN and p.id in wanted:
-            if len(_LIVE) >= _FINAL_MAX:
-                _LIVE.clear()
-            _LIVE[_key(session, p.id)] = (clock + OPEN_SECONDS, out[p.id])
+            _LIVE.put(_key(session, p.id), out[p.id], clock + OPEN_SECONDS)
     return out
 
 
