@@ -156,7 +156,7 @@ async def do_unlink(ctx: Context, args: list[str]) -> list[Reply]:
 
 def _channel(ctx: Context, code: str) -> str:
     """A channel as people call it ("obrolan terminal", not "console"); an unknown code as is."""
-    return ctx.t(f"admin.channel.{code}") if code in CHANNEL_NAMES else code
+    return ctx.t(f"channel.{code}") if code in CHANNEL_NAMES else code
 
 
 router.flow(Accounts, NoDraft, {Accounts.QUERY: Step(search, roles={HR})})

@@ -58,9 +58,10 @@ LABELS = {
         "left": "web.roster.status.left",
     },
     "channel": {
-        "telegram": "web.roster.channel.telegram",
-        "whatsapp": "web.roster.channel.whatsapp",
-        "console": "web.roster.channel.console",
+        # The same names as the chat's accounts desk gives them.
+        "telegram": "channel.telegram",
+        "whatsapp": "channel.whatsapp",
+        "console": "channel.console",
     },
 }
 DONE = {

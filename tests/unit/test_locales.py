@@ -67,7 +67,7 @@ def dynamic_families() -> dict[str, list[str]]:
         "menu.section.{}": menu_sections(),
         "menu.section.{}.title": menu_sections(),
         "menu.section.{}.back": menu_sections(),
-        "admin.channel.{}": [c.value for c in Channel],
+        "channel.{}": [c.value for c in Channel],
         "four_in_one.doc.{}": list(four_in_one.DOCUMENTS),
         "four_in_one.doc_short.{}": list(four_in_one.DOCUMENTS),
         "four_in_one.status.{}": list(four_in_one.STATUSES),
